@@ -1,0 +1,294 @@
+/*  collab_envelope.c: envelope codec (see collab_envelope.h, PROTOCOL.md "Envelope"). */
+#include "collab_envelope.h"
+#include "collab_error.h"
+#include "collab_limits.h"
+#include "collab_pack.h"
+#include "collab_text.h"
+
+#include <string.h>
+
+const collab_span_t COLLAB_EMPTY_MAP = {"\x80", 1};
+
+typedef enum {
+    F_TYPE, F_VERSION, F_REQUEST_ID, F_ACTION, F_AGENT_ID, F_SESSION_ID, F_TIMESTAMP,
+    F_NONCE, F_PAYLOAD, F_SIGNATURE, F_STATUS, F_ERROR_CODE, F_ERROR, F_DATA, F_EVENT, F_SEQ,
+    F_COUNT
+} field_t;
+
+static const char *const field_names[F_COUNT] = {
+    "type", "version", "request_id", "action", "agent_id", "session_id", "timestamp",
+    "nonce", "payload", "signature", "status", "error_code", "error", "data", "event", "seq",
+};
+
+#define BIT(f) (1u << (f))
+#define COMMON (BIT(F_TYPE) | BIT(F_VERSION))
+static const unsigned required[4] = {
+    [COLLAB_KIND_REQUEST] = COMMON | BIT(F_REQUEST_ID) | BIT(F_ACTION) | BIT(F_AGENT_ID) |
+                            BIT(F_SESSION_ID) | BIT(F_TIMESTAMP) | BIT(F_PAYLOAD),
+    [COLLAB_KIND_REPLY] = COMMON | BIT(F_REQUEST_ID) | BIT(F_STATUS) | BIT(F_ERROR_CODE) |
+                          BIT(F_ERROR) | BIT(F_DATA),
+    [COLLAB_KIND_EVENT] = COMMON | BIT(F_EVENT) | BIT(F_SEQ) | BIT(F_TIMESTAMP) | BIT(F_DATA),
+};
+static const unsigned optional[4] = {
+    [COLLAB_KIND_REQUEST] = BIT(F_NONCE) | BIT(F_SIGNATURE),
+};
+
+static int field_lookup(const collab_mp_value_t *key)
+{
+    for (int f = 0; f < F_COUNT; f++)
+        if (strlen(field_names[f]) == key->len && memcmp(field_names[f], key->ptr, key->len) == 0)
+            return f;
+    return -1;
+}
+
+typedef enum { ALPHA_ACTION, ALPHA_AGENT, ALPHA_SESSION } alphabet_t;
+
+static bool in_alphabet(char c, alphabet_t a)
+{
+    if (a == ALPHA_ACTION)
+        return (c >= 'a' && c <= 'z') || c == '_';
+    if (a == ALPHA_SESSION)
+        return c >= 0x21 && c <= 0x7e;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+}
+
+/*  An identifier: str of min..max bytes from one alphabet. */
+static int get_ident(const collab_mp_value_t *v, size_t min, size_t max, alphabet_t a,
+                     collab_span_t *out)
+{
+    if (v->type != COLLAB_MP_STR)
+        return COLLAB_E_FIELD_TYPE;
+    if (v->len < min || v->len > max)
+        return COLLAB_E_LIMIT;
+    for (uint32_t i = 0; i < v->len; i++)
+        if (!in_alphabet(v->ptr[i], a))
+            return COLLAB_E_LIMIT;
+    *out = (collab_span_t){v->ptr, v->len};
+    return 0;
+}
+
+static int get_uint(const collab_mp_value_t *v, uint64_t max, uint64_t *out)
+{
+    if (v->type != COLLAB_MP_UINT)
+        return COLLAB_E_FIELD_TYPE;
+    if (v->u > max)
+        return COLLAB_E_LIMIT;
+    *out = v->u;
+    return 0;
+}
+
+static int get_bin_exact(const collab_mp_value_t *v, size_t n, collab_span_t *out)
+{
+    if (v->type != COLLAB_MP_BIN)
+        return COLLAB_E_FIELD_TYPE;
+    if (v->len != n)
+        return COLLAB_E_LIMIT;
+    *out = (collab_span_t){v->ptr, v->len};
+    return 0;
+}
+
+/*  payload and data: a bin holding exactly one valid map. */
+static int get_map_bin(const collab_mp_value_t *v, collab_span_t *out)
+{
+    if (v->type != COLLAB_MP_BIN)
+        return COLLAB_E_FIELD_TYPE;
+    if (v->len > COLLAB_MAX_PAYLOAD)
+        return COLLAB_E_TOO_LARGE;
+    int rc = collab_map_validate(v->ptr, v->len);
+    if (rc == 0)
+        *out = (collab_span_t){v->ptr, v->len};
+    return rc;
+}
+
+static int get_kind(const collab_mp_value_t *v, collab_kind_t *kind)
+{
+    if (v->type != COLLAB_MP_STR)
+        return COLLAB_E_FIELD_TYPE;
+    collab_span_t s = {v->ptr, v->len};
+    if (collab_span_eq(s, "request"))
+        *kind = COLLAB_KIND_REQUEST;
+    else if (collab_span_eq(s, "reply"))
+        *kind = COLLAB_KIND_REPLY;
+    else if (collab_span_eq(s, "event"))
+        *kind = COLLAB_KIND_EVENT;
+    else
+        return COLLAB_E_MALFORMED;
+    return 0;
+}
+
+static int get_status(const collab_mp_value_t *v, bool *ok)
+{
+    if (v->type != COLLAB_MP_STR)
+        return COLLAB_E_FIELD_TYPE;
+    collab_span_t s = {v->ptr, v->len};
+    if (!collab_span_eq(s, "ok") && !collab_span_eq(s, "error"))
+        return COLLAB_E_MALFORMED;
+    *ok = collab_span_eq(s, "ok");
+    return 0;
+}
+
+static int get_text(const collab_mp_value_t *v, size_t max_bytes, collab_span_t *out)
+{
+    if (v->type != COLLAB_MP_STR)
+        return COLLAB_E_FIELD_TYPE;
+    if (v->len > max_bytes)
+        return COLLAB_E_LIMIT;
+    int rc = collab_utf8_check(v->ptr, v->len, NULL);
+    if (rc == 0)
+        *out = (collab_span_t){v->ptr, v->len};
+    return rc;
+}
+
+static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *env)
+{
+    uint64_t u = 0;
+    int rc;
+    switch (f) {
+    case F_TYPE: return get_kind(v, &env->kind);
+    case F_VERSION:
+        if ((rc = get_uint(v, UINT32_MAX, &u)) != 0)
+            return rc;
+        env->version = (uint32_t)u;
+        return env->version == COLLAB_PROTOCOL_VERSION ? 0 : COLLAB_E_VERSION;
+    case F_REQUEST_ID: return get_uint(v, UINT64_MAX, &env->request_id);
+    case F_ACTION: return get_ident(v, 1, COLLAB_MAX_ACTION, ALPHA_ACTION, &env->action);
+    case F_AGENT_ID: return get_ident(v, 1, COLLAB_MAX_AGENT_ID, ALPHA_AGENT, &env->agent_id);
+    case F_SESSION_ID:
+        return get_ident(v, 0, COLLAB_MAX_SESSION_ID, ALPHA_SESSION, &env->session_id);
+    case F_TIMESTAMP: return get_uint(v, INT64_MAX, &env->timestamp);
+    case F_NONCE: return get_bin_exact(v, COLLAB_NONCE_LEN, &env->nonce);
+    case F_PAYLOAD: return get_map_bin(v, &env->payload);
+    case F_SIGNATURE: return get_bin_exact(v, COLLAB_SIGNATURE_LEN, &env->signature);
+    case F_STATUS: return get_status(v, &env->ok);
+    case F_ERROR_CODE:
+        if ((rc = get_uint(v, 65535, &u)) != 0)
+            return rc;
+        env->error_code = (uint32_t)u;
+        return 0;
+    case F_ERROR: return get_text(v, COLLAB_MAX_ERROR_TEXT, &env->error);
+    case F_DATA: return get_map_bin(v, &env->data);
+    case F_EVENT: return get_ident(v, 1, COLLAB_MAX_EVENT_NAME, ALPHA_ACTION, &env->event);
+    case F_SEQ: return get_uint(v, UINT64_MAX, &env->seq);
+    default: return COLLAB_E_MALFORMED;
+    }
+}
+
+int collab_envelope_decode(const void *bytes, size_t len, collab_envelope_t *env)
+{
+    collab_mp_reader_t r;
+    collab_mp_value_t hdr, key, val;
+    unsigned seen = 0;
+    int rc;
+
+    memset(env, 0, sizeof *env);
+    if (len > COLLAB_MAX_FRAME)
+        return COLLAB_E_TOO_LARGE;
+    collab_mp_reader_init(&r, bytes, len);
+    if ((rc = collab_mp_read(&r, &hdr)) != 0)
+        return rc;
+    if (hdr.type != COLLAB_MP_MAP)
+        return COLLAB_E_MALFORMED;
+    if (hdr.len > COLLAB_MAX_ENVELOPE_KEYS)
+        return COLLAB_E_LIMIT;
+    for (uint32_t i = 0; i < hdr.len; i++) {
+        if ((rc = collab_mp_read(&r, &key)) != 0)
+            return rc;
+        int f = key.type == COLLAB_MP_STR ? field_lookup(&key) : -1;
+        if (f < 0 || (seen & BIT(f)))
+            return COLLAB_E_MALFORMED; /* unknown or duplicate key */
+        seen |= BIT(f);
+        if ((rc = collab_mp_read(&r, &val)) != 0)
+            return rc;
+        if ((rc = get_field((field_t)f, &val, env)) != 0)
+            return rc;
+    }
+    if (!collab_mp_at_end(&r))
+        return COLLAB_E_MALFORMED;
+    if (!(seen & BIT(F_TYPE)))
+        return COLLAB_E_FIELD_MISSING;
+    if ((seen & required[env->kind]) != required[env->kind])
+        return COLLAB_E_FIELD_MISSING;
+    if (seen & ~(required[env->kind] | optional[env->kind]))
+        return COLLAB_E_MALFORMED; /* a field of another kind */
+    return 0;
+}
+
+static void kv_span_str(collab_pack_t *p, field_t f, collab_span_t s)
+{
+    collab_pack_str(p, field_names[f]);
+    collab_pack_strn(p, s.ptr, s.len);
+}
+
+static void kv_span_bin(collab_pack_t *p, field_t f, collab_span_t s)
+{
+    collab_pack_str(p, field_names[f]);
+    collab_pack_bin(p, s.ptr, s.len);
+}
+
+static const char *const kind_names[4] = {NULL, "request", "reply", "event"};
+
+static collab_span_t map_or_empty(collab_span_t s)
+{
+    return s.len ? s : COLLAB_EMPTY_MAP;
+}
+
+static void encode_request(collab_pack_t *p, const collab_envelope_t *env)
+{
+    collab_pack_map(p, 8 + (env->nonce.len > 0) + (env->signature.len > 0));
+    collab_pack_kv_str(p, "type", kind_names[env->kind]);
+    collab_pack_kv_uint(p, "version", env->version);
+    collab_pack_kv_uint(p, "request_id", env->request_id);
+    kv_span_str(p, F_ACTION, env->action);
+    kv_span_str(p, F_AGENT_ID, env->agent_id);
+    kv_span_str(p, F_SESSION_ID, env->session_id);
+    collab_pack_kv_uint(p, "timestamp", env->timestamp);
+    if (env->nonce.len)
+        kv_span_bin(p, F_NONCE, env->nonce);
+    kv_span_bin(p, F_PAYLOAD, map_or_empty(env->payload));
+    if (env->signature.len)
+        kv_span_bin(p, F_SIGNATURE, env->signature);
+}
+
+static void encode_reply(collab_pack_t *p, const collab_envelope_t *env)
+{
+    collab_pack_map(p, 7);
+    collab_pack_kv_str(p, "type", kind_names[env->kind]);
+    collab_pack_kv_uint(p, "version", env->version);
+    collab_pack_kv_uint(p, "request_id", env->request_id);
+    collab_pack_kv_str(p, "status", env->ok ? "ok" : "error");
+    collab_pack_kv_uint(p, "error_code", env->error_code);
+    kv_span_str(p, F_ERROR, env->error);
+    kv_span_bin(p, F_DATA, map_or_empty(env->data));
+}
+
+static void encode_event(collab_pack_t *p, const collab_envelope_t *env)
+{
+    collab_pack_map(p, 6);
+    collab_pack_kv_str(p, "type", kind_names[env->kind]);
+    collab_pack_kv_uint(p, "version", env->version);
+    kv_span_str(p, F_EVENT, env->event);
+    collab_pack_kv_uint(p, "seq", env->seq);
+    collab_pack_kv_uint(p, "timestamp", env->timestamp);
+    kv_span_bin(p, F_DATA, map_or_empty(env->data));
+}
+
+int collab_envelope_encode(const collab_envelope_t *env, void *out, size_t cap, size_t *len)
+{
+    collab_pack_t p;
+    if (env->kind < COLLAB_KIND_REQUEST || env->kind > COLLAB_KIND_EVENT)
+        return COLLAB_E_MALFORMED;
+    if (env->payload.len > COLLAB_MAX_PAYLOAD || env->data.len > COLLAB_MAX_PAYLOAD ||
+        env->error.len > COLLAB_MAX_ERROR_TEXT)
+        return COLLAB_E_TOO_LARGE;
+    if (cap > COLLAB_MAX_FRAME)
+        cap = COLLAB_MAX_FRAME;
+    collab_pack_init(&p, out, cap);
+    if (env->kind == COLLAB_KIND_REQUEST)
+        encode_request(&p, env);
+    else if (env->kind == COLLAB_KIND_REPLY)
+        encode_reply(&p, env);
+    else
+        encode_event(&p, env);
+    return collab_pack_finish(&p, len);
+}

@@ -1,0 +1,42 @@
+/*  collab_pack.h: MessagePack encoding into a caller-owned, fixed-size buffer, through
+    msgpack-c's packer. Overflow is remembered and reported once, at the end. */
+#ifndef COLLAB_PACK_H
+#define COLLAB_PACK_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool overflow;
+    msgpack_packer pk;
+} collab_pack_t;
+
+/*  Starts packing into mem[0..cap). The buffer stays the caller's. */
+void collab_pack_init(collab_pack_t *p, void *mem, size_t cap);
+
+/*  Returns 0 and the length written, or COLLAB_E_TOO_LARGE if anything did not fit. */
+int collab_pack_finish(const collab_pack_t *p, size_t *len);
+
+void collab_pack_map(collab_pack_t *p, uint32_t n);
+void collab_pack_array(collab_pack_t *p, uint32_t n);
+void collab_pack_str(collab_pack_t *p, const char *s); /* NUL-terminated */
+void collab_pack_strn(collab_pack_t *p, const char *s, size_t len);
+void collab_pack_bin(collab_pack_t *p, const void *b, size_t len);
+void collab_pack_uint(collab_pack_t *p, uint64_t v);
+void collab_pack_int(collab_pack_t *p, int64_t v);
+void collab_pack_bool(collab_pack_t *p, bool v);
+void collab_pack_nil(collab_pack_t *p);
+
+/*  A key and its value, the common case of building a map. */
+void collab_pack_kv_str(collab_pack_t *p, const char *key, const char *val);
+void collab_pack_kv_strn(collab_pack_t *p, const char *key, const char *val, size_t len);
+void collab_pack_kv_uint(collab_pack_t *p, const char *key, uint64_t val);
+void collab_pack_kv_int(collab_pack_t *p, const char *key, int64_t val);
+void collab_pack_kv_bool(collab_pack_t *p, const char *key, bool val);
+
+#endif
