@@ -31,6 +31,7 @@ static const action_row_t actions[COLLAB_ACT_COUNT] = {
     [COLLAB_ACT_LIST_SESSIONS] = {"list_sessions", false},
     [COLLAB_ACT_REVOKE_SESSION] = {"revoke_session", true},
     [COLLAB_ACT_GET_STATS] = {"get_stats", false},
+    [COLLAB_ACT_GET_TASK] = {"get_task", false},
 };
 
 int collab_action_lookup(const char *name, size_t len)

@@ -29,6 +29,7 @@ typedef enum {
     COLLAB_ACT_LIST_SESSIONS,
     COLLAB_ACT_REVOKE_SESSION,
     COLLAB_ACT_GET_STATS,
+    COLLAB_ACT_GET_TASK,
     COLLAB_ACT_COUNT
 } collab_action_t;
 

@@ -91,6 +91,11 @@ void collab_pack_nil(collab_pack_t *p)
     msgpack_pack_nil(&p->pk);
 }
 
+void collab_pack_raw(collab_pack_t *p, const void *b, size_t len)
+{
+    buf_write(p, (const char *)b, len);
+}
+
 void collab_pack_kv_str(collab_pack_t *p, const char *key, const char *val)
 {
     collab_pack_str(p, key);

@@ -31,6 +31,8 @@ void collab_pack_uint(collab_pack_t *p, uint64_t v);
 void collab_pack_int(collab_pack_t *p, int64_t v);
 void collab_pack_bool(collab_pack_t *p, bool v);
 void collab_pack_nil(collab_pack_t *p);
+/*  Appends bytes that already hold complete MessagePack values (for paging lists). */
+void collab_pack_raw(collab_pack_t *p, const void *b, size_t len);
 
 /*  A key and its value, the common case of building a map. */
 void collab_pack_kv_str(collab_pack_t *p, const char *key, const char *val);
