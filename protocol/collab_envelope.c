@@ -146,11 +146,13 @@ static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *e
     int rc;
     switch (f) {
     case F_TYPE: return get_kind(v, &env->kind);
-    case F_VERSION:
-        if ((rc = get_uint(v, UINT32_MAX, &u)) != 0)
+    case F_VERSION: /* any other uint, however large, is a version we do not speak */
+        if ((rc = get_uint(v, UINT64_MAX, &u)) != 0)
             return rc;
+        if (u != COLLAB_PROTOCOL_VERSION)
+            return COLLAB_E_VERSION;
         env->version = (uint32_t)u;
-        return env->version == COLLAB_PROTOCOL_VERSION ? 0 : COLLAB_E_VERSION;
+        return 0;
     case F_REQUEST_ID: return get_uint(v, UINT64_MAX, &env->request_id);
     case F_ACTION: return get_ident(v, 1, COLLAB_MAX_ACTION, ALPHA_ACTION, &env->action);
     case F_AGENT_ID: return get_ident(v, 1, COLLAB_MAX_AGENT_ID, ALPHA_AGENT, &env->agent_id);

@@ -26,5 +26,7 @@
 #define COLLAB_NAME_MAX_CP 200          /* names: 1..200 code points */
 #define COLLAB_DESC_MAX_CP 2000         /* descriptions, results: 0..2000 code points */
 #define COLLAB_PASSWORD_MAX 256         /* bytes */
+#define COLLAB_IDENT_MAX 32             /* capability, task type, role, status: [a-z_] */
+#define COLLAB_MAX_CAPABILITIES 16      /* per worker */
 
 #endif

@@ -38,6 +38,7 @@ static int check_value(collab_mp_reader_t *r, int depth, collab_mp_value_t *out)
     bool is_map = v.type == COLLAB_MP_MAP;
     if (v.len > (is_map ? COLLAB_MAX_MAP_ENTRIES : COLLAB_MAX_LIST_ENTRIES))
         return COLLAB_E_LIMIT;
+    collab_span_t keys[COLLAB_MAX_MAP_ENTRIES];
     for (uint32_t k = 0; k < v.len; k++) {
         if (is_map) {
             collab_mp_value_t key;
@@ -47,6 +48,10 @@ static int check_value(collab_mp_reader_t *r, int depth, collab_mp_value_t *out)
                 return COLLAB_E_MALFORMED;
             if (key.len > COLLAB_MAX_KEY_BYTES)
                 return COLLAB_E_LIMIT;
+            keys[k] = (collab_span_t){key.ptr, key.len};
+            for (uint32_t j = 0; j < k; j++) /* no key twice, at any depth */
+                if (keys[j].len == key.len && memcmp(keys[j].ptr, key.ptr, key.len) == 0)
+                    return COLLAB_E_MALFORMED;
         }
         if ((rc = check_value(r, depth + 1, NULL)) != 0)
             return rc;

@@ -1,6 +1,7 @@
 /*  collab_map.h: a validated, read-only view of a MessagePack map (a payload or reply data).
     Parsing checks the whole value against the limits of collab_limits.h (depth, entries,
-    string sizes, UTF-8 of every str) without allocating; getters then look keys up. */
+    string sizes, UTF-8 of every str, no key twice in one map) without allocating; getters
+    then look keys up. */
 #ifndef COLLAB_MAP_H
 #define COLLAB_MAP_H
 

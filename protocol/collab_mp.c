@@ -8,7 +8,7 @@
 void collab_mp_reader_init(collab_mp_reader_t *r, const void *data, size_t len)
 {
     r->p = (const uint8_t *)data;
-    r->end = r->p + len;
+    r->end = len ? r->p + len : r->p; /* NULL + 0 is undefined in C: empty spans are {NULL, 0} */
 }
 
 bool collab_mp_at_end(const collab_mp_reader_t *r)

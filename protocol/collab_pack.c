@@ -7,6 +7,8 @@
 static int buf_write(void *data, const char *buf, size_t len)
 {
     collab_pack_t *p = (collab_pack_t *)data;
+    if (len == 0)
+        return 0; /* empty str/bin bodies may come from {NULL, 0}: memcpy(NULL) is undefined */
     if (p->overflow || len > p->cap - p->len) {
         p->overflow = true;
         return -1;

@@ -20,6 +20,8 @@ typedef struct {
 
 static void put(sink_t *s, const void *b, size_t n)
 {
+    if (n == 0)
+        return; /* an absent field is {NULL, 0}, and memcpy from NULL is undefined even for 0 */
     if (s->st)
         crypto_auth_hmacsha256_update(s->st, (const unsigned char *)b, n);
     else if (s->out && n <= s->cap - s->len)
@@ -46,6 +48,13 @@ static void put_span(sink_t *s, collab_span_t sp)
     put_lp(s, sp.ptr, sp.len);
 }
 
+/*  The payload as it travels: collab_envelope_encode sends an empty span as the empty map,
+    so the signature must cover that map, or it would not verify after the trip. */
+static collab_span_t wire_payload(const collab_envelope_t *req)
+{
+    return req->payload.len ? req->payload : COLLAB_EMPTY_MAP;
+}
+
 static void emit(sink_t *s, const collab_envelope_t *req, collab_scope_t scope)
 {
     if (scope == COLLAB_SCOPE_WEAK) {
@@ -53,7 +62,7 @@ static void emit(sink_t *s, const collab_envelope_t *req, collab_scope_t scope)
         put_span(s, req->agent_id);
         put_be(s, req->timestamp, 8);
         put_span(s, req->nonce);
-        put_span(s, req->payload);
+        put_span(s, wire_payload(req));
         return;
     }
     put_lp(s, TAG_FULL, strlen(TAG_FULL));
@@ -64,7 +73,7 @@ static void emit(sink_t *s, const collab_envelope_t *req, collab_scope_t scope)
     put_span(s, req->session_id);
     put_be(s, req->timestamp, 8);
     put_span(s, req->nonce);
-    put_span(s, req->payload);
+    put_span(s, wire_payload(req));
 }
 
 size_t collab_signed_bytes(const collab_envelope_t *req, collab_scope_t scope, uint8_t *out,
