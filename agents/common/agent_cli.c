@@ -1,0 +1,174 @@
+/*  agent_cli.c: common agent options, environment variables and exit codes. */
+#include "agent_cli.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+typedef struct {
+    const char *flag, *env;
+    size_t offset;
+    size_t size; /* 0: an int */
+} opt_t;
+
+#define STR_OPT(f, e, field) {f, e, offsetof(agent_cli_t, field), sizeof(((agent_cli_t *)0)->field)}
+#define INT_OPT(f, e, field) {f, e, offsetof(agent_cli_t, field), 0}
+
+static const opt_t opts[] = {
+    STR_OPT("--broker", "COLLAB_BROKER", endpoint),
+    STR_OPT("--agent", "COLLAB_AGENT_ID", agent_id),
+    STR_OPT("--password", "COLLAB_PASSWORD", password),
+    STR_OPT("--password-file", "COLLAB_PASSWORD_FILE", password_file),
+    STR_OPT("--credentials", "COLLAB_CREDENTIALS", credentials),
+    STR_OPT("--key-file", "COLLAB_KEY_FILE", key_file),
+    INT_OPT("--timeout-ms", "COLLAB_TIMEOUT_MS", timeout_ms),
+    INT_OPT("--retries", "COLLAB_RETRIES", retries),
+};
+
+const char *agent_cli_help(void)
+{
+    return "common options (and environment variables):\n"
+           "  --broker ENDPOINT      COLLAB_BROKER         default tcp://127.0.0.1:5555\n"
+           "  --agent ID             COLLAB_AGENT_ID\n"
+           "  --password PW          COLLAB_PASSWORD       (prefer --password-file)\n"
+           "  --password-file FILE   COLLAB_PASSWORD_FILE\n"
+           "  --credentials FILE     COLLAB_CREDENTIALS    JSON holding this agent's hmac_key\n"
+           "  --key-file FILE        COLLAB_KEY_FILE       64 hex digits\n"
+           "  --timeout-ms N         COLLAB_TIMEOUT_MS     per attempt, default 3000\n"
+           "  --retries N            COLLAB_RETRIES        default 3\n"
+           "  --json                 machine-readable output where the tool has it\n"
+           "exit codes: 0 ok, 1 failed, 2 usage, 3 broker unreachable, 4 login refused, "
+           "5 action refused\n";
+}
+
+static int set_opt(agent_cli_t *cli, const opt_t *o, const char *val, const char *prog)
+{
+    char *field = (char *)cli + o->offset;
+    if (o->size) {
+        if (strlen(val) >= o->size) {
+            fprintf(stderr, "%s: %s: value too long\n", prog, o->flag);
+            return -1;
+        }
+        snprintf(field, o->size, "%s", val);
+        return 0;
+    }
+    char *end;
+    long v = strtol(val, &end, 10);
+    if (*val == '\0' || *end != '\0' || v < 0 || v > 3600000) {
+        fprintf(stderr, "%s: %s: '%s' is not a number in 0..3600000\n", prog, o->flag, val);
+        return -1;
+    }
+    *(int *)field = (int)v;
+    return 0;
+}
+
+int agent_cli_parse(agent_cli_t *cli, const char *prog, int argc, char **argv)
+{
+    memset(cli, 0, sizeof *cli);
+    snprintf(cli->endpoint, sizeof cli->endpoint, "tcp://127.0.0.1:5555");
+    cli->timeout_ms = 3000;
+    cli->retries = 3;
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && *v && set_opt(cli, &opts[i], v, prog) != 0)
+            return -1;
+    }
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        const opt_t *o = NULL;
+        for (size_t k = 0; k < sizeof opts / sizeof opts[0] && !o; k++)
+            if (strcmp(argv[i], opts[k].flag) == 0)
+                o = &opts[k];
+        if (strcmp(argv[i], "--json") == 0) {
+            cli->json = true;
+        } else if (o) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s: %s needs a value\n", prog, argv[i]);
+                return -1;
+            }
+            if (set_opt(cli, o, argv[++i], prog) != 0)
+                return -1;
+        } else {
+            argv[out++] = argv[i];
+        }
+    }
+    argv[out] = NULL;
+    return out;
+}
+
+static int read_password_file(agent_cli_t *cli, const char *prog)
+{
+    FILE *f = fopen(cli->password_file, "r");
+    if (!f) {
+        fprintf(stderr, "%s: cannot read password file %s\n", prog, cli->password_file);
+        return -1;
+    }
+    if (!fgets(cli->password, sizeof cli->password, f))
+        cli->password[0] = '\0';
+    fclose(f);
+    cli->password[strcspn(cli->password, "\r\n")] = '\0';
+    return 0;
+}
+
+int agent_cli_exit_code(int rc)
+{
+    if (rc == 0)
+        return AGENT_EXIT_OK;
+    if (rc == COLLAB_E_TIMEOUT || rc == COLLAB_E_IO)
+        return AGENT_EXIT_UNREACHABLE;
+    if (rc == COLLAB_E_AUTH_FAILED || rc == COLLAB_E_LOCKED_OUT)
+        return AGENT_EXIT_AUTH;
+    return AGENT_EXIT_REFUSED;
+}
+
+collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, int *exit_code)
+{
+    agent_cli_t cli = *cli_in;
+    char err[512];
+    collab_client_opts_t o = {.endpoint = cli.endpoint, .agent_id = cli.agent_id,
+                              .timeout_ms = cli.timeout_ms, .retries = cli.retries,
+                              .auto_relogin = true};
+    *exit_code = AGENT_EXIT_USAGE;
+    if (!cli.agent_id[0]) {
+        fprintf(stderr, "%s: no agent id (--agent or COLLAB_AGENT_ID)\n", prog);
+        return NULL;
+    }
+    if (cli.password_file[0] && read_password_file(&cli, prog) != 0)
+        return NULL;
+    if (!cli.password[0]) {
+        fprintf(stderr, "%s: no password (--password-file, COLLAB_PASSWORD_FILE or --password)\n",
+                prog);
+        return NULL;
+    }
+    const char *key_src = cli.key_file[0] ? cli.key_file : cli.credentials;
+    if (key_src[0]) {
+        if (collab_client_load_key(key_src, cli.agent_id, o.key, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return NULL;
+        }
+        o.has_key = true;
+    }
+    o.password = cli.password;
+    collab_client_t *c = collab_client_new(&o);
+    sodium_memzero(cli.password, sizeof cli.password);
+    sodium_memzero(o.key, sizeof o.key);
+    if (!c) {
+        fprintf(stderr, "%s: bad broker endpoint '%s'\n", prog, cli.endpoint);
+        return NULL;
+    }
+    int rc = collab_client_login(c);
+    if (rc == 0) {
+        *exit_code = AGENT_EXIT_OK;
+        return c;
+    }
+    *exit_code = agent_cli_exit_code(rc);
+    if (rc == COLLAB_E_TIMEOUT)
+        fprintf(stderr, "%s: broker %s did not answer (is it running?)\n", prog, cli.endpoint);
+    else
+        fprintf(stderr, "%s: login as %s refused: %s\n", prog, cli.agent_id, collab_strerror(rc));
+    collab_client_destroy(&c);
+    return NULL;
+}

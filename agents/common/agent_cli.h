@@ -1,0 +1,49 @@
+/*  agent_cli.h: what every agent binary shares on its command line: the broker endpoint,
+    the agent id, the password (or a file holding it), the HMAC key source, timeouts, with
+    matching environment variables so the same binary runs by hand and in a container.
+    Also the exit codes, one per kind of failure. */
+#ifndef AGENT_CLI_H
+#define AGENT_CLI_H
+
+#include "collab_client.h"
+
+#include <stdbool.h>
+
+/*  Exit codes of every agent binary. */
+enum {
+    AGENT_EXIT_OK = 0,
+    AGENT_EXIT_FAILED = 1,      /* the work itself failed (e.g. a task did not complete) */
+    AGENT_EXIT_USAGE = 2,       /* bad arguments or configuration */
+    AGENT_EXIT_UNREACHABLE = 3, /* the broker did not answer */
+    AGENT_EXIT_AUTH = 4,        /* wrong password or unknown agent */
+    AGENT_EXIT_REFUSED = 5,     /* the broker refused an action */
+};
+
+typedef struct {
+    char endpoint[512];     /* --broker, COLLAB_BROKER (default tcp://127.0.0.1:5555) */
+    char agent_id[COLLAB_MAX_AGENT_ID + 1]; /* --agent, COLLAB_AGENT_ID */
+    char password[COLLAB_PASSWORD_MAX + 1]; /* --password, COLLAB_PASSWORD */
+    char password_file[512];  /* --password-file, COLLAB_PASSWORD_FILE */
+    char credentials[512];    /* --credentials, COLLAB_CREDENTIALS: the key source */
+    char key_file[512];       /* --key-file, COLLAB_KEY_FILE: 64 hex digits */
+    int timeout_ms;           /* --timeout-ms, COLLAB_TIMEOUT_MS (default 3000) */
+    int retries;              /* --retries, COLLAB_RETRIES (default 3) */
+    bool json;                /* --json */
+} agent_cli_t;
+
+/*  Fills cli from the environment, then takes the common options out of argv (they may
+    appear anywhere); the remaining arguments are compacted to the front and their count
+    returned, or -1 with a message on stderr for a malformed common option. */
+int agent_cli_parse(agent_cli_t *cli, const char *prog, int argc, char **argv);
+
+/*  The help text for the common options. */
+const char *agent_cli_help(void);
+
+/*  Creates a client and logs in; on failure prints one clear message and returns NULL,
+    with the exit code to use in *exit_code. */
+collab_client_t *agent_cli_connect(const agent_cli_t *cli, const char *prog, int *exit_code);
+
+/*  The exit code for a failed request's return code or reply code. */
+int agent_cli_exit_code(int rc);
+
+#endif

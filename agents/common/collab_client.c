@@ -1,0 +1,426 @@
+/*  collab_client.c: an agent's connection to the broker (see collab_client.h). */
+#include "collab_client.h"
+
+#include <cJSON.h>
+#include <czmq.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EVENT_QUEUE_MAX 10000
+
+typedef struct event_node {
+    collab_event_msg_t ev;
+    struct event_node *next;
+} event_node_t;
+
+struct collab_client {
+    collab_client_opts_t opts;
+    char endpoint[512], agent_id[COLLAB_MAX_AGENT_ID + 1];
+    char password[COLLAB_PASSWORD_MAX + 1];
+    zsock_t *sock;
+    void *raw;
+    uint64_t next_id;
+    char session[COLLAB_MAX_SESSION_ID + 1];
+    char role[16];
+    collab_controls_t controls;
+    uint64_t last_seq;
+    bool subscribed, subscribed_all;
+    event_node_t *head, *tail;
+    size_t queued;
+    uint8_t frame[COLLAB_MAX_FRAME];
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+collab_client_t *collab_client_new(const collab_client_opts_t *opts)
+{
+    if (!opts->endpoint || !opts->agent_id || strlen(opts->endpoint) >= 512 ||
+        strlen(opts->agent_id) > COLLAB_MAX_AGENT_ID ||
+        (opts->password && strlen(opts->password) > COLLAB_PASSWORD_MAX) || sodium_init() < 0)
+        return NULL;
+    collab_client_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->opts = *opts;
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", opts->endpoint);
+    snprintf(self->agent_id, sizeof self->agent_id, "%s", opts->agent_id);
+    snprintf(self->password, sizeof self->password, "%s", opts->password ? opts->password : "");
+    self->opts.endpoint = self->endpoint;
+    self->opts.agent_id = self->agent_id;
+    self->opts.password = self->password;
+    if (self->opts.timeout_ms <= 0)
+        self->opts.timeout_ms = 3000;
+    if (self->opts.retries < 0)
+        self->opts.retries = 0;
+    self->next_id = 1;
+    self->controls.scope = COLLAB_SCOPE_WEAK;
+    self->sock = zsock_new(ZMQ_DEALER);
+    if (!self->sock) {
+        free(self);
+        return NULL;
+    }
+    zsock_set_linger(self->sock, 0);
+    zsock_set_maxmsgsize(self->sock, 2 * COLLAB_MAX_FRAME);
+    if (zsock_connect(self->sock, "%s", self->endpoint) != 0) {
+        collab_client_destroy(&self);
+        return NULL;
+    }
+    self->raw = zsock_resolve(self->sock);
+    return self;
+}
+
+void collab_event_free(collab_event_msg_t *ev)
+{
+    free(ev->data);
+    ev->data = NULL;
+}
+
+void collab_reply_free(collab_reply_t *reply)
+{
+    free(reply->data);
+    reply->data = NULL;
+}
+
+void collab_client_destroy(collab_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    collab_client_t *self = *self_p;
+    while (self->head) {
+        event_node_t *n = self->head;
+        self->head = n->next;
+        collab_event_free(&n->ev);
+        free(n);
+    }
+    zsock_destroy(&self->sock);
+    sodium_memzero(self->password, sizeof self->password);
+    sodium_memzero(&self->opts.key, sizeof self->opts.key);
+    free(self);
+    *self_p = NULL;
+}
+
+/*  Copies a data map into heap memory and parses the view over the copy. */
+static int own_map(collab_span_t src, uint8_t **data, size_t *len, collab_map_t *map)
+{
+    *data = malloc(src.len ? src.len : 1);
+    if (!*data)
+        return COLLAB_E_NOMEM;
+    memcpy(*data, src.ptr, src.len);
+    *len = src.len;
+    return collab_map_parse(*data, *len, map);
+}
+
+static void queue_event(collab_client_t *self, const collab_envelope_t *env)
+{
+    if (env->seq <= self->last_seq || self->queued >= EVENT_QUEUE_MAX)
+        return; /* already handled (catch-up overlap) or beyond the queue: asked again later */
+    for (event_node_t *n = self->head; n; n = n->next)
+        if (n->ev.seq == env->seq)
+            return;
+    event_node_t *n = calloc(1, sizeof *n);
+    if (!n)
+        return;
+    snprintf(n->ev.name, sizeof n->ev.name, "%.*s", (int)env->event.len, env->event.ptr);
+    n->ev.seq = env->seq;
+    n->ev.timestamp = env->timestamp;
+    if (own_map(env->data, &n->ev.data, &n->ev.data_len, &n->ev.map) != 0) {
+        collab_event_free(&n->ev);
+        free(n);
+        return;
+    }
+    if (self->tail)
+        self->tail->next = n;
+    else
+        self->head = n;
+    self->tail = n;
+    self->queued++;
+}
+
+/*  Receives one frame (already known readable) and sorts it: an event is queued; a reply
+    is returned through *env when its id is `want`. Returns 1 for the awaited reply. */
+static int receive_one(collab_client_t *self, uint64_t want, collab_envelope_t *env,
+                       zmq_msg_t *msg)
+{
+    if (zmq_msg_recv(msg, self->raw, ZMQ_DONTWAIT) < 0)
+        return 0;
+    if (collab_envelope_decode(zmq_msg_data(msg), zmq_msg_size(msg), env) != 0)
+        return 0;
+    if (env->kind == COLLAB_KIND_EVENT) {
+        queue_event(self, env);
+        return 0;
+    }
+    return env->kind == COLLAB_KIND_REPLY && env->request_id == want && want != 0;
+}
+
+static int build_and_send(collab_client_t *self, const char *action, const void *payload,
+                          size_t len, uint64_t *id_out)
+{
+    uint8_t nonce[COLLAB_NONCE_LEN], sig[COLLAB_SIGNATURE_LEN];
+    collab_envelope_t env = {.kind = COLLAB_KIND_REQUEST,
+                             .version = COLLAB_PROTOCOL_VERSION,
+                             .request_id = self->next_id++,
+                             .action = {action, strlen(action)},
+                             .agent_id = {self->agent_id, strlen(self->agent_id)},
+                             .session_id = {self->session, strlen(self->session)},
+                             .timestamp = now_ms(),
+                             .payload = {payload, payload ? len : 0}};
+    int act = collab_action_lookup(action, strlen(action));
+    bool sign = act >= 0 && self->opts.has_key &&
+                collab_action_needs_signature(act, self->controls.scope);
+    if (sign && self->controls.replay_protection) {
+        randombytes_buf(nonce, sizeof nonce);
+        env.nonce = (collab_span_t){(const char *)nonce, sizeof nonce};
+    }
+    if (sign) {
+        collab_sign(&env, self->controls.scope, self->opts.key, sig);
+        env.signature = (collab_span_t){(const char *)sig, sizeof sig};
+    }
+    size_t flen;
+    int rc = collab_envelope_encode(&env, self->frame, sizeof self->frame, &flen);
+    if (rc)
+        return rc;
+    if (zmq_send(self->raw, self->frame, flen, ZMQ_DONTWAIT) < 0)
+        return COLLAB_E_IO;
+    *id_out = env.request_id;
+    return 0;
+}
+
+uint64_t collab_client_send(collab_client_t *self, const char *action, const void *payload,
+                            size_t len)
+{
+    uint64_t id = 0;
+    return build_and_send(self, action, payload, len, &id) == 0 ? id : 0;
+}
+
+static int fill_reply(const collab_envelope_t *env, collab_reply_t *reply)
+{
+    memset(reply, 0, sizeof *reply);
+    reply->ok = env->ok;
+    reply->code = -(int)env->error_code;
+    snprintf(reply->error, sizeof reply->error, "%.*s", (int)env->error.len, env->error.ptr);
+    return own_map(env->data, &reply->data, &reply->data_len, &reply->map);
+}
+
+/*  One attempt: send, then wait for the matching reply until the attempt's deadline. */
+static int attempt(collab_client_t *self, const char *action, const void *payload, size_t len,
+                   collab_reply_t *reply)
+{
+    uint64_t id;
+    int rc = build_and_send(self, action, payload, len, &id);
+    if (rc)
+        return rc;
+    int64_t deadline = mono_ms() + self->opts.timeout_ms;
+    zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
+    for (int64_t left; (left = deadline - mono_ms()) > 0;) {
+        if (zmq_poll(&item, 1, (long)left) <= 0)
+            continue;
+        zmq_msg_t msg;
+        collab_envelope_t env;
+        zmq_msg_init(&msg);
+        int got = receive_one(self, id, &env, &msg);
+        rc = got ? fill_reply(&env, reply) : 0;
+        zmq_msg_close(&msg);
+        if (got)
+            return rc;
+    }
+    return COLLAB_E_TIMEOUT;
+}
+
+static bool session_gone(const collab_reply_t *r)
+{
+    return !r->ok && (r->code == COLLAB_E_SESSION_INVALID || r->code == COLLAB_E_SESSION_EXPIRED);
+}
+
+int collab_client_request(collab_client_t *self, const char *action, const void *payload,
+                          size_t len, collab_reply_t *reply)
+{
+    int rc = COLLAB_E_TIMEOUT;
+    memset(reply, 0, sizeof *reply);
+    for (int i = 0; i <= self->opts.retries && rc == COLLAB_E_TIMEOUT; i++)
+        rc = attempt(self, action, payload, len, reply);
+    if (rc == 0 && session_gone(reply) && self->opts.auto_relogin &&
+        strcmp(action, "login") != 0 && collab_client_login(self) == 0) {
+        if (self->subscribed)
+            collab_client_subscribe(self, self->subscribed_all);
+        collab_reply_free(reply);
+        return collab_client_request(self, action, payload, len, reply);
+    }
+    return rc;
+}
+
+static void read_controls(collab_client_t *self, const collab_map_t *data)
+{
+    collab_map_t c;
+    collab_span_t scope;
+    uint64_t window = 0;
+    if (collab_map_submap(data, "controls", &c) != 0)
+        return;
+    if (collab_map_str(&c, "signature_scope", &scope) == 0)
+        self->controls.scope = collab_span_eq(scope, "full") ? COLLAB_SCOPE_FULL : COLLAB_SCOPE_WEAK;
+    collab_map_bool(&c, "replay_protection", &self->controls.replay_protection);
+    collab_map_bool(&c, "sanitize_output", &self->controls.sanitize_output);
+    if (collab_map_uint(&c, "timestamp_window_s", &window) == 0)
+        self->controls.window_s = (uint32_t)window;
+}
+
+int collab_client_login(collab_client_t *self)
+{
+    uint8_t buf[COLLAB_PASSWORD_MAX + 32];
+    collab_pack_t p;
+    size_t len;
+    collab_pack_init(&p, buf, sizeof buf);
+    collab_pack_map(&p, 1);
+    collab_pack_kv_str(&p, "password", self->password);
+    if (collab_pack_finish(&p, &len) != 0)
+        return COLLAB_E_TOO_LARGE;
+    self->session[0] = '\0';
+    collab_reply_t r;
+    int rc = collab_client_request(self, "login", buf, len, &r);
+    sodium_memzero(buf, sizeof buf);
+    if (rc)
+        return rc;
+    collab_span_t sid, role;
+    uint64_t seq = 0;
+    if (!r.ok)
+        rc = r.code;
+    else if (collab_map_str(&r.map, "session_id", &sid) != 0 || sid.len > COLLAB_MAX_SESSION_ID)
+        rc = COLLAB_E_MALFORMED;
+    if (rc == 0) {
+        snprintf(self->session, sizeof self->session, "%.*s", (int)sid.len, sid.ptr);
+        if (collab_map_str(&r.map, "role", &role) == 0)
+            snprintf(self->role, sizeof self->role, "%.*s", (int)role.len, role.ptr);
+        read_controls(self, &r.map);
+        if (self->last_seq == 0 && collab_map_uint(&r.map, "event_seq", &seq) == 0)
+            self->last_seq = seq; /* a fresh client starts from now */
+    }
+    collab_reply_free(&r);
+    return rc;
+}
+
+int collab_client_subscribe(collab_client_t *self, bool all)
+{
+    uint8_t buf[64];
+    collab_pack_t p;
+    size_t len;
+    collab_pack_init(&p, buf, sizeof buf);
+    collab_pack_map(&p, 2);
+    collab_pack_kv_uint(&p, "since", self->last_seq);
+    collab_pack_kv_bool(&p, "all", all);
+    collab_pack_finish(&p, &len);
+    collab_reply_t r;
+    bool relogin = self->opts.auto_relogin;
+    self->opts.auto_relogin = false; /* no recursion through request's re-login */
+    int rc = collab_client_request(self, "subscribe", buf, len, &r);
+    self->opts.auto_relogin = relogin;
+    if (rc)
+        return rc;
+    rc = r.ok ? 0 : r.code;
+    if (rc == 0) {
+        self->subscribed = true;
+        self->subscribed_all = all;
+    }
+    collab_reply_free(&r);
+    return rc;
+}
+
+int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int timeout_ms)
+{
+    int64_t deadline = mono_ms() + timeout_ms;
+    zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
+    for (;;) {
+        if (self->head) {
+            event_node_t *n = self->head;
+            self->head = n->next;
+            if (!self->head)
+                self->tail = NULL;
+            self->queued--;
+            *ev = n->ev;
+            free(n);
+            if (ev->seq > self->last_seq)
+                self->last_seq = ev->seq;
+            return 0;
+        }
+        int64_t left = deadline - mono_ms();
+        if (left <= 0 || zmq_poll(&item, 1, (long)left) <= 0) {
+            if (mono_ms() >= deadline)
+                return COLLAB_E_TIMEOUT;
+            continue;
+        }
+        zmq_msg_t msg;
+        collab_envelope_t env;
+        zmq_msg_init(&msg);
+        receive_one(self, 0, &env, &msg);
+        zmq_msg_close(&msg);
+    }
+}
+
+const char *collab_client_session(const collab_client_t *self)
+{
+    return self->session;
+}
+
+const collab_controls_t *collab_client_controls(const collab_client_t *self)
+{
+    return &self->controls;
+}
+
+const char *collab_client_role(const collab_client_t *self)
+{
+    return self->role;
+}
+
+void *collab_client_socket(collab_client_t *self)
+{
+    return self->raw;
+}
+
+uint64_t collab_client_last_seq(const collab_client_t *self)
+{
+    return self->last_seq;
+}
+
+void collab_client_set_last_seq(collab_client_t *self, uint64_t seq)
+{
+    self->last_seq = seq;
+}
+
+void collab_client_set_session(collab_client_t *self, const char *session_id)
+{
+    snprintf(self->session, sizeof self->session, "%s", session_id);
+}
+
+/*  The newest event seq this client holds, handled or queued. */
+static uint64_t newest_seq(const collab_client_t *self)
+{
+    return self->tail && self->tail->ev.seq > self->last_seq ? self->tail->ev.seq : self->last_seq;
+}
+
+int collab_client_heartbeat(collab_client_t *self)
+{
+    collab_reply_t r;
+    int rc = collab_client_request(self, "heartbeat", NULL, 0, &r);
+    if (rc)
+        return rc;
+    uint64_t seq = 0;
+    rc = r.ok ? 0 : r.code;
+    if (rc == 0 && collab_map_uint(&r.map, "event_seq", &seq) == 0 && self->subscribed &&
+        seq > newest_seq(self))
+        rc = collab_client_subscribe(self, self->subscribed_all);
+    collab_reply_free(&r);
+    return rc;
+}

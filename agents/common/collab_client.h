@@ -1,0 +1,108 @@
+/*  collab_client.h: one agent's connection to the broker. A DEALER socket, login, signing
+    as the login reply's controls say (a retry is signed again), requests with a timeout and
+    retries, re-login after the broker restarts or the session ends, heartbeats, and pushed
+    events queued for the caller with catch-up after a reconnect. */
+#ifndef COLLAB_CLIENT_H
+#define COLLAB_CLIENT_H
+
+#include "collab.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct collab_client collab_client_t;
+
+typedef struct {
+    const char *endpoint;  /* tcp://127.0.0.1:5555; "tcp://SRC:0;HOST:PORT" sends from SRC */
+    const char *agent_id;
+    const char *password;
+    uint8_t key[COLLAB_KEY_LEN];
+    bool has_key;          /* false: the agent cannot sign (it can still log in and read) */
+    int timeout_ms;        /* per attempt (default 3000) */
+    int retries;           /* further attempts after a timeout (default 2) */
+    bool auto_relogin;     /* log in again on session_invalid/expired and retry once */
+} collab_client_opts_t;
+
+/*  A decoded reply: data is a copy the reply owns; args views it. */
+typedef struct {
+    bool ok;
+    int code; /* 0 or a negative collab_err_t */
+    char error[COLLAB_MAX_ERROR_TEXT + 1];
+    uint8_t *data;
+    size_t data_len;
+    collab_map_t map;
+} collab_reply_t;
+
+/*  A pushed event, owned likewise. */
+typedef struct {
+    char name[COLLAB_MAX_EVENT_NAME + 1];
+    uint64_t seq;
+    uint64_t timestamp;
+    uint8_t *data;
+    size_t data_len;
+    collab_map_t map;
+} collab_event_msg_t;
+
+/*  The controls a login reply announced. */
+typedef struct {
+    collab_scope_t scope;
+    bool replay_protection;
+    bool sanitize_output;
+    uint32_t window_s;
+} collab_controls_t;
+
+/*  Connects (lazily: ZeroMQ connects in the background). NULL on bad options. */
+collab_client_t *collab_client_new(const collab_client_opts_t *opts);
+void collab_client_destroy(collab_client_t **self_p);
+
+/*  Logs in. Returns 0, or a negative code: COLLAB_E_TIMEOUT when the broker does not
+    answer, COLLAB_E_AUTH_FAILED for a wrong password, ... */
+int collab_client_login(collab_client_t *self);
+
+/*  Sends one request with a packed payload map (NULL/0 for {}), signing it when the
+    controls require, waiting for its reply. Events that arrive meanwhile are queued.
+    Returns 0 when a reply came (reply->ok tells the outcome) or COLLAB_E_TIMEOUT. The
+    caller frees the reply with collab_reply_free. */
+int collab_client_request(collab_client_t *self, const char *action, const void *payload,
+                          size_t len, collab_reply_t *reply);
+
+/*  Sends a request without waiting (fire-and-forget), returning its request id or 0. */
+uint64_t collab_client_send(collab_client_t *self, const char *action, const void *payload,
+                            size_t len);
+
+/*  Takes the next event: from the queue, or waiting up to timeout_ms for one. Returns 0,
+    or COLLAB_E_TIMEOUT. Replies that arrive are dropped (none is awaited). */
+int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int timeout_ms);
+
+/*  Subscribes (all: every project and task event), asking for events after the last one
+    this client has seen, so nothing is missed across a reconnect. */
+int collab_client_subscribe(collab_client_t *self, bool all);
+
+/*  Sends a heartbeat; when the broker reports events this client has not seen (pushed to
+    a connection that changed, say across a broker restart), subscribes again from the last
+    one handled, so they are replayed. Returns 0 or a negative code. */
+int collab_client_heartbeat(collab_client_t *self);
+
+void collab_reply_free(collab_reply_t *reply);
+void collab_event_free(collab_event_msg_t *ev);
+
+const char *collab_client_session(const collab_client_t *self);
+const collab_controls_t *collab_client_controls(const collab_client_t *self);
+const char *collab_client_role(const collab_client_t *self);
+/*  The raw libzmq socket (for polling alongside other inputs). */
+void *collab_client_socket(collab_client_t *self);
+/*  The last event sequence number handled. */
+uint64_t collab_client_last_seq(const collab_client_t *self);
+/*  Sets where event catch-up resumes (a restarted agent that kept its last seq). */
+void collab_client_set_last_seq(collab_client_t *self, uint64_t seq);
+/*  Uses a session id obtained elsewhere instead of logging in (used by the lab's
+    hijack demonstrations, and by tests). */
+void collab_client_set_session(collab_client_t *self, const char *session_id);
+
+/*  Reads an agent's key from a credentials JSON file (its own entry) or a file holding
+    64 hex digits. Returns 0 or a negative code with the reason in err. */
+int collab_client_load_key(const char *path, const char *agent_id, uint8_t key[COLLAB_KEY_LEN],
+                           char *err, size_t errlen);
+
+#endif

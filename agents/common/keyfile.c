@@ -1,0 +1,75 @@
+/*  keyfile.c: an agent's HMAC key from its credentials entry or from a key file. */
+#include "collab_client.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#define KEYFILE_MAX (1u << 20)
+
+static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open", path);
+        return NULL;
+    }
+    char *buf = malloc(KEYFILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, KEYFILE_MAX + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > KEYFILE_MAX) {
+        snprintf(err, errlen, "%s: %s", path, buf ? "larger than 1 MiB" : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static int from_json(const char *path, const char *text, const char *agent_id,
+                     uint8_t key[COLLAB_KEY_LEN], char *err, size_t errlen)
+{
+    cJSON *root = cJSON_Parse(text);
+    cJSON *agents = cJSON_GetObjectItemCaseSensitive(root, "agents");
+    cJSON *a;
+    int rc = COLLAB_E_NOT_FOUND;
+    cJSON_ArrayForEach(a, agents)
+    {
+        cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "agent_id");
+        cJSON *hex = cJSON_GetObjectItemCaseSensitive(a, "hmac_key");
+        if (!cJSON_IsString(id) || strcmp(id->valuestring, agent_id) != 0)
+            continue;
+        rc = cJSON_IsString(hex) ? collab_key_from_hex(hex->valuestring, strlen(hex->valuestring), key)
+                                 : COLLAB_E_MALFORMED;
+        break;
+    }
+    if (!root)
+        snprintf(err, errlen, "%s: not JSON and not 64 hex digits", path);
+    else if (rc == COLLAB_E_NOT_FOUND)
+        snprintf(err, errlen, "%s: no entry for agent '%s'", path, agent_id);
+    else if (rc)
+        snprintf(err, errlen, "%s: hmac_key of '%s' is not 64 hex digits", path, agent_id);
+    cJSON_Delete(root);
+    return root ? rc : COLLAB_E_MALFORMED;
+}
+
+int collab_client_load_key(const char *path, const char *agent_id, uint8_t key[COLLAB_KEY_LEN],
+                           char *err, size_t errlen)
+{
+    size_t len;
+    char *text = slurp(path, &len, err, errlen);
+    if (!text)
+        return COLLAB_E_IO;
+    while (len && isspace((unsigned char)text[len - 1]))
+        text[--len] = '\0';
+    int rc = len == 2 * COLLAB_KEY_LEN && collab_key_from_hex(text, len, key) == 0
+                 ? 0
+                 : from_json(path, text, agent_id, key, err, errlen);
+    sodium_memzero(text, len);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,448 @@
+/*  config.c: the broker's settings (see config.h): one table of keys with their types and
+    ranges drives parsing, printing and validation, so a key cannot be half-supported. */
+#include "config.h"
+
+#include "collab_error.h"
+#include "collab_limits.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const control_names[COLLAB_CONTROL_COUNT] = {"session_ids",
+                                                                "session_lifetime",
+                                                                "peer_binding",
+                                                                "session_cap",
+                                                                "state_at_rest",
+                                                                "permissions",
+                                                                "role_enforcement",
+                                                                "replay",
+                                                                "signature_scope",
+                                                                "rate_limit",
+                                                                "login",
+                                                                "transport",
+                                                                "text_fields",
+                                                                "audit"};
+
+typedef enum { K_U32, K_U64, K_DOUBLE, K_PATH } kind_t;
+
+/*  One parameter: where it lives in collab_config_t and the values it may take. */
+typedef struct {
+    const char *key;
+    kind_t kind;
+    size_t off;
+    double min, max; /* inclusive; exact for every integer limit used below */
+} param_t;
+
+#define U32(k, f, lo, hi)                                                                          \
+    {                                                                                              \
+        k, K_U32, offsetof(collab_config_t, f), lo, hi                                             \
+    }
+#define U64(k, f, lo, hi)                                                                          \
+    {                                                                                              \
+        k, K_U64, offsetof(collab_config_t, f), lo, hi                                             \
+    }
+#define DBL(k, f, lo, hi)                                                                          \
+    {                                                                                              \
+        k, K_DOUBLE, offsetof(collab_config_t, f), lo, hi                                          \
+    }
+#define PATH(k, f)                                                                                 \
+    {                                                                                              \
+        k, K_PATH, offsetof(collab_config_t, f), 0, 0                                              \
+    }
+
+/*  Printed in this order: the controls' parameters (LAB.md order), then everything else. */
+static const param_t params[] = {
+    U32("session_lifetime.max_s", absolute_lifetime_s, 1, 31536000),
+    U32("session_cap.max", sessions_per_agent, 1, 1000),
+    PATH("state_at_rest.key_file", state_key_file),
+    U32("replay.window_s", replay_window_s, 1, 86400),
+    U32("replay.weak_window_s", weak_window_s, 1, 31536000),
+    U32("replay.cache_max", nonce_cache_max, 1, 100000000),
+    DBL("rate_limit.agent_per_s", rate_agent_per_s, 0.001, 1000000),
+    U32("rate_limit.agent_burst", rate_agent_burst, 1, 1000000),
+    DBL("rate_limit.peer_per_s", rate_peer_per_s, 0.001, 1000000),
+    U32("rate_limit.peer_burst", rate_peer_burst, 1, 1000000),
+    U32("login.lockout_failures", lockout_failures, 1, 1000000),
+    U32("login.lockout_s", lockout_s, 1, 31536000),
+    U32("login.password_min_len", password_min_len, 1, COLLAB_PASSWORD_MAX),
+    PATH("transport.server_cert", curve_server_cert),
+    PATH("transport.clients_dir", curve_clients_dir),
+    PATH("audit.key_file", audit_key_file),
+    PATH("bind", bind),
+    PATH("state", state_path),
+    PATH("credentials", credentials_path),
+    PATH("security_log", security_log_path),
+    U32("sessions.idle_timeout_s", idle_timeout_s, 1, 31536000),
+    U32("sessions.max_open", max_sessions, 1, 10000000),
+    U32("limits.projects_per_agent", max_projects_per_agent, 1, 10000000),
+    U32("limits.tasks_per_project", max_tasks_per_project, 1, 10000000),
+    U32("events.retention", event_retention, 1, 10000000),
+    U32("hash.threads", hash_threads, 1, 64),
+    U32("hash.queue_max", hash_queue_max, 1, 1000000),
+    U32("loop.batch_max", batch_max, 1, 100000),
+    U32("loop.activity_flush_s", activity_flush_s, 1, 86400),
+    U32("loop.stats_interval_s", stats_interval_s, 0, 86400),
+    U64("transport.max_msg_bytes", transport_max_msg, COLLAB_MAX_FRAME + 1, 1073741824),
+    U64("security_log.max_bytes", security_log_max_bytes, 4096, 1099511627776.0),
+};
+#define PARAM_COUNT (sizeof params / sizeof params[0])
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/*  Zero-fills the tail so that equal settings are equal bytes. */
+static void copy_path(char *dst, const char *src)
+{
+    memset(dst, 0, COLLAB_PATH_MAX);
+    snprintf(dst, COLLAB_PATH_MAX, "%s", src);
+}
+
+const char *collab_control_name(int index)
+{
+    return index >= 0 && index < COLLAB_CONTROL_COUNT ? control_names[index] : NULL;
+}
+
+void collab_config_defaults(collab_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    collab_config_profile(cfg, "stage2");
+    cfg->absolute_lifetime_s = 28800;
+    cfg->sessions_per_agent = 3;
+    copy_path(cfg->state_key_file, "state.key");
+    cfg->replay_window_s = 60;
+    cfg->weak_window_s = 1800;
+    cfg->nonce_cache_max = 100000;
+    cfg->rate_agent_per_s = 20;
+    cfg->rate_agent_burst = 40;
+    cfg->rate_peer_per_s = 50;
+    cfg->rate_peer_burst = 100;
+    cfg->lockout_failures = 5;
+    cfg->lockout_s = 900;
+    cfg->password_min_len = 12;
+    copy_path(cfg->curve_server_cert, "sample_data/curve/broker.cert");
+    copy_path(cfg->curve_clients_dir, "sample_data/curve/clients");
+    copy_path(cfg->audit_key_file, "audit.key");
+    copy_path(cfg->bind, "tcp://127.0.0.1:5555");
+    copy_path(cfg->state_path, "taskcollab.db");
+    copy_path(cfg->credentials_path, "sample_data/valid_credentials.json");
+    copy_path(cfg->security_log_path, "security.log");
+    cfg->idle_timeout_s = 1800;
+    cfg->max_sessions = 20000;
+    cfg->max_projects_per_agent = 100;
+    cfg->max_tasks_per_project = 1000;
+    cfg->event_retention = 1000;
+    cfg->hash_threads = 2;
+    cfg->hash_queue_max = 256;
+    cfg->batch_max = 256;
+    cfg->activity_flush_s = 5;
+    cfg->stats_interval_s = 60;
+    cfg->transport_max_msg = 131072;
+    cfg->security_log_max_bytes = 10485760;
+}
+
+int collab_config_profile(collab_config_t *cfg, const char *profile)
+{
+    bool strong;
+    if (strcmp(profile, "stage2") == 0)
+        strong = false;
+    else if (strcmp(profile, "hardened") == 0)
+        strong = true;
+    else
+        return COLLAB_E_BAD_REQUEST;
+    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++)
+        cfg->strong[i] = strong;
+    return 0;
+}
+
+/*  Strict unsigned integer: decimal digits only, no sign, no space, no overflow. */
+static int parse_uint(const char *s, uint64_t *out)
+{
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/*  Strict decimal number: digits first, then [0-9.eE+-] only (no hex, inf or nan). */
+static int parse_double(const char *s, double *out)
+{
+    if (s[0] < '0' || s[0] > '9' || strspn(s, "0123456789.eE+-") != strlen(s))
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno == ERANGE || *end != '\0' || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int set_number(collab_config_t *cfg, const param_t *p, const char *value, char *err,
+                      size_t errlen)
+{
+    void *field = (char *)cfg + p->off;
+    double d;
+    uint64_t u = 0;
+    int bad = p->kind == K_DOUBLE ? parse_double(value, &d) : parse_uint(value, &u);
+    if (bad) {
+        set_err(err, errlen, "%s: '%s' is not a %s", p->key, value,
+                p->kind == K_DOUBLE ? "number" : "non-negative integer");
+        return COLLAB_E_BAD_REQUEST;
+    }
+    if (p->kind != K_DOUBLE)
+        d = (double)u;
+    if (d < p->min || d > p->max || (p->kind != K_DOUBLE && u > (uint64_t)p->max)) {
+        set_err(err, errlen, "%s: %s is out of range [%.15g, %.15g]", p->key, value, p->min,
+                p->max);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    if (p->kind == K_U32)
+        *(uint32_t *)field = (uint32_t)u;
+    else if (p->kind == K_U64)
+        *(uint64_t *)field = u;
+    else
+        *(double *)field = d;
+    return 0;
+}
+
+static int check_path(const param_t *p, const char *value, char *err, size_t errlen)
+{
+    if (strlen(value) >= COLLAB_PATH_MAX) {
+        set_err(err, errlen, "%s: longer than %d bytes", p->key, COLLAB_PATH_MAX - 1);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        if (*c < 0x20 || *c == 0x7f || *c == '#') {
+            set_err(err, errlen, "%s: control characters and '#' are not allowed", p->key);
+            return COLLAB_E_BAD_REQUEST;
+        }
+    return 0;
+}
+
+static int set_param(collab_config_t *cfg, const param_t *p, const char *value, char *err,
+                     size_t errlen)
+{
+    if (p->kind != K_PATH)
+        return set_number(cfg, p, value, err, errlen);
+    int rc = check_path(p, value, err, errlen);
+    if (rc == 0)
+        copy_path((char *)cfg + p->off, value);
+    return rc;
+}
+
+static int set_switch(collab_config_t *cfg, int i, const char *value, char *err, size_t errlen)
+{
+    if (strcmp(value, "weak") == 0)
+        cfg->strong[i] = false;
+    else if (strcmp(value, "strong") == 0)
+        cfg->strong[i] = true;
+    else {
+        set_err(err, errlen, "%s: '%s' is not weak or strong", control_names[i], value);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    return 0;
+}
+
+/*  Applies key = value, both already trimmed. */
+static int apply(collab_config_t *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+    if (*key == '\0') {
+        set_err(err, errlen, "missing key before '='");
+        return COLLAB_E_BAD_REQUEST;
+    }
+    if (*value == '\0') {
+        set_err(err, errlen, "%s: empty value", key);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    if (strcmp(key, "profile") == 0) {
+        if (collab_config_profile(cfg, value) == 0)
+            return 0;
+        set_err(err, errlen, "profile: '%s' is not stage2 or hardened", value);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++)
+        if (strcmp(key, control_names[i]) == 0)
+            return set_switch(cfg, i, value, err, errlen);
+    for (size_t i = 0; i < PARAM_COUNT; i++)
+        if (strcmp(key, params[i].key) == 0)
+            return set_param(cfg, &params[i], value, err, errlen);
+    set_err(err, errlen, "unknown key '%s'", key);
+    return COLLAB_E_BAD_REQUEST;
+}
+
+/*  Trims ASCII blanks at both ends, in place. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+/*  Splits a mutable "key = value" line and applies it. */
+static int assign(collab_config_t *cfg, char *line, char *err, size_t errlen)
+{
+    char *eq = strchr(line, '=');
+    if (!eq) {
+        set_err(err, errlen, "expected 'key = value', found no '='");
+        return COLLAB_E_BAD_REQUEST;
+    }
+    *eq = '\0';
+    return apply(cfg, trim(line), trim(eq + 1), err, errlen);
+}
+
+#define LINE_MAX_BYTES 2048
+
+int collab_config_set(collab_config_t *cfg, const char *assignment, char *err, size_t errlen)
+{
+    char line[LINE_MAX_BYTES];
+    if (strlen(assignment) >= sizeof line) {
+        set_err(err, errlen, "assignment longer than %d bytes", LINE_MAX_BYTES - 1);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    strcpy(line, assignment);
+    return assign(cfg, line, err, errlen);
+}
+
+/*  Handles one raw line of a file: strips the comment and blanks, skips empty lines. */
+static int load_line(collab_config_t *cfg, char *line, size_t len, char *reason, size_t cap)
+{
+    if (strlen(line) != len) {
+        snprintf(reason, cap, "NUL byte in line");
+        return COLLAB_E_BAD_REQUEST;
+    }
+    if (len >= LINE_MAX_BYTES) {
+        snprintf(reason, cap, "line longer than %d bytes", LINE_MAX_BYTES - 1);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    char *hash = strchr(line, '#');
+    if (hash)
+        *hash = '\0';
+    char *s = trim(line);
+    return *s ? assign(cfg, s, reason, cap) : 0;
+}
+
+int collab_config_load(collab_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        return COLLAB_E_IO;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned lineno = 0;
+    int rc = 0;
+    char reason[COLLAB_MAX_ERROR_TEXT];
+    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        rc = load_line(cfg, line, (size_t)n, reason, sizeof reason);
+        if (rc)
+            set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
+    }
+    if (rc == 0 && ferror(f)) {
+        set_err(err, errlen, "%s:%u: read error", path, lineno + 1);
+        rc = COLLAB_E_IO;
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/*  Shortest text that reads back as the same double. */
+static void print_double(FILE *out, const char *key, double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, sizeof buf, "%.17g", v);
+    fprintf(out, "%s = %s\n", key, buf);
+}
+
+void collab_config_print(const collab_config_t *cfg, FILE *out)
+{
+    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++)
+        fprintf(out, "%s = %s\n", control_names[i], cfg->strong[i] ? "strong" : "weak");
+    for (size_t i = 0; i < PARAM_COUNT; i++) {
+        const param_t *p = &params[i];
+        const void *field = (const char *)cfg + p->off;
+        if (p->kind == K_U32)
+            fprintf(out, "%s = %u\n", p->key, (unsigned)*(const uint32_t *)field);
+        else if (p->kind == K_U64)
+            fprintf(out, "%s = %llu\n", p->key, (unsigned long long)*(const uint64_t *)field);
+        else if (p->kind == K_DOUBLE)
+            print_double(out, p->key, *(const double *)field);
+        else
+            fprintf(out, "%s = %s\n", p->key, (const char *)field);
+    }
+}
+
+/*  Re-checks one field against its range, as set_param would have. */
+static int validate_param(const collab_config_t *cfg, const param_t *p, char *err, size_t errlen)
+{
+    const void *field = (const char *)cfg + p->off;
+    if (p->kind == K_PATH) {
+        const char *s = field;
+        if (memchr(s, '\0', COLLAB_PATH_MAX) == NULL || *s == '\0') {
+            set_err(err, errlen, "%s: must be a non-empty path", p->key);
+            return COLLAB_E_BAD_REQUEST;
+        }
+        return check_path(p, s, err, errlen);
+    }
+    double v = p->kind == K_U32   ? (double)*(const uint32_t *)field
+               : p->kind == K_U64 ? (double)*(const uint64_t *)field
+                                  : *(const double *)field;
+    if (!(v >= p->min && v <= p->max)) {
+        set_err(err, errlen, "%s: %.15g is out of range [%.15g, %.15g]", p->key, v, p->min, p->max);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    return 0;
+}
+
+int collab_config_validate(const collab_config_t *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < PARAM_COUNT; i++) {
+        int rc = validate_param(cfg, &params[i], err, errlen);
+        if (rc)
+            return rc;
+    }
+    if (cfg->idle_timeout_s >= cfg->absolute_lifetime_s) {
+        set_err(err, errlen,
+                "sessions.idle_timeout_s (%u) must be below the absolute lifetime "
+                "session_lifetime.max_s (%u)",
+                (unsigned)cfg->idle_timeout_s, (unsigned)cfg->absolute_lifetime_s);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    if (cfg->transport_max_msg <= COLLAB_MAX_FRAME) {
+        set_err(err, errlen, "transport.max_msg_bytes (%llu) must exceed the frame limit %d",
+                (unsigned long long)cfg->transport_max_msg, COLLAB_MAX_FRAME);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    if (cfg->sessions_per_agent > cfg->max_sessions) {
+        set_err(err, errlen, "session_cap.max (%u) must not exceed sessions.max_open (%u)",
+                (unsigned)cfg->sessions_per_agent, (unsigned)cfg->max_sessions);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    return 0;
+}

@@ -1,0 +1,181 @@
+/*  core.h: what the broker's loop and its action handlers share, private to broker/.
+    One collab_broker_t (the self of the loop) owns the socket, the tables, the store, the
+    hashing pool, the id generator and the security log. One req_t describes the request
+    being handled and collects its reply. */
+#ifndef COLLAB_CORE_H
+#define COLLAB_CORE_H
+
+#include "broker.h"
+#include "collab.h"
+#include "config.h"
+#include "creds.h"
+#include "hasher.h"
+#include "ids.h"
+#include "model.h"
+#include "seclog.h"
+#include "store.h"
+#include "tables.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <zmq.h>
+
+/*  Counters reported by get_stats and the periodic log line. */
+typedef struct {
+    uint64_t requests, replies_ok, replies_error;
+    uint64_t refused_auth, refused_forbidden, refused_signature, refused_session;
+    uint64_t malformed, dropped, logins_ok, logins_failed, events_sent;
+    uint64_t peer_warnings, commits, disconnects;
+} collab_counters_t;
+
+/*  A reply or event waiting for the batch's commit before it may leave. */
+typedef struct {
+    zmq_msg_t rid;
+    zmq_msg_t body;
+} outmsg_t;
+
+struct collab_broker {
+    collab_config_t cfg;
+    void *router;      /* raw libzmq handle of the ROUTER (owned through zsock) */
+    void *zsock;       /* zsock_t *, kept opaque here */
+    void *monitor;     /* PAIR receiving the ROUTER's socket events */
+    int port;
+    collab_tables_t *tables;
+    collab_store_t *store;
+    collab_hasher_t *hasher;
+    collab_idgen_t *ids;
+    collab_seclog_t *seclog;
+    collab_counters_t stats;
+    uint64_t started_ms;
+    uint64_t next_project_id, next_task_id, next_handle;
+    /* messages held until the open transaction commits */
+    outmsg_t *pending;
+    size_t npending, pending_cap;
+    /* scratch buffers for encoding: data maps and whole frames */
+    uint8_t data_buf[COLLAB_MAX_PAYLOAD];  /* the reply's data map */
+    uint8_t event_buf[COLLAB_MAX_PAYLOAD]; /* an event's data map */
+    uint8_t frame_buf[COLLAB_MAX_FRAME];   /* one encoded envelope, copied when sent */
+    uint8_t list_buf[COLLAB_MAX_PAYLOAD];  /* the items of a paged list */
+    uint64_t last_sweep_ms, last_flush_ms, last_stats_ms;
+};
+
+/*  The request being handled. */
+typedef struct {
+    collab_envelope_t env;
+    int action;
+    collab_map_t args;  /* the payload's fields */
+    const uint8_t *rid; /* routing id of the connection */
+    size_t rid_len;
+    char peer[COLLAB_PEER_MAX];
+    collab_session_t *session; /* NULL for login */
+    collab_agent_t *agent;
+    collab_role_t role; /* the role this request is judged by */
+    uint64_t now;       /* Unix ms when handling started */
+    collab_pack_t out;  /* the reply's data map, written by the handler */
+    uint32_t retry_after_ms;
+} req_t;
+
+/*  Every handler has this shape: it validates, changes state (recording each change in
+    the store), writes its data map into req->out, and returns 0 or a negative code; on
+    error it must have changed nothing. */
+/*  A handler's return value when it will reply later, from collab_login_complete. */
+#define COLLAB_DEFERRED 1
+
+typedef int (*collab_handler_fn)(collab_broker_t *self, req_t *req);
+
+/*  Handler tables, by action (see handlers_*.c). */
+int collab_h_login(collab_broker_t *self, req_t *req);
+int collab_h_logout(collab_broker_t *self, req_t *req);
+int collab_h_heartbeat(collab_broker_t *self, req_t *req);
+int collab_h_get_session_info(collab_broker_t *self, req_t *req);
+int collab_h_change_password(collab_broker_t *self, req_t *req);
+int collab_h_subscribe(collab_broker_t *self, req_t *req);
+int collab_h_create_project(collab_broker_t *self, req_t *req);
+int collab_h_list_projects(collab_broker_t *self, req_t *req);
+int collab_h_get_project(collab_broker_t *self, req_t *req);
+int collab_h_close_project(collab_broker_t *self, req_t *req);
+int collab_h_delete_project(collab_broker_t *self, req_t *req);
+int collab_h_assign_task(collab_broker_t *self, req_t *req);
+int collab_h_reassign_task(collab_broker_t *self, req_t *req);
+int collab_h_update_task_status(collab_broker_t *self, req_t *req);
+int collab_h_get_task(collab_broker_t *self, req_t *req);
+int collab_h_register_worker(collab_broker_t *self, req_t *req);
+int collab_h_list_workers(collab_broker_t *self, req_t *req);
+int collab_h_list_agents(collab_broker_t *self, req_t *req);
+int collab_h_set_role(collab_broker_t *self, req_t *req);
+int collab_h_list_sessions(collab_broker_t *self, req_t *req);
+int collab_h_revoke_session(collab_broker_t *self, req_t *req);
+int collab_h_get_stats(collab_broker_t *self, req_t *req);
+
+/*  authz.c: may this role call this action under the configured role enforcement?
+    Object-level rules (task assignee, project owner) are checked by the handlers through
+    collab_authz_strong(). */
+bool collab_authz_allowed(const collab_broker_t *self, int action, collab_role_t role);
+bool collab_authz_strong(const collab_broker_t *self);
+
+/*  loop.c: replies and outgoing messages. */
+uint64_t collab_now_ms(void);
+/*  Sends (or holds until commit) a reply to the request with rc and the data in req->out. */
+void collab_reply(collab_broker_t *self, const req_t *req, int rc);
+/*  Sends (or holds) one frame to a routing id. */
+void collab_send_to(collab_broker_t *self, const uint8_t *rid, size_t rid_len,
+                    const uint8_t *bytes, size_t len);
+
+/*  events.c: appends an event to an agent's stream (persisted with the batch) and pushes it
+    to that agent's subscribed sessions once the batch commits. data is a packed map. */
+int collab_event_to(collab_broker_t *self, collab_agent_t *agent, const char *name,
+                    const uint8_t *data, size_t len);
+/*  The same, and also straight to one connection (a session that is ending). */
+int collab_event_to_also(collab_broker_t *self, collab_agent_t *agent, const char *name,
+                         const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len);
+/*  The same event to each listed agent (NULL entries and duplicates skipped) and, for
+    project and task events, to every agent that follows all. */
+int collab_event_fanout(collab_broker_t *self, collab_agent_t **to, size_t n, bool broadcast,
+                        const char *name, const uint8_t *data, size_t len);
+/*  Replays retained events with seq > since to one session. */
+int collab_event_replay(collab_broker_t *self, collab_session_t *s, uint64_t since,
+                        uint32_t *replayed, uint64_t *oldest);
+
+/*  sessions.c: session life cycle. */
+/*  Ends a session for a reason ("logout", "revoked", "idle", "lifetime", "evicted"),
+    recording it and telling the holder by event unless the reason is logout. */
+int collab_session_end(collab_broker_t *self, collab_session_t **s_p, const char *reason,
+                       const char *by);
+/*  Expires idle sessions; called from the loop's timer. */
+void collab_session_sweep(collab_broker_t *self, uint64_t now);
+/*  Writes back last-activity times and worker last-seen times that changed. */
+void collab_session_flush_activity(collab_broker_t *self);
+/*  Completes a password job handed back by the hashing pool. */
+void collab_login_complete(collab_broker_t *self, collab_hash_job_t *job);
+
+/*  handlers_util.c: shared validation of payload fields. */
+int collab_arg_text(const collab_broker_t *self, const req_t *req, const char *key, size_t min_cp,
+                    size_t max_cp, bool required, collab_span_t *out);
+int collab_arg_ident(const req_t *req, const char *key, collab_span_t *out);
+int collab_arg_id(const req_t *req, const char *key, uint64_t *out);
+/*  Persists the id counters (projects, tasks, session handles) with the batch. */
+int collab_save_ids(collab_broker_t *self);
+/*  Packs a task as PROTOCOL.md's task object. */
+void collab_pack_task(collab_pack_t *p, const collab_task_t *t);
+
+/*  Paged lists: items are packed one by one into self->list_buf until the next one would
+    not fit in the reply; then the array is written into req->out. */
+typedef struct {
+    collab_pack_t items;
+    uint32_t count;
+    size_t mark;
+} collab_pager_t;
+/*  reserve: bytes the rest of the reply's map may take besides the list. */
+void collab_pager_init(collab_broker_t *self, collab_pager_t *pg, size_t reserve);
+/*  Call before packing an item into pg->items; then collab_pager_end_item. */
+void collab_pager_begin_item(collab_pager_t *pg);
+/*  Returns false (and drops the item) when it did not fit: the list is full. */
+bool collab_pager_end_item(collab_pager_t *pg);
+/*  Writes "key": [items] into out. */
+void collab_pager_emit(collab_pager_t *pg, collab_pack_t *out, const char *key);
+
+/*  Logs a security event with the request's agent and peer. */
+void collab_audit(collab_broker_t *self, const req_t *req, const char *event, const char *k1,
+                  const char *v1);
+
+#endif

@@ -1,0 +1,216 @@
+/*  dispatch.c: the checks every request passes, in the order PROTOCOL.md 4.6 gives, and
+    the table from action to handler. Each check consults a control, never a profile. */
+#include "dispatch.h"
+
+#include "log.h"
+
+#include <czmq.h>
+#include <string.h>
+
+static const collab_handler_fn handlers[COLLAB_ACT_COUNT] = {
+    [COLLAB_ACT_LOGIN] = collab_h_login,
+    [COLLAB_ACT_LOGOUT] = collab_h_logout,
+    [COLLAB_ACT_HEARTBEAT] = collab_h_heartbeat,
+    [COLLAB_ACT_GET_SESSION_INFO] = collab_h_get_session_info,
+    [COLLAB_ACT_CREATE_PROJECT] = collab_h_create_project,
+    [COLLAB_ACT_LIST_PROJECTS] = collab_h_list_projects,
+    [COLLAB_ACT_GET_PROJECT] = collab_h_get_project,
+    [COLLAB_ACT_CLOSE_PROJECT] = collab_h_close_project,
+    [COLLAB_ACT_DELETE_PROJECT] = collab_h_delete_project,
+    [COLLAB_ACT_ASSIGN_TASK] = collab_h_assign_task,
+    [COLLAB_ACT_REASSIGN_TASK] = collab_h_reassign_task,
+    [COLLAB_ACT_UPDATE_TASK_STATUS] = collab_h_update_task_status,
+    [COLLAB_ACT_REGISTER_WORKER] = collab_h_register_worker,
+    [COLLAB_ACT_LIST_WORKERS] = collab_h_list_workers,
+    [COLLAB_ACT_LIST_AGENTS] = collab_h_list_agents,
+    [COLLAB_ACT_SUBSCRIBE] = collab_h_subscribe,
+    [COLLAB_ACT_CHANGE_PASSWORD] = collab_h_change_password,
+    [COLLAB_ACT_SET_ROLE] = collab_h_set_role,
+    [COLLAB_ACT_LIST_SESSIONS] = collab_h_list_sessions,
+    [COLLAB_ACT_REVOKE_SESSION] = collab_h_revoke_session,
+    [COLLAB_ACT_GET_STATS] = collab_h_get_stats,
+    [COLLAB_ACT_GET_TASK] = collab_h_get_task,
+};
+
+static bool strong(const collab_broker_t *self, int control)
+{
+    return self->cfg.strong[control];
+}
+
+static int check_expiry(collab_broker_t *self, req_t *req)
+{
+    collab_session_t *s = req->session;
+    const char *reason = NULL;
+    if (req->now - s->last_activity > (uint64_t)self->cfg.idle_timeout_s * 1000u)
+        reason = "idle";
+    else if (strong(self, COLLAB_CTL_SESSION_LIFETIME) &&
+             req->now - s->created > (uint64_t)self->cfg.absolute_lifetime_s * 1000u)
+        reason = "lifetime";
+    if (!reason)
+        return 0;
+    collab_session_end(self, &req->session, reason, NULL);
+    return COLLAB_E_SESSION_EXPIRED;
+}
+
+/*  The session's peer address is recorded at login; a change is a warning under the weak
+    binding control and a refusal under the strong one. */
+static int check_peer(collab_broker_t *self, req_t *req)
+{
+    if (strcmp(req->peer, req->session->peer) == 0)
+        return 0;
+    self->stats.peer_warnings++;
+    if (strong(self, COLLAB_CTL_PEER_BINDING)) {
+        collab_audit(self, req, "binding_violation", "session_peer", req->session->peer);
+        return COLLAB_E_BINDING;
+    }
+    log_warning("session %llu of %s used from %s, logged in from %s (warning only)",
+                 (unsigned long long)req->session->handle, req->agent->id, req->peer,
+                 req->session->peer);
+    collab_audit(self, req, "peer_mismatch_warning", "session_peer", req->session->peer);
+    return 0;
+}
+
+static int check_session(collab_broker_t *self, req_t *req)
+{
+    req->session = collab_tables_session(self->tables, req->env.session_id.ptr,
+                                         req->env.session_id.len);
+    if (!req->session)
+        return COLLAB_E_SESSION_INVALID;
+    int rc = check_expiry(self, req);
+    if (rc)
+        return rc;
+    req->agent = collab_tables_agent(self->tables, req->session->agent_id,
+                                     strlen(req->session->agent_id));
+    if (!req->agent)
+        return COLLAB_E_SESSION_INVALID;
+    if (!collab_span_eq(req->env.agent_id, req->agent->id))
+        return COLLAB_E_AGENT_MISMATCH;
+    return check_peer(self, req);
+}
+
+static int check_signature(collab_broker_t *self, req_t *req)
+{
+    collab_scope_t scope =
+        strong(self, COLLAB_CTL_SIGNATURE_SCOPE) ? COLLAB_SCOPE_FULL : COLLAB_SCOPE_WEAK;
+    if (!collab_action_needs_signature(req->action, scope))
+        return 0;
+    int rc = collab_verify(&req->env, scope, req->agent->key);
+    if (rc)
+        return rc;
+    uint64_t window_s = strong(self, COLLAB_CTL_REPLAY) ? self->cfg.replay_window_s
+                                                         : self->cfg.weak_window_s;
+    uint64_t ts = req->env.timestamp, window = window_s * 1000u;
+    if (ts + window < req->now || ts > req->now + window)
+        return COLLAB_E_STALE_TIMESTAMP;
+    return 0;
+}
+
+/*  Marks the session used: activity, the connection that events go to, worker last-seen. */
+static void touch(req_t *req)
+{
+    collab_session_t *s = req->session;
+    s->last_activity = req->now;
+    if (s->rid_len != req->rid_len || memcmp(s->rid, req->rid, req->rid_len) != 0) {
+        memcpy(s->rid, req->rid, req->rid_len);
+        s->rid_len = (uint16_t)req->rid_len;
+    }
+    req->agent->last_seen = req->now;
+    req->agent->dirty = true;
+}
+
+static void count_refusal(collab_broker_t *self, int rc)
+{
+    if (rc == COLLAB_E_FORBIDDEN)
+        self->stats.refused_forbidden++;
+    else if (rc == COLLAB_E_BAD_SIGNATURE || rc == COLLAB_E_SIGNATURE_MISSING ||
+             rc == COLLAB_E_STALE_TIMESTAMP)
+        self->stats.refused_signature++;
+    else if (rc <= COLLAB_E_SESSION_INVALID && rc >= COLLAB_E_BINDING)
+        self->stats.refused_session++;
+}
+
+/*  Everything between a decoded request and its handler. */
+static int authorize(collab_broker_t *self, req_t *req)
+{
+    int rc = check_session(self, req);
+    if (rc == 0)
+        rc = check_signature(self, req);
+    if (rc == 0) {
+        req->role = strong(self, COLLAB_CTL_PERMISSIONS) ? req->agent->role : req->session->role;
+        if (!collab_authz_allowed(self, req->action, req->role))
+            rc = COLLAB_E_FORBIDDEN;
+    }
+    if (rc) {
+        count_refusal(self, rc);
+        collab_audit(self, req, "request_refused", "reason", collab_errname(rc));
+        return rc;
+    }
+    touch(req);
+    return 0;
+}
+
+static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames)
+{
+    if (frames != 1) {
+        memset(&req->env, 0, sizeof req->env);
+        return COLLAB_E_FRAMES;
+    }
+    int rc = collab_envelope_decode(zmq_msg_data(body), zmq_msg_size(body), &req->env);
+    if (rc == 0 && req->env.kind != COLLAB_KIND_REQUEST)
+        rc = COLLAB_E_MALFORMED;
+    if (rc == 0 && (req->action = collab_action_lookup(req->env.action.ptr,
+                                                      req->env.action.len)) < 0)
+        rc = req->action;
+    if (rc == 0)
+        rc = collab_map_parse(req->env.payload.ptr, req->env.payload.len, &req->args);
+    (void)self;
+    return rc;
+}
+
+static void read_peer(req_t *req, zmq_msg_t *body)
+{
+    const char *peer = zmq_msg_gets(body, "Peer-Address");
+    size_t n = peer ? strlen(peer) : 0;
+    if (n >= sizeof req->peer)
+        n = sizeof req->peer - 1;
+    memcpy(req->peer, peer ? peer : "", n);
+    req->peer[n] = '\0';
+}
+
+void collab_dispatch(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, int frames)
+{
+    req_t req;
+    req.rid = zmq_msg_data(rid);
+    req.rid_len = zmq_msg_size(rid);
+    req.session = NULL;
+    req.agent = NULL;
+    req.now = collab_now_ms();
+    req.retry_after_ms = 0;
+    collab_pack_init(&req.out, self->data_buf, sizeof self->data_buf);
+    self->stats.requests++;
+    if (req.rid_len > COLLAB_RID_MAX) {
+        self->stats.dropped++;
+        return;
+    }
+    int rc = decode(self, &req, body, frames);
+    if (rc) {
+        self->stats.malformed++; /* request_id stays 0 unless decoding reached it */
+        collab_reply(self, &req, rc);
+        return;
+    }
+    if (frames == 1)
+        read_peer(&req, body);
+    if (req.action != COLLAB_ACT_LOGIN && (rc = authorize(self, &req)) != 0) {
+        collab_reply(self, &req, rc);
+        return;
+    }
+    rc = handlers[req.action](self, &req);
+    if (rc == COLLAB_DEFERRED)
+        return; /* the handler answers later (password hashing off the loop) */
+    if (rc) {
+        collab_pack_init(&req.out, self->data_buf, sizeof self->data_buf);
+        if (rc == COLLAB_E_FORBIDDEN)
+            collab_audit(self, &req, "request_refused", "reason", collab_errname(rc));
+    }
+    collab_reply(self, &req, rc);
+}

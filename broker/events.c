@@ -1,0 +1,113 @@
+/*  events.c: per-agent event streams. Each event gets the recipient's next sequence
+    number, is stored with the batch (retained per agent), and is pushed to the agent's
+    subscribed sessions when the batch commits. */
+#include "core.h"
+
+#include <string.h>
+
+/*  Encodes an event frame into self->frame_buf; returns its length or 0. */
+static size_t encode_event(collab_broker_t *self, const collab_event_t *ev)
+{
+    collab_envelope_t env = {.kind = COLLAB_KIND_EVENT,
+                             .version = COLLAB_PROTOCOL_VERSION,
+                             .event = {ev->name, strlen(ev->name)},
+                             .seq = ev->seq,
+                             .timestamp = ev->timestamp,
+                             .data = {(const char *)ev->data, ev->data_len}};
+    size_t len = 0;
+    if (collab_envelope_encode(&env, self->frame_buf, sizeof self->frame_buf, &len) != 0)
+        return 0;
+    return len;
+}
+
+static void push(collab_broker_t *self, const collab_session_t *s, size_t len)
+{
+    collab_send_to(self, s->rid, s->rid_len, self->frame_buf, len);
+    self->stats.events_sent++;
+}
+
+int collab_event_to(collab_broker_t *self, collab_agent_t *agent, const char *name,
+                    const uint8_t *data, size_t len)
+{
+    return collab_event_to_also(self, agent, name, data, len, NULL, 0);
+}
+
+int collab_event_to_also(collab_broker_t *self, collab_agent_t *agent, const char *name,
+                         const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len)
+{
+    collab_event_t ev = {.seq = agent->event_seq + 1,
+                         .timestamp = collab_now_ms(),
+                         .data = data,
+                         .data_len = len};
+    snprintf(ev.agent_id, sizeof ev.agent_id, "%s", agent->id);
+    snprintf(ev.name, sizeof ev.name, "%s", name);
+    int rc = collab_store_put_event(self->store, &ev, self->cfg.event_retention);
+    if (rc)
+        return rc;
+    agent->event_seq = ev.seq;
+    if ((rc = collab_store_put_agent(self->store, agent)) != 0)
+        return rc;
+    size_t flen = encode_event(self, &ev);
+    if (flen == 0)
+        return COLLAB_E_INTERNAL;
+    for (collab_session_t *s = collab_tables_agent_sessions(agent); s; s = s->next_of_agent)
+        if (s->subscribed && s->rid_len)
+            push(self, s, flen);
+    if (rid_len) {
+        collab_send_to(self, rid, rid_len, self->frame_buf, flen);
+        self->stats.events_sent++;
+    }
+    return 0;
+}
+
+static bool listed(collab_agent_t **to, size_t n, const collab_agent_t *a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (to[i] == a)
+            return true;
+    return false;
+}
+
+int collab_event_fanout(collab_broker_t *self, collab_agent_t **to, size_t n, bool broadcast,
+                        const char *name, const uint8_t *data, size_t len)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (to[i] && !listed(to, i, to[i]))
+            rc = collab_event_to(self, to[i], name, data, len);
+    if (!broadcast)
+        return rc;
+    size_t count = collab_tables_agent_count(self->tables);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        collab_agent_t *a = collab_tables_agent_at(self->tables, i);
+        if (a->follow_all && !listed(to, n, a))
+            rc = collab_event_to(self, a, name, data, len);
+    }
+    return rc;
+}
+
+typedef struct {
+    collab_broker_t *self;
+    collab_session_t *session;
+    uint32_t count;
+} replay_t;
+
+static int replay_one(void *arg, const collab_event_t *ev)
+{
+    replay_t *r = arg;
+    size_t len = encode_event(r->self, ev);
+    if (len == 0)
+        return COLLAB_E_INTERNAL;
+    push(r->self, r->session, len);
+    r->count++;
+    return 0;
+}
+
+int collab_event_replay(collab_broker_t *self, collab_session_t *s, uint64_t since,
+                        uint32_t *replayed, uint64_t *oldest)
+{
+    replay_t r = {self, s, 0};
+    int rc = collab_store_events_since(self->store, s->agent_id, since, replay_one, &r, oldest);
+    *replayed = r.count;
+    return rc;
+}

@@ -1,0 +1,259 @@
+/*  handlers_admin.c: workers and agents (register_worker, list_workers, list_agents) and
+    the admin actions (set_role, list_sessions, revoke_session, get_stats). */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int collab_h_register_worker(collab_broker_t *self, req_t *req)
+{
+    collab_mp_reader_t r;
+    uint32_t n;
+    int rc = collab_map_array(&req->args, "capabilities", &r, &n);
+    if (rc)
+        return rc;
+    if (n < 1 || n > COLLAB_MAX_CAPABILITIES)
+        return COLLAB_E_LIMIT;
+    char caps[COLLAB_MAX_CAPABILITIES][COLLAB_IDENT_MAX + 1];
+    for (uint32_t i = 0; i < n; i++) {
+        collab_mp_value_t v;
+        if (collab_mp_read(&r, &v) != 0 || v.type != COLLAB_MP_STR)
+            return COLLAB_E_FIELD_TYPE;
+        if (v.len < 1 || v.len > COLLAB_IDENT_MAX)
+            return COLLAB_E_LIMIT;
+        for (uint32_t k = 0; k < v.len; k++)
+            if (!((v.ptr[k] >= 'a' && v.ptr[k] <= 'z') || v.ptr[k] == '_'))
+                return COLLAB_E_LIMIT;
+        memcpy(caps[i], v.ptr, v.len);
+        caps[i][v.len] = '\0';
+    }
+    collab_agent_t *a = req->agent;
+    a->registered = true;
+    a->cap_count = (uint8_t)n;
+    memcpy(a->caps, caps, sizeof caps);
+    a->last_seen = req->now;
+    if ((rc = collab_store_put_agent(self->store, a)) != 0)
+        return rc;
+    collab_pack_map(&req->out, 2);
+    collab_pack_kv_str(&req->out, "agent_id", a->id);
+    collab_pack_str(&req->out, "capabilities");
+    collab_pack_array(&req->out, n);
+    for (uint32_t i = 0; i < n; i++)
+        collab_pack_str(&req->out, a->caps[i]);
+    return 0;
+}
+
+static uint32_t active_tasks(collab_broker_t *self, const char *worker)
+{
+    uint32_t n = 0;
+    size_t np = collab_tables_project_count(self->tables);
+    for (size_t i = 0; i < np; i++) {
+        size_t nt;
+        collab_project_t *p = collab_tables_project_at(self->tables, i);
+        collab_task_t **t = collab_tables_project_tasks(self->tables, p->id, &nt);
+        for (size_t k = 0; k < nt; k++)
+            n += strcmp(t[k]->assigned_to, worker) == 0 &&
+                 (t[k]->status == COLLAB_TASK_ASSIGNED || t[k]->status == COLLAB_TASK_IN_PROGRESS);
+    }
+    return n;
+}
+
+int collab_h_list_workers(collab_broker_t *self, req_t *req)
+{
+    collab_pager_t pg;
+    size_t n = collab_tables_agent_count(self->tables);
+    collab_pager_init(self, &pg, 0);
+    for (size_t i = 0; i < n; i++) {
+        collab_agent_t *a = collab_tables_agent_at(self->tables, i);
+        if (!a->registered)
+            continue;
+        collab_pager_begin_item(&pg);
+        collab_pack_map(&pg.items, 5);
+        collab_pack_kv_str(&pg.items, "agent_id", a->id);
+        collab_pack_str(&pg.items, "capabilities");
+        collab_pack_array(&pg.items, a->cap_count);
+        for (uint8_t c = 0; c < a->cap_count; c++)
+            collab_pack_str(&pg.items, a->caps[c]);
+        collab_pack_kv_uint(&pg.items, "last_seen", a->last_seen);
+        collab_pack_kv_bool(&pg.items, "online", a->session_count > 0);
+        collab_pack_kv_uint(&pg.items, "active_tasks", active_tasks(self, a->id));
+        if (!collab_pager_end_item(&pg))
+            break;
+    }
+    collab_pack_map(&req->out, 1);
+    collab_pager_emit(&pg, &req->out, "workers");
+    return 0;
+}
+
+int collab_h_list_agents(collab_broker_t *self, req_t *req)
+{
+    collab_pager_t pg;
+    size_t n = collab_tables_agent_count(self->tables);
+    collab_pager_init(self, &pg, 0);
+    for (size_t i = 0; i < n; i++) {
+        collab_agent_t *a = collab_tables_agent_at(self->tables, i);
+        collab_pager_begin_item(&pg);
+        collab_pack_map(&pg.items, 3);
+        collab_pack_kv_str(&pg.items, "agent_id", a->id);
+        collab_pack_kv_str(&pg.items, "role", collab_role_name(a->role));
+        collab_pack_kv_bool(&pg.items, "online", a->session_count > 0);
+        if (!collab_pager_end_item(&pg))
+            break;
+    }
+    collab_pack_map(&req->out, 1);
+    collab_pager_emit(&pg, &req->out, "agents");
+    return 0;
+}
+
+int collab_h_set_role(collab_broker_t *self, req_t *req)
+{
+    collab_span_t id, role_name;
+    int rc = collab_map_str(&req->args, "agent_id", &id);
+    if (rc == 0)
+        rc = collab_map_str(&req->args, "role", &role_name);
+    if (rc)
+        return rc;
+    int role = collab_role_lookup(role_name.ptr, role_name.len);
+    if (role < 0)
+        return COLLAB_E_BAD_REQUEST;
+    collab_agent_t *a = collab_tables_agent(self->tables, id.ptr, id.len);
+    if (!a)
+        return COLLAB_E_NOT_FOUND;
+    collab_role_t previous = a->role;
+    a->role = (collab_role_t)role;
+    if ((rc = collab_store_put_agent(self->store, a)) != 0) {
+        a->role = previous;
+        return rc;
+    }
+    collab_audit(self, req, "role_changed", "target", a->id);
+    collab_pack_t e;
+    size_t len;
+    collab_pack_init(&e, self->event_buf, sizeof self->event_buf);
+    collab_pack_map(&e, 4);
+    collab_pack_kv_str(&e, "agent_id", a->id);
+    collab_pack_kv_str(&e, "role", collab_role_name(a->role));
+    collab_pack_kv_str(&e, "previous", collab_role_name(previous));
+    collab_pack_kv_str(&e, "by", req->agent->id);
+    if (collab_pack_finish(&e, &len) != 0 ||
+        (rc = collab_event_to(self, a, "role_changed", self->event_buf, len)) != 0)
+        return rc ? rc : COLLAB_E_INTERNAL;
+    collab_pack_map(&req->out, 3);
+    collab_pack_kv_str(&req->out, "agent_id", a->id);
+    collab_pack_kv_str(&req->out, "role", collab_role_name(a->role));
+    collab_pack_kv_str(&req->out, "previous", collab_role_name(previous));
+    return 0;
+}
+
+static int cmp_handle(const void *a, const void *b)
+{
+    const collab_session_t *x = *(collab_session_t *const *)a, *y = *(collab_session_t *const *)b;
+    return x->handle < y->handle ? -1 : x->handle > y->handle;
+}
+
+int collab_h_list_sessions(collab_broker_t *self, req_t *req)
+{
+    collab_span_t filter = {NULL, 0};
+    uint64_t off = 0;
+    int rc = collab_map_str(&req->args, "agent_id", &filter);
+    if (rc && rc != COLLAB_E_FIELD_MISSING)
+        return rc;
+    rc = collab_map_uint(&req->args, "offset", &off);
+    if (rc && rc != COLLAB_E_FIELD_MISSING)
+        return rc;
+    size_t total = collab_tables_session_count(self->tables), n = 0;
+    collab_session_t **all = malloc((total ? total : 1) * sizeof *all);
+    if (!all)
+        return COLLAB_E_NOMEM;
+    for (collab_session_t *s = collab_tables_session_first(self->tables); s;
+         s = collab_tables_session_next(self->tables))
+        if (!filter.ptr || collab_span_eq(filter, s->agent_id))
+            all[n++] = s;
+    qsort(all, n, sizeof *all, cmp_handle);
+    collab_pager_t pg;
+    collab_pager_init(self, &pg, 0);
+    size_t i = off;
+    for (; i < n; i++) {
+        const collab_session_t *s = all[i];
+        collab_pager_begin_item(&pg);
+        collab_pack_map(&pg.items, 6);
+        collab_pack_kv_uint(&pg.items, "handle", s->handle);
+        collab_pack_kv_str(&pg.items, "agent_id", s->agent_id);
+        collab_pack_kv_str(&pg.items, "role", collab_role_name(s->role));
+        collab_pack_kv_uint(&pg.items, "created", s->created);
+        collab_pack_kv_uint(&pg.items, "last_activity", s->last_activity);
+        collab_pack_kv_str(&pg.items, "peer_address", s->peer);
+        if (!collab_pager_end_item(&pg))
+            break;
+    }
+    free(all);
+    collab_pack_map(&req->out, i < n ? 3 : 2);
+    collab_pager_emit(&pg, &req->out, "sessions");
+    collab_pack_kv_uint(&req->out, "total", n);
+    if (i < n)
+        collab_pack_kv_uint(&req->out, "next_offset", i);
+    return 0;
+}
+
+int collab_h_revoke_session(collab_broker_t *self, req_t *req)
+{
+    uint64_t handle;
+    collab_span_t id;
+    int by_handle = collab_map_uint(&req->args, "handle", &handle);
+    int by_agent = collab_map_str(&req->args, "agent_id", &id);
+    if ((by_handle == 0) == (by_agent == 0))
+        return by_handle == COLLAB_E_FIELD_TYPE || by_agent == COLLAB_E_FIELD_TYPE
+                   ? COLLAB_E_FIELD_TYPE
+                   : COLLAB_E_BAD_REQUEST; /* exactly one of the two */
+    uint32_t revoked = 0;
+    int rc = 0;
+    if (by_handle == 0) {
+        collab_session_t *s = collab_tables_session_by_handle(self->tables, handle);
+        if (!s)
+            return COLLAB_E_NOT_FOUND;
+        if (s == req->session)
+            req->session = NULL;
+        rc = collab_session_end(self, &s, "revoked", req->agent->id);
+        revoked = rc == 0;
+    } else {
+        collab_agent_t *a = collab_tables_agent(self->tables, id.ptr, id.len);
+        if (!a)
+            return COLLAB_E_NOT_FOUND;
+        while (rc == 0 && a->sessions) {
+            collab_session_t *s = a->sessions;
+            if (s == req->session)
+                req->session = NULL;
+            if ((rc = collab_session_end(self, &s, "revoked", req->agent->id)) == 0)
+                revoked++;
+        }
+    }
+    if (rc)
+        return rc;
+    collab_audit(self, req, "sessions_revoked", NULL, NULL);
+    collab_pack_map(&req->out, 1);
+    collab_pack_kv_uint(&req->out, "revoked", revoked);
+    return 0;
+}
+
+int collab_h_get_stats(collab_broker_t *self, req_t *req)
+{
+    const collab_counters_t *c = &self->stats;
+    collab_pack_t *o = &req->out;
+    collab_pack_map(o, 16);
+    collab_pack_kv_uint(o, "requests", c->requests);
+    collab_pack_kv_uint(o, "replies_ok", c->replies_ok);
+    collab_pack_kv_uint(o, "replies_error", c->replies_error);
+    collab_pack_kv_uint(o, "refused_auth", c->logins_failed);
+    collab_pack_kv_uint(o, "refused_forbidden", c->refused_forbidden);
+    collab_pack_kv_uint(o, "refused_signature", c->refused_signature);
+    collab_pack_kv_uint(o, "refused_session", c->refused_session);
+    collab_pack_kv_uint(o, "malformed", c->malformed);
+    collab_pack_kv_uint(o, "dropped", c->dropped);
+    collab_pack_kv_uint(o, "sessions_open", collab_tables_session_count(self->tables));
+    collab_pack_kv_uint(o, "logins_ok", c->logins_ok);
+    collab_pack_kv_uint(o, "logins_failed", c->logins_failed);
+    collab_pack_kv_uint(o, "events_sent", c->events_sent);
+    collab_pack_kv_uint(o, "peer_warnings", c->peer_warnings);
+    collab_pack_kv_uint(o, "commits", c->commits);
+    collab_pack_kv_uint(o, "uptime_s", (req->now - self->started_ms) / 1000u);
+    return 0;
+}

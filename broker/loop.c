@@ -1,0 +1,236 @@
+/*  loop.c: the broker's event loop. One poll over the ROUTER, the hashing pool's descriptor
+    and the socket monitor; requests are read in batches, handled on zmq_msg_t without
+    copies, and the batch's changes are committed once before its replies and events leave
+    (group commit). Timers expire idle sessions and write back activity times lazily. */
+#include "core.h"
+#include "dispatch.h"
+#include "log.h"
+
+#include <czmq.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static volatile sig_atomic_t stop_requested;
+
+void collab_broker_stop(void)
+{
+    stop_requested = 1;
+}
+
+uint64_t collab_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void send_frames(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body)
+{
+    /* ROUTER drops a message for a peer that is gone or over its high-water mark. */
+    if (zmq_msg_send(rid, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_msg_send(body, self->router, ZMQ_DONTWAIT) < 0)
+        self->stats.dropped++;
+    zmq_msg_close(rid);
+    zmq_msg_close(body);
+}
+
+void collab_send_to(collab_broker_t *self, const uint8_t *rid, size_t rid_len,
+                    const uint8_t *bytes, size_t len)
+{
+    outmsg_t m;
+    if (zmq_msg_init_size(&m.rid, rid_len) != 0)
+        return;
+    if (zmq_msg_init_size(&m.body, len) != 0) {
+        zmq_msg_close(&m.rid);
+        return;
+    }
+    memcpy(zmq_msg_data(&m.rid), rid, rid_len);
+    memcpy(zmq_msg_data(&m.body), bytes, len);
+    if (!collab_store_in_batch(self->store)) {
+        send_frames(self, &m.rid, &m.body);
+        return;
+    }
+    if (self->npending == self->pending_cap) {
+        size_t cap = self->pending_cap ? self->pending_cap * 2 : 64;
+        outmsg_t *p = realloc(self->pending, cap * sizeof *p);
+        if (!p) {
+            zmq_msg_close(&m.rid);
+            zmq_msg_close(&m.body);
+            self->stats.dropped++;
+            return;
+        }
+        self->pending = p;
+        self->pending_cap = cap;
+    }
+    self->pending[self->npending++] = m;
+}
+
+void collab_reply(collab_broker_t *self, const req_t *req, int rc)
+{
+    collab_envelope_t rep = {.kind = COLLAB_KIND_REPLY,
+                             .version = COLLAB_PROTOCOL_VERSION,
+                             .request_id = req->env.request_id,
+                             .ok = rc == 0,
+                             .error_code = (uint32_t)(rc < 0 ? -rc : 0)};
+    size_t data_len = 0, len = 0;
+    if (collab_pack_finish(&req->out, &data_len) != 0) {
+        rc = COLLAB_E_INTERNAL; /* a reply that outgrew its buffer: a bug, say so */
+        rep.ok = false;
+        rep.error_code = (uint32_t)-rc;
+        data_len = 0;
+    }
+    rep.error.ptr = rc ? collab_strerror(rc) : "";
+    rep.error.len = strlen(rep.error.ptr);
+    if (rc == 0 || rc == COLLAB_E_RATE_LIMITED)
+        rep.data = (collab_span_t){(const char *)req->out.data, data_len};
+    if (rc == 0)
+        self->stats.replies_ok++;
+    else
+        self->stats.replies_error++;
+    if (collab_envelope_encode(&rep, self->frame_buf, sizeof self->frame_buf, &len) != 0)
+        return;
+    collab_send_to(self, req->rid, req->rid_len, self->frame_buf, len);
+}
+
+/*  Commits the batch, then lets its held replies and events go, in order. A failed
+    commit is fatal: nothing held was acknowledged, and the state on disk is the last
+    committed one, so the broker stops rather than reply with state it could not keep. */
+static int flush_batch(collab_broker_t *self)
+{
+    if (!collab_store_in_batch(self->store))
+        return 0;
+    if (collab_store_commit(self->store) != 0)
+        return COLLAB_E_IO;
+    self->stats.commits++;
+    for (size_t i = 0; i < self->npending; i++)
+        send_frames(self, &self->pending[i].rid, &self->pending[i].body);
+    self->npending = 0;
+    return 0;
+}
+
+/*  Reads one message: the routing id, the first body frame, and counts (and discards)
+    any further frames. */
+static int read_message(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, int *frames)
+{
+    *frames = 0;
+    if (zmq_msg_recv(rid, self->router, ZMQ_DONTWAIT) < 0)
+        return -1;
+    if (!zmq_msg_more(rid))
+        return 0;
+    if (zmq_msg_recv(body, self->router, 0) < 0)
+        return -1;
+    *frames = 1;
+    bool more = zmq_msg_more(body);
+    while (more) {
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        int r = zmq_msg_recv(&extra, self->router, 0);
+        more = r >= 0 && zmq_msg_more(&extra);
+        zmq_msg_close(&extra);
+        if (r < 0)
+            return -1;
+        (*frames)++;
+    }
+    return 0;
+}
+
+static void drain_router(collab_broker_t *self)
+{
+    zmq_msg_t rid, body;
+    for (uint32_t n = 0; n < self->cfg.batch_max; n++) {
+        int frames = 0;
+        zmq_msg_init(&rid);
+        zmq_msg_init(&body);
+        if (read_message(self, &rid, &body, &frames) == 0)
+            collab_dispatch(self, &rid, &body, frames);
+        else
+            n = self->cfg.batch_max; /* nothing more to read now */
+        zmq_msg_close(&body);
+        zmq_msg_close(&rid);
+    }
+}
+
+static void drain_hasher(collab_broker_t *self)
+{
+    collab_hash_job_t *job;
+    while ((job = collab_hasher_take(self->hasher)) != NULL)
+        collab_login_complete(self, job);
+}
+
+static void drain_monitor(collab_broker_t *self)
+{
+    zmq_msg_t ev;
+    zmq_msg_init(&ev);
+    while (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) >= 0) {
+        if (zmq_msg_size(&ev) >= 6 && zmq_msg_more(&ev)) {
+            uint16_t id;
+            memcpy(&id, zmq_msg_data(&ev), sizeof id);
+            if (id == ZMQ_EVENT_DISCONNECTED)
+                self->stats.disconnects++;
+        }
+        zmq_msg_close(&ev);
+        zmq_msg_init(&ev);
+    }
+    zmq_msg_close(&ev);
+}
+
+static void log_stats(collab_broker_t *self)
+{
+    const collab_counters_t *c = &self->stats;
+    log_info("stats requests=%llu ok=%llu errors=%llu malformed=%llu dropped=%llu "
+              "sessions=%zu logins_ok=%llu logins_failed=%llu commits=%llu",
+              (unsigned long long)c->requests, (unsigned long long)c->replies_ok,
+              (unsigned long long)c->replies_error, (unsigned long long)c->malformed,
+              (unsigned long long)c->dropped, collab_tables_session_count(self->tables),
+              (unsigned long long)c->logins_ok, (unsigned long long)c->logins_failed,
+              (unsigned long long)c->commits);
+}
+
+static void run_timers(collab_broker_t *self, uint64_t now)
+{
+    if (now - self->last_sweep_ms >= 250) {
+        self->last_sweep_ms = now;
+        collab_session_sweep(self, now);
+    }
+    if (now - self->last_flush_ms >= (uint64_t)self->cfg.activity_flush_s * 1000u) {
+        self->last_flush_ms = now;
+        collab_session_flush_activity(self);
+    }
+    if (self->cfg.stats_interval_s &&
+        now - self->last_stats_ms >= (uint64_t)self->cfg.stats_interval_s * 1000u) {
+        self->last_stats_ms = now;
+        log_stats(self);
+    }
+}
+
+int collab_broker_run(collab_broker_t *self)
+{
+    zmq_pollitem_t items[3] = {
+        {self->router, 0, ZMQ_POLLIN, 0},
+        {NULL, collab_hasher_fd(self->hasher), ZMQ_POLLIN, 0},
+        {self->monitor, 0, ZMQ_POLLIN, 0},
+    };
+    int rc = 0;
+    while (!stop_requested && !zsys_interrupted) {
+        if (zmq_poll(items, self->monitor ? 3 : 2, 250) < 0 && zmq_errno() != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN)
+            drain_router(self);
+        if (items[1].revents & ZMQ_POLLIN)
+            drain_hasher(self);
+        if (self->monitor && (items[2].revents & ZMQ_POLLIN))
+            drain_monitor(self);
+        run_timers(self, collab_now_ms());
+        if ((rc = flush_batch(self)) != 0) {
+            log_error("state commit failed; stopping without acknowledging the batch");
+            break;
+        }
+    }
+    collab_session_flush_activity(self);
+    if (flush_batch(self) != 0 && rc == 0)
+        rc = COLLAB_E_IO;
+    log_stats(self);
+    return rc;
+}

@@ -1,0 +1,110 @@
+/*  sessions.c: the session life cycle: creation after a verified login, the end of a
+    session (logout, revocation, idle expiry, absolute lifetime, eviction), the idle sweep,
+    and the lazy write-back of activity times. */
+#include "core.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *end_event(const char *reason)
+{
+    if (strcmp(reason, "revoked") == 0)
+        return "session_revoked";
+    if (strcmp(reason, "evicted") == 0)
+        return "session_evicted";
+    return "session_expired";
+}
+
+/*  Tells the holder: into the agent's stream, and straight to the ending session's own
+    connection, which is no longer in the agent's session list. */
+static void tell_holder(collab_broker_t *self, collab_agent_t *agent, const collab_session_t *s,
+                        const char *reason, const char *by)
+{
+    collab_pack_t p;
+    size_t len = 0;
+    bool expired = strcmp(end_event(reason), "session_expired") == 0;
+    collab_pack_init(&p, self->event_buf, sizeof self->event_buf);
+    collab_pack_map(&p, 2);
+    collab_pack_kv_uint(&p, "handle", s->handle);
+    if (expired)
+        collab_pack_kv_str(&p, "reason", reason);
+    else
+        collab_pack_kv_str(&p, "by", by ? by : "broker");
+    if (collab_pack_finish(&p, &len) != 0)
+        return;
+    collab_event_to_also(self, agent, end_event(reason), self->event_buf, len, s->rid,
+                         s->rid_len);
+}
+
+int collab_session_end(collab_broker_t *self, collab_session_t **s_p, const char *reason,
+                       const char *by)
+{
+    collab_session_t *s = *s_p;
+    collab_session_t copy = *s;
+    collab_agent_t *agent = collab_tables_agent(self->tables, s->agent_id, strlen(s->agent_id));
+    int rc = collab_store_delete_session(self->store, s->token);
+    if (rc)
+        return rc;
+    char handle[24];
+    snprintf(handle, sizeof handle, "%llu", (unsigned long long)s->handle);
+    collab_seclog_emit(self->seclog, collab_now_ms(), "session_ended", "agent_id", s->agent_id,
+                       "session", handle, "reason", reason, "by", by, NULL);
+    collab_tables_remove_session(self->tables, s_p);
+    if (agent && strcmp(reason, "logout") != 0)
+        tell_holder(self, agent, &copy, reason, by);
+    return 0;
+}
+
+static const char *expiry_reason(const collab_broker_t *self, const collab_session_t *s,
+                                 uint64_t now)
+{
+    uint64_t idle = (uint64_t)self->cfg.idle_timeout_s * 1000u;
+    uint64_t life = (uint64_t)self->cfg.absolute_lifetime_s * 1000u;
+    if (now > s->last_activity && now - s->last_activity > idle)
+        return "idle";
+    if (self->cfg.strong[COLLAB_CTL_SESSION_LIFETIME] && now > s->created && now - s->created > life)
+        return "lifetime";
+    return NULL;
+}
+
+void collab_session_sweep(collab_broker_t *self, uint64_t now)
+{
+    /* collect first: ending a session changes the table being walked, but frees only
+       that session, so the other collected pointers stay valid */
+    collab_session_t **victims = NULL;
+    size_t n = 0, cap = 0;
+    for (collab_session_t *s = collab_tables_session_first(self->tables); s;
+         s = collab_tables_session_next(self->tables)) {
+        if (!expiry_reason(self, s, now))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            collab_session_t **p = realloc(victims, ncap * sizeof *p);
+            if (!p)
+                break;
+            victims = p;
+            cap = ncap;
+        }
+        victims[n++] = s;
+    }
+    for (size_t i = 0; i < n; i++)
+        collab_session_end(self, &victims[i], expiry_reason(self, victims[i], now), NULL);
+    free(victims);
+}
+
+void collab_session_flush_activity(collab_broker_t *self)
+{
+    for (collab_session_t *s = collab_tables_session_first(self->tables); s;
+         s = collab_tables_session_next(self->tables)) {
+        if (s->last_activity != s->persisted_activity &&
+            collab_store_put_session(self->store, s) == 0)
+            s->persisted_activity = s->last_activity;
+    }
+    size_t n = collab_tables_agent_count(self->tables);
+    for (size_t i = 0; i < n; i++) {
+        collab_agent_t *a = collab_tables_agent_at(self->tables, i);
+        if (a->dirty && collab_store_put_agent(self->store, a) == 0)
+            a->dirty = false;
+    }
+}

@@ -1,0 +1,15 @@
+/*  store_schema.h: internal to the store. Opens a state file, recognising taskcollab's own
+    files and refusing (untouched) anyone else's, creating the schema only in a new or empty
+    database, then configuring WAL and synchronous=FULL. */
+#ifndef COLLAB_STORE_SCHEMA_H
+#define COLLAB_STORE_SCHEMA_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/*  Returns a configured connection (the caller closes it) or NULL with "PATH: reason" in
+    err. With reset, every table is emptied (the schema marker kept) in one transaction. */
+sqlite3 *collab_store_schema_open(const char *path, bool reset, char *err, size_t errlen);
+
+#endif

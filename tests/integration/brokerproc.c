@@ -1,0 +1,281 @@
+/*  brokerproc.c: the broker as a child process (see brokerproc.h). */
+#include "brokerproc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define START_DEADLINE_MS 10000
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int broker_init(broker_proc_t *b, const char *exe, const char *creds)
+{
+    memset(b, 0, sizeof *b);
+    b->exe = exe;
+    b->creds = creds;
+    snprintf(b->dir, sizeof b->dir, "/tmp/collab-test-XXXXXX");
+    if (!mkdtemp(b->dir))
+        return -1;
+    snprintf(b->state, sizeof b->state, "%s/state.db", b->dir);
+    snprintf(b->seclog, sizeof b->seclog, "%s/security.log", b->dir);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/*  Reads the child's stdout until the "listening" line or the deadline. */
+static int read_port(broker_proc_t *b, int fd)
+{
+    char buf[256];
+    size_t n = 0;
+    long long deadline = mono_ms() + START_DEADLINE_MS;
+    while (n < sizeof buf - 1) {
+        struct pollfd p = {fd, POLLIN, 0};
+        long long left = deadline - mono_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return -1;
+        ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+        if (r <= 0)
+            return -1;
+        n += (size_t)r;
+        buf[n] = '\0';
+        char *nl = strchr(buf, '\n'), *colon;
+        if (nl && (colon = strrchr(buf, ':')) != NULL && colon < nl) {
+            b->port = atoi(colon + 1);
+            snprintf(b->endpoint, sizeof b->endpoint, "tcp://127.0.0.1:%d", b->port);
+            return b->port > 0 ? 0 : -1;
+        }
+    }
+    return -1;
+}
+
+static int spawn(broker_proc_t *b)
+{
+    char bind[64];
+    const char *argv[64];
+    int argc = 0, out[2];
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%s", b->port ? "" : "*");
+    if (b->port)
+        snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", b->port);
+    argv[argc++] = b->exe;
+    argv[argc++] = "--bind";
+    argv[argc++] = bind;
+    argv[argc++] = "--state";
+    argv[argc++] = b->state;
+    argv[argc++] = "--credentials";
+    argv[argc++] = b->creds;
+    argv[argc++] = "--security-log";
+    argv[argc++] = b->seclog;
+    argv[argc++] = "--log-level";
+    argv[argc++] = "warning";
+    for (int i = 0; b->extra[i] && argc < 62; i++)
+        argv[argc++] = b->extra[i];
+    argv[argc] = NULL;
+    if (pipe(out) != 0)
+        return -1;
+    b->pid = fork();
+    if (b->pid == 0) {
+        /* a test that crashes must not leave its broker running */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        execv(b->exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    int rc = b->pid > 0 ? read_port(b, out[0]) : -1;
+    close(out[0]);
+    if (rc != 0 && b->pid > 0)
+        broker_kill9(b);
+    return rc;
+}
+
+int broker_start(broker_proc_t *b, const char *const *extra)
+{
+    for (int i = 0; extra && extra[i] && i < 31; i++)
+        b->extra[i] = strdup(extra[i]);
+    b->port = 0;
+    return spawn(b);
+}
+
+int broker_restart(broker_proc_t *b)
+{
+    return spawn(b);
+}
+
+int broker_restart_with(broker_proc_t *b, const char *const *extra)
+{
+    for (int i = 0; b->extra[i]; i++)
+        free(b->extra[i]);
+    memset(b->extra, 0, sizeof b->extra);
+    for (int i = 0; extra && extra[i] && i < 31; i++)
+        b->extra[i] = strdup(extra[i]);
+    return spawn(b);
+}
+
+int broker_stop(broker_proc_t *b)
+{
+    int status = 0;
+    if (b->pid <= 0)
+        return -1;
+    kill(b->pid, SIGTERM);
+    while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    b->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void broker_kill9(broker_proc_t *b)
+{
+    if (b->pid <= 0)
+        return;
+    kill(b->pid, SIGKILL);
+    while (waitpid(b->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    b->pid = 0;
+}
+
+int broker_run_once(const broker_proc_t *b, const char *const *args, char *err, size_t errlen)
+{
+    const char *argv[64];
+    int argc = 0, pipefd[2], status = 0;
+    argv[argc++] = b->exe;
+    for (int i = 0; args[i] && argc < 63; i++)
+        argv[argc++] = args[i];
+    argv[argc] = NULL;
+    if (pipe(pipefd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(pipefd[1], STDERR_FILENO);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDOUT_FILENO);
+        close(pipefd[0]);
+        execv(b->exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < errlen && (r = read(pipefd[0], err + n, errlen - 1 - n)) > 0)
+        n += (size_t)r;
+    err[n] = '\0';
+    close(pipefd[0]);
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*  Appends what fd has ready to buf (kept NUL-terminated); returns false at end of file. */
+static bool drain_fd(int fd, char *buf, size_t cap, size_t *n)
+{
+    char scratch[4096];
+    char *dst = buf && *n + 1 < cap ? buf + *n : scratch;
+    size_t room = buf && *n + 1 < cap ? cap - 1 - *n : sizeof scratch;
+    ssize_t r = read(fd, dst, room);
+    if (r <= 0)
+        return false;
+    if (dst != scratch) {
+        *n += (size_t)r;
+        buf[*n] = '\0';
+    }
+    return true;
+}
+
+int broker_run_capture(const broker_proc_t *b, const char *const *args, char *out, size_t outlen,
+                       char *err, size_t errlen, int timeout_ms)
+{
+    const char *argv[64];
+    int argc = 0, po[2], pe[2], status = 0;
+    argv[argc++] = b->exe;
+    for (int i = 0; args[i] && argc < 63; i++)
+        argv[argc++] = args[i];
+    argv[argc] = NULL;
+    if (out && outlen)
+        out[0] = '\0';
+    if (err && errlen)
+        err[0] = '\0';
+    if (pipe(po) != 0)
+        return -1;
+    if (pipe(pe) != 0) {
+        close(po[0]);
+        close(po[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(po[1], STDOUT_FILENO);
+        dup2(pe[1], STDERR_FILENO);
+        close(po[0]);
+        close(pe[0]);
+        execv(b->exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    size_t no = 0, ne = 0;
+    bool open_o = true, open_e = true, killed = false;
+    long long deadline = mono_ms() + timeout_ms;
+    while (pid > 0 && (open_o || open_e)) {
+        struct pollfd p[2] = {{open_o ? po[0] : -1, POLLIN, 0}, {open_e ? pe[0] : -1, POLLIN, 0}};
+        long long left = deadline - mono_ms();
+        if (left <= 0 || poll(p, 2, (int)left) <= 0) {
+            kill(pid, SIGKILL);
+            killed = true;
+            break;
+        }
+        if (p[0].revents && !drain_fd(po[0], out, outlen, &no))
+            open_o = false;
+        if (p[1].revents && !drain_fd(pe[0], err, errlen, &ne))
+            open_e = false;
+    }
+    close(po[0]);
+    close(pe[0]);
+    if (pid <= 0)
+        return -1;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return !killed && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int broker_seclog_count(const broker_proc_t *b, const char *needle)
+{
+    FILE *f = fopen(b->seclog, "r");
+    char line[4096];
+    int n = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+void broker_cleanup(broker_proc_t *b)
+{
+    char cmd[300];
+    if (b->pid > 0)
+        broker_stop(b);
+    for (int i = 0; b->extra[i]; i++)
+        free(b->extra[i]);
+    memset(b->extra, 0, sizeof b->extra);
+    if (strncmp(b->dir, "/tmp/collab-test-", 17) == 0) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", b->dir);
+    }
+}
