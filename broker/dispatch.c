@@ -41,9 +41,11 @@ static int check_expiry(collab_broker_t *self, req_t *req)
 {
     collab_session_t *s = req->session;
     const char *reason = NULL;
-    if (req->now - s->last_activity > (uint64_t)self->cfg.idle_timeout_s * 1000u)
+    /* guarded: a wall clock stepped back must not wrap the subtraction */
+    if (req->now > s->last_activity &&
+        req->now - s->last_activity > (uint64_t)self->cfg.idle_timeout_s * 1000u)
         reason = "idle";
-    else if (strong(self, COLLAB_CTL_SESSION_LIFETIME) &&
+    else if (strong(self, COLLAB_CTL_SESSION_LIFETIME) && req->now > s->created &&
              req->now - s->created > (uint64_t)self->cfg.absolute_lifetime_s * 1000u)
         reason = "lifetime";
     if (!reason)
@@ -151,11 +153,13 @@ static int authorize(collab_broker_t *self, req_t *req)
 
 static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames)
 {
-    if (frames != 1) {
+    if (frames == 0 || zmq_msg_size(body) == 0) {
         memset(&req->env, 0, sizeof req->env);
         return COLLAB_E_FRAMES;
     }
     int rc = collab_envelope_decode(zmq_msg_data(body), zmq_msg_size(body), &req->env);
+    if (frames != 1) /* the first frame may still say which request it was */
+        return COLLAB_E_FRAMES;
     if (rc == 0 && req->env.kind != COLLAB_KIND_REQUEST)
         rc = COLLAB_E_MALFORMED;
     if (rc == 0 && (req->action = collab_action_lookup(req->env.action.ptr,

@@ -238,7 +238,7 @@ int collab_h_get_stats(collab_broker_t *self, req_t *req)
 {
     const collab_counters_t *c = &self->stats;
     collab_pack_t *o = &req->out;
-    collab_pack_map(o, 16);
+    collab_pack_map(o, 17);
     collab_pack_kv_uint(o, "requests", c->requests);
     collab_pack_kv_uint(o, "replies_ok", c->replies_ok);
     collab_pack_kv_uint(o, "replies_error", c->replies_error);
@@ -248,6 +248,7 @@ int collab_h_get_stats(collab_broker_t *self, req_t *req)
     collab_pack_kv_uint(o, "refused_session", c->refused_session);
     collab_pack_kv_uint(o, "malformed", c->malformed);
     collab_pack_kv_uint(o, "dropped", c->dropped);
+    collab_pack_kv_uint(o, "disconnects", c->disconnects);
     collab_pack_kv_uint(o, "sessions_open", collab_tables_session_count(self->tables));
     collab_pack_kv_uint(o, "logins_ok", c->logins_ok);
     collab_pack_kv_uint(o, "logins_failed", c->logins_failed);

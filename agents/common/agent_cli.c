@@ -1,7 +1,9 @@
 /*  agent_cli.c: common agent options, environment variables and exit codes. */
 #include "agent_cli.h"
 
+#include <czmq.h>
 #include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -171,4 +173,12 @@ collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, 
         fprintf(stderr, "%s: login as %s refused: %s\n", prog, cli.agent_id, collab_strerror(rc));
     collab_client_destroy(&c);
     return NULL;
+}
+
+void agent_cli_on_signal(void (*fn)(int))
+{
+    zsys_init();
+    zsys_handler_set(NULL);
+    signal(SIGINT, fn);
+    signal(SIGTERM, fn);
 }

@@ -43,6 +43,10 @@ const char *agent_cli_help(void);
     with the exit code to use in *exit_code. */
 collab_client_t *agent_cli_connect(const agent_cli_t *cli, const char *prog, int *exit_code);
 
+/*  Installs fn for SIGINT and SIGTERM. CZMQ would otherwise install its own handlers
+    when the first socket is created, replacing the agent's; this keeps ours. */
+void agent_cli_on_signal(void (*fn)(int));
+
 /*  The exit code for a failed request's return code or reply code. */
 int agent_cli_exit_code(int rc);
 

@@ -424,3 +424,9 @@ int collab_client_heartbeat(collab_client_t *self)
     collab_reply_free(&r);
     return rc;
 }
+
+void collab_client_set_timeout(collab_client_t *self, int timeout_ms, int retries)
+{
+    self->opts.timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+    self->opts.retries = retries > 0 ? retries : 0;
+}

@@ -94,6 +94,8 @@ const char *collab_client_role(const collab_client_t *self);
 void *collab_client_socket(collab_client_t *self);
 /*  The last event sequence number handled. */
 uint64_t collab_client_last_seq(const collab_client_t *self);
+/*  Changes the per-attempt timeout and the retries (e.g. a short logout at shutdown). */
+void collab_client_set_timeout(collab_client_t *self, int timeout_ms, int retries);
 /*  Sets where event catch-up resumes (a restarted agent that kept its last seq). */
 void collab_client_set_last_seq(collab_client_t *self, uint64_t seq);
 /*  Uses a session id obtained elsewhere instead of logging in (used by the lab's

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -62,14 +63,13 @@ static int read_port(broker_proc_t *b, int fd)
     return -1;
 }
 
-static int spawn(broker_proc_t *b)
+/*  Starts the broker bound to b->port. */
+static int spawn_on_port(broker_proc_t *b)
 {
     char bind[64];
     const char *argv[64];
     int argc = 0, out[2];
-    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%s", b->port ? "" : "*");
-    if (b->port)
-        snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", b->port);
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", b->port);
     argv[argc++] = b->exe;
     argv[argc++] = "--bind";
     argv[argc++] = bind;
@@ -102,6 +102,31 @@ static int spawn(broker_proc_t *b)
     if (rc != 0 && b->pid > 0)
         broker_kill9(b);
     return rc;
+}
+
+/*  The first start picks a free port at random in 20000..32767, below both the kernel's
+    ephemeral range (where the clients' own ports come from) and the range that "*" scans
+    upwards from 49152. With "*", brokers of tests running in parallel crowd onto the same
+    few ports, and a broker restarting on its port can find it taken by another test's
+    broker that started meanwhile. A port already taken makes the broker exit at once:
+    another is tried. Restarts keep the port, so that clients reconnect by themselves. */
+static int spawn(broker_proc_t *b)
+{
+    static uint32_t seed;
+    if (b->port)
+        return spawn_on_port(b);
+    if (!seed)
+        seed = (((uint32_t)getpid() * 2654435761u) ^ (uint32_t)mono_ms()) | 1u;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        b->port = 20000 + (int)(seed % 12768u);
+        if (spawn_on_port(b) == 0)
+            return 0;
+    }
+    b->port = 0;
+    return -1;
 }
 
 int broker_start(broker_proc_t *b, const char *const *extra)

@@ -21,10 +21,10 @@ int it_helper_failures(void)
 }
 
 static const char *const passwords[][2] = {
-    {"admin", "admin123"},       {"coordinator1", "coord123"}, {"worker1", "worker123"},
-    {"worker2", "worker234"},    {"worker3", "worker345"},    {"viewer1", "viewer123"},
-    {"worker4", "worker456"},    {"worker5", "worker567"},    {"worker6", "worker678"},
-    {"worker7", "worker789"},    {"worker8", "worker890"},    {"coordinator2", "coord234"},
+    {"admin", "admin123"},    {"coordinator1", "coord123"}, {"worker1", "worker123"},
+    {"worker2", "worker234"}, {"worker3", "worker345"},     {"viewer1", "viewer123"},
+    {"worker4", "worker456"}, {"worker5", "worker567"},     {"worker6", "worker678"},
+    {"worker7", "worker789"}, {"worker8", "worker890"},     {"coordinator2", "coord234"},
     {"viewer2", "viewer234"},
 };
 
@@ -39,8 +39,10 @@ const char *it_password(const char *agent_id)
 collab_client_t *it_client(const broker_proc_t *b, const char *agent_id, bool login)
 {
     char err[256];
-    collab_client_opts_t o = {.endpoint = b->endpoint, .agent_id = agent_id,
-                              .password = it_password(agent_id), .timeout_ms = 5000};
+    collab_client_opts_t o = {.endpoint = b->endpoint,
+                              .agent_id = agent_id,
+                              .password = it_password(agent_id),
+                              .timeout_ms = 5000};
     o.has_key = collab_client_load_key(b->creds, agent_id, o.key, err, sizeof err) == 0;
     collab_client_t *c = collab_client_new(&o);
     if (c && login && !CHECK(collab_client_login(c) == 0))
@@ -86,6 +88,8 @@ size_t it_pack(uint8_t *buf, size_t cap, ...)
 int it_call(collab_client_t *c, collab_reply_t *reply, const char *action, ...)
 {
     uint8_t buf[COLLAB_MAX_PAYLOAD];
+    if (reply)
+        memset(reply, 0, sizeof *reply);
     va_list ap;
     va_start(ap, action);
     size_t len = vpack(buf, sizeof buf, ap);
@@ -97,10 +101,10 @@ int it_call(collab_client_t *c, collab_reply_t *reply, const char *action, ...)
     if (rc)
         return rc;
     rc = r.ok ? 0 : r.code;
-    if (reply)
+    if (reply && rc == 0)
         *reply = r;
     else
-        collab_reply_free(&r);
+        collab_reply_free(&r); /* an error reply's data is the empty map: nothing to keep */
     return rc;
 }
 
@@ -340,8 +344,8 @@ int it_array_map_at(const collab_map_t *m, const char *key, uint32_t i, collab_m
     return collab_map_parse(start, (size_t)(r.p - start), out);
 }
 
-int it_find_in_array(const collab_map_t *m, const char *key, const char *field,
-                     const char *value, collab_map_t *out)
+int it_find_in_array(const collab_map_t *m, const char *key, const char *field, const char *value,
+                     collab_map_t *out)
 {
     uint32_t n = it_array_len(m, key);
     for (uint32_t i = 0; i < n; i++)

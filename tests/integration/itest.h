@@ -22,6 +22,16 @@ static inline void it_begin(const char *name)
     it_set_current(name);
 }
 
+/*  Stops a running broker and checks that it exits 0: a clean shutdown, and under the
+    sanitizers no leak or error report on the way out. */
+static inline void it_stop(broker_proc_t *b)
+{
+    if (b->pid > 0) {
+        int status = broker_stop(b);
+        CHECK_EQ_INT(status, 0);
+    }
+}
+
 static inline int it_exit(const char *program)
 {
     tu_checks += it_helper_checks();
@@ -37,8 +47,9 @@ collab_client_t *it_client(const broker_proc_t *b, const char *agent_id, bool lo
 const char *it_password(const char *agent_id);
 
 /*  Sends action with a payload made of NULL-terminated "key", "s:string" / "u:123" /
-    "b:true" pairs, and returns the reply's code (0 when ok), or COLLAB_E_TIMEOUT. The
-    reply is kept in *reply when reply is not NULL (the caller frees it). */
+    "b:true" pairs, and returns the reply's code (0 when ok), or COLLAB_E_TIMEOUT. An ok
+    reply is kept in *reply when reply is not NULL (the caller frees it); after an error
+    *reply is empty (freeing it anyway is harmless). */
 int it_call(collab_client_t *c, collab_reply_t *reply, const char *action, ...);
 
 /*  Reads an unsigned field of a reply's data (0 when absent). */
@@ -52,8 +63,8 @@ bool it_str_is(const collab_map_t *m, const char *key, const char *want);
     Return 0 or a negative code (COLLAB_E_NOT_FOUND past the end / when absent). */
 uint32_t it_array_len(const collab_map_t *m, const char *key);
 int it_array_map_at(const collab_map_t *m, const char *key, uint32_t i, collab_map_t *out);
-int it_find_in_array(const collab_map_t *m, const char *key, const char *field,
-                     const char *value, collab_map_t *out);
+int it_find_in_array(const collab_map_t *m, const char *key, const char *field, const char *value,
+                     collab_map_t *out);
 
 /*  Packs a payload map from NULL-terminated pairs as it_call takes them. Returns the
     length, or 0 when it does not fit in cap. */
