@@ -4,10 +4,10 @@
     actions are admin-only in every profile. */
 #include "core.h"
 
-#define A (1u << COLLAB_ROLE_ADMIN)
-#define C (1u << COLLAB_ROLE_COORDINATOR)
-#define W (1u << COLLAB_ROLE_WORKER)
-#define O (1u << COLLAB_ROLE_OBSERVER)
+#define A   (1u << COLLAB_ROLE_ADMIN)
+#define C   (1u << COLLAB_ROLE_COORDINATOR)
+#define W   (1u << COLLAB_ROLE_WORKER)
+#define O   (1u << COLLAB_ROLE_OBSERVER)
 #define ANY (A | C | W | O)
 
 typedef struct {

@@ -62,8 +62,7 @@ static int load_task(void *arg, const collab_task_t *row)
 
 static int load_state(collab_broker_t *self, char *err, size_t errlen)
 {
-    static const collab_store_loader_t loader = {load_agent, load_session, load_project,
-                                                 load_task};
+    static const collab_store_loader_t loader = {load_agent, load_session, load_project, load_task};
     self->next_project_id = self->next_task_id = self->next_handle = 1;
     int rc = collab_store_load(self->store, &loader, self);
     if (rc) {
@@ -159,8 +158,7 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
     }
     if (open_socket(self, err, errlen) != 0)
         goto fail;
-    collab_seclog_emit(self->seclog, self->started_ms, "broker_started", "bind", cfg->bind,
-                       NULL);
+    collab_seclog_emit(self->seclog, self->started_ms, "broker_started", "bind", cfg->bind, NULL);
     return self;
 fail:
     collab_broker_destroy(&self);

@@ -38,19 +38,19 @@ typedef struct {
     bool strong[COLLAB_CONTROL_COUNT];
 
     /* parameters of the controls, always configured, enforced when the switch is strong */
-    uint32_t absolute_lifetime_s;   /* 2  session_lifetime.max_s */
-    uint32_t sessions_per_agent;    /* 4  session_cap.max */
-    char state_key_file[COLLAB_PATH_MAX]; /* 5  state_at_rest.key_file */
-    uint32_t replay_window_s;       /* 8  replay.window_s (strong) */
-    uint32_t weak_window_s;         /* 8  replay.weak_window_s (weak: +-30 min) */
-    uint32_t nonce_cache_max;       /* 8  replay.cache_max */
-    double rate_agent_per_s;        /* 10 rate_limit.agent_per_s */
-    uint32_t rate_agent_burst;      /* 10 rate_limit.agent_burst */
-    double rate_peer_per_s;         /* 10 rate_limit.peer_per_s */
-    uint32_t rate_peer_burst;       /* 10 rate_limit.peer_burst */
-    uint32_t lockout_failures;      /* 11 login.lockout_failures */
-    uint32_t lockout_s;             /* 11 login.lockout_s */
-    uint32_t password_min_len;      /* 11 login.password_min_len */
+    uint32_t absolute_lifetime_s;            /* 2  session_lifetime.max_s */
+    uint32_t sessions_per_agent;             /* 4  session_cap.max */
+    char state_key_file[COLLAB_PATH_MAX];    /* 5  state_at_rest.key_file */
+    uint32_t replay_window_s;                /* 8  replay.window_s (strong) */
+    uint32_t weak_window_s;                  /* 8  replay.weak_window_s (weak: +-30 min) */
+    uint32_t nonce_cache_max;                /* 8  replay.cache_max */
+    double rate_agent_per_s;                 /* 10 rate_limit.agent_per_s */
+    uint32_t rate_agent_burst;               /* 10 rate_limit.agent_burst */
+    double rate_peer_per_s;                  /* 10 rate_limit.peer_per_s */
+    uint32_t rate_peer_burst;                /* 10 rate_limit.peer_burst */
+    uint32_t lockout_failures;               /* 11 login.lockout_failures */
+    uint32_t lockout_s;                      /* 11 login.lockout_s */
+    uint32_t password_min_len;               /* 11 login.password_min_len */
     char curve_server_cert[COLLAB_PATH_MAX]; /* 12 transport.server_cert */
     char curve_clients_dir[COLLAB_PATH_MAX]; /* 12 transport.clients_dir */
     char audit_key_file[COLLAB_PATH_MAX];    /* 14 audit.key_file */
@@ -60,17 +60,17 @@ typedef struct {
     char state_path[COLLAB_PATH_MAX];
     char credentials_path[COLLAB_PATH_MAX];
     char security_log_path[COLLAB_PATH_MAX];
-    uint32_t idle_timeout_s;        /* sessions.idle_timeout_s */
-    uint32_t max_sessions;          /* sessions.max_open: global cap */
+    uint32_t idle_timeout_s; /* sessions.idle_timeout_s */
+    uint32_t max_sessions;   /* sessions.max_open: global cap */
     uint32_t max_projects_per_agent;
     uint32_t max_tasks_per_project;
-    uint32_t event_retention;       /* events kept per agent */
+    uint32_t event_retention; /* events kept per agent */
     uint32_t hash_threads;
     uint32_t hash_queue_max;
-    uint32_t batch_max;             /* requests handled per loop turn (one commit) */
-    uint32_t activity_flush_s;      /* lazy write-back of last-activity times */
-    uint32_t stats_interval_s;      /* periodic counters log line; 0 = off */
-    uint64_t transport_max_msg;     /* ZMQ_MAXMSGSIZE, above the protocol's frame limit */
+    uint32_t batch_max;              /* requests handled per loop turn (one commit) */
+    uint32_t activity_flush_s;       /* lazy write-back of last-activity times */
+    uint32_t stats_interval_s;       /* periodic counters log line; 0 = off */
+    uint64_t transport_max_msg;      /* ZMQ_MAXMSGSIZE, above the protocol's frame limit */
     uint64_t security_log_max_bytes; /* rotate beyond this (one old file kept) */
 } collab_config_t;
 

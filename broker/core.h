@@ -36,9 +36,9 @@ typedef struct {
 
 struct collab_broker {
     collab_config_t cfg;
-    void *router;      /* raw libzmq handle of the ROUTER (owned through zsock) */
-    void *zsock;       /* zsock_t *, kept opaque here */
-    void *monitor;     /* PAIR receiving the ROUTER's socket events */
+    void *router;  /* raw libzmq handle of the ROUTER (owned through zsock) */
+    void *zsock;   /* zsock_t *, kept opaque here */
+    void *monitor; /* PAIR receiving the ROUTER's socket events */
     int port;
     collab_tables_t *tables;
     collab_store_t *store;
@@ -118,8 +118,8 @@ uint64_t collab_now_ms(void);
 /*  Sends (or holds until commit) a reply to the request with rc and the data in req->out. */
 void collab_reply(collab_broker_t *self, const req_t *req, int rc);
 /*  Sends (or holds) one frame to a routing id. */
-void collab_send_to(collab_broker_t *self, const uint8_t *rid, size_t rid_len,
-                    const uint8_t *bytes, size_t len);
+void collab_send_to(collab_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
+                    size_t len);
 
 /*  events.c: appends an event to an agent's stream (persisted with the batch) and pushes it
     to that agent's subscribed sessions once the batch commits. data is a packed map. */

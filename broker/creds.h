@@ -26,8 +26,8 @@ int collab_password_verify(const char *hash, const char *password, size_t len);
 
 /*  Creates a hash: scheme "bcrypt" (cost 4..31) or "argon2id" (cost 1 = interactive limits,
     0 = the minimum, for tests). Returns 0 or a negative code. */
-int collab_password_hash(const char *password, size_t len, const char *scheme, int cost,
-                         char *out, size_t cap);
+int collab_password_hash(const char *password, size_t len, const char *scheme, int cost, char *out,
+                         size_t cap);
 
 /*  A fixed bcrypt cost-12 hash of no real password, verified against for unknown agents
     so that they cost the same work as known ones (strong login control). */

@@ -66,23 +66,23 @@ static int check_peer(collab_broker_t *self, req_t *req)
         return COLLAB_E_BINDING;
     }
     log_warning("session %llu of %s used from %s, logged in from %s (warning only)",
-                 (unsigned long long)req->session->handle, req->agent->id, req->peer,
-                 req->session->peer);
+                (unsigned long long)req->session->handle, req->agent->id, req->peer,
+                req->session->peer);
     collab_audit(self, req, "peer_mismatch_warning", "session_peer", req->session->peer);
     return 0;
 }
 
 static int check_session(collab_broker_t *self, req_t *req)
 {
-    req->session = collab_tables_session(self->tables, req->env.session_id.ptr,
-                                         req->env.session_id.len);
+    req->session =
+        collab_tables_session(self->tables, req->env.session_id.ptr, req->env.session_id.len);
     if (!req->session)
         return COLLAB_E_SESSION_INVALID;
     int rc = check_expiry(self, req);
     if (rc)
         return rc;
-    req->agent = collab_tables_agent(self->tables, req->session->agent_id,
-                                     strlen(req->session->agent_id));
+    req->agent =
+        collab_tables_agent(self->tables, req->session->agent_id, strlen(req->session->agent_id));
     if (!req->agent)
         return COLLAB_E_SESSION_INVALID;
     if (!collab_span_eq(req->env.agent_id, req->agent->id))
@@ -99,8 +99,8 @@ static int check_signature(collab_broker_t *self, req_t *req)
     int rc = collab_verify(&req->env, scope, req->agent->key);
     if (rc)
         return rc;
-    uint64_t window_s = strong(self, COLLAB_CTL_REPLAY) ? self->cfg.replay_window_s
-                                                         : self->cfg.weak_window_s;
+    uint64_t window_s =
+        strong(self, COLLAB_CTL_REPLAY) ? self->cfg.replay_window_s : self->cfg.weak_window_s;
     uint64_t ts = req->env.timestamp, window = window_s * 1000u;
     if (ts + window < req->now || ts > req->now + window)
         return COLLAB_E_STALE_TIMESTAMP;
@@ -162,8 +162,8 @@ static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames
         return COLLAB_E_FRAMES;
     if (rc == 0 && req->env.kind != COLLAB_KIND_REQUEST)
         rc = COLLAB_E_MALFORMED;
-    if (rc == 0 && (req->action = collab_action_lookup(req->env.action.ptr,
-                                                      req->env.action.len)) < 0)
+    if (rc == 0 &&
+        (req->action = collab_action_lookup(req->env.action.ptr, req->env.action.len)) < 0)
         rc = req->action;
     if (rc == 0)
         rc = collab_map_parse(req->env.payload.ptr, req->env.payload.len, &req->args);

@@ -35,10 +35,8 @@ int collab_event_to(collab_broker_t *self, collab_agent_t *agent, const char *na
 int collab_event_to_also(collab_broker_t *self, collab_agent_t *agent, const char *name,
                          const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len)
 {
-    collab_event_t ev = {.seq = agent->event_seq + 1,
-                         .timestamp = collab_now_ms(),
-                         .data = data,
-                         .data_len = len};
+    collab_event_t ev = {
+        .seq = agent->event_seq + 1, .timestamp = collab_now_ms(), .data = data, .data_len = len};
     snprintf(ev.agent_id, sizeof ev.agent_id, "%s", agent->id);
     snprintf(ev.name, sizeof ev.name, "%s", name);
     int rc = collab_store_put_event(self->store, &ev, self->cfg.event_retention);

@@ -53,8 +53,8 @@ int collab_h_create_project(collab_broker_t *self, req_t *req)
     name_z[name.len] = '\0';
     memcpy(desc_z, desc.ptr, desc.len);
     desc_z[desc.len] = '\0';
-    collab_project_t p = {.id = self->next_project_id, .name = name_z, .description = desc_z,
-                          .created = req->now};
+    collab_project_t p = {
+        .id = self->next_project_id, .name = name_z, .description = desc_z, .created = req->now};
     snprintf(p.owner, sizeof p.owner, "%s", req->agent->id);
     collab_project_t *stored = collab_tables_add_project(self->tables, &p);
     if (!stored)
@@ -163,14 +163,13 @@ static int managed_project(collab_broker_t *self, req_t *req, collab_project_t *
 }
 
 /*  The distinct assignees of a project's tasks (for events). */
-static size_t assignees(collab_broker_t *self, uint64_t project_id, collab_agent_t **to,
-                        size_t cap)
+static size_t assignees(collab_broker_t *self, uint64_t project_id, collab_agent_t **to, size_t cap)
 {
     size_t total, n = 0;
     collab_task_t **tasks = collab_tables_project_tasks(self->tables, project_id, &total);
     for (size_t i = 0; i < total && n < cap; i++) {
-        collab_agent_t *a = collab_tables_agent(self->tables, tasks[i]->assigned_to,
-                                                strlen(tasks[i]->assigned_to));
+        collab_agent_t *a =
+            collab_tables_agent(self->tables, tasks[i]->assigned_to, strlen(tasks[i]->assigned_to));
         bool seen = false;
         for (size_t k = 0; k < n && !seen; k++)
             seen = to[k] == a;

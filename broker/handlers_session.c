@@ -75,8 +75,8 @@ int collab_h_login(collab_broker_t *self, req_t *req)
         return rc;
     if (pw.len < 1 || pw.len > COLLAB_PASSWORD_MAX)
         return COLLAB_E_LIMIT;
-    collab_agent_t *agent = collab_tables_agent(self->tables, req->env.agent_id.ptr,
-                                                req->env.agent_id.len);
+    collab_agent_t *agent =
+        collab_tables_agent(self->tables, req->env.agent_id.ptr, req->env.agent_id.len);
     if (agent && login_strong(self) && agent->locked_until > req->now) {
         collab_audit(self, req, "login_locked_out", NULL, NULL);
         return COLLAB_E_LOCKED_OUT;
@@ -156,9 +156,9 @@ static int open_session(collab_broker_t *self, req_t *req, collab_agent_t *agent
     collab_pack_kv_str(o, "role", collab_role_name(agent->role));
     collab_pack_kv_uint(o, "created", stored->created);
     collab_pack_kv_uint(o, "idle_timeout_s", self->cfg.idle_timeout_s);
-    collab_pack_kv_uint(o, "absolute_lifetime_s",
-                        self->cfg.strong[COLLAB_CTL_SESSION_LIFETIME] ? self->cfg.absolute_lifetime_s
-                                                                      : 0);
+    collab_pack_kv_uint(
+        o, "absolute_lifetime_s",
+        self->cfg.strong[COLLAB_CTL_SESSION_LIFETIME] ? self->cfg.absolute_lifetime_s : 0);
     collab_pack_kv_uint(o, "event_seq", agent->event_seq);
     pack_controls(self, o);
     return 0;

@@ -92,9 +92,14 @@ int collab_h_assign_task(collab_broker_t *self, req_t *req)
     char title_z[COLLAB_MAX_STR_BYTES + 1], desc_z[COLLAB_MAX_STR_BYTES + 1];
     copy_z(title_z, sizeof title_z, title);
     copy_z(desc_z, sizeof desc_z, desc);
-    collab_task_t t = {.id = self->next_task_id, .project_id = pid, .title = title_z,
-                       .description = desc_z, .result = "", .status = COLLAB_TASK_ASSIGNED,
-                       .created = req->now, .updated = req->now};
+    collab_task_t t = {.id = self->next_task_id,
+                       .project_id = pid,
+                       .title = title_z,
+                       .description = desc_z,
+                       .result = "",
+                       .status = COLLAB_TASK_ASSIGNED,
+                       .created = req->now,
+                       .updated = req->now};
     copy_z(t.type, sizeof t.type, type);
     snprintf(t.assigned_to, sizeof t.assigned_to, "%s", worker->id);
     snprintf(t.assigned_by, sizeof t.assigned_by, "%s", req->agent->id);
@@ -152,12 +157,15 @@ int collab_h_reassign_task(collab_broker_t *self, req_t *req)
 static bool transition_ok(collab_task_status_t from, collab_task_status_t to)
 {
     switch (to) {
-    case COLLAB_TASK_IN_PROGRESS: return from == COLLAB_TASK_ASSIGNED;
+    case COLLAB_TASK_IN_PROGRESS:
+        return from == COLLAB_TASK_ASSIGNED;
     case COLLAB_TASK_COMPLETED:
-    case COLLAB_TASK_FAILED: return from == COLLAB_TASK_IN_PROGRESS;
+    case COLLAB_TASK_FAILED:
+        return from == COLLAB_TASK_IN_PROGRESS;
     case COLLAB_TASK_CANCELLED:
         return from == COLLAB_TASK_ASSIGNED || from == COLLAB_TASK_IN_PROGRESS;
-    default: return false;
+    default:
+        return false;
     }
 }
 

@@ -49,8 +49,8 @@ void collab_audit(collab_broker_t *self, const req_t *req, const char *event, co
     if (req->session)
         snprintf(handle, sizeof handle, "%llu", (unsigned long long)req->session->handle);
     collab_seclog_emit(self->seclog, req->now, event, "agent_id", agent, "peer", req->peer,
-                       "action", collab_action_name(req->action), "session", handle[0] ? handle : NULL,
-                       k1, v1, NULL);
+                       "action", collab_action_name(req->action), "session",
+                       handle[0] ? handle : NULL, k1, v1, NULL);
 }
 
 int collab_save_ids(collab_broker_t *self)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define COLLAB_UUID_LEN 36
+#define COLLAB_UUID_LEN  36
 #define COLLAB_TOKEN_LEN 43
 
 typedef struct collab_idgen collab_idgen_t;

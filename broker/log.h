@@ -5,7 +5,12 @@
 
 #include <stdbool.h>
 
-typedef enum { COLLAB_LOG_DEBUG, COLLAB_LOG_INFO, COLLAB_LOG_WARNING, COLLAB_LOG_ERROR } collab_log_level_t;
+typedef enum {
+    COLLAB_LOG_DEBUG,
+    COLLAB_LOG_INFO,
+    COLLAB_LOG_WARNING,
+    COLLAB_LOG_ERROR
+} collab_log_level_t;
 
 extern collab_log_level_t collab_log_threshold;
 
@@ -21,9 +26,9 @@ void collab_log_write(collab_log_level_t level, const char *fmt, ...)
         if ((level) >= collab_log_threshold)                                                       \
             collab_log_write((level), __VA_ARGS__);                                                \
     } while (0)
-#define log_debug(...) collab_log(COLLAB_LOG_DEBUG, __VA_ARGS__)
-#define log_info(...) collab_log(COLLAB_LOG_INFO, __VA_ARGS__)
+#define log_debug(...)   collab_log(COLLAB_LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)    collab_log(COLLAB_LOG_INFO, __VA_ARGS__)
 #define log_warning(...) collab_log(COLLAB_LOG_WARNING, __VA_ARGS__)
-#define log_error(...) collab_log(COLLAB_LOG_ERROR, __VA_ARGS__)
+#define log_error(...)   collab_log(COLLAB_LOG_ERROR, __VA_ARGS__)
 
 #endif

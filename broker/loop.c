@@ -36,8 +36,8 @@ static void send_frames(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body)
     zmq_msg_close(body);
 }
 
-void collab_send_to(collab_broker_t *self, const uint8_t *rid, size_t rid_len,
-                    const uint8_t *bytes, size_t len)
+void collab_send_to(collab_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
+                    size_t len)
 {
     outmsg_t m;
     if (zmq_msg_init_size(&m.rid, rid_len) != 0)
@@ -180,12 +180,12 @@ static void log_stats(collab_broker_t *self)
 {
     const collab_counters_t *c = &self->stats;
     log_info("stats requests=%llu ok=%llu errors=%llu malformed=%llu dropped=%llu "
-              "sessions=%zu logins_ok=%llu logins_failed=%llu commits=%llu",
-              (unsigned long long)c->requests, (unsigned long long)c->replies_ok,
-              (unsigned long long)c->replies_error, (unsigned long long)c->malformed,
-              (unsigned long long)c->dropped, collab_tables_session_count(self->tables),
-              (unsigned long long)c->logins_ok, (unsigned long long)c->logins_failed,
-              (unsigned long long)c->commits);
+             "sessions=%zu logins_ok=%llu logins_failed=%llu commits=%llu",
+             (unsigned long long)c->requests, (unsigned long long)c->replies_ok,
+             (unsigned long long)c->replies_error, (unsigned long long)c->malformed,
+             (unsigned long long)c->dropped, collab_tables_session_count(self->tables),
+             (unsigned long long)c->logins_ok, (unsigned long long)c->logins_failed,
+             (unsigned long long)c->commits);
 }
 
 static void run_timers(collab_broker_t *self, uint64_t now)

@@ -17,23 +17,23 @@
 /*  Strong settings that this build does not provide yet: asking for one stops the broker
     rather than silently running weak. */
 static const int not_yet_strong[] = {COLLAB_CTL_STATE_AT_REST, COLLAB_CTL_REPLAY,
-                                     COLLAB_CTL_RATE_LIMIT, COLLAB_CTL_TRANSPORT,
-                                     COLLAB_CTL_AUDIT};
+                                     COLLAB_CTL_RATE_LIMIT, COLLAB_CTL_TRANSPORT, COLLAB_CTL_AUDIT};
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: collab-broker [options]\n"
-            "  --bind ENDPOINT        listen here (default tcp://127.0.0.1:5555; port * picks one)\n"
-            "  --profile NAME         stage2 (default, deliberately weak) or hardened\n"
-            "  --config FILE          read settings (see sample_data/broker.cfg)\n"
-            "  --set KEY=VALUE        override one setting (repeatable)\n"
-            "  --show-config          print the settings in force and exit\n"
-            "  --state PATH           SQLite state file\n"
-            "  --credentials PATH     credentials JSON file\n"
-            "  --security-log PATH    JSON-lines security log ('' for none)\n"
-            "  --reset-state          start the lab afresh (empties the state file)\n"
-            "  --log-format text|json, --log-level debug|info|warning|error\n");
+    fprintf(
+        out,
+        "usage: collab-broker [options]\n"
+        "  --bind ENDPOINT        listen here (default tcp://127.0.0.1:5555; port * picks one)\n"
+        "  --profile NAME         stage2 (default, deliberately weak) or hardened\n"
+        "  --config FILE          read settings (see sample_data/broker.cfg)\n"
+        "  --set KEY=VALUE        override one setting (repeatable)\n"
+        "  --show-config          print the settings in force and exit\n"
+        "  --state PATH           SQLite state file\n"
+        "  --credentials PATH     credentials JSON file\n"
+        "  --security-log PATH    JSON-lines security log ('' for none)\n"
+        "  --reset-state          start the lab afresh (empties the state file)\n"
+        "  --log-format text|json, --log-level debug|info|warning|error\n");
 }
 
 typedef struct {
@@ -56,23 +56,34 @@ static int set_kv(collab_config_t *cfg, const char *key, const char *val)
 
 static int parse_args(int argc, char **argv, options_t *o)
 {
-    static const struct option longs[] = {
-        {"bind", 1, 0, 'b'},        {"profile", 1, 0, 'p'},      {"config", 1, 0, 'c'},
-        {"set", 1, 0, 's'},         {"show-config", 0, 0, 'S'},  {"state", 1, 0, 't'},
-        {"credentials", 1, 0, 'C'}, {"security-log", 1, 0, 'L'}, {"reset-state", 0, 0, 'R'},
-        {"log-format", 1, 0, 'f'},  {"log-level", 1, 0, 'l'},    {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"bind", 1, 0, 'b'},
+                                          {"profile", 1, 0, 'p'},
+                                          {"config", 1, 0, 'c'},
+                                          {"set", 1, 0, 's'},
+                                          {"show-config", 0, 0, 'S'},
+                                          {"state", 1, 0, 't'},
+                                          {"credentials", 1, 0, 'C'},
+                                          {"security-log", 1, 0, 'L'},
+                                          {"reset-state", 0, 0, 'R'},
+                                          {"log-format", 1, 0, 'f'},
+                                          {"log-level", 1, 0, 'l'},
+                                          {"help", 0, 0, 'h'},
+                                          {0, 0, 0, 0}};
     char err[512];
     int c;
     collab_config_defaults(&o->cfg);
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         int rc = 0;
         switch (c) {
-        case 'b': rc = set_kv(&o->cfg, "bind", optarg); break;
+        case 'b':
+            rc = set_kv(&o->cfg, "bind", optarg);
+            break;
         case 'p':
             if (collab_config_profile(&o->cfg, optarg) != 0) {
-                fprintf(stderr, "collab-broker: --profile: unknown profile '%s' "
-                                "(stage2 or hardened)\n", optarg);
+                fprintf(stderr,
+                        "collab-broker: --profile: unknown profile '%s' "
+                        "(stage2 or hardened)\n",
+                        optarg);
                 rc = -1;
             }
             break;
@@ -88,15 +99,33 @@ static int parse_args(int argc, char **argv, options_t *o)
                 rc = -1;
             }
             break;
-        case 'S': o->show = true; break;
-        case 't': rc = set_kv(&o->cfg, "state", optarg); break;
-        case 'C': rc = set_kv(&o->cfg, "credentials", optarg); break;
-        case 'L': rc = set_kv(&o->cfg, "security_log", optarg); break;
-        case 'R': o->reset = true; break;
-        case 'f': o->log_format = optarg; break;
-        case 'l': o->log_level = optarg; break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case 'S':
+            o->show = true;
+            break;
+        case 't':
+            rc = set_kv(&o->cfg, "state", optarg);
+            break;
+        case 'C':
+            rc = set_kv(&o->cfg, "credentials", optarg);
+            break;
+        case 'L':
+            rc = set_kv(&o->cfg, "security_log", optarg);
+            break;
+        case 'R':
+            o->reset = true;
+            break;
+        case 'f':
+            o->log_format = optarg;
+            break;
+        case 'l':
+            o->log_level = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
         if (rc)
             return -1;
@@ -120,8 +149,10 @@ static int check_supported(const collab_config_t *cfg)
 {
     for (size_t i = 0; i < sizeof not_yet_strong / sizeof not_yet_strong[0]; i++)
         if (cfg->strong[not_yet_strong[i]]) {
-            fprintf(stderr, "collab-broker: %s = strong is not implemented yet in this build; "
-                            "refusing to run it weak\n", collab_control_name(not_yet_strong[i]));
+            fprintf(stderr,
+                    "collab-broker: %s = strong is not implemented yet in this build; "
+                    "refusing to run it weak\n",
+                    collab_control_name(not_yet_strong[i]));
             return -1;
         }
     return 0;

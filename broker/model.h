@@ -35,9 +35,9 @@ typedef enum {
 const char *collab_task_status_name(collab_task_status_t st);
 int collab_task_status_lookup(const char *name, size_t len);
 
-#define COLLAB_PEER_MAX 64       /* "127.0.0.1" or an IPv6 text form */
-#define COLLAB_RID_MAX 256       /* ZeroMQ routing id */
-#define COLLAB_HASH_MAX 128      /* a crypt(3) or crypto_pwhash_str string */
+#define COLLAB_PEER_MAX 64  /* "127.0.0.1" or an IPv6 text form */
+#define COLLAB_RID_MAX  256 /* ZeroMQ routing id */
+#define COLLAB_HASH_MAX 128 /* a crypt(3) or crypto_pwhash_str string */
 
 /*  An agent: identity and key from the credentials file, role and password hash possibly
     changed since (persisted in the store). */
@@ -56,10 +56,10 @@ typedef struct {
     uint32_t failures;
     uint64_t locked_until;
     /* broker-only bookkeeping, not persisted */
-    void *sessions;          /* head of this agent's sessions */
+    void *sessions; /* head of this agent's sessions */
     uint32_t session_count;
-    uint32_t follow_all;     /* sessions subscribed to every project and task event */
-    bool dirty;              /* last_seen changed since last written */
+    uint32_t follow_all; /* sessions subscribed to every project and task event */
+    bool dirty;          /* last_seen changed since last written */
 } collab_agent_t;
 
 /*  A session. `token` is the bearer secret; `handle` is the public number admins see. */
@@ -76,7 +76,7 @@ typedef struct {
     bool subscribed;
     bool subscribed_all;
     /* broker-only bookkeeping, not persisted */
-    uint64_t persisted_activity;      /* last_activity as last written to the store */
+    uint64_t persisted_activity;         /* last_activity as last written to the store */
     void *next_of_agent, *prev_of_agent; /* the agent's sessions, a doubly-linked list */
 } collab_session_t;
 

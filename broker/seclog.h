@@ -11,8 +11,7 @@ typedef struct collab_seclog collab_seclog_t;
 
 /*  Opens (appends to) path; NULL path gives a log that discards. On failure returns NULL
     with "PATH: reason" in err. */
-collab_seclog_t *collab_seclog_open(const char *path, uint64_t max_bytes, char *err,
-                                    size_t errlen);
+collab_seclog_t *collab_seclog_open(const char *path, uint64_t max_bytes, char *err, size_t errlen);
 void collab_seclog_destroy(collab_seclog_t **self_p);
 
 /*  Appends {"ts": ms, "event": event, k1: v1, k2: v2, ...} from NULL-terminated pairs of

@@ -33,8 +33,7 @@ static void tell_holder(collab_broker_t *self, collab_agent_t *agent, const coll
         collab_pack_kv_str(&p, "by", by ? by : "broker");
     if (collab_pack_finish(&p, &len) != 0)
         return;
-    collab_event_to_also(self, agent, end_event(reason), self->event_buf, len, s->rid,
-                         s->rid_len);
+    collab_event_to_also(self, agent, end_event(reason), self->event_buf, len, s->rid, s->rid_len);
 }
 
 int collab_session_end(collab_broker_t *self, collab_session_t **s_p, const char *reason,
@@ -63,7 +62,8 @@ static const char *expiry_reason(const collab_broker_t *self, const collab_sessi
     uint64_t life = (uint64_t)self->cfg.absolute_lifetime_s * 1000u;
     if (now > s->last_activity && now - s->last_activity > idle)
         return "idle";
-    if (self->cfg.strong[COLLAB_CTL_SESSION_LIFETIME] && now > s->created && now - s->created > life)
+    if (self->cfg.strong[COLLAB_CTL_SESSION_LIFETIME] && now > s->created &&
+        now - s->created > life)
         return "lifetime";
     return NULL;
 }

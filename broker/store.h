@@ -44,7 +44,7 @@ int collab_store_put_event(collab_store_t *self, const collab_event_t *ev, uint3
 /*  Small named values (id counters, audit chain head): a blob per key. */
 int collab_store_put_meta(collab_store_t *self, const char *key, const void *val, size_t len);
 
-/*  Reads a meta value into buf. Returns its length, 0 if absent, or COLLAB_E_IO / 
+/*  Reads a meta value into buf. Returns its length, 0 if absent, or COLLAB_E_IO /
     COLLAB_E_TOO_LARGE. */
 int collab_store_get_meta(collab_store_t *self, const char *key, void *buf, size_t cap);
 

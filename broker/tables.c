@@ -18,8 +18,8 @@ struct collab_tables {
     collab_agent_t **agents; /* each its own allocation: pointers stay valid */
     size_t nagents, agents_cap;
     zhashx_t *agent_index; /* id -> collab_agent_t */
-    zhashx_t *sessions; /* token -> collab_session_t */
-    zhashx_t *tasks;    /* &task->id -> collab_task_t */
+    zhashx_t *sessions;    /* token -> collab_session_t */
+    zhashx_t *tasks;       /* &task->id -> collab_task_t */
     proj_rec_t **projects;
     size_t nproj, proj_cap;
 };

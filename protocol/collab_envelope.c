@@ -10,14 +10,29 @@
 const collab_span_t COLLAB_EMPTY_MAP = {"\x80", 1};
 
 typedef enum {
-    F_TYPE, F_VERSION, F_REQUEST_ID, F_ACTION, F_AGENT_ID, F_SESSION_ID, F_TIMESTAMP,
-    F_NONCE, F_PAYLOAD, F_SIGNATURE, F_STATUS, F_ERROR_CODE, F_ERROR, F_DATA, F_EVENT, F_SEQ,
+    F_TYPE,
+    F_VERSION,
+    F_REQUEST_ID,
+    F_ACTION,
+    F_AGENT_ID,
+    F_SESSION_ID,
+    F_TIMESTAMP,
+    F_NONCE,
+    F_PAYLOAD,
+    F_SIGNATURE,
+    F_STATUS,
+    F_ERROR_CODE,
+    F_ERROR,
+    F_DATA,
+    F_EVENT,
+    F_SEQ,
     F_COUNT
 } field_t;
 
 static const char *const field_names[F_COUNT] = {
-    "type", "version", "request_id", "action", "agent_id", "session_id", "timestamp",
-    "nonce", "payload", "signature", "status", "error_code", "error", "data", "event", "seq",
+    "type",      "version", "request_id", "action",    "agent_id", "session_id",
+    "timestamp", "nonce",   "payload",    "signature", "status",   "error_code",
+    "error",     "data",    "event",      "seq",
 };
 
 #define BIT(f) (1u << (f))
@@ -25,8 +40,8 @@ static const char *const field_names[F_COUNT] = {
 static const unsigned required[4] = {
     [COLLAB_KIND_REQUEST] = COMMON | BIT(F_REQUEST_ID) | BIT(F_ACTION) | BIT(F_AGENT_ID) |
                             BIT(F_SESSION_ID) | BIT(F_TIMESTAMP) | BIT(F_PAYLOAD),
-    [COLLAB_KIND_REPLY] = COMMON | BIT(F_REQUEST_ID) | BIT(F_STATUS) | BIT(F_ERROR_CODE) |
-                          BIT(F_ERROR) | BIT(F_DATA),
+    [COLLAB_KIND_REPLY] =
+        COMMON | BIT(F_REQUEST_ID) | BIT(F_STATUS) | BIT(F_ERROR_CODE) | BIT(F_ERROR) | BIT(F_DATA),
     [COLLAB_KIND_EVENT] = COMMON | BIT(F_EVENT) | BIT(F_SEQ) | BIT(F_TIMESTAMP) | BIT(F_DATA),
 };
 static const unsigned optional[4] = {
@@ -49,8 +64,8 @@ static bool in_alphabet(char c, alphabet_t a)
         return (c >= 'a' && c <= 'z') || c == '_';
     if (a == ALPHA_SESSION)
         return c >= 0x21 && c <= 0x7e;
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
 }
 
 /*  An identifier: str of min..max bytes from one alphabet. */
@@ -145,7 +160,8 @@ static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *e
     uint64_t u = 0;
     int rc;
     switch (f) {
-    case F_TYPE: return get_kind(v, &env->kind);
+    case F_TYPE:
+        return get_kind(v, &env->kind);
     case F_VERSION: /* any other uint, however large, is a version we do not speak */
         if ((rc = get_uint(v, UINT64_MAX, &u)) != 0)
             return rc;
@@ -153,26 +169,39 @@ static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *e
             return COLLAB_E_VERSION;
         env->version = (uint32_t)u;
         return 0;
-    case F_REQUEST_ID: return get_uint(v, UINT64_MAX, &env->request_id);
-    case F_ACTION: return get_ident(v, 1, COLLAB_MAX_ACTION, ALPHA_ACTION, &env->action);
-    case F_AGENT_ID: return get_ident(v, 1, COLLAB_MAX_AGENT_ID, ALPHA_AGENT, &env->agent_id);
+    case F_REQUEST_ID:
+        return get_uint(v, UINT64_MAX, &env->request_id);
+    case F_ACTION:
+        return get_ident(v, 1, COLLAB_MAX_ACTION, ALPHA_ACTION, &env->action);
+    case F_AGENT_ID:
+        return get_ident(v, 1, COLLAB_MAX_AGENT_ID, ALPHA_AGENT, &env->agent_id);
     case F_SESSION_ID:
         return get_ident(v, 0, COLLAB_MAX_SESSION_ID, ALPHA_SESSION, &env->session_id);
-    case F_TIMESTAMP: return get_uint(v, INT64_MAX, &env->timestamp);
-    case F_NONCE: return get_bin_exact(v, COLLAB_NONCE_LEN, &env->nonce);
-    case F_PAYLOAD: return get_map_bin(v, &env->payload);
-    case F_SIGNATURE: return get_bin_exact(v, COLLAB_SIGNATURE_LEN, &env->signature);
-    case F_STATUS: return get_status(v, &env->ok);
+    case F_TIMESTAMP:
+        return get_uint(v, INT64_MAX, &env->timestamp);
+    case F_NONCE:
+        return get_bin_exact(v, COLLAB_NONCE_LEN, &env->nonce);
+    case F_PAYLOAD:
+        return get_map_bin(v, &env->payload);
+    case F_SIGNATURE:
+        return get_bin_exact(v, COLLAB_SIGNATURE_LEN, &env->signature);
+    case F_STATUS:
+        return get_status(v, &env->ok);
     case F_ERROR_CODE:
         if ((rc = get_uint(v, 65535, &u)) != 0)
             return rc;
         env->error_code = (uint32_t)u;
         return 0;
-    case F_ERROR: return get_text(v, COLLAB_MAX_ERROR_TEXT, &env->error);
-    case F_DATA: return get_map_bin(v, &env->data);
-    case F_EVENT: return get_ident(v, 1, COLLAB_MAX_EVENT_NAME, ALPHA_ACTION, &env->event);
-    case F_SEQ: return get_uint(v, UINT64_MAX, &env->seq);
-    default: return COLLAB_E_MALFORMED;
+    case F_ERROR:
+        return get_text(v, COLLAB_MAX_ERROR_TEXT, &env->error);
+    case F_DATA:
+        return get_map_bin(v, &env->data);
+    case F_EVENT:
+        return get_ident(v, 1, COLLAB_MAX_EVENT_NAME, ALPHA_ACTION, &env->event);
+    case F_SEQ:
+        return get_uint(v, UINT64_MAX, &env->seq);
+    default:
+        return COLLAB_E_MALFORMED;
     }
 }
 

@@ -11,7 +11,8 @@ typedef struct {
 
 static const err_row_t rows[] = {
     {COLLAB_OK, "ok", "success"},
-    {COLLAB_E_MALFORMED, "malformed", "message is not well-formed MessagePack of the required shape"},
+    {COLLAB_E_MALFORMED, "malformed",
+     "message is not well-formed MessagePack of the required shape"},
     {COLLAB_E_VERSION, "version", "protocol version not supported"},
     {COLLAB_E_TOO_LARGE, "too_large", "message or field larger than its limit"},
     {COLLAB_E_FIELD_MISSING, "field_missing", "a required field is missing"},
@@ -23,7 +24,8 @@ static const err_row_t rows[] = {
     {COLLAB_E_FRAMES, "frames", "wrong number of message frames"},
     {COLLAB_E_AUTH_FAILED, "auth_failed", "unknown agent or wrong password"},
     {COLLAB_E_LOCKED_OUT, "locked_out", "too many failed logins; account locked for a while"},
-    {COLLAB_E_SESSION_INVALID, "session_invalid", "no such session (logged out, revoked or unknown)"},
+    {COLLAB_E_SESSION_INVALID, "session_invalid",
+     "no such session (logged out, revoked or unknown)"},
     {COLLAB_E_SESSION_EXPIRED, "session_expired", "session expired"},
     {COLLAB_E_AGENT_MISMATCH, "agent_mismatch", "agent_id does not match the session's agent"},
     {COLLAB_E_SIGNATURE_MISSING, "signature_missing", "this request must be signed"},

@@ -1,5 +1,6 @@
 /*  collab_error.h: the one table of error codes used by the library, the broker and the agents.
-    Functions return 0 on success or a negative collab_err_t; the wire carries the positive value. */
+    Functions return 0 on success or a negative collab_err_t; the wire carries the positive value.
+ */
 #ifndef COLLAB_ERROR_H
 #define COLLAB_ERROR_H
 
@@ -18,11 +19,11 @@ typedef enum {
     COLLAB_E_BAD_TEXT = -9, /* control characters refused (output sanitization control) */
     COLLAB_E_FRAMES = -10,  /* wrong number of ZeroMQ frames */
     /* 20-39: authentication and sessions */
-    COLLAB_E_AUTH_FAILED = -20,      /* unknown agent or wrong password */
-    COLLAB_E_LOCKED_OUT = -21,       /* too many failed logins */
-    COLLAB_E_SESSION_INVALID = -22,  /* unknown, logged out or revoked session */
-    COLLAB_E_SESSION_EXPIRED = -23,  /* idle timeout or absolute lifetime reached */
-    COLLAB_E_AGENT_MISMATCH = -24,   /* envelope agent_id is not the session's agent */
+    COLLAB_E_AUTH_FAILED = -20,     /* unknown agent or wrong password */
+    COLLAB_E_LOCKED_OUT = -21,      /* too many failed logins */
+    COLLAB_E_SESSION_INVALID = -22, /* unknown, logged out or revoked session */
+    COLLAB_E_SESSION_EXPIRED = -23, /* idle timeout or absolute lifetime reached */
+    COLLAB_E_AGENT_MISMATCH = -24,  /* envelope agent_id is not the session's agent */
     COLLAB_E_SIGNATURE_MISSING = -25,
     COLLAB_E_BAD_SIGNATURE = -26,
     COLLAB_E_STALE_TIMESTAMP = -27, /* outside the accepted timestamp window */
@@ -35,8 +36,8 @@ typedef enum {
     COLLAB_E_FORBIDDEN = -40,    /* the role may not call this action */
     COLLAB_E_RATE_LIMITED = -41, /* retry later (the reply says when) */
     COLLAB_E_NOT_FOUND = -42,
-    COLLAB_E_CONFLICT = -43,   /* state does not allow it (task transition, closed project) */
-    COLLAB_E_QUOTA = -44,      /* per-agent or per-project count exhausted */
+    COLLAB_E_CONFLICT = -43,    /* state does not allow it (task transition, closed project) */
+    COLLAB_E_QUOTA = -44,       /* per-agent or per-project count exhausted */
     COLLAB_E_BAD_REQUEST = -45, /* a payload value is outside its allowed set */
     /* 60-69: the implementation */
     COLLAB_E_INTERNAL = -60, /* a bug or a storage failure; nothing was changed */

@@ -3,7 +3,19 @@
 #include "collab_error.h"
 #include "collab_text.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+char *collab_strndup(const char *ptr, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy) {
+        if (len)
+            memcpy(copy, ptr, len);
+        copy[len] = '\0';
+    }
+    return copy;
+}
 
 bool collab_span_eq(collab_span_t s, const char *cstr)
 {

@@ -51,6 +51,10 @@ int collab_map_array(const collab_map_t *m, const char *key, collab_mp_reader_t 
 /*  Nested map: parsed into *sub (already validated by the parent's parse). */
 int collab_map_submap(const collab_map_t *m, const char *key, collab_map_t *sub);
 
+/*  A NUL-terminated heap copy of len bytes at ptr (which need not be NUL-terminated), for
+    the caller to free; NULL when out of memory. */
+char *collab_strndup(const char *ptr, size_t len);
+
 /*  True when the span equals the NUL-terminated string s. */
 bool collab_span_eq(collab_span_t s, const char *cstr);
 

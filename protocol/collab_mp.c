@@ -165,38 +165,75 @@ int collab_mp_read(collab_mp_reader_t *r, collab_mp_value_t *v)
     if (c <= 0xbf || c >= 0xe0)
         return read_fix(c, r, v);
     switch (c) {
-    case 0xc0: v->type = COLLAB_MP_NIL; return 0;
-    case 0xc2: v->type = COLLAB_MP_BOOL; v->b = false; return 0;
-    case 0xc3: v->type = COLLAB_MP_BOOL; v->b = true; return 0;
-    case 0xc4: return read_sized(r, v, COLLAB_MP_BIN, 1);
-    case 0xc5: return read_sized(r, v, COLLAB_MP_BIN, 2);
-    case 0xc6: return read_sized(r, v, COLLAB_MP_BIN, 4);
-    case 0xc7: return read_ext(r, v, 1, 0);
-    case 0xc8: return read_ext(r, v, 2, 0);
-    case 0xc9: return read_ext(r, v, 4, 0);
-    case 0xca: return read_float(r, v, 4);
-    case 0xcb: return read_float(r, v, 8);
-    case 0xcc: return read_int(r, v, 1, false);
-    case 0xcd: return read_int(r, v, 2, false);
-    case 0xce: return read_int(r, v, 4, false);
-    case 0xcf: return read_int(r, v, 8, false);
-    case 0xd0: return read_int(r, v, 1, true);
-    case 0xd1: return read_int(r, v, 2, true);
-    case 0xd2: return read_int(r, v, 4, true);
-    case 0xd3: return read_int(r, v, 8, true);
-    case 0xd4: return read_ext(r, v, 0, 1);
-    case 0xd5: return read_ext(r, v, 0, 2);
-    case 0xd6: return read_ext(r, v, 0, 4);
-    case 0xd7: return read_ext(r, v, 0, 8);
-    case 0xd8: return read_ext(r, v, 0, 16);
-    case 0xd9: return read_sized(r, v, COLLAB_MP_STR, 1);
-    case 0xda: return read_sized(r, v, COLLAB_MP_STR, 2);
-    case 0xdb: return read_sized(r, v, COLLAB_MP_STR, 4);
-    case 0xdc: return read_sized(r, v, COLLAB_MP_ARRAY, 2);
-    case 0xdd: return read_sized(r, v, COLLAB_MP_ARRAY, 4);
-    case 0xde: return read_sized(r, v, COLLAB_MP_MAP, 2);
-    case 0xdf: return read_sized(r, v, COLLAB_MP_MAP, 4);
-    default: return COLLAB_E_MALFORMED; /* 0xc1 is never used */
+    case 0xc0:
+        v->type = COLLAB_MP_NIL;
+        return 0;
+    case 0xc2:
+        v->type = COLLAB_MP_BOOL;
+        v->b = false;
+        return 0;
+    case 0xc3:
+        v->type = COLLAB_MP_BOOL;
+        v->b = true;
+        return 0;
+    case 0xc4:
+        return read_sized(r, v, COLLAB_MP_BIN, 1);
+    case 0xc5:
+        return read_sized(r, v, COLLAB_MP_BIN, 2);
+    case 0xc6:
+        return read_sized(r, v, COLLAB_MP_BIN, 4);
+    case 0xc7:
+        return read_ext(r, v, 1, 0);
+    case 0xc8:
+        return read_ext(r, v, 2, 0);
+    case 0xc9:
+        return read_ext(r, v, 4, 0);
+    case 0xca:
+        return read_float(r, v, 4);
+    case 0xcb:
+        return read_float(r, v, 8);
+    case 0xcc:
+        return read_int(r, v, 1, false);
+    case 0xcd:
+        return read_int(r, v, 2, false);
+    case 0xce:
+        return read_int(r, v, 4, false);
+    case 0xcf:
+        return read_int(r, v, 8, false);
+    case 0xd0:
+        return read_int(r, v, 1, true);
+    case 0xd1:
+        return read_int(r, v, 2, true);
+    case 0xd2:
+        return read_int(r, v, 4, true);
+    case 0xd3:
+        return read_int(r, v, 8, true);
+    case 0xd4:
+        return read_ext(r, v, 0, 1);
+    case 0xd5:
+        return read_ext(r, v, 0, 2);
+    case 0xd6:
+        return read_ext(r, v, 0, 4);
+    case 0xd7:
+        return read_ext(r, v, 0, 8);
+    case 0xd8:
+        return read_ext(r, v, 0, 16);
+    case 0xd9:
+        return read_sized(r, v, COLLAB_MP_STR, 1);
+    case 0xda:
+        return read_sized(r, v, COLLAB_MP_STR, 2);
+    case 0xdb:
+        return read_sized(r, v, COLLAB_MP_STR, 4);
+    case 0xdc:
+        return read_sized(r, v, COLLAB_MP_ARRAY, 2);
+    case 0xdd:
+        return read_sized(r, v, COLLAB_MP_ARRAY, 4);
+    case 0xde:
+        return read_sized(r, v, COLLAB_MP_MAP, 2);
+    case 0xdf:
+        return read_sized(r, v, COLLAB_MP_MAP, 4);
+    default:
+        return COLLAB_E_MALFORMED; /* 0xc1 is never used */
     }
 }
 

@@ -16,8 +16,10 @@ static void test_login(void)
     CHECK(c && collab_client_controls(c)->scope == COLLAB_SCOPE_WEAK);
     collab_client_destroy(&c);
 
-    collab_client_opts_t o = {.endpoint = B.endpoint, .agent_id = "coordinator1",
-                              .password = "wrong", .timeout_ms = 5000};
+    collab_client_opts_t o = {.endpoint = B.endpoint,
+                              .agent_id = "coordinator1",
+                              .password = "wrong",
+                              .timeout_ms = 5000};
     c = collab_client_new(&o);
     CHECK_RC(collab_client_login(c), COLLAB_E_AUTH_FAILED);
     collab_client_destroy(&c);
@@ -54,8 +56,8 @@ static void test_round_trip(void)
     CHECK_OK(it_call(w, NULL, "update_task_status", "task_id", buf, "status", "in_progress", NULL));
     CHECK_RC(it_call(w, NULL, "update_task_status", "task_id", buf, "status", "assigned", NULL),
              COLLAB_E_BAD_REQUEST);
-    CHECK_OK(it_call(w, NULL, "update_task_status", "task_id", buf, "status", "completed",
-                     "result", "42 tests", NULL));
+    CHECK_OK(it_call(w, NULL, "update_task_status", "task_id", buf, "status", "completed", "result",
+                     "42 tests", NULL));
     CHECK_RC(it_call(w, NULL, "update_task_status", "task_id", buf, "status", "in_progress", NULL),
              COLLAB_E_CONFLICT);
     CHECK_OK(it_call(c, &r, "get_task", "task_id", buf, NULL));
