@@ -16,8 +16,14 @@ typedef struct {
     size_t size; /* 0: an int */
 } opt_t;
 
-#define STR_OPT(f, e, field) {f, e, offsetof(agent_cli_t, field), sizeof(((agent_cli_t *)0)->field)}
-#define INT_OPT(f, e, field) {f, e, offsetof(agent_cli_t, field), 0}
+#define STR_OPT(f, e, field)                                                                       \
+    {                                                                                              \
+        f, e, offsetof(agent_cli_t, field), sizeof(((agent_cli_t *)0)->field)                      \
+    }
+#define INT_OPT(f, e, field)                                                                       \
+    {                                                                                              \
+        f, e, offsetof(agent_cli_t, field), 0                                                      \
+    }
 
 static const opt_t opts[] = {
     STR_OPT("--broker", "COLLAB_BROKER", endpoint),
@@ -130,8 +136,10 @@ collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, 
 {
     agent_cli_t cli = *cli_in;
     char err[512];
-    collab_client_opts_t o = {.endpoint = cli.endpoint, .agent_id = cli.agent_id,
-                              .timeout_ms = cli.timeout_ms, .retries = cli.retries,
+    collab_client_opts_t o = {.endpoint = cli.endpoint,
+                              .agent_id = cli.agent_id,
+                              .timeout_ms = cli.timeout_ms,
+                              .retries = cli.retries,
                               .auto_relogin = true};
     *exit_code = AGENT_EXIT_USAGE;
     if (!cli.agent_id[0]) {

@@ -20,15 +20,15 @@ enum {
 };
 
 typedef struct {
-    char endpoint[512];     /* --broker, COLLAB_BROKER (default tcp://127.0.0.1:5555) */
+    char endpoint[512]; /* --broker, COLLAB_BROKER (default tcp://127.0.0.1:5555) */
     char agent_id[COLLAB_MAX_AGENT_ID + 1]; /* --agent, COLLAB_AGENT_ID */
     char password[COLLAB_PASSWORD_MAX + 1]; /* --password, COLLAB_PASSWORD */
-    char password_file[512];  /* --password-file, COLLAB_PASSWORD_FILE */
-    char credentials[512];    /* --credentials, COLLAB_CREDENTIALS: the key source */
-    char key_file[512];       /* --key-file, COLLAB_KEY_FILE: 64 hex digits */
-    int timeout_ms;           /* --timeout-ms, COLLAB_TIMEOUT_MS (default 3000) */
-    int retries;              /* --retries, COLLAB_RETRIES (default 3) */
-    bool json;                /* --json */
+    char password_file[512];                /* --password-file, COLLAB_PASSWORD_FILE */
+    char credentials[512];                  /* --credentials, COLLAB_CREDENTIALS: the key source */
+    char key_file[512];                     /* --key-file, COLLAB_KEY_FILE: 64 hex digits */
+    int timeout_ms;                         /* --timeout-ms, COLLAB_TIMEOUT_MS (default 3000) */
+    int retries;                            /* --retries, COLLAB_RETRIES (default 3) */
+    bool json;                              /* --json */
 } agent_cli_t;
 
 /*  Fills cli from the environment, then takes the common options out of argv (they may

@@ -153,8 +153,7 @@ static void queue_event(collab_client_t *self, const collab_envelope_t *env)
 
 /*  Receives one frame (already known readable) and sorts it: an event is queued; a reply
     is returned through *env when its id is `want`. Returns 1 for the awaited reply. */
-static int receive_one(collab_client_t *self, uint64_t want, collab_envelope_t *env,
-                       zmq_msg_t *msg)
+static int receive_one(collab_client_t *self, uint64_t want, collab_envelope_t *env, zmq_msg_t *msg)
 {
     if (zmq_msg_recv(msg, self->raw, ZMQ_DONTWAIT) < 0)
         return 0;
@@ -180,8 +179,8 @@ static int build_and_send(collab_client_t *self, const char *action, const void 
                              .timestamp = now_ms(),
                              .payload = {payload, payload ? len : 0}};
     int act = collab_action_lookup(action, strlen(action));
-    bool sign = act >= 0 && self->opts.has_key &&
-                collab_action_needs_signature(act, self->controls.scope);
+    bool sign =
+        act >= 0 && self->opts.has_key && collab_action_needs_signature(act, self->controls.scope);
     if (sign && self->controls.replay_protection) {
         randombytes_buf(nonce, sizeof nonce);
         env.nonce = (collab_span_t){(const char *)nonce, sizeof nonce};
@@ -253,8 +252,8 @@ int collab_client_request(collab_client_t *self, const char *action, const void 
     memset(reply, 0, sizeof *reply);
     for (int i = 0; i <= self->opts.retries && rc == COLLAB_E_TIMEOUT; i++)
         rc = attempt(self, action, payload, len, reply);
-    if (rc == 0 && session_gone(reply) && self->opts.auto_relogin &&
-        strcmp(action, "login") != 0 && collab_client_login(self) == 0) {
+    if (rc == 0 && session_gone(reply) && self->opts.auto_relogin && strcmp(action, "login") != 0 &&
+        collab_client_login(self) == 0) {
         if (self->subscribed)
             collab_client_subscribe(self, self->subscribed_all);
         collab_reply_free(reply);
@@ -271,7 +270,8 @@ static void read_controls(collab_client_t *self, const collab_map_t *data)
     if (collab_map_submap(data, "controls", &c) != 0)
         return;
     if (collab_map_str(&c, "signature_scope", &scope) == 0)
-        self->controls.scope = collab_span_eq(scope, "full") ? COLLAB_SCOPE_FULL : COLLAB_SCOPE_WEAK;
+        self->controls.scope =
+            collab_span_eq(scope, "full") ? COLLAB_SCOPE_FULL : COLLAB_SCOPE_WEAK;
     collab_map_bool(&c, "replay_protection", &self->controls.replay_protection);
     collab_map_bool(&c, "sanitize_output", &self->controls.sanitize_output);
     if (collab_map_uint(&c, "timestamp_window_s", &window) == 0)

@@ -14,14 +14,14 @@
 typedef struct collab_client collab_client_t;
 
 typedef struct {
-    const char *endpoint;  /* tcp://127.0.0.1:5555; "tcp://SRC:0;HOST:PORT" sends from SRC */
+    const char *endpoint; /* tcp://127.0.0.1:5555; "tcp://SRC:0;HOST:PORT" sends from SRC */
     const char *agent_id;
     const char *password;
     uint8_t key[COLLAB_KEY_LEN];
-    bool has_key;          /* false: the agent cannot sign (it can still log in and read) */
-    int timeout_ms;        /* per attempt (default 3000) */
-    int retries;           /* further attempts after a timeout (default 2) */
-    bool auto_relogin;     /* log in again on session_invalid/expired and retry once */
+    bool has_key;      /* false: the agent cannot sign (it can still log in and read) */
+    int timeout_ms;    /* per attempt (default 3000) */
+    int retries;       /* further attempts after a timeout (default 2) */
+    bool auto_relogin; /* log in again on session_invalid/expired and retry once */
 } collab_client_opts_t;
 
 /*  A decoded reply: data is a copy the reply owns; args views it. */

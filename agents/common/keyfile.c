@@ -43,8 +43,9 @@ static int from_json(const char *path, const char *text, const char *agent_id,
         cJSON *hex = cJSON_GetObjectItemCaseSensitive(a, "hmac_key");
         if (!cJSON_IsString(id) || strcmp(id->valuestring, agent_id) != 0)
             continue;
-        rc = cJSON_IsString(hex) ? collab_key_from_hex(hex->valuestring, strlen(hex->valuestring), key)
-                                 : COLLAB_E_MALFORMED;
+        rc = cJSON_IsString(hex)
+                 ? collab_key_from_hex(hex->valuestring, strlen(hex->valuestring), key)
+                 : COLLAB_E_MALFORMED;
         break;
     }
     if (!root)

@@ -1,0 +1,37 @@
+# taskcollab images: one multi-stage build, Debian 12, every binary in one runtime image.
+# Not built on the machine this was written on (no container engine there): see README.
+
+FROM debian:12 AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential cmake pkg-config \
+      libzmq3-dev libczmq-dev libsodium-dev libmsgpack-dev libsqlite3-dev libcjson-dev \
+      libpcap-dev libcrypt-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY protocol protocol
+COPY broker broker
+COPY agents agents
+COPY tests tests
+COPY bench bench
+COPY sample_data sample_data
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+ && cmake --build /build -j"$(nproc)" --target collab-broker collab-passwd collab-worker \
+      collab-coordinator collab-observer collab-admin collab-client
+
+FROM debian:12-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libzmq5 libczmq4 libsodium23 libmsgpackc2 \
+      libsqlite3-0 libcjson1 libpcap0.8 libcap2-bin \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --create-home --uid 10001 collab \
+ && mkdir -p /data && chown collab:collab /data
+COPY --from=build /build/broker/collab-broker /build/broker/collab-passwd \
+     /build/agents/worker/collab-worker /build/agents/coordinator/collab-coordinator \
+     /build/agents/observer/collab-observer /build/agents/admin/collab-admin \
+     /build/agents/client/collab-client /usr/local/bin/
+COPY sample_data /opt/taskcollab/sample_data
+USER collab
+WORKDIR /home/collab
+ENV COLLAB_CREDENTIALS=/opt/taskcollab/sample_data/valid_credentials.json
+CMD ["collab-broker", "--help"]

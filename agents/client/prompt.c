@@ -1,0 +1,117 @@
+/*  prompt.c: line input for the interactive client (see prompt.h). */
+#include "prompt.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 65536 /* longer answers are refused: no field takes that much */
+
+static struct termios saved_tty;
+static int saved_fd = -1;
+
+/*  A signal while echo is off: put the terminal back, then die of the signal. */
+static void restore_and_die(int sig)
+{
+    if (saved_fd >= 0)
+        tcsetattr(saved_fd, TCSAFLUSH, &saved_tty);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void prompt_init(prompt_t *p, FILE *in, FILE *out)
+{
+    memset(p, 0, sizeof *p);
+    p->in = in;
+    p->out = out;
+}
+
+void prompt_wipe(prompt_t *p)
+{
+    if (p->line)
+        sodium_memzero(p->line, p->cap);
+}
+
+void prompt_free(prompt_t *p)
+{
+    prompt_wipe(p);
+    free(p->line);
+    p->line = NULL;
+    p->cap = 0;
+}
+
+static const char *read_answer(prompt_t *p)
+{
+    for (;;) {
+        ssize_t n = getline(&p->line, &p->cap, p->in);
+        if (n < 0)
+            return NULL;
+        while (n > 0 && (p->line[n - 1] == '\n' || p->line[n - 1] == '\r'))
+            p->line[--n] = '\0';
+        if (n <= LINE_MAX_BYTES)
+            return p->line;
+        fprintf(p->out, "(answer longer than %d bytes ignored) ", LINE_MAX_BYTES);
+        fflush(p->out);
+    }
+}
+
+const char *prompt_ask(prompt_t *p, const char *question)
+{
+    fputs(question, p->out);
+    fflush(p->out);
+    return read_answer(p);
+}
+
+const char *prompt_word(prompt_t *p, const char *question)
+{
+    const char *a = prompt_ask(p, question);
+    if (!a)
+        return NULL;
+    while (isspace((unsigned char)*a))
+        a++;
+    size_t n = strlen(a);
+    while (n > 0 && isspace((unsigned char)a[n - 1]))
+        n--;
+    memmove(p->line, a, n);
+    p->line[n] = '\0';
+    return p->line;
+}
+
+const char *prompt_secret(prompt_t *p, const char *question)
+{
+    int fd = fileno(p->in);
+    struct termios quiet;
+    if (!isatty(fd) || tcgetattr(fd, &saved_tty) != 0)
+        return prompt_ask(p, question);
+    quiet = saved_tty;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    saved_fd = fd;
+    void (*old_int)(int) = signal(SIGINT, restore_and_die);
+    void (*old_term)(int) = signal(SIGTERM, restore_and_die);
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+    const char *a = prompt_ask(p, question);
+    tcsetattr(fd, TCSAFLUSH, &saved_tty);
+    saved_fd = -1;
+    signal(SIGINT, old_int);
+    signal(SIGTERM, old_term);
+    fputc('\n', p->out); /* the Enter that was not echoed */
+    return a;
+}
+
+int prompt_number(prompt_t *p, const char *question, uint64_t *v)
+{
+    const char *a = prompt_word(p, question);
+    char *end;
+    if (!a)
+        return -1;
+    if (!isdigit((unsigned char)a[0]) || strlen(a) > 19 ||
+        (*v = strtoull(a, &end, 10), *end != '\0')) {
+        fprintf(p->out, "'%s' is not a number.\n", a);
+        return 1;
+    }
+    return 0;
+}

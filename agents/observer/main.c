@@ -1,0 +1,81 @@
+/*  main.c: collab-observer, a read-only watcher of the whole bus: parses its options,
+    logs in and runs the observer loop. */
+#include "agent_cli.h"
+#include "observer.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROG "collab-observer"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: " PROG " [options]\n"
+            "prints one line per project or task event of the whole system; on a terminal\n"
+            "it keeps a live table of projects and tasks above the latest lines.\n"
+            "  --max-events N       exit 0 after N events\n"
+            "  --until-idle-ms N    exit 0 when no event came for N ms\n"
+            "  --lines              line log only, even on a terminal\n"
+            "%s",
+            agent_cli_help());
+}
+
+static int parse_count(const char *flag, const char *val, long *out)
+{
+    char *end;
+    long v = val ? strtol(val, &end, 10) : -1;
+    if (!val || *val == '\0' || *end != '\0' || v < 0) {
+        fprintf(stderr, PROG ": %s needs a non-negative number\n", flag);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/*  Parses the observer's own options. Returns 0, 1 for --help, or -1. */
+static int parse_own(int argc, char **argv, observer_opts_t *o, bool *lines)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 1;
+        if (strcmp(a, "--lines") == 0) {
+            *lines = true;
+        } else if (strcmp(a, "--max-events") == 0 || strcmp(a, "--until-idle-ms") == 0) {
+            if (parse_count(a, next, a[2] == 'm' ? &o->max_events : &o->until_idle_ms) != 0)
+                return -1;
+            i++;
+        } else {
+            fprintf(stderr, PROG ": unknown argument '%s' (see --help)\n", a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    agent_cli_t cli;
+    observer_opts_t o = {.prog = PROG};
+    bool lines = false;
+    int n = agent_cli_parse(&cli, PROG, argc, argv);
+    int own = n < 0 ? -1 : parse_own(n, argv, &o, &lines);
+    if (own != 0) {
+        if (own > 0)
+            usage(stdout);
+        return own > 0 ? AGENT_EXIT_OK : AGENT_EXIT_USAGE;
+    }
+    o.table = !lines && isatty(STDOUT_FILENO);
+    int rc;
+    collab_client_t *c = agent_cli_connect(&cli, PROG, &rc);
+    if (!c)
+        return rc;
+    rc = observer_run(c, &o);
+    collab_client_destroy(&c);
+    zsys_shutdown();
+    return rc;
+}
