@@ -2,6 +2,7 @@
     the hashing pool, the id generator, the security log and the ROUTER socket. */
 #include "core.h"
 #include "log.h"
+#include "startup.h"
 
 #include <czmq.h>
 #include <stdlib.h>
@@ -109,6 +110,9 @@ static int open_socket(collab_broker_t *self, char *err, size_t errlen)
     zsock_set_rcvhwm(sock, 100000);
     zsock_set_sndhwm(sock, 100000);
     zsock_set_linger(sock, 100);
+    self->transport = collab_transport_new(&self->cfg, sock, err, errlen);
+    if (!self->transport)
+        return COLLAB_E_IO;
     int port = zsock_bind(sock, "%s", self->cfg.bind);
     if (port < 0) {
         snprintf(err, errlen, "cannot bind %s: %s", self->cfg.bind, zmq_strerror(zmq_errno()));
@@ -118,7 +122,8 @@ static int open_socket(collab_broker_t *self, char *err, size_t errlen)
     self->router = zsock_resolve(sock);
     char endpoint[64];
     snprintf(endpoint, sizeof endpoint, "inproc://collab-monitor-%p", (void *)self);
-    if (zmq_socket_monitor(self->router, endpoint, ZMQ_EVENT_DISCONNECTED) == 0) {
+    int events = ZMQ_EVENT_DISCONNECTED | collab_transport_monitor_events(self->transport);
+    if (zmq_socket_monitor(self->router, endpoint, events) == 0) {
         self->monitor = zmq_socket(zsys_init(), ZMQ_PAIR);
         if (self->monitor && zmq_connect(self->monitor, endpoint) != 0) {
             zmq_close(self->monitor);
@@ -126,6 +131,26 @@ static int open_socket(collab_broker_t *self, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/*  The replay cache and the token buckets exist only when their control is strong. */
+static int open_guards(collab_broker_t *self, char *err, size_t errlen)
+{
+    const collab_config_t *c = &self->cfg;
+    if (c->strong[COLLAB_CTL_REPLAY] &&
+        !(self->replay =
+              collab_replay_new(c->nonce_cache_max, c->replay_window_s, self->started_ms)))
+        goto fail;
+    if (c->strong[COLLAB_CTL_RATE_LIMIT] &&
+        (!(self->rate_agents = collab_ratelimit_new(c->rate_agent_per_s, c->rate_agent_burst,
+                                                    COLLAB_RATE_BUCKETS_MAX)) ||
+         !(self->rate_peers = collab_ratelimit_new(c->rate_peer_per_s, c->rate_peer_burst,
+                                                   COLLAB_RATE_BUCKETS_MAX))))
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot set up the replay cache or the rate limits: out of memory");
+    return COLLAB_E_NOMEM;
 }
 
 collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state, char *err,
@@ -144,21 +169,23 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
     if (!self->tables || load_agents(self, err, errlen) != 0)
         goto fail;
     self->store = collab_store_open(cfg->state_path, reset_state, err, errlen);
-    if (!self->store || load_state(self, err, errlen) != 0)
-        goto fail;
-    self->seclog = collab_seclog_open(cfg->security_log_path[0] ? cfg->security_log_path : NULL,
-                                      cfg->security_log_max_bytes, err, errlen);
-    if (!self->seclog)
+    /* the security log, the state key and any migration, before the state is loaded */
+    if (!self->store || collab_startup(self, err, errlen) != 0 ||
+        load_state(self, err, errlen) != 0)
         goto fail;
     self->ids = collab_idgen_new(cfg->strong[COLLAB_CTL_SESSION_IDS], 0);
     self->hasher = collab_hasher_new(cfg->hash_threads, cfg->hash_queue_max, 10);
+    if (open_guards(self, err, errlen) != 0)
+        goto fail;
     if (!self->ids || !self->hasher) {
         snprintf(err, errlen, "cannot start the id generator or the hashing threads");
         goto fail;
     }
     if (open_socket(self, err, errlen) != 0)
         goto fail;
-    collab_seclog_emit(self->seclog, self->started_ms, "broker_started", "bind", cfg->bind, NULL);
+    collab_seclog_emit(self->seclog, self->started_ms, "broker_started", "bind", cfg->bind,
+                       "transport", collab_transport_curve(self->transport) ? "curve" : "null",
+                       NULL);
     return self;
 fail:
     collab_broker_destroy(&self);
@@ -186,10 +213,15 @@ void collab_broker_destroy(collab_broker_t **self_p)
     }
     zsock_t *sock = self->zsock;
     zsock_destroy(&sock);
+    collab_transport_destroy(&self->transport); /* zauth outlives the socket it serves */
     collab_hasher_destroy(&self->hasher);
+    collab_replay_destroy(&self->replay);
+    collab_ratelimit_destroy(&self->rate_agents);
+    collab_ratelimit_destroy(&self->rate_peers);
     if (self->store && collab_store_in_batch(self->store))
         collab_store_commit(self->store);
     collab_store_destroy(&self->store);
+    collab_vault_destroy(&self->vault); /* after the store, which borrowed it */
     collab_idgen_destroy(&self->ids);
     collab_seclog_destroy(&self->seclog);
     collab_tables_destroy(&self->tables);

@@ -12,9 +12,12 @@
 #include "hasher.h"
 #include "ids.h"
 #include "model.h"
+#include "ratelimit.h"
+#include "replay.h"
 #include "seclog.h"
 #include "store.h"
 #include "tables.h"
+#include "transport.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +29,7 @@ typedef struct {
     uint64_t refused_auth, refused_forbidden, refused_signature, refused_session;
     uint64_t malformed, dropped, logins_ok, logins_failed, events_sent;
     uint64_t peer_warnings, commits, disconnects;
+    uint64_t rate_limited, replays, hash_jobs; /* controls 10 and 8; jobs given the hasher */
 } collab_counters_t;
 
 /*  A reply or event waiting for the batch's commit before it may leave. */
@@ -40,11 +44,16 @@ struct collab_broker {
     void *zsock;   /* zsock_t *, kept opaque here */
     void *monitor; /* PAIR receiving the ROUTER's socket events */
     int port;
+    collab_transport_t *transport; /* CURVE and ZAP, or nothing (transport control) */
     collab_tables_t *tables;
     collab_store_t *store;
     collab_hasher_t *hasher;
+    collab_replay_t *replay;         /* control 8: seen nonces and signatures */
+    collab_ratelimit_t *rate_agents; /* control 10: token buckets by agent id */
+    collab_ratelimit_t *rate_peers;  /* control 10: token buckets by peer address */
     collab_idgen_t *ids;
     collab_seclog_t *seclog;
+    collab_vault_t *vault; /* control 5 strong: token hashing and sealing key, else NULL */
     collab_counters_t stats;
     uint64_t started_ms;
     uint64_t next_project_id, next_task_id, next_handle;
@@ -67,7 +76,8 @@ typedef struct {
     const uint8_t *rid; /* routing id of the connection */
     size_t rid_len;
     char peer[COLLAB_PEER_MAX];
-    collab_session_t *session; /* NULL for login */
+    char curve_key[COLLAB_CURVE_KEY_TXT]; /* the connection's CURVE public key, or "" */
+    collab_session_t *session;            /* NULL for login */
     collab_agent_t *agent;
     collab_role_t role; /* the role this request is judged by */
     uint64_t now;       /* Unix ms when handling started */
@@ -137,6 +147,11 @@ int collab_event_replay(collab_broker_t *self, collab_session_t *s, uint64_t sin
                         uint32_t *replayed, uint64_t *oldest);
 
 /*  sessions.c: session life cycle. */
+/*  The key a session is known by in the session table and the state file: the bearer token
+    itself, or under the strong state_at_rest control its keyed hash (hex). Written into out
+    (COLLAB_MAX_SESSION_ID + 1 bytes; "" for a token too long to be one); returns out. */
+const char *collab_session_key(const collab_broker_t *self, const char *token, size_t len,
+                               char *out);
 /*  Ends a session for a reason ("logout", "revoked", "idle", "lifetime", "evicted"),
     recording it and telling the holder by event unless the reason is logout. */
 int collab_session_end(collab_broker_t *self, collab_session_t **s_p, const char *reason,
@@ -173,6 +188,22 @@ void collab_pager_begin_item(collab_pager_t *pg);
 bool collab_pager_end_item(collab_pager_t *pg);
 /*  Writes "key": [items] into out. */
 void collab_pager_emit(collab_pager_t *pg, collab_pack_t *out, const char *key);
+
+/*  replay.c, under the strong replay control: admits a signed request whose signature
+    verified (PROTOCOL.md 4.4), or refuses it with stale_timestamp (before the broker
+    started), nonce_missing, replay (audited "replay") or busy (the cache is full). */
+int collab_replay_check(collab_broker_t *self, req_t *req);
+
+/*  ratelimit.c, under the strong rate-limit control: spends a token from the peer's bucket
+    and, when agent_id is not NULL, the agent's; or spends none and refuses with
+    rate_limited, {retry_after_ms} in req->out, audited at most once a second per bucket.
+    Returns 0 under the weak setting. */
+int collab_rate_admit(collab_broker_t *self, req_t *req, const char *agent_id);
+/*  Charges traffic that never authenticated (malformed, no valid session) to its peer's
+    bucket without refusing it: its own answer is unchanged. Returns true when the peer is
+    over its budget: the refusal is then audited here, at most once a second, not by the
+    caller. */
+bool collab_rate_charge(collab_broker_t *self, const req_t *req);
 
 /*  Logs a security event with the request's agent and peer. */
 void collab_audit(collab_broker_t *self, const req_t *req, const char *event, const char *k1,

@@ -54,28 +54,39 @@ static int check_expiry(collab_broker_t *self, req_t *req)
     return COLLAB_E_SESSION_EXPIRED;
 }
 
-/*  The session's peer address is recorded at login; a change is a warning under the weak
-    binding control and a refusal under the strong one. */
+/*  The session's peer address, and under CURVE its client's public key, are recorded at
+    login; a change of either is a warning under the weak binding control and a refusal
+    under the strong one. A session opened without a key (NULL transport) is bound by its
+    address only. The audit names the key used (a public key, an identity like an address). */
 static int check_peer(collab_broker_t *self, req_t *req)
 {
-    if (strcmp(req->peer, req->session->peer) == 0)
+    const collab_session_t *s = req->session;
+    bool other_key = s->curve_key[0] && strcmp(req->curve_key, s->curve_key) != 0;
+    bool other_peer = strcmp(req->peer, s->peer) != 0;
+    if (!other_peer && !other_key)
         return 0;
+    const char *k = other_peer ? "session_peer" : "client_key";
+    const char *v = other_peer ? s->peer : req->curve_key;
     self->stats.peer_warnings++;
     if (strong(self, COLLAB_CTL_PEER_BINDING)) {
-        collab_audit(self, req, "binding_violation", "session_peer", req->session->peer);
+        collab_audit(self, req, "binding_violation", k, v);
         return COLLAB_E_BINDING;
     }
-    log_warning("session %llu of %s used from %s, logged in from %s (warning only)",
-                (unsigned long long)req->session->handle, req->agent->id, req->peer,
-                req->session->peer);
-    collab_audit(self, req, "peer_mismatch_warning", "session_peer", req->session->peer);
+    if (other_peer)
+        log_warning("session %llu of %s used from %s, logged in from %s (warning only)",
+                    (unsigned long long)s->handle, req->agent->id, req->peer, s->peer);
+    else
+        log_warning("session %llu of %s used with another CURVE key (warning only)",
+                    (unsigned long long)s->handle, req->agent->id);
+    collab_audit(self, req, "peer_mismatch_warning", k, v);
     return 0;
 }
 
 static int check_session(collab_broker_t *self, req_t *req)
 {
-    req->session =
-        collab_tables_session(self->tables, req->env.session_id.ptr, req->env.session_id.len);
+    char key[COLLAB_MAX_SESSION_ID + 1]; /* the token, or its keyed hash (state_at_rest) */
+    collab_session_key(self, req->env.session_id.ptr, req->env.session_id.len, key);
+    req->session = collab_tables_session(self->tables, key, strlen(key));
     if (!req->session)
         return COLLAB_E_SESSION_INVALID;
     int rc = check_expiry(self, req);
@@ -104,7 +115,7 @@ static int check_signature(collab_broker_t *self, req_t *req)
     uint64_t ts = req->env.timestamp, window = window_s * 1000u;
     if (ts + window < req->now || ts > req->now + window)
         return COLLAB_E_STALE_TIMESTAMP;
-    return 0;
+    return strong(self, COLLAB_CTL_REPLAY) ? collab_replay_check(self, req) : 0;
 }
 
 /*  Marks the session used: activity, the connection that events go to, worker last-seen. */
@@ -135,6 +146,11 @@ static void count_refusal(collab_broker_t *self, int rc)
 static int authorize(collab_broker_t *self, req_t *req)
 {
     int rc = check_session(self, req);
+    bool flooding = false; /* a peer over its budget: its refusals are audited in bulk */
+    if (rc)
+        flooding = collab_rate_charge(self, req); /* no session: still costs its peer */
+    else
+        rc = collab_rate_admit(self, req, req->agent->id);
     if (rc == 0)
         rc = check_signature(self, req);
     if (rc == 0) {
@@ -144,11 +160,21 @@ static int authorize(collab_broker_t *self, req_t *req)
     }
     if (rc) {
         count_refusal(self, rc);
-        collab_audit(self, req, "request_refused", "reason", collab_errname(rc));
+        if (!flooding && rc != COLLAB_E_RATE_LIMITED && rc != COLLAB_E_REPLAY)
+            collab_audit(self, req, "request_refused", "reason", collab_errname(rc));
         return rc;
     }
     touch(req);
     return 0;
+}
+
+/*  Logins are rate limited first, before the password costs any hashing: the peer's bucket
+    and, when the claimed agent exists, its bucket (a name that is no agent makes none). */
+static int admit_login(collab_broker_t *self, req_t *req)
+{
+    const collab_agent_t *a =
+        collab_tables_agent(self->tables, req->env.agent_id.ptr, req->env.agent_id.len);
+    return collab_rate_admit(self, req, a ? a->id : NULL);
 }
 
 static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames)
@@ -171,7 +197,8 @@ static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames
     return rc;
 }
 
-static void read_peer(req_t *req, zmq_msg_t *body)
+/*  The connection's address, and its CURVE public key when the transport has one. */
+static void read_peer(collab_broker_t *self, req_t *req, zmq_msg_t *body)
 {
     const char *peer = zmq_msg_gets(body, "Peer-Address");
     size_t n = peer ? strlen(peer) : 0;
@@ -179,6 +206,8 @@ static void read_peer(req_t *req, zmq_msg_t *body)
         n = sizeof req->peer - 1;
     memcpy(req->peer, peer ? peer : "", n);
     req->peer[n] = '\0';
+    if (collab_transport_curve(self->transport))
+        collab_transport_peer_key(body, req->curve_key);
 }
 
 void collab_dispatch(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, int frames)
@@ -190,21 +219,24 @@ void collab_dispatch(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, int
     req.agent = NULL;
     req.now = collab_now_ms();
     req.retry_after_ms = 0;
+    req.peer[0] = req.curve_key[0] = '\0';
     collab_pack_init(&req.out, self->data_buf, sizeof self->data_buf);
     self->stats.requests++;
     if (req.rid_len > COLLAB_RID_MAX) {
         self->stats.dropped++;
         return;
     }
+    if (frames >= 1)
+        read_peer(self, &req, body);
     int rc = decode(self, &req, body, frames);
     if (rc) {
         self->stats.malformed++; /* request_id stays 0 unless decoding reached it */
+        collab_rate_charge(self, &req);
         collab_reply(self, &req, rc);
         return;
     }
-    if (frames == 1)
-        read_peer(&req, body);
-    if (req.action != COLLAB_ACT_LOGIN && (rc = authorize(self, &req)) != 0) {
+    rc = req.action == COLLAB_ACT_LOGIN ? admit_login(self, &req) : authorize(self, &req);
+    if (rc) {
         collab_reply(self, &req, rc);
         return;
     }

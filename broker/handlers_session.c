@@ -20,6 +20,7 @@ typedef struct {
     char agent_id[COLLAB_MAX_AGENT_ID + 1];
     bool known;
     char peer[COLLAB_PEER_MAX];
+    char curve_key[COLLAB_CURVE_KEY_TXT];
     char new_password[COLLAB_PASSWORD_MAX + 1];
     size_t new_len;
 } pending_t;
@@ -46,6 +47,7 @@ static int submit(collab_broker_t *self, const req_t *req, pending_t *p, collab_
     p->rid_len = req->rid_len;
     memmove(p->rid, req->rid, req->rid_len); /* req->rid may be p->rid itself */
     snprintf(p->peer, sizeof p->peer, "%s", req->peer);
+    snprintf(p->curve_key, sizeof p->curve_key, "%s", req->curve_key);
     job->op = op;
     snprintf(job->hash, sizeof job->hash, "%s", hash);
     memcpy(job->password, password.ptr, password.len);
@@ -59,6 +61,7 @@ static int submit(collab_broker_t *self, const req_t *req, pending_t *p, collab_
         pending_free(p);
         return COLLAB_E_BUSY;
     }
+    self->stats.hash_jobs++;
     return COLLAB_DEFERRED;
 }
 
@@ -128,12 +131,15 @@ static void evict_for(collab_broker_t *self, collab_agent_t *agent)
 static int open_session(collab_broker_t *self, req_t *req, collab_agent_t *agent)
 {
     collab_session_t s = {0};
-    collab_idgen_next(self->ids, s.token, sizeof s.token);
+    char token[COLLAB_MAX_SESSION_ID + 1]; /* the bearer token: in the reply, nowhere else */
+    collab_idgen_next(self->ids, token, sizeof token);
+    collab_session_key(self, token, strlen(token), s.token);
     s.handle = self->next_handle++;
     snprintf(s.agent_id, sizeof s.agent_id, "%s", agent->id);
     s.role = agent->role;
     s.created = s.last_activity = s.persisted_activity = req->now;
     snprintf(s.peer, sizeof s.peer, "%s", req->peer);
+    snprintf(s.curve_key, sizeof s.curve_key, "%s", req->curve_key); /* bound to it (CURVE) */
     memcpy(s.rid, req->rid, req->rid_len);
     s.rid_len = (uint16_t)req->rid_len;
     evict_for(self, agent);
@@ -151,7 +157,8 @@ static int open_session(collab_broker_t *self, req_t *req, collab_agent_t *agent
     req->session = stored;
     collab_pack_t *o = &req->out;
     collab_pack_map(o, 8);
-    collab_pack_kv_str(o, "session_id", stored->token);
+    collab_pack_kv_str(o, "session_id", token);
+    sodium_memzero(token, sizeof token);
     collab_pack_kv_str(o, "agent_id", agent->id);
     collab_pack_kv_str(o, "role", collab_role_name(agent->role));
     collab_pack_kv_uint(o, "created", stored->created);
@@ -193,6 +200,7 @@ static int finish_login(collab_broker_t *self, req_t *req, const pending_t *p, i
     if (rc == 0) {
         self->stats.logins_ok++;
         collab_audit(self, req, "login_ok", NULL, NULL);
+        collab_audit(self, req, "session_created", NULL, NULL);
     }
     return rc;
 }
@@ -236,6 +244,7 @@ void collab_login_complete(collab_broker_t *self, collab_hash_job_t *job)
     req.rid = p->rid;
     req.rid_len = p->rid_len;
     snprintf(req.peer, sizeof req.peer, "%s", p->peer);
+    snprintf(req.curve_key, sizeof req.curve_key, "%s", p->curve_key);
     req.session = NULL;
     req.agent = NULL;
     req.now = collab_now_ms();

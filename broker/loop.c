@@ -159,6 +159,22 @@ static void drain_hasher(collab_broker_t *self)
         collab_login_complete(self, job);
 }
 
+/*  A handshake the transport refused (CURVE: unknown key, plaintext client ...): counted,
+    and logged at most once a second (the client's libzmq keeps reconnecting). */
+static void note_transport_event(collab_broker_t *self, uint16_t id, uint32_t value)
+{
+    bool log_due;
+    uint64_t now = collab_now_ms();
+    const char *why = collab_transport_on_event(self->transport, id, value, now, &log_due);
+    if (!why || !log_due)
+        return;
+    char total[24];
+    snprintf(total, sizeof total, "%llu",
+             (unsigned long long)collab_transport_refused(self->transport));
+    collab_seclog_emit(self->seclog, now, "connection_refused", "reason", why, "refused_total",
+                       total, NULL);
+}
+
 static void drain_monitor(collab_broker_t *self)
 {
     zmq_msg_t ev;
@@ -166,9 +182,13 @@ static void drain_monitor(collab_broker_t *self)
     while (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) >= 0) {
         if (zmq_msg_size(&ev) >= 6 && zmq_msg_more(&ev)) {
             uint16_t id;
+            uint32_t value;
             memcpy(&id, zmq_msg_data(&ev), sizeof id);
+            memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof value);
             if (id == ZMQ_EVENT_DISCONNECTED)
                 self->stats.disconnects++;
+            else
+                note_transport_event(self, id, value);
         }
         zmq_msg_close(&ev);
         zmq_msg_init(&ev);

@@ -14,11 +14,6 @@
 
 #define EXIT_CONFIG 2
 
-/*  Strong settings that this build does not provide yet: asking for one stops the broker
-    rather than silently running weak. */
-static const int not_yet_strong[] = {COLLAB_CTL_STATE_AT_REST, COLLAB_CTL_REPLAY,
-                                     COLLAB_CTL_RATE_LIMIT, COLLAB_CTL_TRANSPORT, COLLAB_CTL_AUDIT};
-
 static void usage(FILE *out)
 {
     fprintf(
@@ -145,19 +140,6 @@ static bool weak_everywhere(const collab_config_t *cfg)
     return true;
 }
 
-static int check_supported(const collab_config_t *cfg)
-{
-    for (size_t i = 0; i < sizeof not_yet_strong / sizeof not_yet_strong[0]; i++)
-        if (cfg->strong[not_yet_strong[i]]) {
-            fprintf(stderr,
-                    "collab-broker: %s = strong is not implemented yet in this build; "
-                    "refusing to run it weak\n",
-                    collab_control_name(not_yet_strong[i]));
-            return -1;
-        }
-    return 0;
-}
-
 static void on_signal(int sig)
 {
     (void)sig;
@@ -182,8 +164,6 @@ int main(int argc, char **argv)
         collab_config_print(&o.cfg, stdout);
         return 0;
     }
-    if (check_supported(&o.cfg) != 0)
-        return EXIT_CONFIG;
     if (weak_everywhere(&o.cfg))
         fprintf(stderr, "collab-broker: profile stage2: DELIBERATELY WEAK, for learning only; "
                         "never expose it to a network you do not own\n");

@@ -35,9 +35,10 @@ typedef enum {
 const char *collab_task_status_name(collab_task_status_t st);
 int collab_task_status_lookup(const char *name, size_t len);
 
-#define COLLAB_PEER_MAX 64  /* "127.0.0.1" or an IPv6 text form */
-#define COLLAB_RID_MAX  256 /* ZeroMQ routing id */
-#define COLLAB_HASH_MAX 128 /* a crypt(3) or crypto_pwhash_str string */
+#define COLLAB_PEER_MAX      64  /* "127.0.0.1" or an IPv6 text form */
+#define COLLAB_CURVE_KEY_TXT 41  /* a Z85 CURVE public key, 40 characters */
+#define COLLAB_RID_MAX       256 /* ZeroMQ routing id */
+#define COLLAB_HASH_MAX      128 /* a crypt(3) or crypto_pwhash_str string */
 
 /*  An agent: identity and key from the credentials file, role and password hash possibly
     changed since (persisted in the store). */
@@ -71,7 +72,8 @@ typedef struct {
     uint64_t created;
     uint64_t last_activity;
     char peer[COLLAB_PEER_MAX];
-    uint8_t rid[COLLAB_RID_MAX]; /* where to push events: the last request's connection */
+    char curve_key[COLLAB_CURVE_KEY_TXT]; /* the client's public key at login (CURVE), or "" */
+    uint8_t rid[COLLAB_RID_MAX];          /* where to push events: the last request's connection */
     uint16_t rid_len;
     bool subscribed;
     bool subscribed_all;

@@ -7,6 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *collab_session_key(const collab_broker_t *self, const char *token, size_t len,
+                               char *out)
+{
+    if (self->vault) {
+        collab_vault_token_hash(self->vault, token, len, out, COLLAB_MAX_SESSION_ID + 1);
+        return out;
+    }
+    size_t n = len <= COLLAB_MAX_SESSION_ID ? len : 0;
+    memcpy(out, token, n);
+    out[n] = '\0';
+    return out;
+}
+
 static const char *end_event(const char *reason)
 {
     if (strcmp(reason, "revoked") == 0)

@@ -5,6 +5,7 @@
 
 #include "collab_error.h"
 #include "store_schema.h"
+#include "vault.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -44,8 +45,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                      " last_seen, event_seq, failures, locked_until)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_PUT_SESSION] = "INSERT OR REPLACE INTO sessions(token, handle, agent_id, role, created,"
-                       " last_activity, peer, rid, subscribed, subscribed_all)"
-                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                       " last_activity, peer, rid, subscribed, subscribed_all, curve_key)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_DEL_SESSION] = "DELETE FROM sessions WHERE token = ?1",
     [ST_PUT_PROJECT] = "INSERT OR REPLACE INTO projects(id, name, description, owner, closed,"
                        " created, task_count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -62,7 +63,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_LOAD_AGENTS] = "SELECT agent_id, role, pw_hash, registered, caps, last_seen, event_seq,"
                        " failures, locked_until FROM agents",
     [ST_LOAD_SESSIONS] = "SELECT token, handle, agent_id, role, created, last_activity, peer,"
-                         " rid, subscribed, subscribed_all FROM sessions",
+                         " rid, subscribed, subscribed_all, curve_key FROM sessions",
     [ST_LOAD_PROJECTS] = "SELECT id, name, description, owner, closed, created, task_count"
                          " FROM projects ORDER BY id",
     [ST_LOAD_TASKS] = "SELECT id, project_id, type, title, description, result, status,"
@@ -75,8 +76,25 @@ static const char *const stmt_sql[ST_COUNT] = {
 struct collab_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
-    bool failed; /* a write of the open batch failed: its commit must fail too */
+    bool failed;                 /* a write of the open batch failed: its commit must fail too */
+    const collab_vault_t *vault; /* set: secrets are sealed (strong state_at_rest) */
 };
+
+/*  A sealed password hash: the prefix and base64 of nonce, MAC, agent id, NUL and hash. */
+#define STORE_SEALED_MAX 512
+
+sqlite3 *collab_store_db(collab_store_t *self)
+{
+    return self->db;
+}
+
+void collab_store_set_vault(collab_store_t *self, const collab_vault_t *vault)
+{
+    self->vault = vault;
+    /* what is overwritten or deleted is zeroed in the file, not left in free pages */
+    if (vault)
+        sqlite3_exec(self->db, "PRAGMA secure_delete=ON", NULL, NULL, NULL);
+}
 
 static char empty_text[1]; /* what a NULL text column reads as */
 
@@ -172,6 +190,13 @@ int collab_store_commit(collab_store_t *self)
     return COLLAB_E_IO;
 }
 
+void collab_store_rollback(collab_store_t *self)
+{
+    if (!sqlite3_get_autocommit(self->db))
+        run(self, self->st[ST_ROLLBACK]);
+    self->failed = false;
+}
+
 /* ---------------------------------------------------------------------------------------
    Writes */
 
@@ -218,18 +243,30 @@ static void join_caps(const collab_agent_t *a, char *out, size_t cap)
     }
 }
 
+/*  The password hash as the state file keeps it: sealed under the vault, if any. */
+static const char *stored_hash(const collab_store_t *self, const collab_agent_t *a, char *buf,
+                               size_t cap)
+{
+    if (!self->vault || !a->pw_hash[0])
+        return a->pw_hash;
+    return collab_vault_seal(self->vault, a->id, a->pw_hash, buf, cap) == 0 ? buf : NULL;
+}
+
 int collab_store_put_agent(collab_store_t *self, const collab_agent_t *a)
 {
-    char caps[COLLAB_MAX_CAPABILITIES * (COLLAB_IDENT_MAX + 1) + 1];
+    char caps[COLLAB_MAX_CAPABILITIES * (COLLAB_IDENT_MAX + 1) + 1], sealed[STORE_SEALED_MAX];
     sqlite3_stmt *st = self->st[ST_PUT_AGENT];
     if (collab_store_begin(self) != 0)
         return COLLAB_E_IO;
+    const char *hash = stored_hash(self, a, sealed, sizeof sealed);
+    if (!hash)
+        return bind_failed(self, st);
     join_caps(a, caps, sizeof caps);
     int rc = bind_str(st, 1, a->id, sizeof a->id) | sqlite3_bind_int(st, 2, (int)a->role) |
-             bind_str(st, 3, a->pw_hash, sizeof a->pw_hash) |
-             sqlite3_bind_int(st, 4, a->registered) | bind_str(st, 5, caps, sizeof caps) |
-             bind_u64(st, 6, a->last_seen) | bind_u64(st, 7, a->event_seq) |
-             bind_u64(st, 8, a->failures) | bind_u64(st, 9, a->locked_until);
+             bind_str(st, 3, hash, sizeof sealed) | sqlite3_bind_int(st, 4, a->registered) |
+             bind_str(st, 5, caps, sizeof caps) | bind_u64(st, 6, a->last_seen) |
+             bind_u64(st, 7, a->event_seq) | bind_u64(st, 8, a->failures) |
+             bind_u64(st, 9, a->locked_until);
     return rc != SQLITE_OK ? bind_failed(self, st) : run(self, st);
 }
 
@@ -244,7 +281,8 @@ int collab_store_put_session(collab_store_t *self, const collab_session_t *s)
              sqlite3_bind_int(st, 4, (int)s->role) | bind_u64(st, 5, s->created) |
              bind_u64(st, 6, s->last_activity) | bind_str(st, 7, s->peer, sizeof s->peer) |
              bind_bytes(st, 8, s->rid, rid_len) | sqlite3_bind_int(st, 9, s->subscribed) |
-             sqlite3_bind_int(st, 10, s->subscribed_all);
+             sqlite3_bind_int(st, 10, s->subscribed_all) |
+             bind_str(st, 11, s->curve_key, sizeof s->curve_key);
     return rc != SQLITE_OK ? bind_failed(self, st) : run(self, st);
 }
 
@@ -402,12 +440,26 @@ static bool parse_caps(const char *s, collab_agent_t *a)
     return true;
 }
 
-static bool row_agent(sqlite3_stmt *st, collab_agent_t *a)
+/*  Reads the password hash column, opening it under the vault (a value that does not open,
+    or a clear one in a sealed state, fails the load). */
+static bool col_hash(const collab_store_t *self, sqlite3_stmt *st, int col, collab_agent_t *a)
+{
+    char sealed[STORE_SEALED_MAX];
+    if (!self->vault)
+        return col_str(st, col, a->pw_hash, sizeof a->pw_hash);
+    if (!col_str(st, col, sealed, sizeof sealed))
+        return false;
+    if (!sealed[0])
+        return true;
+    return collab_vault_unseal(self->vault, a->id, sealed, a->pw_hash, sizeof a->pw_hash) == 0;
+}
+
+static bool row_agent(const collab_store_t *self, sqlite3_stmt *st, collab_agent_t *a)
 {
     int role;
     memset(a, 0, sizeof *a);
     if (!col_str(st, 0, a->id, sizeof a->id) || !col_enum(st, 1, COLLAB_ROLE_COUNT, &role) ||
-        !col_str(st, 2, a->pw_hash, sizeof a->pw_hash) || !parse_caps(col_heap(st, 4), a))
+        !col_hash(self, st, 2, a) || !parse_caps(col_heap(st, 4), a))
         return false;
     a->role = (collab_role_t)role;
     a->registered = sqlite3_column_int(st, 3) != 0;
@@ -424,7 +476,8 @@ static bool row_session(sqlite3_stmt *st, collab_session_t *s)
     memset(s, 0, sizeof *s);
     if (!col_str(st, 0, s->token, sizeof s->token) ||
         !col_str(st, 2, s->agent_id, sizeof s->agent_id) ||
-        !col_enum(st, 3, COLLAB_ROLE_COUNT, &role) || !col_str(st, 6, s->peer, sizeof s->peer))
+        !col_enum(st, 3, COLLAB_ROLE_COUNT, &role) || !col_str(st, 6, s->peer, sizeof s->peer) ||
+        !col_str(st, 10, s->curve_key, sizeof s->curve_key))
         return false;
     const void *rid = sqlite3_column_blob(st, 7);
     size_t rid_len = (size_t)sqlite3_column_bytes(st, 7);
@@ -477,7 +530,8 @@ static bool row_task(sqlite3_stmt *st, collab_task_t *t)
 }
 
 /*  Converts the current row and hands it to the table's callback. */
-static int deliver(sqlite3_stmt *st, stmt_id_t id, const collab_store_loader_t *cb, void *arg)
+static int deliver(const collab_store_t *self, sqlite3_stmt *st, stmt_id_t id,
+                   const collab_store_loader_t *cb, void *arg)
 {
     union {
         collab_agent_t a;
@@ -487,7 +541,7 @@ static int deliver(sqlite3_stmt *st, stmt_id_t id, const collab_store_loader_t *
     } r;
     switch (id) {
     case ST_LOAD_AGENTS:
-        return row_agent(st, &r.a) ? cb->agent(arg, &r.a) : COLLAB_E_IO;
+        return row_agent(self, st, &r.a) ? cb->agent(arg, &r.a) : COLLAB_E_IO;
     case ST_LOAD_SESSIONS:
         return row_session(st, &r.s) ? cb->session(arg, &r.s) : COLLAB_E_IO;
     case ST_LOAD_PROJECTS:
@@ -502,7 +556,7 @@ static int load_table(collab_store_t *self, stmt_id_t id, const collab_store_loa
 {
     sqlite3_stmt *st = self->st[id];
     int ret = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (ret = deliver(st, id, cb, arg)) == 0)
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (ret = deliver(self, st, id, cb, arg)) == 0)
         ;
     if (ret == 0 && rc != SQLITE_DONE)
         ret = COLLAB_E_IO;

@@ -6,6 +6,7 @@
 #define COLLAB_STORE_H
 
 #include "model.h"
+#include "vault.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,9 @@ bool collab_store_in_batch(const collab_store_t *self);
 /*  Commits the open transaction (no-op when none). Returns 0 or COLLAB_E_IO. */
 int collab_store_commit(collab_store_t *self);
 
+/*  Abandons the open transaction (no-op when none): nothing of it reaches the file. */
+void collab_store_rollback(collab_store_t *self);
+
 /*  Writes: each opens the batch transaction if needed. Return 0 or COLLAB_E_IO. */
 int collab_store_put_agent(collab_store_t *self, const collab_agent_t *agent);
 int collab_store_put_session(collab_store_t *self, const collab_session_t *s);
@@ -47,6 +51,23 @@ int collab_store_put_meta(collab_store_t *self, const char *key, const void *val
 /*  Reads a meta value into buf. Returns its length, 0 if absent, or COLLAB_E_IO /
     COLLAB_E_TOO_LARGE. */
 int collab_store_get_meta(collab_store_t *self, const char *key, void *buf, size_t cap);
+
+/*  Strong state_at_rest: from now on password hashes are sealed under vault when written
+    and opened when loaded (lent; it must outlive the store). Session tokens are given to
+    the store already hashed (collab_session_key), so the store never sees one. */
+void collab_store_set_vault(collab_store_t *self, const collab_vault_t *vault);
+
+/*  Migrations (store_atrest.c), inside the batch transaction, so that they commit with
+    the settings recorded beside them or not at all:
+    every session token becomes its keyed hash and every password hash not yet sealed is
+    sealed; *sessions and *secrets receive how many rows changed. */
+int collab_store_seal_at_rest(collab_store_t *self, const collab_vault_t *vault,
+                              uint32_t *sessions, uint32_t *secrets);
+/*  Ends every stored session; *dropped receives their number. */
+int collab_store_drop_sessions(collab_store_t *self, uint32_t *dropped);
+/*  After a committed migration: rebuilds the file (VACUUM) and empties the WAL, so that no
+    page, free block or WAL frame keeps the plaintext of before. Returns 0 or COLLAB_E_IO. */
+int collab_store_scrub(collab_store_t *self);
 
 /*  Loading. Each callback gets a record it may copy (strings inside it are only valid during
     the call) and returns 0 to go on or a negative code to stop; the load returns that code. */

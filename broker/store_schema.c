@@ -16,7 +16,7 @@ static const char schema_sql[] =
     " registered INT, caps TEXT, last_seen INT, event_seq INT, failures INT, locked_until INT);"
     "CREATE TABLE IF NOT EXISTS sessions(token TEXT PRIMARY KEY, handle INT, agent_id TEXT,"
     " role INT, created INT, last_activity INT, peer TEXT, rid BLOB, subscribed INT,"
-    " subscribed_all INT);"
+    " subscribed_all INT, curve_key TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS projects(id INTEGER PRIMARY KEY, name TEXT, description TEXT,"
     " owner TEXT, closed INT, created INT, task_count INT);"
     "CREATE TABLE IF NOT EXISTS tasks(id INTEGER PRIMARY KEY, project_id INT, type TEXT,"
@@ -166,6 +166,18 @@ static sqlite3 *open_db(const char *path, char *err, size_t errlen)
     return db;
 }
 
+/*  Columns added since the first schema, added to a file that predates them. */
+static int add_new_columns(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT curve_key FROM sessions LIMIT 0", -1, &st, NULL);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK)
+        return SQLITE_OK;
+    return exec_transaction(db,
+                            "ALTER TABLE sessions ADD COLUMN curve_key TEXT NOT NULL DEFAULT ''");
+}
+
 /*  Recognises or creates the schema, then switches to WAL. */
 static int prepare_file(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
@@ -181,6 +193,10 @@ static int prepare_file(sqlite3 *db, const char *path, char *err, size_t errlen)
     }
     if (kind != FILE_OURS) {
         set_err(err, errlen, path, "%s", why);
+        return -1;
+    }
+    if (add_new_columns(db) != SQLITE_OK) {
+        set_err(err, errlen, path, "cannot add the new columns (%s)", sqlite3_errmsg(db));
         return -1;
     }
     char mode[16] = "";

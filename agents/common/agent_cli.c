@@ -32,6 +32,8 @@ static const opt_t opts[] = {
     STR_OPT("--password-file", "COLLAB_PASSWORD_FILE", password_file),
     STR_OPT("--credentials", "COLLAB_CREDENTIALS", credentials),
     STR_OPT("--key-file", "COLLAB_KEY_FILE", key_file),
+    STR_OPT("--curve-server-key", "COLLAB_CURVE_SERVER", curve_server),
+    STR_OPT("--curve-cert", "COLLAB_CURVE_CERT", curve_cert),
     INT_OPT("--timeout-ms", "COLLAB_TIMEOUT_MS", timeout_ms),
     INT_OPT("--retries", "COLLAB_RETRIES", retries),
 };
@@ -45,6 +47,10 @@ const char *agent_cli_help(void)
            "  --password-file FILE   COLLAB_PASSWORD_FILE\n"
            "  --credentials FILE     COLLAB_CREDENTIALS    JSON holding this agent's hmac_key\n"
            "  --key-file FILE        COLLAB_KEY_FILE       64 hex digits\n"
+           "  --curve-server-key K   COLLAB_CURVE_SERVER   the broker's CURVE public key: its\n"
+           "                                               certificate file or 40 Z85 characters\n"
+           "  --curve-cert FILE      COLLAB_CURVE_CERT     this agent's secret CURVE certificate\n"
+           "                         (both CURVE options for a broker with transport = strong)\n"
            "  --timeout-ms N         COLLAB_TIMEOUT_MS     per attempt, default 3000\n"
            "  --retries N            COLLAB_RETRIES        default 3\n"
            "  --json                 machine-readable output where the tool has it\n"
@@ -132,6 +138,18 @@ int agent_cli_exit_code(int rc)
     return AGENT_EXIT_REFUSED;
 }
 
+int agent_cli_load_curve(const agent_cli_t *cli, collab_client_opts_t *o, char *err, size_t errlen)
+{
+    o->curve = false;
+    if (!cli->curve_server[0] && !cli->curve_cert[0])
+        return 0;
+    if (!cli->curve_server[0] || !cli->curve_cert[0]) {
+        snprintf(err, errlen, "CURVE needs both --curve-server-key and --curve-cert");
+        return COLLAB_E_BAD_REQUEST;
+    }
+    return collab_client_load_curve(o, cli->curve_server, cli->curve_cert, err, errlen);
+}
+
 collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, int *exit_code)
 {
     agent_cli_t cli = *cli_in;
@@ -161,10 +179,16 @@ collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, 
         }
         o.has_key = true;
     }
+    if (agent_cli_load_curve(&cli, &o, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        sodium_memzero(o.key, sizeof o.key);
+        return NULL;
+    }
     o.password = cli.password;
     collab_client_t *c = collab_client_new(&o);
     sodium_memzero(cli.password, sizeof cli.password);
     sodium_memzero(o.key, sizeof o.key);
+    sodium_memzero(o.curve_secret, sizeof o.curve_secret);
     if (!c) {
         fprintf(stderr, "%s: bad broker endpoint '%s'\n", prog, cli.endpoint);
         return NULL;

@@ -26,9 +26,11 @@ typedef struct {
     char password_file[512];                /* --password-file, COLLAB_PASSWORD_FILE */
     char credentials[512];                  /* --credentials, COLLAB_CREDENTIALS: the key source */
     char key_file[512];                     /* --key-file, COLLAB_KEY_FILE: 64 hex digits */
-    int timeout_ms;                         /* --timeout-ms, COLLAB_TIMEOUT_MS (default 3000) */
-    int retries;                            /* --retries, COLLAB_RETRIES (default 3) */
-    bool json;                              /* --json */
+    char curve_server[512]; /* --curve-server-key, COLLAB_CURVE_SERVER: file or Z85 */
+    char curve_cert[512];   /* --curve-cert, COLLAB_CURVE_CERT: this agent's secret cert */
+    int timeout_ms;         /* --timeout-ms, COLLAB_TIMEOUT_MS (default 3000) */
+    int retries;            /* --retries, COLLAB_RETRIES (default 3) */
+    bool json;              /* --json */
 } agent_cli_t;
 
 /*  Fills cli from the environment, then takes the common options out of argv (they may
@@ -38,6 +40,10 @@ int agent_cli_parse(agent_cli_t *cli, const char *prog, int argc, char **argv);
 
 /*  The help text for the common options. */
 const char *agent_cli_help(void);
+
+/*  Loads the CURVE options into o when they were given (both are needed, or neither).
+    Returns 0, or a negative code with the reason in err. */
+int agent_cli_load_curve(const agent_cli_t *cli, collab_client_opts_t *o, char *err, size_t errlen);
 
 /*  Creates a client and logs in; on failure prints one clear message and returns NULL,
     with the exit code to use in *exit_code. */

@@ -47,6 +47,24 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*  Makes the DEALER a CURVE client of the broker's key; the socket keeps its own copy of
+    the secret key, so ours is wiped at once. */
+static int apply_curve(collab_client_t *self)
+{
+    collab_client_opts_t *o = &self->opts;
+    zcert_t *cert = zsys_has_curve() ? zcert_new_from(o->curve_public, o->curve_secret) : NULL;
+    sodium_memzero(o->curve_secret, sizeof o->curve_secret);
+    if (!cert)
+        return -1;
+    zcert_apply(cert, self->sock);
+    zsock_set_curve_serverkey_bin(self->sock, o->curve_server);
+    /* CZMQ lends its buffers as const; they are the cert's, wiped before it is freed */
+    sodium_memzero((void *)zcert_secret_key(cert), COLLAB_CURVE_KEY_LEN);
+    sodium_memzero((void *)zcert_secret_txt(cert), strlen(zcert_secret_txt(cert)));
+    zcert_destroy(&cert);
+    return 0;
+}
+
 collab_client_t *collab_client_new(const collab_client_opts_t *opts)
 {
     if (!opts->endpoint || !opts->agent_id || strlen(opts->endpoint) >= 512 ||
@@ -71,12 +89,13 @@ collab_client_t *collab_client_new(const collab_client_opts_t *opts)
     self->controls.scope = COLLAB_SCOPE_WEAK;
     self->sock = zsock_new(ZMQ_DEALER);
     if (!self->sock) {
-        free(self);
+        collab_client_destroy(&self);
         return NULL;
     }
     zsock_set_linger(self->sock, 0);
     zsock_set_maxmsgsize(self->sock, 2 * COLLAB_MAX_FRAME);
-    if (zsock_connect(self->sock, "%s", self->endpoint) != 0) {
+    if ((self->opts.curve && apply_curve(self) != 0) ||
+        zsock_connect(self->sock, "%s", self->endpoint) != 0) {
         collab_client_destroy(&self);
         return NULL;
     }
@@ -110,6 +129,7 @@ void collab_client_destroy(collab_client_t **self_p)
     zsock_destroy(&self->sock);
     sodium_memzero(self->password, sizeof self->password);
     sodium_memzero(&self->opts.key, sizeof self->opts.key);
+    sodium_memzero(self->opts.curve_secret, sizeof self->opts.curve_secret);
     free(self);
     *self_p = NULL;
 }
@@ -429,4 +449,35 @@ void collab_client_set_timeout(collab_client_t *self, int timeout_ms, int retrie
 {
     self->opts.timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
     self->opts.retries = retries > 0 ? retries : 0;
+}
+
+int collab_client_next_reply(collab_client_t *self, uint64_t *id, collab_reply_t *reply,
+                             int timeout_ms)
+{
+    int64_t deadline = mono_ms() + timeout_ms;
+    zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
+    for (int64_t left; (left = deadline - mono_ms()) > 0;) {
+        if (zmq_poll(&item, 1, (long)left) <= 0)
+            continue;
+        zmq_msg_t msg;
+        collab_envelope_t env;
+        zmq_msg_init(&msg);
+        int rc = 1;
+        if (zmq_msg_recv(&msg, self->raw, ZMQ_DONTWAIT) >= 0 &&
+            collab_envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &env) == 0) {
+            if (env.kind == COLLAB_KIND_EVENT)
+                queue_event(self, &env);
+            else if (env.kind == COLLAB_KIND_REPLY && (rc = fill_reply(&env, reply)) == 0)
+                *id = env.request_id;
+        }
+        zmq_msg_close(&msg);
+        if (rc <= 0)
+            return rc;
+    }
+    return COLLAB_E_TIMEOUT;
+}
+
+void collab_client_set_relogin(collab_client_t *self, bool on)
+{
+    self->opts.auto_relogin = on;
 }

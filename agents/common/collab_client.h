@@ -13,6 +13,8 @@
 
 typedef struct collab_client collab_client_t;
 
+#define COLLAB_CURVE_KEY_LEN 32 /* a CURVE key in binary; 40 characters in Z85 */
+
 typedef struct {
     const char *endpoint; /* tcp://127.0.0.1:5555; "tcp://SRC:0;HOST:PORT" sends from SRC */
     const char *agent_id;
@@ -22,6 +24,12 @@ typedef struct {
     int timeout_ms;    /* per attempt (default 3000) */
     int retries;       /* further attempts after a timeout (default 2) */
     bool auto_relogin; /* log in again on session_invalid/expired and retry once */
+    /* CURVE, the strong transport control (false: ZMTP NULL, plaintext): the broker's
+       public key and this agent's key pair (see collab_client_load_curve) */
+    bool curve;
+    uint8_t curve_server[COLLAB_CURVE_KEY_LEN];
+    uint8_t curve_public[COLLAB_CURVE_KEY_LEN];
+    uint8_t curve_secret[COLLAB_CURVE_KEY_LEN]; /* wiped by the client once applied */
 } collab_client_opts_t;
 
 /*  A decoded reply: data is a copy the reply owns; args views it. */
@@ -71,6 +79,12 @@ int collab_client_request(collab_client_t *self, const char *action, const void 
 uint64_t collab_client_send(collab_client_t *self, const char *action, const void *payload,
                             size_t len);
 
+/*  Receives the next reply, whatever request it answers (after collab_client_send), in
+    *id and *reply (to free), queueing events that arrive meanwhile. Returns 0 or
+    COLLAB_E_TIMEOUT. */
+int collab_client_next_reply(collab_client_t *self, uint64_t *id, collab_reply_t *reply,
+                             int timeout_ms);
+
 /*  Takes the next event: from the queue, or waiting up to timeout_ms for one. Returns 0,
     or COLLAB_E_TIMEOUT. Replies that arrive are dropped (none is awaited). */
 int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int timeout_ms);
@@ -94,6 +108,8 @@ const char *collab_client_role(const collab_client_t *self);
 void *collab_client_socket(collab_client_t *self);
 /*  The last event sequence number handled. */
 uint64_t collab_client_last_seq(const collab_client_t *self);
+/*  Turns the automatic re-login on session_invalid/expired on or off. */
+void collab_client_set_relogin(collab_client_t *self, bool on);
 /*  Changes the per-attempt timeout and the retries (e.g. a short logout at shutdown). */
 void collab_client_set_timeout(collab_client_t *self, int timeout_ms, int retries);
 /*  Sets where event catch-up resumes (a restarted agent that kept its last seq). */
@@ -101,6 +117,13 @@ void collab_client_set_last_seq(collab_client_t *self, uint64_t seq);
 /*  Uses a session id obtained elsewhere instead of logging in (used by the lab's
     hijack demonstrations, and by tests). */
 void collab_client_set_session(collab_client_t *self, const char *session_id);
+
+/*  Fills o's CURVE fields and sets o->curve. server is the broker's public key: 40 Z85
+    characters, or a CZMQ certificate file holding it. cert is this agent's secret
+    certificate file (CZMQ's "X_secret", or "X" with "X_secret" beside it). Returns 0 or a
+    negative code with the reason in err. The caller wipes o->curve_secret when done. */
+int collab_client_load_curve(collab_client_opts_t *o, const char *server, const char *cert,
+                             char *err, size_t errlen);
 
 /*  Reads an agent's key from a credentials JSON file (its own entry) or a file holding
     64 hex digits. Returns 0 or a negative code with the reason in err. */

@@ -1,6 +1,6 @@
 /*  test_broker_config.c: collab-broker's options as a user meets them: --show-config,
-    profiles and single switches (strong settings not built yet refuse to start rather than
-    run weak), configuration files, credentials and state files that are not right (exit 2,
+    profiles and single switches (a strong switch whose key file is not right refuses to
+    start rather than run weak), configuration files, credentials and state files that are not right (exit 2,
     naming the file, leaving it untouched), --reset-state, and one strong switch that is
     built (session_ids) taking effect. */
 #include "itest.h"
@@ -105,16 +105,19 @@ static void test_show_config(void)
 static void test_refusals(void)
 {
     it_begin("refused configurations");
-    CHECK_EQ_INT(run("--profile", "hardened", NULL), 2);
-    CHECK(has(ERR, "not implemented"));
-    static const char *const not_yet[] = {"state_at_rest", "replay", "rate_limit", "transport",
-                                          "audit"};
-    for (size_t i = 0; i < 5; i++) {
-        char set[64];
-        snprintf(set, sizeof set, "%s=strong", not_yet[i]);
-        CHECK_EQ_INT(run("--set", set, NULL), 2);
-        CHECK(has(ERR, "not implemented") && has(ERR, not_yet[i]));
-    }
+    /* key files that are not right: readable by others, or not 32 bytes */
+    char key[420], set[480];
+    snprintf(key, sizeof key, "%s/open.key", B.dir);
+    write_file(key, "0123456789abcdef0123456789abcdef", 32);
+    CHECK(chmod(key, 0644) == 0);
+    snprintf(set, sizeof set, "state_at_rest.key_file=%s", key);
+    CHECK_EQ_INT(run("--set", "state_at_rest=strong", "--set", set, NULL), 2);
+    CHECK(has(ERR, key) && has(ERR, "permissions"));
+    CHECK(chmod(key, 0600) == 0);
+    write_file(key, "short", 5);
+    snprintf(set, sizeof set, "audit.key_file=%s", key);
+    CHECK_EQ_INT(run("--set", "audit=strong", "--set", set, NULL), 2);
+    CHECK(has(ERR, key) && has(ERR, "32"));
     CHECK_EQ_INT(run("--profile", "bogus", NULL), 2);
     CHECK(has(ERR, "bogus"));
     CHECK_EQ_INT(run("--set", "replay=sometimes", NULL), 2);

@@ -1,0 +1,337 @@
+/*  ratelimit.c: token buckets in one slot array, found through a chained hash index and
+    kept in least-recently-used order for eviction; and the broker's hooks (login and
+    session requests, and the charge taken from traffic that never authenticated). Slots
+    are never freed, only reused by eviction, so the steady state allocates nothing; the
+    array grows by doubling up to max_buckets. */
+#include "ratelimit.h"
+
+#include "core.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NONE        UINT32_MAX
+#define FIRST_SLOTS 64u
+#define EVICT_SCAN  8    /* least recently used buckets examined for a full one */
+#define EPS         1e-9 /* refills are sums of small fractions: 0.995 + 0.005 may miss 1 */
+
+typedef struct {
+    char key[COLLAB_RATE_KEY_MAX];
+    uint8_t key_len;
+    double tokens;
+    uint64_t last_ms;   /* tokens were counted at this time */
+    uint64_t report_ms; /* refusals before this time are counted, not reported */
+    uint32_t refused;   /* refusals not reported yet */
+    uint32_t next;      /* hash chain */
+    uint32_t newer, older;
+} bucket_t;
+
+struct collab_ratelimit {
+    double per_ms, burst;
+    uint32_t cap, alloc, used; /* buckets: the limit, allocated, in use [0, used) */
+    bucket_t *b;
+    uint32_t *heads;
+    uint32_t mask;
+    uint32_t newest, oldest;
+    uint8_t hkey[crypto_shorthash_KEYBYTES];
+};
+
+static uint32_t hash_of(const collab_ratelimit_t *self, const char *key, size_t len)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    uint64_t v;
+    crypto_shorthash(h, (const unsigned char *)key, len, self->hkey);
+    memcpy(&v, h, sizeof v);
+    return (uint32_t)v & self->mask;
+}
+
+static int grow(collab_ratelimit_t *self, uint32_t slots)
+{
+    uint32_t buckets = 1;
+    while (buckets < slots)
+        buckets <<= 1;
+    bucket_t *b = realloc(self->b, (size_t)slots * sizeof *b);
+    if (b)
+        self->b = b;
+    uint32_t *heads = b ? malloc((size_t)buckets * sizeof *heads) : NULL;
+    if (!heads)
+        return COLLAB_E_NOMEM;
+    memset(heads, 0xff, (size_t)buckets * sizeof *heads);
+    free(self->heads);
+    self->heads = heads;
+    self->mask = buckets - 1;
+    self->alloc = slots;
+    for (uint32_t i = 0; i < self->used; i++) {
+        uint32_t h = hash_of(self, self->b[i].key, self->b[i].key_len);
+        self->b[i].next = heads[h];
+        heads[h] = i;
+    }
+    return 0;
+}
+
+collab_ratelimit_t *collab_ratelimit_new(double per_s, uint32_t burst, uint32_t max_buckets)
+{
+    if (sodium_init() < 0 || !(per_s > 0) || burst == 0 || max_buckets == 0 || max_buckets >= NONE)
+        return NULL;
+    collab_ratelimit_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->per_ms = per_s / 1000.0;
+    self->burst = burst;
+    self->cap = max_buckets;
+    self->newest = self->oldest = NONE;
+    randombytes_buf(self->hkey, sizeof self->hkey);
+    if (grow(self, max_buckets < FIRST_SLOTS ? max_buckets : FIRST_SLOTS) != 0)
+        collab_ratelimit_destroy(&self);
+    return self;
+}
+
+void collab_ratelimit_destroy(collab_ratelimit_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free((*self_p)->b);
+    free((*self_p)->heads);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+uint32_t collab_ratelimit_count(const collab_ratelimit_t *self)
+{
+    return self->used;
+}
+
+static size_t cut(size_t len)
+{
+    return len > COLLAB_RATE_KEY_MAX ? COLLAB_RATE_KEY_MAX : len;
+}
+
+static uint32_t find(const collab_ratelimit_t *self, const char *key, size_t len)
+{
+    for (uint32_t i = self->heads[hash_of(self, key, len)]; i != NONE; i = self->b[i].next)
+        if (self->b[i].key_len == len && memcmp(self->b[i].key, key, len) == 0)
+            return i;
+    return NONE;
+}
+
+/*  Counts the tokens regained since last_ms. A clock that steps back regains nothing
+    (the broker passes a monotonic clock, so this is for safety, not for use). */
+static void refill(const collab_ratelimit_t *self, bucket_t *b, uint64_t now)
+{
+    if (now <= b->last_ms)
+        return;
+    double t = b->tokens + (double)(now - b->last_ms) * self->per_ms;
+    b->tokens = t < self->burst ? t : self->burst;
+    b->last_ms = now;
+}
+
+static void lru_unlink(collab_ratelimit_t *self, uint32_t i)
+{
+    bucket_t *b = &self->b[i];
+    if (b->newer != NONE)
+        self->b[b->newer].older = b->older;
+    else
+        self->newest = b->older;
+    if (b->older != NONE)
+        self->b[b->older].newer = b->newer;
+    else
+        self->oldest = b->newer;
+}
+
+static void lru_push(collab_ratelimit_t *self, uint32_t i)
+{
+    self->b[i].newer = NONE;
+    self->b[i].older = self->newest;
+    if (self->newest != NONE)
+        self->b[self->newest].newer = i;
+    self->newest = i;
+    if (self->oldest == NONE)
+        self->oldest = i;
+}
+
+static void touch(collab_ratelimit_t *self, uint32_t i)
+{
+    if (self->newest != i) {
+        lru_unlink(self, i);
+        lru_push(self, i);
+    }
+}
+
+/*  The bucket to reuse when the table is full: among the least recently used few, one
+    that is full again (forgetting it loses nothing, a new bucket starts full), else the
+    least recently used. Forgetting a bucket that is still draining hands its owner a
+    fresh burst; refusing every newcomer instead would let a flood from many addresses
+    lock out every new peer, so the cap costs at most one burst per eviction. */
+static uint32_t victim(collab_ratelimit_t *self, uint64_t now)
+{
+    uint32_t i = self->oldest;
+    for (int n = 0; n < EVICT_SCAN && i != NONE; n++, i = self->b[i].newer) {
+        refill(self, &self->b[i], now);
+        if (self->b[i].tokens >= self->burst - EPS)
+            return i;
+    }
+    return self->oldest;
+}
+
+static void unhash(collab_ratelimit_t *self, uint32_t i)
+{
+    uint32_t *p = &self->heads[hash_of(self, self->b[i].key, self->b[i].key_len)];
+    while (*p != i)
+        p = &self->b[*p].next;
+    *p = self->b[i].next;
+}
+
+static uint32_t create(collab_ratelimit_t *self, const char *key, size_t len, uint64_t now)
+{
+    uint32_t i;
+    if (self->used == self->alloc && self->alloc < self->cap &&
+        grow(self, self->alloc > self->cap / 2 ? self->cap : self->alloc * 2) != 0)
+        return NONE; /* out of memory: the caller does not limit this request */
+    if (self->used < self->alloc) {
+        i = self->used++;
+    } else {
+        i = victim(self, now);
+        unhash(self, i);
+        lru_unlink(self, i);
+    }
+    bucket_t *b = &self->b[i];
+    memset(b, 0, sizeof *b);
+    memcpy(b->key, key, len);
+    b->key_len = (uint8_t)len;
+    b->tokens = self->burst;
+    b->last_ms = now;
+    uint32_t h = hash_of(self, key, len);
+    b->next = self->heads[h];
+    self->heads[h] = i;
+    lru_push(self, i);
+    return i;
+}
+
+int collab_ratelimit_check(collab_ratelimit_t *self, const char *key, size_t len, uint64_t now_ms,
+                           collab_rate_verdict_t *v)
+{
+    uint32_t i = find(self, key, cut(len));
+    if (i == NONE)
+        return 0;
+    bucket_t *b = &self->b[i];
+    refill(self, b, now_ms);
+    if (b->tokens >= 1.0 - EPS)
+        return 0;
+    touch(self, i);
+    collab_rate_verdict_t out = {0};
+    double wait = (1.0 - b->tokens) / self->per_ms; /* ms until one token, > 0 */
+    uint32_t ms = wait >= UINT32_MAX - 1 ? UINT32_MAX - 1 : (uint32_t)wait;
+    out.retry_after_ms = wait - ms > 1e-6 || ms == 0 ? ms + 1 : ms; /* rounded up, >= 1 */
+    b->refused++;
+    if (now_ms >= b->report_ms) {
+        out.report = true;
+        out.refused = b->refused;
+        b->refused = 0;
+        b->report_ms = now_ms + 1000u;
+    }
+    if (v)
+        *v = out;
+    return COLLAB_E_RATE_LIMITED;
+}
+
+int collab_ratelimit_spend(collab_ratelimit_t *self, const char *key, size_t len, uint64_t now_ms)
+{
+    len = cut(len);
+    uint32_t i = find(self, key, len);
+    if (i == NONE && (i = create(self, key, len, now_ms)) == NONE)
+        return 0;
+    bucket_t *b = &self->b[i];
+    refill(self, b, now_ms);
+    touch(self, i);
+    if (b->tokens < 1.0 - EPS)
+        return COLLAB_E_RATE_LIMITED;
+    b->tokens = b->tokens > 1.0 ? b->tokens - 1.0 : 0.0;
+    return 0;
+}
+
+double collab_ratelimit_tokens(collab_ratelimit_t *self, const char *key, size_t len,
+                               uint64_t now_ms)
+{
+    uint32_t i = find(self, key, cut(len));
+    if (i == NONE)
+        return self->burst;
+    refill(self, &self->b[i], now_ms);
+    return self->b[i].tokens;
+}
+
+/* ---- The broker's hooks ---- */
+
+/*  Buckets count in monotonic time: a wall clock stepped back must not freeze them. */
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool limiting(const collab_broker_t *self)
+{
+    return self->cfg.strong[COLLAB_CTL_RATE_LIMIT] && self->rate_agents && self->rate_peers;
+}
+
+/*  Audits a refusal only when the bucket says so (its first in a second): a flood must not
+    write one security-log line per refused request. */
+static void audit_refusal(collab_broker_t *self, const req_t *req, const char *which,
+                          const collab_rate_verdict_t *v)
+{
+    if (v->report) {
+        char n[16];
+        snprintf(n, sizeof n, "%u", v->refused);
+        collab_audit(self, req, "rate_limited", which, n);
+    }
+}
+
+int collab_rate_admit(collab_broker_t *self, req_t *req, const char *agent_id)
+{
+    if (!limiting(self))
+        return 0;
+    uint64_t now = mono_ms();
+    size_t plen = strlen(req->peer), alen = agent_id ? strlen(agent_id) : 0;
+    collab_rate_verdict_t vp = {0}, va = {0};
+    int rp = collab_ratelimit_check(self->rate_peers, req->peer, plen, now, &vp);
+    int ra = agent_id ? collab_ratelimit_check(self->rate_agents, agent_id, alen, now, &va) : 0;
+    if (rp == 0 && ra == 0) {
+        collab_ratelimit_spend(self->rate_peers, req->peer, plen, now);
+        if (agent_id)
+            collab_ratelimit_spend(self->rate_agents, agent_id, alen, now);
+        return 0;
+    }
+    self->stats.rate_limited++;
+    if (rp)
+        audit_refusal(self, req, "peer_refused", &vp);
+    if (ra)
+        audit_refusal(self, req, "agent_refused", &va);
+    uint32_t wait = vp.retry_after_ms > va.retry_after_ms ? vp.retry_after_ms : va.retry_after_ms;
+    collab_pack_init(&req->out, self->data_buf, sizeof self->data_buf);
+    collab_pack_map(&req->out, 1);
+    collab_pack_kv_uint(&req->out, "retry_after_ms", wait);
+    req->retry_after_ms = wait;
+    return COLLAB_E_RATE_LIMITED;
+}
+
+bool collab_rate_charge(collab_broker_t *self, const req_t *req)
+{
+    if (!limiting(self))
+        return false;
+    uint64_t now = mono_ms();
+    size_t plen = strlen(req->peer);
+    collab_rate_verdict_t v = {0};
+    if (collab_ratelimit_check(self->rate_peers, req->peer, plen, now, &v) == 0) {
+        collab_ratelimit_spend(self->rate_peers, req->peer, plen, now);
+        return false;
+    }
+    if (v.report) { /* the request may not have decoded: name only its address */
+        char n[16];
+        snprintf(n, sizeof n, "%u", v.refused);
+        collab_seclog_emit(self->seclog, req->now, "rate_limited", "peer", req->peer,
+                           "unauthenticated_over_budget", n, NULL);
+    }
+    return true;
+}
