@@ -14,10 +14,12 @@ COPY broker broker
 COPY agents agents
 COPY tests tests
 COPY bench bench
+COPY tools tools
 COPY sample_data sample_data
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
  && cmake --build /build -j"$(nproc)" --target collab-broker collab-passwd collab-worker \
-      collab-coordinator collab-observer collab-admin collab-client
+      collab-coordinator collab-observer collab-admin collab-client collab-sniff collab-replay \
+      collab-attack collab-victim collab-audit collab-keygen
 
 FROM debian:12-slim
 RUN apt-get update \
@@ -29,7 +31,14 @@ RUN apt-get update \
 COPY --from=build /build/broker/collab-broker /build/broker/collab-passwd \
      /build/agents/worker/collab-worker /build/agents/coordinator/collab-coordinator \
      /build/agents/observer/collab-observer /build/agents/admin/collab-admin \
-     /build/agents/client/collab-client /usr/local/bin/
+     /build/agents/client/collab-client /build/tools/sniff/collab-sniff \
+     /build/tools/replay/collab-replay /build/tools/attack/collab-attack \
+     /build/tools/attack/collab-victim /build/tools/audit/collab-audit \
+     /build/tools/keygen/collab-keygen /usr/local/bin/
+# the instruments that capture get only the raw-socket capability, so the non-root user can
+# sniff (in the attack profile's container, which compose gives NET_RAW)
+RUN setcap cap_net_raw+eip /usr/local/bin/collab-sniff \
+ && setcap cap_net_raw+eip /usr/local/bin/collab-attack
 COPY sample_data /opt/taskcollab/sample_data
 USER collab
 WORKDIR /home/collab

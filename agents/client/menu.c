@@ -1,6 +1,8 @@
 /*  menu.c: the interactive client's menu loop (see menu.h). */
+#include "demos.h"
 #include "menu.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void banner(FILE *f)
@@ -23,6 +25,11 @@ static void menu(const session_t *s)
           "  5. Assign task to worker\n"
           "  6. Update task status\n"
           "  7. Get project details\n"
+          "\nAttack Demonstrations:\n"
+          "  8. [ATTACK] Stale permissions demo\n"
+          "  9. [ATTACK] Replay attack demo (STILL WORKS!)\n"
+          "  10. [ATTACK] Session hijacking attempt\n"
+          "  11. [ATTACK] Weak role enforcement\n"
           "\n  0. Quit\n\n",
           s->out);
     if (s->c)
@@ -40,7 +47,11 @@ static const op_fn ops[] = {NULL,
                             ops_list_projects,
                             ops_assign_task,
                             ops_update_task,
-                            ops_project_details};
+                            ops_project_details,
+                            demo_stale_permissions,
+                            demo_replay,
+                            demo_hijack,
+                            demo_weak_role};
 
 int menu_run(session_t *s)
 {
@@ -56,12 +67,13 @@ int menu_run(session_t *s)
             fputs("Goodbye.\n", s->out);
             break;
         }
-        size_t n = strlen(choice);
-        if (n != 1 || choice[0] < '1' || choice[0] > '7') {
-            fprintf(s->out, "Unknown choice '%s': pick 0 to 7.\n", choice);
+        char *end;
+        long item = strtol(choice, &end, 10);
+        if (*choice == '\0' || *end != '\0' || item < 1 || item > 11) {
+            fprintf(s->out, "Unknown choice '%s': pick 0 to 11.\n", choice);
             continue;
         }
-        if (ops[choice[0] - '0'](s) < 0) {
+        if (ops[item](s) < 0) {
             fputs("\nEnd of input: quitting.\n", s->out);
             break;
         }

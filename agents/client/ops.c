@@ -109,6 +109,30 @@ static void report_login_failure(session_t *s, int rc)
         fprintf(s->out, "Login failed: %s.\n", collab_strerror(rc));
 }
 
+/*  s->c for s->agent with the configured HMAC key and CURVE settings (NULL for a bad
+    endpoint). Returns 0, or 1 after saying why there is none. */
+static int new_client(session_t *s, const char *pw, char *key_err, size_t errlen)
+{
+    const agent_cli_t *cli = s->cli;
+    char curve_err[600];
+    collab_client_opts_t o = {.endpoint = cli->endpoint,
+                              .agent_id = s->agent,
+                              .password = pw,
+                              .timeout_ms = cli->timeout_ms,
+                              .retries = cli->retries,
+                              .auto_relogin = true};
+    load_key(s, &o, key_err, errlen);
+    s->has_key = o.has_key;
+    int rc = agent_cli_load_curve(cli, &o, curve_err, sizeof curve_err);
+    if (rc == 0)
+        s->c = collab_client_new(&o);
+    else
+        fprintf(s->out, "Cannot use CURVE: %s.\n", curve_err);
+    sodium_memzero(o.key, sizeof o.key);
+    sodium_memzero(o.curve_secret, sizeof o.curve_secret);
+    return rc == 0 ? 0 : 1;
+}
+
 int ops_login(session_t *s)
 {
     char question[128], pw[COLLAB_PASSWORD_MAX + 2], key_err[512];
@@ -129,18 +153,11 @@ int ops_login(session_t *s)
     }
     if (get_password(s, pw, sizeof pw) != 0)
         return -1;
-    collab_client_opts_t o = {.endpoint = cli->endpoint,
-                              .agent_id = s->agent,
-                              .password = pw,
-                              .timeout_ms = cli->timeout_ms,
-                              .retries = cli->retries,
-                              .auto_relogin = true};
-    load_key(s, &o, key_err, sizeof key_err);
-    s->has_key = o.has_key;
-    s->c = collab_client_new(&o);
+    int rc = new_client(s, pw, key_err, sizeof key_err);
     sodium_memzero(pw, sizeof pw);
-    sodium_memzero(o.key, sizeof o.key);
-    int rc = s->c ? collab_client_login(s->c) : COLLAB_E_BAD_REQUEST;
+    if (rc == 1)
+        return 0; /* said why already */
+    rc = s->c ? collab_client_login(s->c) : COLLAB_E_BAD_REQUEST;
     if (rc == 0) {
         say_logged_in(s, key_err);
         return 0;

@@ -1,7 +1,7 @@
 /*  test_broker_config.c: collab-broker's options as a user meets them: --show-config,
     profiles and single switches (a strong switch whose key file is not right refuses to
-    start rather than run weak), configuration files, credentials and state files that are not right (exit 2,
-    naming the file, leaving it untouched), --reset-state, and one strong switch that is
+    start rather than run weak), configuration files, credentials and state files that are not right
+   (exit 2, naming the file, leaving it untouched), --reset-state, and one strong switch that is
     built (session_ids) taking effect. */
 #include "itest.h"
 

@@ -10,6 +10,7 @@
 #include <czmq.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define WAIT_MS 15000
@@ -138,8 +139,8 @@ static void menu_part_worker(void)
     expect("worker1");
     expect("menu task");
     expect("result: done via the menu");
-    ask("Choice: ", "9");
-    expect("Unknown choice '9'");
+    ask("Choice: ", "12");
+    expect("Unknown choice '12'");
     ask("Choice: ", "0");
     expect("Goodbye.");
 }
@@ -192,11 +193,14 @@ static void test_session(void)
                            "5. Assign task to worker",
                            "6. Update task status",
                            "7. Get project details",
+                           "8. [ATTACK] Stale permissions demo",
+                           "9. [ATTACK] Replay attack demo (STILL WORKS!)",
+                           "10. [ATTACK] Session hijacking attempt",
+                           "11. [ATTACK] Weak role enforcement",
                            "0. Quit"};
     for (size_t i = 0; i < sizeof items / sizeof items[0]; i++)
         CHECK(child_expect(&C, false, items[i], 0, WAIT_MS) >= 0);
     CHECK(child_expect(&C, false, "Choice: ", 0, WAIT_MS) >= 0);
-    CHECK(strstr(C.out, "8.") == NULL && strstr(C.out, "ATTACK") == NULL);
     menu_part_coordinator();
     menu_part_worker();
     CHECK_EQ_INT(child_wait(&C, WAIT_MS), 0);
@@ -290,11 +294,40 @@ static void test_unreachable(void)
     close(fd);
 }
 
+/*  Menu items 8 and 11 run the real attacks, narrated, against the broker: the victims'
+    password files come from COLLAB_LAB_PASSWORDS (as scripts/swarm writes them). */
+static void test_attack_demos(void)
+{
+    char pwdir[400], path[450];
+    snprintf(pwdir, sizeof pwdir, "%s/lab-pw", B.dir);
+    mkdir(pwdir, 0700);
+    static const char *const agents[] = {"admin", "coordinator1", "worker1", "viewer1"};
+    for (size_t i = 0; i < sizeof agents / sizeof agents[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s.pw", pwdir, agents[i]);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fprintf(f, "%s\n", it_password(agents[i]));
+            fclose(f);
+        }
+    }
+    setenv("COLLAB_LAB_PASSWORDS", pwdir, 1);
+    const char *argv[] = {CLIENT, "--broker", B.endpoint, "--credentials", B.creds, NULL};
+    /* 11 first: 8 demotes coordinator1, the victim 11 needs as a coordinator */
+    CHECK_EQ_INT(child_run(&C, argv, "11\n8\n0\n", 60000), 0);
+    CHECK(strstr(C.out, "Step 2: the admin demotes coordinator1 to observer") != NULL);
+    CHECK(strstr(C.out, "SUCCEEDED: after the admin demoted coordinator1 to observer") != NULL);
+    CHECK(strstr(C.out, "Step 2: viewer1, a read-only observer") != NULL);
+    CHECK(strstr(C.out, "SUCCEEDED: an observer cancelled task") != NULL);
+    CHECK(strstr(C.out, "=> The attack SUCCEEDED") != NULL);
+    child_free(&C);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 4 || broker_init(&B, argv[1], argv[2]) != 0)
+    if (argc < 5 || broker_init(&B, argv[1], argv[2]) != 0)
         return 2;
     CLIENT = argv[3];
+    setenv("COLLAB_ATTACK", argv[4], 1);
     if (!CHECK(broker_start(&B, NULL) == 0))
         return 1;
     TU_RUN(test_session);
@@ -303,6 +336,7 @@ int main(int argc, char **argv)
     TU_RUN(test_login_failures_and_presets);
     TU_RUN(test_tty_password);
     TU_RUN(test_unreachable);
+    TU_RUN(test_attack_demos);
     child_free(&C);
     broker_cleanup(&B);
     zsys_shutdown();

@@ -1,0 +1,207 @@
+/*  test_sniff_cli.c: collab-sniff and collab-replay as commands, on crafted files (no
+    capture rights needed): usage errors exit 2, unreadable files 1; a pcap's lines, its
+    JSON capture file, --count, -q, the port filter and a truncated file; collab-replay's
+    selection and re-encoding errors, and exit 3 when no broker answers. */
+#include "childproc.h"
+#include "pcapgen.h"
+#include "sniftest.h"
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CAP (2 * COLLAB_MAX_FRAME)
+
+static const char *sniff_exe, *replay_exe;
+static char pcap[128], json[128];
+
+static void send_env(tconv_t *c, int side, const uint8_t *env, size_t n)
+{
+    static uint8_t frame[CAP];
+    tconv_send(c, side, frame, zg_frame(frame, 0, env, n, false));
+}
+
+/*  login, its reply, create_project, its reply, close_project: 5 messages. */
+static void make_pcap(void)
+{
+    static uint8_t env[CAP];
+    pcapw_t w;
+    tconv_t c;
+    snprintf(pcap, sizeof pcap, "%s", st_path("cli.pcap"));
+    snprintf(json, sizeof json, "%s", st_path("cli.jsonl"));
+    CHECK(pcapw_open(&w, pcap, PG_ETHERNET) == 0);
+    tconv_init(&c, &w, 4, 2, 40000, 5555, 1);
+    zg_open_null(&c);
+    send_env(&c, 0, env,
+             zg_request(env, CAP, 1, "login", "coordinator1", "", "password", "s:coord123", NULL));
+    send_env(&c, 1, env, zg_reply(env, CAP, 1, "session_id", "s:s-1", NULL));
+    send_env(&c, 0, env,
+             zg_request(env, CAP, 2, "create_project", "coordinator1", "s-1", "name", "s:P", NULL));
+    send_env(&c, 1, env, zg_reply(env, CAP, 2, "project_id", "u:1", NULL));
+    send_env(
+        &c, 0, env,
+        zg_request(env, CAP, 3, "close_project", "coordinator1", "s-1", "project_id", "u:1", NULL));
+    tconv_close(&c);
+    CHECK(pcapw_close(&w) == 0);
+}
+
+static int count(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/*  Runs a command to completion; returns its exit code, its output kept in *c. */
+static int run(child_t *c, const char *const *argv)
+{
+    return child_run(c, argv, NULL, 20000);
+}
+
+/*  Runs a command and checks its exit code and that stream (out or err) contains want. */
+static void expect(const char *const *argv, int code, bool err, const char *want)
+{
+    child_t c;
+    int rc = run(&c, argv);
+    CHECK_EQ_INT(rc, code);
+    if (!CHECK(strstr(err ? c.err : c.out, want) != NULL))
+        fprintf(stderr, "%s: wanted '%s' in:\n%s%s", argv[0], want, c.out, c.err);
+    child_free(&c);
+}
+
+static void test_sniff_usage(void)
+{
+    const char *bogus[] = {sniff_exe, "--bogus", NULL};
+    expect(bogus, 2, true, "unknown option");
+    const char *both[] = {sniff_exe, "-i", "lo", "-r", pcap, NULL};
+    expect(both, 2, true, "exclude each other");
+    const char *bad_port[] = {sniff_exe, "-p", "70000", NULL};
+    expect(bad_port, 2, true, "'-p'");
+    const char *help[] = {sniff_exe, "--help", NULL};
+    expect(help, 0, false, "usage: collab-sniff");
+    const char *missing[] = {sniff_exe, "-r", "/nonexistent/x.pcap", NULL};
+    expect(missing, 1, true, "/nonexistent/x.pcap");
+    const char *no_iface[] = {sniff_exe, "-i", "nosuchif0", NULL};
+    expect(no_iface, 1, true, "nosuchif0");
+}
+
+static void test_sniff_file(void)
+{
+    child_t c;
+    const char *all[] = {sniff_exe, "-r", pcap, "-w", json, NULL};
+    CHECK_EQ_INT(run(&c, all), 0);
+    CHECK_EQ_INT(count(c.out, "\n"), 5);
+    CHECK_EQ_INT(count(c.out, "-> broker request "), 3);
+    CHECK_EQ_INT(count(c.out, "<- broker reply #"), 2);
+    CHECK(strstr(c.out, "password=\"coord123\"") != NULL);
+    CHECK(strstr(c.err, "5 messages (0 undecoded, 0 encrypted), 1 connections, 0 gaps") != NULL);
+    child_free(&c);
+    FILE *f = fopen(json, "r");
+    int lines = 0;
+    for (int ch; f && (ch = fgetc(f)) != EOF;)
+        lines += ch == '\n';
+    if (f)
+        fclose(f);
+    CHECK_EQ_INT(lines, 5);
+
+    const char *two[] = {sniff_exe, "-r", pcap, "--count", "2", NULL};
+    CHECK_EQ_INT(run(&c, two), 0);
+    CHECK_EQ_INT(count(c.out, "\n"), 2);
+    child_free(&c);
+    const char *quiet[] = {sniff_exe, "-r", pcap, "-q", NULL};
+    CHECK_EQ_INT(run(&c, quiet), 0);
+    CHECK_EQ_INT(c.out_len, 0);
+    CHECK(strstr(c.err, "collab-sniff: 5 messages") != NULL);
+    child_free(&c);
+    const char *other_port[] = {sniff_exe, "-r", pcap, "-p", "6000", NULL};
+    expect(other_port, 0, true, "collab-sniff: 0 messages");
+}
+
+static void test_sniff_truncated(void)
+{
+    const char *cut = st_path("cut.pcap");
+    FILE *in = fopen(pcap, "rb"), *out = fopen(cut, "wb");
+    static uint8_t buf[1 << 16];
+    size_t n = in ? fread(buf, 1, sizeof buf, in) : 0;
+    CHECK(out && n > 100 && fwrite(buf, 1, n - 30, out) == n - 30);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    const char *argv[] = {sniff_exe, "-r", cut, NULL};
+    expect(argv, 0, true, "cut short");
+}
+
+static uint16_t free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        a.sin_port = htons(1);
+    if (fd >= 0)
+        close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_replay_usage(void)
+{
+    char ep[64], bad[128];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", (unsigned)free_port());
+    const char *none[] = {replay_exe, NULL};
+    expect(none, 2, true, "a capture file is required");
+    const char *no_broker[] = {replay_exe, json, "--index", "1", NULL};
+    expect(no_broker, 2, true, "--broker is required");
+    const char *no_pick[] = {replay_exe, json, "--broker", ep, NULL};
+    expect(no_pick, 2, true, "--index or --action is required");
+    const char *not_tcp[] = {replay_exe, json, "--broker", "ipc:///x", "--index", "1", NULL};
+    expect(not_tcp, 2, true, "tcp://HOST:PORT");
+    const char *missing[] = {replay_exe, "/nonexistent.jsonl", "--broker", ep, "--index", "1",
+                             NULL};
+    expect(missing, 1, true, "/nonexistent.jsonl");
+    const char *no_match[] = {replay_exe, json, "--broker", ep, "--index", "99", NULL};
+    expect(no_match, 1, true, "no message matches");
+    const char *reply[] = {replay_exe, json,           "--broker",       ep,  "--index",
+                           "2",        "--set-action", "delete_project", NULL};
+    expect(reply, 1, true, "is not a request");
+    const char *bad_name[] = {replay_exe,      json,           "--broker",      ep,  "--action",
+                              "close_project", "--set-action", "Not-An-Action", NULL};
+    expect(bad_name, 2, true, "--set-action: 1 to 32 characters");
+    snprintf(bad, sizeof bad, "%s", st_path("bad.jsonl"));
+    FILE *f = fopen(bad, "w");
+    if (f) {
+        fputs("{\"index\":1,\"dir\":\"request\",\"frames\":[\"80\"]}\n{\"index\":2,", f);
+        fclose(f);
+    }
+    const char *broken[] = {replay_exe, bad, "--broker", ep, "--index", "1", NULL};
+    expect(broken, 1, true, "bad.jsonl:2: not a JSON object");
+}
+
+static void test_replay_no_answer(void)
+{
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", (unsigned)free_port());
+    const char *argv[] = {replay_exe, json,           "--broker", ep,  "--action",
+                          "login",    "--timeout-ms", "300",      NULL};
+    expect(argv, 3, false, "#1 login [1/1]: no reply within 300 ms");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    sniff_exe = argv[1];
+    replay_exe = argv[2];
+    make_pcap();
+    TU_RUN(test_sniff_usage);
+    TU_RUN(test_sniff_file);
+    TU_RUN(test_sniff_truncated);
+    TU_RUN(test_replay_usage);
+    TU_RUN(test_replay_no_answer);
+    st_cleanup();
+    return tu_exit("test_sniff_cli");
+}

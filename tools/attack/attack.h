@@ -1,0 +1,125 @@
+/*  attack.h: what the attacks of collab-attack share. Each attack runs against a live
+    broker holding only what its row of LAB.md says its attacker holds (wire access, one
+    agent's credentials, read access to the state file, write access to the log), starts
+    a scripted victim agent where it needs one, and ends with one verdict line. */
+#ifndef ATTACK_H
+#define ATTACK_H
+
+#include "agent_cli.h"
+#include "collab_client.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/*  Exit codes: an attack's outcome is not an error. */
+enum { ATTACK_SUCCEEDED = 0, ATTACK_ERROR = 1, ATTACK_USAGE = 2, ATTACK_BLOCKED = 10 };
+
+typedef struct {
+    /* the target */
+    char broker[512]; /* tcp://HOST:PORT */
+    char host[128];
+    int port;
+    bool target_is_mine; /* --target-is-mine: allow targets outside loopback/test namespaces */
+    char iface[64];      /* capture interface for wire attacks (default: lo) */
+    /* what the attacker holds (only what its row allows; unused fields stay empty) */
+    agent_cli_t own;      /* --agent, --password-file, --credentials: the attacker's own agent */
+    char state_path[512]; /* --state: read access to the broker's state file */
+    char log_path[512];   /* --security-log: write access to the log file */
+    /* the victim: paths handed to the victim process, never opened by the attack */
+    char victim_passwords[512]; /* a directory of AGENT.pw files, one per victim agent */
+    char victim_key_file[512];  /* the credentials file the victims read their keys from */
+    char victim_exe[512];       /* collab-victim (default: beside collab-attack) */
+    char observer_exe[512];     /* collab-observer, for terminal-injection */
+    char audit_exe[512];        /* collab-audit, the defender's verifier, for cover-tracks */
+    char audit_key_file[512];
+    char curve_dir[512]; /* --curve-dir: CURVE certs (broker.cert, AGENT.cert_secret) for the
+                            victims and the attacker's own agent, when the transport is CURVE */
+    /* parameters from the catalogue or the command line */
+    uint32_t lifetime_s;  /* session-forever: the lifetime the lab promises */
+    uint32_t session_cap; /* concurrent-sessions: N */
+    uint32_t flood_count; /* flood: requests */
+    uint32_t flood_conns; /* flood: connections */
+    char source[64];      /* flood, hijack: send from this local address (127.0.0.2) */
+    char wordlist[512];   /* brute-force: file, one password per line */
+    char brute_agent[COLLAB_MAX_AGENT_ID + 1];
+    char injection[256]; /* terminal-injection: the string (C escapes allowed) */
+    int timeout_ms;
+    bool json;
+} attack_opts_t;
+
+/*  The verdict and its evidence, printed as the last line (and as JSON with --json). */
+typedef struct {
+    int outcome; /* ATTACK_SUCCEEDED, ATTACK_BLOCKED or ATTACK_ERROR */
+    char evidence[1024];
+} verdict_t;
+
+typedef int (*attack_fn)(const attack_opts_t *o, verdict_t *v);
+
+/*  Sets the verdict; returns its outcome. */
+int verdict(verdict_t *v, int outcome, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*  Prints "SUCCEEDED: evidence" (or BLOCKED/ERROR) or a JSON object; returns the exit code. */
+int verdict_print(const char *attack, const verdict_t *v, bool json);
+
+/*  Narration of the steps, on stderr (the verdict line is the only thing on stdout). */
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*  A client for the attacker's own agent (connect + log in), or NULL with v set. */
+collab_client_t *own_client(const attack_opts_t *o, verdict_t *v);
+
+/*  A client that will use a session id obtained elsewhere (no login, no key), connecting
+    from `source` when given. */
+collab_client_t *bare_client(const attack_opts_t *o, const char *agent_id, const char *source);
+
+/*  One request with a payload given as "key", "s:str" / "u:123" / "b:true" pairs
+    (NULL-terminated); returns 0 (reply ok), the reply's negative code, or COLLAB_E_TIMEOUT.
+    The reply is kept in *r when r is not NULL and the call returned 0. */
+int att_call(collab_client_t *c, collab_reply_t *r, const char *action, ...);
+
+/*  A running victim: a collab-victim process doing one of its scripts. */
+typedef struct {
+    int pid;
+    int out;
+    char buf[16384];
+    size_t len;
+    int status;
+} victim_t;
+
+/*  Starts collab-victim as `agent` (credentials from the victim paths of o) running
+    script with extra NULL-terminated arguments. */
+int victim_start(victim_t *vp, const attack_opts_t *o, const char *agent, const char *script,
+                 const char *const *extra);
+/*  Starts any program with stdout and stderr captured (the observer, a verifier). */
+int victim_spawn(victim_t *vp, char *const argv[]);
+/*  Waits (deadline) for a line of the victim's output starting with prefix; copies the
+    rest of the line into value. Returns true when found. */
+bool victim_expect(victim_t *vp, const char *prefix, char *value, size_t cap, int timeout_ms);
+/*  Waits (deadline) until the output holds these bytes. */
+bool victim_wait_bytes(victim_t *vp, const void *needle, size_t n, int timeout_ms);
+/*  Waits for the victim to exit (deadline; killed after it). Returns its exit code or -1. */
+int victim_wait(victim_t *vp, int timeout_ms);
+void victim_stop(victim_t *vp);
+
+/*  The attacks, by subcommand. */
+int attack_predict_session(const attack_opts_t *o, verdict_t *v);
+int attack_session_forever(const attack_opts_t *o, verdict_t *v);
+int attack_hijack(const attack_opts_t *o, verdict_t *v);
+int attack_concurrent_sessions(const attack_opts_t *o, verdict_t *v);
+int attack_steal_state(const attack_opts_t *o, verdict_t *v);
+int attack_stale_permissions(const attack_opts_t *o, verdict_t *v);
+int attack_weak_role(const attack_opts_t *o, verdict_t *v);
+int attack_replay(const attack_opts_t *o, verdict_t *v);
+int attack_tamper(const attack_opts_t *o, verdict_t *v);
+int attack_flood(const attack_opts_t *o, verdict_t *v);
+int attack_brute_force(const attack_opts_t *o, verdict_t *v);
+int attack_sniff(const attack_opts_t *o, verdict_t *v);
+int attack_terminal_injection(const attack_opts_t *o, verdict_t *v);
+int attack_cover_tracks(const attack_opts_t *o, verdict_t *v);
+
+/*  collab-attack matrix (matrix.c). */
+int attack_matrix(int argc, char **argv, const char *self_exe);
+
+long long att_mono_ms(void);
+
+#endif

@@ -1,0 +1,283 @@
+/*  common.c: verdicts, narration, clients and the victim process (see attack.h). */
+#include "attack.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+long long att_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int verdict(verdict_t *v, int outcome, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->evidence, sizeof v->evidence, fmt, ap);
+    va_end(ap);
+    v->outcome = outcome;
+    return outcome;
+}
+
+static const char *outcome_name(int outcome)
+{
+    return outcome == ATTACK_SUCCEEDED ? "SUCCEEDED"
+           : outcome == ATTACK_BLOCKED ? "BLOCKED"
+                                       : "ERROR";
+}
+
+int verdict_print(const char *attack, const verdict_t *v, bool json)
+{
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "attack", attack);
+        cJSON_AddStringToObject(o, "verdict", outcome_name(v->outcome));
+        cJSON_AddStringToObject(o, "evidence", v->evidence);
+        char *s = cJSON_PrintUnformatted(o);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("%s: %s\n", outcome_name(v->outcome), v->evidence);
+    }
+    fflush(stdout);
+    return v->outcome;
+}
+
+void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("  * ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+collab_client_t *own_client(const attack_opts_t *o, verdict_t *v)
+{
+    int code;
+    collab_client_t *c = agent_cli_connect(&o->own, "collab-attack", &code);
+    if (c) /* an attack observes what happens to its session: no silent re-login */
+        collab_client_set_relogin(c, false);
+    if (!c)
+        verdict(v, code == AGENT_EXIT_AUTH ? ATTACK_BLOCKED : ATTACK_ERROR,
+                "the attacker's own agent %s could not log in (exit %d)", o->own.agent_id, code);
+    return c;
+}
+
+collab_client_t *bare_client(const attack_opts_t *o, const char *agent_id, const char *source)
+{
+    char endpoint[512];
+    if (source && *source)
+        snprintf(endpoint, sizeof endpoint, "tcp://%s:0;%s:%d", source, o->host, o->port);
+    else
+        snprintf(endpoint, sizeof endpoint, "%s", o->broker);
+    collab_client_opts_t co = {.endpoint = endpoint,
+                               .agent_id = agent_id,
+                               .password = "",
+                               .timeout_ms = o->timeout_ms,
+                               .retries = 0};
+    return collab_client_new(&co);
+}
+
+int att_call(collab_client_t *c, collab_reply_t *r, const char *action, ...)
+{
+    uint8_t buf[4096];
+    collab_pack_t p;
+    const char *keys[16], *vals[16];
+    uint32_t n = 0;
+    va_list ap;
+    va_start(ap, action);
+    for (const char *k; n < 16 && (k = va_arg(ap, const char *)) != NULL; n++) {
+        keys[n] = k;
+        vals[n] = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    collab_pack_init(&p, buf, sizeof buf);
+    collab_pack_map(&p, n);
+    for (uint32_t i = 0; i < n; i++) {
+        collab_pack_str(&p, keys[i]);
+        if (strncmp(vals[i], "u:", 2) == 0)
+            collab_pack_uint(&p, strtoull(vals[i] + 2, NULL, 10));
+        else if (strncmp(vals[i], "b:", 2) == 0)
+            collab_pack_bool(&p, strcmp(vals[i] + 2, "true") == 0);
+        else
+            collab_pack_str(&p, strncmp(vals[i], "s:", 2) == 0 ? vals[i] + 2 : vals[i]);
+    }
+    size_t len;
+    if (collab_pack_finish(&p, &len) != 0)
+        return COLLAB_E_TOO_LARGE;
+    collab_reply_t reply;
+    int rc = collab_client_request(c, action, buf, len, &reply);
+    if (rc)
+        return rc;
+    rc = reply.ok ? 0 : reply.code;
+    if (rc == 0 && r)
+        *r = reply;
+    else
+        collab_reply_free(&reply);
+    return rc;
+}
+
+int victim_start(victim_t *vp, const attack_opts_t *o, const char *agent, const char *script,
+                 const char *const *extra)
+{
+    const char *argv[40];
+    int n = 0;
+    char pwfile[600];
+    snprintf(pwfile, sizeof pwfile, "%s/%s.pw", o->victim_passwords, agent);
+    argv[n++] = o->victim_exe;
+    argv[n++] = "--broker";
+    argv[n++] = o->broker;
+    argv[n++] = "--agent";
+    argv[n++] = agent;
+    argv[n++] = "--password-file";
+    argv[n++] = pwfile;
+    if (o->victim_key_file[0]) {
+        argv[n++] = "--credentials";
+        argv[n++] = o->victim_key_file;
+    }
+    char server[600], cert[600];
+    if (o->curve_dir[0]) {
+        snprintf(server, sizeof server, "%s/broker.cert", o->curve_dir);
+        snprintf(cert, sizeof cert, "%s/%s.cert_secret", o->curve_dir, agent);
+        argv[n++] = "--curve-server-key";
+        argv[n++] = server;
+        argv[n++] = "--curve-cert";
+        argv[n++] = cert;
+    }
+    argv[n++] = "--script";
+    argv[n++] = script;
+    for (int i = 0; extra && extra[i] && n < 38; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    return victim_spawn(vp, (char *const *)argv);
+}
+
+int victim_spawn(victim_t *vp, char *const argv[])
+{
+    int fds[2];
+    memset(vp, 0, sizeof *vp);
+    vp->status = -1;
+    if (pipe(fds) != 0)
+        return -1;
+    vp->pid = fork();
+    if (vp->pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    vp->out = fds[0];
+    fcntl(vp->out, F_SETFL, O_NONBLOCK);
+    return vp->pid > 0 ? 0 : -1;
+}
+
+/*  Reads what is available; when the buffer is full the older half is dropped. */
+static void victim_drain(victim_t *vp)
+{
+    for (;;) {
+        if (vp->len == sizeof vp->buf - 1) {
+            size_t half = sizeof vp->buf / 2;
+            memmove(vp->buf, vp->buf + half, vp->len - half);
+            vp->len -= half;
+        }
+        ssize_t r = read(vp->out, vp->buf + vp->len, sizeof vp->buf - 1 - vp->len);
+        if (r <= 0)
+            break;
+        vp->len += (size_t)r;
+    }
+    vp->buf[vp->len] = '\0';
+}
+
+bool victim_expect(victim_t *vp, const char *prefix, char *value, size_t cap, int timeout_ms)
+{
+    long long deadline = att_mono_ms() + timeout_ms;
+    size_t plen = strlen(prefix);
+    for (;;) {
+        victim_drain(vp);
+        for (char *line = vp->buf; line && *line;
+             line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+            char *nl = strchr(line, '\n');
+            if (nl && strncmp(line, prefix, plen) == 0) {
+                if (value)
+                    snprintf(value, cap, "%.*s", (int)(nl - line - (long)plen), line + plen);
+                return true;
+            }
+        }
+        long long left = deadline - att_mono_ms();
+        struct pollfd p = {vp->out, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0 ||
+            (p.revents & (POLLHUP | POLLERR) && !(p.revents & POLLIN)))
+            return false;
+    }
+}
+
+bool victim_wait_bytes(victim_t *vp, const void *needle, size_t n, int timeout_ms)
+{
+    long long deadline = att_mono_ms() + timeout_ms;
+    for (;;) {
+        victim_drain(vp);
+        if (memmem(vp->buf, vp->len, needle, n))
+            return true;
+        long long left = deadline - att_mono_ms();
+        struct pollfd p = {vp->out, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0 || !(p.revents & POLLIN))
+            return memmem(vp->buf, vp->len, needle, n) != NULL;
+    }
+}
+
+int victim_wait(victim_t *vp, int timeout_ms)
+{
+    long long deadline = att_mono_ms() + timeout_ms;
+    int status;
+    while (vp->pid > 0) {
+        victim_drain(vp);
+        pid_t r = waitpid(vp->pid, &status, WNOHANG);
+        if (r == vp->pid) {
+            vp->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            vp->pid = 0;
+            break;
+        }
+        long long left = deadline - att_mono_ms();
+        struct pollfd p = {vp->out, POLLIN, 0};
+        if (left <= 0) {
+            victim_stop(vp);
+            return -1;
+        }
+        poll(&p, 1, left > 50 ? 50 : (int)left); /* the pipe wakes us; EOF polls at once */
+    }
+    return vp->status;
+}
+
+void victim_stop(victim_t *vp)
+{
+    if (vp->pid > 0) {
+        kill(vp->pid, SIGTERM);
+        int status;
+        while (waitpid(vp->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        vp->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        vp->pid = 0;
+    }
+    if (vp->out > 0) {
+        victim_drain(vp); /* its last words (a tally) are still in the pipe */
+        close(vp->out);
+        vp->out = -1;
+    }
+}

@@ -1,0 +1,285 @@
+/*  main.c: collab-attack, one subcommand per attack of LAB.md, and `matrix`. Parses the
+    options, refuses targets outside loopback and the project's test namespaces unless
+    --target-is-mine, runs the attack and prints its verdict. */
+#include "attack.h"
+
+#include <arpa/inet.h>
+#include <czmq.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *name;
+    attack_fn fn;
+    const char *holds;
+} attack_row_t;
+
+static const attack_row_t attacks[] = {
+    {"predict-session", attack_predict_session, "wire only"},
+    {"session-forever", attack_session_forever, "a session of its own (--agent ...)"},
+    {"hijack", attack_hijack, "wire only"},
+    {"concurrent-sessions", attack_concurrent_sessions, "one agent's credentials"},
+    {"steal-state", attack_steal_state, "read access to the state file (--state)"},
+    {"stale-permissions", attack_stale_permissions, "a coordinator's session"},
+    {"weak-role", attack_weak_role, "an observer's credentials"},
+    {"replay", attack_replay, "wire only"},
+    {"tamper", attack_tamper, "wire only"},
+    {"flood", attack_flood, "one low-privileged agent, from --source"},
+    {"brute-force", attack_brute_force, "wire access and a word list"},
+    {"sniff", attack_sniff, "wire only"},
+    {"terminal-injection", attack_terminal_injection, "a worker's credentials"},
+    {"cover-tracks", attack_cover_tracks, "write access to the log file (--security-log)"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: collab-attack ATTACK [options]   |   collab-attack matrix [--json]\n"
+                 "attacks (and what their attacker holds):\n");
+    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
+        fprintf(out, "  %-20s %s\n", attacks[i].name, attacks[i].holds);
+    fprintf(
+        out,
+        "options:\n"
+        "  --broker tcp://HOST:PORT   the target (loopback or the project's test namespaces,\n"
+        "                             unless --target-is-mine)\n"
+        "  --agent ID --password-file F --credentials F   the attacker's own agent, where its\n"
+        "                             row allows one\n"
+        "  --state PATH, --security-log PATH, --audit-key-file PATH\n"
+        "  --victim-passwords DIR     AGENT.pw files handed to the victim processes (never read\n"
+        "                             by the attack); --victim-credentials F their key file\n"
+        "  --iface IF (lo), --source ADDR (127.0.0.2), --lifetime-s N, --sessions N,\n"
+        "  --flood-count N, --flood-conns N, --wordlist F, --brute-agent ID,\n"
+        "  --injection STR, --timeout-ms N, --json\n"
+        "  --curve-dir DIR            CURVE certificates of the victims and of the attacker's\n"
+        "                             own agent (broker.cert, AGENT.cert_secret)\n"
+        "exit: 0 SUCCEEDED, 10 BLOCKED, 1 error, 2 usage\n");
+}
+
+/*  Loopback, or 10.231.0.0/16 (the project's network-namespace tests). */
+static bool allowed_target(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        uint32_t ip = ntohl(a4.s_addr);
+        return (ip >> 24) == 127 || (ip >> 16) == ((10u << 8) | 231u);
+    }
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+static int parse_target(attack_opts_t *o)
+{
+    const char *p = strncmp(o->broker, "tcp://", 6) == 0 ? o->broker + 6 : NULL;
+    const char *colon = p ? strrchr(p, ':') : NULL;
+    if (!colon || colon == p || (size_t)(colon - p) >= sizeof o->host) {
+        fprintf(stderr, "collab-attack: --broker must be tcp://HOST:PORT\n");
+        return -1;
+    }
+    snprintf(o->host, sizeof o->host, "%.*s", (int)(colon - p), p);
+    o->port = atoi(colon + 1);
+    if (o->port <= 0 || o->port > 65535) {
+        fprintf(stderr, "collab-attack: bad port in %s\n", o->broker);
+        return -1;
+    }
+    if (!o->target_is_mine && !allowed_target(o->host)) {
+        fprintf(stderr,
+                "collab-attack: refusing target %s: not loopback nor a test namespace "
+                "(pass --target-is-mine if it is your own)\n",
+                o->host);
+        return -1;
+    }
+    return 0;
+}
+
+static void defaults(attack_opts_t *o, const char *self_dir)
+{
+    snprintf(o->broker, sizeof o->broker, "tcp://127.0.0.1:5555");
+    snprintf(o->iface, sizeof o->iface, "lo");
+    snprintf(o->source, sizeof o->source, "127.0.0.2");
+    snprintf(o->victim_exe, sizeof o->victim_exe, "%s/collab-victim", self_dir);
+    snprintf(o->observer_exe, sizeof o->observer_exe, "%s/../../agents/observer/collab-observer",
+             self_dir);
+    snprintf(o->audit_exe, sizeof o->audit_exe, "%s/../audit/collab-audit", self_dir);
+    snprintf(o->victim_passwords, sizeof o->victim_passwords, "sample_data/passwords");
+    snprintf(o->wordlist, sizeof o->wordlist, "sample_data/wordlist.txt");
+    snprintf(o->brute_agent, sizeof o->brute_agent, "viewer1");
+    snprintf(o->injection, sizeof o->injection,
+             "\\e[2J\\e[H\\e[1;31mALL TASKS FAILED: re-enter "
+             "your password at evil.example\\e[0m");
+    o->lifetime_s = 28800;
+    o->session_cap = 3;
+    o->flood_count = 300;
+    o->flood_conns = 4;
+    o->timeout_ms = 3000;
+}
+
+#define STR(field) snprintf(o->field, sizeof o->field, "%s", optarg)
+
+static int parse(int argc, char **argv, attack_opts_t *o)
+{
+    static const struct option longs[] = {{"broker", 1, 0, 'b'},
+                                          {"target-is-mine", 0, 0, 'M'},
+                                          {"iface", 1, 0, 'i'},
+                                          {"state", 1, 0, 's'},
+                                          {"security-log", 1, 0, 'L'},
+                                          {"audit-key-file", 1, 0, 'K'},
+                                          {"victim-passwords", 1, 0, 'V'},
+                                          {"victim-credentials", 1, 0, 'C'},
+                                          {"victim-exe", 1, 0, 'X'},
+                                          {"observer-exe", 1, 0, 'O'},
+                                          {"audit-exe", 1, 0, 'A'},
+                                          {"source", 1, 0, 'S'},
+                                          {"lifetime-s", 1, 0, 'l'},
+                                          {"sessions", 1, 0, 'n'},
+                                          {"flood-count", 1, 0, 'f'},
+                                          {"flood-conns", 1, 0, 'c'},
+                                          {"wordlist", 1, 0, 'w'},
+                                          {"brute-agent", 1, 0, 'B'},
+                                          {"injection", 1, 0, 'I'},
+                                          {"timeout-ms", 1, 0, 't'},
+                                          {"curve-dir", 1, 0, 'D'},
+                                          {"json", 0, 0, 'j'},
+                                          {"help", 0, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'b':
+            STR(broker);
+            break;
+        case 'M':
+            o->target_is_mine = true;
+            break;
+        case 'i':
+            STR(iface);
+            break;
+        case 's':
+            STR(state_path);
+            break;
+        case 'L':
+            STR(log_path);
+            break;
+        case 'K':
+            STR(audit_key_file);
+            break;
+        case 'V':
+            STR(victim_passwords);
+            break;
+        case 'C':
+            STR(victim_key_file);
+            break;
+        case 'X':
+            STR(victim_exe);
+            break;
+        case 'O':
+            STR(observer_exe);
+            break;
+        case 'A':
+            STR(audit_exe);
+            break;
+        case 'S':
+            STR(source);
+            break;
+        case 'l':
+            o->lifetime_s = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'n':
+            o->session_cap = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'f':
+            o->flood_count = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'c':
+            o->flood_conns = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'w':
+            STR(wordlist);
+            break;
+        case 'B':
+            STR(brute_agent);
+            break;
+        case 'I':
+            STR(injection);
+            break;
+        case 't':
+            o->timeout_ms = atoi(optarg);
+            break;
+        case 'j':
+            o->json = true;
+            break;
+        case 'D':
+            STR(curve_dir);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "collab-attack: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (o->curve_dir[0] && o->own.agent_id[0] && !o->own.curve_cert[0]) {
+        /* the attacker's own agent speaks CURVE with its own test certificate */
+        snprintf(o->own.curve_server, sizeof o->own.curve_server, "%.400s/broker.cert",
+                 o->curve_dir);
+        snprintf(o->own.curve_cert, sizeof o->own.curve_cert, "%.400s/%s.cert_secret", o->curve_dir,
+                 o->own.agent_id);
+    }
+    return parse_target(o);
+}
+
+int main(int argc, char **argv)
+{
+    static attack_opts_t o;
+    char self[PATH_MAX], *dir;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    char dirbuf[PATH_MAX];
+    snprintf(dirbuf, sizeof dirbuf, "%s", self);
+    dir = dirname(dirbuf);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? ATTACK_USAGE : 0;
+    }
+    if (strcmp(argv[1], "matrix") == 0)
+        return attack_matrix(argc - 1, argv + 1, self);
+    const attack_row_t *row = NULL;
+    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
+        if (strcmp(argv[1], attacks[i].name) == 0)
+            row = &attacks[i];
+    if (!row) {
+        fprintf(stderr, "collab-attack: unknown attack '%s'\n", argv[1]);
+        usage(stderr);
+        return ATTACK_USAGE;
+    }
+    defaults(&o, dir);
+    /* the attacker's own agent: the common agent options, taken out of argv first */
+    int rest = agent_cli_parse(&o.own, "collab-attack", argc - 1, argv + 1);
+    if (rest < 0)
+        return ATTACK_USAGE;
+    /* --broker, --timeout-ms and --json are common agent options: agent_cli took them */
+    snprintf(o.broker, sizeof o.broker, "%s", o.own.endpoint);
+    o.timeout_ms = o.own.timeout_ms;
+    o.json = o.own.json;
+    o.own.retries = 1;
+    if (parse(rest, argv + 1, &o) != 0)
+        return ATTACK_USAGE;
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "collab-attack %s against %s (attacker holds: %s)\n", row->name, o.broker,
+            row->holds);
+    verdict_t v = {ATTACK_ERROR, "no verdict"};
+    row->fn(&o, &v);
+    int code = verdict_print(row->name, &v, o.json);
+    zsys_shutdown();
+    return code;
+}

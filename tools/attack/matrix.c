@@ -1,0 +1,476 @@
+/*  matrix.c: collab-attack matrix. Runs every attack of the catalogue under stage2, under
+    hardened, and under stage2 with each single control strong, each cell against a fresh
+    broker with a fresh state file on an ephemeral port, and prints the table, marking every
+    cell that differs from the catalogue's expectation. Cells run in parallel child
+    processes (-j). */
+#include "attack.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ATTACKS 32
+#define MAX_COLS    32 /* stage2, hardened, and one per control of the catalogue */
+
+typedef struct {
+    char exe_dir[PATH_MAX / 2];
+    char broker_exe[PATH_MAX], self_exe[PATH_MAX];
+    char catalogue[PATH_MAX], creds[PATH_MAX], passwords[PATH_MAX], data_dir[PATH_MAX / 2];
+    int jobs;
+    bool json;
+    const char *only; /* a comma list of attacks, or NULL */
+    cJSON *cat;
+    const cJSON *attacks[MAX_ATTACKS];
+    int nattacks;
+    const char *cols[MAX_COLS];
+    int ncols;
+} matrix_t;
+
+typedef struct {
+    int outcome; /* ATTACK_* or -2: configuration not available */
+    bool expected_known;
+    int expected;
+    char reason[300];
+} cell_t;
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
+}
+
+/*  The password files of the victims: one AGENT.pw per line "agent password". */
+static int write_passwords(const matrix_t *m, const char *dir)
+{
+    FILE *in = fopen(m->passwords, "r");
+    char line[512], agent[128], pw[300], path[PATH_MAX + 200];
+    if (!in)
+        return -1;
+    while (fgets(line, sizeof line, in))
+        if (line[0] != '#' && sscanf(line, "%127s %299s", agent, pw) == 2) {
+            snprintf(path, sizeof path, "%s/%s.pw", dir, agent);
+            FILE *f = fopen(path, "w");
+            if (f) {
+                fchmod(fileno(f), 0600);
+                fprintf(f, "%s\n", pw);
+                fclose(f);
+            }
+        }
+    fclose(in);
+    return 0;
+}
+
+/*  Replaces {dir} {pw} {creds} {state} {log} {data} in a catalogue argument. */
+static void expand(const char *in, const char *dir, const matrix_t *m, char *out, size_t cap)
+{
+    static const char *const keys[] = {"{dir}", "{pw}", "{creds}", "{state}", "{log}", "{data}"};
+    char vals[6][PATH_MAX + 64];
+    snprintf(vals[0], sizeof vals[0], "%s", dir);
+    snprintf(vals[1], sizeof vals[1], "%s/pw", dir);
+    snprintf(vals[2], sizeof vals[2], "%s", m->creds);
+    snprintf(vals[3], sizeof vals[3], "%s/state.db", dir);
+    snprintf(vals[4], sizeof vals[4], "%s/security.log", dir);
+    snprintf(vals[5], sizeof vals[5], "%s", m->data_dir);
+    size_t o = 0;
+    while (*in && o + 1 < cap) {
+        int hit = -1;
+        for (int k = 0; k < 6 && hit < 0; k++)
+            if (strncmp(in, keys[k], strlen(keys[k])) == 0)
+                hit = k;
+        if (hit < 0) {
+            out[o++] = *in++;
+            continue;
+        }
+        o += (size_t)snprintf(out + o, cap - o, "%s", vals[hit]);
+        in += strlen(keys[hit]);
+        if (o >= cap)
+            o = cap - 1;
+    }
+    out[o] = '\0';
+}
+
+/*  Starts the broker of one cell; returns its pid and port, or pid -1 with the reason. */
+static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col, const char *dir,
+                          int *port, char *reason, size_t rcap)
+{
+    static char args[64][PATH_MAX + 64];
+    char *argv[70];
+    int n = 0, fds[2];
+#define ARG(...) snprintf(args[n], sizeof args[n], __VA_ARGS__), argv[n] = args[n], n++
+    ARG("%s", m->broker_exe);
+    ARG("--bind"), ARG("tcp://127.0.0.1:*");
+    ARG("--state"), ARG("%s/state.db", dir);
+    ARG("--security-log"), ARG("%s/security.log", dir);
+    ARG("--credentials"), ARG("%s", m->creds);
+    ARG("--log-level"), ARG("error");
+    ARG("--profile"), ARG("%s", strcmp(col, "hardened") == 0 ? "hardened" : "stage2");
+    /* every key file the broker may create lives in the cell's directory */
+    ARG("--set"), ARG("state_at_rest.key_file=%s/state.key", dir);
+    ARG("--set"), ARG("audit.key_file=%s/audit.key", dir);
+    if (strcmp(col, "stage2") != 0 && strcmp(col, "hardened") != 0)
+        ARG("--set"), ARG("%s=strong", col);
+    const cJSON *set;
+    cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(atk, "broker_set"))
+    {
+        if (cJSON_IsString(set) && n < 64) {
+            ARG("--set");
+            expand(set->valuestring, dir, m, args[n], sizeof args[n]);
+            argv[n] = args[n], n++;
+        }
+    }
+#undef ARG
+    argv[n] = NULL;
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[2048];
+    size_t len = 0;
+    long long deadline = att_mono_ms() + 10000;
+    *port = 0;
+    while (len < sizeof buf - 1 && !*port) {
+        struct pollfd p = {fds[0], POLLIN, 0};
+        long long left = deadline - att_mono_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            break;
+        ssize_t r = read(fds[0], buf + len, sizeof buf - 1 - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        char *l = strstr(buf, "listening tcp://127.0.0.1:");
+        if (l && strchr(l, '\n'))
+            *port = atoi(l + strlen("listening tcp://127.0.0.1:"));
+    }
+    close(fds[0]);
+    if (*port)
+        return pid;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    buf[len] = '\0';
+    char *nl = strchr(buf, '\n');
+    snprintf(reason, rcap, "%.*s", nl ? (int)(nl - buf) : (int)len, buf);
+    return -1;
+}
+
+/*  Runs the attack of one cell as a child collab-attack; fills the cell. */
+static void run_attack(const matrix_t *m, const cJSON *atk, const char *col, const char *dir,
+                       int port, cell_t *cell)
+{
+    static char args[64][PATH_MAX + 64];
+    char *argv[70];
+    int n = 0, fds[2];
+    snprintf(args[n], sizeof args[n], "%s", m->self_exe), argv[n] = args[n], n++;
+    snprintf(args[n], sizeof args[n], "%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(atk, "attack"))),
+        argv[n] = args[n], n++;
+    snprintf(args[n], sizeof args[n], "--broker"), argv[n] = args[n], n++;
+    snprintf(args[n], sizeof args[n], "tcp://127.0.0.1:%d", port), argv[n] = args[n], n++;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(atk, "args"))
+    {
+        if (cJSON_IsString(a) && n < 66) {
+            expand(a->valuestring, dir, m, args[n], sizeof args[n]);
+            argv[n] = args[n], n++;
+        }
+    }
+    if (strcmp(col, "transport") == 0 || strcmp(col, "hardened") == 0) {
+        snprintf(args[n], sizeof args[n], "--curve-dir"), argv[n] = args[n], n++;
+        snprintf(args[n], sizeof args[n], "%.2000s/curve", m->data_dir), argv[n] = args[n], n++;
+    }
+    argv[n] = NULL;
+    cell->outcome = ATTACK_ERROR;
+    if (pipe(fds) != 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    char out[2048];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof out - 1 && (r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : ATTACK_ERROR;
+    cell->outcome = code == ATTACK_SUCCEEDED || code == ATTACK_BLOCKED ? code : ATTACK_ERROR;
+    char *colon = strchr(out, ':'), *nl = strrchr(out, '\n');
+    if (nl)
+        *nl = '\0';
+    snprintf(cell->reason, sizeof cell->reason, "%.290s", colon ? colon + 2 : out);
+}
+
+static void run_cell(const matrix_t *m, const cJSON *atk, const char *col, cell_t *cell)
+{
+    char dir[] = "/tmp/collab-matrix-XXXXXX", pwdir[PATH_MAX], cmd[PATH_MAX + 32];
+    int port = 0;
+    if (!mkdtemp(dir)) {
+        snprintf(cell->reason, sizeof cell->reason, "no temporary directory");
+        return;
+    }
+    snprintf(pwdir, sizeof pwdir, "%s/pw", dir);
+    mkdir(pwdir, 0700);
+    write_passwords(m, pwdir);
+    pid_t broker = start_broker(m, atk, col, dir, &port, cell->reason, sizeof cell->reason);
+    if (broker < 0) {
+        cell->outcome = -2;
+    } else {
+        run_attack(m, atk, col, dir, port, cell);
+        kill(broker, SIGTERM);
+        waitpid(broker, NULL, 0);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "collab-attack matrix: could not remove %s\n", dir);
+}
+
+static int parse_outcome(const char *s)
+{
+    return s && strcmp(s, "SUCCEEDED") == 0 ? ATTACK_SUCCEEDED
+           : s && strcmp(s, "BLOCKED") == 0 ? ATTACK_BLOCKED
+                                            : -1;
+}
+
+/*  Runs every cell, at most m->jobs at a time, each in a child that reports through a pipe. */
+static void run_all(const matrix_t *m, cell_t *cells)
+{
+    int total = m->nattacks * m->ncols, next = 0, running = 0;
+    struct {
+        pid_t pid;
+        int fd, idx;
+    } slot[16];
+    while (next < total || running > 0) {
+        while (running < m->jobs && next < total) {
+            int fds[2], idx = next++;
+            if (pipe(fds) != 0)
+                break;
+            pid_t pid = fork();
+            if (pid == 0) {
+                close(fds[0]);
+                cell_t c = {0};
+                run_cell(m, m->attacks[idx / m->ncols], m->cols[idx % m->ncols], &c);
+                ssize_t w = write(fds[1], &c, sizeof c);
+                _exit(w == (ssize_t)sizeof c ? 0 : 1);
+            }
+            close(fds[1]);
+            slot[running].pid = pid, slot[running].fd = fds[0], slot[running].idx = idx;
+            running++;
+        }
+        struct pollfd p[16];
+        for (int i = 0; i < running; i++)
+            p[i] = (struct pollfd){slot[i].fd, POLLIN, 0};
+        if (poll(p, (nfds_t)running, -1) <= 0)
+            continue;
+        for (int i = running - 1; i >= 0; i--) { /* downward: removal swaps in the last */
+            if (!p[i].revents)
+                continue;
+            cell_t *c = &cells[slot[i].idx];
+            if (read(slot[i].fd, c, sizeof *c) != (ssize_t)sizeof *c)
+                snprintf(c->reason, sizeof c->reason, "the cell's runner failed");
+            close(slot[i].fd);
+            waitpid(slot[i].pid, NULL, 0);
+            fprintf(stderr, ".");
+            slot[i] = slot[--running];
+        }
+    }
+    fprintf(stderr, "\n");
+}
+
+static const char *mark(int outcome)
+{
+    return outcome == ATTACK_SUCCEEDED ? "SUCCEEDED"
+           : outcome == ATTACK_BLOCKED ? "BLOCKED"
+           : outcome == -2             ? "n/a"
+                                       : "ERROR";
+}
+
+/*  Fills each cell's expectation from the catalogue; returns the number of mismatches. */
+static int compare(const matrix_t *m, cell_t *cells)
+{
+    int bad = 0;
+    for (int a = 0; a < m->nattacks; a++)
+        for (int c = 0; c < m->ncols; c++) {
+            cell_t *cell = &cells[a * m->ncols + c];
+            const cJSON *exp = cJSON_GetObjectItemCaseSensitive(m->attacks[a], "expected");
+            int want = parse_outcome(
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(exp, m->cols[c])));
+            cell->expected_known = want >= 0;
+            cell->expected = want;
+            bad += cell->outcome != -2 && (!cell->expected_known || cell->outcome != want);
+        }
+    return bad;
+}
+
+static void print_table(const matrix_t *m, const cell_t *cells, int bad)
+{
+    printf("%-20s", "attack \\ config");
+    for (int c = 0; c < m->ncols; c++)
+        printf(" %-10.10s", m->cols[c]);
+    printf("\n");
+    for (int a = 0; a < m->nattacks; a++) {
+        printf("%-20s",
+               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->attacks[a], "attack")));
+        for (int c = 0; c < m->ncols; c++) {
+            const cell_t *cell = &cells[a * m->ncols + c];
+            bool differs =
+                cell->outcome != -2 && (!cell->expected_known || cell->outcome != cell->expected);
+            printf(" %-9.9s%s", mark(cell->outcome), differs ? "!" : " ");
+        }
+        printf("\n");
+    }
+    printf("\nreasons:\n");
+    for (int a = 0; a < m->nattacks; a++)
+        for (int c = 0; c < m->ncols; c++) {
+            const cell_t *cell = &cells[a * m->ncols + c];
+            printf("  %-20s %-17s %-9s %s\n",
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->attacks[a], "attack")),
+                   m->cols[c], mark(cell->outcome), cell->reason);
+        }
+    printf("\n%d cell(s) differ from sample_data/attack_scenarios.json%s\n", bad,
+           bad ? " (marked !)" : "");
+}
+
+static void print_json(const matrix_t *m, const cell_t *cells, int bad)
+{
+    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "cells");
+    for (int i = 0; i < m->nattacks * m->ncols; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "attack",
+                                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                                    m->attacks[i / m->ncols], "attack")));
+        cJSON_AddStringToObject(o, "config", m->cols[i % m->ncols]);
+        cJSON_AddStringToObject(o, "verdict", mark(cells[i].outcome));
+        cJSON_AddStringToObject(o, "expected",
+                                cells[i].expected_known ? mark(cells[i].expected) : "unknown");
+        cJSON_AddStringToObject(o, "reason", cells[i].reason);
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_AddNumberToObject(root, "mismatches", bad);
+    char *s = cJSON_Print(root);
+    printf("%s\n", s ? s : "{}");
+    free(s);
+    cJSON_Delete(root);
+}
+
+static int load_catalogue(matrix_t *m, const char *cols_arg)
+{
+    char *text = read_file(m->catalogue);
+    m->cat = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!m->cat) {
+        fprintf(stderr, "collab-attack matrix: cannot read the catalogue %s\n", m->catalogue);
+        return -1;
+    }
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(m->cat, "attacks"))
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "attack"));
+        if (name && m->nattacks < MAX_ATTACKS && (!m->only || strstr(m->only, name)))
+            m->attacks[m->nattacks++] = a;
+    }
+    const char *all[MAX_COLS] = {"stage2", "hardened"};
+    int nall = 2;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(m->cat, "controls"))
+    {
+        if (cJSON_IsString(a) && nall < MAX_COLS)
+            all[nall++] = a->valuestring;
+    }
+    for (int i = 0; i < nall; i++)
+        if (!cols_arg || strstr(cols_arg, all[i]))
+            m->cols[m->ncols++] = all[i];
+    return m->nattacks > 0 && m->ncols > 0 ? 0 : -1;
+}
+
+int attack_matrix(int argc, char **argv, const char *self_exe)
+{
+    static matrix_t m;
+    char dirbuf[PATH_MAX];
+    const char *cols = NULL;
+    snprintf(m.self_exe, sizeof m.self_exe, "%s", self_exe);
+    snprintf(dirbuf, sizeof dirbuf, "%s", self_exe);
+    snprintf(m.exe_dir, sizeof m.exe_dir, "%.2000s", dirname(dirbuf));
+    snprintf(m.broker_exe, sizeof m.broker_exe, "%s/../../broker/collab-broker", m.exe_dir);
+    snprintf(m.catalogue, sizeof m.catalogue, "sample_data/attack_scenarios.json");
+    snprintf(m.creds, sizeof m.creds, "sample_data/test_credentials.json");
+    snprintf(m.passwords, sizeof m.passwords, "sample_data/test_passwords.txt");
+    snprintf(m.data_dir, sizeof m.data_dir, "sample_data");
+    m.jobs = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--json") == 0)
+            m.json = true;
+        else if (strcmp(argv[i], "-j") == 0 && v)
+            m.jobs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--attacks") == 0 && v)
+            m.only = argv[++i];
+        else if (strcmp(argv[i], "--configs") == 0 && v)
+            cols = argv[++i];
+        else if (strcmp(argv[i], "--broker-exe") == 0 && v)
+            snprintf(m.broker_exe, sizeof m.broker_exe, "%s", argv[++i]);
+        else if (strcmp(argv[i], "--sample-data") == 0 && v) {
+            snprintf(m.data_dir, sizeof m.data_dir, "%.2000s", argv[++i]);
+            snprintf(m.catalogue, sizeof m.catalogue, "%s/attack_scenarios.json", m.data_dir);
+            snprintf(m.creds, sizeof m.creds, "%s/test_credentials.json", m.data_dir);
+            snprintf(m.passwords, sizeof m.passwords, "%s/test_passwords.txt", m.data_dir);
+        } else {
+            fprintf(stderr,
+                    "usage: collab-attack matrix [--json] [-j N] [--attacks a,b] "
+                    "[--configs stage2,hardened,...] [--sample-data DIR] [--broker-exe F]\n");
+            return ATTACK_USAGE;
+        }
+    }
+    if (m.jobs < 1 || m.jobs > 16)
+        m.jobs = 2;
+    if (load_catalogue(&m, cols) != 0)
+        return ATTACK_USAGE;
+    cell_t *cells = calloc((size_t)(m.nattacks * m.ncols), sizeof *cells);
+    if (!cells)
+        return ATTACK_ERROR;
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "collab-attack matrix: %d attacks x %d configurations, %d at a time\n",
+            m.nattacks, m.ncols, m.jobs);
+    run_all(&m, cells);
+    int bad = compare(&m, cells);
+    if (m.json)
+        print_json(&m, cells, bad);
+    else
+        print_table(&m, cells, bad);
+    free(cells);
+    cJSON_Delete(m.cat);
+    return bad ? 1 : 0;
+}

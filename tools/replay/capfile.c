@@ -1,0 +1,148 @@
+/*  capfile.c: the capture file reader (see capfile.h). */
+#include "capfile.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FRAMES 64
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*  Decodes a hex string into a new buffer. Returns it (free it) or NULL. */
+static uint8_t *unhex(const char *s, size_t *len)
+{
+    size_t n = strlen(s);
+    if (n % 2)
+        return NULL;
+    uint8_t *b = malloc(n / 2 + 1);
+    for (size_t i = 0; b && i < n / 2; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(b);
+            return NULL;
+        }
+        b[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *len = n / 2;
+    return b;
+}
+
+static void free_record(cap_record_t *r)
+{
+    for (size_t i = 0; i < r->nframes; i++)
+        free(r->frames[i]);
+    free(r->frames);
+    free(r->lens);
+}
+
+static const char *load_frames(const cJSON *frames, cap_record_t *r)
+{
+    int n = cJSON_GetArraySize(frames);
+    if (!cJSON_IsArray(frames) || n < 1 || n > MAX_FRAMES)
+        return "\"frames\" must be an array of 1 to 64 hex strings";
+    r->frames = calloc((size_t)n, sizeof *r->frames);
+    r->lens = calloc((size_t)n, sizeof *r->lens);
+    if (!r->frames || !r->lens)
+        return "out of memory";
+    const cJSON *f;
+    cJSON_ArrayForEach(f, frames)
+    {
+        if (!cJSON_IsString(f) ||
+            !(r->frames[r->nframes] = unhex(f->valuestring, &r->lens[r->nframes])))
+            return "a frame is not a hex string";
+        r->nframes++;
+    }
+    return NULL;
+}
+
+/*  Fills *r from one JSON line; returns NULL or the reason it is refused. */
+static const char *parse_record(const char *line, cap_record_t *r)
+{
+    cJSON *o = cJSON_Parse(line);
+    const char *why = NULL;
+    memset(r, 0, sizeof *r);
+    if (!o || !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        return "not a JSON object";
+    }
+    const cJSON *idx = cJSON_GetObjectItemCaseSensitive(o, "index");
+    const cJSON *dir = cJSON_GetObjectItemCaseSensitive(o, "dir");
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(o, "action");
+    if (!cJSON_IsNumber(idx) || idx->valuedouble < 1 || !cJSON_IsString(dir))
+        why = "\"index\" and \"dir\" are required";
+    else
+        why = load_frames(cJSON_GetObjectItemCaseSensitive(o, "frames"), r);
+    if (!why) {
+        r->index = (uint64_t)idx->valuedouble;
+        snprintf(r->dir, sizeof r->dir, "%s", dir->valuestring);
+        if (cJSON_IsString(act))
+            snprintf(r->action, sizeof r->action, "%s", act->valuestring);
+    }
+    cJSON_Delete(o);
+    return why;
+}
+
+static int append(capfile_t *cf, const cap_record_t *r)
+{
+    if ((cf->count & (cf->count - 1)) == 0) { /* grow at powers of two */
+        cap_record_t *recs = realloc(cf->recs, (cf->count ? 2 * cf->count : 1) * sizeof *recs);
+        if (!recs)
+            return -1;
+        cf->recs = recs;
+    }
+    cf->recs[cf->count++] = *r;
+    return 0;
+}
+
+int capfile_load(const char *path, capfile_t *cf, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    int rc = 0;
+    memset(cf, 0, sizeof *cf);
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && getline(&line, &cap, f) >= 0) {
+        cap_record_t r;
+        lineno++;
+        if (line[strspn(line, " \t\r\n")] == '\0')
+            continue;
+        const char *why = parse_record(line, &r);
+        if (!why && append(cf, &r) != 0)
+            why = "out of memory";
+        if (why) {
+            free_record(&r);
+            snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
+            rc = -1;
+        }
+    }
+    free(line);
+    fclose(f);
+    if (rc)
+        capfile_free(cf);
+    return rc;
+}
+
+void capfile_free(capfile_t *cf)
+{
+    for (size_t i = 0; i < cf->count; i++)
+        free_record(&cf->recs[i]);
+    free(cf->recs);
+    cf->recs = NULL;
+    cf->count = 0;
+}

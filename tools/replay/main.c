@@ -1,0 +1,312 @@
+/*  main.c: collab-replay sends messages captured by collab-sniff -w again, frame for frame,
+    from a new DEALER connection, optionally as another action (the weak signature scope
+    leaves the action out of the signed bytes) or from another source address, and prints
+    the broker's reply to each. Exit codes: 0 every send got a reply, 1 a file or socket
+    error, 2 usage, 3 the broker did not answer. */
+#include "capfile.h"
+#include "sniff.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#define MAX_INDEXES 64
+
+typedef struct {
+    const char *file, *broker, *action, *set_action, *source;
+    uint64_t indexes[MAX_INDEXES];
+    size_t nindexes;
+    long count, timeout_ms;
+} opts_t;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: collab-replay [-r] CAPTURE.jsonl --broker tcp://HOST:PORT\n"
+               "                     (--index N ... | --action NAME) [--count N]\n"
+               "                     [--set-action NAME] [--source ADDRESS] [--timeout-ms N]\n"
+               "  --index N          send the message with this index (repeatable)\n"
+               "  --action NAME      send every captured request with this action\n"
+               "  --count N          send each chosen message N times (default 1)\n"
+               "  --set-action NAME  re-encode the envelope with another action, every other\n"
+               "                     byte (payload, signature) unchanged\n"
+               "  --source ADDRESS   connect from this local address (e.g. 127.0.0.2)\n"
+               "  --timeout-ms N     wait this long for each reply (default 3000)\n"
+               "Exit codes: 0 every send got a reply (whatever its status), 1 file or socket\n"
+               "error, 2 usage, 3 the broker did not answer.\n");
+}
+
+static int parse_long(const char *v, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || errno || *end || end == v || n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int parse_opt(opts_t *o, const char *a, const char *v)
+{
+    long n;
+    if (strcmp(a, "-r") == 0 && v)
+        o->file = v;
+    else if (strcmp(a, "--broker") == 0 && v)
+        o->broker = v;
+    else if (strcmp(a, "--action") == 0 && v)
+        o->action = v;
+    else if (strcmp(a, "--set-action") == 0 && v)
+        o->set_action = v;
+    else if (strcmp(a, "--source") == 0 && v)
+        o->source = v;
+    else if (strcmp(a, "--count") == 0 && parse_long(v, 1, 1000000, &n) == 0)
+        o->count = n;
+    else if (strcmp(a, "--timeout-ms") == 0 && parse_long(v, 1, 3600000, &n) == 0)
+        o->timeout_ms = n;
+    else if (strcmp(a, "--index") == 0 && o->nindexes < MAX_INDEXES &&
+             parse_long(v, 1, 1L << 50, &n) == 0)
+        o->indexes[o->nindexes++] = (uint64_t)n;
+    else
+        return -1;
+    return 2;
+}
+
+/*  The wire's alphabet for action names (PROTOCOL.md 2.1); which names exist is the
+    broker's business, so an unknown one may be sent on purpose. */
+static bool action_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= COLLAB_MAX_ACTION && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
+}
+
+/*  Returns 0, 1 for --help, or -1 on a usage error (already reported). */
+static int parse_args(opts_t *o, int argc, char **argv)
+{
+    *o = (opts_t){.count = 1, .timeout_ms = 3000};
+    for (int i = 1; i < argc;) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+        int used = argv[i][0] != '-' && !o->file
+                       ? (o->file = argv[i], 1)
+                       : parse_opt(o, argv[i], i + 1 < argc ? argv[i + 1] : NULL);
+        if (used < 0) {
+            fprintf(stderr, "collab-replay: unknown option, or a bad or missing value: '%s'\n",
+                    argv[i]);
+            return -1;
+        }
+        i += used;
+    }
+    const char *missing = !o->file                     ? "a capture file"
+                          : !o->broker                 ? "--broker"
+                          : !o->nindexes && !o->action ? "--index or --action"
+                                                       : NULL;
+    if (missing) {
+        fprintf(stderr, "collab-replay: %s is required\n", missing);
+        return -1;
+    }
+    if (o->set_action && !action_name_ok(o->set_action)) {
+        fprintf(stderr, "collab-replay: --set-action: 1 to %d characters of a-z and _\n",
+                COLLAB_MAX_ACTION);
+        return -1;
+    }
+    if (strncmp(o->broker, "tcp://", 6) != 0) {
+        fprintf(stderr, "collab-replay: --broker must be tcp://HOST:PORT\n");
+        return -1;
+    }
+    return 0;
+}
+
+static bool chosen(const opts_t *o, const cap_record_t *r)
+{
+    for (size_t i = 0; i < o->nindexes; i++)
+        if (o->indexes[i] == r->index)
+            return true;
+    return o->action && strcmp(r->dir, "request") == 0 && strcmp(r->action, o->action) == 0;
+}
+
+/* ---- One message ---- */
+
+/*  The frames to send: the captured ones, the envelope re-encoded with another action
+    when asked. Returns 0, or -1 with the reason printed. */
+static int prepare(const opts_t *o, const cap_record_t *r, uint8_t *env_buf, size_t cap,
+                   collab_span_t *frames, uint64_t *rid)
+{
+    collab_envelope_t env = {0};
+    int found = -1;
+    for (size_t i = 0; i < r->nframes; i++) {
+        frames[i] = (collab_span_t){(const char *)r->frames[i], r->lens[i]};
+        if (found < 0 && r->lens[i] && collab_envelope_decode(r->frames[i], r->lens[i], &env) == 0)
+            found = (int)i;
+    }
+    *rid = found >= 0 && env.kind == COLLAB_KIND_REQUEST ? env.request_id : UINT64_MAX;
+    if (!o->set_action)
+        return 0;
+    size_t len;
+    if (found < 0 || env.kind != COLLAB_KIND_REQUEST) {
+        fprintf(stderr, "collab-replay: message #%llu is not a request: nothing to re-encode\n",
+                (unsigned long long)r->index);
+        return -1;
+    }
+    env.action = (collab_span_t){o->set_action, strlen(o->set_action)};
+    int rc = collab_envelope_encode(&env, env_buf, cap, &len);
+    if (rc != 0) {
+        fprintf(stderr, "collab-replay: cannot re-encode message #%llu as '%s': %s\n",
+                (unsigned long long)r->index, o->set_action, collab_strerror(rc));
+        return -1;
+    }
+    frames[found] = (collab_span_t){(const char *)env_buf, len};
+    return 0;
+}
+
+static int send_frames(void *sock, const collab_span_t *frames, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (zmq_send(sock, frames[i].ptr, frames[i].len, i + 1 < n ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+    return 0;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*  Receives one message's last frame into buf. Returns its length, or -1. */
+static int recv_message(void *sock, uint8_t *buf, size_t cap)
+{
+    int more = 1, len = -1;
+    size_t optlen = sizeof more;
+    while (more) {
+        len = zmq_recv(sock, buf, cap, ZMQ_DONTWAIT);
+        if (len < 0 || zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &optlen) != 0)
+            return -1;
+    }
+    return len > (int)cap ? (int)cap : len;
+}
+
+static void print_reply(const char *what, const collab_envelope_t *e)
+{
+    char data[1024], err[COLLAB_MAX_ERROR_TEXT * 4 + 1];
+    collab_sniff_format_map(e->data.ptr, e->data.len, 6, data, sizeof data);
+    collab_text_escape(e->error.ptr, e->error.len, err, sizeof err);
+    if (e->ok)
+        printf("%s: reply #%llu ok data{%s}\n", what, (unsigned long long)e->request_id, data);
+    else
+        printf("%s: reply #%llu error %s (%u) \"%s\" data{%s}\n", what,
+               (unsigned long long)e->request_id, collab_errname(-(int)e->error_code),
+               e->error_code, err, data);
+}
+
+/*  Waits for the reply to request rid (UINT64_MAX: any reply). Returns 0 or -1. */
+static int await_reply(void *sock, uint64_t rid, long timeout_ms, const char *what)
+{
+    static uint8_t buf[2 * COLLAB_MAX_FRAME];
+    int64_t deadline = mono_ms() + timeout_ms;
+    for (int64_t left; (left = deadline - mono_ms()) > 0;) {
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, (long)left) <= 0)
+            continue;
+        int len = recv_message(sock, buf, sizeof buf);
+        collab_envelope_t e;
+        if (len < 0 || collab_envelope_decode(buf, (size_t)len, &e) != 0 ||
+            e.kind != COLLAB_KIND_REPLY || (rid != UINT64_MAX && e.request_id != rid))
+            continue; /* events, and replies to something else */
+        print_reply(what, &e);
+        return 0;
+    }
+    printf("%s: no reply within %ld ms\n", what, timeout_ms);
+    return -1;
+}
+
+/* ---- The run ---- */
+
+static void *connect_dealer(void *ctx, const opts_t *o)
+{
+    char endpoint[512];
+    int zero = 0;
+    if (o->source)
+        snprintf(endpoint, sizeof endpoint, "tcp://%s:0;%s", o->source, o->broker + 6);
+    else
+        snprintf(endpoint, sizeof endpoint, "%s", o->broker);
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    if (sock && zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) == 0 &&
+        zmq_connect(sock, endpoint) == 0)
+        return sock;
+    fprintf(stderr, "collab-replay: %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
+    if (sock)
+        zmq_close(sock);
+    return NULL;
+}
+
+/*  Sends every chosen message count times. Returns the exit code. */
+static int replay(const opts_t *o, const capfile_t *cf, void *sock)
+{
+    static uint8_t env_buf[2 * COLLAB_MAX_FRAME];
+    collab_span_t frames[64];
+    int code = 0;
+    for (size_t i = 0; i < cf->count && code != 1; i++) {
+        const cap_record_t *r = &cf->recs[i];
+        uint64_t rid;
+        if (!chosen(o, r))
+            continue;
+        if (prepare(o, r, env_buf, sizeof env_buf, frames, &rid) != 0)
+            return 1;
+        for (long k = 0; k < o->count; k++) {
+            char what[128];
+            snprintf(what, sizeof what, "#%llu %s%s%s [%ld/%ld]", (unsigned long long)r->index,
+                     r->action[0] ? r->action : r->dir, o->set_action ? " as " : "",
+                     o->set_action ? o->set_action : "", k + 1, o->count);
+            if (send_frames(sock, frames, r->nframes) != 0) {
+                fprintf(stderr, "collab-replay: send: %s\n", zmq_strerror(zmq_errno()));
+                return 1;
+            }
+            if (await_reply(sock, rid, o->timeout_ms, what) != 0)
+                code = 3;
+        }
+    }
+    return code;
+}
+
+static size_t count_chosen(const opts_t *o, const capfile_t *cf)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cf->count; i++)
+        n += chosen(o, &cf->recs[i]);
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    opts_t o;
+    capfile_t cf;
+    char err[512];
+    int rc = parse_args(&o, argc, argv);
+    if (rc != 0) {
+        usage(rc > 0 ? stdout : stderr);
+        return rc > 0 ? 0 : 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (capfile_load(o.file, &cf, err, sizeof err) != 0) {
+        fprintf(stderr, "collab-replay: %s\n", err);
+        return 1;
+    }
+    if (count_chosen(&o, &cf) == 0) {
+        fprintf(stderr, "collab-replay: %s: no message matches the selection\n", o.file);
+        capfile_free(&cf);
+        return 1;
+    }
+    void *ctx = zmq_ctx_new();
+    void *sock = ctx ? connect_dealer(ctx, &o) : NULL;
+    rc = sock ? replay(&o, &cf, sock) : 1;
+    if (sock)
+        zmq_close(sock);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    capfile_free(&cf);
+    return rc;
+}
