@@ -36,6 +36,7 @@ static const opt_t opts[] = {
     STR_OPT("--curve-cert", "COLLAB_CURVE_CERT", curve_cert),
     INT_OPT("--timeout-ms", "COLLAB_TIMEOUT_MS", timeout_ms),
     INT_OPT("--retries", "COLLAB_RETRIES", retries),
+    INT_OPT("--login-timeout-ms", "COLLAB_LOGIN_TIMEOUT_MS", login_timeout_ms),
 };
 
 const char *agent_cli_help(void)
@@ -53,6 +54,7 @@ const char *agent_cli_help(void)
            "                         (both CURVE options for a broker with transport = strong)\n"
            "  --timeout-ms N         COLLAB_TIMEOUT_MS     per attempt, default 3000\n"
            "  --retries N            COLLAB_RETRIES        default 3\n"
+           "  --login-timeout-ms N   COLLAB_LOGIN_TIMEOUT_MS per login attempt, default 3x\n"
            "  --json                 machine-readable output where the tool has it\n"
            "exit codes: 0 ok, 1 failed, 2 usage, 3 broker unreachable, 4 login refused, "
            "5 action refused\n";
@@ -158,6 +160,8 @@ collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, 
                               .agent_id = cli.agent_id,
                               .timeout_ms = cli.timeout_ms,
                               .retries = cli.retries,
+                              .login_timeout_ms =
+                                  cli.login_timeout_ms ? cli.login_timeout_ms : 3 * cli.timeout_ms,
                               .auto_relogin = true};
     *exit_code = AGENT_EXIT_USAGE;
     if (!cli.agent_id[0]) {

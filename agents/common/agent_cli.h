@@ -30,6 +30,7 @@ typedef struct {
     char curve_cert[512];   /* --curve-cert, COLLAB_CURVE_CERT: this agent's secret cert */
     int timeout_ms;         /* --timeout-ms, COLLAB_TIMEOUT_MS (default 3000) */
     int retries;            /* --retries, COLLAB_RETRIES (default 3) */
+    int login_timeout_ms;   /* --login-timeout-ms, COLLAB_LOGIN_TIMEOUT_MS (0: 3x timeout) */
     bool json;              /* --json */
 } agent_cli_t;
 

@@ -10,7 +10,6 @@
 #include <time.h>
 
 #define EVENT_QUEUE_MAX 10000
-#define LOGIN_TIMEOUT_MS 10000
 
 typedef struct event_node {
     collab_event_msg_t ev;
@@ -312,10 +311,10 @@ int collab_client_login(collab_client_t *self)
     self->session[0] = '\0';
     collab_reply_t r;
     /* a login is slow by design (bcrypt cost 12 is ~0.25 s, more on a loaded broker):
-       give it more time per attempt rather than retry, since each retry hashes again */
+       it may get more time per attempt rather than retry, since each retry hashes again */
     int timeout = self->opts.timeout_ms;
-    if (self->opts.timeout_ms < LOGIN_TIMEOUT_MS)
-        self->opts.timeout_ms = LOGIN_TIMEOUT_MS;
+    if (self->opts.login_timeout_ms > 0)
+        self->opts.timeout_ms = self->opts.login_timeout_ms;
     int rc = collab_client_request(self, "login", buf, len, &r);
     self->opts.timeout_ms = timeout;
     sodium_memzero(buf, sizeof buf);

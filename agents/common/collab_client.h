@@ -20,10 +20,11 @@ typedef struct {
     const char *agent_id;
     const char *password;
     uint8_t key[COLLAB_KEY_LEN];
-    bool has_key;      /* false: the agent cannot sign (it can still log in and read) */
-    int timeout_ms;    /* per attempt (default 3000) */
-    int retries;       /* further attempts after a timeout (default 2) */
-    bool auto_relogin; /* log in again on session_invalid/expired and retry once */
+    bool has_key;         /* false: the agent cannot sign (it can still log in and read) */
+    int timeout_ms;       /* per attempt (default 3000) */
+    int retries;          /* further attempts after a timeout (default 2) */
+    int login_timeout_ms; /* per login attempt (0: timeout_ms): logins hash slowly */
+    bool auto_relogin;    /* log in again on session_invalid/expired and retry once */
     /* CURVE, the strong transport control (false: ZMTP NULL, plaintext): the broker's
        public key and this agent's key pair (see collab_client_load_curve) */
     bool curve;
