@@ -11,6 +11,7 @@
 #include <time.h>
 
 #define MAX_QUEUE 1024
+#define RESCAN_MS 3000 /* idle re-reading of the projects for our tasks */
 
 typedef struct {
     agent_cli_t cli;
@@ -142,6 +143,10 @@ static void work_one(worker_t *w, uint64_t task_id)
 {
     char type[64], result[512];
     int state = fetch_task(w, task_id, type, sizeof type);
+    if (state == COLLAB_E_TIMEOUT) {
+        enqueue(w, task_id); /* the broker is away (restarting): try again later */
+        return;
+    }
     if (state < 0)
         return; /* reassigned elsewhere, or already finished */
     if (state == 0 && set_status(w, task_id, "in_progress", NULL) != 0)
@@ -329,9 +334,16 @@ int main(int argc, char **argv)
     fflush(stdout);
     pick_up(&w);
     w.last_heartbeat = mono_ms();
+    long long last_scan = mono_ms();
     while (!stopping && (w.max_tasks == 0 || w.done < w.max_tasks)) {
         if (w.nqueue == 0) {
             pump(&w, w.heartbeat_ms);
+            /* now and then, look for tasks whose event never reached us (an update or an
+               assignment lost while the broker restarted) */
+            if (w.nqueue == 0 && mono_ms() - last_scan >= RESCAN_MS) {
+                pick_up(&w);
+                last_scan = mono_ms();
+            }
             continue;
         }
         uint64_t task = w.queue[0];

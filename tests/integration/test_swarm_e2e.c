@@ -66,6 +66,9 @@ static void stop_all(swarm_t *s)
 {
     for (int i = 0; i < 3; i++)
         agent_kill(&s->workers[i], SIGTERM);
+    if (tu_failures) /* the workers' side of a failure */
+        for (int i = 0; i < 3; i++)
+            fprintf(stderr, "worker%d output:\n%s\n", i + 1, s->workers[i].buf);
     agent_kill(&s->coord, SIGKILL);
     broker_cleanup(&s->b);
 }
