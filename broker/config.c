@@ -80,7 +80,7 @@ static const param_t params[] = {
     U32("limits.projects_per_agent", max_projects_per_agent, 1, 10000000),
     U32("limits.tasks_per_project", max_tasks_per_project, 1, 10000000),
     U32("events.retention", event_retention, 1, 10000000),
-    U32("hash.threads", hash_threads, 1, 64),
+    U32("hash.threads", hash_threads, 0, 64),
     U32("hash.queue_max", hash_queue_max, 1, 1000000),
     U32("loop.batch_max", batch_max, 1, 100000),
     U32("loop.activity_flush_s", activity_flush_s, 1, 86400),
@@ -144,7 +144,7 @@ void collab_config_defaults(collab_config_t *cfg)
     cfg->max_projects_per_agent = 100;
     cfg->max_tasks_per_project = 1000;
     cfg->event_retention = 1000;
-    cfg->hash_threads = 2;
+    cfg->hash_threads = 0; /* 0: one fewer than the CPUs (at least one) */
     cfg->hash_queue_max = 256;
     cfg->batch_max = 256;
     cfg->activity_flush_s = 5;

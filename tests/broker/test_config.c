@@ -60,7 +60,7 @@ static void test_defaults(void)
     CHECK_EQ_INT(c.max_projects_per_agent, 100);
     CHECK_EQ_INT(c.max_tasks_per_project, 1000);
     CHECK_EQ_INT(c.event_retention, 1000);
-    CHECK_EQ_INT(c.hash_threads, 2);
+    CHECK_EQ_INT(c.hash_threads, 0);
     CHECK_EQ_INT(c.hash_queue_max, 256);
     CHECK_EQ_INT(c.batch_max, 256);
     CHECK_EQ_INT(c.activity_flush_s, 5);
@@ -319,7 +319,7 @@ static void test_validate(void)
     CHECK(strstr(err, "transport.max_msg_bytes") != NULL);
 
     collab_config_defaults(&c);
-    c.hash_threads = 0;
+    c.hash_threads = 65; /* 0 means automatic; above 64 is refused */
     CHECK_RC(collab_config_validate(&c, err, sizeof err), COLLAB_E_BAD_REQUEST);
     CHECK(strstr(err, "hash.threads") != NULL);
 
