@@ -1,0 +1,243 @@
+/*  loadgen.c: the taskcollab load generator's command line. It drives the broker (or the
+    bench/echo baseline, with frames of the same sizes) with one scenario and prints one
+    "result key=value ..." line per phase on stdout; scripts/bench runs it. Usage: loadgen -h */
+#include "loadgen.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: loadgen --endpoint EP --scenario read|write|storm|memory [options]\n"
+            "  --pid PID              the server process: its CPU time and memory are reported\n"
+            "  --echo                 the server is bench/echo (no setup; made-up sessions)\n"
+            "  --conns N              connections, one agent each (default 64)\n"
+            "  --window W             requests in flight per connection (default 1)\n"
+            "  --duration S, --warmup S   timed window and warm-up in seconds (5, 1)\n"
+            "  --tasks N              tasks in the project that reads fetch (default 4)\n"
+            "  --storm N              simultaneous logins of the storm scenario (default 20)\n"
+            "  --sessions N           sessions the memory scenario opens (default 10000)\n"
+            "  --pool N               frames per connection when requests must be fresh\n"
+            "  --prefill N            write scenario: N writes per connection before the warm-up\n"
+            "  --creds FILE           bench credentials: bench-coord, bench-wNNN, bench-sNN\n"
+            "  --password PW          password of bench-coord and bench-wNNN (default bench)\n"
+            "  --storm-password PW    password of bench-sNN (default bench)\n"
+            "  --scope weak|full, --nonce, --session-len N   how the broker would sign (--echo)\n"
+            "  --curve-server-cert F, --curve-client-cert F  CURVE (CZMQ certificate files)\n"
+            "  --io-threads N         libzmq I/O threads (default 1)\n"
+            "  --label TEXT           copied into the result lines\n");
+}
+
+static int load_curve(const char *server, const char *client, lg_curve_t *out)
+{
+    zcert_t *s = zcert_load(server), *c = zcert_load(client);
+    int rc = s && c ? 0 : -1;
+    if (rc == 0) {
+        memcpy(out->server_public, zcert_public_key(s), 32);
+        memcpy(out->client_public, zcert_public_key(c), 32);
+        memcpy(out->client_secret, zcert_secret_key(c), 32);
+        out->on = true;
+        static const uint8_t zero[32];
+        rc = memcmp(out->client_secret, zero, 32) ? 0 : -1; /* no _secret file beside it */
+    }
+    zcert_destroy(&s);
+    zcert_destroy(&c);
+    return rc;
+}
+
+static int parse_args(int argc, char **argv, bench_t *b)
+{
+    static const struct option longs[] = {{"endpoint", 1, 0, 'e'},
+                                          {"scenario", 1, 0, 's'},
+                                          {"label", 1, 0, 'L'},
+                                          {"pid", 1, 0, 'p'},
+                                          {"echo", 0, 0, 'E'},
+                                          {"conns", 1, 0, 'c'},
+                                          {"window", 1, 0, 'w'},
+                                          {"duration", 1, 0, 'd'},
+                                          {"warmup", 1, 0, 'W'},
+                                          {"tasks", 1, 0, 't'},
+                                          {"storm", 1, 0, 'S'},
+                                          {"sessions", 1, 0, 'n'},
+                                          {"pool", 1, 0, 'P'},
+                                          {"prefill", 1, 0, 'F'},
+                                          {"creds", 1, 0, 'C'},
+                                          {"password", 1, 0, 'x'},
+                                          {"storm-password", 1, 0, 'X'},
+                                          {"scope", 1, 0, 'o'},
+                                          {"nonce", 0, 0, 'N'},
+                                          {"session-len", 1, 0, 'l'},
+                                          {"io-threads", 1, 0, 'i'},
+                                          {"curve-server-cert", 1, 0, 'k'},
+                                          {"curve-client-cert", 1, 0, 'K'},
+                                          {"help", 0, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    const char *server_cert = NULL, *client_cert = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'e':
+            b->endpoint = optarg;
+            break;
+        case 's':
+            b->scenario = optarg;
+            break;
+        case 'L':
+            b->label = optarg;
+            break;
+        case 'p':
+            b->pid = atoi(optarg);
+            break;
+        case 'E':
+            b->echo = true;
+            break;
+        case 'c':
+            b->conns = (unsigned)atoi(optarg);
+            break;
+        case 'w':
+            b->window = (unsigned)atoi(optarg);
+            break;
+        case 'd':
+            b->duration = atof(optarg);
+            break;
+        case 'W':
+            b->warmup = atof(optarg);
+            break;
+        case 't':
+            b->tasks = (unsigned)atoi(optarg);
+            break;
+        case 'S':
+            b->storm = (unsigned)atoi(optarg);
+            break;
+        case 'n':
+            b->sessions = (unsigned)atoi(optarg);
+            break;
+        case 'P':
+            b->pool = (size_t)atol(optarg);
+            break;
+        case 'F':
+            b->prefill = (unsigned)atoi(optarg);
+            break;
+        case 'C':
+            b->creds = optarg;
+            break;
+        case 'x':
+            b->password = optarg;
+            break;
+        case 'X':
+            b->storm_password = optarg;
+            break;
+        case 'o':
+            b->echo_scope = strcmp(optarg, "full") == 0 ? COLLAB_SCOPE_FULL : COLLAB_SCOPE_WEAK;
+            break;
+        case 'N':
+            b->echo_nonce = true;
+            break;
+        case 'l':
+            b->echo_session_len = (unsigned)atoi(optarg);
+            break;
+        case 'i':
+            b->io_threads = (unsigned)atoi(optarg);
+            break;
+        case 'k':
+            server_cert = optarg;
+            break;
+        case 'K':
+            client_cert = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (!b->endpoint || !b->scenario || optind < argc || b->conns < 1 || b->window < 1 ||
+        b->duration <= 0 || b->echo_session_len > COLLAB_MAX_SESSION_ID || b->storm < 1 ||
+        b->sessions < 1) {
+        usage(stderr);
+        return -1;
+    }
+    if (!b->echo && !b->creds) {
+        fprintf(stderr, "loadgen: --creds is needed unless --echo\n");
+        return -1;
+    }
+    if ((server_cert || client_cert) &&
+        (!server_cert || !client_cert || load_curve(server_cert, client_cert, &b->curve) != 0)) {
+        fprintf(stderr, "loadgen: cannot load the CURVE certificates (both, with secret)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/*  The agents to speak as: from the credentials file, or made up for the echo server. */
+static int load_agents(bench_t *b)
+{
+    b->workers = calloc(LG_MAX_AGENTS, sizeof *b->workers);
+    b->stormers = calloc(LG_MAX_AGENTS, sizeof *b->stormers);
+    if (!b->workers || !b->stormers)
+        return -1;
+    if (b->creds) {
+        b->nworkers = lg_list_agents(b->creds, "bench-w", b->workers, LG_MAX_AGENTS);
+        b->nstormers = lg_list_agents(b->creds, "bench-s", b->stormers, LG_MAX_AGENTS);
+    } else {
+        for (int i = 0; i < 64; i++)
+            snprintf(b->workers[i], sizeof b->workers[i], "bench-w%03d", i);
+        b->nworkers = 64;
+    }
+    if (b->nworkers < 1) {
+        fprintf(stderr, "loadgen: %s holds no bench-wNNN agent\n", b->creds);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    bench_t b = {.conns = 64,
+                 .window = 1,
+                 .duration = 5,
+                 .warmup = 1,
+                 .tasks = 4,
+                 .storm = 20,
+                 .sessions = 10000,
+                 .io_threads = 1,
+                 .password = "bench",
+                 .storm_password = "bench",
+                 .label = "-",
+                 .echo_session_len = 36};
+    if (parse_args(argc, argv, &b) != 0)
+        return EXIT_USAGE;
+    if (sodium_init() < 0 || load_agents(&b) != 0)
+        return 1;
+    b.drv.echo = b.echo;
+    b.ctx = zmq_ctx_new();
+    zmq_ctx_set(b.ctx, ZMQ_IO_THREADS, (int)b.io_threads);
+    zmq_ctx_set(b.ctx, ZMQ_MAX_SOCKETS, 65536);
+    int rc;
+    if (strcmp(b.scenario, "read") == 0)
+        rc = lg_scenario_read(&b);
+    else if (strcmp(b.scenario, "write") == 0)
+        rc = lg_scenario_write(&b);
+    else if (strcmp(b.scenario, "storm") == 0 && !b.echo)
+        rc = lg_scenario_storm(&b);
+    else if (strcmp(b.scenario, "memory") == 0)
+        rc = lg_scenario_memory(&b);
+    else {
+        fprintf(stderr, "loadgen: unknown scenario '%s' (storm needs the broker)\n", b.scenario);
+        rc = -1;
+    }
+    zmq_ctx_term(b.ctx);
+    free(b.workers);
+    free(b.stormers);
+    return rc == 0 ? 0 : 1;
+}
