@@ -4,11 +4,13 @@
     the broker's reply to each. Exit codes: 0 every send got a reply, 1 a file or socket
     error, 2 usage, 3 the broker did not answer. */
 #include "capfile.h"
+#include "collab_client.h"
 #include "sniff.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
@@ -17,6 +19,7 @@
 
 typedef struct {
     const char *file, *broker, *action, *set_action, *source;
+    const char *curve_server, *curve_cert; /* speak CURVE: the broker's key, our cert */
     uint64_t indexes[MAX_INDEXES];
     size_t nindexes;
     long count, timeout_ms;
@@ -33,6 +36,8 @@ static void usage(FILE *f)
                "  --set-action NAME  re-encode the envelope with another action, every other\n"
                "                     byte (payload, signature) unchanged\n"
                "  --source ADDRESS   connect from this local address (e.g. 127.0.0.2)\n"
+               "  --curve-server-key FILE|Z85, --curve-cert FILE\n"
+               "                     speak CURVE with this broker key and this client cert\n"
                "  --timeout-ms N     wait this long for each reply (default 3000)\n"
                "Exit codes: 0 every send got a reply (whatever its status), 1 file or socket\n"
                "error, 2 usage, 3 the broker did not answer.\n");
@@ -62,6 +67,10 @@ static int parse_opt(opts_t *o, const char *a, const char *v)
         o->set_action = v;
     else if (strcmp(a, "--source") == 0 && v)
         o->source = v;
+    else if (strcmp(a, "--curve-server-key") == 0 && v)
+        o->curve_server = v;
+    else if (strcmp(a, "--curve-cert") == 0 && v)
+        o->curve_cert = v;
     else if (strcmp(a, "--count") == 0 && parse_long(v, 1, 1000000, &n) == 0)
         o->count = n;
     else if (strcmp(a, "--timeout-ms") == 0 && parse_long(v, 1, 3600000, &n) == 0)
@@ -225,6 +234,26 @@ static int await_reply(void *sock, uint64_t rid, long timeout_ms, const char *wh
 
 /* ---- The run ---- */
 
+/*  Makes the socket a CURVE client when asked (the same certificates the agents use). */
+static int apply_curve(void *sock, const opts_t *o)
+{
+    collab_client_opts_t co = {0};
+    char err[256];
+    if (!o->curve_server && !o->curve_cert)
+        return 0;
+    if (!o->curve_server || !o->curve_cert ||
+        collab_client_load_curve(&co, o->curve_server, o->curve_cert, err, sizeof err) != 0) {
+        fprintf(stderr, "collab-replay: CURVE needs --curve-server-key and --curve-cert: %s\n",
+                o->curve_server && o->curve_cert ? err : "one is missing");
+        return -1;
+    }
+    int rc = zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, co.curve_server, sizeof co.curve_server) |
+             zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, co.curve_public, sizeof co.curve_public) |
+             zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, co.curve_secret, sizeof co.curve_secret);
+    sodium_memzero(co.curve_secret, sizeof co.curve_secret);
+    return rc;
+}
+
 static void *connect_dealer(void *ctx, const opts_t *o)
 {
     char endpoint[512];
@@ -235,7 +264,7 @@ static void *connect_dealer(void *ctx, const opts_t *o)
         snprintf(endpoint, sizeof endpoint, "%s", o->broker);
     void *sock = zmq_socket(ctx, ZMQ_DEALER);
     if (sock && zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero) == 0 &&
-        zmq_connect(sock, endpoint) == 0)
+        apply_curve(sock, o) == 0 && zmq_connect(sock, endpoint) == 0)
         return sock;
     fprintf(stderr, "collab-replay: %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
     if (sock)
