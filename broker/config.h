@@ -65,7 +65,7 @@ typedef struct {
     uint32_t max_projects_per_agent;
     uint32_t max_tasks_per_project;
     uint32_t event_retention; /* events kept per agent */
-    uint32_t hash_threads;          /* 0: one fewer than the CPUs, at least one */
+    uint32_t hash_threads;    /* 0: one fewer than the CPUs, at least one */
     uint32_t hash_queue_max;
     uint32_t batch_max;              /* requests handled per loop turn (one commit) */
     uint32_t activity_flush_s;       /* lazy write-back of last-activity times */

@@ -61,8 +61,8 @@ void collab_store_set_vault(collab_store_t *self, const collab_vault_t *vault);
     the settings recorded beside them or not at all:
     every session token becomes its keyed hash and every password hash not yet sealed is
     sealed; *sessions and *secrets receive how many rows changed. */
-int collab_store_seal_at_rest(collab_store_t *self, const collab_vault_t *vault,
-                              uint32_t *sessions, uint32_t *secrets);
+int collab_store_seal_at_rest(collab_store_t *self, const collab_vault_t *vault, uint32_t *sessions,
+                              uint32_t *secrets);
 /*  Ends every stored session; *dropped receives their number. */
 int collab_store_drop_sessions(collab_store_t *self, uint32_t *dropped);
 /*  After a committed migration: rebuilds the file (VACUUM) and empties the WAL, so that no
