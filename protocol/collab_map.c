@@ -208,6 +208,13 @@ int collab_map_array(const collab_map_t *m, const char *key, collab_mp_reader_t 
     return 0;
 }
 
+int collab_map_array_next(collab_mp_reader_t *r, collab_map_t *out)
+{
+    const uint8_t *start = r->p;
+    int rc = collab_mp_skip(r, COLLAB_MAX_DEPTH, COLLAB_MAX_LIST_ENTRIES);
+    return rc ? rc : collab_map_parse(start, (size_t)(r->p - start), out);
+}
+
 int collab_map_submap(const collab_map_t *m, const char *key, collab_map_t *sub)
 {
     const collab_map_entry_t *e;

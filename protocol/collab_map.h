@@ -48,6 +48,10 @@ int collab_map_bool(const collab_map_t *m, const char *key, bool *out);
 int collab_map_bin(const collab_map_t *m, const char *key, collab_span_t *out);
 /*  Array: *r is positioned on its first element and *n holds its length. */
 int collab_map_array(const collab_map_t *m, const char *key, collab_mp_reader_t *r, uint32_t *n);
+/*  The next element of an array read with collab_map_array, which must be a map: parsed
+    into *out and the reader moved past it. Returns 0, or COLLAB_E_MALFORMED (not a map,
+    or not well-formed) / COLLAB_E_LIMIT. */
+int collab_map_array_next(collab_mp_reader_t *r, collab_map_t *out);
 /*  Nested map: parsed into *sub (already validated by the parent's parse). */
 int collab_map_submap(const collab_map_t *m, const char *key, collab_map_t *sub);
 

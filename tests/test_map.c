@@ -320,6 +320,32 @@ static void test_span_eq(void)
     CHECK(!collab_span_eq((collab_span_t){NULL, 0}, "a"));
 }
 
+/*  An array of maps walked element by element; a non-map element stops the walk. */
+static void test_array_next(void)
+{
+    /* {"a": [{"k": 1}, {"k": 2}, 7]} */
+    static const char bytes[] = "\x81\xa1"
+                                "a"
+                                "\x93\x81\xa1"
+                                "k"
+                                "\x01\x81\xa1"
+                                "k"
+                                "\x02\x07";
+    collab_map_t m, item;
+    collab_mp_reader_t r;
+    uint32_t n = 0;
+    uint64_t k = 0;
+    CHECK_OK(collab_map_parse(bytes, sizeof bytes - 1, &m));
+    CHECK_OK(collab_map_array(&m, "a", &r, &n));
+    CHECK_EQ_INT(n, 3);
+    CHECK_OK(collab_map_array_next(&r, &item));
+    CHECK(collab_map_uint(&item, "k", &k) == 0 && k == 1);
+    CHECK_OK(collab_map_array_next(&r, &item));
+    CHECK(collab_map_uint(&item, "k", &k) == 0 && k == 2);
+    CHECK_RC(collab_map_array_next(&r, &item), COLLAB_E_MALFORMED); /* 7 is not a map */
+    CHECK_RC(collab_map_array_next(&r, &item), COLLAB_E_MALFORMED); /* nothing left */
+}
+
 int main(void)
 {
     TU_RUN(test_entries);
@@ -332,5 +358,6 @@ int main(void)
     TU_RUN(test_getters);
     TU_RUN(test_container_getters);
     TU_RUN(test_span_eq);
+    TU_RUN(test_array_next);
     return tu_exit("test_map");
 }

@@ -51,14 +51,9 @@ size_t view_each(const collab_map_t *data, const char *key,
     uint32_t n, i;
     if (collab_map_array(data, key, &r, &n) != 0)
         return 0;
-    for (i = 0; i < n; i++) {
-        const uint8_t *start = r.p;
-        collab_map_t item;
-        if (collab_mp_skip(&r, COLLAB_MAX_DEPTH, COLLAB_MAX_LIST_ENTRIES) != 0 ||
-            collab_map_parse(start, (size_t)(r.p - start), &item) != 0)
-            break;
+    collab_map_t item;
+    for (i = 0; i < n && collab_map_array_next(&r, &item) == 0; i++)
         fn(f, &item, sanitize);
-    }
     return i;
 }
 

@@ -65,14 +65,10 @@ static int refresh_workers(coord_t *co)
     uint32_t n = 0;
     co->nworkers = 0;
     if (collab_map_array(&r.map, "workers", &rd, &n) == 0) {
-        for (uint32_t i = 0; i < n && co->nworkers < COORD_MAX_WORKERS; i++) {
-            const uint8_t *start = rd.p;
-            collab_map_t m;
-            if (collab_mp_skip(&rd, COLLAB_MAX_DEPTH, COLLAB_MAX_LIST_ENTRIES) != 0 ||
-                collab_map_parse(start, (size_t)(rd.p - start), &m) != 0)
-                break;
+        collab_map_t m;
+        for (uint32_t i = 0;
+             i < n && co->nworkers < COORD_MAX_WORKERS && collab_map_array_next(&rd, &m) == 0; i++)
             read_worker(&co->workers[co->nworkers++], &m);
-        }
     }
     collab_reply_free(&r);
     return 0;
@@ -268,14 +264,8 @@ static void poll_project(coord_t *co, const scenario_project_t *p)
         collab_mp_reader_t rd;
         uint32_t n = 0;
         if (collab_map_array(&r.map, "tasks", &rd, &n) == 0)
-            for (uint32_t i = 0; i < n; i++) {
-                const uint8_t *start = rd.p;
-                collab_map_t m;
-                if (collab_mp_skip(&rd, COLLAB_MAX_DEPTH, COLLAB_MAX_LIST_ENTRIES) != 0 ||
-                    collab_map_parse(start, (size_t)(rd.p - start), &m) != 0)
-                    break;
+            for (collab_map_t m; n > 0 && collab_map_array_next(&rd, &m) == 0; n--)
                 apply_status(co, &m);
-            }
         more = collab_map_uint(&r.map, "next_task_offset", &off) == 0;
         collab_reply_free(&r);
     }

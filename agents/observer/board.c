@@ -234,14 +234,9 @@ static void each_map(board_t *self, const collab_map_t *data, const char *key, t
     uint32_t n;
     if (collab_map_array(data, key, &r, &n) != 0)
         return;
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *start = r.p;
-        collab_map_t item;
-        if (collab_mp_skip(&r, COLLAB_MAX_DEPTH, COLLAB_MAX_LIST_ENTRIES) != 0)
-            return;
-        if (collab_map_parse(start, (size_t)(r.p - start), &item) == 0)
-            fn(self, &item);
-    }
+    collab_map_t item;
+    for (uint32_t i = 0; i < n && collab_map_array_next(&r, &item) == 0; i++)
+        fn(self, &item);
 }
 
 /*  One read request with up to two uint fields (a NULL key is left out). Returns 0 with

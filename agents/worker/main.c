@@ -185,15 +185,11 @@ static void pick_up_project(worker_t *w, uint64_t project_id)
         collab_mp_reader_t rd;
         uint32_t n = 0;
         if (collab_map_array(&r.map, "tasks", &rd, &n) == 0) {
-            for (uint32_t i = 0; i < n; i++) {
-                const uint8_t *start = rd.p;
-                if (collab_mp_skip(&rd, COLLAB_MAX_DEPTH, COLLAB_MAX_LIST_ENTRIES) != 0)
-                    break;
-                collab_map_t t;
+            collab_map_t t;
+            for (uint32_t i = 0; i < n && collab_map_array_next(&rd, &t) == 0; i++) {
                 collab_span_t to, st;
                 uint64_t id;
-                if (collab_map_parse(start, (size_t)(rd.p - start), &t) == 0 &&
-                    collab_map_str(&t, "assigned_to", &to) == 0 &&
+                if (collab_map_str(&t, "assigned_to", &to) == 0 &&
                     collab_span_eq(to, w->cli.agent_id) && collab_map_str(&t, "status", &st) == 0 &&
                     (collab_span_eq(st, "assigned") || collab_span_eq(st, "in_progress")) &&
                     collab_map_uint(&t, "task_id", &id) == 0)
@@ -222,12 +218,10 @@ static void pick_up(worker_t *w)
         uint64_t ids[COLLAB_MAX_LIST_ENTRIES];
         size_t nids = 0;
         if (collab_map_array(&r.map, "projects", &rd, &n) == 0) {
-            for (uint32_t i = 0; i < n && nids < COLLAB_MAX_LIST_ENTRIES; i++) {
-                const uint8_t *start = rd.p;
-                collab_map_t pm;
-                if (collab_mp_skip(&rd, COLLAB_MAX_DEPTH, COLLAB_MAX_LIST_ENTRIES) != 0 ||
-                    collab_map_parse(start, (size_t)(rd.p - start), &pm) != 0)
-                    break;
+            collab_map_t pm;
+            for (uint32_t i = 0;
+                 i < n && nids < COLLAB_MAX_LIST_ENTRIES && collab_map_array_next(&rd, &pm) == 0;
+                 i++) {
                 if (collab_map_uint(&pm, "project_id", &ids[nids]) == 0)
                     nids++;
             }
