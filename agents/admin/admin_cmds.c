@@ -31,7 +31,7 @@ static int call(admin_t *a, const char *action, const collab_pack_t *p, collab_r
     if (r->ok)
         return 0;
     fprintf(stderr, "%s: %s refused: ", a->prog, action);
-    out_text(stderr, r->error, strlen(r->error), a->sanitize);
+    agent_print_text(stderr, r->error, strlen(r->error), a->sanitize);
     fprintf(stderr, " (%s)\n", collab_errname(r->code));
     rc = agent_cli_exit_code(r->code);
     collab_reply_free(r);
@@ -125,9 +125,9 @@ static int cmd_set_role(admin_t *a, char **args, int nargs)
         collab_map_str(&r.map, "previous", &prev);
         collab_map_str(&r.map, "role", &role);
         printf("%s: ", args[0]);
-        out_text(stdout, prev.ptr, prev.len, a->sanitize);
+        agent_print_text(stdout, prev.ptr, prev.len, a->sanitize);
         fputs(" -> ", stdout);
-        out_text(stdout, role.ptr, role.len, a->sanitize);
+        agent_print_text(stdout, role.ptr, role.len, a->sanitize);
         fputc('\n', stdout);
     }
     collab_reply_free(&r);

@@ -13,21 +13,6 @@ struct out_table {
     size_t rows, cap;
 };
 
-void out_text(FILE *f, const char *s, size_t len, bool sanitize)
-{
-    if (!sanitize) {
-        fwrite(s, 1, len, f);
-        return;
-    }
-    size_t cap = 6 * len + 1; /* the longest escape, \u202e, is 6 bytes for 3 */
-    char *buf = malloc(cap);
-    if (!buf)
-        return;
-    size_t n = collab_text_escape(s, len, buf, cap);
-    fwrite(buf, 1, n, f);
-    free(buf);
-}
-
 /*  A heap copy of a broker string, escaped or raw. */
 static char *text_dup(const char *s, size_t len, bool sanitize)
 {
@@ -36,7 +21,7 @@ static char *text_dup(const char *s, size_t len, bool sanitize)
     FILE *f = open_memstream(&out, &n);
     if (!f)
         return NULL;
-    out_text(f, s, len, sanitize);
+    agent_print_text(f, s, len, sanitize);
     fclose(f);
     return out;
 }
@@ -69,7 +54,7 @@ static char *fmt_strlist(const collab_map_t *row, const char *key, bool sanitize
             break;
         if (i)
             fputc(',', f);
-        out_text(f, v.ptr, v.len, sanitize);
+        agent_print_text(f, v.ptr, v.len, sanitize);
     }
     fclose(f);
     return out;
@@ -216,7 +201,7 @@ void out_fields_print(const collab_map_t *data, bool sanitize, FILE *f)
         width = data->e[i].key.len > width ? data->e[i].key.len : width;
     for (uint32_t i = 0; i < data->count; i++) {
         const collab_map_entry_t *e = &data->e[i];
-        out_text(f, e->key.ptr, e->key.len, sanitize);
+        agent_print_text(f, e->key.ptr, e->key.len, sanitize);
         fprintf(f, "%*s", (int)(width + 2 - e->key.len), "");
         if (e->val.type == COLLAB_MP_UINT)
             fprintf(f, "%llu", (unsigned long long)e->val.u);
@@ -225,7 +210,7 @@ void out_fields_print(const collab_map_t *data, bool sanitize, FILE *f)
         else if (e->val.type == COLLAB_MP_BOOL)
             fputs(e->val.b ? "yes" : "no", f);
         else if (e->val.type == COLLAB_MP_STR)
-            out_text(f, e->val.ptr, e->val.len, sanitize);
+            agent_print_text(f, e->val.ptr, e->val.len, sanitize);
         else
             fputs("(not a scalar)", f);
         fputc('\n', f);

@@ -8,6 +8,8 @@
 
 #include <cJSON.h>
 #include <stdbool.h>
+#include "textout.h"
+
 #include <stdio.h>
 
 /*  How one column shows its field of a row map. */
@@ -47,9 +49,5 @@ void out_fields_print(const collab_map_t *data, bool sanitize, FILE *f);
 /*  Converts a reply's data map to a cJSON object the caller owns (bin as hex, uint64 as a
     number). NULL on no memory. */
 cJSON *out_json_from_map(const collab_map_t *m);
-
-/*  Writes s (len bytes from the broker) to f: escaped with collab_text_escape when
-    sanitize, otherwise raw. */
-void out_text(FILE *f, const char *s, size_t len, bool sanitize);
 
 #endif

@@ -36,7 +36,7 @@ static int call(session_t *s, const char *action, collab_pack_t *pk, collab_repl
     if (r->ok)
         return 0;
     fputs("Error from the broker: ", s->out);
-    view_text(s->out, r->error, strlen(r->error), sanitize(s));
+    agent_print_text(s->out, r->error, strlen(r->error), sanitize(s));
     fprintf(s->out, " [%s]\n", collab_errname(r->code));
     collab_reply_free(r);
     return 1;

@@ -5,25 +5,11 @@
 #include <string.h>
 #include <time.h>
 
-void view_text(FILE *f, const char *s, size_t len, bool sanitize)
-{
-    if (!sanitize) {
-        fwrite(s, 1, len, f);
-        return;
-    }
-    size_t cap = 6 * len + 1; /* the longest escape, \u202e, is 6 bytes for 3 */
-    char *buf = malloc(cap);
-    if (!buf)
-        return;
-    fwrite(buf, 1, collab_text_escape(s, len, buf, cap), f);
-    free(buf);
-}
-
 void view_field(FILE *f, const collab_map_t *m, const char *key, const char *def, bool sanitize)
 {
     collab_span_t s;
     if (collab_map_str(m, key, &s) == 0)
-        view_text(f, s.ptr, s.len, sanitize);
+        agent_print_text(f, s.ptr, s.len, sanitize);
     else
         fputs(def, f);
 }
@@ -121,7 +107,7 @@ void view_task_row(FILE *f, const collab_map_t *t, bool sanitize)
     fputc('\n', f);
     if (collab_map_str(t, "result", &result) == 0 && result.len > 0) {
         fputs("         result: ", f);
-        view_text(f, result.ptr, result.len, sanitize);
+        agent_print_text(f, result.ptr, result.len, sanitize);
         fputc('\n', f);
     }
 }

@@ -7,10 +7,9 @@
 #include "collab_client.h"
 
 #include <stdbool.h>
-#include <stdio.h>
+#include "textout.h"
 
-/*  Writes len bytes of broker text, escaped when sanitize, raw otherwise. */
-void view_text(FILE *f, const char *s, size_t len, bool sanitize);
+#include <stdio.h>
 
 /*  Writes the str field key of m (or def when absent). */
 void view_field(FILE *f, const collab_map_t *m, const char *key, const char *def, bool sanitize);

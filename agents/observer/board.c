@@ -335,7 +335,7 @@ static void put_cell(const board_t *self, FILE *f, const char *s, size_t width, 
     if (!m)
         return;
     if (s)
-        evline_text(m, s, strlen(s), self->sanitize);
+        agent_print_text(m, s, strlen(s), self->sanitize);
     else
         fputs("?", m);
     fclose(m);

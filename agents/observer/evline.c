@@ -58,20 +58,6 @@ static const evfmt_t formats[] = {
     {"session_evicted", {{"handle", "handle", 0}}},
 };
 
-void evline_text(FILE *f, const char *s, size_t len, bool sanitize)
-{
-    if (!sanitize) {
-        fwrite(s, 1, len, f);
-        return;
-    }
-    size_t cap = 6 * len + 1; /* the longest escape, \u202e, is 6 bytes for 3 */
-    char *buf = malloc(cap);
-    if (!buf)
-        return;
-    fwrite(buf, 1, collab_text_escape(s, len, buf, cap), f);
-    free(buf);
-}
-
 /*  Writes " label=value" for a scalar entry; other types are left out. */
 static void put_field(FILE *f, const char *label, const collab_map_entry_t *e, int flags,
                       bool sanitize)
@@ -87,7 +73,7 @@ static void put_field(FILE *f, const char *label, const collab_map_entry_t *e, i
         fprintf(f, " %s=%s", label, v->b ? "true" : "false");
     else if (v->type == COLLAB_MP_STR) {
         fprintf(f, (flags & F_QUOTE) ? " %s=\"" : " %s=", label);
-        evline_text(f, v->ptr, v->len, sanitize);
+        agent_print_text(f, v->ptr, v->len, sanitize);
         if (flags & F_QUOTE)
             fputc('"', f);
     }

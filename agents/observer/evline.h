@@ -7,13 +7,11 @@
 #include "collab_client.h"
 
 #include <stdbool.h>
+#include "textout.h"
+
 #include <stdio.h>
 
 /*  Writes "HH:MM:SS.mmm #SEQ EVENT key=value ...\n" to f. */
 void evline_print(FILE *f, const collab_event_msg_t *ev, bool sanitize);
-
-/*  Writes len bytes of broker text to f, escaped with collab_text_escape when sanitize,
-    otherwise raw. */
-void evline_text(FILE *f, const char *s, size_t len, bool sanitize);
 
 #endif
