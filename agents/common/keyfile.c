@@ -1,5 +1,6 @@
 /*  keyfile.c: an agent's HMAC key from its credentials entry or from a key file. */
 #include "collab_client.h"
+#include "readfile.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -9,26 +10,6 @@
 #include <sodium.h>
 
 #define KEYFILE_MAX (1u << 20)
-
-static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open", path);
-        return NULL;
-    }
-    char *buf = malloc(KEYFILE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, KEYFILE_MAX + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > KEYFILE_MAX) {
-        snprintf(err, errlen, "%s: %s", path, buf ? "larger than 1 MiB" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 static int from_json(const char *path, const char *text, const char *agent_id,
                      uint8_t key[COLLAB_KEY_LEN], char *err, size_t errlen)
@@ -62,7 +43,7 @@ int collab_client_load_key(const char *path, const char *agent_id, uint8_t key[C
                            char *err, size_t errlen)
 {
     size_t len;
-    char *text = slurp(path, &len, err, errlen);
+    char *text = agent_read_file(path, KEYFILE_MAX, &len, err, errlen);
     if (!text)
         return COLLAB_E_IO;
     while (len && isspace((unsigned char)text[len - 1]))

@@ -1,6 +1,7 @@
 /*  scenario.c: loading the scenario JSON (see scenario.h). */
 #include "scenario.h"
 #include "collab_text.h"
+#include "readfile.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -8,25 +9,6 @@
 #include <string.h>
 
 #define SCENARIO_FILE_MAX (4u << 20)
-
-static char *slurp(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open", path);
-        return NULL;
-    }
-    char *buf = malloc(SCENARIO_FILE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, SCENARIO_FILE_MAX + 1, f) : 0;
-    fclose(f);
-    if (!buf || n > SCENARIO_FILE_MAX) {
-        snprintf(err, errlen, "%s: %s", path, buf ? "larger than 4 MiB" : "out of memory");
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
 
 /*  A text member: valid UTF-8 of min..max code points; returns a heap copy or NULL. */
 static char *text(const cJSON *obj, const char *key, size_t min, size_t max, const char *where,
@@ -104,7 +86,7 @@ static int load_project(scenario_t *sc, const cJSON *p, size_t pi, char *err, si
 scenario_t *scenario_load(const char *path, char *err, size_t errlen)
 {
     char inner[400] = "";
-    char *buf = slurp(path, err, errlen);
+    char *buf = agent_read_file(path, SCENARIO_FILE_MAX, NULL, err, errlen);
     if (!buf)
         return NULL;
     cJSON *root = cJSON_Parse(buf);

@@ -4,6 +4,7 @@
     cell that differs from the catalogue's expectation. Cells run in parallel child
     processes (-j). */
 #include "attack.h"
+#include "readfile.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -41,19 +42,6 @@ typedef struct {
     int expected;
     char reason[300];
 } cell_t;
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(1 << 20);
-    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
 
 /*  The password files of the victims: one AGENT.pw per line "agent password". */
 static int write_passwords(const matrix_t *m, const char *dir)
@@ -389,11 +377,13 @@ static void print_json(const matrix_t *m, const cell_t *cells, int bad)
 
 static int load_catalogue(matrix_t *m, const char *cols_arg)
 {
-    char *text = read_file(m->catalogue);
+    char err[PATH_MAX + 64] = "";
+    char *text = agent_read_file(m->catalogue, 1u << 20, NULL, err, sizeof err);
     m->cat = text ? cJSON_Parse(text) : NULL;
     free(text);
     if (!m->cat) {
-        fprintf(stderr, "collab-attack matrix: cannot read the catalogue %s\n", m->catalogue);
+        fprintf(stderr, "collab-attack matrix: cannot read the catalogue: %s\n",
+                err[0] ? err : "not valid JSON");
         return -1;
     }
     const cJSON *a;
