@@ -183,7 +183,8 @@ static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames
         memset(&req->env, 0, sizeof req->env);
         return COLLAB_E_FRAMES;
     }
-    int rc = collab_envelope_decode(zmq_msg_data(body), zmq_msg_size(body), &req->env);
+    int rc =
+        collab_envelope_decode_map(zmq_msg_data(body), zmq_msg_size(body), &req->env, &req->args);
     if (frames != 1) /* the first frame may still say which request it was */
         return COLLAB_E_FRAMES;
     if (rc == 0 && req->env.kind != COLLAB_KIND_REQUEST)
@@ -191,8 +192,6 @@ static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames
     if (rc == 0 &&
         (req->action = collab_action_lookup(req->env.action.ptr, req->env.action.len)) < 0)
         rc = req->action;
-    if (rc == 0)
-        rc = collab_map_parse(req->env.payload.ptr, req->env.payload.len, &req->args);
     (void)self;
     return rc;
 }

@@ -104,13 +104,14 @@ static int get_bin_exact(const collab_mp_value_t *v, size_t n, collab_span_t *ou
 }
 
 /*  payload and data: a bin holding exactly one valid map. */
-static int get_map_bin(const collab_mp_value_t *v, collab_span_t *out)
+static int get_map_bin(const collab_mp_value_t *v, collab_span_t *out, collab_map_t *body)
 {
     if (v->type != COLLAB_MP_BIN)
         return COLLAB_E_FIELD_TYPE;
     if (v->len > COLLAB_MAX_PAYLOAD)
         return COLLAB_E_TOO_LARGE;
-    int rc = collab_map_validate(v->ptr, v->len);
+    /* validating is parsing: keep the view when the caller wants it, not walk twice */
+    int rc = body ? collab_map_parse(v->ptr, v->len, body) : collab_map_validate(v->ptr, v->len);
     if (rc == 0)
         *out = (collab_span_t){v->ptr, v->len};
     return rc;
@@ -155,7 +156,8 @@ static int get_text(const collab_mp_value_t *v, size_t max_bytes, collab_span_t 
     return rc;
 }
 
-static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *env)
+static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *env,
+                     collab_map_t *body)
 {
     uint64_t u = 0;
     int rc;
@@ -182,7 +184,7 @@ static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *e
     case F_NONCE:
         return get_bin_exact(v, COLLAB_NONCE_LEN, &env->nonce);
     case F_PAYLOAD:
-        return get_map_bin(v, &env->payload);
+        return get_map_bin(v, &env->payload, body);
     case F_SIGNATURE:
         return get_bin_exact(v, COLLAB_SIGNATURE_LEN, &env->signature);
     case F_STATUS:
@@ -195,7 +197,7 @@ static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *e
     case F_ERROR:
         return get_text(v, COLLAB_MAX_ERROR_TEXT, &env->error);
     case F_DATA:
-        return get_map_bin(v, &env->data);
+        return get_map_bin(v, &env->data, body);
     case F_EVENT:
         return get_ident(v, 1, COLLAB_MAX_EVENT_NAME, ALPHA_ACTION, &env->event);
     case F_SEQ:
@@ -206,6 +208,12 @@ static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *e
 }
 
 int collab_envelope_decode(const void *bytes, size_t len, collab_envelope_t *env)
+{
+    return collab_envelope_decode_map(bytes, len, env, NULL);
+}
+
+int collab_envelope_decode_map(const void *bytes, size_t len, collab_envelope_t *env,
+                               collab_map_t *body)
 {
     collab_mp_reader_t r;
     collab_mp_value_t hdr, key, val;
@@ -231,7 +239,7 @@ int collab_envelope_decode(const void *bytes, size_t len, collab_envelope_t *env
         seen |= BIT(f);
         if ((rc = collab_mp_read(&r, &val)) != 0)
             return rc;
-        if ((rc = get_field((field_t)f, &val, env)) != 0)
+        if ((rc = get_field((field_t)f, &val, env, body)) != 0)
             return rc;
     }
     if (!collab_mp_at_end(&r))

@@ -41,6 +41,11 @@ typedef struct {
 /*  Decodes one frame. Returns 0 and fills *env, or a negative collab_err_t. */
 int collab_envelope_decode(const void *bytes, size_t len, collab_envelope_t *env);
 
+/*  The same, also keeping the view of the payload (request) or data (reply, event) map in
+ *body, parsed once while it is validated. */
+int collab_envelope_decode_map(const void *bytes, size_t len, collab_envelope_t *env,
+                               collab_map_t *body);
+
 /*  Encodes *env into out[0..cap) in the canonical field order of PROTOCOL.md.
     Returns 0 and the length, or COLLAB_E_TOO_LARGE / COLLAB_E_LIMIT. */
 int collab_envelope_encode(const collab_envelope_t *env, void *out, size_t cap, size_t *len);

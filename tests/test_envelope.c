@@ -306,6 +306,25 @@ static void test_encode_errors(void)
     CHECK_RC(collab_envelope_encode(&rep, frame, sizeof frame, &len), COLLAB_E_TOO_LARGE);
 }
 
+/*  decode_map keeps the payload's view, parsed once; a bad payload fails the same way. */
+static void test_decode_map(void)
+{
+    uint8_t frame[512];
+    size_t len;
+    collab_envelope_t req, got;
+    collab_map_t body;
+    collab_span_t pw;
+    tm_request(&req, "login", "\x81\xa8password\xa5s3cr3", 16);
+    CHECK_OK(collab_envelope_encode(&req, frame, sizeof frame, &len));
+    CHECK_OK(collab_envelope_decode_map(frame, len, &got, &body));
+    CHECK_EQ_INT(body.count, 1);
+    CHECK(collab_map_str(&body, "password", &pw) == 0 && collab_span_eq(pw, "s3cr3"));
+    tm_request(&req, "login", "\x81\xa8password\xa3\xff\xfe\xfd", 14); /* not UTF-8 */
+    CHECK_OK(collab_envelope_encode(&req, frame, sizeof frame, &len));
+    CHECK_RC(collab_envelope_decode_map(frame, len, &got, &body), COLLAB_E_UTF8);
+    CHECK_RC(collab_envelope_decode(frame, len, &got), COLLAB_E_UTF8);
+}
+
 int main(void)
 {
     TU_RUN(test_request);
@@ -315,5 +334,6 @@ int main(void)
     TU_RUN(test_null_spans);
     TU_RUN(test_any_key_order);
     TU_RUN(test_encode_errors);
+    TU_RUN(test_decode_map);
     return tu_exit("test_envelope");
 }
