@@ -195,6 +195,10 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
     }
     if (open_socket(self, err, errlen) != 0)
         goto fail;
+    if (collab_store_start_writer(self->store) != 0) {
+        snprintf(err, errlen, "%s: cannot start the writer thread", cfg->state_path);
+        goto fail;
+    }
     collab_seclog_emit(self->seclog, self->started_ms, "broker_started", "bind", cfg->bind,
                        "transport", collab_transport_curve(self->transport) ? "curve" : "null",
                        NULL);
@@ -214,7 +218,7 @@ void collab_broker_destroy(collab_broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     collab_broker_t *self = *self_p;
-    for (size_t i = 0; i < self->npending; i++) {
+    for (size_t i = self->pending_head; i < self->npending; i++) {
         zmq_msg_close(&self->pending[i].rid);
         zmq_msg_close(&self->pending[i].body);
     }

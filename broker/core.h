@@ -32,10 +32,11 @@ typedef struct {
     uint64_t rate_limited, replays, hash_jobs; /* controls 10 and 8; jobs given the hasher */
 } collab_counters_t;
 
-/*  A reply or event waiting for the batch's commit before it may leave. */
+/*  A reply or event waiting for its batch's commit before it may leave. */
 typedef struct {
     zmq_msg_t rid;
     zmq_msg_t body;
+    uint64_t batch; /* the store's batch number it waits for */
 } outmsg_t;
 
 struct collab_broker {
@@ -57,9 +58,9 @@ struct collab_broker {
     collab_counters_t stats;
     uint64_t started_ms;
     uint64_t next_project_id, next_task_id, next_handle;
-    /* messages held until the open transaction commits */
+    /* messages held until their batch commits, in batch order: [pending_head, npending) */
     outmsg_t *pending;
-    size_t npending, pending_cap;
+    size_t pending_head, npending, pending_cap;
     /* scratch buffers for encoding: data maps and whole frames */
     uint8_t data_buf[COLLAB_MAX_PAYLOAD];  /* the reply's data map */
     uint8_t event_buf[COLLAB_MAX_PAYLOAD]; /* an event's data map */

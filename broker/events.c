@@ -42,9 +42,7 @@ int collab_event_to_also(collab_broker_t *self, collab_agent_t *agent, const cha
     int rc = collab_store_put_event(self->store, &ev, self->cfg.event_retention);
     if (rc)
         return rc;
-    agent->event_seq = ev.seq;
-    if ((rc = collab_store_put_agent(self->store, agent)) != 0)
-        return rc;
+    agent->event_seq = ev.seq; /* persisted by the event itself: the log keeps the latest */
     size_t flen = encode_event(self, &ev);
     if (flen == 0)
         return COLLAB_E_INTERNAL;

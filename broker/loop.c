@@ -1,7 +1,9 @@
-/*  loop.c: the broker's event loop. One poll over the ROUTER, the hashing pool's descriptor
-    and the socket monitor; requests are read in batches, handled on zmq_msg_t without
-    copies, and the batch's changes are committed once before its replies and events leave
-    (group commit). Timers expire idle sessions and write back activity times lazily. */
+/*  loop.c: the broker's event loop. One poll over the ROUTER, the hashing pool's descriptor,
+    the store's writer and the socket monitor; requests are read in batches, handled on
+    zmq_msg_t without copies, and each batch's changes are handed to the store's writer
+    thread, which commits them while the loop reads the next batch. A reply or event waits
+    for the commit of the batch it reflects (group commit, pipelined). Timers expire idle
+    sessions and write back activity times lazily. */
 #include "core.h"
 #include "dispatch.h"
 #include "log.h"
@@ -48,9 +50,19 @@ void collab_send_to(collab_broker_t *self, const uint8_t *rid, size_t rid_len, c
     }
     memcpy(zmq_msg_data(&m.rid), rid, rid_len);
     memcpy(zmq_msg_data(&m.body), bytes, len);
-    if (!collab_store_in_batch(self->store)) {
+    /* what this message shows waits for its batch; and it leaves after those before it */
+    m.batch = collab_store_pending(self->store);
+    if (self->npending > self->pending_head && self->pending[self->npending - 1].batch > m.batch)
+        m.batch = self->pending[self->npending - 1].batch;
+    if (m.batch == 0) {
         send_frames(self, &m.rid, &m.body);
         return;
+    }
+    if (self->npending == self->pending_cap && self->pending_head > 0) {
+        memmove(self->pending, self->pending + self->pending_head,
+                (self->npending - self->pending_head) * sizeof *self->pending);
+        self->npending -= self->pending_head;
+        self->pending_head = 0;
     }
     if (self->npending == self->pending_cap) {
         size_t cap = self->pending_cap ? self->pending_cap * 2 : 64;
@@ -94,20 +106,34 @@ void collab_reply(collab_broker_t *self, const req_t *req, int rc)
     collab_send_to(self, req->rid, req->rid_len, self->frame_buf, len);
 }
 
-/*  Commits the batch, then lets its held replies and events go, in order. A failed
+/*  Lets the held replies and events of every committed batch go, in order. A failed
     commit is fatal: nothing held was acknowledged, and the state on disk is the last
     committed one, so the broker stops rather than reply with state it could not keep. */
+static int release_committed(collab_broker_t *self)
+{
+    uint64_t committed;
+    if (collab_store_committed(self->store, &committed) != 0)
+        return COLLAB_E_IO;
+    while (self->pending_head < self->npending &&
+           self->pending[self->pending_head].batch <= committed) {
+        outmsg_t *m = &self->pending[self->pending_head++];
+        send_frames(self, &m->rid, &m->body);
+    }
+    if (self->pending_head == self->npending)
+        self->pending_head = self->npending = 0;
+    return 0;
+}
+
+/*  Hands the batch's changes to the writer (which may still be committing the previous
+    ones), then releases whatever is already committed. */
 static int flush_batch(collab_broker_t *self)
 {
-    if (!collab_store_in_batch(self->store))
-        return 0;
-    if (collab_store_commit(self->store) != 0)
-        return COLLAB_E_IO;
-    self->stats.commits++;
-    for (size_t i = 0; i < self->npending; i++)
-        send_frames(self, &self->pending[i].rid, &self->pending[i].body);
-    self->npending = 0;
-    return 0;
+    if (collab_store_in_batch(self->store)) {
+        if (collab_store_submit(self->store) != 0)
+            return COLLAB_E_IO;
+        self->stats.commits++;
+    }
+    return release_committed(self);
 }
 
 /*  Reads one message: the routing id, the first body frame, and counts (and discards)
@@ -227,20 +253,21 @@ static void run_timers(collab_broker_t *self, uint64_t now)
 
 int collab_broker_run(collab_broker_t *self)
 {
-    zmq_pollitem_t items[3] = {
+    zmq_pollitem_t items[4] = {
         {self->router, 0, ZMQ_POLLIN, 0},
         {NULL, collab_hasher_fd(self->hasher), ZMQ_POLLIN, 0},
+        {NULL, collab_store_fd(self->store), ZMQ_POLLIN, 0},
         {self->monitor, 0, ZMQ_POLLIN, 0},
     };
     int rc = 0;
     while (!stop_requested && !zsys_interrupted) {
-        if (zmq_poll(items, self->monitor ? 3 : 2, 250) < 0 && zmq_errno() != EINTR)
+        if (zmq_poll(items, self->monitor ? 4 : 3, 250) < 0 && zmq_errno() != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN)
             drain_router(self);
         if (items[1].revents & ZMQ_POLLIN)
             drain_hasher(self);
-        if (self->monitor && (items[2].revents & ZMQ_POLLIN))
+        if (self->monitor && (items[3].revents & ZMQ_POLLIN))
             drain_monitor(self);
         run_timers(self, collab_now_ms());
         if ((rc = flush_batch(self)) != 0) {
@@ -249,7 +276,7 @@ int collab_broker_run(collab_broker_t *self)
         }
     }
     collab_session_flush_activity(self);
-    if (flush_batch(self) != 0 && rc == 0)
+    if (rc == 0 && (collab_store_commit(self->store) != 0 || release_committed(self) != 0))
         rc = COLLAB_E_IO;
     log_stats(self);
     return rc;

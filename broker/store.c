@@ -4,9 +4,13 @@
 #include "store.h"
 
 #include "collab_error.h"
+#include "evindex.h"
+#include "store_ops.h"
 #include "store_schema.h"
+#include "store_writer.h"
 #include "vault.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,15 +29,15 @@ typedef enum {
     ST_DEL_PROJECT_TASKS,
     ST_PUT_TASK,
     ST_PUT_EVENT,
-    ST_TRIM_EVENTS,
+    ST_DEL_EVENT,
     ST_PUT_META,
     ST_GET_META,
     ST_LOAD_AGENTS,
     ST_LOAD_SESSIONS,
     ST_LOAD_PROJECTS,
     ST_LOAD_TASKS,
-    ST_EVENTS_SINCE,
-    ST_EVENTS_OLDEST,
+    ST_GET_EVENT,
+    ST_LOAD_EVENTS,
     ST_COUNT
 } stmt_id_t;
 
@@ -55,9 +59,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PUT_TASK] = "INSERT OR REPLACE INTO tasks(id, project_id, type, title, description,"
                     " result, status, assigned_to, assigned_by, created, updated)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [ST_PUT_EVENT] = "INSERT OR REPLACE INTO events(agent_id, seq, name, ts, data)"
-                     " VALUES(?1, ?2, ?3, ?4, ?5)",
-    [ST_TRIM_EVENTS] = "DELETE FROM events WHERE agent_id = ?1 AND seq <= ?2",
+    [ST_PUT_EVENT] = "INSERT INTO event_log(id, agent_id, seq, name, ts, data)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_DEL_EVENT] = "DELETE FROM event_log WHERE id = ?1",
     [ST_PUT_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
     [ST_GET_META] = "SELECT value FROM meta WHERE key = ?1",
     [ST_LOAD_AGENTS] = "SELECT agent_id, role, pw_hash, registered, caps, last_seen, event_seq,"
@@ -68,20 +72,30 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " FROM projects ORDER BY id",
     [ST_LOAD_TASKS] = "SELECT id, project_id, type, title, description, result, status,"
                       " assigned_to, assigned_by, created, updated FROM tasks ORDER BY id",
-    [ST_EVENTS_SINCE] = "SELECT seq, name, ts, data FROM events"
-                        " WHERE agent_id = ?1 AND seq > ?2 ORDER BY seq",
-    [ST_EVENTS_OLDEST] = "SELECT min(seq) FROM events WHERE agent_id = ?1",
+    [ST_GET_EVENT] = "SELECT agent_id, seq, name, ts, data FROM event_log WHERE id = ?1",
+    [ST_LOAD_EVENTS] = "SELECT id, agent_id, seq FROM event_log ORDER BY id",
 };
 
 struct collab_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
-    bool failed;                 /* a write of the open batch failed: its commit must fail too */
+    bool failed;                 /* direct: a write of the open transaction failed */
     const collab_vault_t *vault; /* set: secrets are sealed (strong state_at_rest) */
+    collab_evindex_t *events;    /* each agent's retained events in the event log */
+    uint64_t next_event_id;      /* the log row id of the next event */
+    /* batches: numbered from 1; direct mode counts its commits */
+    uint64_t submitted, committed; /* committed: as the loop last learnt it */
+    collab_writer_t *writer;       /* NULL: direct mode */
+    collab_ops_t *open;            /* writer mode: the batch being recorded */
+    pthread_mutex_t db_mu;         /* writer mode: the connection, between the two threads */
 };
+
+static int index_events(collab_store_t *self);
 
 /*  A sealed password hash: the prefix and base64 of nonce, MAC, agent id, NUL and hash. */
 #define STORE_SEALED_MAX 512
+/*  Batches waiting for the writer before the loop waits too. */
+#define STORE_MAX_QUEUED 4
 
 sqlite3 *collab_store_db(collab_store_t *self)
 {
@@ -107,6 +121,7 @@ collab_store_t *collab_store_open(const char *path, bool reset, char *err, size_
             snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
+    pthread_mutex_init(&self->db_mu, NULL);
     self->db = collab_store_schema_open(path, reset, err, errlen);
     if (!self->db)
         goto fail;
@@ -118,6 +133,13 @@ collab_store_t *collab_store_open(const char *path, bool reset, char *err, size_
                          sqlite3_errmsg(self->db));
             goto fail;
         }
+    if (!(self->events = collab_evindex_new()) || index_events(self) != 0 ||
+        collab_store_commit(self) != 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot read the event log (%s)", path,
+                     sqlite3_errmsg(self->db));
+        goto fail;
+    }
     return self;
 fail:
     collab_store_destroy(&self);
@@ -130,99 +152,303 @@ void collab_store_destroy(collab_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     collab_store_t *self = *self_p;
+    collab_writer_destroy(&self->writer); /* what was submitted is committed first */
+    if (self->open) {
+        collab_ops_free(self->open);
+        free(self->open);
+    }
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(self->st[i]);
     sqlite3_close(self->db);
+    collab_evindex_destroy(&self->events);
+    pthread_mutex_destroy(&self->db_mu);
     free(self);
     *self_p = NULL;
 }
 
 /* ---------------------------------------------------------------------------------------
-   The batch transaction */
+   The batch. Before collab_store_start_writer (start-up, tools, tests) every write binds
+   and steps its statement inside the open transaction on the caller's thread ("direct").
+   After it, every write is recorded into the open batch (store_ops.h) and the writer
+   thread applies and commits batches in order ("writer"). The put functions below do not
+   know which: they describe a row through row_*, which binds or records it. */
 
-/*  Steps a statement that returns no rows, then readies it for reuse. */
-static int run(collab_store_t *self, sqlite3_stmt *st)
+/*  Steps a statement that returns no rows, then readies it for reuse. Any thread. */
+static int step_reset(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE) {
+    return rc;
+}
+
+/*  Direct mode: steps a write; a failure fails the batch. */
+static int run(collab_store_t *self, sqlite3_stmt *st)
+{
+    if (step_reset(st) != SQLITE_DONE) {
         self->failed = true;
         return COLLAB_E_IO;
     }
     return 0;
 }
 
-/*  A bind failed (too big, out of memory): the write is abandoned and the batch fails. */
-static int bind_failed(collab_store_t *self, sqlite3_stmt *st)
-{
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    self->failed = true;
-    return COLLAB_E_IO;
-}
-
 int collab_store_begin(collab_store_t *self)
 {
-    if (!sqlite3_get_autocommit(self->db))
+    if (self->writer || !sqlite3_get_autocommit(self->db))
         return 0;
     return run(self, self->st[ST_BEGIN]);
 }
 
 bool collab_store_in_batch(const collab_store_t *self)
 {
-    return !sqlite3_get_autocommit(self->db);
+    return self->writer ? self->open->len > 0 : !sqlite3_get_autocommit(self->db);
 }
 
-/*  Commits the batch. If any write of it failed, the whole batch is rolled back instead and
-    COLLAB_E_IO returned, so the broker acknowledges nothing of a partly written batch. */
-int collab_store_commit(collab_store_t *self)
+/*  Direct mode: commits the open transaction. If any write of it failed, the whole batch is
+    rolled back instead and COLLAB_E_IO returned, so the broker acknowledges nothing of a
+    partly written batch. */
+static int commit_direct(collab_store_t *self)
 {
     bool failed = self->failed;
     self->failed = false;
     if (sqlite3_get_autocommit(self->db)) /* nothing open (or SQLite already rolled back) */
         return failed ? COLLAB_E_IO : 0;
-    if (!failed && run(self, self->st[ST_COMMIT]) == 0)
+    if (!failed && run(self, self->st[ST_COMMIT]) == 0) {
+        self->submitted = self->committed = self->submitted + 1;
         return 0;
-    if (!sqlite3_get_autocommit(self->db))
-        run(self, self->st[ST_ROLLBACK]);
-    self->failed = false;
+    }
+    collab_store_rollback(self);
     return COLLAB_E_IO;
 }
 
+int collab_store_submit(collab_store_t *self)
+{
+    if (!self->writer)
+        return commit_direct(self);
+    if (self->open->failed)
+        return COLLAB_E_IO; /* the loop's tables are ahead of any batch we could write */
+    if (self->open->len == 0)
+        return 0;
+    return collab_writer_submit(self->writer, &self->open);
+}
+
+int collab_store_commit(collab_store_t *self)
+{
+    if (!self->writer)
+        return commit_direct(self);
+    int rc = collab_store_submit(self);
+    return rc ? rc : collab_writer_sync(self->writer);
+}
+
+uint64_t collab_store_pending(const collab_store_t *self)
+{
+    uint64_t submitted = self->writer ? collab_writer_submitted(self->writer) : self->submitted;
+    if (collab_store_in_batch(self))
+        return submitted + 1;
+    return submitted > self->committed ? submitted : 0;
+}
+
+int collab_store_committed(collab_store_t *self, uint64_t *committed)
+{
+    int rc = self->writer ? collab_writer_committed(self->writer, &self->committed) : 0;
+    *committed = self->committed;
+    return rc;
+}
+
+int collab_store_fd(const collab_store_t *self)
+{
+    return self->writer ? collab_writer_fd(self->writer) : -1;
+}
+
+/*  Before a read: every write made so far is on disk, and the writer is idle. */
+static int read_begin(collab_store_t *self)
+{
+    if (!self->writer)
+        return 0;
+    int rc = collab_store_commit(self);
+    if (rc == 0)
+        pthread_mutex_lock(&self->db_mu);
+    return rc;
+}
+
+static void read_end(collab_store_t *self)
+{
+    if (self->writer)
+        pthread_mutex_unlock(&self->db_mu);
+}
+
+/*  The event index followed the abandoned writes: it is rebuilt from the log as it is. */
 void collab_store_rollback(collab_store_t *self)
 {
-    if (!sqlite3_get_autocommit(self->db))
+    if (self->writer) {
+        collab_ops_reset(self->open);
+        if (collab_writer_sync(self->writer) != 0)
+            return; /* a failed writer is final */
+        pthread_mutex_lock(&self->db_mu);
+    } else if (!sqlite3_get_autocommit(self->db)) {
         run(self, self->st[ST_ROLLBACK]);
+    }
     self->failed = false;
+    if (index_events(self) != 0)
+        self->failed = true; /* not rebuilt: the next commit fails too, and retries this */
+    read_end(self);
+}
+
+/* ---------------------------------------------------------------------------------------
+   Rows: bound now (direct) or recorded for the writer */
+
+static void fail_batch(collab_store_t *self)
+{
+    if (self->writer)
+        self->open->failed = true;
+    else
+        self->failed = true;
+}
+
+static bool batch_failed(const collab_store_t *self)
+{
+    return self->writer ? self->open->failed : self->failed;
+}
+
+typedef struct {
+    collab_store_t *store;
+    sqlite3_stmt *st; /* direct: the statement being bound; NULL when recording */
+    int col, rc;      /* the next parameter; SQLITE_OK or the first failure */
+} row_t;
+
+static void row_begin(collab_store_t *self, row_t *r, stmt_id_t id)
+{
+    r->store = self;
+    r->col = 1;
+    r->rc = SQLITE_OK;
+    r->st = self->writer ? NULL : self->st[id];
+    if (self->writer)
+        collab_ops_begin(self->open, id);
+    else if (collab_store_begin(self) != 0)
+        r->rc = SQLITE_ERROR;
+}
+
+static void row_u64(row_t *r, uint64_t v)
+{
+    if (!r->st)
+        collab_ops_int(r->store->open, (int64_t)v);
+    else if (r->rc == SQLITE_OK)
+        r->rc = sqlite3_bind_int64(r->st, r->col, (sqlite3_int64)v);
+    r->col++;
+}
+
+static void row_int(row_t *r, int v)
+{
+    row_u64(r, (uint64_t)(int64_t)v);
+}
+
+/*  Text of a fixed field or a heap string (up to cap bytes; NULL is ""). */
+static void row_str(row_t *r, const char *s, size_t cap)
+{
+    size_t len = s ? strnlen(s, cap) : 0;
+    if (!r->st)
+        collab_ops_text(r->store->open, s ? s : "", len);
+    else if (r->rc == SQLITE_OK)
+        r->rc = len > INT32_MAX
+                    ? SQLITE_TOOBIG
+                    : sqlite3_bind_text(r->st, r->col, s ? s : "", (int)len, SQLITE_STATIC);
+    r->col++;
+}
+
+/*  A blob; NULL or empty is a zero-length blob. */
+static void row_bytes(row_t *r, const void *p, size_t len)
+{
+    if (!r->st)
+        collab_ops_blob(r->store->open, p, len);
+    else if (r->rc == SQLITE_OK)
+        r->rc = len > INT32_MAX    ? SQLITE_TOOBIG
+                : (!p || len == 0) ? sqlite3_bind_zeroblob(r->st, r->col, 0)
+                                   : sqlite3_bind_blob(r->st, r->col, p, (int)len, SQLITE_STATIC);
+    r->col++;
+}
+
+/*  Runs (direct) or completes (writer) the row. A failure fails the batch. */
+static int row_end(row_t *r)
+{
+    collab_store_t *self = r->store;
+    if (r->rc == SQLITE_OK)
+        return r->st ? run(self, r->st) : collab_ops_end(self->open) ? 0 : COLLAB_E_IO;
+    if (r->st) {
+        sqlite3_reset(r->st);
+        sqlite3_clear_bindings(r->st);
+    }
+    fail_batch(self);
+    return COLLAB_E_IO;
+}
+
+/*  Writer thread: binds and steps every record of a batch. */
+static int apply(collab_store_t *self, const collab_ops_t *ops)
+{
+    collab_opv_t v[COLLAB_OPS_MAX_VALUES];
+    unsigned id, n;
+    uint32_t done = 0;
+    size_t pos = 0;
+    while (collab_ops_next(ops, &pos, &id, v, &n)) {
+        if (id >= ST_COUNT)
+            return COLLAB_E_INTERNAL;
+        sqlite3_stmt *st = self->st[id];
+        int rc = SQLITE_OK;
+        for (unsigned i = 0; i < n && rc == SQLITE_OK; i++) {
+            int col = (int)i + 1;
+            if (v[i].kind == COLLAB_OPV_INT)
+                rc = sqlite3_bind_int64(st, col, v[i].i);
+            else if (v[i].kind == COLLAB_OPV_TEXT)
+                rc = sqlite3_bind_text(st, col, v[i].p, (int)v[i].len, SQLITE_STATIC);
+            else if (v[i].len == 0)
+                rc = sqlite3_bind_zeroblob(st, col, 0);
+            else
+                rc = sqlite3_bind_blob(st, col, v[i].p, (int)v[i].len, SQLITE_STATIC);
+        }
+        if (rc != SQLITE_OK || step_reset(st) != SQLITE_DONE) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return COLLAB_E_IO;
+        }
+        done++;
+    }
+    return done == ops->count && pos == ops->len ? 0 : COLLAB_E_INTERNAL;
+}
+
+/*  Writer thread: n batches, one transaction, all or nothing. */
+static int commit_batches(void *arg, collab_ops_t *const *batches, size_t n)
+{
+    collab_store_t *self = arg;
+    pthread_mutex_lock(&self->db_mu);
+    int rc = step_reset(self->st[ST_BEGIN]) == SQLITE_DONE ? 0 : COLLAB_E_IO;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = apply(self, batches[i]);
+    if (rc == 0 && step_reset(self->st[ST_COMMIT]) != SQLITE_DONE)
+        rc = COLLAB_E_IO;
+    if (rc && !sqlite3_get_autocommit(self->db))
+        step_reset(self->st[ST_ROLLBACK]);
+    pthread_mutex_unlock(&self->db_mu);
+    return rc;
+}
+
+int collab_store_start_writer(collab_store_t *self)
+{
+    if (self->writer)
+        return 0;
+    if (collab_store_commit(self) != 0)
+        return COLLAB_E_IO;
+    self->open = calloc(1, sizeof *self->open);
+    if (self->open)
+        self->writer = collab_writer_new(commit_batches, self, STORE_MAX_QUEUED);
+    if (!self->writer) {
+        free(self->open);
+        self->open = NULL;
+        return COLLAB_E_NOMEM;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------------
    Writes */
-
-static int bind_str(sqlite3_stmt *st, int col, const char *s, size_t cap)
-{
-    if (!s)
-        return sqlite3_bind_text(st, col, "", 0, SQLITE_STATIC);
-    size_t len = strnlen(s, cap);
-    if (len > INT32_MAX)
-        return SQLITE_TOOBIG;
-    return sqlite3_bind_text(st, col, s, (int)len, SQLITE_STATIC);
-}
-
-static int bind_u64(sqlite3_stmt *st, int col, uint64_t v)
-{
-    return sqlite3_bind_int64(st, col, (sqlite3_int64)v);
-}
-
-static int bind_bytes(sqlite3_stmt *st, int col, const void *p, size_t len)
-{
-    if (len > INT32_MAX)
-        return SQLITE_TOOBIG;
-    if (!p || len == 0)
-        return sqlite3_bind_zeroblob(st, col, 0);
-    return sqlite3_bind_blob(st, col, p, (int)len, SQLITE_STATIC);
-}
 
 /*  "a,b,c" from the agent's capabilities. */
 static void join_caps(const collab_agent_t *a, char *out, size_t cap)
@@ -255,113 +481,134 @@ static const char *stored_hash(const collab_store_t *self, const collab_agent_t 
 int collab_store_put_agent(collab_store_t *self, const collab_agent_t *a)
 {
     char caps[COLLAB_MAX_CAPABILITIES * (COLLAB_IDENT_MAX + 1) + 1], sealed[STORE_SEALED_MAX];
-    sqlite3_stmt *st = self->st[ST_PUT_AGENT];
-    if (collab_store_begin(self) != 0)
-        return COLLAB_E_IO;
+    row_t r;
+    row_begin(self, &r, ST_PUT_AGENT);
     const char *hash = stored_hash(self, a, sealed, sizeof sealed);
     if (!hash)
-        return bind_failed(self, st);
+        r.rc = SQLITE_ERROR; /* not sealed: not written */
     join_caps(a, caps, sizeof caps);
-    int rc = bind_str(st, 1, a->id, sizeof a->id) | sqlite3_bind_int(st, 2, (int)a->role) |
-             bind_str(st, 3, hash, sizeof sealed) | sqlite3_bind_int(st, 4, a->registered) |
-             bind_str(st, 5, caps, sizeof caps) | bind_u64(st, 6, a->last_seen) |
-             bind_u64(st, 7, a->event_seq) | bind_u64(st, 8, a->failures) |
-             bind_u64(st, 9, a->locked_until);
-    return rc != SQLITE_OK ? bind_failed(self, st) : run(self, st);
+    row_str(&r, a->id, sizeof a->id);
+    row_int(&r, (int)a->role);
+    row_str(&r, hash ? hash : "", sizeof sealed);
+    row_int(&r, a->registered);
+    row_str(&r, caps, sizeof caps);
+    row_u64(&r, a->last_seen);
+    row_u64(&r, a->event_seq);
+    row_u64(&r, a->failures);
+    row_u64(&r, a->locked_until);
+    return row_end(&r);
 }
 
 int collab_store_put_session(collab_store_t *self, const collab_session_t *s)
 {
-    sqlite3_stmt *st = self->st[ST_PUT_SESSION];
-    if (collab_store_begin(self) != 0)
-        return COLLAB_E_IO;
-    size_t rid_len = s->rid_len < COLLAB_RID_MAX ? s->rid_len : COLLAB_RID_MAX;
-    int rc = bind_str(st, 1, s->token, sizeof s->token) | bind_u64(st, 2, s->handle) |
-             bind_str(st, 3, s->agent_id, sizeof s->agent_id) |
-             sqlite3_bind_int(st, 4, (int)s->role) | bind_u64(st, 5, s->created) |
-             bind_u64(st, 6, s->last_activity) | bind_str(st, 7, s->peer, sizeof s->peer) |
-             bind_bytes(st, 8, s->rid, rid_len) | sqlite3_bind_int(st, 9, s->subscribed) |
-             sqlite3_bind_int(st, 10, s->subscribed_all) |
-             bind_str(st, 11, s->curve_key, sizeof s->curve_key);
-    return rc != SQLITE_OK ? bind_failed(self, st) : run(self, st);
+    row_t r;
+    row_begin(self, &r, ST_PUT_SESSION);
+    row_str(&r, s->token, sizeof s->token);
+    row_u64(&r, s->handle);
+    row_str(&r, s->agent_id, sizeof s->agent_id);
+    row_int(&r, (int)s->role);
+    row_u64(&r, s->created);
+    row_u64(&r, s->last_activity);
+    row_str(&r, s->peer, sizeof s->peer);
+    row_bytes(&r, s->rid, s->rid_len < COLLAB_RID_MAX ? s->rid_len : COLLAB_RID_MAX);
+    row_int(&r, s->subscribed);
+    row_int(&r, s->subscribed_all);
+    row_str(&r, s->curve_key, sizeof s->curve_key);
+    return row_end(&r);
+}
+
+/*  A statement with one parameter, an id or a key. */
+static int put_key_u64(collab_store_t *self, stmt_id_t id, uint64_t key)
+{
+    row_t r;
+    row_begin(self, &r, id);
+    row_u64(&r, key);
+    return row_end(&r);
 }
 
 int collab_store_delete_session(collab_store_t *self, const char *token)
 {
-    sqlite3_stmt *st = self->st[ST_DEL_SESSION];
-    if (collab_store_begin(self) != 0)
-        return COLLAB_E_IO;
-    if (bind_str(st, 1, token, COLLAB_MAX_SESSION_ID + 1) != SQLITE_OK)
-        return bind_failed(self, st);
-    return run(self, st);
+    row_t r;
+    row_begin(self, &r, ST_DEL_SESSION);
+    row_str(&r, token, COLLAB_MAX_SESSION_ID + 1);
+    return row_end(&r);
 }
 
 int collab_store_put_project(collab_store_t *self, const collab_project_t *p)
 {
-    sqlite3_stmt *st = self->st[ST_PUT_PROJECT];
-    if (collab_store_begin(self) != 0)
-        return COLLAB_E_IO;
-    int rc = bind_u64(st, 1, p->id) | bind_str(st, 2, p->name, SIZE_MAX) |
-             bind_str(st, 3, p->description, SIZE_MAX) |
-             bind_str(st, 4, p->owner, sizeof p->owner) | sqlite3_bind_int(st, 5, p->closed) |
-             bind_u64(st, 6, p->created) | bind_u64(st, 7, p->task_count);
-    return rc != SQLITE_OK ? bind_failed(self, st) : run(self, st);
+    row_t r;
+    row_begin(self, &r, ST_PUT_PROJECT);
+    row_u64(&r, p->id);
+    row_str(&r, p->name, SIZE_MAX);
+    row_str(&r, p->description, SIZE_MAX);
+    row_str(&r, p->owner, sizeof p->owner);
+    row_int(&r, p->closed);
+    row_u64(&r, p->created);
+    row_u64(&r, p->task_count);
+    return row_end(&r);
 }
 
 int collab_store_delete_project(collab_store_t *self, uint64_t project_id)
 {
-    if (collab_store_begin(self) != 0)
-        return COLLAB_E_IO;
-    sqlite3_stmt *tasks = self->st[ST_DEL_PROJECT_TASKS], *proj = self->st[ST_DEL_PROJECT];
-    if (bind_u64(tasks, 1, project_id) != SQLITE_OK)
-        return bind_failed(self, tasks);
-    if (run(self, tasks) != 0)
-        return COLLAB_E_IO;
-    if (bind_u64(proj, 1, project_id) != SQLITE_OK)
-        return bind_failed(self, proj);
-    return run(self, proj);
+    int rc = put_key_u64(self, ST_DEL_PROJECT_TASKS, project_id);
+    return rc ? rc : put_key_u64(self, ST_DEL_PROJECT, project_id);
 }
 
 int collab_store_put_task(collab_store_t *self, const collab_task_t *t)
 {
-    sqlite3_stmt *st = self->st[ST_PUT_TASK];
-    if (collab_store_begin(self) != 0)
-        return COLLAB_E_IO;
-    int rc = bind_u64(st, 1, t->id) | bind_u64(st, 2, t->project_id) |
-             bind_str(st, 3, t->type, sizeof t->type) | bind_str(st, 4, t->title, SIZE_MAX) |
-             bind_str(st, 5, t->description, SIZE_MAX) | bind_str(st, 6, t->result, SIZE_MAX) |
-             sqlite3_bind_int(st, 7, (int)t->status) |
-             bind_str(st, 8, t->assigned_to, sizeof t->assigned_to) |
-             bind_str(st, 9, t->assigned_by, sizeof t->assigned_by) | bind_u64(st, 10, t->created) |
-             bind_u64(st, 11, t->updated);
-    return rc != SQLITE_OK ? bind_failed(self, st) : run(self, st);
+    row_t r;
+    row_begin(self, &r, ST_PUT_TASK);
+    row_u64(&r, t->id);
+    row_u64(&r, t->project_id);
+    row_str(&r, t->type, sizeof t->type);
+    row_str(&r, t->title, SIZE_MAX);
+    row_str(&r, t->description, SIZE_MAX);
+    row_str(&r, t->result, SIZE_MAX);
+    row_int(&r, (int)t->status);
+    row_str(&r, t->assigned_to, sizeof t->assigned_to);
+    row_str(&r, t->assigned_by, sizeof t->assigned_by);
+    row_u64(&r, t->created);
+    row_u64(&r, t->updated);
+    return row_end(&r);
 }
 
+static void delete_event(void *arg, uint64_t rowid)
+{
+    put_key_u64(arg, ST_DEL_EVENT, rowid); /* a failure fails the batch */
+}
+
+/*  Appends to the log and to the agent's run in the index; what the index evicts (older
+    than the newest `retain`) is deleted from the log in the same batch. */
 int collab_store_put_event(collab_store_t *self, const collab_event_t *ev, uint32_t retain)
 {
-    sqlite3_stmt *st = self->st[ST_PUT_EVENT], *trim = self->st[ST_TRIM_EVENTS];
-    if (collab_store_begin(self) != 0)
-        return COLLAB_E_IO;
-    int rc = bind_str(st, 1, ev->agent_id, sizeof ev->agent_id) | bind_u64(st, 2, ev->seq) |
-             bind_str(st, 3, ev->name, sizeof ev->name) | bind_u64(st, 4, ev->timestamp) |
-             bind_bytes(st, 5, ev->data, ev->data_len);
-    if (rc != SQLITE_OK)
-        return bind_failed(self, st);
-    if (run(self, st) != 0)
-        return COLLAB_E_IO;
-    if (ev->seq < retain)
-        return 0;
-    rc = bind_str(trim, 1, ev->agent_id, sizeof ev->agent_id) | bind_u64(trim, 2, ev->seq - retain);
-    return rc != SQLITE_OK ? bind_failed(self, trim) : run(self, trim);
+    uint64_t rowid = self->next_event_id;
+    row_t r;
+    row_begin(self, &r, ST_PUT_EVENT);
+    row_u64(&r, rowid);
+    row_str(&r, ev->agent_id, sizeof ev->agent_id);
+    row_u64(&r, ev->seq);
+    row_str(&r, ev->name, sizeof ev->name);
+    row_u64(&r, ev->timestamp);
+    row_bytes(&r, ev->data, ev->data_len);
+    int rc = row_end(&r);
+    if (rc)
+        return rc;
+    self->next_event_id++;
+    if (collab_evindex_push(self->events, ev->agent_id, ev->seq, rowid, retain, delete_event,
+                            self) != 0) {
+        fail_batch(self); /* the row is written but not indexed: the batch must not stand */
+        return COLLAB_E_NOMEM;
+    }
+    return batch_failed(self) ? COLLAB_E_IO : 0;
 }
 
 int collab_store_put_meta(collab_store_t *self, const char *key, const void *val, size_t len)
 {
-    sqlite3_stmt *st = self->st[ST_PUT_META];
-    if (collab_store_begin(self) != 0)
-        return COLLAB_E_IO;
-    int rc = bind_str(st, 1, key, SIZE_MAX) | bind_bytes(st, 2, val, len);
-    return rc != SQLITE_OK ? bind_failed(self, st) : run(self, st);
+    row_t r;
+    row_begin(self, &r, ST_PUT_META);
+    row_str(&r, key, SIZE_MAX);
+    row_bytes(&r, val, len);
+    return row_end(&r);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -370,8 +617,12 @@ int collab_store_put_meta(collab_store_t *self, const char *key, const void *val
 int collab_store_get_meta(collab_store_t *self, const char *key, void *buf, size_t cap)
 {
     sqlite3_stmt *st = self->st[ST_GET_META];
-    int rc = bind_str(st, 1, key, SIZE_MAX) != SQLITE_OK ? SQLITE_ERROR : sqlite3_step(st);
-    int ret = rc == SQLITE_DONE ? 0 : COLLAB_E_IO;
+    int ret = read_begin(self);
+    if (ret)
+        return ret;
+    int rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ? SQLITE_ERROR
+                                                                           : sqlite3_step(st);
+    ret = rc == SQLITE_DONE ? 0 : COLLAB_E_IO;
     if (rc == SQLITE_ROW) {
         const void *val = sqlite3_column_blob(st, 0);
         size_t len = (size_t)sqlite3_column_bytes(st, 0);
@@ -385,6 +636,7 @@ int collab_store_get_meta(collab_store_t *self, const char *key, void *buf, size
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    read_end(self);
     return ret;
 }
 
@@ -464,7 +716,12 @@ static bool row_agent(const collab_store_t *self, sqlite3_stmt *st, collab_agent
     a->role = (collab_role_t)role;
     a->registered = sqlite3_column_int(st, 3) != 0;
     a->last_seen = col_u64(st, 5);
+    /* the log has the latest seq; the row's is as of the agent's last write */
+    uint64_t first, count;
+    collab_evindex_range(self->events, a->id, &first, &count);
     a->event_seq = col_u64(st, 6);
+    if (count && first + count - 1 > a->event_seq)
+        a->event_seq = first + count - 1;
     a->failures = (uint32_t)col_u64(st, 7);
     a->locked_until = col_u64(st, 8);
     return true;
@@ -567,7 +824,9 @@ static int load_table(collab_store_t *self, stmt_id_t id, const collab_store_loa
 /*  Agents, sessions, projects, tasks, in that order; a NULL callback skips its table. */
 int collab_store_load(collab_store_t *self, const collab_store_loader_t *cb, void *arg)
 {
-    int rc = 0;
+    int rc = read_begin(self);
+    if (rc)
+        return rc;
     if (cb->agent)
         rc = load_table(self, ST_LOAD_AGENTS, cb, arg);
     if (rc == 0 && cb->session)
@@ -576,54 +835,74 @@ int collab_store_load(collab_store_t *self, const collab_store_loader_t *cb, voi
         rc = load_table(self, ST_LOAD_PROJECTS, cb, arg);
     if (rc == 0 && cb->task)
         rc = load_table(self, ST_LOAD_TASKS, cb, arg);
+    read_end(self);
     return rc;
 }
 
-static int oldest_event(collab_store_t *self, const char *agent_id, uint64_t *oldest)
+/*  Rebuilds the index from the log, oldest first. Rows that break an agent's run (none in
+    a file this store wrote) are deleted with the batch. */
+static int index_events(collab_store_t *self)
 {
-    sqlite3_stmt *st = self->st[ST_EVENTS_OLDEST];
-    int rc = bind_str(st, 1, agent_id, COLLAB_MAX_AGENT_ID + 1);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *oldest = col_u64(st, 0); /* min() of no rows is NULL, read as 0 */
+    sqlite3_stmt *st = self->st[ST_LOAD_EVENTS];
+    int rc, ret = 0;
+    collab_evindex_clear(self->events);
+    self->next_event_id = 1;
+    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t rowid = col_u64(st, 0);
+        const char *agent = (const char *)sqlite3_column_text(st, 1);
+        if (!agent || strlen(agent) > COLLAB_MAX_AGENT_ID) {
+            delete_event(self, rowid);
+            continue;
+        }
+        ret = collab_evindex_push(self->events, agent, col_u64(st, 2), rowid, UINT32_MAX,
+                                  delete_event, self);
+        self->next_event_id = rowid + 1;
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = COLLAB_E_IO;
+    sqlite3_reset(st);
+    return ret;
+}
+
+/*  Reads one retained event by its log row; the row must be the one the index names. */
+static int read_event(collab_store_t *self, uint64_t rowid, const char *agent_id, uint64_t seq,
+                      int (*fn)(void *arg, const collab_event_t *ev), void *arg)
+{
+    sqlite3_stmt *st = self->st[ST_GET_EVENT];
+    collab_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    int ret = COLLAB_E_IO;
+    if (sqlite3_bind_int64(st, 1, (sqlite3_int64)rowid) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW && col_str(st, 0, ev.agent_id, sizeof ev.agent_id) &&
+        strcmp(ev.agent_id, agent_id) == 0 && col_u64(st, 1) == seq &&
+        col_str(st, 2, ev.name, sizeof ev.name)) {
+        ev.seq = seq;
+        ev.timestamp = col_u64(st, 3);
+        ev.data = sqlite3_column_blob(st, 4);
+        ev.data_len = (size_t)sqlite3_column_bytes(st, 4);
+        ret = fn(arg, &ev);
+    }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    return rc == SQLITE_ROW ? 0 : COLLAB_E_IO;
+    return ret;
 }
 
 int collab_store_events_since(collab_store_t *self, const char *agent_id, uint64_t since,
                               int (*fn)(void *arg, const collab_event_t *ev), void *arg,
                               uint64_t *oldest)
 {
-    uint64_t first = 0;
-    if (oldest_event(self, agent_id, &first) != 0)
-        return COLLAB_E_IO;
+    uint64_t first, count;
+    collab_evindex_range(self->events, agent_id, &first, &count);
     if (oldest)
         *oldest = first;
-    sqlite3_stmt *st = self->st[ST_EVENTS_SINCE];
-    int ret = 0, rc = bind_str(st, 1, agent_id, COLLAB_MAX_AGENT_ID + 1) | bind_u64(st, 2, since);
-    if (rc != SQLITE_OK)
-        rc = SQLITE_ERROR;
-    else
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            collab_event_t ev;
-            memset(&ev, 0, sizeof ev);
-            if (!col_str(st, 1, ev.name, sizeof ev.name)) {
-                ret = COLLAB_E_IO;
-                break;
-            }
-            snprintf(ev.agent_id, sizeof ev.agent_id, "%s", agent_id);
-            ev.seq = col_u64(st, 0);
-            ev.timestamp = col_u64(st, 2);
-            ev.data = sqlite3_column_blob(st, 3);
-            ev.data_len = (size_t)sqlite3_column_bytes(st, 3);
-            if ((ret = fn(arg, &ev)) != 0)
-                break;
-        }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = COLLAB_E_IO;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    if (count == 0 || since >= first + count - 1) /* nothing newer than since */
+        return 0;
+    int ret = read_begin(self);
+    if (ret)
+        return ret;
+    for (uint64_t seq = since < first ? first : since + 1; ret == 0 && seq < first + count; seq++)
+        ret = read_event(self, collab_evindex_rowid(self->events, agent_id, seq), agent_id, seq, fn,
+                         arg);
+    read_end(self);
     return ret;
 }

@@ -1,7 +1,8 @@
 /*  store.h: durable state in one SQLite file (WAL mode). The broker mutates its in-memory
-    tables first, records each change here inside the batch's open transaction, and sends
-    the replies of a batch only after collab_store_commit returns 0: many requests, one
-    commit (group commit). Loading at start-up hands every row back through callbacks. */
+    tables first, records each change here in the open batch, and sends the replies of a
+    batch only once it is committed: many requests, one commit (group commit), made by a
+    writer thread while the loop handles the next batch. Loading at start-up hands every
+    row back through callbacks. */
 #ifndef COLLAB_STORE_H
 #define COLLAB_STORE_H
 
@@ -23,17 +24,47 @@ collab_store_t *collab_store_open(const char *path, bool reset, char *err, size_
 /*  Closes the database (committing nothing). NULL-safe, nulls *self_p. */
 void collab_store_destroy(collab_store_t **self_p);
 
+/*  Batches. A store starts in direct mode: each write runs at once inside the open
+    transaction, and commit makes it durable before it returns. After
+    collab_store_start_writer, writes are recorded and a writer thread commits them, batch
+    after batch, while the caller goes on (several waiting batches share one commit):
+    submit hands over the open batch, the store's descriptor becomes readable when batches
+    are on disk, and committed says up to which. Batches are numbered from 1; a message
+    that reflects the state as it is now may leave once batch collab_store_pending() is
+    committed. In writer mode a failed commit is final: nothing more is written. Reads
+    (meta, load, events) first commit every write made so far and wait for it. */
+
 /*  Opens the batch transaction if none is open. Idempotent. Returns 0 or COLLAB_E_IO. */
 int collab_store_begin(collab_store_t *self);
 
-/*  True while a batch transaction is open. */
+/*  True while the open batch has writes. */
 bool collab_store_in_batch(const collab_store_t *self);
 
-/*  Commits the open transaction (no-op when none). Returns 0 or COLLAB_E_IO. */
+/*  Commits the open batch and (writer mode) waits for every batch before it. No-op when
+    nothing is open. Returns 0 or COLLAB_E_IO. */
 int collab_store_commit(collab_store_t *self);
 
-/*  Abandons the open transaction (no-op when none): nothing of it reaches the file. */
+/*  Abandons the open batch (no-op when none): nothing of it reaches the file. */
 void collab_store_rollback(collab_store_t *self);
+
+/*  From now on writes go to a writer thread. Commits the open batch first. Returns 0,
+    COLLAB_E_IO or COLLAB_E_NOMEM (still in direct mode). */
+int collab_store_start_writer(collab_store_t *self);
+
+/*  Hands the open batch to the writer (direct mode: commits it). Waits only when the
+    writer is several batches behind. Returns 0 or COLLAB_E_IO. */
+int collab_store_submit(collab_store_t *self);
+
+/*  The batch that what is true now waits for: the open one when it has writes, else the
+    newest submitted that is not known to be committed; 0 when everything is on disk. */
+uint64_t collab_store_pending(const collab_store_t *self);
+
+/*  The newest batch on disk, into *committed. Returns 0, or COLLAB_E_IO once the writer
+    has failed. Clears the descriptor. */
+int collab_store_committed(collab_store_t *self, uint64_t *committed);
+
+/*  Readable when collab_store_committed has news; -1 in direct mode. */
+int collab_store_fd(const collab_store_t *self);
 
 /*  Writes: each opens the batch transaction if needed. Return 0 or COLLAB_E_IO. */
 int collab_store_put_agent(collab_store_t *self, const collab_agent_t *agent);
@@ -43,7 +74,8 @@ int collab_store_put_project(collab_store_t *self, const collab_project_t *p);
 /*  Deletes the project and all its tasks. */
 int collab_store_delete_project(collab_store_t *self, uint64_t project_id);
 int collab_store_put_task(collab_store_t *self, const collab_task_t *t);
-/*  Appends an event and drops that agent's events older than the newest `retain`. */
+/*  Appends an event to the log and drops that agent's events older than the newest
+    `retain`. The log also keeps each agent's latest seq: loading sets event_seq from it. */
 int collab_store_put_event(collab_store_t *self, const collab_event_t *ev, uint32_t retain);
 /*  Small named values (id counters, audit chain head): a blob per key. */
 int collab_store_put_meta(collab_store_t *self, const char *key, const void *val, size_t len);

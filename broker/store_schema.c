@@ -9,6 +9,11 @@
 #define STORE_SCHEMA_MARK "taskcollab-1"
 #define STORE_BUSY_MS     1000
 
+/* events in insertion order, every agent's in one log (see evindex.h) */
+#define EVENT_LOG_SQL                                                                              \
+    "CREATE TABLE IF NOT EXISTS event_log(id INTEGER PRIMARY KEY, agent_id TEXT NOT NULL,"         \
+    " seq INT NOT NULL, name TEXT, ts INT, data BLOB);"
+
 /* IF NOT EXISTS: two brokers racing to create the same new file both end up with one schema. */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB);"
@@ -23,12 +28,11 @@ static const char schema_sql[] =
     " title TEXT, description TEXT, result TEXT, status INT, assigned_to TEXT,"
     " assigned_by TEXT, created INT, updated INT);"
     "CREATE INDEX IF NOT EXISTS tasks_project ON tasks(project_id);"
-    "CREATE TABLE IF NOT EXISTS events(agent_id TEXT, seq INT, name TEXT, ts INT, data BLOB,"
-    " PRIMARY KEY(agent_id, seq));"
+    EVENT_LOG_SQL
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '" STORE_SCHEMA_MARK "');";
 
 static const char reset_sql[] = "DELETE FROM agents; DELETE FROM sessions; DELETE FROM projects;"
-                                "DELETE FROM tasks; DELETE FROM events;"
+                                "DELETE FROM tasks; DELETE FROM event_log;"
                                 "DELETE FROM meta WHERE key <> 'schema';";
 
 __attribute__((format(printf, 4, 5))) static void set_err(char *err, size_t errlen,
@@ -178,6 +182,23 @@ static int add_new_columns(sqlite3 *db)
                             "ALTER TABLE sessions ADD COLUMN curve_key TEXT NOT NULL DEFAULT ''");
 }
 
+/*  Files written before the event log kept events in a table keyed by (agent, seq), whose
+    every insert and trim dirtied a page per agent; their events move into the log, each
+    agent's in order. */
+static int move_events_to_log(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT 1 FROM events LIMIT 0", -1, &st, NULL);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return SQLITE_OK; /* no old table */
+    return exec_transaction(
+        db, EVENT_LOG_SQL "INSERT INTO event_log(agent_id, seq, name, ts, data)"
+                          " SELECT agent_id, seq, name, ts, data FROM events"
+                          " ORDER BY agent_id, seq;"
+                          "DROP TABLE events;");
+}
+
 /*  Recognises or creates the schema, then switches to WAL. */
 static int prepare_file(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
@@ -197,6 +218,11 @@ static int prepare_file(sqlite3 *db, const char *path, char *err, size_t errlen)
     }
     if (add_new_columns(db) != SQLITE_OK) {
         set_err(err, errlen, path, "cannot add the new columns (%s)", sqlite3_errmsg(db));
+        return -1;
+    }
+    if (move_events_to_log(db) != SQLITE_OK) {
+        set_err(err, errlen, path, "cannot move events into the event log (%s)",
+                sqlite3_errmsg(db));
         return -1;
     }
     char mode[16] = "";
