@@ -181,6 +181,8 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
     if (!self->tables || load_agents(self, err, errlen) != 0)
         goto fail;
     self->store = collab_store_open(cfg->state_path, reset_state, err, errlen);
+    if (self->store)
+        collab_store_set_retention(self->store, cfg->event_retention);
     /* the security log, the state key and any migration, before the state is loaded */
     if (!self->store || collab_startup(self, err, errlen) != 0 ||
         load_state(self, err, errlen) != 0)

@@ -18,6 +18,7 @@ typedef struct {
 
 struct collab_evindex {
     zhashx_t *rings; /* agent_id -> ring_t */
+    uint64_t live;   /* entries in all rings */
 };
 
 static void ring_destroy(void **item)
@@ -55,6 +56,7 @@ void collab_evindex_destroy(collab_evindex_t **self_p)
 void collab_evindex_clear(collab_evindex_t *self)
 {
     zhashx_purge(self->rings);
+    self->live = 0;
 }
 
 static ring_t *find(const collab_evindex_t *self, const char *agent_id)
@@ -67,8 +69,10 @@ static uint64_t at(const ring_t *r, uint64_t i)
     return r->rowid[(r->head + i) % r->cap];
 }
 
-static void evict_oldest(ring_t *r, collab_evindex_evict_fn *evict, void *arg)
+static void evict_oldest(collab_evindex_t *self, ring_t *r, collab_evindex_evict_fn *evict,
+                         void *arg)
 {
+    self->live--;
     if (evict)
         evict(arg, r->rowid[r->head]);
     r->head = (r->head + 1) % r->cap;
@@ -126,11 +130,12 @@ int collab_evindex_push(collab_evindex_t *self, const char *agent_id, uint64_t s
     if (r->cap == 0 && !grow(r, retain))
         return COLLAB_E_NOMEM;
     while (r->count && (restart || r->count >= retain))
-        evict_oldest(r, evict, arg);
+        evict_oldest(self, r, evict, arg);
     if (r->count == 0)
         r->first_seq = seq;
     r->rowid[(r->head + r->count) % r->cap] = rowid;
     r->count++;
+    self->live++;
     return 0;
 }
 
@@ -148,4 +153,41 @@ uint64_t collab_evindex_rowid(const collab_evindex_t *self, const char *agent_id
     if (!r || r->count == 0 || seq < r->first_seq || seq - r->first_seq >= r->count)
         return 0;
     return at(r, seq - r->first_seq);
+}
+
+void collab_evindex_trim(collab_evindex_t *self, uint32_t retain, collab_evindex_evict_fn *evict,
+                         void *arg)
+{
+    if (retain == 0)
+        retain = 1;
+    for (ring_t *r = zhashx_first(self->rings); r; r = zhashx_next(self->rings))
+        while (r->count > retain)
+            evict_oldest(self, r, evict, arg);
+}
+
+uint64_t collab_evindex_live(const collab_evindex_t *self)
+{
+    return self->live;
+}
+
+uint64_t collab_evindex_oldest(const collab_evindex_t *self, const char **agent_id)
+{
+    uint64_t oldest = 0;
+    *agent_id = NULL;
+    for (ring_t *r = zhashx_first(self->rings); r; r = zhashx_next(self->rings))
+        if (r->count && (oldest == 0 || r->rowid[r->head] < oldest)) {
+            oldest = r->rowid[r->head];
+            *agent_id = r->agent_id;
+        }
+    return oldest;
+}
+
+void collab_evindex_relocate(collab_evindex_t *self, const char *agent_id,
+                             uint64_t (*move)(void *arg, uint64_t rowid), void *arg)
+{
+    ring_t *r = find(self, agent_id);
+    for (uint32_t i = 0; r && i < r->count; i++) {
+        uint64_t *slot = &r->rowid[(r->head + i) % r->cap];
+        *slot = move(arg, *slot);
+    }
 }

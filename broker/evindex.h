@@ -35,4 +35,19 @@ void collab_evindex_range(const collab_evindex_t *self, const char *agent_id, ui
 /*  The log row id of the agent's event seq, or 0 when it is not retained. */
 uint64_t collab_evindex_rowid(const collab_evindex_t *self, const char *agent_id, uint64_t seq);
 
+/*  Every agent keeps at most its newest `retain` (at least 1); the rest is evicted. */
+void collab_evindex_trim(collab_evindex_t *self, uint32_t retain, collab_evindex_evict_fn *evict,
+                         void *arg);
+
+/*  Events retained, all agents together. */
+uint64_t collab_evindex_live(const collab_evindex_t *self);
+
+/*  The smallest row id retained (0 when none) and, into *agent_id, whose it is: every
+    row below it is garbage. Walks every agent. */
+uint64_t collab_evindex_oldest(const collab_evindex_t *self, const char **agent_id);
+
+/*  Gives each of the agent's retained events the row id move(arg, old row id) returns. */
+void collab_evindex_relocate(collab_evindex_t *self, const char *agent_id,
+                             uint64_t (*move)(void *arg, uint64_t rowid), void *arg);
+
 #endif

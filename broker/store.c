@@ -29,7 +29,8 @@ typedef enum {
     ST_DEL_PROJECT_TASKS,
     ST_PUT_TASK,
     ST_PUT_EVENT,
-    ST_DEL_EVENT,
+    ST_GC_EVENTS,
+    ST_MOVE_EVENT,
     ST_PUT_META,
     ST_GET_META,
     ST_LOAD_AGENTS,
@@ -61,7 +62,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_PUT_EVENT] = "INSERT INTO event_log(id, agent_id, seq, name, ts, data)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_DEL_EVENT] = "DELETE FROM event_log WHERE id = ?1",
+    [ST_GC_EVENTS] = "DELETE FROM event_log WHERE id < ?1",
+    [ST_MOVE_EVENT] = "INSERT INTO event_log(id, agent_id, seq, name, ts, data)"
+                      " SELECT ?1, agent_id, seq, name, ts, data FROM event_log WHERE id = ?2",
     [ST_PUT_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
     [ST_GET_META] = "SELECT value FROM meta WHERE key = ?1",
     [ST_LOAD_AGENTS] = "SELECT agent_id, role, pw_hash, registered, caps, last_seen, event_seq,"
@@ -83,6 +86,8 @@ struct collab_store {
     const collab_vault_t *vault; /* set: secrets are sealed (strong state_at_rest) */
     collab_evindex_t *events;    /* each agent's retained events in the event log */
     uint64_t next_event_id;      /* the log row id of the next event */
+    uint64_t gc_below;           /* rows below this id are deleted */
+    uint32_t since_gc;           /* events appended since the last collection */
     /* batches: numbered from 1; direct mode counts its commits */
     uint64_t submitted, committed; /* committed: as the loop last learnt it */
     collab_writer_t *writer;       /* NULL: direct mode */
@@ -94,6 +99,8 @@ static int index_events(collab_store_t *self);
 
 /*  A sealed password hash: the prefix and base64 of nonce, MAC, agent id, NUL and hash. */
 #define STORE_SEALED_MAX 512
+/*  Events appended between two collections of the log's garbage. */
+#define STORE_GC_EVERY 4096u
 /*  Batches waiting for the writer before the loop waits too. */
 #define STORE_MAX_QUEUED 4
 
@@ -572,9 +579,36 @@ int collab_store_put_task(collab_store_t *self, const collab_task_t *t)
     return row_end(&r);
 }
 
-static void delete_event(void *arg, uint64_t rowid)
+/*  Moves one event to the log's end (the old row becomes garbage). */
+static uint64_t move_event(void *arg, uint64_t rowid)
 {
-    put_key_u64(arg, ST_DEL_EVENT, rowid); /* a failure fails the batch */
+    collab_store_t *self = arg;
+    row_t r;
+    row_begin(self, &r, ST_MOVE_EVENT);
+    row_u64(&r, self->next_event_id);
+    row_u64(&r, rowid);
+    if (row_end(&r) != 0)
+        return rowid; /* the batch has failed; nothing of it stands */
+    return self->next_event_id++;
+}
+
+/*  Evicted events are not deleted one by one: their rows are scattered over the log, and a
+    delete each dirtied a page per recipient again. Every STORE_GC_EVERY appends, the rows
+    below the oldest retained one are deleted in one range (the log's first pages), and
+    when an agent with old events holds too much garbage below them, those events move to
+    the log's end so that the next collection can go past them. The log so stays within
+    about twice the retained events. */
+static void collect_events(collab_store_t *self)
+{
+    const char *holder;
+    uint64_t oldest = collab_evindex_oldest(self->events, &holder);
+    uint64_t below = oldest ? oldest : self->next_event_id;
+    self->since_gc = 0;
+    if (below > self->gc_below && put_key_u64(self, ST_GC_EVENTS, below) == 0)
+        self->gc_below = below;
+    uint64_t span = self->next_event_id - below, live = collab_evindex_live(self->events);
+    if (holder && span > 2 * live + STORE_GC_EVERY)
+        collab_evindex_relocate(self->events, holder, move_event, self);
 }
 
 /*  Appends to the log and to the agent's run in the index; what the index evicts (older
@@ -594,12 +628,18 @@ int collab_store_put_event(collab_store_t *self, const collab_event_t *ev, uint3
     if (rc)
         return rc;
     self->next_event_id++;
-    if (collab_evindex_push(self->events, ev->agent_id, ev->seq, rowid, retain, delete_event,
-                            self) != 0) {
+    if (collab_evindex_push(self->events, ev->agent_id, ev->seq, rowid, retain, NULL, NULL) != 0) {
         fail_batch(self); /* the row is written but not indexed: the batch must not stand */
         return COLLAB_E_NOMEM;
     }
+    if (++self->since_gc >= STORE_GC_EVERY)
+        collect_events(self);
     return batch_failed(self) ? COLLAB_E_IO : 0;
+}
+
+void collab_store_set_retention(collab_store_t *self, uint32_t retain)
+{
+    collab_evindex_trim(self->events, retain, NULL, NULL);
 }
 
 int collab_store_put_meta(collab_store_t *self, const char *key, const void *val, size_t len)
@@ -839,8 +879,8 @@ int collab_store_load(collab_store_t *self, const collab_store_loader_t *cb, voi
     return rc;
 }
 
-/*  Rebuilds the index from the log, oldest first. Rows that break an agent's run (none in
-    a file this store wrote) are deleted with the batch. */
+/*  Rebuilds the index from the log, oldest first. Rows that break an agent's run are left
+    to the next collection. */
 static int index_events(collab_store_t *self)
 {
     sqlite3_stmt *st = self->st[ST_LOAD_EVENTS];
@@ -850,13 +890,10 @@ static int index_events(collab_store_t *self)
     while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         uint64_t rowid = col_u64(st, 0);
         const char *agent = (const char *)sqlite3_column_text(st, 1);
-        if (!agent || strlen(agent) > COLLAB_MAX_AGENT_ID) {
-            delete_event(self, rowid);
-            continue;
-        }
-        ret = collab_evindex_push(self->events, agent, col_u64(st, 2), rowid, UINT32_MAX,
-                                  delete_event, self);
         self->next_event_id = rowid + 1;
+        if (agent && strlen(agent) <= COLLAB_MAX_AGENT_ID)
+            ret = collab_evindex_push(self->events, agent, col_u64(st, 2), rowid, UINT32_MAX, NULL,
+                                      NULL);
     }
     if (ret == 0 && rc != SQLITE_DONE)
         ret = COLLAB_E_IO;

@@ -77,6 +77,10 @@ int collab_store_put_task(collab_store_t *self, const collab_task_t *t);
 /*  Appends an event to the log and drops that agent's events older than the newest
     `retain`. The log also keeps each agent's latest seq: loading sets event_seq from it. */
 int collab_store_put_event(collab_store_t *self, const collab_event_t *ev, uint32_t retain);
+/*  Each agent keeps its newest `retain` events from now on; what a file holds beyond that
+    (from a larger retention before) is dropped. */
+void collab_store_set_retention(collab_store_t *self, uint32_t retain);
+
 /*  Small named values (id counters, audit chain head): a blob per key. */
 int collab_store_put_meta(collab_store_t *self, const char *key, const void *val, size_t len);
 

@@ -27,8 +27,7 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS tasks(id INTEGER PRIMARY KEY, project_id INT, type TEXT,"
     " title TEXT, description TEXT, result TEXT, status INT, assigned_to TEXT,"
     " assigned_by TEXT, created INT, updated INT);"
-    "CREATE INDEX IF NOT EXISTS tasks_project ON tasks(project_id);"
-    EVENT_LOG_SQL
+    "CREATE INDEX IF NOT EXISTS tasks_project ON tasks(project_id);" EVENT_LOG_SQL
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '" STORE_SCHEMA_MARK "');";
 
 static const char reset_sql[] = "DELETE FROM agents; DELETE FROM sessions; DELETE FROM projects;"
@@ -192,11 +191,10 @@ static int move_events_to_log(sqlite3 *db)
     sqlite3_finalize(st);
     if (rc != SQLITE_OK)
         return SQLITE_OK; /* no old table */
-    return exec_transaction(
-        db, EVENT_LOG_SQL "INSERT INTO event_log(agent_id, seq, name, ts, data)"
-                          " SELECT agent_id, seq, name, ts, data FROM events"
-                          " ORDER BY agent_id, seq;"
-                          "DROP TABLE events;");
+    return exec_transaction(db, EVENT_LOG_SQL "INSERT INTO event_log(agent_id, seq, name, ts, data)"
+                                              " SELECT agent_id, seq, name, ts, data FROM events"
+                                              " ORDER BY agent_id, seq;"
+                                              "DROP TABLE events;");
 }
 
 /*  Recognises or creates the schema, then switches to WAL. */
@@ -234,8 +232,11 @@ static int prepare_file(sqlite3 *db, const char *path, char *err, size_t errlen)
     }
     /* FULL: in WAL mode NORMAL may lose the last commits on power loss; we promised replies
        only for what is on disk. */
-    if (sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF", NULL, NULL, NULL) !=
-        SQLITE_OK) {
+    /* cache: 8 MiB rather than SQLite's 2, so the log's and the tasks' hot pages stay
+       in memory while the writer commits (scripts/bench: writes 0.41 -> 0.48 of echo) */
+    if (sqlite3_exec(db,
+                     "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-8192",
+                     NULL, NULL, NULL) != SQLITE_OK) {
         set_err(err, errlen, path, "cannot configure (%s)", sqlite3_errmsg(db));
         return -1;
     }
