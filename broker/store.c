@@ -88,6 +88,7 @@ struct collab_store {
     uint64_t next_event_id;      /* the log row id of the next event */
     uint64_t gc_below;           /* rows below this id are deleted */
     uint32_t since_gc;           /* events appended since the last collection */
+    uint32_t retain;             /* events kept per agent (set_retention; else all) */
     /* batches: numbered from 1; direct mode counts its commits */
     uint64_t submitted, committed; /* committed: as the loop last learnt it */
     collab_writer_t *writer;       /* NULL: direct mode */
@@ -129,6 +130,7 @@ collab_store_t *collab_store_open(const char *path, bool reset, char *err, size_
         return NULL;
     }
     pthread_mutex_init(&self->db_mu, NULL);
+    self->retain = UINT32_MAX;
     self->db = collab_store_schema_open(path, reset, err, errlen);
     if (!self->db)
         goto fail;
@@ -443,6 +445,7 @@ int collab_store_start_writer(collab_store_t *self)
         return 0;
     if (collab_store_commit(self) != 0)
         return COLLAB_E_IO;
+    self->submitted = self->committed = 0; /* the writer numbers its batches from 1 */
     self->open = calloc(1, sizeof *self->open);
     if (self->open)
         self->writer = collab_writer_new(commit_batches, self, STORE_MAX_QUEUED);
@@ -639,6 +642,7 @@ int collab_store_put_event(collab_store_t *self, const collab_event_t *ev, uint3
 
 void collab_store_set_retention(collab_store_t *self, uint32_t retain)
 {
+    self->retain = retain;
     collab_evindex_trim(self->events, retain, NULL, NULL);
 }
 
@@ -892,8 +896,8 @@ static int index_events(collab_store_t *self)
         const char *agent = (const char *)sqlite3_column_text(st, 1);
         self->next_event_id = rowid + 1;
         if (agent && strlen(agent) <= COLLAB_MAX_AGENT_ID)
-            ret = collab_evindex_push(self->events, agent, col_u64(st, 2), rowid, UINT32_MAX, NULL,
-                                      NULL);
+            ret = collab_evindex_push(self->events, agent, col_u64(st, 2), rowid, self->retain,
+                                      NULL, NULL);
     }
     if (ret == 0 && rc != SQLITE_DONE)
         ret = COLLAB_E_IO;
