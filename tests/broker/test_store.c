@@ -1,8 +1,15 @@
 /*  test_store.c: the SQLite state file. Every record type round-trips with every field, group
     commit, reset, event retention, cascading project deletion, meta values, refusal of files
-    that are not ours (left byte-identical), and durability across kill -9 of the writer. */
+    that are not ours (left byte-identical), and durability across kill -9 of the writer.
+    Writer mode: the same round trip through the writer thread, batch numbers (pending,
+    committed, the descriptor), reads that commit first, refused values (while recording,
+    and by SQLite at commit: final), agents' event_seq recovered from the event log, and
+    the migration of the old events table into the log. */
 #include "store.h"
+#include "store_schema.h"
 #include "testutil.h"
+
+#include "collab_limits.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -245,70 +252,70 @@ static void sample_task(collab_task_t *t, uint64_t id, uint64_t project_id, char
 /* ---------------------------------------------------------------------------------------
    Tests */
 
-static void test_roundtrip(void)
-{
-    const char *path = tmp_path("roundtrip.db");
-    collab_store_t *st = open_ok(path, false);
-    if (!st)
-        return;
+/*  The records of the round-trip tests: one of each kind, every field set. */
+typedef struct {
     collab_agent_t a;
     collab_session_t s;
     collab_project_t p[3];
     collab_task_t t;
-    sample_agent(&a);
-    sample_session(&s);
-    char name3[] = "third", name1[] = "caf\xc3\xa9 \xf0\x9f\x9a\x80", name2[] = "second";
-    char desc[] = "line one\nline two";
-    sample_project(&p[0], 3, name3, desc);
-    sample_project(&p[1], 1, name1, desc);
-    sample_project(&p[2], 2, name2, NULL); /* NULL description is stored as "" */
-    char title[] = "Review the store";
-    sample_task(&t, 7, 1, title);
+    char name1[16], name2[8], name3[8], desc[24], title[24];
+} samples_t;
 
-    CHECK(!collab_store_in_batch(st));
-    CHECK_OK(collab_store_put_agent(st, &a));
+static void samples_init(samples_t *x)
+{
+    memset(x, 0, sizeof *x);
+    snprintf(x->name1, sizeof x->name1, "caf\xc3\xa9 \xf0\x9f\x9a\x80");
+    snprintf(x->name2, sizeof x->name2, "second");
+    snprintf(x->name3, sizeof x->name3, "third");
+    snprintf(x->desc, sizeof x->desc, "line one\nline two");
+    snprintf(x->title, sizeof x->title, "Review the store");
+    sample_agent(&x->a);
+    sample_session(&x->s);
+    sample_project(&x->p[0], 3, x->name3, x->desc);
+    sample_project(&x->p[1], 1, x->name1, x->desc);
+    sample_project(&x->p[2], 2, x->name2, NULL); /* NULL description is stored as "" */
+    sample_task(&x->t, 7, 1, x->title);
+}
+
+static void samples_write(collab_store_t *st, const samples_t *x)
+{
+    CHECK_OK(collab_store_put_agent(st, &x->a));
     CHECK(collab_store_in_batch(st)); /* a write opens the batch */
-    CHECK_OK(collab_store_put_session(st, &s));
+    CHECK_OK(collab_store_put_session(st, &x->s));
     for (int i = 0; i < 3; i++)
-        CHECK_OK(collab_store_put_project(st, &p[i]));
-    CHECK_OK(collab_store_put_task(st, &t));
-    CHECK_OK(collab_store_commit(st));
-    CHECK(!collab_store_in_batch(st));
-    CHECK_OK(collab_store_commit(st)); /* no-op */
-    collab_store_destroy(&st);
-    CHECK(st == NULL);
-    collab_store_destroy(&st);
+        CHECK_OK(collab_store_put_project(st, &x->p[i]));
+    CHECK_OK(collab_store_put_task(st, &x->t));
+}
 
-    st = open_ok(path, false);
-    if (!st)
-        return;
-    loaded_t *l = load_all(st, 0);
+/*  What samples_write wrote, loaded back field by field. */
+static void samples_check(const loaded_t *l, const samples_t *x)
+{
     CHECK_EQ_INT(l->n_agents, 1);
     if (l->n_agents == 1) {
-        collab_agent_t *g = &l->agents[0];
-        CHECK_STR(g->id, a.id);
-        CHECK_EQ_INT(g->role, a.role);
-        CHECK_STR(g->pw_hash, a.pw_hash);
+        const collab_agent_t *g = &l->agents[0];
+        CHECK_STR(g->id, x->a.id);
+        CHECK_EQ_INT(g->role, x->a.role);
+        CHECK_STR(g->pw_hash, x->a.pw_hash);
         CHECK(g->registered);
         CHECK_EQ_INT(g->cap_count, 3);
         for (int i = 0; i < 3; i++)
-            CHECK_STR(g->caps[i], a.caps[i]);
-        CHECK_EQ_U64(g->last_seen, a.last_seen);
+            CHECK_STR(g->caps[i], x->a.caps[i]);
+        CHECK_EQ_U64(g->last_seen, x->a.last_seen);
         CHECK_EQ_U64(g->event_seq, UINT64_MAX);
         CHECK_EQ_U64(g->failures, UINT32_MAX);
-        CHECK_EQ_U64(g->locked_until, a.locked_until);
+        CHECK_EQ_U64(g->locked_until, x->a.locked_until);
     }
     CHECK_EQ_INT(l->n_sessions, 1);
     if (l->n_sessions == 1) {
-        collab_session_t *g = &l->sessions[0];
-        CHECK_STR(g->token, s.token);
+        const collab_session_t *g = &l->sessions[0];
+        CHECK_STR(g->token, x->s.token);
         CHECK_EQ_U64(g->handle, 42);
-        CHECK_STR(g->agent_id, s.agent_id);
+        CHECK_STR(g->agent_id, x->s.agent_id);
         CHECK_EQ_INT(g->role, COLLAB_ROLE_OBSERVER);
-        CHECK_EQ_U64(g->created, s.created);
-        CHECK_EQ_U64(g->last_activity, s.last_activity);
-        CHECK_STR(g->peer, s.peer);
-        CHECK_MEM(g->rid, g->rid_len, s.rid, s.rid_len);
+        CHECK_EQ_U64(g->created, x->s.created);
+        CHECK_EQ_U64(g->last_activity, x->s.last_activity);
+        CHECK_STR(g->peer, x->s.peer);
+        CHECK_MEM(g->rid, g->rid_len, x->s.rid, x->s.rid_len);
         CHECK(g->subscribed && !g->subscribed_all);
     }
     CHECK_EQ_INT(l->n_projects, 3);
@@ -317,8 +324,8 @@ static void test_roundtrip(void)
         CHECK_EQ_U64(l->projects[0].id, 1);
         CHECK_EQ_U64(l->projects[1].id, 2);
         CHECK_EQ_U64(l->projects[2].id, 3);
-        CHECK_STR(l->projects[0].name, name1);
-        CHECK_STR(l->projects[0].description, desc);
+        CHECK_STR(l->projects[0].name, x->name1);
+        CHECK_STR(l->projects[0].description, x->desc);
         CHECK_STR(l->projects[1].description, "");
         CHECK_STR(l->projects[2].name, "third");
         for (int i = 0; i < 3; i++) {
@@ -333,19 +340,46 @@ static void test_roundtrip(void)
     }
     CHECK_EQ_INT(l->n_tasks, 1);
     if (l->n_tasks == 1) {
-        collab_task_t *g = &l->tasks[0];
+        const collab_task_t *g = &l->tasks[0];
         CHECK_EQ_U64(g->id, 7);
         CHECK_EQ_U64(g->project_id, 1);
         CHECK_STR(g->type, "code_review");
-        CHECK_STR(g->title, title);
+        CHECK_STR(g->title, x->title);
         CHECK_STR(g->description, "");
-        CHECK_STR(g->result, t.result);
+        CHECK_STR(g->result, x->t.result);
         CHECK_EQ_INT(g->status, COLLAB_TASK_IN_PROGRESS);
         CHECK_STR(g->assigned_to, "worker-7");
         CHECK_STR(g->assigned_by, "coord-1");
-        CHECK_EQ_U64(g->created, t.created);
-        CHECK_EQ_U64(g->updated, t.updated);
+        CHECK_EQ_U64(g->created, x->t.created);
+        CHECK_EQ_U64(g->updated, x->t.updated);
     }
+}
+
+static void test_roundtrip(void)
+{
+    const char *path = tmp_path("roundtrip.db");
+    collab_store_t *st = open_ok(path, false);
+    if (!st)
+        return;
+    samples_t x;
+    samples_init(&x);
+    collab_agent_t a = x.a;
+    collab_session_t s = x.s;
+
+    CHECK(!collab_store_in_batch(st));
+    samples_write(st, &x);
+    CHECK_OK(collab_store_commit(st));
+    CHECK(!collab_store_in_batch(st));
+    CHECK_OK(collab_store_commit(st)); /* no-op */
+    collab_store_destroy(&st);
+    CHECK(st == NULL);
+    collab_store_destroy(&st);
+
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    loaded_t *l = load_all(st, 0);
+    samples_check(l, &x);
     loaded_free(l);
 
     /* puts are upserts; a callback's code stops the load and is returned */
@@ -883,6 +917,534 @@ static void test_durability(void)
     collab_store_destroy(&st);
 }
 
+/* ---------------------------------------------------------------------------------------
+   Writer mode: writes are recorded and a writer thread commits them */
+
+#define WAIT_MS 20000 /* the longest a commit may take here (a sanitizer build included) */
+
+/*  Waits until batch `want` is committed, by polling the store's descriptor under a
+    deadline. Returns collab_store_committed's code; *got receives its number. */
+static int wait_committed(collab_store_t *st, uint64_t want, uint64_t *got)
+{
+    double deadline = now_ms() + WAIT_MS;
+    int rc = collab_store_committed(st, got);
+    while (rc == 0 && *got < want) {
+        struct pollfd p = {.fd = collab_store_fd(st), .events = POLLIN};
+        int left = (int)(deadline - now_ms());
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            break;
+        rc = collab_store_committed(st, got);
+    }
+    return rc;
+}
+
+/*  The first column of the first row of a query, through another connection; -1 on
+    error. Reads what is committed in the file, whatever the store has in hand. */
+static long long raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    long long v = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+/*  Every field of the events a callback is given, any agent, any name. */
+typedef struct {
+    size_t n;
+    struct {
+        char agent[COLLAB_MAX_AGENT_ID + 1];
+        char name[COLLAB_MAX_EVENT_NAME + 1];
+        char data[32];
+        uint64_t seq, ts;
+    } ev[32];
+} evlog_t;
+
+static int on_any_event(void *arg, const collab_event_t *ev)
+{
+    evlog_t *e = arg;
+    if (e->n < 32) {
+        snprintf(e->ev[e->n].agent, sizeof e->ev[0].agent, "%s", ev->agent_id);
+        snprintf(e->ev[e->n].name, sizeof e->ev[0].name, "%s", ev->name);
+        snprintf(e->ev[e->n].data, sizeof e->ev[0].data, "%.*s", (int)ev->data_len,
+                 ev->data_len ? (const char *)ev->data : "");
+        e->ev[e->n].seq = ev->seq;
+        e->ev[e->n].ts = ev->timestamp;
+    }
+    e->n++;
+    return 0;
+}
+
+/*  Agent `id`'s event `seq`, as the tests below write it. */
+static int put_test_event(collab_store_t *st, const char *id, uint64_t seq, uint32_t retain)
+{
+    char data[16];
+    snprintf(data, sizeof data, "d%llu", (unsigned long long)seq);
+    collab_event_t ev = {.seq = seq,
+                         .timestamp = 1000 + seq,
+                         .data = (const uint8_t *)data,
+                         .data_len = strlen(data)};
+    snprintf(ev.agent_id, sizeof ev.agent_id, "%s", id);
+    snprintf(ev.name, sizeof ev.name, "task_assigned");
+    return collab_store_put_event(st, &ev, retain);
+}
+
+/*  events_since(since) for `id` gives exactly seqs from..to, as put_test_event wrote them
+    (or as the migration test wrote them, with data "d<seq>" and ts 1000 + seq). */
+static void check_events(collab_store_t *st, const char *id, uint64_t since, uint64_t from,
+                         uint64_t to, uint64_t want_oldest)
+{
+    evlog_t e = {0};
+    uint64_t oldest = 99;
+    CHECK_OK(collab_store_events_since(st, id, since, on_any_event, &e, &oldest));
+    CHECK_EQ_U64(oldest, want_oldest);
+    CHECK_EQ_U64(e.n, to >= from ? to - from + 1 : 0);
+    for (size_t i = 0; i < e.n && i < 32 && from + i <= to; i++) {
+        char data[16];
+        snprintf(data, sizeof data, "d%llu", (unsigned long long)(from + i));
+        CHECK_EQ_U64(e.ev[i].seq, from + i);
+        CHECK_EQ_U64(e.ev[i].ts, 1000 + from + i);
+        CHECK_STR(e.ev[i].agent, id);
+        CHECK_STR(e.ev[i].name, "task_assigned");
+        CHECK_STR(e.ev[i].data, data);
+    }
+}
+
+/*  The round trip of test_roundtrip, written through the writer thread, known committed
+    through the descriptor, then read back by a new store. */
+static void test_writer_roundtrip(void)
+{
+    const char *path = tmp_path("writer-roundtrip.db");
+    collab_store_t *st = open_ok(path, false);
+    if (!st)
+        return;
+    CHECK_EQ_INT(collab_store_fd(st), -1); /* direct mode has no descriptor */
+    CHECK_OK(collab_store_start_writer(st));
+    CHECK(collab_store_fd(st) >= 0);
+    samples_t x;
+    samples_init(&x);
+    CHECK(!collab_store_in_batch(st));
+    samples_write(st, &x);
+    CHECK_EQ_U64(collab_store_pending(st), 1);
+    CHECK_OK(collab_store_submit(st));
+    CHECK(!collab_store_in_batch(st));
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        CHECK_OK(put_test_event(st, "w1", seq, 10));
+    CHECK_OK(collab_store_put_meta(st, "next_project_id", "\x04", 1));
+    CHECK_EQ_U64(collab_store_pending(st), 2);
+    CHECK_OK(collab_store_submit(st));
+    uint64_t got = 0;
+    CHECK_OK(wait_committed(st, 2, &got));
+    CHECK_EQ_U64(got, 2);
+    CHECK_EQ_U64(collab_store_pending(st), 0);
+    /* on disk while the store is still open: another connection sees it */
+    CHECK_EQ_INT(raw_int(path, "SELECT count(*) FROM tasks"), 1);
+    CHECK_EQ_INT(raw_int(path, "SELECT count(*) FROM projects"), 3);
+    CHECK_EQ_INT(raw_int(path, "SELECT count(*) FROM event_log"), 3);
+    collab_store_destroy(&st);
+
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    loaded_t *l = load_all(st, 0);
+    samples_check(l, &x);
+    loaded_free(l);
+    check_events(st, "w1", 0, 1, 3, 1);
+    uint8_t buf[8];
+    CHECK_EQ_INT(collab_store_get_meta(st, "next_project_id", buf, sizeof buf), 1);
+    CHECK_EQ_INT(buf[0], 4);
+    collab_store_destroy(&st);
+}
+
+static void test_writer_pending(void)
+{
+    const char *path = tmp_path("writer-pending.db");
+    collab_store_t *st = open_ok(path, false);
+    if (!st)
+        return;
+    uint64_t got = 99;
+    CHECK_OK(collab_store_start_writer(st));
+    CHECK_OK(collab_store_start_writer(st)); /* idempotent */
+    CHECK_EQ_U64(collab_store_pending(st), 0);
+    CHECK_OK(collab_store_committed(st, &got));
+    CHECK_EQ_U64(got, 0);
+    CHECK_OK(collab_store_begin(st)); /* nothing to open in writer mode */
+    CHECK(!collab_store_in_batch(st));
+    CHECK_OK(collab_store_submit(st)); /* an empty batch is not handed over */
+    CHECK_EQ_U64(collab_store_pending(st), 0);
+
+    /* the open batch's number while it has writes; the same number once submitted */
+    CHECK_OK(collab_store_put_meta(st, "k1", "1", 1));
+    CHECK(collab_store_in_batch(st));
+    CHECK_EQ_U64(collab_store_pending(st), 1);
+    CHECK_OK(collab_store_put_meta(st, "k2", "2", 1));
+    CHECK_EQ_U64(collab_store_pending(st), 1);
+    CHECK_OK(collab_store_submit(st));
+    CHECK(!collab_store_in_batch(st));
+    CHECK_EQ_U64(collab_store_pending(st), 1); /* submitted, not known to be committed */
+    CHECK_OK(collab_store_put_meta(st, "k3", "3", 1));
+    CHECK_EQ_U64(collab_store_pending(st), 2);
+    CHECK_OK(collab_store_submit(st));
+    CHECK_EQ_U64(collab_store_pending(st), 2);
+    CHECK_OK(wait_committed(st, 2, &got));
+    CHECK_EQ_U64(got, 2);
+    CHECK_EQ_U64(collab_store_pending(st), 0); /* everything on disk */
+    CHECK_OK(collab_store_submit(st));         /* empty again: no batch 3 */
+    CHECK_EQ_U64(collab_store_pending(st), 0);
+
+    /* commit waits: batch 3 is on disk when it returns, no polling needed */
+    CHECK_OK(collab_store_put_meta(st, "k4", "4", 1));
+    CHECK_EQ_U64(collab_store_pending(st), 3);
+    CHECK_OK(collab_store_commit(st));
+    CHECK(!collab_store_in_batch(st));
+    CHECK_OK(collab_store_committed(st, &got));
+    CHECK_EQ_U64(got, 3);
+    CHECK_EQ_U64(collab_store_pending(st), 0);
+    CHECK_EQ_INT(raw_int(path, "SELECT count(*) FROM meta WHERE key LIKE 'k_'"), 4);
+
+    /* a rolled-back batch reaches nothing and uses no number */
+    CHECK_OK(collab_store_put_meta(st, "dropped", "x", 1));
+    CHECK_EQ_U64(collab_store_pending(st), 4);
+    collab_store_rollback(st);
+    CHECK(!collab_store_in_batch(st));
+    CHECK_EQ_U64(collab_store_pending(st), 0);
+    uint8_t buf[8];
+    CHECK_EQ_INT(collab_store_get_meta(st, "dropped", buf, sizeof buf), 0);
+    CHECK_OK(collab_store_put_meta(st, "k5", "5", 1));
+    CHECK_EQ_U64(collab_store_pending(st), 4);
+    CHECK_OK(collab_store_commit(st));
+    CHECK_OK(collab_store_committed(st, &got));
+    CHECK_EQ_U64(got, 4);
+
+    /* destroy commits what was submitted, not the open batch */
+    CHECK_OK(collab_store_put_meta(st, "submitted", "s", 1));
+    CHECK_OK(collab_store_submit(st));
+    CHECK_OK(collab_store_put_meta(st, "unsubmitted", "u", 1));
+    CHECK(collab_store_in_batch(st));
+    collab_store_destroy(&st);
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    CHECK_EQ_INT(collab_store_get_meta(st, "submitted", buf, sizeof buf), 1);
+    CHECK_EQ_INT(collab_store_get_meta(st, "unsubmitted", buf, sizeof buf), 0);
+    CHECK_EQ_INT(collab_store_get_meta(st, "dropped", buf, sizeof buf), 0);
+    CHECK_EQ_INT(collab_store_get_meta(st, "k5", buf, sizeof buf), 1);
+    collab_store_destroy(&st);
+}
+
+/*  Reads in writer mode commit what was recorded first, submitted or not. */
+static void test_writer_reads_commit_first(void)
+{
+    const char *path = tmp_path("writer-reads.db");
+    collab_store_t *st = open_ok(path, false);
+    if (!st)
+        return;
+    CHECK_OK(collab_store_start_writer(st));
+    for (uint64_t seq = 1; seq <= 5; seq++)
+        CHECK_OK(put_test_event(st, "w1", seq, 3));
+    CHECK(collab_store_in_batch(st));
+    CHECK_EQ_U64(collab_store_pending(st), 1);
+    CHECK_EQ_INT(raw_int(path, "SELECT count(*) FROM event_log"), 0); /* nothing on disk */
+    check_events(st, "w1", 0, 3, 5, 3);                               /* the newest 3 */
+    CHECK(!collab_store_in_batch(st));
+    uint64_t got = 0;
+    CHECK_OK(collab_store_committed(st, &got)); /* already on disk: no wait */
+    CHECK_EQ_U64(got, 1);
+    /* the retained events are on disk (the evicted ones wait for the log's collection) */
+    CHECK_EQ_INT(raw_int(path, "SELECT count(*) FROM event_log WHERE seq >= 3"), 3);
+
+    /* recorded, not submitted, then read from the middle of the run */
+    CHECK_OK(put_test_event(st, "w1", 6, 3));
+    CHECK_OK(put_test_event(st, "w1", 7, 3));
+    check_events(st, "w1", 5, 6, 7, 5);
+    check_events(st, "w1", 7, 8, 7, 5); /* nothing newer: no callback */
+    check_events(st, "nobody", 0, 1, 0, 0);
+
+    /* meta and load too */
+    CHECK_OK(collab_store_put_meta(st, "m", "abc", 3));
+    uint8_t buf[8];
+    CHECK_EQ_INT(collab_store_get_meta(st, "m", buf, sizeof buf), 3);
+    CHECK(!collab_store_in_batch(st));
+    collab_task_t t;
+    char title[] = "written, then loaded";
+    sample_task(&t, 9, 1, title);
+    CHECK_OK(collab_store_put_task(st, &t));
+    loaded_t *l = load_all(st, 0);
+    CHECK_EQ_INT(l->n_tasks, 1);
+    if (l->n_tasks == 1)
+        CHECK_STR(l->tasks[0].title, title);
+    loaded_free(l);
+    CHECK(!collab_store_in_batch(st));
+    collab_store_destroy(&st);
+
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    collab_store_set_retention(st, 3); /* as the broker does at open */
+    check_events(st, "w1", 0, 5, 7, 5);
+    collab_store_destroy(&st);
+}
+
+/*  A value SQLite cannot take, in writer mode: refused while recording (the batch fails,
+    the next one is fine after a rollback), or refused by SQLite at commit (final). */
+static void test_writer_refused_value(void)
+{
+    const char *path = tmp_path("writer-refused.db");
+    collab_store_t *st = open_ok(path, false);
+    if (!st)
+        return;
+    uint8_t small[4] = {1, 2, 3, 4}, buf[8];
+    CHECK_OK(collab_store_start_writer(st));
+    CHECK_OK(collab_store_put_meta(st, "kept", small, sizeof small));
+    CHECK_OK(collab_store_commit(st));
+    CHECK_OK(collab_store_put_meta(st, "lost", small, sizeof small));
+    /* a length over INT32_MAX with a 4-byte buffer: refused without reading it */
+    CHECK_RC(collab_store_put_meta(st, "huge", small, (size_t)INT32_MAX + 1), COLLAB_E_IO);
+    CHECK_RC(collab_store_put_meta(st, "after", small, 1), COLLAB_E_IO); /* the batch failed */
+    CHECK_RC(collab_store_submit(st), COLLAB_E_IO);
+    CHECK_RC(collab_store_commit(st), COLLAB_E_IO);
+    CHECK_RC(collab_store_get_meta(st, "kept", buf, sizeof buf), COLLAB_E_IO); /* cannot commit */
+    collab_store_rollback(st);
+    CHECK(!collab_store_in_batch(st));
+    CHECK_EQ_INT(collab_store_get_meta(st, "lost", buf, sizeof buf), 0);
+    CHECK_EQ_INT(collab_store_get_meta(st, "kept", buf, sizeof buf), 4);
+    CHECK_OK(collab_store_put_meta(st, "next", small, 2)); /* the writer did not fail */
+    CHECK_OK(collab_store_commit(st));
+    CHECK_EQ_INT(collab_store_get_meta(st, "next", buf, sizeof buf), 2);
+    collab_store_destroy(&st);
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    CHECK_EQ_INT(collab_store_get_meta(st, "kept", buf, sizeof buf), 4);
+    CHECK_EQ_INT(collab_store_get_meta(st, "next", buf, sizeof buf), 2);
+    CHECK_EQ_INT(collab_store_get_meta(st, "lost", buf, sizeof buf), 0);
+    CHECK_EQ_INT(collab_store_get_meta(st, "huge", buf, sizeof buf), 0);
+    collab_store_destroy(&st);
+
+    /* a value only SQLite refuses (over its length limit, lowered here to 64 bytes): the
+       batch is recorded and submitted, the commit fails, and the writer is done */
+    path = tmp_path("writer-final.db");
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    sqlite3_limit(collab_store_db(st), SQLITE_LIMIT_LENGTH, 64);
+    CHECK_OK(collab_store_start_writer(st));
+    CHECK_OK(collab_store_put_meta(st, "ok", small, sizeof small));
+    CHECK_OK(collab_store_commit(st));
+    uint8_t big[200];
+    memset(big, 0xab, sizeof big);
+    CHECK_OK(collab_store_put_meta(st, "beside", small, sizeof small));
+    CHECK_OK(collab_store_put_meta(st, "big", big, sizeof big)); /* recorded: 200 bytes is fine */
+    CHECK_OK(collab_store_submit(st));
+    uint64_t got = 99;
+    CHECK_RC(wait_committed(st, 2, &got), COLLAB_E_IO);
+    CHECK_EQ_U64(got, 1);
+    CHECK_RC(collab_store_committed(st, &got), COLLAB_E_IO); /* and it stays failed */
+    CHECK_EQ_U64(got, 1);
+    CHECK_OK(collab_store_put_meta(st, "later", small, 1)); /* recorded ... */
+    CHECK_RC(collab_store_submit(st), COLLAB_E_IO);         /* ... never handed over */
+    CHECK_RC(collab_store_commit(st), COLLAB_E_IO);
+    CHECK_RC(collab_store_get_meta(st, "ok", buf, sizeof buf), COLLAB_E_IO);
+    collab_store_destroy(&st);
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    CHECK_EQ_INT(collab_store_get_meta(st, "ok", buf, sizeof buf), 4);
+    CHECK_EQ_INT(collab_store_get_meta(st, "beside", buf, sizeof buf), 0); /* all or nothing */
+    CHECK_EQ_INT(collab_store_get_meta(st, "big", buf, sizeof buf), 0);
+    CHECK_EQ_INT(collab_store_get_meta(st, "later", buf, sizeof buf), 0);
+    collab_store_destroy(&st);
+}
+
+static const collab_agent_t *find_agent(const loaded_t *l, const char *id)
+{
+    for (size_t i = 0; i < l->n_agents; i++)
+        if (strcmp(l->agents[i].id, id) == 0)
+            return &l->agents[i];
+    return NULL;
+}
+
+/*  An agent's event_seq at load is the newest of its row's and its log's. */
+static void test_event_seq_recovery(void)
+{
+    const char *path = tmp_path("event-seq.db");
+    collab_store_t *st = open_ok(path, false);
+    if (!st)
+        return;
+    collab_agent_t a, ahead, quiet;
+    sample_agent(&a);
+    a.event_seq = 0; /* the row as of the agent's last write */
+    ahead = a;
+    snprintf(ahead.id, sizeof ahead.id, "ahead");
+    ahead.event_seq = 100; /* the row is newer than its log */
+    quiet = a;
+    snprintf(quiet.id, sizeof quiet.id, "quiet");
+    quiet.event_seq = 42; /* no events at all */
+    CHECK_OK(collab_store_put_agent(st, &a));
+    CHECK_OK(collab_store_put_agent(st, &ahead));
+    CHECK_OK(collab_store_put_agent(st, &quiet));
+    CHECK_OK(collab_store_commit(st));
+    for (uint64_t seq = 1; seq <= 5; seq++)
+        CHECK_OK(put_test_event(st, a.id, seq, 3));
+    CHECK_OK(put_test_event(st, "ahead", 1, 3));
+    CHECK_OK(put_test_event(st, "ahead", 2, 3));
+    CHECK_OK(collab_store_commit(st));
+    collab_store_destroy(&st);
+
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    loaded_t *l = load_all(st, 0);
+    CHECK_EQ_INT(l->n_agents, 3);
+    const collab_agent_t *g = find_agent(l, a.id);
+    if (CHECK(g))
+        CHECK_EQ_U64(g->event_seq, 5); /* the latest in the log */
+    if (CHECK((g = find_agent(l, "ahead"))))
+        CHECK_EQ_U64(g->event_seq, 100);
+    if (CHECK((g = find_agent(l, "quiet"))))
+        CHECK_EQ_U64(g->event_seq, 42);
+    loaded_free(l);
+    collab_store_set_retention(st, 3); /* as the broker does at open */
+    check_events(st, a.id, 0, 3, 5, 3);
+
+    /* the same through the writer thread */
+    CHECK_OK(collab_store_start_writer(st));
+    for (uint64_t seq = 6; seq <= 8; seq++)
+        CHECK_OK(put_test_event(st, a.id, seq, 3));
+    CHECK_OK(collab_store_submit(st));
+    collab_store_destroy(&st); /* commits what was submitted */
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    l = load_all(st, 0);
+    if (CHECK((g = find_agent(l, a.id))))
+        CHECK_EQ_U64(g->event_seq, 8);
+    loaded_free(l);
+    collab_store_set_retention(st, 3);
+    check_events(st, a.id, 0, 6, 8, 6);
+    collab_store_destroy(&st);
+}
+
+/*  A file written before the event log: events(agent_id, seq, ...) keyed by (agent, seq),
+    sessions without curve_key. Opening it moves the events into the log, each agent's in
+    order, and drops the old table. */
+static void test_migrate_old_events(void)
+{
+    const char *path = tmp_path("old-events.db");
+    CHECK(raw_sql(path,
+                  "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB);"
+                  "CREATE TABLE agents(agent_id TEXT PRIMARY KEY, role INT, pw_hash TEXT,"
+                  " registered INT, caps TEXT, last_seen INT, event_seq INT, failures INT,"
+                  " locked_until INT);"
+                  "CREATE TABLE sessions(token TEXT PRIMARY KEY, handle INT, agent_id TEXT,"
+                  " role INT, created INT, last_activity INT, peer TEXT, rid BLOB, subscribed INT,"
+                  " subscribed_all INT);"
+                  "CREATE TABLE projects(id INTEGER PRIMARY KEY, name TEXT, description TEXT,"
+                  " owner TEXT, closed INT, created INT, task_count INT);"
+                  "CREATE TABLE tasks(id INTEGER PRIMARY KEY, project_id INT, type TEXT,"
+                  " title TEXT, description TEXT, result TEXT, status INT, assigned_to TEXT,"
+                  " assigned_by TEXT, created INT, updated INT);"
+                  "CREATE INDEX tasks_project ON tasks(project_id);"
+                  "CREATE TABLE events(agent_id TEXT, seq INT, name TEXT, ts INT, data BLOB,"
+                  " PRIMARY KEY(agent_id, seq));"
+                  "INSERT INTO meta(key, value) VALUES('schema', 'taskcollab-1');"
+                  "INSERT INTO agents VALUES('w1', 0, '', 1, '', 5, 2, 0, 0);"
+                  "INSERT INTO sessions VALUES('tok', 1, 'w1', 0, 10, 20, 'peer', x'01', 1, 0);"
+                  /* interleaved and out of order, as rows of a keyed table may be */
+                  "INSERT INTO events VALUES('w2', 11, 'task_assigned', 1011, 'd11');"
+                  "INSERT INTO events VALUES('w1', 3, 'task_assigned', 1003, 'd3');"
+                  "INSERT INTO events VALUES('w1', 1, 'task_assigned', 1001, 'd1');"
+                  "INSERT INTO events VALUES('w2', 10, 'task_assigned', 1010, 'd10');"
+                  "INSERT INTO events VALUES('w1', 4, 'task_assigned', 1004, 'd4');"
+                  "INSERT INTO events VALUES('w1', 2, 'task_assigned', 1002, 'd2');"
+                  "INSERT INTO events VALUES('w2', 12, 'task_assigned', 1012, 'd12');"));
+
+    collab_store_t *st = open_ok(path, false);
+    if (!st)
+        return;
+    check_events(st, "w1", 0, 1, 4, 1);
+    check_events(st, "w2", 0, 10, 12, 10);
+    check_events(st, "w2", 10, 11, 12, 10);
+    loaded_t *l = load_all(st, 0);
+    CHECK_EQ_INT(l->n_agents, 1);
+    CHECK_EQ_U64(l->agents[0].event_seq, 4); /* the row said 2; the log has 4 */
+    CHECK_EQ_INT(l->n_sessions, 1);
+    CHECK_STR(l->sessions[0].curve_key, "");
+    loaded_free(l);
+    collab_store_destroy(&st);
+    CHECK_EQ_INT(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'events'"), 0);
+    CHECK_EQ_INT(raw_int(path, "SELECT count(*) FROM event_log"), 7);
+
+    /* opened again: nothing more to move, the events are the same, and the runs go on */
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    check_events(st, "w1", 0, 1, 4, 1);
+    check_events(st, "w2", 0, 10, 12, 10);
+    CHECK_OK(put_test_event(st, "w1", 5, 100));
+    CHECK_OK(collab_store_commit(st));
+    check_events(st, "w1", 3, 4, 5, 1);
+    collab_store_destroy(&st);
+    CHECK_EQ_INT(raw_int(path, "SELECT count(*) FROM event_log"), 8);
+}
+
+/* ---------------------------------------------------------------------------------------
+   Regressions: two bugs these tests found in the writer mode and the retention */
+
+/*  Batches committed in direct mode before collab_store_start_writer (collab_startup does
+    one) leave store.c's `committed` at their count while the writer numbers its batches
+    from 1 again: after the writer's first submit, collab_store_pending() says 0
+    ("everything on disk") though batch 1 is not known to be committed. */
+static void test_pending_after_direct_commits(void)
+{
+    const char *path = tmp_path("pending-direct.db");
+    collab_store_t *st = open_ok(path, false);
+    if (!st)
+        return;
+    CHECK_OK(collab_store_put_meta(st, "a", "x", 1));
+    CHECK_OK(collab_store_commit(st)); /* direct mode: one commit */
+    uint64_t got = 0;
+    CHECK_OK(collab_store_committed(st, &got));
+    CHECK_OK(collab_store_start_writer(st));
+    CHECK_OK(collab_store_put_meta(st, "b", "y", 1));
+    uint64_t open_batch = collab_store_pending(st);
+    CHECK(open_batch != 0);
+    CHECK_OK(collab_store_submit(st));
+    CHECK_EQ_U64(collab_store_pending(st), open_batch); /* fails: 0 */
+    CHECK_OK(wait_committed(st, open_batch, &got));
+    CHECK(got >= open_batch);
+    CHECK_EQ_U64(collab_store_pending(st), 0);
+    collab_store_destroy(&st);
+}
+
+/*  Evicted events stay in the log until its next collection, and a rollback rebuilds the
+    index from the log with no retention (index_events pushes with UINT32_MAX; the store
+    does not remember collab_store_set_retention): after rolling back an unrelated batch,
+    events_since hands out events the retention had dropped. */
+static void test_rollback_keeps_retention(void)
+{
+    for (int writer = 0; writer <= 1; writer++) {
+        collab_store_t *st = open_ok(tmp_path(writer ? "rb-ret-w.db" : "rb-ret-d.db"), false);
+        if (!st)
+            return;
+        collab_store_set_retention(st, 3);
+        if (writer)
+            CHECK_OK(collab_store_start_writer(st));
+        for (uint64_t seq = 1; seq <= 10; seq++)
+            CHECK_OK(put_test_event(st, "w1", seq, 3));
+        CHECK_OK(collab_store_commit(st));
+        check_events(st, "w1", 0, 8, 10, 8);
+        CHECK_OK(collab_store_put_meta(st, "unrelated", "x", 1));
+        collab_store_rollback(st);
+        check_events(st, "w1", 0, 8, 10, 8); /* fails: 1..10, oldest 1 */
+        collab_store_destroy(&st);
+    }
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -901,6 +1463,14 @@ int main(void)
     TU_RUN(test_foreign_files);
     TU_RUN(test_wal_and_bad_rows);
     TU_RUN(test_durability);
+    TU_RUN(test_writer_roundtrip);
+    TU_RUN(test_writer_pending);
+    TU_RUN(test_writer_reads_commit_first);
+    TU_RUN(test_writer_refused_value);
+    TU_RUN(test_event_seq_recovery);
+    TU_RUN(test_migrate_old_events);
+    TU_RUN(test_pending_after_direct_commits);
+    TU_RUN(test_rollback_keeps_retention);
     remove_tree(tmpdir);
     return tu_exit("test_store");
 }
