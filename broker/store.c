@@ -241,6 +241,11 @@ int collab_store_submit(collab_store_t *self)
     return collab_writer_submit(self->writer, &self->open);
 }
 
+bool collab_store_writer_idle(collab_store_t *self)
+{
+    return self->writer && collab_writer_idle(self->writer);
+}
+
 int collab_store_commit(collab_store_t *self)
 {
     if (!self->writer)

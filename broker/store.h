@@ -55,6 +55,10 @@ int collab_store_start_writer(collab_store_t *self);
     writer is several batches behind. Returns 0 or COLLAB_E_IO. */
 int collab_store_submit(collab_store_t *self);
 
+/*  Writer mode: true when the writer has nothing to commit (a batch handed over now
+    starts at once). False in direct mode. */
+bool collab_store_writer_idle(collab_store_t *self);
+
 /*  The batch that what is true now waits for: the open one when it has writes, else the
     newest submitted that is not known to be committed; 0 when everything is on disk. */
 uint64_t collab_store_pending(const collab_store_t *self);

@@ -155,6 +155,14 @@ int collab_writer_submit(collab_writer_t *self, collab_ops_t **ops)
     return 0;
 }
 
+bool collab_writer_idle(collab_writer_t *self)
+{
+    pthread_mutex_lock(&self->mu);
+    bool idle = self->queued == 0 && self->in_hand == 0;
+    pthread_mutex_unlock(&self->mu);
+    return idle;
+}
+
 uint64_t collab_writer_submitted(const collab_writer_t *self)
 {
     return self->submitted;

@@ -9,6 +9,7 @@
 
 #include "store_ops.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ void collab_writer_destroy(collab_writer_t **self_p);
 /*  Hands over *ops (which must not be empty) and puts an empty batch in its place. Returns
     0, or COLLAB_E_IO when the writer has failed (*ops is then kept, untouched). */
 int collab_writer_submit(collab_writer_t *self, collab_ops_t **ops);
+
+/*  True when nothing is queued or being committed. */
+bool collab_writer_idle(collab_writer_t *self);
 
 /*  The number of the newest batch submitted (0: none yet). */
 uint64_t collab_writer_submitted(const collab_writer_t *self);
