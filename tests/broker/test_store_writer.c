@@ -84,6 +84,18 @@ static int fake_commit(void *arg, collab_ops_t *const *batches, size_t n)
     return rc;
 }
 
+/*  A fake that fails its fail_at-th commit (0: never) and a writer over it; when the
+    writer cannot start, the fake is finished too and NULL returned. */
+static collab_writer_t *start(fake_t *f, int fail_at, size_t max_queued)
+{
+    fake_init(f);
+    f->fail_at = fail_at;
+    collab_writer_t *w = collab_writer_new(fake_commit, f, max_queued);
+    if (!w)
+        fake_fini(f);
+    return w;
+}
+
 static struct timespec deadline(void)
 {
     struct timespec ts;
@@ -171,12 +183,9 @@ static void check_applied(fake_t *f, size_t n)
 static void test_numbering(void)
 {
     fake_t f;
-    fake_init(&f);
-    collab_writer_t *w = collab_writer_new(fake_commit, &f, 4);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    collab_writer_t *w = start(&f, 0, 4);
+    if (!CHECK(w))
         return;
-    }
     uint64_t committed = 99;
     CHECK_EQ_U64(collab_writer_submitted(w), 0);
     CHECK_OK(collab_writer_committed(w, &committed));
@@ -218,12 +227,9 @@ static void test_numbering(void)
 static void test_eventfd(void)
 {
     fake_t f;
-    fake_init(&f);
-    collab_writer_t *w = collab_writer_new(fake_commit, &f, 4);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    collab_writer_t *w = start(&f, 0, 4);
+    if (!CHECK(w))
         return;
-    }
     collab_ops_t *ops = ops_new();
     uint64_t committed = 99;
     set_hold(&f, true);
@@ -259,12 +265,9 @@ static void test_eventfd(void)
 static void test_merge(void)
 {
     fake_t f;
-    fake_init(&f);
-    collab_writer_t *w = collab_writer_new(fake_commit, &f, 8);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    collab_writer_t *w = start(&f, 0, 8);
+    if (!CHECK(w))
         return;
-    }
     collab_ops_t *ops = ops_new();
     set_hold(&f, true);
     CHECK_OK(submit_id(w, &ops, 1));
@@ -292,11 +295,9 @@ static void test_merge(void)
     /* far more queued than one commit may take: all of them, in order, few commits */
     collab_writer_destroy(&w);
     fake_fini(&f);
-    fake_init(&f);
-    w = collab_writer_new(fake_commit, &f, 150);
+    w = start(&f, 0, 150);
     if (!CHECK(w)) {
         ops_delete(&ops);
-        fake_fini(&f);
         return;
     }
     set_hold(&f, true);
@@ -400,12 +401,9 @@ static void helper_join(helper_t *h, pthread_t tid)
 static void test_backpressure(void)
 {
     fake_t f;
-    fake_init(&f);
-    collab_writer_t *w = collab_writer_new(fake_commit, &f, 3);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    collab_writer_t *w = start(&f, 0, 3);
+    if (!CHECK(w))
         return;
-    }
     collab_ops_t *ops = ops_new();
     set_hold(&f, true);
     CHECK_OK(submit_id(w, &ops, 1));
@@ -442,12 +440,9 @@ static void test_backpressure(void)
     fake_fini(&f);
 
     /* max_queued 0 is 1: one batch waits while one commits */
-    fake_init(&f);
-    w = collab_writer_new(fake_commit, &f, 0);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    w = start(&f, 0, 0);
+    if (!CHECK(w))
         return;
-    }
     ops = ops_new();
     set_hold(&f, true);
     CHECK_OK(submit_id(w, &ops, 1));
@@ -475,12 +470,9 @@ static void test_backpressure(void)
 static void test_sync_waits(void)
 {
     fake_t f;
-    fake_init(&f);
-    collab_writer_t *w = collab_writer_new(fake_commit, &f, 4);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    collab_writer_t *w = start(&f, 0, 4);
+    if (!CHECK(w))
         return;
-    }
     collab_ops_t *ops = ops_new();
     set_hold(&f, true);
     CHECK_OK(submit_id(w, &ops, 1));
@@ -510,13 +502,9 @@ static void test_sync_waits(void)
 static void test_failure_is_final(void)
 {
     fake_t f;
-    fake_init(&f);
-    f.fail_at = 2;
-    collab_writer_t *w = collab_writer_new(fake_commit, &f, 4);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    collab_writer_t *w = start(&f, 2, 4);
+    if (!CHECK(w))
         return;
-    }
     collab_ops_t *ops = ops_new();
     uint64_t committed = 99;
     CHECK_OK(submit_id(w, &ops, 1));
@@ -562,13 +550,9 @@ static void test_failure_is_final(void)
     fake_fini(&f);
 
     /* the very first commit failing, with the queue full behind it */
-    fake_init(&f);
-    f.fail_at = 1;
-    w = collab_writer_new(fake_commit, &f, 2);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    w = start(&f, 1, 2);
+    if (!CHECK(w))
         return;
-    }
     ops = ops_new();
     set_hold(&f, true);
     CHECK_OK(submit_id(w, &ops, 1));
@@ -603,12 +587,9 @@ static void test_failure_is_final(void)
 static void test_destroy_commits_queued(void)
 {
     fake_t f;
-    fake_init(&f);
-    collab_writer_t *w = collab_writer_new(fake_commit, &f, 4);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    collab_writer_t *w = start(&f, 0, 4);
+    if (!CHECK(w))
         return;
-    }
     collab_ops_t *ops = ops_new();
     set_hold(&f, true);
     CHECK_OK(submit_id(w, &ops, 1));
@@ -632,12 +613,9 @@ static void test_destroy_commits_queued(void)
     fake_fini(&f);
 
     /* and without holding anything: submitted, not synced, destroyed */
-    fake_init(&f);
-    w = collab_writer_new(fake_commit, &f, 2);
-    if (!CHECK(w)) {
-        fake_fini(&f);
+    w = start(&f, 0, 2);
+    if (!CHECK(w))
         return;
-    }
     ops = ops_new();
     for (int64_t id = 1; id <= 20; id++)
         CHECK_OK(submit_id(w, &ops, id));
