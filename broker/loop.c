@@ -124,16 +124,23 @@ static int release_committed(collab_broker_t *self)
     return 0;
 }
 
-/*  Hands the batch's changes to the writer (which may still be committing the previous
-    ones), then releases whatever is already committed. */
+/*  Hands the changes recorded so far to the writer (which may still be committing earlier
+    ones). Returns 0 or COLLAB_E_IO (the writer has failed). */
+static int submit_batch(collab_broker_t *self)
+{
+    if (!collab_store_in_batch(self->store))
+        return 0;
+    if (collab_store_submit(self->store) != 0)
+        return COLLAB_E_IO;
+    self->stats.commits++;
+    return 0;
+}
+
+/*  The end of a loop turn: submits, then releases whatever is already committed. */
 static int flush_batch(collab_broker_t *self)
 {
-    if (collab_store_in_batch(self->store)) {
-        if (collab_store_submit(self->store) != 0)
-            return COLLAB_E_IO;
-        self->stats.commits++;
-    }
-    return release_committed(self);
+    int rc = submit_batch(self);
+    return rc ? rc : release_committed(self);
 }
 
 /*  Reads one message: the routing id, the first body frame, and counts (and discards)
@@ -173,10 +180,10 @@ static void drain_router(collab_broker_t *self)
             collab_dispatch(self, &rid, &body, frames);
         else
             n = self->cfg.batch_max; /* nothing more to read now */
-        /* an idle writer starts on what is handled so far rather than wait for the turn */
-        if (n % 8 == 7 && collab_store_in_batch(self->store) &&
-            collab_store_writer_idle(self->store) && collab_store_submit(self->store) == 0)
-            self->stats.commits++;
+        /* an idle writer starts on what is handled so far rather than wait for the turn's
+           end (a failure here is met again, and acted on, by the turn's flush_batch) */
+        if (n % 8 == 7 && collab_store_writer_idle(self->store))
+            (void)submit_batch(self);
         zmq_msg_close(&body);
         zmq_msg_close(&rid);
     }
