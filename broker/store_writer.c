@@ -12,6 +12,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+/*  A spare batch keeps at most this much memory for reuse. */
+#define WRITER_KEEP_BYTES (1u << 20)
+
 struct collab_writer {
     collab_writer_commit_fn *commit;
     void *arg;
@@ -66,6 +69,8 @@ static void *writer_main(void *arg)
         self->in_hand = 0;
         for (size_t i = 0; i < n; i++) {
             collab_ops_reset(taken[i]);
+            if (taken[i]->cap > WRITER_KEEP_BYTES)
+                collab_ops_free(taken[i]); /* one huge batch does not pin its memory */
             if (self->nspare <= self->max_queued) {
                 self->spare[self->nspare++] = taken[i];
             } else {
