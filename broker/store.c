@@ -107,7 +107,7 @@ static int index_events(collab_store_t *self);
 
 sqlite3 *collab_store_db(collab_store_t *self)
 {
-    return self->db;
+    return self->writer ? NULL : self->db; /* the writer thread owns it from then on */
 }
 
 void collab_store_set_vault(collab_store_t *self, const collab_vault_t *vault)
@@ -619,8 +619,8 @@ static void collect_events(collab_store_t *self)
         collab_evindex_relocate(self->events, holder, move_event, self);
 }
 
-/*  Appends to the log and to the agent's run in the index; what the index evicts (older
-    than the newest `retain`) is deleted from the log in the same batch. */
+/*  Appends to the log and to the agent's run in the index. What the index evicts (older
+    than the newest `retain`) stays in the log as garbage until collect_events. */
 int collab_store_put_event(collab_store_t *self, const collab_event_t *ev, uint32_t retain)
 {
     uint64_t rowid = self->next_event_id;

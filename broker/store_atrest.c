@@ -109,6 +109,8 @@ int collab_store_seal_at_rest(collab_store_t *self, const collab_vault_t *vault,
     sqlite3 *db = collab_store_db(self);
     pairs_t tokens = {0}, hashes = {0};
     *sessions = *secrets = 0;
+    if (!db)
+        return COLLAB_E_INTERNAL; /* a start-up migration, not for a running broker */
     int rc = collab_store_begin(self);
     if (rc == 0)
         rc = read_pairs(db, "SELECT token, '' FROM sessions", &tokens);
@@ -129,6 +131,8 @@ int collab_store_drop_sessions(collab_store_t *self, uint32_t *dropped)
 {
     sqlite3 *db = collab_store_db(self);
     *dropped = 0;
+    if (!db)
+        return COLLAB_E_INTERNAL;
     if (collab_store_begin(self) != 0 ||
         sqlite3_exec(db, "DELETE FROM sessions", NULL, NULL, NULL) != SQLITE_OK)
         return COLLAB_E_IO;
@@ -138,6 +142,8 @@ int collab_store_drop_sessions(collab_store_t *self, uint32_t *dropped)
 
 int collab_store_scrub(collab_store_t *self)
 {
+    if (!collab_store_db(self))
+        return COLLAB_E_INTERNAL;
     if (collab_store_in_batch(self))
         return COLLAB_E_IO;
     /* VACUUM rebuilds the file from the live rows only: no stale copy in a free block */

@@ -1332,6 +1332,33 @@ static void test_event_seq_recovery(void)
 /*  A file written before the event log: events(agent_id, seq, ...) keyed by (agent, seq),
     sessions without curve_key. Opening it moves the events into the log, each agent's in
     order, and drops the old table. */
+/*  The migrations work on the connection directly: once the writer thread owns it, they
+    refuse instead of racing it, and the stored sessions are left alone. */
+static void test_writer_refuses_migrations(void)
+{
+    const char *path = tmp_path("writer-migrations.db");
+    collab_store_t *st = open_ok(path, false);
+    if (!st)
+        return;
+    collab_session_t s;
+    sample_session(&s);
+    CHECK_OK(collab_store_put_session(st, &s));
+    CHECK(collab_store_db(st) != NULL);
+    CHECK_OK(collab_store_start_writer(st));
+    CHECK(collab_store_db(st) == NULL);
+    uint32_t dropped = 99;
+    CHECK_RC(collab_store_drop_sessions(st, &dropped), COLLAB_E_INTERNAL);
+    CHECK_EQ_INT(dropped, 0);
+    CHECK_RC(collab_store_scrub(st), COLLAB_E_INTERNAL);
+    collab_store_destroy(&st);
+    st = open_ok(path, false);
+    loaded_t *l = st ? load_all(st, 0) : NULL;
+    CHECK(l && l->n_sessions == 1);
+    if (l)
+        loaded_free(l);
+    collab_store_destroy(&st);
+}
+
 static void test_migrate_old_events(void)
 {
     const char *path = tmp_path("old-events.db");
@@ -1469,6 +1496,7 @@ int main(void)
     TU_RUN(test_writer_refused_value);
     TU_RUN(test_event_seq_recovery);
     TU_RUN(test_migrate_old_events);
+    TU_RUN(test_writer_refuses_migrations);
     TU_RUN(test_pending_after_direct_commits);
     TU_RUN(test_rollback_keeps_retention);
     remove_tree(tmpdir);
