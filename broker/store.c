@@ -100,6 +100,9 @@ static int index_events(collab_store_t *self);
 
 /*  A sealed password hash: the prefix and base64 of nonce, MAC, agent id, NUL and hash. */
 #define STORE_SEALED_MAX 512
+/*  The largest event row id or seq accepted from a file: far beyond any real log, and far
+    enough from INT64_MAX that appending and counting never wrap. */
+#define STORE_EVENT_ID_MAX ((sqlite3_int64)1 << 62)
 /*  Events appended between two collections of the log's garbage. */
 #define STORE_GC_EVERY 4096u
 /*  Batches waiting for the writer before the loop waits too. */
@@ -897,12 +900,19 @@ static int index_events(collab_store_t *self)
     collab_evindex_clear(self->events);
     self->next_event_id = 1;
     while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t rowid = col_u64(st, 0);
+        sqlite3_int64 rowid = sqlite3_column_int64(st, 0), seq = sqlite3_column_int64(st, 2);
         const char *agent = (const char *)sqlite3_column_text(st, 1);
-        self->next_event_id = rowid + 1;
-        if (agent && strlen(agent) <= COLLAB_MAX_AGENT_ID)
-            ret = collab_evindex_push(self->events, agent, col_u64(st, 2), rowid, self->retain,
-                                      NULL, NULL);
+        if (rowid > STORE_EVENT_ID_MAX) {
+            ret = COLLAB_E_IO; /* no room left to append: not a log this store wrote */
+            break;
+        }
+        if (rowid >= 1)
+            self->next_event_id = (uint64_t)rowid + 1;
+        /* rows that cannot be an event of ours are garbage for the next collection */
+        if (rowid >= 1 && seq >= 1 && seq <= STORE_EVENT_ID_MAX && agent &&
+            strlen(agent) <= COLLAB_MAX_AGENT_ID)
+            ret = collab_evindex_push(self->events, agent, (uint64_t)seq, (uint64_t)rowid,
+                                      self->retain, NULL, NULL);
     }
     if (ret == 0 && rc != SQLITE_DONE)
         ret = COLLAB_E_IO;

@@ -1332,6 +1332,50 @@ static void test_event_seq_recovery(void)
 /*  A file written before the event log: events(agent_id, seq, ...) keyed by (agent, seq),
     sessions without curve_key. Opening it moves the events into the log, each agent's in
     order, and drops the old table. */
+/*  An event log from a file is input: rows that cannot be events (seq 0 or negative, a
+    negative id, an agent id too long) are skipped, the rest replays; a row id so large that
+    appending would wrap refuses the file with an error. */
+static void test_event_log_bad_rows(void)
+{
+    const char *path = tmp_path("bad-log.db");
+    collab_store_t *st = open_ok(path, true);
+    if (!st)
+        return;
+    collab_event_t ev = {.agent_id = "w1", .seq = 1, .name = "x", .timestamp = 1};
+    CHECK_OK(collab_store_put_event(st, &ev, 10));
+    CHECK_OK(collab_store_commit(st));
+    collab_store_destroy(&st);
+    CHECK(raw_sql(path,
+                  "INSERT INTO event_log(id, agent_id, seq, name, ts, data) VALUES"
+                  " (-5, 'w1', 2, 'x', 1, x''), (7, 'w1', 0, 'x', 1, x''),"
+                  " (8, 'w2', -1, 'x', 1, x''),"
+                  " (9, 'wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww', 1,"
+                  " 'x', 1, x''), (10, 'w1', 2, 'x', 2, x'')"));
+    st = open_ok(path, false);
+    if (!st)
+        return;
+    events_t e = {0};
+    uint64_t oldest = 0;
+    CHECK_OK(collab_store_events_since(st, "w1", 0, on_event, &e, &oldest));
+    CHECK_EQ_INT(e.n, 2);
+    CHECK_EQ_U64(oldest, 1);
+    memset(&e, 0, sizeof e);
+    CHECK_OK(collab_store_events_since(st, "w2", 0, on_event, &e, &oldest));
+    CHECK_EQ_INT(e.n, 0);
+    ev.seq = 3; /* appends after row 10 */
+    CHECK_OK(collab_store_put_event(st, &ev, 10));
+    CHECK_OK(collab_store_commit(st));
+    collab_store_destroy(&st);
+
+    CHECK(raw_sql(path, "INSERT INTO event_log(id, agent_id, seq, name, ts, data) VALUES"
+                        " (9223372036854775807, 'w1', 4, 'x', 1, x'')"));
+    char err[512] = "";
+    st = collab_store_open(path, false, err, sizeof err);
+    CHECK(st == NULL);
+    CHECK(strstr(err, "event log") != NULL);
+    collab_store_destroy(&st);
+}
+
 /*  The migrations work on the connection directly: once the writer thread owns it, they
     refuse instead of racing it, and the stored sessions are left alone. */
 static void test_writer_refuses_migrations(void)
@@ -1497,6 +1541,7 @@ int main(void)
     TU_RUN(test_event_seq_recovery);
     TU_RUN(test_migrate_old_events);
     TU_RUN(test_writer_refuses_migrations);
+    TU_RUN(test_event_log_bad_rows);
     TU_RUN(test_pending_after_direct_commits);
     TU_RUN(test_rollback_keeps_retention);
     remove_tree(tmpdir);
