@@ -2,6 +2,7 @@
     else's without writing a byte, create the schema in a new file, configure WAL. */
 #include "store_schema.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,15 +146,29 @@ static int exec_transaction(sqlite3 *db, const char *script)
     return rc;
 }
 
-/*  Opens an existing file read-write without creating it; only a missing file is created. */
+/*  Process-wide, before SQLite's first use: no allocation statistics (they take a global
+    mutex on every malloc; nothing here reads them). Refused harmlessly when something else
+    has initialised SQLite first. */
+static void configure_sqlite(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/*  Opens an existing file read-write without creating it; only a missing file is created.
+    NOMUTEX: the store serialises every use of its connection itself (one thread, or the
+    loop and the writer under the store's mutex), so SQLite's own per-call locking is
+    pure cost. */
 static sqlite3 *open_db(const char *path, char *err, size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    int rc = sqlite3_open_v2(path, &db, flags, NULL);
     if (rc == SQLITE_CANTOPEN) {
         sqlite3_close(db);
         db = NULL;
-        rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+        rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_CREATE, NULL);
     }
     if (rc != SQLITE_OK) {
         set_err(err, errlen, path, "cannot open (%s)", db ? sqlite3_errmsg(db) : "no memory");
