@@ -57,9 +57,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " created, task_count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_DEL_PROJECT] = "DELETE FROM projects WHERE id = ?1",
     [ST_DEL_PROJECT_TASKS] = "DELETE FROM tasks WHERE project_id = ?1",
-    [ST_PUT_TASK] = "INSERT OR REPLACE INTO tasks(id, project_id, type, title, description,"
+    /* an update in place, not OR REPLACE (a delete and an insert, in the table and in
+       tasks_project); project_id is left alone: a task never changes project */
+    [ST_PUT_TASK] = "INSERT INTO tasks(id, project_id, type, title, description,"
                     " result, status, assigned_to, assigned_by, created, updated)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                    " ON CONFLICT(id) DO UPDATE SET type = ?3, title = ?4, description = ?5,"
+                    " result = ?6, status = ?7, assigned_to = ?8, assigned_by = ?9,"
+                    " created = ?10, updated = ?11",
     [ST_PUT_EVENT] = "INSERT INTO event_log(id, agent_id, seq, name, ts, data)"
                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_GC_EVENTS] = "DELETE FROM event_log WHERE id < ?1",
