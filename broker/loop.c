@@ -180,9 +180,11 @@ static void drain_router(collab_broker_t *self)
             collab_dispatch(self, &rid, &body, frames);
         else
             n = self->cfg.batch_max; /* nothing more to read now */
-        /* an idle writer starts on what is handled so far rather than wait for the turn's
-           end (a failure here is met again, and acted on, by the turn's flush_batch) */
-        if (n % 8 == 7 && collab_store_writer_idle(self->store))
+        /* an idle writer starts at once on what is handled so far rather than wait for
+           the turn's end: its fsync is the longest wait here, and what arrives meanwhile
+           joins the next commit (a failure here is met again, and acted on, by the turn's
+           flush_batch) */
+        if (collab_store_writer_idle(self->store))
             (void)submit_batch(self);
         zmq_msg_close(&body);
         zmq_msg_close(&rid);
