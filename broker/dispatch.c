@@ -107,7 +107,7 @@ static int check_signature(collab_broker_t *self, req_t *req)
         strong(self, COLLAB_CTL_SIGNATURE_SCOPE) ? COLLAB_SCOPE_FULL : COLLAB_SCOPE_WEAK;
     if (!collab_action_needs_signature(req->action, scope))
         return 0;
-    int rc = collab_verify(&req->env, scope, req->agent->key);
+    int rc = collab_verify_keyed(&req->env, scope, &req->agent->sign_key);
     if (rc)
         return rc;
     uint64_t window_s =

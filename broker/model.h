@@ -5,6 +5,7 @@
 #define COLLAB_MODEL_H
 
 #include "collab_limits.h"
+#include "collab_sign.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,6 +48,7 @@ typedef struct {
     collab_role_t role;
     char pw_hash[COLLAB_HASH_MAX];
     uint8_t key[COLLAB_KEY_LEN];
+    collab_sign_key_t sign_key; /* key, prepared for verifying (set by the tables) */
     /* worker registration */
     bool registered;
     uint8_t cap_count;

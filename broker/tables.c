@@ -5,6 +5,7 @@
 #include "collab_error.h"
 
 #include <czmq.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,8 +101,10 @@ void collab_tables_destroy(collab_tables_t **self_p)
     for (size_t i = 0; i < self->nproj; i++)
         proj_free(self->projects[i]);
     free(self->projects);
-    for (size_t i = 0; i < self->nagents; i++)
+    for (size_t i = 0; i < self->nagents; i++) {
+        sodium_memzero(self->agents[i], sizeof *self->agents[i]); /* the keys */
         free(self->agents[i]);
+    }
     free(self->agents);
     zhashx_destroy(&self->agent_index);
     free(self);
@@ -132,10 +135,12 @@ collab_agent_t *collab_tables_add_agent(collab_tables_t *self, const collab_agen
     if (!dst)
         return NULL;
     *dst = *a;
+    collab_sign_key_init(&dst->sign_key, dst->key);
     dst->sessions = NULL;
     dst->session_count = 0;
     dst->follow_all = 0;
     if (zhashx_insert(self->agent_index, dst->id, dst) != 0) {
+        sodium_memzero(dst, sizeof *dst);
         free(dst);
         return NULL;
     }
