@@ -5,6 +5,14 @@
 
 #include <string.h>
 
+/*  Copies a NUL-terminated string into dst[cap], cut short if it must be. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /*  Encodes an event frame into self->frame_buf; returns its length or 0. */
 static size_t encode_event(collab_broker_t *self, const collab_event_t *ev)
 {
@@ -37,16 +45,21 @@ int collab_event_to_also(collab_broker_t *self, collab_agent_t *agent, const cha
 {
     collab_event_t ev = {
         .seq = agent->event_seq + 1, .timestamp = collab_now_ms(), .data = data, .data_len = len};
-    snprintf(ev.agent_id, sizeof ev.agent_id, "%s", agent->id);
-    snprintf(ev.name, sizeof ev.name, "%s", name);
+    copy_str(ev.agent_id, sizeof ev.agent_id, agent->id);
+    copy_str(ev.name, sizeof ev.name, name);
     int rc = collab_store_put_event(self->store, &ev, self->cfg.event_retention);
     if (rc)
         return rc;
     agent->event_seq = ev.seq; /* persisted by the event itself: the log keeps the latest */
+    collab_session_t *first = collab_tables_agent_sessions(agent);
+    while (first && !(first->subscribed && first->rid_len))
+        first = first->next_of_agent;
+    if (!first && !rid_len)
+        return 0; /* nobody listens now: stored for a later subscribe, no frame to make */
     size_t flen = encode_event(self, &ev);
     if (flen == 0)
         return COLLAB_E_INTERNAL;
-    for (collab_session_t *s = collab_tables_agent_sessions(agent); s; s = s->next_of_agent)
+    for (collab_session_t *s = first; s; s = s->next_of_agent)
         if (s->subscribed && s->rid_len)
             push(self, s, flen);
     if (rid_len) {
@@ -71,7 +84,7 @@ int collab_event_fanout(collab_broker_t *self, collab_agent_t **to, size_t n, bo
     for (size_t i = 0; i < n && rc == 0; i++)
         if (to[i] && !listed(to, i, to[i]))
             rc = collab_event_to(self, to[i], name, data, len);
-    if (!broadcast)
+    if (!broadcast || collab_tables_follow_all_count(self->tables) == 0)
         return rc;
     size_t count = collab_tables_agent_count(self->tables);
     for (size_t i = 0; i < count && rc == 0; i++) {

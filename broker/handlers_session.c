@@ -356,12 +356,8 @@ int collab_h_subscribe(collab_broker_t *self, req_t *req)
     if (rc && rc != COLLAB_E_FIELD_MISSING)
         return rc;
     collab_session_t *s = req->session;
-    if (all && !s->subscribed_all)
-        req->agent->follow_all++;
-    else if (!all && s->subscribed_all)
-        req->agent->follow_all--;
+    collab_tables_set_follow_all(self->tables, req->agent, s, all);
     s->subscribed = true;
-    s->subscribed_all = all;
     if ((rc = collab_store_put_session(self->store, s)) != 0)
         return rc;
     uint32_t replayed = 0;

@@ -23,6 +23,7 @@ struct collab_tables {
     zhashx_t *tasks;       /* &task->id -> collab_task_t */
     proj_rec_t **projects;
     size_t nproj, proj_cap;
+    size_t follow_all; /* sessions subscribed to every event, over all agents */
 };
 
 static size_t u64_hash(const void *key)
@@ -193,8 +194,10 @@ collab_session_t *collab_tables_add_session(collab_tables_t *self, const collab_
         ((collab_session_t *)agent->sessions)->prev_of_agent = dst;
     agent->sessions = dst;
     agent->session_count++;
-    if (dst->subscribed_all)
+    if (dst->subscribed_all) {
         agent->follow_all++;
+        self->follow_all++;
+    }
     return dst;
 }
 
@@ -226,8 +229,10 @@ void collab_tables_remove_session(collab_tables_t *self, collab_session_t **s_p)
         next->prev_of_agent = prev;
     if (agent) {
         agent->session_count--;
-        if (s->subscribed_all)
+        if (s->subscribed_all) {
             agent->follow_all--;
+            self->follow_all--;
+        }
     }
     zhashx_delete(self->sessions, s->token);
     free(s);
@@ -247,6 +252,26 @@ collab_session_t *collab_tables_session_first(collab_tables_t *self)
 collab_session_t *collab_tables_session_next(collab_tables_t *self)
 {
     return zhashx_next(self->sessions);
+}
+
+void collab_tables_set_follow_all(collab_tables_t *self, collab_agent_t *agent, collab_session_t *s,
+                                  bool all)
+{
+    if (all == s->subscribed_all)
+        return;
+    s->subscribed_all = all;
+    if (all) {
+        agent->follow_all++;
+        self->follow_all++;
+    } else {
+        agent->follow_all--;
+        self->follow_all--;
+    }
+}
+
+size_t collab_tables_follow_all_count(const collab_tables_t *self)
+{
+    return self->follow_all;
 }
 
 collab_session_t *collab_tables_agent_sessions(collab_agent_t *agent)

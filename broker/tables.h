@@ -33,6 +33,11 @@ size_t collab_tables_session_count(const collab_tables_t *self);
 /*  Iteration over all sessions (unordered); do not add or remove while iterating. */
 collab_session_t *collab_tables_session_first(collab_tables_t *self);
 collab_session_t *collab_tables_session_next(collab_tables_t *self);
+/*  Marks the agent's session s subscribed to every event or not, keeping the counts. */
+void collab_tables_set_follow_all(collab_tables_t *self, collab_agent_t *agent, collab_session_t *s,
+                                  bool all);
+/*  Sessions subscribed to every event, over all agents (0: no one to look for). */
+size_t collab_tables_follow_all_count(const collab_tables_t *self);
 /*  The agent's sessions, newest first, through next_of_agent. */
 collab_session_t *collab_tables_agent_sessions(collab_agent_t *agent);
 
