@@ -45,11 +45,6 @@ void collab_pack_array(collab_pack_t *p, uint32_t n)
     msgpack_pack_array(&p->pk, n);
 }
 
-void collab_pack_str(collab_pack_t *p, const char *s)
-{
-    collab_pack_strn(p, s, strlen(s));
-}
-
 void collab_pack_strn(collab_pack_t *p, const char *s, size_t len)
 {
     if (len > UINT32_MAX) {
@@ -96,34 +91,4 @@ void collab_pack_nil(collab_pack_t *p)
 void collab_pack_raw(collab_pack_t *p, const void *b, size_t len)
 {
     buf_write(p, (const char *)b, len);
-}
-
-void collab_pack_kv_str(collab_pack_t *p, const char *key, const char *val)
-{
-    collab_pack_str(p, key);
-    collab_pack_str(p, val);
-}
-
-void collab_pack_kv_strn(collab_pack_t *p, const char *key, const char *val, size_t len)
-{
-    collab_pack_str(p, key);
-    collab_pack_strn(p, val, len);
-}
-
-void collab_pack_kv_uint(collab_pack_t *p, const char *key, uint64_t val)
-{
-    collab_pack_str(p, key);
-    collab_pack_uint(p, val);
-}
-
-void collab_pack_kv_int(collab_pack_t *p, const char *key, int64_t val)
-{
-    collab_pack_str(p, key);
-    collab_pack_int(p, val);
-}
-
-void collab_pack_kv_bool(collab_pack_t *p, const char *key, bool val)
-{
-    collab_pack_str(p, key);
-    collab_pack_bool(p, val);
 }

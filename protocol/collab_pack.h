@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct {
     char *data;
@@ -24,7 +25,6 @@ int collab_pack_finish(const collab_pack_t *p, size_t *len);
 
 void collab_pack_map(collab_pack_t *p, uint32_t n);
 void collab_pack_array(collab_pack_t *p, uint32_t n);
-void collab_pack_str(collab_pack_t *p, const char *s); /* NUL-terminated */
 void collab_pack_strn(collab_pack_t *p, const char *s, size_t len);
 void collab_pack_bin(collab_pack_t *p, const void *b, size_t len);
 void collab_pack_uint(collab_pack_t *p, uint64_t v);
@@ -34,11 +34,43 @@ void collab_pack_nil(collab_pack_t *p);
 /*  Appends bytes that already hold complete MessagePack values (for paging lists). */
 void collab_pack_raw(collab_pack_t *p, const void *b, size_t len);
 
-/*  A key and its value, the common case of building a map. */
-void collab_pack_kv_str(collab_pack_t *p, const char *key, const char *val);
-void collab_pack_kv_strn(collab_pack_t *p, const char *key, const char *val, size_t len);
-void collab_pack_kv_uint(collab_pack_t *p, const char *key, uint64_t val);
-void collab_pack_kv_int(collab_pack_t *p, const char *key, int64_t val);
-void collab_pack_kv_bool(collab_pack_t *p, const char *key, bool val);
+/*  A NUL-terminated string; and a key with its value, the common case of building a map.
+    Inline, so that the length of a literal key is known when compiling, not counted on
+    every call (a task list packs hundreds of keys per reply). */
+static inline void collab_pack_str(collab_pack_t *p, const char *s)
+{
+    collab_pack_strn(p, s, strlen(s));
+}
+
+static inline void collab_pack_kv_str(collab_pack_t *p, const char *key, const char *val)
+{
+    collab_pack_str(p, key);
+    collab_pack_str(p, val);
+}
+
+static inline void collab_pack_kv_strn(collab_pack_t *p, const char *key, const char *val,
+                                       size_t len)
+{
+    collab_pack_str(p, key);
+    collab_pack_strn(p, val, len);
+}
+
+static inline void collab_pack_kv_uint(collab_pack_t *p, const char *key, uint64_t val)
+{
+    collab_pack_str(p, key);
+    collab_pack_uint(p, val);
+}
+
+static inline void collab_pack_kv_int(collab_pack_t *p, const char *key, int64_t val)
+{
+    collab_pack_str(p, key);
+    collab_pack_int(p, val);
+}
+
+static inline void collab_pack_kv_bool(collab_pack_t *p, const char *key, bool val)
+{
+    collab_pack_str(p, key);
+    collab_pack_bool(p, val);
+}
 
 #endif
