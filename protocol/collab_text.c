@@ -2,8 +2,10 @@
 #include "collab_text.h"
 #include "collab_error.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /*  Decodes one code point at s[0..avail). Returns its byte length, or 0 if invalid. */
 static size_t utf8_next(const uint8_t *s, size_t avail, uint32_t *cp)
@@ -121,4 +123,17 @@ size_t collab_text_escape(const char *s, size_t len, char *out, size_t cap)
     }
     out[o] = '\0';
     return o;
+}
+
+int collab_parse_long(const char *s, long min, long max, long *out)
+{
+    if (!s || !(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')))
+        return COLLAB_E_MALFORMED; /* strtol would skip leading blanks */
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end != '\0' || v < min || v > max)
+        return COLLAB_E_MALFORMED;
+    *out = v;
+    return 0;
 }

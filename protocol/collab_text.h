@@ -27,4 +27,9 @@ int collab_text_check(const char *s, size_t len, size_t min_cp, size_t max_cp, b
     Invalid UTF-8 bytes are escaped as \xNN. */
 size_t collab_text_escape(const char *s, size_t len, char *out, size_t cap);
 
+/*  Parses a whole decimal integer (an optional sign, digits, nothing else) within
+    [min, max] into *out. Returns 0, or COLLAB_E_MALFORMED (NULL, empty, trailing bytes,
+    out of range); *out is then unchanged. For command-line and environment numbers. */
+int collab_parse_long(const char *s, long min, long max, long *out);
+
 #endif

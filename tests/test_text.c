@@ -3,6 +3,7 @@
 #include "collab_text.h"
 #include "testutil.h"
 
+#include <limits.h>
 #include <stdbool.h>
 
 typedef struct {
@@ -208,6 +209,42 @@ static void test_escape(void)
     CHECK(sentinel == '#');
 }
 
+/*  Whole numbers within the range only; a refusal leaves the output alone. */
+static void test_parse_long(void)
+{
+    long v = 42;
+    CHECK_OK(collab_parse_long("0", 0, 10, &v));
+    CHECK_EQ_INT(v, 0);
+    CHECK_OK(collab_parse_long("10", 0, 10, &v));
+    CHECK_EQ_INT(v, 10);
+    CHECK_OK(collab_parse_long("-3", -5, 5, &v));
+    CHECK_EQ_INT(v, -3);
+    CHECK_OK(collab_parse_long("+7", 0, 10, &v));
+    CHECK_EQ_INT(v, 7);
+    static const char *const bad[] = {"",
+                                      "11",
+                                      "-1",
+                                      "5x",
+                                      "x5",
+                                      " ",
+                                      "5 ",
+                                      " 5",
+                                      "-",
+                                      "+",
+                                      "0x5",
+                                      "1e3",
+                                      "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        v = 42;
+        CHECK_RC(collab_parse_long(bad[i], 0, 10, &v), COLLAB_E_MALFORMED);
+        CHECK_EQ_INT(v, 42);
+    }
+    CHECK_RC(collab_parse_long(NULL, 0, 10, &v), COLLAB_E_MALFORMED);
+    CHECK_OK(collab_parse_long("9223372036854775807", 0, LONG_MAX, &v));
+    CHECK(v == LONG_MAX);
+    CHECK_RC(collab_parse_long("9223372036854775808", 0, LONG_MAX, &v), COLLAB_E_MALFORMED);
+}
+
 int main(void)
 {
     TU_RUN(test_valid);
@@ -216,5 +253,6 @@ int main(void)
     TU_RUN(test_controls);
     TU_RUN(test_text_check);
     TU_RUN(test_escape);
+    TU_RUN(test_parse_long);
     return tu_exit("test_text");
 }

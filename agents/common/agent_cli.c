@@ -71,9 +71,8 @@ static int set_opt(agent_cli_t *cli, const opt_t *o, const char *val, const char
         snprintf(field, o->size, "%s", val);
         return 0;
     }
-    char *end;
-    long v = strtol(val, &end, 10);
-    if (*val == '\0' || *end != '\0' || v < 0 || v > 3600000) {
+    long v;
+    if (collab_parse_long(val, 0, 3600000, &v) != 0) {
         fprintf(stderr, "%s: %s: '%s' is not a number in 0..3600000\n", prog, o->flag, val);
         return -1;
     }

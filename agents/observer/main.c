@@ -4,6 +4,7 @@
 #include "observer.h"
 
 #include <czmq.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +27,10 @@ static void usage(FILE *f)
 
 static int parse_count(const char *flag, const char *val, long *out)
 {
-    char *end;
-    long v = val ? strtol(val, &end, 10) : -1;
-    if (!val || *val == '\0' || *end != '\0' || v < 0) {
-        fprintf(stderr, PROG ": %s needs a non-negative number\n", flag);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    if (collab_parse_long(val, 0, LONG_MAX, out) == 0)
+        return 0;
+    fprintf(stderr, PROG ": %s needs a non-negative number\n", flag);
+    return -1;
 }
 
 /*  Parses the observer's own options. Returns 0, 1 for --help, or -1. */

@@ -7,7 +7,6 @@
 #include "collab_client.h"
 #include "sniff.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
@@ -43,17 +42,6 @@ static void usage(FILE *f)
                "error, 2 usage, 3 the broker did not answer.\n");
 }
 
-static int parse_long(const char *v, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long n = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || *end || end == v || n < min || n > max)
-        return -1;
-    *out = n;
-    return 0;
-}
-
 static int parse_opt(opts_t *o, const char *a, const char *v)
 {
     long n;
@@ -71,12 +59,12 @@ static int parse_opt(opts_t *o, const char *a, const char *v)
         o->curve_server = v;
     else if (strcmp(a, "--curve-cert") == 0 && v)
         o->curve_cert = v;
-    else if (strcmp(a, "--count") == 0 && parse_long(v, 1, 1000000, &n) == 0)
+    else if (strcmp(a, "--count") == 0 && collab_parse_long(v, 1, 1000000, &n) == 0)
         o->count = n;
-    else if (strcmp(a, "--timeout-ms") == 0 && parse_long(v, 1, 3600000, &n) == 0)
+    else if (strcmp(a, "--timeout-ms") == 0 && collab_parse_long(v, 1, 3600000, &n) == 0)
         o->timeout_ms = n;
     else if (strcmp(a, "--index") == 0 && o->nindexes < MAX_INDEXES &&
-             parse_long(v, 1, 1L << 50, &n) == 0)
+             collab_parse_long(v, 1, 1L << 50, &n) == 0)
         o->indexes[o->nindexes++] = (uint64_t)n;
     else
         return -1;

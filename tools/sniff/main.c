@@ -44,17 +44,6 @@ static void usage(FILE *f)
             "1 capture or output error (capturing needs root or CAP_NET_RAW), 2 usage.\n");
 }
 
-static int parse_long(const char *v, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long n = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || *end || end == v || n < min || n > max)
-        return -1;
-    *out = n;
-    return 0;
-}
-
 static int parse_opt(opts_t *o, const char *a, const char *v)
 {
     long n;
@@ -66,11 +55,11 @@ static int parse_opt(opts_t *o, const char *a, const char *v)
         o->out = v;
     else if (strcmp(a, "--ready-file") == 0 && v)
         o->ready_file = v;
-    else if (strcmp(a, "-p") == 0 && parse_long(v, 0, 65535, &n) == 0)
+    else if (strcmp(a, "-p") == 0 && collab_parse_long(v, 0, 65535, &n) == 0)
         o->port = (uint16_t)n;
-    else if (strcmp(a, "--count") == 0 && parse_long(v, 1, 1L << 40, &n) == 0)
+    else if (strcmp(a, "--count") == 0 && collab_parse_long(v, 1, 1L << 40, &n) == 0)
         o->count = n;
-    else if (strcmp(a, "--duration-ms") == 0 && parse_long(v, 1, 1L << 40, &n) == 0)
+    else if (strcmp(a, "--duration-ms") == 0 && collab_parse_long(v, 1, 1L << 40, &n) == 0)
         o->duration_ms = n;
     else
         return -1;
