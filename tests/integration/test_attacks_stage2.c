@@ -184,6 +184,27 @@ static void test_authz(void)
     broker_cleanup(&b);
 }
 
+/*  A number that is no number, or out of its range, is a usage error that names the option
+    before anything is attempted (no broker runs here). */
+static void test_bad_numbers(void)
+{
+    it_begin("numeric options are checked");
+    static const char *const cases[][3] = {
+        {"flood", "--flood-count", "12x"},         {"flood", "--flood-conns", "0"},
+        {"flood", "--flood-conns", "17"},          {"concurrent-sessions", "--sessions", "64"},
+        {"session-forever", "--lifetime-s", "-1"}, {"session-forever", "--lifetime-s", ""}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        static agent_proc_t p;
+        memset(&p, 0, sizeof p);
+        char *argv[] = {(char *)attack_exe,  (char *)cases[i][0], "--broker", "tcp://127.0.0.1:1",
+                        (char *)cases[i][1], (char *)cases[i][2], NULL};
+        int rc = agent_spawn(&p, argv) == 0 ? agent_wait_exit(&p, 10000) : -1;
+        if (!CHECK(rc == 2) || !CHECK(strstr(p.buf, cases[i][1] + 2) != NULL) ||
+            !CHECK(strstr(p.buf, "is not a number in") != NULL))
+            fprintf(stderr, "%s %s '%s':\n%s\n", cases[i][0], cases[i][1], cases[i][2], p.buf);
+    }
+}
+
 static void test_abuse(void)
 {
     it_begin("flood, brute-force, terminal-injection, cover-tracks");
@@ -232,6 +253,7 @@ int main(int argc, char **argv)
         return 2;
     write_passwords(dir);
     can_capture = geteuid() == 0; /* libpcap on lo needs root (or CAP_NET_RAW) */
+    test_bad_numbers();
     test_sessions();
     test_authz();
     test_abuse();

@@ -120,7 +120,38 @@ static void defaults(attack_opts_t *o, const char *self_dir)
     o->timeout_ms = 3000;
 }
 
-#define STR(field) snprintf(o->field, sizeof o->field, "%s", optarg)
+/*  An option's value into a field, refused (with the reason on stderr) when it does not
+    fit, or is no whole number within [min, max]. */
+static int set_str(char *dst, size_t cap, const char *flag, const char *val)
+{
+    if (strlen(val) >= cap) {
+        fprintf(stderr, "collab-attack: --%s: longer than %zu bytes\n", flag, cap - 1);
+        return -1;
+    }
+    memcpy(dst, val, strlen(val) + 1);
+    return 0;
+}
+
+static int set_num(long *dst, const char *flag, const char *val, long min, long max)
+{
+    if (collab_parse_long(val, min, max, dst) == 0)
+        return 0;
+    fprintf(stderr, "collab-attack: --%s: '%s' is not a number in %ld..%ld\n", flag, val, min, max);
+    return -1;
+}
+
+#define STR(field)                                                                                 \
+    do {                                                                                           \
+        if (set_str(o->field, sizeof o->field, longs[index].name, optarg) != 0)                    \
+            return -1;                                                                             \
+    } while (0)
+#define NUM(field, min, max)                                                                       \
+    do {                                                                                           \
+        long n_;                                                                                   \
+        if (set_num(&n_, longs[index].name, optarg, min, max) != 0)                                \
+            return -1;                                                                             \
+        o->field = (__typeof__(o->field))n_;                                                       \
+    } while (0)
 
 static int parse(int argc, char **argv, attack_opts_t *o)
 {
@@ -148,8 +179,8 @@ static int parse(int argc, char **argv, attack_opts_t *o)
                                           {"json", 0, 0, 'j'},
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    int c, index = 0;
+    while ((c = getopt_long(argc, argv, "h", longs, &index)) != -1) {
         switch (c) {
         case 'b':
             STR(broker);
@@ -188,16 +219,16 @@ static int parse(int argc, char **argv, attack_opts_t *o)
             STR(source);
             break;
         case 'l':
-            o->lifetime_s = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM(lifetime_s, 1, 31536000);
             break;
         case 'n':
-            o->session_cap = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM(session_cap, 0, 63); /* the concurrent-sessions attack opens one more */
             break;
         case 'f':
-            o->flood_count = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM(flood_count, 1, 1000000);
             break;
         case 'c':
-            o->flood_conns = (uint32_t)strtoul(optarg, NULL, 10);
+            NUM(flood_conns, 1, 16);
             break;
         case 'w':
             STR(wordlist);
@@ -209,7 +240,7 @@ static int parse(int argc, char **argv, attack_opts_t *o)
             STR(injection);
             break;
         case 't':
-            o->timeout_ms = atoi(optarg);
+            NUM(timeout_ms, 1, 3600000);
             break;
         case 'j':
             o->json = true;
