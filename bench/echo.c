@@ -5,6 +5,9 @@
     context (one I/O thread). With --reply-bytes N the body sent back is N bytes (the request
     cut or zero-padded), so that replies have the broker's reply size.
     Usage: echo [--bind ENDPOINT] [--reply-bytes N]; prints "listening ENDPOINT". */
+#include "collab_limits.h"
+#include "collab_text.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -69,13 +72,16 @@ int main(int argc, char **argv)
 {
     const char *bind = "tcp://127.0.0.1:*";
     size_t reply_bytes = 0;
+    long n;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
             bind = argv[++i];
-        else if (strcmp(argv[i], "--reply-bytes") == 0 && i + 1 < argc)
-            reply_bytes = (size_t)strtoul(argv[++i], NULL, 10);
-        else {
-            fprintf(stderr, "usage: echo [--bind ENDPOINT] [--reply-bytes N]\n");
+        else if (strcmp(argv[i], "--reply-bytes") == 0 && i + 1 < argc &&
+                 collab_parse_long(argv[i + 1], 0, COLLAB_MAX_FRAME, &n) == 0) {
+            reply_bytes = (size_t)n;
+            i++;
+        } else {
+            fprintf(stderr, "usage: echo [--bind ENDPOINT] [--reply-bytes N (0..65536)]\n");
             return 2;
         }
     }

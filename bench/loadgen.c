@@ -5,6 +5,7 @@
 
 #include <czmq.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,37 @@ static int load_curve(const char *server, const char *client, lg_curve_t *out)
     return rc;
 }
 
+/*  A whole number within [min, max] for option flag, or a message and -1. */
+static int num(const char *flag, const char *v, long min, long max, long *out)
+{
+    if (collab_parse_long(v, min, max, out) == 0)
+        return 0;
+    fprintf(stderr, "loadgen: --%s: '%s' is not a number in %ld..%ld\n", flag, v, min, max);
+    return -1;
+}
+
+/*  Seconds, at most an hour: more than 0, or at least 0 when zero_ok. */
+static int seconds(const char *flag, const char *v, bool zero_ok, double *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end != v && *end == '\0' && (zero_ok ? d >= 0 : d > 0) && d <= 3600) {
+        *out = d;
+        return 0;
+    }
+    fprintf(stderr, "loadgen: --%s: '%s' is not a number of seconds in %s0, 3600]\n", flag, v,
+            zero_ok ? "[" : "(");
+    return -1;
+}
+
+#define NUM(field, min, max)                                                                       \
+    do {                                                                                           \
+        long n_;                                                                                   \
+        if (num(longs[index].name, optarg, min, max, &n_) != 0)                                    \
+            return -1;                                                                             \
+        b->field = (__typeof__(b->field))n_;                                                       \
+    } while (0)
+
 static int parse_args(int argc, char **argv, bench_t *b)
 {
     static const struct option longs[] = {{"endpoint", 1, 0, 'e'},
@@ -81,8 +113,8 @@ static int parse_args(int argc, char **argv, bench_t *b)
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
     const char *server_cert = NULL, *client_cert = NULL;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    int ch, index = 0;
+    while ((ch = getopt_long(argc, argv, "h", longs, &index)) != -1) {
         switch (ch) {
         case 'e':
             b->endpoint = optarg;
@@ -94,37 +126,39 @@ static int parse_args(int argc, char **argv, bench_t *b)
             b->label = optarg;
             break;
         case 'p':
-            b->pid = atoi(optarg);
+            NUM(pid, 1, INT_MAX);
             break;
         case 'E':
             b->echo = true;
             break;
         case 'c':
-            b->conns = (unsigned)atoi(optarg);
+            NUM(conns, 1, 100000);
             break;
         case 'w':
-            b->window = (unsigned)atoi(optarg);
+            NUM(window, 1, 65536);
             break;
         case 'd':
-            b->duration = atof(optarg);
+            if (seconds("duration", optarg, false, &b->duration) != 0)
+                return -1;
             break;
         case 'W':
-            b->warmup = atof(optarg);
+            if (seconds("warmup", optarg, true, &b->warmup) != 0)
+                return -1;
             break;
         case 't':
-            b->tasks = (unsigned)atoi(optarg);
+            NUM(tasks, 1, 1000000);
             break;
         case 'S':
-            b->storm = (unsigned)atoi(optarg);
+            NUM(storm, 1, 100000);
             break;
         case 'n':
-            b->sessions = (unsigned)atoi(optarg);
+            NUM(sessions, 1, 10000000);
             break;
         case 'P':
-            b->pool = (size_t)atol(optarg);
+            NUM(pool, 1, 100000000);
             break;
         case 'F':
-            b->prefill = (unsigned)atoi(optarg);
+            NUM(prefill, 0, 10000000);
             break;
         case 'C':
             b->creds = optarg;
@@ -142,10 +176,10 @@ static int parse_args(int argc, char **argv, bench_t *b)
             b->echo_nonce = true;
             break;
         case 'l':
-            b->echo_session_len = (unsigned)atoi(optarg);
+            NUM(echo_session_len, 0, COLLAB_MAX_SESSION_ID);
             break;
         case 'i':
-            b->io_threads = (unsigned)atoi(optarg);
+            NUM(io_threads, 1, 64);
             break;
         case 'k':
             server_cert = optarg;
