@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*  The parse buffer: one whole frame and its header always fit. */
+/*  The parse buffer: one whole frame and its header always fit, and so do the greeting
+    and the handshake's commands however low the frame limit is set. */
 static size_t buf_max(const zmtp_stream_t *z)
 {
-    return z->lim.max_frame + 16;
+    return (z->lim.max_frame < 4096 ? 4096 : z->lim.max_frame) + 16;
 }
 
 enum { ZS_GREETING, ZS_FRAMES, ZS_RESYNC, ZS_SKIP, ZS_IGNORE };
@@ -411,7 +412,7 @@ static int candidate_body(const uint8_t *body, size_t have, size_t size, bool co
 }
 
 /*  Is there a frame (or a greeting) starting at b? */
-static int candidate(const uint8_t *b, size_t avail)
+static int candidate(const uint8_t *b, size_t avail, size_t max_frame)
 {
     if (avail < 2)
         return CAND_WAIT;
@@ -426,7 +427,7 @@ static int candidate(const uint8_t *b, size_t avail)
     if (avail < hdr)
         return CAND_WAIT;
     uint64_t size = b[0] & ZMTP_LONG ? be64(b + 1) : b[1];
-    if (size < 2 || size > ZMTP_MAX_FRAME)
+    if (size < 2 || size > max_frame)
         return CAND_NO;
     return candidate_body(b + hdr, avail - hdr, (size_t)size, b[0] & ZMTP_COMMAND);
 }
@@ -434,7 +435,7 @@ static int candidate(const uint8_t *b, size_t avail)
 static int resync(zmtp_stream_t *z, const zmtp_sink_t *sink)
 {
     while (z->pos < z->len) {
-        int r = candidate(z->buf + z->pos, z->len - z->pos);
+        int r = candidate(z->buf + z->pos, z->len - z->pos, z->lim.max_frame);
         if (r == CAND_WAIT)
             return 0;
         if (r == CAND_NO) {
