@@ -10,6 +10,9 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -313,8 +316,12 @@ static void test_replay_usage(void)
     const char *missing[] = {replay_exe, "/nonexistent.jsonl", "--broker", ep, "--index", "1",
                              NULL};
     expect(missing, 1, true, "/nonexistent.jsonl");
-    const char *no_match[] = {replay_exe, json, "--broker", ep, "--index", "99", NULL};
+    const char *no_index[] = {replay_exe, json, "--broker", ep, "--index", "99", NULL};
+    expect(no_index, 1, true, "#99: there is no such message in the file");
+    const char *no_match[] = {replay_exe, json, "--broker", ep, "--action", "set_role", NULL};
     expect(no_match, 1, true, "no message matches");
+    const char *dropped[] = {replay_exe, limits_json, "--broker", ep, "--index", "2", NULL};
+    expect(dropped, 1, true, "#2: the sniffer dropped it over its limits");
     const char *reply[] = {replay_exe, json,           "--broker",       ep,  "--index",
                            "2",        "--set-action", "delete_project", NULL};
     expect(reply, 1, true, "is not a request");
@@ -340,6 +347,113 @@ static void test_replay_no_answer(void)
     expect(argv, 3, false, "#1 login [1/1]: no reply within 300 ms");
 }
 
+/*  Copies the capture file and appends two repeats, as a sniffer still writing it while
+    collab-replay ran would have: #6 the create_project (#3) again, byte for byte, and #7
+    the close_project (#5) re-encoded as delete_project. Returns the new file. */
+static const char *make_repeats(void)
+{
+    static char path[128];
+    static char line[4][8192];
+    FILE *in = fopen(json, "r");
+    for (int i = 0; in && i < 5; i++) {
+        char buf[8192];
+        if (!fgets(buf, sizeof buf, in))
+            break;
+        if (i == 0 || i == 2 || i == 4)
+            snprintf(line[i / 2], sizeof line[0], "%s", buf);
+    }
+    if (in)
+        fclose(in);
+    snprintf(path, sizeof path, "%s", st_path("repeats.jsonl"));
+    cJSON *create = cJSON_Parse(line[1]), *close = cJSON_Parse(line[2]);
+    const cJSON *hex = cJSON_GetArrayItem(cJSON_GetObjectItem(close, "frames"), 0);
+    static uint8_t bytes[4096], again[4096];
+    size_t n = 0, len = 0;
+    collab_envelope_t e;
+    CHECK(cJSON_IsString(hex) && sodium_hex2bin(bytes, sizeof bytes, hex->valuestring,
+                                                strlen(hex->valuestring), NULL, &n, NULL) == 0);
+    CHECK_OK(collab_envelope_decode(bytes, n, &e));
+    e.action = (collab_span_t){"delete_project", 14};
+    CHECK_OK(collab_envelope_encode(&e, again, sizeof again, &len));
+    char *hex_again = malloc(2 * len + 1);
+    if (hex_again)
+        sodium_bin2hex(hex_again, 2 * len + 1, again, len);
+    FILE *out = fopen(path, "w");
+    FILE *src = fopen(json, "r");
+    for (int ch; src && out && (ch = fgetc(src)) != EOF;)
+        fputc(ch, out);
+    cJSON_ReplaceItemInObject(create, "index", cJSON_CreateNumber(6));
+    cJSON_ReplaceItemInObject(close, "index", cJSON_CreateNumber(7));
+    cJSON_ReplaceItemInObject(close, "action", cJSON_CreateString("delete_project"));
+    cJSON *frames = cJSON_CreateArray();
+    cJSON_AddItemToArray(frames, cJSON_CreateString(hex_again ? hex_again : ""));
+    cJSON_ReplaceItemInObject(close, "frames", frames);
+    char *a = cJSON_PrintUnformatted(create), *b = cJSON_PrintUnformatted(close);
+    if (out)
+        fprintf(out, "%s\n%s\n", a, b);
+    CHECK(out && fclose(out) == 0);
+    if (src)
+        fclose(src);
+    free(a), free(b), free(hex_again);
+    cJSON_Delete(create), cJSON_Delete(close);
+    return path;
+}
+
+/*  Repeats of earlier messages are skipped when picked by action, sent when asked for by
+    index (saying so), and --index sends in the order given. */
+static void test_replay_repeats(void)
+{
+    child_t c;
+    char ep[64];
+    const char *path = make_repeats();
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", (unsigned)free_port());
+    const char *by_action[] = {replay_exe,       path,           "--broker", ep,  "--action",
+                               "create_project", "--timeout-ms", "200",      NULL};
+    CHECK_EQ_INT(run(&c, by_action), 3);
+    CHECK(strstr(c.err, "#6 repeats #3 (the same request): skipped") != NULL);
+    CHECK(strstr(c.err, "1 of the selected messages are replays of earlier messages in this "
+                        "file") != NULL);
+    CHECK(strstr(c.out, "#3 create_project [1/1]: no reply") != NULL);
+    CHECK(strstr(c.out, "#6 ") == NULL);
+    CHECK(strstr(c.err, "1 sent: 0 accepted, 0 refused, 1 unanswered") != NULL);
+    child_free(&c);
+
+    const char *by_index[] = {replay_exe, path, "--broker",     ep,    "--index", "6",
+                              "--index",  "1",  "--timeout-ms", "200", NULL};
+    CHECK_EQ_INT(run(&c, by_index), 3);
+    CHECK(strstr(c.err, "#6 repeats #3 (the same request): sent, as asked") != NULL);
+    const char *six = strstr(c.out, "#6 create_project [1/1]"), *one = strstr(c.out, "#1 login");
+    CHECK(six && one && six < one); /* the order given, not the file's */
+    CHECK(strstr(c.err, "2 sent: 0 accepted, 0 refused, 2 unanswered") != NULL);
+    child_free(&c);
+
+    const char *tampered[] = {replay_exe, path, "--broker", ep, "--action", "delete_project", NULL};
+    CHECK_EQ_INT(run(&c, tampered), 1);
+    CHECK(strstr(c.err, "#7 repeats #5 (the same request under another action): skipped") != NULL);
+    CHECK(strstr(c.err, "nothing left to send") != NULL);
+    child_free(&c);
+}
+
+/*  A capture file that a sniffer still holds (its lock) is read with a note. */
+static void test_replay_being_written(void)
+{
+    child_t c;
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", (unsigned)free_port());
+    int fd = open(json, O_WRONLY);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+    const char *argv[] = {replay_exe, json,           "--broker", ep,  "--index",
+                          "1",        "--timeout-ms", "100",      NULL};
+    CHECK_EQ_INT(run(&c, argv), 3);
+    CHECK(strstr(c.err, "is still being written by a running collab-sniff") != NULL);
+    child_free(&c);
+    if (fd >= 0)
+        close(fd);
+    CHECK_EQ_INT(run(&c, argv), 3);
+    CHECK(strstr(c.err, "still being written") == NULL);
+    child_free(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -356,6 +470,8 @@ int main(int argc, char **argv)
     TU_RUN(test_sniff_limits);
     TU_RUN(test_replay_usage);
     TU_RUN(test_replay_no_answer);
+    TU_RUN(test_replay_repeats);
+    TU_RUN(test_replay_being_written);
     st_cleanup();
     return tu_exit("test_sniff_cli");
 }
