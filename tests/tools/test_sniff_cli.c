@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define CAP (2 * COLLAB_MAX_FRAME)
@@ -173,6 +175,44 @@ static void test_sniff_output_errors(void)
     const char *fine[] = {"/bin/sh", "-c", "exec \"$0\" \"$@\" > /dev/null", sniff_exe, "-r",
                           pcap,      NULL};
     expect(fine, 0, true, "collab-sniff: 5 messages");
+}
+
+/*  Runs argv with its standard output a pipe nobody reads any more (as `| head -1` leaves
+    it) and its standard error in err_path. Returns the exit code, or -1. */
+static int run_closed_pipe(const char *const *argv, const char *err_path)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    close(p[0]);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (e < 0 || dup2(p[1], 1) < 0 || dup2(e, 2) < 0)
+            _exit(99);
+        signal(SIGPIPE, SIG_DFL); /* as a shell would leave it: the tool must choose */
+        execv(argv[0], (char *const *)argv);
+        _exit(98);
+    }
+    close(p[1]);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_sniff_closed_pipe(void)
+{
+    const char *err_path = st_path("pipe.err");
+    const char *argv[] = {sniff_exe, "-r", pcap, NULL};
+    CHECK_EQ_INT(run_closed_pipe(argv, err_path), 1); /* not killed by SIGPIPE (141) */
+    FILE *f = fopen(err_path, "r");
+    char text[4096] = "";
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f)
+        fclose(f);
+    CHECK(strstr(text, "collab-sniff: standard output: Broken pipe") != NULL);
 }
 
 /*  -c counts decoded messages (of one action with --action); --broker names the port. */
@@ -466,6 +506,7 @@ int main(int argc, char **argv)
     TU_RUN(test_sniff_truncated);
     TU_RUN(test_sniff_stdout);
     TU_RUN(test_sniff_output_errors);
+    TU_RUN(test_sniff_closed_pipe);
     TU_RUN(test_sniff_count_and_broker);
     TU_RUN(test_sniff_limits);
     TU_RUN(test_replay_usage);
