@@ -487,6 +487,8 @@ static void test_replay_being_written(void)
     CHECK_EQ_INT(run(&c, argv), 3);
     CHECK(strstr(c.err, "is still being written by a running collab-sniff") != NULL);
     child_free(&c);
+    const char *second[] = {sniff_exe, "-r", pcap, "-w", json, NULL}; /* would truncate it */
+    expect(second, 1, true, "another collab-sniff is writing it");
     if (fd >= 0)
         close(fd);
     CHECK_EQ_INT(run(&c, argv), 3);
