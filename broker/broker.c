@@ -93,6 +93,9 @@ static int load_agents(collab_broker_t *self, char *err, size_t errlen)
     for (size_t i = 0; i < collab_creds_count(creds) && rc == 0; i++)
         if (!collab_tables_add_agent(self->tables, collab_creds_at(creds, i)))
             rc = COLLAB_E_NOMEM;
+    const collab_agent_t *first = collab_creds_count(creds) ? collab_creds_at(creds, 0) : NULL;
+    collab_password_dummy_like(first ? first->pw_hash : NULL, self->dummy_hash,
+                               sizeof self->dummy_hash);
     collab_creds_destroy(&creds);
     if (rc)
         snprintf(err, errlen, "%s: out of memory", self->cfg.credentials_path);

@@ -30,6 +30,7 @@ typedef struct {
     uint64_t malformed, dropped, logins_ok, logins_failed, events_sent;
     uint64_t peer_warnings, commits, disconnects;
     uint64_t rate_limited, replays, hash_jobs; /* controls 10 and 8; jobs given the hasher */
+    uint64_t hash_verified; /* password verifications the hasher ran to the end */
 } collab_counters_t;
 
 /*  A reply or event waiting for its batch's commit before it may leave. */
@@ -55,6 +56,9 @@ struct collab_broker {
     collab_idgen_t *ids;
     collab_seclog_t *seclog;
     collab_vault_t *vault; /* control 5 strong: token hashing and sealing key, else NULL */
+    /* what an unknown agent's login is verified against: the scheme, cost and salt of the
+       credentials file's first entry, a digest nothing matches (strong login control) */
+    char dummy_hash[COLLAB_HASH_MAX];
     collab_counters_t stats;
     uint64_t started_ms;
     uint64_t next_project_id, next_task_id, next_handle;
