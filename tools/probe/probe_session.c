@@ -80,6 +80,7 @@ int probe_idle_timeout(const probe_opts_t *o, verdict_t *v)
     say("start a private broker %s with %s (the swarm's is 30 min)", o->broker_exe, set);
     if (privbroker_start(&b, o->broker_exe, o->cli.credentials, sets, err, sizeof err) != 0)
         return verdict(v, PROBE_ERROR, "%s", err);
+    say("private broker at %s, its files in %s", b.endpoint, b.dir);
     probe_opts_t mine = *o;
     snprintf(mine.cli.endpoint, sizeof mine.cli.endpoint, "%s", b.endpoint);
     mine.cli.curve_server[0] = mine.cli.curve_cert[0] = '\0'; /* it speaks ZMTP NULL */
