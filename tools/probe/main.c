@@ -76,6 +76,8 @@ static void usage(FILE *out)
         "  --credentials F            its key (default %s/sample_data/valid_credentials.json);\n"
         "                             idle-timeout's broker reads this file too; or --key-file F\n"
         "  --curve-server-key K --curve-cert F   CURVE, for a broker with transport = strong\n"
+        "  --curve-dir DIR            the same from DIR/broker.cert and DIR/AGENT.cert_secret\n"
+        "                             (the agent's own), e.g. sample_data/curve\n"
         "  --worker ID                state-validation: the task's assignee (default worker1)\n"
         "  --window-s N               timestamp: the window to check (default: the one the\n"
         "                             login reply announces; e.g. 1800 checks the seed's claim)\n"
@@ -160,15 +162,13 @@ static int set_path(char *dst, size_t cap, const char *flag, const char *val)
 }
 
 /*  The probe's own options (the common agent options were taken out before). */
-static int parse(int argc, char **argv, probe_opts_t *o, char *passwords, size_t cap, bool *mine)
+static int parse(int argc, char **argv, probe_opts_t *o, char *passwords, size_t cap, bool *mine,
+                 char *curve_dir, size_t dcap)
 {
-    static const struct option longs[] = {{"passwords", 1, 0, 'P'},
-                                          {"worker", 1, 0, 'w'},
-                                          {"window-s", 1, 0, 'W'},
-                                          {"broker-exe", 1, 0, 'x'},
-                                          {"target-is-mine", 0, 0, 'M'},
-                                          {"help", 0, 0, 'h'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"passwords", 1, 0, 'P'},      {"worker", 1, 0, 'w'},
+                                          {"window-s", 1, 0, 'W'},       {"broker-exe", 1, 0, 'x'},
+                                          {"target-is-mine", 0, 0, 'M'}, {"curve-dir", 1, 0, 'D'},
+                                          {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
     int c, index = 0;
     long n;
     optind = 1;
@@ -176,7 +176,8 @@ static int parse(int argc, char **argv, probe_opts_t *o, char *passwords, size_t
         const char *flag = longs[index].name;
         if ((c == 'P' && set_path(passwords, cap, flag, optarg) != 0) ||
             (c == 'w' && set_path(o->worker, sizeof o->worker, flag, optarg) != 0) ||
-            (c == 'x' && set_path(o->broker_exe, sizeof o->broker_exe, flag, optarg) != 0))
+            (c == 'x' && set_path(o->broker_exe, sizeof o->broker_exe, flag, optarg) != 0) ||
+            (c == 'D' && set_path(curve_dir, dcap, flag, optarg) != 0))
             return -1;
         if (c == 'W') {
             if (collab_parse_long(optarg, 1, 31536000, &n) != 0) {
@@ -204,11 +205,16 @@ static int parse(int argc, char **argv, probe_opts_t *o, char *passwords, size_t
 /*  Fills what was not given: the probe's agent, its password and key, short timeouts (a
     broker that is down is reported within ~5 s), the broker binary beside this build. */
 static int defaults(probe_opts_t *o, const probe_row_t *row, const char *passwords,
-                    bool retries_set, const char *self_dir)
+                    bool retries_set, const char *self_dir, const char *curve_dir)
 {
     agent_cli_t *cli = &o->cli;
     if (!cli->agent_id[0])
         snprintf(cli->agent_id, sizeof cli->agent_id, "%s", row->agent);
+    if (curve_dir[0] && !cli->curve_server[0])
+        snprintf(cli->curve_server, sizeof cli->curve_server, "%.400s/broker.cert", curve_dir);
+    if (curve_dir[0] && !cli->curve_cert[0])
+        snprintf(cli->curve_cert, sizeof cli->curve_cert, "%.400s/%s.cert_secret", curve_dir,
+                 cli->agent_id);
     if (!cli->credentials[0])
         snprintf(cli->credentials, sizeof cli->credentials, "%s/sample_data/valid_credentials.json",
                  COLLAB_SOURCE_DIR);
@@ -237,7 +243,7 @@ static const probe_row_t *find(const char *name)
 int main(int argc, char **argv)
 {
     static probe_opts_t o;
-    char self[PATH_MAX], passwords[512];
+    char self[PATH_MAX], passwords[512], curve_dir[400] = "";
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     self[len > 0 ? len : 0] = '\0';
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -255,9 +261,11 @@ int main(int argc, char **argv)
         retries_set = retries_set || strcmp(argv[i], "--retries") == 0;
     snprintf(passwords, sizeof passwords, "%s/sample_data/demo_passwords.txt", COLLAB_SOURCE_DIR);
     int rest = agent_cli_parse(&o.cli, "collab-probe", argc - 1, argv + 1);
-    if (rest < 0 || parse(rest, argv + 1, &o, passwords, sizeof passwords, &mine) != 0 ||
+    if (rest < 0 ||
+        parse(rest, argv + 1, &o, passwords, sizeof passwords, &mine, curve_dir,
+              sizeof curve_dir) != 0 ||
         check_target(o.cli.endpoint, mine) != 0 ||
-        defaults(&o, row, passwords, retries_set, dirname(self)) != 0)
+        defaults(&o, row, passwords, retries_set, dirname(self), curve_dir) != 0)
         return PROBE_USAGE;
     o.json = o.cli.json;
     signal(SIGPIPE, SIG_IGN);
