@@ -72,10 +72,42 @@ static int read_listening(int fd, char *endpoint, size_t cap)
     return -1;
 }
 
+/*  Forks and execs the broker; returns the read end of its stdout, or -1. */
+static int spawn(privbroker_t *b, const char *const *argv)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    b->pid = fork();
+    if (b->pid == 0) {
+        close(fds[0]);
+        exec_broker(b->dir, fds[1], argv);
+    }
+    close(fds[1]);
+    if (b->pid < 0) {
+        close(fds[0]);
+        return -1;
+    }
+    return fds[0];
+}
+
+/*  The first line the broker wrote on stderr (why it did not start). */
+static void first_error(const privbroker_t *b, char *out, size_t cap)
+{
+    char path[200];
+    out[0] = '\0';
+    snprintf(path, sizeof path, "%s/broker.err", b->dir);
+    FILE *f = fopen(path, "r");
+    if (f && fgets(out, (int)cap, f))
+        out[strcspn(out, "\n")] = '\0';
+    if (f)
+        fclose(f);
+}
+
 int privbroker_start(privbroker_t *b, const char *exe, const char *credentials,
                      const char *const *sets, char *err, size_t errlen)
 {
-    char creds[PATH_MAX], state[200], seclog[200];
+    char creds[PATH_MAX], state[200], seclog[200], why[256];
     memset(b, 0, sizeof *b);
     snprintf(b->dir, sizeof b->dir, "/tmp/collab-probe-XXXXXX");
     if (access(exe, X_OK) != 0 || !realpath(credentials, creds) || !mkdtemp(b->dir)) {
@@ -101,28 +133,14 @@ int privbroker_start(privbroker_t *b, const char *exe, const char *credentials,
         argv[n++] = sets[i];
     }
     argv[n] = NULL;
-    int fds[2];
-    if (pipe(fds) != 0 || (b->pid = fork()) < 0) {
-        snprintf(err, errlen, "cannot start %s: %s", exe, strerror(errno));
-        privbroker_stop(b);
-        return -1;
-    }
-    if (b->pid == 0) {
-        close(fds[0]);
-        exec_broker(b->dir, fds[1], argv);
-    }
-    close(fds[1]);
-    int rc = read_listening(fds[0], b->endpoint, sizeof b->endpoint);
-    close(fds[0]);
+    int out = spawn(b, argv);
+    int rc = out < 0 ? -1 : read_listening(out, b->endpoint, sizeof b->endpoint);
+    if (out >= 0)
+        close(out);
     if (rc != 0) {
-        char path[200], first[256] = "";
-        snprintf(path, sizeof path, "%s/broker.err", b->dir);
-        FILE *f = fopen(path, "r");
-        if (f && fgets(first, sizeof first, f))
-            first[strcspn(first, "\n")] = '\0';
-        if (f)
-            fclose(f);
-        snprintf(err, errlen, "%s did not start listening: %s", exe, first);
+        first_error(b, why, sizeof why);
+        snprintf(err, errlen, "%s did not start listening: %s", exe,
+                 why[0] ? why : "it exited without a word, or stayed silent");
         privbroker_stop(b);
     }
     return rc;
