@@ -134,6 +134,12 @@ static void test_unreachable_and_refused(void)
     CHECK(it_mono_ms() - t0 < 10000);
     CHECK(has(OUT, "ERROR: "));
     CHECK_EQ_INT(probe(&B, "logout", "--password", "wrong-password", NULL), 4);
+    /* a step of the probe's own refused: ERROR (5), never a verdict on the improvement */
+    CHECK_EQ_INT(probe(&B, "state-validation", "--worker", "viewer1", NULL), 5);
+    CHECK(has(OUT, "ERROR: could not make a project and a task: "));
+    CHECK_EQ_INT(probe(NULL, "idle-timeout", "--broker-exe", "/nonexistent/collab-broker", NULL),
+                 5);
+    CHECK(has(OUT, "ERROR: cannot start /nonexistent/collab-broker"));
 }
 
 static void test_session_probes(void)
