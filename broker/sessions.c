@@ -36,17 +36,19 @@ static void tell_holder(collab_broker_t *self, collab_agent_t *agent, const coll
 {
     collab_pack_t p;
     size_t len = 0;
-    bool expired = strcmp(end_event(reason), "session_expired") == 0;
+    const char *event = end_event(reason);
+    bool expired = strcmp(event, "session_expired") == 0;
+    bool evicted = strcmp(event, "session_evicted") == 0; /* {handle} alone (PROTOCOL.md 7) */
     collab_pack_init(&p, self->event_buf, sizeof self->event_buf);
-    collab_pack_map(&p, 2);
+    collab_pack_map(&p, evicted ? 1 : 2);
     collab_pack_kv_uint(&p, "handle", s->handle);
     if (expired)
         collab_pack_kv_str(&p, "reason", reason);
-    else
+    else if (!evicted)
         collab_pack_kv_str(&p, "by", by ? by : "broker");
     if (collab_pack_finish(&p, &len) != 0)
         return;
-    collab_event_to_also(self, agent, end_event(reason), self->event_buf, len, s->rid, s->rid_len);
+    collab_event_to_also(self, agent, event, self->event_buf, len, s->rid, s->rid_len);
 }
 
 int collab_session_end(collab_broker_t *self, collab_session_t **s_p, const char *reason,

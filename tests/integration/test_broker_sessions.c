@@ -221,6 +221,8 @@ static void test_sessions_per_agent(void)
             collab_event_msg_t ev;
             if (it_expect_event(strong[i], "session_evicted", 5000, &ev)) {
                 evicted++;
+                /* PROTOCOL.md 7: {handle} and nothing else */
+                CHECK(ev.map.count == 1 && collab_map_find(&ev.map, "handle") != NULL);
                 collab_event_free(&ev);
             }
             CHECK_RC(it_call(strong[i], NULL, "heartbeat", NULL), COLLAB_E_SESSION_INVALID);
