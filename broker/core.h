@@ -15,6 +15,7 @@
 #include "ratelimit.h"
 #include "replay.h"
 #include "seclog.h"
+#include "statelock.h"
 #include "store.h"
 #include "tables.h"
 #include "transport.h"
@@ -49,6 +50,7 @@ struct collab_broker {
     collab_transport_t *transport; /* CURVE and ZAP, or nothing (transport control) */
     collab_tables_t *tables;
     collab_store_t *store;
+    collab_statelock_t *lock; /* STATE.lock, held while the broker lives */
     collab_hasher_t *hasher;
     collab_replay_t *replay;         /* control 8: seen nonces and signatures */
     collab_ratelimit_t *rate_agents; /* control 10: token buckets by agent id */
