@@ -5,6 +5,7 @@
 #include "startup.h"
 
 #include <czmq.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -177,6 +178,12 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
         return NULL;
     }
     self->cfg = *cfg;
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to start");
+        free(self);
+        return NULL;
+    }
+    randombytes_buf(self->expired_key, sizeof self->expired_key);
     self->started_ms = collab_now_ms();
     self->last_sweep_ms = self->last_flush_ms = self->last_stats_ms = self->started_ms;
     zsys_init();
