@@ -87,8 +87,9 @@ static int check_session(collab_broker_t *self, req_t *req)
     char key[COLLAB_MAX_SESSION_ID + 1]; /* the token, or its keyed hash (state_at_rest) */
     collab_session_key(self, req->env.session_id.ptr, req->env.session_id.len, key);
     req->session = collab_tables_session(self->tables, key, strlen(key));
-    if (!req->session)
-        return COLLAB_E_SESSION_INVALID;
+    if (!req->session) /* expired and already swept: still session_expired (PROTOCOL.md 5) */
+        return collab_session_was_expired(self, key) ? COLLAB_E_SESSION_EXPIRED
+                                                     : COLLAB_E_SESSION_INVALID;
     int rc = check_expiry(self, req);
     if (rc)
         return rc;
