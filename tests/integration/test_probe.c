@@ -282,8 +282,8 @@ static void test_idle_timeout(void)
     it_begin("idle_timeout");
     char reason[64];
     int code = idle_code(reason, sizeof reason);
-    bool holds = code == COLLAB_E_SESSION_EXPIRED ||
-                 (code == COLLAB_E_SESSION_INVALID && strcmp(reason, "idle") == 0);
+    bool holds = code == COLLAB_E_SESSION_EXPIRED; /* PROTOCOL.md 5, even after the sweep */
+    CHECK(strcmp(reason, "idle") == 0);
     int64_t t0 = it_mono_ms();
     expect(probe(NULL, "idle-timeout", NULL), holds);
     CHECK(it_mono_ms() - t0 >= 3000); /* it waited past the 2 s timeout */
