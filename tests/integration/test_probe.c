@@ -133,7 +133,9 @@ static void test_unreachable_and_refused(void)
     CHECK_EQ_INT(probe(&B, "logout", "--password", "wrong-password", NULL), 4);
     /* a step of the probe's own refused: ERROR (5), never a verdict on the improvement */
     CHECK_EQ_INT(probe(&B, "state-validation", "--worker", "viewer1", NULL), 5);
-    CHECK(has(OUT, "ERROR: could not make a project and a task: "));
+    CHECK(has(OUT, "ERROR: could not make a project and a task for viewer1: bad_request (45)"));
+    CHECK_EQ_INT(probe(&B, "size-limits", "--agent", "viewer1", NULL), 5); /* an observer */
+    CHECK(has(OUT, "as viewer1: forbidden (40)"));
     CHECK_EQ_INT(probe(NULL, "idle-timeout", "--broker-exe", "/nonexistent/collab-broker", NULL),
                  5);
     CHECK(has(OUT, "ERROR: cannot start /nonexistent/collab-broker"));
