@@ -178,7 +178,7 @@ static void test_state_validation(void)
     uint64_t before = projects();
     for (int run = 0; run < 2; run++) { /* the same verdict every time: it cleans up */
         expect(probe(&B, "state-validation", NULL), named);
-        CHECK(has(OUT, "cancelled (ok), then moved to assigned: conflict (43)"));
+        CHECK(has(OUT, "to cancelled: ok; then to assigned (the table forbids it): conflict (43)"));
         CHECK(has(OUT, "unknown status \"finished\": bad_request (45)"));
         CHECK(has(OUT, named ? "which names it (status)" : "which does NOT name it (status)"));
         CHECK_EQ_U64(projects(), before);
@@ -322,7 +322,7 @@ static void test_hardened(void)
     CHECK(has(OUT, "made-up session id: session_invalid (22)"));
     expect(probe(&H, "logout", "--curve-dir", CURVE, NULL), true); /* viewer1's own cert */
     HARD("state-validation", NULL);
-    CHECK(has(OUT, "then moved to cancelled: conflict (43)"));
+    CHECK(has(OUT, "then to cancelled (the table forbids it): conflict (43)"));
     CHECK(has(ERR, "cancelled -> assigned: forbidden (40)"));
     expect(HARD("timestamp", NULL), true);
     CHECK(has(OUT, "window +-1 min: signed 2 min old: stale_timestamp (27)"));

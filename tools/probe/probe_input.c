@@ -131,8 +131,8 @@ int probe_state_validation(const probe_opts_t *o, verdict_t *v)
                  s[2].r.code == COLLAB_E_CONFLICT &&
                  refused_naming(&s[3], COLLAB_E_BAD_REQUEST, "status", NULL);
     verdict(v, holds ? PROBE_HOLDS : PROBE_FAILS,
-            "task %llu cancelled (%s), then moved to %s: %s; unknown status \"finished\": %s, "
-            "which %s (status)",
+            "task %llu to cancelled: %s; then to %s (the table forbids it): %s; unknown status "
+            "\"finished\": %s, which %s (status)",
             (unsigned long long)task, s[1].desc, to, s[2].desc, s[3].desc, named(&s[3], "status"));
     free_steps(s, 4);
     finish(&c, project);
