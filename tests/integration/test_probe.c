@@ -196,6 +196,9 @@ static void test_size_and_input(void)
     expect(probe(&B, "size-limits", NULL), names(t1, "name") && names(t1, "200"));
     CHECK(has(OUT, "name of 201 code points: limit (6)"));
     CHECK(has(OUT, "exactly 200: accepted"));
+    CHECK(
+        has(OUT, names(t1, "name") ? "names the field (name): yes" : "names the field (name): NO"));
+    CHECK(has(OUT, names(t1, "200") ? "the limit (200): yes" : "the limit (200): NO"));
     text_of("create_project", t2, sizeof t2, "name", "u:42", NULL);
     text_of("create_project", t3, sizeof t3, "name", "s:", NULL);
     collab_client_t *c = it_client(&B, "coordinator1", true);

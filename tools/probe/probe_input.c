@@ -164,11 +164,10 @@ int probe_size_limits(const probe_opts_t *o, verdict_t *v)
     }
     bool holds = refused_naming(&s, COLLAB_E_LIMIT, "name", limit) && edge == 0;
     verdict(v, holds ? PROBE_HOLDS : PROBE_FAILS,
-            "create_project name of %d code points: %s, which %s the field (name) %s the limit "
-            "(%s); exactly %s: %s",
-            COLLAB_NAME_MAX_CP + 1, s.desc,
-            probe_names(s.r.text, "name") ? "names" : "does NOT name",
-            probe_names(s.r.text, limit) ? "and" : "but not", limit, limit,
+            "create_project name of %d code points: %s; the message names the field (name): "
+            "%s, the limit (%s): %s; exactly %s: %s",
+            COLLAB_NAME_MAX_CP + 1, s.desc, probe_names(s.r.text, "name") ? "yes" : "NO", limit,
+            probe_names(s.r.text, limit) ? "yes" : "NO", limit,
             edge == 0 ? "accepted" : collab_strerror(edge));
     probe_reply_free(&s.r);
     finish(&c, project);
