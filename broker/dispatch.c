@@ -226,6 +226,7 @@ void collab_dispatch(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, int
     req.agent = NULL;
     req.now = collab_now_ms();
     req.retry_after_ms = 0;
+    req.why = (collab_why_t){0};
     req.peer[0] = req.curve_key[0] = '\0';
     collab_pack_init(&req.out, self->data_buf, sizeof self->data_buf);
     self->stats.requests++;
@@ -248,7 +249,8 @@ void collab_dispatch(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, int
         return;
     }
     /* the action's own validation starts with its payload's keys: no others are taken */
-    rc = collab_action_check_keys(req.action, &req.args);
+    rc = collab_why(&req, collab_action_check_keys(req.action, &req.args),
+                    collab_action_name(req.action), "takes no such payload key", 0, NULL);
     if (rc == 0)
         rc = handlers[req.action](self, &req);
     if (rc == COLLAB_DEFERRED)
