@@ -191,12 +191,14 @@ static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames
         memset(&req->env, 0, sizeof req->env);
         return COLLAB_E_FRAMES;
     }
-    int rc =
-        collab_envelope_decode_map(zmq_msg_data(body), zmq_msg_size(body), &req->env, &req->args);
+    collab_envelope_why_t why;
+    int rc = collab_envelope_decode_why(zmq_msg_data(body), zmq_msg_size(body), &req->env,
+                                        &req->args, &why);
     if (frames != 1) /* the first frame may still say which request it was */
         return COLLAB_E_FRAMES;
+    collab_why(req, rc, why.field, why.rule, 0, NULL);
     if (rc == 0 && req->env.kind != COLLAB_KIND_REQUEST)
-        rc = COLLAB_E_MALFORMED;
+        rc = collab_why(req, COLLAB_E_MALFORMED, "type", "must be request", 0, NULL);
     if (rc == 0 &&
         (req->action = collab_action_lookup(req->env.action.ptr, req->env.action.len)) < 0)
         rc = req->action;

@@ -82,6 +82,23 @@ static const char *repeat(char *buf, size_t cap, const char *ch, int n)
     return buf;
 }
 
+/*  The last raw reply refused with code, and its error text is exactly the code's sentence
+    followed by detail (PROTOCOL.md 9); detail NULL: the sentence alone. */
+static bool refused_as(int rc, int code, const char *detail)
+{
+    char want[COLLAB_MAX_ERROR_TEXT + 1];
+    if (detail)
+        snprintf(want, sizeof want, "%s: %s", collab_strerror(code), detail);
+    else
+        snprintf(want, sizeof want, "%s", collab_strerror(code));
+    bool same = rc == code && M.env.error.len == strlen(want) &&
+                memcmp(M.env.error.ptr, want, M.env.error.len) == 0;
+    if (!same)
+        fprintf(stderr, "  got %s \"%.*s\", want %s \"%s\"\n", collab_errname(rc),
+                (int)M.env.error.len, M.env.error.ptr, collab_errname(code), want);
+    return same;
+}
+
 static void test_message_errors(void)
 {
     it_begin("message errors");
@@ -89,7 +106,7 @@ static void test_message_errors(void)
     size_t len;
     uint64_t total = it_project_total(C);
 
-    CHECK_RC(it_raw_bytes(R, "hello, broker", 13, &M), COLLAB_E_MALFORMED);
+    CHECK(refused_as(it_raw_bytes(R, "hello, broker", 13, &M), COLLAB_E_MALFORMED, NULL));
     CHECK_EQ_U64(M.env.request_id, 0);
 
     it_req_t q = as_coord("heartbeat", NULL, 0, false);
@@ -108,16 +125,18 @@ static void test_message_errors(void)
 
     q = as_coord("heartbeat", NULL, 0, false);
     q.version = 2; /* version precedes request_id: the reply cannot echo the id */
-    CHECK_RC(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_VERSION);
-    CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, "timestamp", NULL), &M),
-             COLLAB_E_FIELD_MISSING);
+    CHECK(refused_as(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_VERSION,
+                     "version must be 1"));
+    CHECK(refused_as(it_raw_bytes(R, f, pack_shape(f, sizeof f, "timestamp", NULL), &M),
+                     COLLAB_E_FIELD_MISSING, "timestamp is missing"));
     CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, "payload", NULL), &M),
              COLLAB_E_FIELD_MISSING);
-    CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "request_id"), &M),
-             COLLAB_E_FIELD_TYPE);
+    CHECK(refused_as(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "request_id"), &M),
+                     COLLAB_E_FIELD_TYPE, "request_id must be an unsigned integer"));
     CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "timestamp"), &M),
              COLLAB_E_FIELD_TYPE);
-    CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "payload"), &M), COLLAB_E_FIELD_TYPE);
+    CHECK(refused_as(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "payload"), &M),
+                     COLLAB_E_FIELD_TYPE, "payload must be a bin"));
     CHECK_OK(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, NULL), &M)); /* the control */
 
     q = as_coord("fly_to_the_moon", NULL, 0, false);
@@ -125,7 +144,8 @@ static void test_message_errors(void)
     CHECK_RC(it_raw_call(R, &q, &M), COLLAB_E_UNKNOWN_ACTION);
     CHECK_EQ_U64(M.env.request_id, 4242);
     q = as_coord("Create-Project", NULL, 0, false);
-    CHECK_RC(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_LIMIT);
+    CHECK(refused_as(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_LIMIT,
+                     "action must be 1 to 32 bytes of a-z and _"));
     q = as_coord("create_project_create_project_xyz", NULL, 0, false); /* 33 bytes */
     CHECK_RC(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_LIMIT);
 
@@ -153,7 +173,8 @@ static void test_message_errors(void)
     /* invalid UTF-8 inside the payload: the payload is refused before any action runs */
     q = as_coord("create_project", pay, it_pack(pay, sizeof pay, "name", "bad \xc3\x28", NULL),
                  true);
-    CHECK_RC(it_raw_call(R, &q, &M), COLLAB_E_UTF8);
+    CHECK(refused_as(it_raw_call(R, &q, &M), COLLAB_E_UTF8,
+                     "payload holds a str that is not valid UTF-8"));
 
     /* a 70,000-byte frame: above the 65,536 frame limit, below the transport cap; and a
        payload bin above its 61,440 limit in a frame below the frame limit */
@@ -161,10 +182,11 @@ static void test_message_errors(void)
     memset(filler, 0xa0, sizeof filler); /* fixstr headers: not a map, but size comes first */
     len = pack_env(big, sizeof big, NULL, NULL, filler, 69950);
     CHECK(len >= 70000 && len < 71000);
-    CHECK_RC(it_raw_bytes(R, big, len, &M), COLLAB_E_TOO_LARGE);
+    CHECK(refused_as(it_raw_bytes(R, big, len, &M), COLLAB_E_TOO_LARGE, NULL));
     len = pack_env(big, sizeof big, NULL, NULL, filler, 62000);
     CHECK(len < COLLAB_MAX_FRAME);
-    CHECK_RC(it_raw_bytes(R, big, len, &M), COLLAB_E_TOO_LARGE);
+    CHECK(refused_as(it_raw_bytes(R, big, len, &M), COLLAB_E_TOO_LARGE,
+                     "payload is above 61440 bytes, or holds a str above 8192 bytes"));
     CHECK_EQ_U64(it_project_total(C), total + 1);
 }
 
@@ -310,23 +332,6 @@ static void test_app_errors(void)
     CHECK_OK(it_call(C, &r, "get_project", "project_id", p, NULL));
     CHECK_EQ_U64(it_u64(&r, "task_total"), 2);
     collab_reply_free(&r);
-}
-
-/*  The last raw reply refused with code, and its error text is exactly the code's sentence
-    followed by detail (PROTOCOL.md 9); detail NULL: the sentence alone. */
-static bool refused_as(int rc, int code, const char *detail)
-{
-    char want[COLLAB_MAX_ERROR_TEXT + 1];
-    if (detail)
-        snprintf(want, sizeof want, "%s: %s", collab_strerror(code), detail);
-    else
-        snprintf(want, sizeof want, "%s", collab_strerror(code));
-    bool same = rc == code && M.env.error.len == strlen(want) &&
-                memcmp(M.env.error.ptr, want, M.env.error.len) == 0;
-    if (!same)
-        fprintf(stderr, "  got %s \"%.*s\", want %s \"%s\"\n", collab_errname(rc),
-                (int)M.env.error.len, M.env.error.ptr, collab_errname(code), want);
-    return same;
 }
 
 /*  A raw call as coordinator1 with a payload of it_pack pairs (none: the empty map). */
