@@ -299,8 +299,9 @@ static int await_reply(void *sock, uint64_t rid, long timeout_ms, const char *wh
 static void hint_set_action(const opts_t *o, const cap_record_t *r, collab_span_t payload, int rc)
 {
     char keys[512];
-    if (!o->set_action || (rc != COLLAB_E_FIELD_MISSING && rc != COLLAB_E_FIELD_TYPE &&
-                           rc != COLLAB_E_BAD_REQUEST && rc != COLLAB_E_UNKNOWN_ACTION))
+    if (!o->set_action ||
+        (rc != COLLAB_E_FIELD_MISSING && rc != COLLAB_E_FIELD_TYPE && rc != COLLAB_E_MALFORMED &&
+         rc != COLLAB_E_BAD_REQUEST && rc != COLLAB_E_UNKNOWN_ACTION))
         return;
     if (rc == COLLAB_E_UNKNOWN_ACTION) {
         printf("  hint: the broker has no action '%s'\n", o->set_action);
