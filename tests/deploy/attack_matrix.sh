@@ -6,9 +6,10 @@
 # and writes the JSON result to JSON_OUT for the doc test to reuse (fixture
 # attack_matrix_result). The wire attacks capture on lo with libpcap, which needs root (or
 # CAP_NET_RAW): elsewhere the test is skipped (77).
-# usage: attack_matrix.sh COLLAB_ATTACK SAMPLE_DATA JSON_OUT
+# usage: attack_matrix.sh COLLAB_ATTACK SAMPLE_DATA JSON_OUT [matrix options, e.g. --configs ...]
 set -uo pipefail
 attack=$1 sample=$2 json_out=$3
+shift 3
 if [ "$(id -u)" -ne 0 ]; then
   echo "skipped: the wire attacks need root (or CAP_NET_RAW) to capture on lo"
   exit 77
@@ -18,7 +19,7 @@ scratch=$(mktemp -d) || exit 1
 trap 'rm -rf "$scratch"' EXIT
 cd "$scratch" || exit 1
 start=$(date +%s)
-"$attack" matrix --sample-data "$sample" --json-out "$json_out"
+"$attack" matrix --sample-data "$sample" --json-out "$json_out" "$@"
 rc=$?
 echo "attack matrix: exit $rc after $(($(date +%s) - start)) s; JSON in $json_out"
 exit $rc
