@@ -33,10 +33,7 @@ int attack_flood(const attack_opts_t *o, verdict_t *v)
         return verdict(v, ATTACK_ERROR, "the legitimate agent did not start");
     }
     for (uint32_t i = 0; i < conns; i++)
-        if (!(c[i] = own_from(o, o->source, v))) {
-            if (v->outcome == ATTACK_BLOCKED)
-                verdict(v, ATTACK_BLOCKED, "the flood's own logins were refused from %s",
-                        o->source);
+        if (!(c[i] = own_from(o, o->source, v))) { /* ERROR: the flood could not start */
             for (uint32_t k = 0; k < i; k++)
                 collab_client_destroy(&c[k]);
             victim_stop(&legit);
@@ -77,7 +74,7 @@ int attack_flood(const attack_opts_t *o, verdict_t *v)
                        "requests (no rate limit)",
                        ok);
     if (limited > 0 && served > 0)
-        return verdict(v, ATTACK_BLOCKED,
+        return blocked(v, "rate_limit",
                        "%u of %u flood requests refused with rate_limited "
                        "(retry after %u ms) while a legitimate agent elsewhere "
                        "was served %lu times",
@@ -117,13 +114,11 @@ int attack_brute_force(const attack_opts_t *o, verdict_t *v)
         }
         if (rc == COLLAB_E_TIMEOUT && attempt == 1) {
             fclose(f);
-            return verdict(v, ATTACK_BLOCKED,
-                           "no answer to a plain login: the transport refuses "
-                           "clients without an allowed key (CURVE)");
+            return unanswered(o, v, "a plain login");
         }
         if (rc == COLLAB_E_LOCKED_OUT || rc == COLLAB_E_RATE_LIMITED) {
             fclose(f);
-            return verdict(v, ATTACK_BLOCKED, "refused at attempt %d: %s", attempt,
+            return blocked(v, control_of(rc, NULL), "refused at attempt %d: %s", attempt,
                            collab_strerror(rc));
         }
         if (rc != COLLAB_E_AUTH_FAILED) {
@@ -133,7 +128,14 @@ int attack_brute_force(const attack_opts_t *o, verdict_t *v)
         }
     }
     fclose(f);
-    return verdict(v, ATTACK_BLOCKED, "none of the %d words is the password", attempt);
+    if (attempt == 0)
+        return verdict(v, ATTACK_ERROR, "the word list %s holds no word", o->wordlist);
+    /* under the strong login control a locked-out agent answers auth_failed even to the
+       right password, so the list may well hold it */
+    return blocked(v, "login",
+                   "none of the %d words opened a session of %s: every login answered "
+                   "auth_failed",
+                   attempt, o->brute_agent);
 }
 
 /*  "\e" and "\xNN" escapes of the catalogue's injection string. */
@@ -157,19 +159,14 @@ static void unescape(const char *in, char *out, size_t cap)
 
 int attack_terminal_injection(const attack_opts_t *o, verdict_t *v)
 {
-    char payload[256], pwfile[600], pid[32], tid[32];
+    char payload[256], pid[32], tid[32];
     unescape(o->injection, payload, sizeof payload);
-    snprintf(pwfile, sizeof pwfile, "%s/viewer1.pw", o->victim_passwords);
     char server[600], cert[600];
     snprintf(server, sizeof server, "%s/broker.cert", o->curve_dir);
     snprintf(cert, sizeof cert, "%s/viewer1.cert_secret", o->curve_dir);
     char *obs_argv[] = {(char *)o->observer_exe,
                         "--broker",
                         (char *)o->broker,
-                        "--agent",
-                        "viewer1",
-                        "--password-file",
-                        pwfile,
                         "--credentials",
                         (char *)o->victim_key_file,
                         "--lines",
@@ -181,10 +178,14 @@ int attack_terminal_injection(const attack_opts_t *o, verdict_t *v)
                         cert,
                         NULL};
     victim_t obs, co;
-    if (victim_spawn(&obs, obs_argv) != 0 ||
+    if (victim_spawn_agent(&obs, o, "viewer1", obs_argv) != 0 ||
         !victim_expect(&obs, "collab-observer: watching", NULL, 0, o->timeout_ms * 3)) {
         victim_stop(&obs);
         return verdict(v, ATTACK_ERROR, "the victim observer did not start");
+    }
+    if (!o->own.agent_id[0]) {
+        victim_stop(&obs);
+        return verdict(v, ATTACK_ERROR, "terminal-injection needs the worker's --agent");
     }
     const char *args[] = {"--worker", o->own.agent_id, NULL};
     if (victim_start(&co, o, "coordinator1", "assign", args) != 0 ||
@@ -196,7 +197,11 @@ int attack_terminal_injection(const attack_opts_t *o, verdict_t *v)
     }
     victim_stop(&co);
     collab_client_t *c = own_client(o, v);
-    int rc = c ? 0 : COLLAB_E_AUTH_FAILED;
+    if (!c) {
+        victim_stop(&obs);
+        return v->outcome; /* ERROR: the worker could not log in */
+    }
+    int rc = 0;
     char arg[40];
     snprintf(arg, sizeof arg, "u:%s", tid);
     if (rc == 0)
@@ -209,7 +214,10 @@ int attack_terminal_injection(const attack_opts_t *o, verdict_t *v)
         o->own.agent_id, tid, rc == 0 ? "accepted" : collab_strerror(rc));
     if (rc != 0) {
         victim_stop(&obs);
-        return verdict(v, ATTACK_BLOCKED, "the broker refused the result: %s", collab_strerror(rc));
+        if (rc == COLLAB_E_BAD_TEXT)
+            return blocked(v, "text_fields", "the broker refused the result: %s",
+                           collab_strerror(rc));
+        return verdict(v, ATTACK_ERROR, "the worker's task update failed: %s", collab_strerror(rc));
     }
     /* the observer shows the result either raw or escaped: wait for one of the two */
     bool shown = victim_wait_bytes(&obs, payload, strlen(payload), o->timeout_ms * 3) ||
@@ -221,8 +229,10 @@ int attack_terminal_injection(const attack_opts_t *o, verdict_t *v)
                        "the observer wrote the result's escape sequences raw "
                        "to its terminal (task %s)",
                        tid);
-    return verdict(v, ATTACK_BLOCKED, "the observer escaped the control characters%s",
-                   shown ? "" : " (or did not show the result)");
+    if (!shown)
+        return verdict(v, ATTACK_ERROR, "the observer did not show the result within %d ms",
+                       o->timeout_ms * 3);
+    return blocked(v, "text_fields", "the observer escaped the control characters");
 }
 
 /*  Rewrites the log without the lines that mention the attacker's failed logins, and
@@ -321,7 +331,7 @@ int attack_cover_tracks(const attack_opts_t *o, verdict_t *v)
     if (nl)
         *nl = '\0';
     if (rc == 1)
-        return verdict(v, ATTACK_BLOCKED, "%d lines erased, and the verifier noticed: %s", removed,
+        return blocked(v, "audit", "%d lines erased, and the verifier noticed: %s", removed,
                        ver.buf);
     if (rc == 0 || rc == 3)
         return verdict(v, ATTACK_SUCCEEDED,

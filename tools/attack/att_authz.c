@@ -34,7 +34,11 @@ int attack_stale_permissions(const attack_opts_t *o, verdict_t *v)
                        "after the admin demoted %s to observer, its open "
                        "session still created project %llu",
                        o->own.agent_id, (unsigned long long)id);
-    return verdict(v, ATTACK_BLOCKED, "the demoted session was refused: %s", collab_strerror(rc));
+    if (rc == COLLAB_E_FORBIDDEN)
+        return blocked(v, "permissions", "the demoted session was refused: %s",
+                       collab_strerror(rc));
+    return verdict(v, ATTACK_ERROR, "create_project after the demotion failed: %s",
+                   collab_strerror(rc));
 }
 
 int attack_weak_role(const attack_opts_t *o, verdict_t *v)
@@ -67,6 +71,11 @@ int attack_weak_role(const attack_opts_t *o, verdict_t *v)
             rc1 == 0 ? tid : "",
             rc2 == 0 ? (rc1 == 0 ? " and deleted the project" : "an observer deleted the project")
                      : "");
-    return verdict(v, ATTACK_BLOCKED, "both refused: update_task_status (%s), delete_project (%s)",
+    if (rc1 == COLLAB_E_FORBIDDEN && rc2 == COLLAB_E_FORBIDDEN)
+        return blocked(v, "role_enforcement",
+                       "both refused: update_task_status (%s), delete_project (%s)",
+                       collab_errname(rc1), collab_errname(rc2));
+    return verdict(v, ATTACK_ERROR,
+                   "refused, but not for the role: update_task_status (%s), delete_project (%s)",
                    collab_errname(rc1), collab_errname(rc2));
 }

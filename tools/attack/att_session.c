@@ -46,7 +46,7 @@ int attack_session_forever(const attack_opts_t *o, verdict_t *v)
                        "the %u s absolute lifetime: active sessions never expire",
                        o->own.agent_id, held, (unsigned long long)requests, o->lifetime_s);
     if (session_ended(rc))
-        return verdict(v, ATTACK_BLOCKED,
+        return blocked(v, rc == COLLAB_E_SESSION_EXPIRED ? "session_lifetime" : NULL,
                        "the session ended after %.1f s although it was busy (%s)", held,
                        collab_strerror(rc));
     return verdict(v, ATTACK_ERROR, "heartbeat failed: %s", collab_strerror(rc));
@@ -88,7 +88,10 @@ int attack_concurrent_sessions(const attack_opts_t *o, verdict_t *v)
         return verdict(v, ATTACK_SUCCEEDED,
                        "%u sessions of %s are usable at once (cap %u) and no holder was told",
                        usable, o->own.agent_id, o->session_cap);
-    return verdict(v, ATTACK_BLOCKED,
+    if (usable == 0) /* not even the newest session works: nothing was measured */
+        return verdict(v, ATTACK_ERROR, "none of the %u sessions of %s answered a heartbeat", want,
+                       o->own.agent_id);
+    return blocked(v, "session_cap",
                    "only %u of %u sessions stayed usable; %u holder(s) told by "
                    "a session_evicted event",
                    usable, want, told);
@@ -97,6 +100,7 @@ int attack_concurrent_sessions(const attack_opts_t *o, verdict_t *v)
 typedef struct {
     const attack_opts_t *o;
     int tried, rows, unanswered;
+    int code; /* a refusal that names a control of the lab, else the last one */
     char agent[COLLAB_MAX_AGENT_ID + 1];
     bool used;
 } steal_t;
@@ -114,6 +118,8 @@ static void try_token(steal_t *st, const char *agent, const char *value)
     st->tried++;
     int rc = att_call(c, NULL, "get_session_info", NULL);
     st->unanswered += rc == COLLAB_E_TIMEOUT;
+    if (rc != 0 && !control_of(st->code, NULL))
+        st->code = rc;
     if (rc == 0) {
         st->used = true;
         snprintf(st->agent, sizeof st->agent, "%s", agent);
@@ -166,12 +172,11 @@ int attack_steal_state(const attack_opts_t *o, verdict_t *v)
                        "broker (get_session_info ok)",
                        st.agent);
     if (st.tried > 0 && st.unanswered == st.tried)
-        return verdict(v, ATTACK_BLOCKED,
-                       "%d values read from the state file, but the broker does "
-                       "not answer a client without an allowed key (CURVE)",
-                       st.tried);
-    return verdict(v, ATTACK_BLOCKED,
+        return unanswered(o, v, "every session id read from the state file");
+    if (st.rows == 0) /* the victim is logged in: its session must be somewhere */
+        return verdict(v, ATTACK_ERROR, "no session rows in %s", o->state_path);
+    return blocked(v, control_of(st.code, "state_at_rest"),
                    "%d session rows, %d values tried: none is usable as a "
-                   "session id",
-                   st.rows, st.tried);
+                   "session id (%s)",
+                   st.rows, st.tried, st.code ? collab_errname(st.code) : "nothing tried");
 }

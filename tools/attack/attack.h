@@ -12,6 +12,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/*  enumerate-agents: the default candidates (three demo agents, two common ids that are not
+    agents), tries per candidate (K; with cost-12 hashes and every login hashed, 3 rounds of
+    5 candidates and 2 random ids take about 5 s), and the rule that decides "exists": a
+    median login time at least ENUM_RATIO times the random ids' (or at most 1/ENUM_RATIO of
+    it) and ENUM_MIN_GAP_MS apart, so scheduling noise on fast replies decides nothing. */
+#define ENUM_DEFAULT_CANDIDATES "admin,coordinator1,worker1,root,guest"
+#define ENUM_DEFAULT_TRIES      3
+#define ENUM_RATIO              4
+#define ENUM_MIN_GAP_MS         20
+
 /*  Exit codes: an attack's outcome is not an error. */
 enum { ATTACK_SUCCEEDED = 0, ATTACK_ERROR = 1, ATTACK_USAGE = 2, ATTACK_BLOCKED = 10 };
 
@@ -27,7 +37,8 @@ typedef struct {
     char state_path[512]; /* --state: read access to the broker's state file */
     char log_path[512];   /* --security-log: write access to the log file */
     /* the victim: paths handed to the victim process, never opened by the attack */
-    char victim_passwords[512]; /* a directory of AGENT.pw files, one per victim agent */
+    char victim_passwords[512]; /* a directory of AGENT.pw files, or a file of "agent
+                                   password" lines (collab-victim reads its own line) */
     char victim_key_file[512];  /* the credentials file the victims read their keys from */
     char victim_exe[512];       /* collab-victim (default: beside collab-attack) */
     char observer_exe[512];     /* collab-observer, for terminal-injection */
@@ -42,6 +53,8 @@ typedef struct {
     uint32_t flood_conns; /* flood: connections */
     char source[64];      /* flood, hijack: send from this local address (127.0.0.2) */
     char wordlist[512];   /* brute-force: file, one password per line */
+    char candidates[512]; /* enumerate-agents: comma-separated agent ids to test */
+    uint32_t tries;       /* enumerate-agents: logins per candidate (K) */
     char brute_agent[COLLAB_MAX_AGENT_ID + 1];
     char injection[256]; /* terminal-injection: the string (C escapes allowed) */
     int timeout_ms;
@@ -52,14 +65,34 @@ typedef struct {
 typedef struct {
     int outcome; /* ATTACK_SUCCEEDED, ATTACK_BLOCKED or ATTACK_ERROR */
     char evidence[1024];
+    const char *decided_by; /* BLOCKED: the control that refused (a static name), or NULL */
 } verdict_t;
 
 typedef int (*attack_fn)(const attack_opts_t *o, verdict_t *v);
 
-/*  Sets the verdict; returns its outcome. */
+/*  Sets the verdict; returns its outcome. decided_by is cleared. */
 int verdict(verdict_t *v, int outcome, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/*  Prints "SUCCEEDED: evidence" (or BLOCKED/ERROR) or a JSON object; returns the exit code. */
+/*  Sets a BLOCKED verdict decided by `control` (a static control name of LAB.md, or NULL
+    when the evidence names none); returns ATTACK_BLOCKED. */
+int blocked(verdict_t *v, const char *control, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*  The control of LAB.md that a broker error code stands for (replay for a refused nonce,
+    peer_binding for a binding refusal, ...), or fallback when the code names none. */
+const char *control_of(int code, const char *fallback);
+
+/*  The transport the broker speaks, read from its ZMTP greeting without logging in: copies
+    "NULL" or "CURVE" into mech and returns 0, or returns -1 (nothing listens, or no
+    greeting within the timeout) with the reason in mech. */
+int att_transport(const attack_opts_t *o, char *mech, size_t cap);
+
+/*  The verdict when a plain (NULL-mechanism) request got no answer: BLOCKED by transport
+    when the broker speaks CURVE, else ERROR naming what was not answered. */
+int unanswered(const attack_opts_t *o, verdict_t *v, const char *what);
+
+/*  Prints "SUCCEEDED: evidence" (or BLOCKED/ERROR) or a JSON object with the attack, the
+    verdict, the evidence and decided_by (null unless BLOCKED); returns the exit code. */
 int verdict_print(const char *attack, const verdict_t *v, bool json);
 
 /*  Narration of the steps, on stderr (the verdict line is the only thing on stdout). */
@@ -87,11 +120,19 @@ typedef struct {
 } victim_t;
 
 /*  Starts collab-victim as `agent` (credentials from the victim paths of o) running
-    script with extra NULL-terminated arguments. */
+    script with extra NULL-terminated arguments. The attack never opens the password
+    paths: it hands them to the victim. */
 int victim_start(victim_t *vp, const attack_opts_t *o, const char *agent, const char *script,
                  const char *const *extra);
 /*  Starts any program with stdout and stderr captured (the observer, a verifier). */
 int victim_spawn(victim_t *vp, char *const argv[]);
+/*  Starts an agent program (the observer) as `agent` with the victim passwords of o, through
+    collab-victim --exec, which finds the password and hands it over a pipe. argv holds the
+    program and its arguments, without any password option. */
+int victim_spawn_agent(victim_t *vp, const attack_opts_t *o, const char *agent, char *const argv[]);
+/*  Why a victim that printed nothing useful failed: its last output line (or "")
+    copied into out. */
+void victim_last_words(victim_t *vp, char *out, size_t cap);
 /*  Waits (deadline) for a line of the victim's output starting with prefix; copies the
     rest of the line into value. Returns true when found. */
 bool victim_expect(victim_t *vp, const char *prefix, char *value, size_t cap, int timeout_ms);
@@ -116,6 +157,7 @@ int attack_brute_force(const attack_opts_t *o, verdict_t *v);
 int attack_sniff(const attack_opts_t *o, verdict_t *v);
 int attack_terminal_injection(const attack_opts_t *o, verdict_t *v);
 int attack_cover_tracks(const attack_opts_t *o, verdict_t *v);
+int attack_enumerate_agents(const attack_opts_t *o, verdict_t *v);
 
 /*  collab-attack matrix (matrix.c). */
 int attack_matrix(int argc, char **argv, const char *self_exe);

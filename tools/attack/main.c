@@ -34,11 +34,12 @@ static const attack_row_t attacks[] = {
     {"sniff", attack_sniff, "wire only"},
     {"terminal-injection", attack_terminal_injection, "a worker's credentials"},
     {"cover-tracks", attack_cover_tracks, "write access to the log file (--security-log)"},
+    {"enumerate-agents", attack_enumerate_agents, "wire access and a list of candidate ids"},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: collab-attack ATTACK [options]   |   collab-attack matrix [--json]\n"
+    fprintf(out, "usage: collab-attack ATTACK [options]   |   collab-attack matrix [--help]\n"
                  "attacks (and what their attacker holds):\n");
     for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
         fprintf(out, "  %-20s %s\n", attacks[i].name, attacks[i].holds);
@@ -47,17 +48,39 @@ static void usage(FILE *out)
         "options:\n"
         "  --broker tcp://HOST:PORT   the target (loopback or the project's test namespaces,\n"
         "                             unless --target-is-mine)\n"
-        "  --agent ID --password-file F --credentials F   the attacker's own agent, where its\n"
-        "                             row allows one\n"
+        "  --agent ID --password-file F   the attacker's own agent, where its row allows one;\n"
+        "                             --credentials F its key (default: the victims' file)\n"
         "  --state PATH, --security-log PATH, --audit-key-file PATH\n"
-        "  --victim-passwords DIR     AGENT.pw files handed to the victim processes (never read\n"
-        "                             by the attack); --victim-credentials F their key file\n"
+        "  --victim-passwords PATH    a directory of AGENT.pw files, or a file of \"agent\n"
+        "                             password\" lines, handed to the victim processes the\n"
+        "                             attack starts (never read by the attack itself)\n"
+        "                             (default %s)\n"
+        "  --victim-credentials F     the victims' key file (default %s)\n"
         "  --iface IF (lo), --source ADDR (127.0.0.2), --lifetime-s N, --sessions N,\n"
-        "  --flood-count N, --flood-conns N, --wordlist F, --brute-agent ID,\n"
-        "  --injection STR, --timeout-ms N, --json\n"
+        "  --flood-count N, --flood-conns N, --brute-agent ID, --injection STR,\n"
+        "  --timeout-ms N, --json\n"
+        "  --wordlist F               brute-force's word list (default %s)\n"
+        "  --candidates A,B,...       enumerate-agents' candidate ids (default %s)\n"
+        "  --tries K                  enumerate-agents: logins per candidate (default %u)\n"
         "  --curve-dir DIR            CURVE certificates of the victims and of the attacker's\n"
         "                             own agent (broker.cert, AGENT.cert_secret)\n"
-        "exit: 0 SUCCEEDED, 10 BLOCKED, 1 error, 2 usage\n");
+        "The default files are found in the source tree this binary was built from, so the\n"
+        "commands work from any folder. The wire attacks (sniff, predict-session, hijack,\n"
+        "replay, tamper) start their own victim agent with the victim passwords; on a swarm\n"
+        "they also see the swarm's agents.\n"
+        "enumerate-agents: each candidate and fresh random ids log in with a wrong password,\n"
+        "K rounds, interleaved. A candidate \"exists\" when a failed login's code differs from\n"
+        "the random ids' code, or when its median login time is at least %d times the random\n"
+        "ids' median (or at most 1/%d of it) and differs by %d ms or more: a password hash\n"
+        "(cost 12: about 0.2 s) against none. SUCCEEDED when some candidate exists; BLOCKED\n"
+        "when nothing distinguishes them (the strong login control), or under CURVE.\n"
+        "--json prints {attack, verdict, evidence, decided_by}: decided_by names the control\n"
+        "that decided a BLOCKED verdict, from the attack's own evidence, else null.\n"
+        "exit: 0 SUCCEEDED, 10 BLOCKED, 1 ERROR (the attack could not run), 2 usage\n",
+        COLLAB_SOURCE_DIR "/sample_data/demo_passwords.txt",
+        COLLAB_SOURCE_DIR "/sample_data/valid_credentials.json",
+        COLLAB_SOURCE_DIR "/sample_data/wordlist.txt", ENUM_DEFAULT_CANDIDATES, ENUM_DEFAULT_TRIES,
+        ENUM_RATIO, ENUM_RATIO, ENUM_MIN_GAP_MS);
 }
 
 /*  Loopback, or 10.231.0.0/16 (the project's network-namespace tests). */
@@ -107,8 +130,13 @@ static void defaults(attack_opts_t *o, const char *self_dir)
     snprintf(o->observer_exe, sizeof o->observer_exe, "%s/../../agents/observer/collab-observer",
              self_dir);
     snprintf(o->audit_exe, sizeof o->audit_exe, "%s/../audit/collab-audit", self_dir);
-    snprintf(o->victim_passwords, sizeof o->victim_passwords, "sample_data/passwords");
-    snprintf(o->wordlist, sizeof o->wordlist, "sample_data/wordlist.txt");
+    snprintf(o->victim_passwords, sizeof o->victim_passwords, "%s",
+             COLLAB_SOURCE_DIR "/sample_data/demo_passwords.txt");
+    snprintf(o->victim_key_file, sizeof o->victim_key_file, "%s",
+             COLLAB_SOURCE_DIR "/sample_data/valid_credentials.json");
+    snprintf(o->wordlist, sizeof o->wordlist, "%s", COLLAB_SOURCE_DIR "/sample_data/wordlist.txt");
+    snprintf(o->candidates, sizeof o->candidates, "%s", ENUM_DEFAULT_CANDIDATES);
+    o->tries = ENUM_DEFAULT_TRIES;
     snprintf(o->brute_agent, sizeof o->brute_agent, "viewer1");
     snprintf(o->injection, sizeof o->injection,
              "\\e[2J\\e[H\\e[1;31mALL TASKS FAILED: re-enter "
@@ -176,6 +204,8 @@ static int parse(int argc, char **argv, attack_opts_t *o)
                                           {"injection", 1, 0, 'I'},
                                           {"timeout-ms", 1, 0, 't'},
                                           {"curve-dir", 1, 0, 'D'},
+                                          {"candidates", 1, 0, 'E'},
+                                          {"tries", 1, 0, 'T'},
                                           {"json", 0, 0, 'j'},
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
@@ -248,6 +278,12 @@ static int parse(int argc, char **argv, attack_opts_t *o)
         case 'D':
             STR(curve_dir);
             break;
+        case 'E':
+            STR(candidates);
+            break;
+        case 'T':
+            NUM(tries, 1, 101);
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -259,6 +295,9 @@ static int parse(int argc, char **argv, attack_opts_t *o)
         fprintf(stderr, "collab-attack: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
+    if (o->own.agent_id[0] && !o->own.credentials[0] && !o->own.key_file[0])
+        /* the attacker's own agent signs with its key from the same demo file */
+        snprintf(o->own.credentials, sizeof o->own.credentials, "%s", o->victim_key_file);
     if (o->curve_dir[0] && o->own.agent_id[0] && !o->own.curve_cert[0]) {
         /* the attacker's own agent speaks CURVE with its own test certificate */
         snprintf(o->own.curve_server, sizeof o->own.curve_server, "%.400s/broker.cert",
@@ -308,7 +347,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     fprintf(stderr, "collab-attack %s against %s (attacker holds: %s)\n", row->name, o.broker,
             row->holds);
-    verdict_t v = {ATTACK_ERROR, "no verdict"};
+    verdict_t v = {ATTACK_ERROR, "no verdict", NULL};
     row->fn(&o, &v);
     int code = verdict_print(row->name, &v, o.json);
     zsys_shutdown();

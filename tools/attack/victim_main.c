@@ -2,14 +2,19 @@
     doing ordinary work through the same client library as every agent. It prints only
     non-secret progress lines ("ready", "project_id=N", ...), never its session id, its
     password or its key: an attack learns those only the way its row of LAB.md allows.
-    Scripts: busy, relogin, create-project, close-project, demote, assign, reader. */
+    Scripts: busy, relogin, create-project, close-project, demote, assign, reader.
+    Its password comes from --password-file, or from --passwords FILE (lines "agent
+    password": it takes its own line); with --exec PROG ARGS it runs another agent program
+    (the observer) instead, handing it that password over a pipe. */
 #include "agent_cli.h"
 
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stopping;
 
@@ -165,37 +170,135 @@ static int run(victim_args_t *a)
     return rc ? agent_cli_exit_code(rc) : AGENT_EXIT_OK;
 }
 
+/*  The password of `agent` from a file of "agent password" lines ('#' starts a comment).
+    Returns 0, or -1 with the reason on stderr (the password itself is never printed). */
+static int lookup_password(const char *file, const char *agent, char *out, size_t cap)
+{
+    FILE *f = fopen(file, "r");
+    char line[512];
+    int rc = -1;
+    if (!f) {
+        fprintf(stderr, "collab-victim: cannot read the passwords file %s\n", file);
+        return -1;
+    }
+    while (rc != 0 && fgets(line, sizeof line, f)) {
+        char *id = strtok(line, " \t\r\n"), *pw = id ? strtok(NULL, " \t\r\n") : NULL;
+        if (id && pw && id[0] != '#' && strcmp(id, agent) == 0 && strlen(pw) < cap) {
+            memcpy(out, pw, strlen(pw) + 1);
+            rc = 0;
+        }
+    }
+    sodium_memzero(line, sizeof line);
+    fclose(f);
+    if (rc != 0)
+        fprintf(stderr, "collab-victim: no password for %s in %s\n", agent, file);
+    return rc;
+}
+
+/*  --exec: runs prog (argv) as the agent, its password handed over a pipe that the program
+    reads as --password-file /dev/fd/N. Returns only on failure. */
+static int exec_agent(char **prog, const char *password)
+{
+    int fds[2], n = 0;
+    char fdpath[32], *argv[64];
+    if (!prog[0] || pipe(fds) != 0)
+        return AGENT_EXIT_USAGE;
+    size_t len = strlen(password);
+    if (write(fds[1], password, len) != (ssize_t)len || write(fds[1], "\n", 1) != 1)
+        return AGENT_EXIT_FAILED;
+    close(fds[1]);
+    snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", fds[0]);
+    for (; prog[n] && n < 60; n++)
+        argv[n] = prog[n];
+    argv[n++] = "--password-file";
+    argv[n++] = fdpath;
+    argv[n] = NULL;
+    execv(argv[0], argv);
+    fprintf(stderr, "collab-victim: cannot run %s\n", argv[0]);
+    return AGENT_EXIT_FAILED;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: collab-victim --agent ID (--password-file F | --passwords F) --script NAME\n"
+            "                     [--target ID --role R] [--worker ID] [--name TEXT]\n"
+            "                     [--duration-ms N] [--interval-ms N] [common agent options]\n"
+            "       collab-victim --agent ID --passwords F [options] --exec PROG [ARGS...]\n"
+            "The scripted victim that collab-attack starts: it does ordinary work as ID and\n"
+            "prints only progress lines (ready, project_id=N, task_id=N, done), never a secret.\n"
+            "scripts: busy, reader (reads until --duration-ms), relogin, create-project,\n"
+            "close-project, assign (--worker), demote (--target, --role).\n"
+            "--passwords F: a file of \"agent password\" lines; the victim takes its own.\n"
+            "--exec PROG ARGS: runs PROG as ID instead, handing it the password over a pipe\n"
+            "(--password-file /dev/fd/N).\n"
+            "%s"
+            "exit: 0 ok, 2 usage, 3 broker unreachable, 4 login refused, 5 request refused\n",
+            agent_cli_help());
+}
+
+/*  The victim's own options (after agent_cli took the common ones); 0, or -1 with the
+    reason on stderr. */
+static int parse_args(int argc, char **argv, victim_args_t *a, const char **passwords)
+{
+    for (int i = 1; i < argc; i += 2) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n = 0;
+        if (!v) {
+            fprintf(stderr, "collab-victim: %s needs a value (or is unknown)\n", k);
+            return -1;
+        } else if (strcmp(k, "--script") == 0)
+            a->script = v;
+        else if (strcmp(k, "--passwords") == 0)
+            *passwords = v;
+        else if (strcmp(k, "--target") == 0)
+            a->target = v;
+        else if (strcmp(k, "--role") == 0)
+            a->role = v;
+        else if (strcmp(k, "--worker") == 0)
+            a->worker = v;
+        else if (strcmp(k, "--name") == 0)
+            a->name = v;
+        else if ((strcmp(k, "--duration-ms") == 0 || strcmp(k, "--interval-ms") == 0) &&
+                 collab_parse_long(v, 1, 86400000, &n) == 0)
+            *(k[2] == 'd' ? &a->duration_ms : &a->interval_ms) = n;
+        else {
+            fprintf(stderr, "collab-victim: bad option %s %s\n", k, v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     agent_cli_t cli;
+    char **exec_argv = NULL;
+    const char *passwords = NULL;
+    for (int i = 1; i < argc && !exec_argv; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return AGENT_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--exec") == 0) { /* the rest is the program's command line */
+            exec_argv = argv + i + 1;
+            argv[i] = NULL;
+            argc = i;
+        }
+    }
     victim_args_t a = {
         .script = "", .name = "victim project", .duration_ms = 3000, .interval_ms = 100};
     argc = agent_cli_parse(&cli, "collab-victim", argc, argv);
-    if (argc < 0)
+    if (argc < 0 || parse_args(argc, argv, &a, &passwords) != 0)
         return AGENT_EXIT_USAGE;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *k = argv[i], *v = argv[i + 1];
-        if (strcmp(k, "--script") == 0)
-            a.script = v;
-        else if (strcmp(k, "--target") == 0)
-            a.target = v;
-        else if (strcmp(k, "--role") == 0)
-            a.role = v;
-        else if (strcmp(k, "--worker") == 0)
-            a.worker = v;
-        else if (strcmp(k, "--name") == 0)
-            a.name = v;
-        else if (strcmp(k, "--duration-ms") == 0)
-            a.duration_ms = atol(v);
-        else if (strcmp(k, "--interval-ms") == 0)
-            a.interval_ms = atol(v);
-        else {
-            fprintf(stderr, "collab-victim: unknown option %s\n", k);
-            return AGENT_EXIT_USAGE;
-        }
+    if (passwords && (cli.password_file[0] ||
+                      lookup_password(passwords, cli.agent_id, cli.password, sizeof cli.password)))
+        return AGENT_EXIT_USAGE;
+    if (exec_argv) {
+        int rc = exec_agent(exec_argv, cli.password);
+        sodium_memzero(cli.password, sizeof cli.password);
+        return rc;
     }
-    if (a.interval_ms < 1)
-        a.interval_ms = 1;
     agent_cli_on_signal(on_signal);
     int code;
     a.c = agent_cli_connect(&cli, "collab-victim", &code);
