@@ -5,6 +5,7 @@
 #include "startup.h"
 
 #include <czmq.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,6 +94,9 @@ static int load_agents(collab_broker_t *self, char *err, size_t errlen)
     for (size_t i = 0; i < collab_creds_count(creds) && rc == 0; i++)
         if (!collab_tables_add_agent(self->tables, collab_creds_at(creds, i)))
             rc = COLLAB_E_NOMEM;
+    const collab_agent_t *first = collab_creds_count(creds) ? collab_creds_at(creds, 0) : NULL;
+    collab_password_dummy_like(first ? first->pw_hash : NULL, self->dummy_hash,
+                               sizeof self->dummy_hash);
     collab_creds_destroy(&creds);
     if (rc)
         snprintf(err, errlen, "%s: out of memory", self->cfg.credentials_path);
@@ -174,11 +178,22 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
         return NULL;
     }
     self->cfg = *cfg;
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to start");
+        free(self);
+        return NULL;
+    }
+    randombytes_buf(self->expired_key, sizeof self->expired_key);
     self->started_ms = collab_now_ms();
     self->last_sweep_ms = self->last_flush_ms = self->last_stats_ms = self->started_ms;
     zsys_init();
     self->tables = collab_tables_new();
     if (!self->tables || load_agents(self, err, errlen) != 0)
+        goto fail;
+    /* one broker per state file; and bound before any state is touched, so that a broker
+       that cannot bind leaves no new state file (nor security log) behind */
+    if (!(self->lock = collab_statelock_acquire(cfg->state_path, err, errlen)) ||
+        open_socket(self, err, errlen) != 0)
         goto fail;
     self->store = collab_store_open(cfg->state_path, reset_state, err, errlen);
     if (self->store)
@@ -195,8 +210,6 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
         snprintf(err, errlen, "cannot start the id generator or the hashing threads");
         goto fail;
     }
-    if (open_socket(self, err, errlen) != 0)
-        goto fail;
     if (collab_store_start_writer(self->store) != 0) {
         snprintf(err, errlen, "%s: cannot start the writer thread", cfg->state_path);
         goto fail;
@@ -243,6 +256,7 @@ void collab_broker_destroy(collab_broker_t **self_p)
     collab_idgen_destroy(&self->ids);
     collab_seclog_destroy(&self->seclog);
     collab_tables_destroy(&self->tables);
+    collab_statelock_release(&self->lock); /* last: the state file is closed */
     free(self);
     *self_p = NULL;
 }

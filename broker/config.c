@@ -53,6 +53,10 @@ typedef struct {
         k, K_PATH, offsetof(collab_config_t, f), 0, 0                                              \
     }
 
+/*  The one path that may be empty: security_log = "" (or --security-log '') means no
+    security log at all (refused with audit = strong, which needs the file). */
+#define NO_FILE_KEY "security_log"
+
 /*  Printed in this order: the controls' parameters (LAB.md order), then everything else. */
 static const param_t params[] = {
     U32("session_lifetime.max_s", absolute_lifetime_s, 1, 31536000),
@@ -268,6 +272,10 @@ static int apply(collab_config_t *cfg, const char *key, const char *value, char 
         set_err(err, errlen, "missing key before '='");
         return COLLAB_E_BAD_REQUEST;
     }
+    if (*value == '\0' && strcmp(key, NO_FILE_KEY) == 0) {
+        memset(cfg->security_log_path, 0, sizeof cfg->security_log_path); /* no log */
+        return 0;
+    }
     if (*value == '\0') {
         set_err(err, errlen, "%s: empty value", key);
         return COLLAB_E_BAD_REQUEST;
@@ -404,7 +412,8 @@ static int validate_param(const collab_config_t *cfg, const param_t *p, char *er
     const void *field = (const char *)cfg + p->off;
     if (p->kind == K_PATH) {
         const char *s = field;
-        if (memchr(s, '\0', COLLAB_PATH_MAX) == NULL || *s == '\0') {
+        bool may_be_empty = strcmp(p->key, NO_FILE_KEY) == 0;
+        if (memchr(s, '\0', COLLAB_PATH_MAX) == NULL || (*s == '\0' && !may_be_empty)) {
             set_err(err, errlen, "%s: must be a non-empty path", p->key);
             return COLLAB_E_BAD_REQUEST;
         }

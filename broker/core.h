@@ -15,6 +15,7 @@
 #include "ratelimit.h"
 #include "replay.h"
 #include "seclog.h"
+#include "statelock.h"
 #include "store.h"
 #include "tables.h"
 #include "transport.h"
@@ -23,6 +24,8 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#define COLLAB_EXPIRED_MEMORY 4096 /* expired sessions remembered (8 bytes each) */
+
 /*  Counters reported by get_stats and the periodic log line. */
 typedef struct {
     uint64_t requests, replies_ok, replies_error;
@@ -30,6 +33,7 @@ typedef struct {
     uint64_t malformed, dropped, logins_ok, logins_failed, events_sent;
     uint64_t peer_warnings, commits, disconnects;
     uint64_t rate_limited, replays, hash_jobs; /* controls 10 and 8; jobs given the hasher */
+    uint64_t hash_verified; /* password verifications the hasher ran to the end */
 } collab_counters_t;
 
 /*  A reply or event waiting for its batch's commit before it may leave. */
@@ -48,6 +52,7 @@ struct collab_broker {
     collab_transport_t *transport; /* CURVE and ZAP, or nothing (transport control) */
     collab_tables_t *tables;
     collab_store_t *store;
+    collab_statelock_t *lock; /* STATE.lock, held while the broker lives */
     collab_hasher_t *hasher;
     collab_replay_t *replay;         /* control 8: seen nonces and signatures */
     collab_ratelimit_t *rate_agents; /* control 10: token buckets by agent id */
@@ -55,7 +60,16 @@ struct collab_broker {
     collab_idgen_t *ids;
     collab_seclog_t *seclog;
     collab_vault_t *vault; /* control 5 strong: token hashing and sealing key, else NULL */
+    /* what an unknown agent's login is verified against: the scheme, cost and salt of the
+       credentials file's first entry, a digest nothing matches (strong login control) */
+    char dummy_hash[COLLAB_HASH_MAX];
     collab_counters_t stats;
+    /* the last COLLAB_EXPIRED_MEMORY sessions that ended by expiry, as short keyed hashes
+       of their keys in a ring, so that a request on one still gets session_expired after
+       the sweep removed it (PROTOCOL.md 5) */
+    uint64_t expired[COLLAB_EXPIRED_MEMORY];
+    uint32_t expired_next, expired_count;
+    uint8_t expired_key[16];
     uint64_t started_ms;
     uint64_t next_project_id, next_task_id, next_handle;
     /* messages held until their batch commits, in batch order: [pending_head, npending) */
@@ -157,6 +171,9 @@ const char *collab_session_key(const collab_broker_t *self, const char *token, s
     recording it and telling the holder by event unless the reason is logout. */
 int collab_session_end(collab_broker_t *self, collab_session_t **s_p, const char *reason,
                        const char *by);
+/*  True when the session known by this key (collab_session_key) ended by its idle timeout
+    or lifetime among the last COLLAB_EXPIRED_MEMORY that did, since the broker started. */
+bool collab_session_was_expired(const collab_broker_t *self, const char *key);
 /*  Expires idle sessions; called from the loop's timer. */
 void collab_session_sweep(collab_broker_t *self, uint64_t now);
 /*  Writes back last-activity times and worker last-seen times that changed. */

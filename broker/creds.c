@@ -472,3 +472,19 @@ const char *collab_password_dummy_hash(void)
 {
     return dummy_hash;
 }
+
+void collab_password_dummy_like(const char *like, char *out, size_t cap)
+{
+    size_t n = like ? strnlen(like, COLLAB_HASH_MAX) : 0;
+    bool bcrypt = n == BCRYPT_LEN && is_bcrypt(like) && bcrypt_hash_valid(like);
+    bool argon = !bcrypt && n > 10 && n < COLLAB_HASH_MAX && argon2id_hash_valid(like);
+    const char *digest = bcrypt ? like + BCRYPT_LEN - 31 : argon ? strrchr(like, '$') + 1 : NULL;
+    if (!digest || n >= cap) {
+        snprintf(out, cap, "%s", dummy_hash);
+        return;
+    }
+    /* the setting (scheme, cost, salt) decides the work; a digest of zero bits ('.' in
+       bcrypt's alphabet, 'A' in base64) is one no password produces in practice */
+    memcpy(out, like, n + 1);
+    memset(out + (digest - like), bcrypt ? '.' : 'A', n - (size_t)(digest - like));
+}

@@ -33,4 +33,10 @@ int collab_password_hash(const char *password, size_t len, const char *scheme, i
     so that they cost the same work as known ones (strong login control). */
 const char *collab_password_dummy_hash(void);
 
+/*  Writes into out (cap bytes, at least COLLAB_HASH_MAX) a hash with the scheme, cost and
+    salt of `like` but a digest no password matches, so that verifying against it costs the
+    same work as verifying against `like`. When `like` is not a hash this module verifies
+    (or is NULL), writes the fixed bcrypt cost-12 dummy instead. */
+void collab_password_dummy_like(const char *like, char *out, size_t cap);
+
 #endif

@@ -87,8 +87,9 @@ static int check_session(collab_broker_t *self, req_t *req)
     char key[COLLAB_MAX_SESSION_ID + 1]; /* the token, or its keyed hash (state_at_rest) */
     collab_session_key(self, req->env.session_id.ptr, req->env.session_id.len, key);
     req->session = collab_tables_session(self->tables, key, strlen(key));
-    if (!req->session)
-        return COLLAB_E_SESSION_INVALID;
+    if (!req->session) /* expired and already swept: still session_expired (PROTOCOL.md 5) */
+        return collab_session_was_expired(self, key) ? COLLAB_E_SESSION_EXPIRED
+                                                     : COLLAB_E_SESSION_INVALID;
     int rc = check_expiry(self, req);
     if (rc)
         return rc;
@@ -169,12 +170,19 @@ static int authorize(collab_broker_t *self, req_t *req)
 }
 
 /*  Logins are rate limited first, before the password costs any hashing: the peer's bucket
-    and, when the claimed agent exists, its bucket (a name that is no agent makes none). */
+    and the claimed agent's. Under the weak login control a name that is no agent makes no
+    bucket; under the strong one every claimed name has one, so that running out of tokens
+    does not tell a known agent from an unknown one. */
 static int admit_login(collab_broker_t *self, req_t *req)
 {
+    char name[COLLAB_MAX_AGENT_ID + 1];
     const collab_agent_t *a =
         collab_tables_agent(self->tables, req->env.agent_id.ptr, req->env.agent_id.len);
-    return collab_rate_admit(self, req, a ? a->id : NULL);
+    if (a || !strong(self, COLLAB_CTL_LOGIN))
+        return collab_rate_admit(self, req, a ? a->id : NULL);
+    memcpy(name, req->env.agent_id.ptr, req->env.agent_id.len); /* 1..64 bytes, no NUL */
+    name[req->env.agent_id.len] = '\0';
+    return collab_rate_admit(self, req, name);
 }
 
 static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames)

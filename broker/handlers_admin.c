@@ -238,7 +238,7 @@ int collab_h_get_stats(collab_broker_t *self, req_t *req)
 {
     const collab_counters_t *c = &self->stats;
     collab_pack_t *o = &req->out;
-    collab_pack_map(o, 21);
+    collab_pack_map(o, 22);
     collab_pack_kv_uint(o, "requests", c->requests);
     collab_pack_kv_uint(o, "replies_ok", c->replies_ok);
     collab_pack_kv_uint(o, "replies_error", c->replies_error);
@@ -258,6 +258,7 @@ int collab_h_get_stats(collab_broker_t *self, req_t *req)
     collab_pack_kv_uint(o, "rate_limited", c->rate_limited);
     collab_pack_kv_uint(o, "replays", c->replays);
     collab_pack_kv_uint(o, "hash_jobs", c->hash_jobs);
+    collab_pack_kv_uint(o, "hash_verified", c->hash_verified);
     collab_pack_kv_uint(o, "commits", c->commits);
     collab_pack_kv_uint(o, "uptime_s", (req->now - self->started_ms) / 1000u);
     return 0;

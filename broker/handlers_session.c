@@ -19,6 +19,7 @@ typedef struct {
     int action;
     char agent_id[COLLAB_MAX_AGENT_ID + 1];
     bool known;
+    bool locked; /* a locked-out agent: verified all the same, then refused */
     char peer[COLLAB_PEER_MAX];
     char curve_key[COLLAB_CURVE_KEY_TXT];
     char new_password[COLLAB_PASSWORD_MAX + 1];
@@ -70,6 +71,10 @@ static bool login_strong(const collab_broker_t *self)
     return self->cfg.strong[COLLAB_CTL_LOGIN];
 }
 
+/*  Under the strong login control an unknown agent, a wrong password and a locked-out agent
+    cost the same hashing (the agent's hash, or a dummy of the same scheme and cost) and get
+    the same answer, auth_failed; the security log alone tells them apart. Under the weak
+    one an unknown agent is refused before any hashing: the timing leak LAB.md keeps. */
 int collab_h_login(collab_broker_t *self, req_t *req)
 {
     collab_span_t pw;
@@ -80,10 +85,6 @@ int collab_h_login(collab_broker_t *self, req_t *req)
         return COLLAB_E_LIMIT;
     collab_agent_t *agent =
         collab_tables_agent(self->tables, req->env.agent_id.ptr, req->env.agent_id.len);
-    if (agent && login_strong(self) && agent->locked_until > req->now) {
-        collab_audit(self, req, "login_locked_out", NULL, NULL);
-        return COLLAB_E_LOCKED_OUT;
-    }
     if (!agent && !login_strong(self)) {
         self->stats.logins_failed++;
         collab_audit(self, req, "login_failed", "reason", "unknown_agent");
@@ -96,10 +97,9 @@ int collab_h_login(collab_broker_t *self, req_t *req)
         return COLLAB_E_NOMEM;
     p->kind = PEND_LOGIN;
     p->known = agent != NULL;
+    p->locked = agent && login_strong(self) && agent->locked_until > req->now;
     memcpy(p->agent_id, req->env.agent_id.ptr, req->env.agent_id.len);
-    /* unknown agents cost the same work (strong login control): a dummy hash, no sleep */
-    return submit(self, req, p, COLLAB_HASH_VERIFY,
-                  agent ? agent->pw_hash : collab_password_dummy_hash(), pw);
+    return submit(self, req, p, COLLAB_HASH_VERIFY, agent ? agent->pw_hash : self->dummy_hash, pw);
 }
 
 static void pack_controls(collab_broker_t *self, collab_pack_t *o)
@@ -171,12 +171,21 @@ static int open_session(collab_broker_t *self, req_t *req, collab_agent_t *agent
     return 0;
 }
 
-static int login_failed(collab_broker_t *self, req_t *req, collab_agent_t *agent)
+/*  Every failed login records one change, so that its reply waits for one commit whichever
+    the reason: the failure count of a known agent, the id counters for an unknown one. */
+static int login_failed(collab_broker_t *self, req_t *req, collab_agent_t *agent, bool locked)
 {
     self->stats.logins_failed++;
+    if (locked) {
+        collab_audit(self, req, "login_locked_out", NULL, NULL);
+        collab_store_put_agent(self->store, agent);
+        return COLLAB_E_AUTH_FAILED; /* not locked_out: that would tell the agent exists */
+    }
     collab_audit(self, req, "login_failed", "reason", agent ? "password" : "unknown_agent");
-    if (!agent)
+    if (!agent) {
+        collab_save_ids(self);
         return COLLAB_E_AUTH_FAILED;
+    }
     agent->failures++;
     if (login_strong(self) && agent->failures >= self->cfg.lockout_failures) {
         agent->locked_until = req->now + (uint64_t)self->cfg.lockout_s * 1000u;
@@ -191,8 +200,8 @@ static int finish_login(collab_broker_t *self, req_t *req, const pending_t *p, i
 {
     collab_agent_t *agent =
         p->known ? collab_tables_agent(self->tables, p->agent_id, strlen(p->agent_id)) : NULL;
-    if (result != 0 || !agent)
-        return login_failed(self, req, agent);
+    if (result != 0 || !agent || p->locked)
+        return login_failed(self, req, agent, agent && p->locked);
     req->agent = agent;
     if (collab_tables_session_count(self->tables) >= self->cfg.max_sessions)
         return COLLAB_E_SESSION_LIMIT;
@@ -250,6 +259,8 @@ void collab_login_complete(collab_broker_t *self, collab_hash_job_t *job)
     req.now = collab_now_ms();
     collab_pack_init(&req.out, self->data_buf, sizeof self->data_buf);
     int rc;
+    if (job->op == COLLAB_HASH_VERIFY && (job->result == 0 || job->result == COLLAB_E_AUTH_FAILED))
+        self->stats.hash_verified++; /* the whole algorithm ran on a hash it could parse */
     if (p->kind == PEND_LOGIN)
         rc = finish_login(self, &req, p, job->result);
     else

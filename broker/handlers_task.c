@@ -192,7 +192,7 @@ int collab_h_update_task_status(collab_broker_t *self, req_t *req)
     if (rc)
         return rc;
     int to = collab_task_status_lookup(status.ptr, status.len);
-    if (to < 0 || to == COLLAB_TASK_ASSIGNED)
+    if (to < 0) /* a known status the table does not reach this way, even assigned: conflict */
         return COLLAB_E_BAD_REQUEST;
     if (!may_update(self, req, t, (collab_task_status_t)to))
         return COLLAB_E_FORBIDDEN;

@@ -24,9 +24,10 @@ static void usage(FILE *out)
         "  --config FILE          read settings (see sample_data/broker.cfg)\n"
         "  --set KEY=VALUE        override one setting (repeatable)\n"
         "  --show-config          print the settings in force and exit\n"
-        "  --state PATH           SQLite state file\n"
+        "  --state PATH           SQLite state file; one broker per state (PATH.lock names\n"
+        "                         the holder; a second broker exits 2)\n"
         "  --credentials PATH     credentials JSON file\n"
-        "  --security-log PATH    JSON-lines security log ('' for none)\n"
+        "  --security-log PATH    JSON-lines security log ('' for none: security_log =)\n"
         "  --reset-state          start the lab afresh (empties the state file)\n"
         "  --log-format text|json, --log-level debug|info|warning|error\n");
 }

@@ -4,6 +4,7 @@
 #include "core.h"
 
 #include <czmq.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,17 +37,45 @@ static void tell_holder(collab_broker_t *self, collab_agent_t *agent, const coll
 {
     collab_pack_t p;
     size_t len = 0;
-    bool expired = strcmp(end_event(reason), "session_expired") == 0;
+    const char *event = end_event(reason);
+    bool expired = strcmp(event, "session_expired") == 0;
+    bool evicted = strcmp(event, "session_evicted") == 0; /* {handle} alone (PROTOCOL.md 7) */
     collab_pack_init(&p, self->event_buf, sizeof self->event_buf);
-    collab_pack_map(&p, 2);
+    collab_pack_map(&p, evicted ? 1 : 2);
     collab_pack_kv_uint(&p, "handle", s->handle);
     if (expired)
         collab_pack_kv_str(&p, "reason", reason);
-    else
+    else if (!evicted)
         collab_pack_kv_str(&p, "by", by ? by : "broker");
     if (collab_pack_finish(&p, &len) != 0)
         return;
-    collab_event_to_also(self, agent, end_event(reason), self->event_buf, len, s->rid, s->rid_len);
+    collab_event_to_also(self, agent, event, self->event_buf, len, s->rid, s->rid_len);
+}
+
+static uint64_t expired_tag(const collab_broker_t *self, const char *key)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    uint64_t tag;
+    crypto_shorthash(h, (const unsigned char *)key, strlen(key), self->expired_key);
+    memcpy(&tag, h, sizeof tag);
+    return tag;
+}
+
+bool collab_session_was_expired(const collab_broker_t *self, const char *key)
+{
+    uint64_t tag = expired_tag(self, key);
+    for (uint32_t i = 0; i < self->expired_count; i++)
+        if (self->expired[i] == tag)
+            return true;
+    return false;
+}
+
+static void remember_expired(collab_broker_t *self, const char *key)
+{
+    self->expired[self->expired_next] = expired_tag(self, key);
+    self->expired_next = (self->expired_next + 1) % COLLAB_EXPIRED_MEMORY;
+    if (self->expired_count < COLLAB_EXPIRED_MEMORY)
+        self->expired_count++;
 }
 
 int collab_session_end(collab_broker_t *self, collab_session_t **s_p, const char *reason,
@@ -62,6 +91,8 @@ int collab_session_end(collab_broker_t *self, collab_session_t **s_p, const char
     snprintf(handle, sizeof handle, "%llu", (unsigned long long)s->handle);
     collab_seclog_emit(self->seclog, collab_now_ms(), "session_ended", "agent_id", s->agent_id,
                        "session", handle, "reason", reason, "by", by, NULL);
+    if (strcmp(reason, "idle") == 0 || strcmp(reason, "lifetime") == 0)
+        remember_expired(self, s->token);
     collab_tables_remove_session(self->tables, s_p);
     if (agent && strcmp(reason, "logout") != 0)
         tell_holder(self, agent, &copy, reason, by);

@@ -68,17 +68,25 @@ static bool in_alphabet(char c, alphabet_t a)
            c == '.' || c == '-';
 }
 
+/*  Within one str field: its UTF-8 first, then its limits (PROTOCOL.md 2.4). The UTF-8 scan
+    runs only when the cheaper checks already failed: an identifier inside its alphabet
+    is ASCII, so valid UTF-8. */
+static int utf8_or(const collab_mp_value_t *v, int rc)
+{
+    return collab_utf8_check(v->ptr, v->len, NULL) != 0 ? COLLAB_E_UTF8 : rc;
+}
+
 /*  An identifier: str of min..max bytes from one alphabet. */
 static int get_ident(const collab_mp_value_t *v, size_t min, size_t max, alphabet_t a,
                      collab_span_t *out)
 {
     if (v->type != COLLAB_MP_STR)
         return COLLAB_E_FIELD_TYPE;
-    if (v->len < min || v->len > max)
-        return COLLAB_E_LIMIT;
     for (uint32_t i = 0; i < v->len; i++)
         if (!in_alphabet(v->ptr[i], a))
-            return COLLAB_E_LIMIT;
+            return utf8_or(v, COLLAB_E_LIMIT);
+    if (v->len < min || v->len > max)
+        return COLLAB_E_LIMIT;
     *out = (collab_span_t){v->ptr, v->len};
     return 0;
 }
@@ -129,7 +137,7 @@ static int get_kind(const collab_mp_value_t *v, collab_kind_t *kind)
     else if (collab_span_eq(s, "event"))
         *kind = COLLAB_KIND_EVENT;
     else
-        return COLLAB_E_MALFORMED;
+        return utf8_or(v, COLLAB_E_MALFORMED);
     return 0;
 }
 
@@ -139,7 +147,7 @@ static int get_status(const collab_mp_value_t *v, bool *ok)
         return COLLAB_E_FIELD_TYPE;
     collab_span_t s = {v->ptr, v->len};
     if (!collab_span_eq(s, "ok") && !collab_span_eq(s, "error"))
-        return COLLAB_E_MALFORMED;
+        return utf8_or(v, COLLAB_E_MALFORMED);
     *ok = collab_span_eq(s, "ok");
     return 0;
 }
@@ -149,7 +157,7 @@ static int get_text(const collab_mp_value_t *v, size_t max_bytes, collab_span_t 
     if (v->type != COLLAB_MP_STR)
         return COLLAB_E_FIELD_TYPE;
     if (v->len > max_bytes)
-        return COLLAB_E_LIMIT;
+        return utf8_or(v, COLLAB_E_LIMIT);
     int rc = collab_utf8_check(v->ptr, v->len, NULL);
     if (rc == 0)
         *out = (collab_span_t){v->ptr, v->len};
@@ -212,11 +220,43 @@ int collab_envelope_decode(const void *bytes, size_t len, collab_envelope_t *env
     return collab_envelope_decode_map(bytes, len, env, NULL);
 }
 
+/*  The error to report, by PROTOCOL.md 2.4: the lowest rank wins, so decoding goes on past
+    a bad field (reading request_id wherever it stands) while the bytes still parse. */
+typedef struct {
+    int rc;
+    unsigned rank;
+} verdict_t;
+
+#define RANK_STRUCTURE 0u                   /* the envelope map itself */
+#define RANK_FIELD(f)  (1u + (unsigned)(f)) /* a field, in canonical order */
+
+static void note(verdict_t *v, unsigned rank, int rc)
+{
+    if (rc && (v->rc == 0 || rank < v->rank)) {
+        v->rc = rc;
+        v->rank = rank;
+    }
+}
+
+/*  Reads one value of the envelope map; a container (never a field's type) is skipped
+    whole. Returns 0, or COLLAB_E_MALFORMED when the bytes cannot be walked further. */
+static int read_value(collab_mp_reader_t *r, collab_mp_value_t *v)
+{
+    collab_mp_reader_t at = *r;
+    if (collab_mp_read(r, v) != 0)
+        return COLLAB_E_MALFORMED;
+    if (v->type != COLLAB_MP_ARRAY && v->type != COLLAB_MP_MAP)
+        return 0;
+    *r = at;
+    return collab_mp_skip(r, COLLAB_MAX_DEPTH, COLLAB_MAX_LIST_ENTRIES) ? COLLAB_E_MALFORMED : 0;
+}
+
 int collab_envelope_decode_map(const void *bytes, size_t len, collab_envelope_t *env,
                                collab_map_t *body)
 {
     collab_mp_reader_t r;
     collab_mp_value_t hdr, key, val;
+    verdict_t v = {0, 0};
     unsigned seen = 0;
     int rc;
 
@@ -229,21 +269,24 @@ int collab_envelope_decode_map(const void *bytes, size_t len, collab_envelope_t 
     if (hdr.type != COLLAB_MP_MAP)
         return COLLAB_E_MALFORMED;
     if (hdr.len > COLLAB_MAX_ENVELOPE_KEYS)
-        return COLLAB_E_LIMIT;
+        return COLLAB_E_LIMIT; /* refused by count, unread */
     for (uint32_t i = 0; i < hdr.len; i++) {
-        if ((rc = collab_mp_read(&r, &key)) != 0)
-            return rc;
+        if (read_value(&r, &key) != 0 || read_value(&r, &val) != 0) {
+            note(&v, RANK_STRUCTURE, COLLAB_E_MALFORMED);
+            return v.rc; /* the bytes end here: what was read so far stays in *env */
+        }
         int f = key.type == COLLAB_MP_STR ? field_lookup(&key) : -1;
-        if (f < 0 || (seen & BIT(f)))
-            return COLLAB_E_MALFORMED; /* unknown or duplicate key */
+        if (f < 0 || (seen & BIT(f))) {
+            note(&v, RANK_STRUCTURE, COLLAB_E_MALFORMED); /* unknown or duplicate key */
+            continue;
+        }
         seen |= BIT(f);
-        if ((rc = collab_mp_read(&r, &val)) != 0)
-            return rc;
-        if ((rc = get_field((field_t)f, &val, env, body)) != 0)
-            return rc;
+        note(&v, RANK_FIELD(f), get_field((field_t)f, &val, env, body));
     }
     if (!collab_mp_at_end(&r))
-        return COLLAB_E_MALFORMED;
+        note(&v, RANK_STRUCTURE, COLLAB_E_MALFORMED);
+    if (v.rc)
+        return v.rc;
     if (!(seen & BIT(F_TYPE)))
         return COLLAB_E_FIELD_MISSING;
     if ((seen & required[env->kind]) != required[env->kind])

@@ -33,10 +33,10 @@ static int check_value(collab_mp_reader_t *r, int depth, collab_mp_value_t *out)
     if (out)
         *out = v;
     switch (v.type) {
-    case COLLAB_MP_STR:
-        if (v.len > COLLAB_MAX_STR_BYTES)
-            return COLLAB_E_TOO_LARGE;
-        return collab_utf8_check(v.ptr, v.len, NULL);
+    case COLLAB_MP_STR: /* its UTF-8, then its size (PROTOCOL.md 2.4) */
+        if ((rc = collab_utf8_check(v.ptr, v.len, NULL)) != 0)
+            return rc;
+        return v.len > COLLAB_MAX_STR_BYTES ? COLLAB_E_TOO_LARGE : 0;
     case COLLAB_MP_EXT:
         return COLLAB_E_MALFORMED; /* no extension types in this protocol */
     case COLLAB_MP_ARRAY:

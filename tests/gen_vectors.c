@@ -304,7 +304,7 @@ static void more_requests(void)
     collab_pack_t *p = payload_begin();
     collab_pack_map(p, 3);
     collab_pack_kv_uint(p, "task_id", 42);
-    collab_pack_kv_str(p, "status", "done");
+    collab_pack_kv_str(p, "status", "completed");
     collab_pack_kv_str(p, "result", "built 14 artifacts, 0 warnings; checksums verified");
     request(&e, 5, "update_task_status", SESSION, T0 + 400, payload_end(p));
     e.nonce = nonce(NONCE_B);
@@ -331,35 +331,50 @@ static void more_requests(void)
                    &e, COLLAB_SCOPE_WEAK);
 }
 
+/*  The vectors below have the shapes the broker's own encoders write (PROTOCOL.md 5-7):
+    test_broker_vectors drives a live broker and compares every reply and event it gets
+    with them, key by key and type by type. */
 static void replies(void)
 {
     collab_envelope_t e = {.kind = COLLAB_KIND_REPLY, .version = 1, .request_id = 1, .ok = true};
     collab_pack_t *p = payload_begin();
-    collab_pack_map(p, 3);
+    collab_pack_map(p, 8);
     collab_pack_kv_str(p, "session_id", SESSION);
-    collab_pack_kv_str(p, "role", "manager");
-    collab_pack_kv_uint(p, "expires_at", T0 + 3600000);
+    collab_pack_kv_str(p, "agent_id", "alice");
+    collab_pack_kv_str(p, "role", "coordinator");
+    collab_pack_kv_uint(p, "created", T0);
+    collab_pack_kv_uint(p, "idle_timeout_s", 1800);
+    collab_pack_kv_uint(p, "absolute_lifetime_s", 0);
+    collab_pack_kv_uint(p, "event_seq", 4);
+    collab_pack_str(p, "controls");
+    collab_pack_map(p, 4);
+    collab_pack_kv_str(p, "signature_scope", "weak");
+    collab_pack_kv_bool(p, "replay_protection", false);
+    collab_pack_kv_uint(p, "timestamp_window_s", 1800);
+    collab_pack_kv_bool(p, "sanitize_output", false);
     e.data = payload_end(p);
     e.error = tm_span("");
-    add_wellformed("login_reply_ok", "the reply to login_request", &e, -1);
+    add_wellformed("login_reply_ok", "the reply to login_request (stage2 controls)", &e, -1);
 
     p = payload_begin();
     collab_pack_map(p, 2);
     collab_pack_str(p, "projects");
     collab_pack_array(p, 1);
-    collab_pack_map(p, 3);
-    collab_pack_kv_uint(p, "id", 7);
+    collab_pack_map(p, 6);
+    collab_pack_kv_uint(p, "project_id", 7);
     collab_pack_kv_str(p, "name", "Apollo");
-    collab_pack_kv_bool(p, "open", true);
-    collab_pack_str(p, "next");
-    collab_pack_nil(p);
+    collab_pack_kv_str(p, "owner", "alice");
+    collab_pack_kv_str(p, "status", "open");
+    collab_pack_kv_uint(p, "task_count", 1);
+    collab_pack_kv_uint(p, "created", T0 + 100);
+    collab_pack_kv_uint(p, "total", 1);
     e.request_id = 9;
     e.data = payload_end(p);
-    add_wellformed("list_projects_reply_ok", "data with a list of maps", &e, -1);
+    add_wellformed("list_projects_reply_ok", "data with a list of maps (the last page)", &e, -1);
 
     e = (collab_envelope_t){.kind = COLLAB_KIND_REPLY, .version = 1, .request_id = 8};
     e.error_code = (uint32_t)-COLLAB_E_BAD_SIGNATURE;
-    e.error = tm_span("signature does not verify");
+    e.error = tm_span(collab_strerror(COLLAB_E_BAD_SIGNATURE));
     e.data = COLLAB_EMPTY_MAP;
     add_wellformed("error_reply", "status error, error_code 26 (bad_signature), empty data", &e,
                    -1);
@@ -372,10 +387,14 @@ static void events(void)
     e.event = tm_span("task_assigned");
     e.timestamp = T0 + 5000;
     p = payload_begin();
-    collab_pack_map(p, 3);
+    collab_pack_map(p, 7);
     collab_pack_kv_uint(p, "task_id", 42);
     collab_pack_kv_uint(p, "project_id", 7);
+    collab_pack_kv_str(p, "type", "build");
+    collab_pack_kv_str(p, "title", "Build the lander");
+    collab_pack_kv_str(p, "description", "");
     collab_pack_kv_str(p, "assigned_to", "bob");
+    collab_pack_kv_str(p, "assigned_by", "alice");
     e.data = payload_end(p);
     add_wellformed("event_task_assigned", "an event pushed to bob, sequence number 5", &e, -1);
 }
@@ -390,6 +409,8 @@ static void add_malformed(const char *name, const char *desc, const void *b, siz
         die(collab_errname(rc), name);
     cJSON *v = new_vector(name, "malformed", desc, b, len);
     cJSON_AddStringToObject(v, "error", collab_errname(err));
+    /* what a reply to it carries: the request_id whenever it can be read (PROTOCOL.md 2.4) */
+    cJSON_AddNumberToObject(v, "request_id", (double)env.request_id);
 }
 
 static void bad_fields(const char *name, const char *desc, const tm_fields_t *fs, int err)
@@ -469,6 +490,19 @@ static void malformed_envelopes(void)
     bad_field("action_uppercase", "action outside [a-z_]",
               (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "Login", .len = 5},
               COLLAB_E_LIMIT);
+    bad_field("action_bad_utf8", "action holding the byte 0xc3 alone: utf8 before limit",
+              (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "log\xc3n", .len = 5},
+              COLLAB_E_UTF8);
+    bad_field("type_bad_utf8", "type holding the byte 0xff: utf8 before malformed",
+              (tm_field_t){.key = "type", .kind = TM_STR, .ptr = "\xff", .len = 1},
+              COLLAB_E_UTF8);
+    login_fields(&fs);
+    tm_fields_find(&fs, "request_id")->u = 4242;
+    tm_fields_find(&fs, "timestamp")->kind = TM_INT;
+    tm_fields_find(&fs, "timestamp")->i = -1;
+    *tm_fields_find(&fs, "action") = (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "X", .len = 1};
+    bad_fields("two_bad_fields", "a negative timestamp and action \"X\": action comes first",
+               &fs, COLLAB_E_LIMIT);
     bad_field("nonce_15_bytes", "a nonce one byte short", bin("nonce", TM_NONCE, 15),
               COLLAB_E_LIMIT);
     bad_field("signature_31_bytes", "a signature one byte short", bin("signature", TM_KEY, 31),
@@ -541,7 +575,10 @@ static const char DESCRIPTION[] =
     "payload/data map once more as JSON in payload_decoded/data_decoded (key order = encoding "
     "order). Signed requests give key_hex (the agent's HMAC-SHA256 key, bytes 0x00..0x1f), "
     "scope (weak|full), signed_bytes_hex (the exact HMAC input) and signature_hex. Malformed "
-    "vectors give the snake_case error a decoder must return. Generated by "
+    "vectors give the snake_case error a decoder must return (PROTOCOL.md 2.4 decides which "
+    "when several apply) and the request_id it can still read (0 when none), which the "
+    "broker's error reply carries. Replies and events have the broker's own shapes. "
+    "Generated by "
     "tests/gen_vectors.c; do not edit by hand.";
 
 int main(int argc, char **argv)

@@ -90,7 +90,8 @@ static tm_field_t raw_field(const char *key, const char *raw, size_t len)
 }
 
 /*  An identifier field: min..max bytes of `good` pass, max + 1 does not, and each byte of
-    `bad` is refused wherever it appears. */
+    `bad` is refused wherever it appears: limit, or utf8 when the byte alone breaks UTF-8
+    (PROTOCOL.md 2.4: a str's UTF-8 is checked before its limits). */
 static void check_ident(base_fn base, const char *key, size_t min, size_t max, char good,
                         const char *bad, size_t nbad)
 {
@@ -105,7 +106,8 @@ static void check_ident(base_fn base, const char *key, size_t min, size_t max, c
     for (size_t i = 0; i < nbad; i++) {
         s[1] = bad[i];
         int rc = with_field(base, str_field(key, s, 3));
-        if (!CHECK(rc == COLLAB_E_LIMIT))
+        int want = (uint8_t)bad[i] >= 0x80 ? COLLAB_E_UTF8 : COLLAB_E_LIMIT;
+        if (!CHECK(rc == want))
             fprintf(stderr, "  %s with byte 0x%02x: %s\n", key, (uint8_t)bad[i],
                     collab_errname(rc));
         s[1] = good;
@@ -123,6 +125,16 @@ static void test_identifiers(void)
     check_ident(base_request, "session_id", 0, 128, '~', BAD(" \x00\x7f\x80\xc3\n\t"));
     check_ident(base_request, "session_id", 0, 128, '!', BAD("\x20\x1f"));
     check_ident(base_event, "event", 1, 32, 'z', BAD("A-.0 "));
+    /* valid UTF-8 outside the alphabet is limit; invalid UTF-8 is utf8 whatever its length,
+       and in type and status too */
+    CHECK_RC(with_field(base_request, str_field("action", "caf\xc3\xa9", 5)), COLLAB_E_LIMIT);
+    CHECK_RC(with_field(base_request, str_field("action", "\xc3", 1)), COLLAB_E_UTF8);
+    char longbad[40];
+    memset(longbad, 'a', sizeof longbad);
+    longbad[39] = '\xff';
+    CHECK_RC(with_field(base_request, str_field("action", longbad, 40)), COLLAB_E_UTF8);
+    CHECK_RC(with_field(base_request, str_field("type", "\xff", 1)), COLLAB_E_UTF8);
+    CHECK_RC(with_field(base_reply, str_field("status", "\xc0\xaf", 2)), COLLAB_E_UTF8);
 }
 
 static void test_fixed_bins(void)
@@ -345,6 +357,84 @@ static void test_payload_content(void)
     CHECK_RC(with_field(base_reply, str_field("data", "\x80", 1)), COLLAB_E_FIELD_TYPE);
 }
 
+/*  Moves the field with this key to the front of the map. */
+static void move_first(tm_fields_t *fs, const char *key)
+{
+    tm_field_t *slot = tm_fields_find(fs, key), f;
+    if (!CHECK(slot != NULL))
+        return;
+    f = *slot;
+    memmove(fs->f + 1, fs->f, (size_t)(slot - fs->f) * sizeof f);
+    fs->f[0] = f;
+}
+
+static int decode_env(const tm_fields_t *fs, collab_envelope_t *env)
+{
+    size_t len = tm_fields_pack(fs, frame, sizeof frame);
+    CHECK(len > 0);
+    return collab_envelope_decode(frame, len, env);
+}
+
+/*  PROTOCOL.md 2.4: the envelope map's structure first, then the fields in canonical order
+    whatever their order on the wire, then missing and foreign fields; the request_id is
+    read wherever it stands. */
+static void test_precedence(void)
+{
+    tm_fields_t fs;
+    collab_envelope_t env;
+    base_request(&fs);
+    tm_fields_find(&fs, "request_id")->u = 4242;
+    tm_fields_find(&fs, "version")->u = 2;
+    move_first(&fs, "version"); /* version before request_id on the wire */
+    CHECK_RC(decode_env(&fs, &env), COLLAB_E_VERSION);
+    CHECK_EQ_U64(env.request_id, 4242);
+
+    base_request(&fs);
+    *tm_fields_find(&fs, "timestamp") = (tm_field_t){.key = "timestamp", .kind = TM_INT, .i = -5};
+    move_first(&fs, "timestamp");
+    *tm_fields_find(&fs, "action") = str_field("action", "Login", 5);
+    CHECK_RC(decode_env(&fs, &env), COLLAB_E_LIMIT); /* action ranks before timestamp */
+
+    base_request(&fs);
+    *tm_fields_find(&fs, "action") = str_field("action", "Login", 5);
+    tm_fields_add(&fs, uint_field("zz", 1)); /* an unknown key, last on the wire */
+    tm_fields_find(&fs, "request_id")->u = 77;
+    CHECK_RC(decode_env(&fs, &env), COLLAB_E_MALFORMED);
+    CHECK_EQ_U64(env.request_id, 77);
+
+    base_request(&fs);
+    *tm_fields_find(&fs, "action") = str_field("action", "Login", 5);
+    tm_fields_remove(&fs, "timestamp");
+    CHECK_RC(decode_env(&fs, &env), COLLAB_E_LIMIT); /* a bad field before a missing one */
+
+    base_request(&fs);
+    tm_fields_find(&fs, "request_id")->u = 5;
+    move_first(&fs, "request_id");
+    tm_fields_add(&fs, uint_field("request_id", 6)); /* twice: the first one is read */
+    CHECK_RC(decode_env(&fs, &env), COLLAB_E_MALFORMED);
+    CHECK_EQ_U64(env.request_id, 5);
+
+    /* payload items: a str's UTF-8 before its size; a key's size is limit */
+    static uint8_t pay[COLLAB_MAX_STR_BYTES + 64];
+    static char big[COLLAB_MAX_STR_BYTES + 8];
+    memset(big, 'k', sizeof big);
+    collab_pack_t p;
+    size_t len = 0;
+    for (int c = 0; c < 4; c++) {
+        size_t klen = c == 2 ? COLLAB_MAX_KEY_BYTES + 1 : 1;
+        size_t vlen = c < 2 ? COLLAB_MAX_STR_BYTES + 1 : 1;
+        big[5] = c == 0 ? '\xff' : 'k';
+        collab_pack_init(&p, pay, sizeof pay);
+        collab_pack_map(&p, 1);
+        collab_pack_strn(&p, c == 3 ? "\xc3" : big, klen);
+        collab_pack_strn(&p, big, vlen);
+        CHECK(collab_pack_finish(&p, &len) == 0);
+        static const int want[] = {COLLAB_E_UTF8, COLLAB_E_TOO_LARGE, COLLAB_E_LIMIT,
+                                   COLLAB_E_UTF8};
+        CHECK_RC(with_field(base_request, bin_field("payload", pay, len)), want[c]);
+    }
+}
+
 int main(void)
 {
     TU_RUN(test_identifiers);
@@ -357,5 +447,6 @@ int main(void)
     TU_RUN(test_structure);
     TU_RUN(test_raw_shapes);
     TU_RUN(test_payload_content);
+    TU_RUN(test_precedence);
     return tu_exit("test_envelope_limits");
 }

@@ -212,6 +212,11 @@ static void check_malformed(const cJSON *v)
     if (!CHECK(rc != 0 && want && strcmp(collab_errname(rc), want) == 0))
         fprintf(stderr, "  %s: decoded to %s, vector says %s\n", vec.name, collab_errname(rc),
                 want ? want : "(none)");
+    /* the request_id an error reply carries: read whenever it can be (PROTOCOL.md 2.4) */
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(v, "request_id");
+    if (!CHECK(cJSON_IsNumber(id) && (double)env.request_id == id->valuedouble))
+        fprintf(stderr, "  %s: request_id read %llu\n", vec.name,
+                (unsigned long long)env.request_id);
 }
 
 /*  A frame that is the complete frame of a well-formed vector of the file. */

@@ -303,6 +303,23 @@ static void test_dummy_hash(void)
     /* cost 12: two verifies only */
     CHECK_RC(collab_password_verify(d, "admin123", 8), COLLAB_E_AUTH_FAILED);
     CHECK_RC(collab_password_verify(d, "", 0), COLLAB_E_AUTH_FAILED);
+
+    /* a dummy like a real entry: its scheme, cost and salt, a digest nothing matches */
+    char h[COLLAB_HASH_MAX], like[COLLAB_HASH_MAX];
+    static const char *const schemes[] = {"bcrypt", "argon2id"};
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(collab_password_hash("pw", 2, schemes[i], i == 0 ? 4 : 0, h, sizeof h));
+        collab_password_dummy_like(h, like, sizeof like);
+        size_t setting = (size_t)(strrchr(h, '$') - h);
+        if (i == 0)
+            setting = 29; /* $2b$04$ and 22 characters of salt */
+        CHECK(strlen(like) == strlen(h) && strncmp(like, h, setting) == 0 && strcmp(like, h) != 0);
+        CHECK_RC(collab_password_verify(like, "pw", 2), COLLAB_E_AUTH_FAILED);
+    }
+    collab_password_dummy_like(NULL, like, sizeof like);
+    CHECK_STR(like, d);
+    collab_password_dummy_like("$1$not$ours", like, sizeof like);
+    CHECK_STR(like, d);
 }
 
 int main(int argc, char **argv)

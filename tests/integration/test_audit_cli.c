@@ -160,7 +160,7 @@ static void make_events(void)
 {
     for (int i = 0; i < 3; i++)
         failed_login(&A, "worker3", "guess", COLLAB_E_AUTH_FAILED);
-    failed_login(&A, "worker3", "worker345", COLLAB_E_LOCKED_OUT);
+    failed_login(&A, "worker3", "worker345", COLLAB_E_AUTH_FAILED); /* locked: logged only */
     failed_login(&A, "nobody", "guess", COLLAB_E_AUTH_FAILED);
     collab_client_t *a = it_client(&A, "admin", true);
     collab_client_t *v = it_client(&A, "viewer1", true);

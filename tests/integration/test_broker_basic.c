@@ -54,8 +54,10 @@ static void test_round_trip(void)
     collab_event_free(&ev);
     snprintf(buf, sizeof buf, "u:%llu", (unsigned long long)T);
     CHECK_OK(it_call(w, NULL, "update_task_status", "task_id", buf, "status", "in_progress", NULL));
+    /* in_progress -> assigned is a transition the table forbids (only reassign_task goes
+       back to assigned): conflict, PROTOCOL.md section 6, not bad_request */
     CHECK_RC(it_call(w, NULL, "update_task_status", "task_id", buf, "status", "assigned", NULL),
-             COLLAB_E_BAD_REQUEST);
+             COLLAB_E_CONFLICT);
     CHECK_OK(it_call(w, NULL, "update_task_status", "task_id", buf, "status", "completed", "result",
                      "42 tests", NULL));
     CHECK_RC(it_call(w, NULL, "update_task_status", "task_id", buf, "status", "in_progress", NULL),

@@ -25,6 +25,11 @@ static void test_idle_expiry(void)
     }
     int64_t waited = it_mono_ms() - t0;
     CHECK(waited >= 900); /* not before the idle timeout of 1 s */
+    /* the sweep removed it, yet it is still told as expired (PROTOCOL.md 5), not invalid */
+    CHECK_RC(it_call(c, NULL, "heartbeat", NULL), COLLAB_E_SESSION_EXPIRED);
+    CHECK_RC(it_call(c, NULL, "heartbeat", NULL), COLLAB_E_SESSION_EXPIRED);
+    CHECK_OK(collab_client_login(c)); /* a new session; a logged-out one is invalid */
+    CHECK_OK(it_call(c, NULL, "logout", NULL));
     CHECK_RC(it_call(c, NULL, "heartbeat", NULL), COLLAB_E_SESSION_INVALID);
     CHECK(broker_seclog_count(&IDLE, "\"idle\"") >= 1);
     collab_client_destroy(&c);
@@ -68,7 +73,8 @@ static void test_lifetime(void)
     CHECK_EQ_INT(weak_fail, 0);
     CHECK_OK(it_call(w, NULL, "heartbeat", NULL));
     CHECK(strong_end >= 1500 && strong_end < 3000);
-    CHECK(strong_rc == COLLAB_E_SESSION_EXPIRED || strong_rc == COLLAB_E_SESSION_INVALID);
+    CHECK_RC(strong_rc, COLLAB_E_SESSION_EXPIRED); /* whether or not the sweep came first */
+    CHECK_RC(it_call(s, NULL, "heartbeat", NULL), COLLAB_E_SESSION_EXPIRED);
     collab_event_msg_t ev;
     if (it_expect_event(s, "session_expired", 5000, &ev)) {
         CHECK(it_str_is(&ev.map, "reason", "lifetime"));
@@ -221,6 +227,8 @@ static void test_sessions_per_agent(void)
             collab_event_msg_t ev;
             if (it_expect_event(strong[i], "session_evicted", 5000, &ev)) {
                 evicted++;
+                /* PROTOCOL.md 7: {handle} and nothing else */
+                CHECK(ev.map.count == 1 && collab_map_find(&ev.map, "handle") != NULL);
                 collab_event_free(&ev);
             }
             CHECK_RC(it_call(strong[i], NULL, "heartbeat", NULL), COLLAB_E_SESSION_INVALID);

@@ -85,15 +85,23 @@ class MPMap(list):
 
 
 def unpack(b):
+    """Strs that are not UTF-8 come back holding lone surrogates (surrogateescape), so that
+    the rule checker, not the codec, says utf8, in the order PROTOCOL.md 2.4 gives."""
     try:
         return msgpack.unpackb(b, raw=False, use_list=False, strict_map_key=False,
-                               object_pairs_hook=MPMap)
+                               object_pairs_hook=MPMap, unicode_errors="surrogateescape")
     except msgpack.ExtraData:
         raise Reject("malformed")
-    except UnicodeDecodeError:
-        raise Reject("utf8")  # Python's UTF-8 codec is strict: overlongs, surrogates, > U+10FFFF
     except Exception:
         raise Reject("malformed")
+
+
+def utf8_ok(s):
+    try:
+        s.encode("utf-8")  # strict: a lone surrogate (an escaped bad byte, or CESU) fails
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def check_item(v, level):
@@ -101,6 +109,8 @@ def check_item(v, level):
         raise Reject("malformed")
     if isinstance(v, (MPMap, tuple)):
         check_container(v, level + 1)
+    elif isinstance(v, str) and not utf8_ok(v):
+        raise Reject("utf8")
     elif isinstance(v, str) and len(v.encode()) > MAX_STR:
         raise Reject("too_large")
 
@@ -147,17 +157,22 @@ def check_uint(v, limit):
         raise Reject("limit")
 
 
-def check_ident(v, lo, hi, pattern):
+def check_str(v):
     if not isinstance(v, str):
         raise Reject("field_type")
+    if not utf8_ok(v):
+        raise Reject("utf8")
+
+
+def check_ident(v, lo, hi, pattern):
+    check_str(v)
     b = v.encode()
     if not lo <= len(b) <= hi or not re.fullmatch(pattern, b):
         raise Reject("limit")
 
 
 def check_choice(v, choices):
-    if not isinstance(v, str):
-        raise Reject("field_type")
+    check_str(v)
     if v not in choices:
         raise Reject("malformed")
 
@@ -191,27 +206,70 @@ def check_field(key, v):
     elif key == "status":
         check_choice(v, ("ok", "error"))
     elif key == "error":
-        if not isinstance(v, str):
-            raise Reject("field_type")
+        check_str(v)
         if len(v.encode()) > 512:
             raise Reject("limit")
 
 
-def decode(frame):
-    """Returns the envelope as a dict, or raises Reject with the spec's error name."""
+# PROTOCOL.md 2.4: the rank of a field's error is the order in which the fields first appear
+# in the tables of sections 2.1, 2.2 and 2.3; the envelope map's own errors rank first.
+RANK = ["type", "version", "request_id", "action", "agent_id", "session_id", "timestamp",
+        "nonce", "payload", "signature", "status", "error_code", "error", "data", "event", "seq"]
+
+
+def read_pairs(frame):
+    """The envelope map's pairs as far as the bytes can be read, and whether they all were."""
+    u = msgpack.Unpacker(raw=False, use_list=False, strict_map_key=False,
+                         object_pairs_hook=MPMap, unicode_errors="surrogateescape",
+                         max_buffer_size=2 * MAX_FRAME)
+    u.feed(frame)
+    try:
+        n = u.read_map_header()
+    except msgpack.OutOfData:
+        raise Reject("malformed")
+    except Exception:  # not a map
+        raise Reject("malformed")
+    if n > MAX_KEYS:
+        raise Reject("limit")
+    pairs = []
+    try:
+        for _ in range(n):
+            k = u.unpack()
+            pairs.append((k, u.unpack()))
+    except Exception:
+        return pairs, False
+    return pairs, u.tell() == len(frame)
+
+
+def decode(frame, found=None):
+    """Returns the envelope as a dict, or raises Reject with the spec's error name. found,
+    when given, receives the request_id that could be read (PROTOCOL.md 2.4)."""
     if len(frame) > MAX_FRAME:
         raise Reject("too_large")
-    env = unpack(frame)
-    if not isinstance(env, MPMap):
-        raise Reject("malformed")
-    if len(env) > MAX_KEYS:
-        raise Reject("limit")
+    pairs, complete = read_pairs(frame)
+    best = None
+
+    def note(rank, error):
+        nonlocal best
+        if best is None or rank < best[0]:
+            best = (rank, error)
+
     seen = {}
-    for k, v in env:
+    for k, v in pairs:
         if not isinstance(k, str) or k not in ALL_FIELDS or k in seen:
-            raise Reject("malformed")
-        check_field(k, v)
+            note(0, "malformed")
+            continue
         seen[k] = v
+        try:
+            check_field(k, v)
+            if k == "request_id" and found is not None:
+                found["request_id"] = v
+        except Reject as r:
+            note(1 + RANK.index(k), r.error)
+    if not complete:
+        note(0, "malformed")
+    if best:
+        raise Reject(best[1])
     if "type" not in seen:
         raise Reject("field_missing")
     kind = seen["type"]
@@ -270,9 +328,16 @@ def check_wellformed(v):
 
 
 def check_malformed(v):
-    got = error_of(bytes.fromhex(v["hex"]))
+    found = {"request_id": 0}
+    try:
+        decode(bytes.fromhex(v["hex"]), found)
+        got = None
+    except Reject as r:
+        got = r.error
     if got != v["error"]:
         fail(v["name"], f"rule check says {got}, vector says {v['error']}")
+    if found["request_id"] != v.get("request_id"):
+        fail(v["name"], f"request_id read {found['request_id']}, vector says {v.get('request_id')}")
 
 
 def check_truncations(v, wellformed_frames):

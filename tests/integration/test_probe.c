@@ -1,0 +1,367 @@
+/*  test_probe.c: collab-probe against real brokers on ephemeral ports: each probe's verdict
+    line, exit code and evidence (the broker's own replies), its cleanup (no project left,
+    the same verdict twice), a FAILS path (a broker whose timestamp window is wider than the
+    seed's), the hardened profile over CURVE, and usage, unreachable and refused logins.
+    Where the verdict hangs on how the broker words an error (does its text name the field?)
+    or which code it gives an idle session, the test asks the broker itself first. */
+#include "childproc.h"
+#include "itest.h"
+
+#include <stdarg.h>
+#include <sys/stat.h>
+
+static broker_proc_t B, W, H;
+static const char *PROBE, *DATA;
+static char OUT[8192], ERR[16384], PWS[600], CURVE[600];
+
+/*  Runs collab-probe NAME with the test credentials against b (NULL: no --broker) and the
+    extra NULL-terminated arguments; returns its exit code, stdout in OUT, stderr in ERR. */
+static int probe(const broker_proc_t *b, const char *name, ...)
+{
+    const char *argv[40] = {PROBE, name, "--credentials", B.creds, "--passwords", PWS};
+    int n = 6;
+    if (b) {
+        argv[n++] = "--broker";
+        argv[n++] = b->endpoint;
+    }
+    va_list ap;
+    va_start(ap, name);
+    for (const char *a; n < 38 && (a = va_arg(ap, const char *)) != NULL;)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    child_t c;
+    OUT[0] = ERR[0] = '\0';
+    if (child_start(&c, argv) != 0)
+        return -1;
+    int rc = child_wait(&c, 60000);
+    snprintf(OUT, sizeof OUT, "%s", c.out ? c.out : "");
+    snprintf(ERR, sizeof ERR, "%s", c.err ? c.err : "");
+    child_free(&c);
+    return rc;
+}
+
+static bool has(const char *text, const char *needle)
+{
+    if (strstr(text, needle))
+        return true;
+    fprintf(stderr, "  missing \"%s\" in:\n%s\n", needle, text);
+    return false;
+}
+
+/*  The verdict is the one line on stdout, and the exit code goes with it. */
+static void expect(int rc, bool holds)
+{
+    CHECK_EQ_INT(rc, holds ? 0 : 1);
+    if (OUT[0] == '{')
+        CHECK(has(OUT, holds ? "\"verdict\":\"HOLDS\"" : "\"verdict\":\"FAILS\""));
+    else
+        CHECK(has(OUT, holds ? "HOLDS: " : "FAILS: "));
+    CHECK(strchr(OUT, '\n') == OUT + strlen(OUT) - 1);
+}
+
+/*  The error text the broker gives agent for action with this payload, asked directly, so
+    that the probe's verdict is checked against the broker, not against a copy of its
+    wording; and whether a text names a field (or a limit) as a word of its own. */
+static void broker_text(const char *agent, const char *action, const void *payload, size_t len,
+                        char *text, size_t cap)
+{
+    collab_client_t *c = it_client(&B, agent, true);
+    collab_reply_t r;
+    text[0] = '\0';
+    if (c && CHECK(collab_client_request(c, action, payload, len, &r) == 0)) {
+        CHECK(!r.ok);
+        snprintf(text, cap, "%s", r.error);
+        collab_reply_free(&r);
+    }
+    collab_client_destroy(&c);
+}
+
+static bool word_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_';
+}
+
+static bool names(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word))
+        if ((p == text || !word_char(p[-1])) && !word_char(p[n]))
+            return true;
+    return false;
+}
+
+/*  broker_text with a payload of NULL-terminated it_pack pairs. */
+static void text_of(const char *action, char *text, size_t cap, ...)
+{
+    uint8_t buf[1024];
+    va_list ap;
+    va_start(ap, cap);
+    const char *k = va_arg(ap, const char *), *v = k ? va_arg(ap, const char *) : NULL;
+    const char *k2 = v ? va_arg(ap, const char *) : NULL,
+               *v2 = k2 ? va_arg(ap, const char *) : NULL;
+    va_end(ap);
+    size_t len = !k   ? 0
+                 : k2 ? it_pack(buf, sizeof buf, k, v, k2, v2, NULL)
+                      : it_pack(buf, sizeof buf, k, v, NULL);
+    broker_text("coordinator1", action, k ? buf : NULL, len, text, cap);
+}
+
+static void test_usage(void)
+{
+    it_begin("usage");
+    CHECK_EQ_INT(probe(NULL, "--help", NULL), 0);
+    CHECK(has(OUT, "idle-timeout") && has(OUT, "error-messages"));
+    CHECK_EQ_INT(probe(&B, "no-such-probe", NULL), 2);
+    CHECK_EQ_INT(probe(NULL, "logout", "--broker", "tcp://192.0.2.1:5555", NULL), 2);
+    CHECK(has(ERR, "refusing target"));
+    CHECK_EQ_INT(probe(NULL, "logout", "--broker", "notaurl", NULL), 2);
+    CHECK_EQ_INT(probe(&B, "timestamp", "--window-s", "abc", NULL), 2);
+    CHECK_EQ_INT(probe(&B, "logout", "--agent", "nobody", NULL), 2); /* no password for it */
+}
+
+static void test_unreachable_and_refused(void)
+{
+    it_begin("unreachable_and_refused");
+    zsock_t *s = zsock_new(ZMQ_ROUTER);
+    int port = s ? zsock_bind(s, "tcp://127.0.0.1:*") : -1;
+    zsock_destroy(&s); /* a port just freed: nobody listens there */
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
+    int64_t t0 = it_mono_ms();
+    CHECK_EQ_INT(probe(NULL, "logout", "--broker", ep, "--login-timeout-ms", "500", NULL), 3);
+    CHECK(it_mono_ms() - t0 < 10000);
+    CHECK(has(OUT, "ERROR: "));
+    CHECK_EQ_INT(probe(&B, "logout", "--password", "wrong-password", NULL), 4);
+    /* a step of the probe's own refused: ERROR (5), never a verdict on the improvement */
+    CHECK_EQ_INT(probe(&B, "state-validation", "--worker", "viewer1", NULL), 5);
+    CHECK(has(OUT, "ERROR: could not make a project and a task: "));
+    CHECK_EQ_INT(probe(NULL, "idle-timeout", "--broker-exe", "/nonexistent/collab-broker", NULL),
+                 5);
+    CHECK(has(OUT, "ERROR: cannot start /nonexistent/collab-broker"));
+}
+
+static void test_session_probes(void)
+{
+    it_begin("session_probes");
+    expect(probe(&B, "session-validation", NULL), true);
+    CHECK(has(OUT, "made-up session id: session_invalid (22)"));
+    CHECK(has(OUT, "malformed id \"not a session id\": limit (6)"));
+    CHECK(has(OUT, "reached its handler (field_missing (4)"));
+    expect(probe(&B, "logout", NULL), true);
+    CHECK(has(OUT, "logout ok, then the same id was refused: session_invalid (22)"));
+    CHECK(has(ERR, "log in as viewer1"));
+}
+
+/*  The projects the broker holds, as coordinator1 sees them. */
+static uint64_t projects(void)
+{
+    collab_client_t *c = it_client(&B, "coordinator1", true);
+    uint64_t n = c ? it_project_total(c) : UINT64_MAX;
+    collab_client_destroy(&c);
+    return n;
+}
+
+static void test_state_validation(void)
+{
+    it_begin("state_validation");
+    char text[600];
+    collab_client_t *c = it_client(&B, "coordinator1", true);
+    uint64_t p = c ? it_create_project(c, "status text") : 0;
+    uint64_t t = p ? it_assign_task(c, p, "worker1", "status text") : 0;
+    char id[24], pid[24];
+    text_of("update_task_status", text, sizeof text, "task_id", it_u(id, t), "status", "s:nope",
+            NULL);
+    bool named = names(text, "status");
+    CHECK(it_call(c, NULL, "delete_project", "project_id", it_u(pid, p), NULL) == 0);
+    collab_client_destroy(&c);
+    uint64_t before = projects();
+    for (int run = 0; run < 2; run++) { /* the same verdict every time: it cleans up */
+        expect(probe(&B, "state-validation", NULL), named);
+        CHECK(has(OUT, "cancelled (ok), then moved to assigned: conflict (43)"));
+        CHECK(has(OUT, "unknown status \"finished\": bad_request (45)"));
+        CHECK(has(OUT, named ? "which names it (status)" : "which does NOT name it (status)"));
+        CHECK_EQ_U64(projects(), before);
+    }
+}
+
+static void test_size_and_input(void)
+{
+    it_begin("size_and_input");
+    char long_name[202], t1[600], t2[600], t3[600], t4[600], pid[24];
+    memset(long_name, 'x', 201);
+    long_name[201] = '\0';
+    text_of("create_project", t1, sizeof t1, "name", long_name, NULL);
+    uint64_t before = projects();
+    expect(probe(&B, "size-limits", NULL), names(t1, "name") && names(t1, "200"));
+    CHECK(has(OUT, "name of 201 code points: limit (6)"));
+    CHECK(has(OUT, "exactly 200: accepted"));
+    text_of("create_project", t2, sizeof t2, "name", "u:42", NULL);
+    text_of("create_project", t3, sizeof t3, "name", "s:", NULL);
+    collab_client_t *c = it_client(&B, "coordinator1", true);
+    uint64_t p = c ? it_create_project(c, "worker text") : 0;
+    uint8_t buf[256];
+    size_t len = it_pack(buf, sizeof buf, "project_id", it_u(pid, p), "type", "s:general", "title",
+                         "s:x", "worker", "s:coordinator1", NULL);
+    broker_text("coordinator1", "assign_task", buf, len, t4, sizeof t4);
+    CHECK(it_call(c, NULL, "delete_project", "project_id", pid, NULL) == 0);
+    collab_client_destroy(&c);
+    expect(probe(&B, "input-validation", NULL),
+           names(t2, "name") && names(t3, "name") && names(t4, "worker"));
+    CHECK(has(OUT, "name 42: field_type (5)"));
+    CHECK(has(OUT, "name \"\": limit (6)"));
+    CHECK(has(OUT, "worker coordinator1 (no worker): bad_request (45)"));
+    CHECK_EQ_U64(projects(), before);
+    text_of("create_project", t1, sizeof t1, NULL);
+    text_of("get_project", t2, sizeof t2, NULL);
+    expect(probe(&B, "error-messages", NULL), names(t1, "name") && names(t2, "project_id"));
+    CHECK(has(OUT, "create_project without name: field_missing (4)"));
+    CHECK(has(OUT, "get_project without project_id: field_missing (4)"));
+}
+
+static void test_signatures(void)
+{
+    it_begin("signatures");
+    uint64_t before = projects();
+    expect(probe(&B, "timestamp", NULL), true);
+    CHECK(has(OUT, "window +-30 min: signed 31 min old: stale_timestamp (27)"));
+    CHECK(has(OUT, "31 min ahead: stale_timestamp (27)"));
+    CHECK(has(OUT, "15 min old: accepted (project "));
+    expect(probe(&B, "wrong-key", "--json", NULL), true);
+    CHECK(has(OUT, "{\"probe\":\"wrong-key\",\"verdict\":\"HOLDS\""));
+    CHECK(has(OUT, "wrong key: bad_signature (26)"));
+    CHECK(has(OUT, "with its own key: accepted (project "));
+    CHECK_EQ_U64(projects(), before);
+}
+
+/*  The FAILS path: a broker configured with a 2 h window fails the seed's +-30 min claim;
+    checked against its own announced window, it holds. */
+static void test_wide_window(void)
+{
+    it_begin("wide_window");
+    const char *extra[] = {"--set", "replay.weak_window_s=7200", NULL};
+    if (!CHECK(broker_start(&W, extra) == 0))
+        return;
+    expect(probe(&W, "timestamp", "--window-s", "1800", NULL), false);
+    CHECK(has(OUT, "window +-30 min: signed 31 min old: accepted (project "));
+    expect(probe(&W, "timestamp", NULL), true);
+    CHECK(has(OUT, "window +-120 min: signed 121 min old: stale_timestamp (27)"));
+    it_stop(&W);
+}
+
+/*  What the broker answers a session left idle past its timeout, after it told the holder
+    (the session_expired event, waited for on the socket). *reason gets the event's reason. */
+static int idle_code(char *reason, size_t cap)
+{
+    const char *extra[] = {"--set", "sessions.idle_timeout_s=1", NULL};
+    broker_proc_t I;
+    int code = 0;
+    reason[0] = '\0';
+    if (!CHECK(broker_init(&I, B.exe, B.creds) == 0) || !CHECK(broker_start(&I, extra) == 0))
+        return 0;
+    collab_client_t *c = it_client(&I, "viewer1", true);
+    collab_client_set_relogin(c, false);
+    collab_event_msg_t ev;
+    CHECK(collab_client_subscribe(c, false) == 0);
+    if (it_expect_event(c, "session_expired", 10000, &ev)) {
+        collab_span_t why;
+        if (collab_map_str(&ev.map, "reason", &why) == 0)
+            snprintf(reason, cap, "%.*s", (int)why.len, why.ptr);
+        collab_event_free(&ev);
+    }
+    code = it_call(c, NULL, "heartbeat", NULL);
+    collab_client_destroy(&c);
+    it_stop(&I);
+    broker_cleanup(&I);
+    return code;
+}
+
+static void test_idle_timeout(void)
+{
+    it_begin("idle_timeout");
+    char reason[64];
+    int code = idle_code(reason, sizeof reason);
+    bool holds = code == COLLAB_E_SESSION_EXPIRED; /* PROTOCOL.md 5, even after the sweep */
+    CHECK(strcmp(reason, "idle") == 0);
+    int64_t t0 = it_mono_ms();
+    expect(probe(NULL, "idle-timeout", NULL), holds);
+    CHECK(it_mono_ms() - t0 >= 3000); /* it waited past the 2 s timeout */
+    char want[128];
+    snprintf(want, sizeof want, "the next request got: %s (%d)", collab_errname(code), -code);
+    CHECK(has(OUT, want));
+    if (reason[0])
+        CHECK(has(OUT, "the broker pushed session_expired (reason idle)"));
+    CHECK(has(OUT, "a new login and heartbeat: ok"));
+    const char *dir = strstr(ERR, "/tmp/collab-probe-");
+    struct stat st;
+    if (CHECK(dir != NULL)) {
+        char path[64];
+        snprintf(path, sizeof path, "%.24s", dir);
+        CHECK(stat(path, &st) != 0); /* its private broker's directory is gone */
+    }
+}
+
+/*  The hardened profile over CURVE with the demo certificates. */
+static void test_hardened(void)
+{
+    it_begin("hardened");
+    char cert[700], clients[700], key1[700], key2[700], server[700], mine[700];
+    snprintf(cert, sizeof cert, "transport.server_cert=%s/broker.cert", CURVE);
+    snprintf(clients, sizeof clients, "transport.clients_dir=%s/clients", CURVE);
+    snprintf(key1, sizeof key1, "state_at_rest.key_file=%s/state.key", H.dir);
+    snprintf(key2, sizeof key2, "audit.key_file=%s/audit.key", H.dir);
+    const char *extra[] = {"--profile", "hardened", "--set", cert, "--set", clients,
+                           "--set",     key1,       "--set", key2, NULL};
+    if (!CHECK(broker_start(&H, extra) == 0))
+        return;
+    snprintf(server, sizeof server, "%s/broker.cert", CURVE);
+    snprintf(mine, sizeof mine, "%s/coordinator1.cert_secret", CURVE);
+    const char *c1[] = {"--curve-server-key", server, "--curve-cert", mine};
+#define HARD(name, ...) probe(&H, name, c1[0], c1[1], c1[2], c1[3], __VA_ARGS__)
+    expect(HARD("session-validation", NULL), true);
+    CHECK(has(OUT, "made-up session id: session_invalid (22)"));
+    expect(probe(&H, "logout", "--curve-dir", CURVE, NULL), true); /* viewer1's own cert */
+    HARD("state-validation", NULL);
+    CHECK(has(OUT, "then moved to cancelled: conflict (43)"));
+    CHECK(has(ERR, "cancelled -> assigned: forbidden (40)"));
+    expect(HARD("timestamp", NULL), true);
+    CHECK(has(OUT, "window +-1 min: signed 2 min old: stale_timestamp (27)"));
+    CHECK(has(OUT, "0 s old: accepted (project "));
+    expect(HARD("wrong-key", NULL), true);
+    CHECK(has(OUT, "wrong key: bad_signature (26)"));
+    CHECK_EQ_INT(probe(&H, "logout", "--agent", "coordinator1", "--login-timeout-ms", "1000", NULL),
+                 3); /* without CURVE the broker never answers */
+    it_stop(&H);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: test_probe BROKER CREDS COLLAB_PROBE SAMPLE_DATA\n");
+        return 2;
+    }
+    PROBE = argv[3];
+    DATA = argv[4];
+    snprintf(PWS, sizeof PWS, "%s/test_passwords.txt", DATA);
+    snprintf(CURVE, sizeof CURVE, "%s/curve", DATA);
+    if (broker_init(&B, argv[1], argv[2]) != 0 || broker_init(&W, argv[1], argv[2]) != 0 ||
+        broker_init(&H, argv[1], argv[2]) != 0 || broker_start(&B, NULL) != 0) {
+        fprintf(stderr, "test_probe: cannot start the broker\n");
+        return 1;
+    }
+    test_usage();
+    test_unreachable_and_refused();
+    test_session_probes();
+    test_state_validation();
+    test_size_and_input();
+    test_signatures();
+    test_wide_window();
+    test_idle_timeout();
+    test_hardened();
+    it_stop(&B);
+    broker_cleanup(&B);
+    broker_cleanup(&W);
+    broker_cleanup(&H);
+    return it_exit("test_probe");
+}
