@@ -243,6 +243,9 @@ def run_one(cmd, work, env, state, timeout, outdir, index):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             rc = None
+        except BaseException:  # the test is stopped: the command goes with it
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
     secs = time.monotonic() - t0
     stdout = open(out_path, "rb").read().decode("utf-8", "replace")
     stderr = open(err_path, "rb").read().decode("utf-8", "replace")
@@ -282,7 +285,14 @@ def stop_swarm(work, env):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
 
 
+def on_signal(signum, _frame):
+    # ctest's timeout or ^C: unwind, so that the swarm is stopped and the folder removed
+    raise SystemExit("doc_commands: stopped by signal %d" % signum)
+
+
 def main():
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--source", required=True, help="the source tree")
     ap.add_argument("--build", required=True, help="the build tree whose binaries run")
