@@ -247,7 +247,10 @@ void collab_dispatch(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, int
         collab_reply(self, &req, rc);
         return;
     }
-    rc = handlers[req.action](self, &req);
+    /* the action's own validation starts with its payload's keys: no others are taken */
+    rc = collab_action_check_keys(req.action, &req.args);
+    if (rc == 0)
+        rc = handlers[req.action](self, &req);
     if (rc == COLLAB_DEFERRED)
         return; /* the handler answers later (password hashing off the loop) */
     if (rc) {

@@ -78,6 +78,8 @@ static bool login_strong(const collab_broker_t *self)
 int collab_h_login(collab_broker_t *self, req_t *req)
 {
     collab_span_t pw;
+    if (req->env.session_id.len || req->env.signature.len)
+        return COLLAB_E_MALFORMED; /* a login opens a session, unsigned (PROTOCOL.md 5) */
     int rc = collab_map_str(&req->args, "password", &pw);
     if (rc)
         return rc;

@@ -4,6 +4,8 @@
 #ifndef COLLAB_ACTION_H
 #define COLLAB_ACTION_H
 
+#include "collab_map.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -52,5 +54,10 @@ bool collab_action_state_changing(int action);
 bool collab_action_needs_signature(int action, collab_scope_t scope);
 
 const char *collab_scope_name(collab_scope_t scope);
+
+/*  Checks that every top-level key of a request's payload is one the action takes
+    (PROTOCOL.md section 6). Returns 0, COLLAB_E_MALFORMED for any other key, or
+    COLLAB_E_UNKNOWN_ACTION for an action out of range. Values are not checked here. */
+int collab_action_check_keys(int action, const collab_map_t *args);
 
 #endif

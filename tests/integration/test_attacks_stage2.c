@@ -1,12 +1,15 @@
 /*  test_attacks_stage2.c: every attack of LAB.md against a live stage2 broker, each with a
     fresh broker and state: collab-attack must report SUCCEEDED, and the evidence is checked
     independently through the broker (the duplicate project exists, the demoted agent's
-    project was created, the observer's change happened, ...). The wire attacks need a
-    capture on lo (root or CAP_NET_RAW): where that is not possible they are reported as
-    skipped, never as passed. */
+    project was created, the observer's change happened, ...). Also: the defaults found
+    through the source tree (any working folder), ERROR (never BLOCKED) when an attack
+    cannot run, decided_by, and enumerate-agents against the lab's cost-12 hashes. The wire
+    attacks need a capture on lo (root or CAP_NET_RAW): where that is not possible they are
+    reported as skipped, never as passed. */
 #include "agentproc.h"
 #include "itest.h"
 
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +71,24 @@ static int run(broker_proc_t *b, agent_proc_t *p, const char *attack, const char
     return agent_wait_exit(p, 60000);
 }
 
+/*  Runs collab-attack with exactly these arguments (no victim or credential options: the
+    defaults apply) from working folder cwd; returns its exit code. */
+static int run_bare(agent_proc_t *p, const char *cwd, const char *const *args)
+{
+    char *argv[32], here[PATH_MAX];
+    int n = 0;
+    argv[n++] = (char *)attack_exe;
+    for (int i = 0; args[i] && n < 31; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    if (!getcwd(here, sizeof here) || chdir(cwd) != 0)
+        return -1;
+    int rc = agent_spawn(p, argv);
+    if (chdir(here) != 0 || rc != 0)
+        return -1;
+    return agent_wait_exit(p, 60000);
+}
+
 static bool fresh(broker_proc_t *b, const char *const *extra)
 {
     return broker_init(b, broker_exe, creds) == 0 && broker_start(b, extra) == 0;
@@ -101,6 +122,29 @@ static void test_replay_and_tamper(void)
     expect_success(&p, run(&b, &p, "tamper", NULL), "tamper");
     c = it_client(&b, "admin", true);
     CHECK_EQ_U64(it_project_total(c), 0); /* closed, then deleted by the tampered request */
+    collab_client_destroy(&c);
+    broker_cleanup(&b);
+}
+
+/*  A strong replay control refuses the captured request, and --json names it. */
+static void test_replay_blocked(void)
+{
+    it_begin("replay blocked by the replay control, decided_by");
+    if (!can_capture) {
+        fprintf(stderr, "SKIPPED replay (strong): cannot capture on lo here\n");
+        return;
+    }
+    broker_proc_t b;
+    agent_proc_t p;
+    const char *strong[] = {"--set", "replay=strong", NULL};
+    if (!CHECK(fresh(&b, strong)))
+        return;
+    int rc = run(&b, &p, "replay", (const char *const[]){"--json", NULL});
+    if (!CHECK(rc == 10) || !CHECK(strstr(p.buf, "\"verdict\":\"BLOCKED\"") != NULL) ||
+        !CHECK(strstr(p.buf, "\"decided_by\":\"replay\"") != NULL))
+        fprintf(stderr, "replay (strong) output:\n%s\n", p.buf);
+    collab_client_t *c = it_client(&b, "admin", true);
+    CHECK_EQ_U64(it_project_total(c), 1); /* the victim's own project only */
     collab_client_destroy(&c);
     broker_cleanup(&b);
 }
@@ -240,6 +284,116 @@ static void test_abuse(void)
     broker_cleanup(&b);
 }
 
+/*  From another working folder, without victim options: the victims get the demo
+    passwords of the source tree (the demo agents' passwords are the test ones). */
+static void test_defaults(void)
+{
+    it_begin("defaults through the source tree, passwords file");
+    if (!can_capture) {
+        fprintf(stderr, "SKIPPED defaults (sniff): cannot capture on lo here\n");
+        return;
+    }
+    broker_proc_t b;
+    agent_proc_t p;
+    char pwfile[400];
+    snprintf(pwfile, sizeof pwfile, "%s/test_passwords.txt", sample);
+    if (!CHECK(fresh(&b, NULL)))
+        return;
+    int rc = run_bare(&p, "/", (const char *const[]){"sniff", "--broker", b.endpoint, NULL});
+    expect_success(&p, rc, "sniff with the defaults");
+    CHECK(strstr(p.buf, "password 'coord123'") != NULL);
+    /* a file of "agent password" lines: the observer gets its password through
+       collab-victim --exec, and the attack still succeeds */
+    expect_success(&p,
+                   run(&b, &p, "terminal-injection",
+                       (const char *const[]){"--agent", "worker1", "--password-file", "@pw:worker1",
+                                             "--victim-passwords", pwfile, NULL}),
+                   "terminal-injection with a passwords file");
+    broker_cleanup(&b);
+}
+
+/*  An attack that cannot run says ERROR (exit 1), never BLOCKED, and does nothing. */
+static void test_errors(void)
+{
+    it_begin("ERROR when an attack cannot run");
+    broker_proc_t b;
+    agent_proc_t p;
+    if (!CHECK(fresh(&b, NULL)))
+        return;
+    int rc = run(&b, &p, "stale-permissions",
+                 (const char *const[]){"--agent", "coordinator2", "--password", "not-its-password",
+                                       "--json", NULL});
+    if (!CHECK(rc == 1) || !CHECK(strstr(p.buf, "\"verdict\":\"ERROR\"") != NULL) ||
+        !CHECK(strstr(p.buf, "could not log in") != NULL) ||
+        !CHECK(strstr(p.buf, "\"decided_by\":null") != NULL))
+        fprintf(stderr, "stale-permissions (wrong password) output:\n%s\n", p.buf);
+    collab_client_t *c = it_client(&b, "coordinator2", true); /* never demoted */
+    CHECK(c && strcmp(collab_client_role(c), "coordinator") == 0);
+    collab_client_destroy(&c);
+    if (can_capture) { /* a victim that cannot start: ERROR with the reason and a hint */
+        rc = run(&b, &p, "replay",
+                 (const char *const[]){"--victim-passwords", "/nonexistent/passwords.txt",
+                                       "--timeout-ms", "300", NULL});
+        if (!CHECK(rc == 1) || !CHECK(strstr(p.buf, "ERROR: no signed create_project") != NULL) ||
+            !CHECK(strstr(p.buf, "cannot read the passwords file") != NULL) ||
+            !CHECK(strstr(p.buf, "pass --victim-passwords") != NULL))
+            fprintf(stderr, "replay (no victim) output:\n%s\n", p.buf);
+    }
+    broker_cleanup(&b);
+    /* nothing listens (port 1 is never an ephemeral port): ERROR, not BLOCKED */
+    rc = run_bare(&p, "/",
+                  (const char *const[]){"brute-force", "--broker", "tcp://127.0.0.1:1",
+                                        "--timeout-ms", "300", NULL});
+    if (!CHECK(rc == 1) || !CHECK(strstr(p.buf, "ERROR: ") != NULL))
+        fprintf(stderr, "brute-force (no broker) output:\n%s\n", p.buf);
+}
+
+/*  enumerate-agents against the lab's cost-12 hashes: the timing names exactly the agents
+    under stage2; the strong login control (or CURVE) leaves nothing to tell apart. */
+static void test_enumerate(void)
+{
+    it_begin("enumerate-agents");
+    broker_proc_t b;
+    agent_proc_t p;
+    char valid[400], cert[400], clients[400];
+    snprintf(valid, sizeof valid, "%s/valid_credentials.json", sample);
+    const char *args[] = {"enumerate-agents", "--broker", NULL, "--json", NULL};
+    if (!CHECK(broker_init(&b, broker_exe, valid) == 0 && broker_start(&b, NULL) == 0))
+        return;
+    args[2] = b.endpoint;
+    int rc = run_bare(&p, "/", args);
+    if (!CHECK(rc == 0) || !CHECK(strstr(p.buf, "agents that exist: admin (median ") != NULL) ||
+        !CHECK(strstr(p.buf, "), coordinator1 (median ") != NULL) ||
+        !CHECK(strstr(p.buf, "), worker1 (median ") != NULL) ||
+        !CHECK(strstr(p.buf, "no sign of: root, guest;") != NULL))
+        fprintf(stderr, "enumerate-agents (stage2) output:\n%s\n", p.buf);
+    /* the broker's own account: 3 tries of root and guest, 2 random ids per round */
+    CHECK(broker_seclog_count(&b, "unknown_agent") == 12);
+    broker_cleanup(&b);
+
+    const char *strong[] = {"--set", "login=strong", NULL};
+    if (!CHECK(broker_init(&b, broker_exe, valid) == 0 && broker_start(&b, strong) == 0))
+        return;
+    args[2] = b.endpoint;
+    rc = run_bare(&p, "/", args);
+    if (!CHECK(rc == 10) ||
+        !CHECK(strstr(p.buf, "nothing distinguishes the 5 candidates") != NULL) ||
+        !CHECK(strstr(p.buf, "\"decided_by\":\"login\"") != NULL))
+        fprintf(stderr, "enumerate-agents (login strong) output:\n%s\n", p.buf);
+    broker_cleanup(&b);
+
+    snprintf(cert, sizeof cert, "transport.server_cert=%s/curve/broker.cert", sample);
+    snprintf(clients, sizeof clients, "transport.clients_dir=%s/curve/clients", sample);
+    const char *curve[] = {"--set", "transport=strong", "--set", cert, "--set", clients, NULL};
+    if (!CHECK(broker_init(&b, broker_exe, valid) == 0 && broker_start(&b, curve) == 0))
+        return;
+    args[2] = b.endpoint;
+    rc = run_bare(&p, "/", args);
+    if (!CHECK(rc == 10) || !CHECK(strstr(p.buf, "\"decided_by\":\"transport\"") != NULL))
+        fprintf(stderr, "enumerate-agents (CURVE) output:\n%s\n", p.buf);
+    broker_cleanup(&b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5)
@@ -258,7 +412,11 @@ int main(int argc, char **argv)
     test_authz();
     test_abuse();
     test_replay_and_tamper();
+    test_replay_blocked();
     test_wire_reads();
+    test_defaults();
+    test_errors();
+    test_enumerate();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -114,7 +114,7 @@ int attack_brute_force(const attack_opts_t *o, verdict_t *v)
         }
         if (rc == COLLAB_E_TIMEOUT && attempt == 1) {
             fclose(f);
-            return unanswered(o, v, "a plain login");
+            return unanswered(o, v, "plain login");
         }
         if (rc == COLLAB_E_LOCKED_OUT || rc == COLLAB_E_RATE_LIMITED) {
             fclose(f);

@@ -172,7 +172,7 @@ int attack_steal_state(const attack_opts_t *o, verdict_t *v)
                        "broker (get_session_info ok)",
                        st.agent);
     if (st.tried > 0 && st.unanswered == st.tried)
-        return unanswered(o, v, "every session id read from the state file");
+        return unanswered(o, v, "request with a session id read from the state file");
     if (st.rows == 0) /* the victim is logged in: its session must be somewhere */
         return verdict(v, ATTACK_ERROR, "no session rows in %s", o->state_path);
     return blocked(v, control_of(st.code, "state_at_rest"),

@@ -66,12 +66,19 @@ static bool has_session(const collab_sniff_msg_t *m, const void *unused)
 static int nothing_seen(const wire_t *w, const attack_opts_t *o, victim_t *vic, verdict_t *v,
                         const char *what)
 {
-    char last[200] = "";
+    char last[200] = "", mech[160] = "";
     if (w->encrypted > 0)
         return blocked(v, "transport",
                        "nothing readable: %llu messages crossed the wire, all "
                        "encrypted (CURVE)",
                        (unsigned long long)w->encrypted);
+    if (att_transport(o, mech, sizeof mech) == 0 && strcmp(mech, "CURVE") == 0) {
+        victim_stop(vic);
+        return blocked(v, "transport",
+                       "nothing readable: the broker speaks CURVE (%llu messages seen, none "
+                       "readable)",
+                       (unsigned long long)w->seen);
+    }
     int status = victim_wait(vic, 1000); /* its own exit code, or -1 when it still ran */
     if (status > 0) {
         victim_last_words(vic, last, sizeof last);

@@ -88,7 +88,7 @@ const char *control_of(int code, const char *fallback);
 int att_transport(const attack_opts_t *o, char *mech, size_t cap);
 
 /*  The verdict when a plain (NULL-mechanism) request got no answer: BLOCKED by transport
-    when the broker speaks CURVE, else ERROR naming what was not answered. */
+    when the broker speaks CURVE, else ERROR. what names the request ("plain login"). */
 int unanswered(const attack_opts_t *o, verdict_t *v, const char *what);
 
 /*  Prints "SUCCEEDED: evidence" (or BLOCKED/ERROR) or a JSON object with the attack, the

@@ -69,7 +69,7 @@ const char *control_of(int code, const char *fallback)
 }
 
 /*  A ZMTP 3.0 greeting offering the NULL mechanism: signature, version 3.0, mechanism,
-    as-server 0, filler (RFC 23). */
+    as-server 0, filler (RFC 23). Its first 11 bytes are enough to get the peer's. */
 static void zmtp_greeting(uint8_t g[64])
 {
     memset(g, 0, 64);
@@ -108,7 +108,9 @@ int att_transport(const attack_opts_t *o, char *mech, size_t cap)
         return -1;
     zmtp_greeting(g);
     long long deadline = att_mono_ms() + o->timeout_ms;
-    if (send(fd, g, sizeof g, MSG_NOSIGNAL) != (ssize_t)sizeof g)
+    /* only the signature and the major version: a CURVE server that read our NULL
+       mechanism would hang up before its own greeting was sent */
+    if (send(fd, g, 11, MSG_NOSIGNAL) != 11)
         got = sizeof peer + 1; /* marks the failure below */
     while (got < sizeof peer) {
         struct pollfd p = {fd, POLLIN, 0};
@@ -133,13 +135,13 @@ int unanswered(const attack_opts_t *o, verdict_t *v, const char *what)
 {
     char mech[160];
     if (att_transport(o, mech, sizeof mech) != 0)
-        return verdict(v, ATTACK_ERROR, "%s got no answer: %s", what, mech);
+        return verdict(v, ATTACK_ERROR, "a %s got no answer: %s", what, mech);
     if (strcmp(mech, "CURVE") == 0)
         return blocked(v, "transport",
-                       "nothing readable: the broker speaks CURVE and does not answer %s from a "
+                       "nothing readable: the broker speaks CURVE and answers no %s from a "
                        "client without an allowed key",
                        what);
-    return verdict(v, ATTACK_ERROR, "%s got no answer within %d ms (the broker speaks %s)", what,
+    return verdict(v, ATTACK_ERROR, "a %s got no answer within %d ms (the broker speaks %s)", what,
                    o->timeout_ms, mech);
 }
 
