@@ -1,5 +1,6 @@
-/*  test_action.c: the action table: names round-trip, unknown names are refused, and which
-    actions the weak scope signs (the lab's list) and which need a signature at all. */
+/*  test_action.c: the action table: names round-trip, unknown names are refused, which
+    actions the weak scope signs (the lab's list), which need a signature at all, and the
+    payload keys each action takes. */
 #include "collab_action.h"
 #include "testutil.h"
 
@@ -59,10 +60,48 @@ static void test_needs_signature(void)
     CHECK_STR(collab_scope_name(COLLAB_SCOPE_FULL), "full");
 }
 
+/*  The payload keys of each action (PROTOCOL.md 2.5 and 6): listed ones pass, any other
+    is malformed. */
+static void test_payload_keys(void)
+{
+    collab_map_t m;
+    CHECK_OK(collab_map_parse("\x80", 1, &m));
+    for (int a = 0; a < COLLAB_ACT_COUNT; a++)
+        CHECK_OK(collab_action_check_keys(a, &m)); /* {} passes the key check everywhere */
+    CHECK_RC(collab_action_check_keys(COLLAB_ACT_COUNT, &m), COLLAB_E_UNKNOWN_ACTION);
+    static const struct {
+        int action;
+        const char *map;
+        size_t len;
+        int rc;
+    } cases[] = {
+        {COLLAB_ACT_LOGIN, "\x81\xa8password\xa1x", 12, 0},
+        {COLLAB_ACT_LOGIN, "\x82\xa8password\xa1x\xa4role\xa1y", 19, COLLAB_E_MALFORMED},
+        {COLLAB_ACT_HEARTBEAT, "\x81\xa5since\x01", 8, COLLAB_E_MALFORMED},
+        {COLLAB_ACT_SUBSCRIBE,
+         "\x82\xa5since\x01\xa3"
+         "all\xc3",
+         13, 0},
+        {COLLAB_ACT_CLOSE_PROJECT, "\x81\xaaproject_id\x07", 13, 0},
+        {COLLAB_ACT_DELETE_PROJECT, "\x81\xaaproject_id\x07", 13, 0},
+        {COLLAB_ACT_CREATE_PROJECT, "\x81\xaaproject_id\x07", 13, COLLAB_E_MALFORMED},
+        {COLLAB_ACT_ASSIGN_TASK, "\x81\xa6worker\xa1w", 10, 0},
+        {COLLAB_ACT_REASSIGN_TASK, "\x81\xa4type\xa1t", 8, COLLAB_E_MALFORMED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = collab_map_parse(cases[i].map, cases[i].len, &m);
+        CHECK_OK(rc);
+        if (rc)
+            continue;
+        CHECK_RC(collab_action_check_keys(cases[i].action, &m), cases[i].rc);
+    }
+}
+
 int main(void)
 {
     TU_RUN(test_names);
     TU_RUN(test_state_changing);
     TU_RUN(test_needs_signature);
+    TU_RUN(test_payload_keys);
     return tu_exit("test_action");
 }

@@ -4,7 +4,7 @@
     agent is refused before any hashing, the documented timing leak. */
 #include "itest.h"
 
-static broker_proc_t S, W; /* login=strong, and stage2 (weak) */
+static broker_proc_t S, W, R; /* login=strong, stage2 (weak), login and rate_limit strong */
 static it_msg_t M;
 
 #define SAME_ID 4242 /* every login below carries this id: the replies must match byte for byte */
@@ -90,18 +90,49 @@ out:
     collab_client_destroy(&admin);
 }
 
+/*  With the rate limit strong too, an unknown name has its own bucket like a known agent:
+    running it dry takes as many logins for either, so rate_limited tells no one apart. */
+static void test_rate_limit_alike(void)
+{
+    it_begin("strong login and rate limit: known and unknown names run dry alike");
+    zsock_t *raw = it_raw_new(R.endpoint);
+    static uint8_t scratch[COLLAB_MAX_FRAME];
+    size_t n;
+    static const char *const names[] = {"worker2", "nobody_here"};
+    for (int k = 0; raw && k < 2; k++) {
+        int refused_at = 0;
+        for (int i = 1; i <= 8 && !refused_at; i++)
+            if (raw_login(raw, names[k], "guess", scratch, &n) == COLLAB_E_RATE_LIMITED)
+                refused_at = i;
+        CHECK_EQ_INT(refused_at, 6); /* the burst of 5, then refused */
+        if (refused_at != 6)
+            fprintf(stderr, "  %s: refused at login %d\n", names[k], refused_at);
+    }
+    zsock_destroy(&raw);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 3 || broker_init(&S, argv[1], argv[2]) != 0 || broker_init(&W, argv[1], argv[2]))
+    if (argc < 3 || broker_init(&S, argv[1], argv[2]) != 0 || broker_init(&W, argv[1], argv[2]) ||
+        broker_init(&R, argv[1], argv[2]))
         return 2;
     const char *const strong[] = {"--set", "login=strong", NULL};
-    if (CHECK(broker_start(&S, strong) == 0) && CHECK(broker_start(&W, NULL) == 0)) {
+    const char *const limited[] = {"--set", "login=strong",
+                                   "--set", "rate_limit=strong",
+                                   "--set", "rate_limit.agent_burst=5",
+                                   "--set", "rate_limit.agent_per_s=0.001",
+                                   NULL};
+    if (CHECK(broker_start(&S, strong) == 0) && CHECK(broker_start(&W, NULL) == 0) &&
+        CHECK(broker_start(&R, limited) == 0)) {
         test_strong_indistinguishable();
         test_weak_unknown_skips_hash();
+        test_rate_limit_alike();
     }
     it_stop(&S);
     it_stop(&W);
+    it_stop(&R);
     broker_cleanup(&S);
     broker_cleanup(&W);
+    broker_cleanup(&R);
     return it_exit("test_broker_login");
 }
