@@ -105,6 +105,18 @@ static int cmd_stats(admin_t *a, char **args, int nargs)
     return rc;
 }
 
+/*  set-role's ROLE is one of the four roles of PROTOCOL.md. */
+static bool check_role(const char *prog, char **args, int nargs)
+{
+    static const char *const roles[] = {"admin", "coordinator", "worker", "observer"};
+    for (size_t i = 0; nargs == 2 && i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(args[1], roles[i]) == 0)
+            return true;
+    fprintf(stderr, "%s: set-role: unknown role '%s' (admin, coordinator, worker or observer)\n",
+            prog, nargs == 2 ? args[1] : "");
+    return false;
+}
+
 static int cmd_set_role(admin_t *a, char **args, int nargs)
 {
     uint8_t buf[256];
@@ -237,15 +249,16 @@ static int cmd_revoke(admin_t *a, char **args, int nargs)
 
 static const admin_cmd_t cmds[] = {
     {"set-role", 2, 2, "AGENT ROLE", "give AGENT the role admin, coordinator, worker or observer",
-     cmd_set_role},
+     cmd_set_role, check_role},
     {"list-sessions", 0, 1, "[AGENT]", "open sessions (their handles, never their tokens)",
-     cmd_list_sessions},
+     cmd_list_sessions, NULL},
     {"revoke", 1, 1, "AGENT|HANDLE", "end one session (a number) or all of an agent's sessions",
-     cmd_revoke},
-    {"list-agents", 0, 0, "", "every agent, its role and whether it is online", cmd_list_agents},
+     cmd_revoke, NULL},
+    {"list-agents", 0, 0, "", "every agent, its role and whether it is online", cmd_list_agents,
+     NULL},
     {"list-workers", 0, 0, "", "registered workers, capabilities and active tasks",
-     cmd_list_workers},
-    {"stats", 0, 0, "", "the broker's counters (get_stats)", cmd_stats},
+     cmd_list_workers, NULL},
+    {"stats", 0, 0, "", "the broker's counters (get_stats)", cmd_stats, NULL},
 };
 
 const admin_cmd_t *admin_cmd_find(const char *name)

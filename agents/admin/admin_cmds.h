@@ -21,6 +21,9 @@ typedef struct {
     int min_args, max_args;
     const char *args, *help;
     int (*run)(admin_t *a, char **args, int nargs); /* returns an AGENT_EXIT_* code */
+    /* checks the arguments before anything is sent: NULL, or returns false after a
+       message on stderr (a usage error, exit 2) */
+    bool (*check)(const char *prog, char **args, int nargs);
 } admin_cmd_t;
 
 /*  The command of that name, or NULL. */

@@ -38,7 +38,7 @@ static const admin_cmd_t *parse_command(int argc, char **argv)
         fprintf(stderr, PROG ": usage: " PROG " %s %s\n", cmd->name, cmd->args);
         return NULL;
     }
-    return cmd;
+    return !cmd->check || cmd->check(PROG, argv + 2, argc - 2) ? cmd : NULL;
 }
 
 int main(int argc, char **argv)

@@ -73,7 +73,10 @@ int menu_run(session_t *s)
             fprintf(s->out, "Unknown choice '%s': pick 0 to 11.\n", choice);
             continue;
         }
-        if (ops[item](s) < 0) {
+        int rc = ops[item](s);
+        if (rc == 0 && s->relogin) /* the broker ended the session: log in again */
+            rc = ops_login(s);
+        if (rc < 0) {
             fputs("\nEnd of input: quitting.\n", s->out);
             break;
         }

@@ -1,5 +1,6 @@
 /*  prompt.c: line input for the interactive client (see prompt.h). */
 #include "prompt.h"
+#include "collab_text.h"
 
 #include <ctype.h>
 #include <signal.h>
@@ -114,4 +115,41 @@ int prompt_number(prompt_t *p, const char *question, uint64_t *v)
         return 1;
     }
     return 0;
+}
+
+int prompt_text(prompt_t *p, const char *question, const char *what, size_t min_cp, size_t max_cp,
+                char *out, size_t cap)
+{
+    const char *a = prompt_ask(p, question);
+    if (!a)
+        return -1;
+    size_t len = strlen(a);
+    if (len >= cap || collab_text_check(a, len, min_cp, max_cp, false) != 0) {
+        if (min_cp > 0 && len == 0)
+            fprintf(p->out, "%s is needed: it cannot be empty.\n", what);
+        else
+            fprintf(p->out, "%s must be %zu to %zu characters of valid UTF-8.\n", what, min_cp,
+                    max_cp);
+        return 1;
+    }
+    memcpy(out, a, len + 1);
+    return 0;
+}
+
+int prompt_choice(prompt_t *p, const char *question, const char *const *choices, size_t n,
+                  char *out, size_t cap)
+{
+    const char *a = prompt_word(p, question);
+    if (!a)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a, choices[i]) == 0 && strlen(a) < cap) {
+            memcpy(out, a, strlen(a) + 1);
+            return 0;
+        }
+    fprintf(p->out, "'%s' is not one of: ", a);
+    for (size_t i = 0; i < n; i++)
+        fprintf(p->out, "%s%s", i ? ", " : "", choices[i]);
+    fputs(".\n", p->out);
+    return 1;
 }

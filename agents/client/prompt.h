@@ -32,6 +32,17 @@ const char *prompt_secret(prompt_t *p, const char *question);
     (after saying so), or -1 at end of input. */
 int prompt_number(prompt_t *p, const char *question, uint64_t *v);
 
+/*  Asks for a text of min_cp..max_cp code points of valid UTF-8, copied into out (cap
+    bytes). Returns 0, 1 when the answer is outside that (after saying so, naming what),
+    or -1 at end of input. */
+int prompt_text(prompt_t *p, const char *question, const char *what, size_t min_cp, size_t max_cp,
+                char *out, size_t cap);
+
+/*  Asks for one of n words (blanks trimmed), copied into out. Returns 0, 1 when the
+    answer is none of them (after listing them), or -1 at end of input. */
+int prompt_choice(prompt_t *p, const char *question, const char *const *choices, size_t n,
+                  char *out, size_t cap);
+
 /*  Wipes the last answer (after a password). */
 void prompt_wipe(prompt_t *p);
 

@@ -37,6 +37,7 @@ static const opt_t opts[] = {
     INT_OPT("--timeout-ms", "COLLAB_TIMEOUT_MS", timeout_ms),
     INT_OPT("--retries", "COLLAB_RETRIES", retries),
     INT_OPT("--login-timeout-ms", "COLLAB_LOGIN_TIMEOUT_MS", login_timeout_ms),
+    INT_OPT("--connect-timeout-ms", "COLLAB_CONNECT_TIMEOUT_MS", connect_timeout_ms),
 };
 
 const char *agent_cli_help(void)
@@ -55,6 +56,9 @@ const char *agent_cli_help(void)
            "  --timeout-ms N         COLLAB_TIMEOUT_MS     per attempt, default 3000\n"
            "  --retries N            COLLAB_RETRIES        default 3\n"
            "  --login-timeout-ms N   COLLAB_LOGIN_TIMEOUT_MS per login attempt, default 3x\n"
+           "  --connect-timeout-ms N COLLAB_CONNECT_TIMEOUT_MS how long the first connection\n"
+           "                         may take before the agent gives up (exit 3), default\n"
+           "                         5000; 0 leaves it to the login's timeouts and retries\n"
            "  --json                 machine-readable output where the tool has it\n"
            "exit codes: 0 ok, 1 failed, 2 usage, 3 broker unreachable, 4 login refused, "
            "5 action refused\n";
@@ -86,6 +90,7 @@ int agent_cli_parse(agent_cli_t *cli, const char *prog, int argc, char **argv)
     snprintf(cli->endpoint, sizeof cli->endpoint, "tcp://127.0.0.1:5555");
     cli->timeout_ms = 3000;
     cli->retries = 3;
+    cli->connect_timeout_ms = 5000;
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const char *v = getenv(opts[i].env);
         if (v && *v && set_opt(cli, &opts[i], v, prog) != 0)
@@ -151,20 +156,82 @@ int agent_cli_load_curve(const agent_cli_t *cli, collab_client_opts_t *o, char *
     return collab_client_load_curve(o, cli->curve_server, cli->curve_cert, err, errlen);
 }
 
+int agent_cli_check_endpoint(const char *ep, char *err, size_t errlen)
+{
+    long port;
+    if (strncmp(ep, "ipc://", 6) == 0 && ep[6])
+        return 0;
+    const char *hp = strncmp(ep, "tcp://", 6) == 0 ? ep + 6 : NULL;
+    const char *semi = hp ? strchr(hp, ';') : NULL;
+    if (semi) /* tcp://SRC:0;HOST:PORT: the part after the source address decides */
+        hp = semi + 1;
+    const char *colon = hp ? strrchr(hp, ':') : NULL;
+    if (colon && colon > hp && strcspn(hp, " \t") == strlen(hp) &&
+        collab_parse_long(colon + 1, 1, 65535, &port) == 0)
+        return 0;
+    snprintf(err, errlen, "'%s' is not a broker endpoint: expected tcp://HOST:PORT", ep);
+    return -1;
+}
+
+void agent_cli_describe_failure(const agent_cli_t *cli, const char *agent, int rc, char *out,
+                                size_t cap)
+{
+    if (rc == COLLAB_E_TIMEOUT)
+        snprintf(out, cap,
+                 "no broker answers at %s (is it running? the wait for the first "
+                 "connection is --connect-timeout-ms, %d ms)",
+                 cli->endpoint, cli->connect_timeout_ms);
+    else if (rc == COLLAB_E_IO)
+        snprintf(out, cap,
+                 "the broker at %s refused the connection: it speaks CURVE (give "
+                 "--curve-server-key and --curve-cert) or does not allow this key",
+                 cli->endpoint);
+    else
+        snprintf(out, cap, "login as %s refused: %s", agent, collab_strerror(rc));
+}
+
+/*  The client options for cli, with its key and CURVE settings; 0, or -1 after a message.
+    The caller wipes o's secrets. */
+static int client_opts(const agent_cli_t *cli, const char *prog, collab_client_opts_t *o)
+{
+    char err[512];
+    *o = (collab_client_opts_t){.endpoint = cli->endpoint,
+                                .agent_id = cli->agent_id,
+                                .password = cli->password,
+                                .timeout_ms = cli->timeout_ms,
+                                .retries = cli->retries,
+                                .login_timeout_ms = cli->login_timeout_ms ? cli->login_timeout_ms
+                                                                          : 3 * cli->timeout_ms,
+                                .auto_relogin = true,
+                                .connect_timeout_ms = cli->connect_timeout_ms};
+    const char *key_src = cli->key_file[0] ? cli->key_file : cli->credentials;
+    if (key_src[0]) {
+        if (collab_client_load_key(key_src, cli->agent_id, o->key, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return -1;
+        }
+        o->has_key = true;
+    }
+    if (agent_cli_load_curve(cli, o, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return -1;
+    }
+    return 0;
+}
+
 collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, int *exit_code)
 {
     agent_cli_t cli = *cli_in;
-    char err[512];
-    collab_client_opts_t o = {.endpoint = cli.endpoint,
-                              .agent_id = cli.agent_id,
-                              .timeout_ms = cli.timeout_ms,
-                              .retries = cli.retries,
-                              .login_timeout_ms =
-                                  cli.login_timeout_ms ? cli.login_timeout_ms : 3 * cli.timeout_ms,
-                              .auto_relogin = true};
+    char err[600];
+    collab_client_opts_t o;
     *exit_code = AGENT_EXIT_USAGE;
     if (!cli.agent_id[0]) {
         fprintf(stderr, "%s: no agent id (--agent or COLLAB_AGENT_ID)\n", prog);
+        return NULL;
+    }
+    if (agent_cli_check_endpoint(cli.endpoint, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        *exit_code = AGENT_EXIT_UNREACHABLE;
         return NULL;
     }
     if (cli.password_file[0] && read_password_file(&cli, prog) != 0)
@@ -174,26 +241,15 @@ collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, 
                 prog);
         return NULL;
     }
-    const char *key_src = cli.key_file[0] ? cli.key_file : cli.credentials;
-    if (key_src[0]) {
-        if (collab_client_load_key(key_src, cli.agent_id, o.key, err, sizeof err) != 0) {
-            fprintf(stderr, "%s: %s\n", prog, err);
-            return NULL;
-        }
-        o.has_key = true;
-    }
-    if (agent_cli_load_curve(&cli, &o, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: %s\n", prog, err);
-        sodium_memzero(o.key, sizeof o.key);
-        return NULL;
-    }
-    o.password = cli.password;
-    collab_client_t *c = collab_client_new(&o);
+    bool opts_ok = client_opts(&cli, prog, &o) == 0;
+    collab_client_t *c = opts_ok ? collab_client_new(&o) : NULL;
     sodium_memzero(cli.password, sizeof cli.password);
     sodium_memzero(o.key, sizeof o.key);
     sodium_memzero(o.curve_secret, sizeof o.curve_secret);
     if (!c) {
-        fprintf(stderr, "%s: bad broker endpoint '%s'\n", prog, cli.endpoint);
+        if (opts_ok)
+            fprintf(stderr, "%s: cannot connect to '%s'\n", prog, cli.endpoint);
+        *exit_code = opts_ok ? AGENT_EXIT_UNREACHABLE : AGENT_EXIT_USAGE;
         return NULL;
     }
     int rc = collab_client_login(c);
@@ -202,10 +258,8 @@ collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, 
         return c;
     }
     *exit_code = agent_cli_exit_code(rc);
-    if (rc == COLLAB_E_TIMEOUT)
-        fprintf(stderr, "%s: broker %s did not answer (is it running?)\n", prog, cli.endpoint);
-    else
-        fprintf(stderr, "%s: login as %s refused: %s\n", prog, cli.agent_id, collab_strerror(rc));
+    agent_cli_describe_failure(&cli, cli.agent_id, rc, err, sizeof err);
+    fprintf(stderr, "%s: %s\n", prog, err);
     collab_client_destroy(&c);
     return NULL;
 }

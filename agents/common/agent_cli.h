@@ -31,6 +31,8 @@ typedef struct {
     int timeout_ms;         /* --timeout-ms, COLLAB_TIMEOUT_MS (default 3000) */
     int retries;            /* --retries, COLLAB_RETRIES (default 3) */
     int login_timeout_ms;   /* --login-timeout-ms, COLLAB_LOGIN_TIMEOUT_MS (0: 3x timeout) */
+    int connect_timeout_ms; /* --connect-timeout-ms, COLLAB_CONNECT_TIMEOUT_MS (default 5000;
+                               0: no separate wait for the first connection) */
     bool json;              /* --json */
 } agent_cli_t;
 
@@ -46,8 +48,18 @@ const char *agent_cli_help(void);
     Returns 0, or a negative code with the reason in err. */
 int agent_cli_load_curve(const agent_cli_t *cli, collab_client_opts_t *o, char *err, size_t errlen);
 
+/*  Whether endpoint is one an agent can connect to: tcp://HOST:PORT (optionally
+    tcp://SRC:0;HOST:PORT) or ipc://PATH. Returns 0, or -1 with the reason in err. */
+int agent_cli_check_endpoint(const char *endpoint, char *err, size_t errlen);
+
+/*  The message for a first login that failed with rc (no broker, handshake refused, login
+    refused), one line without the program name. */
+void agent_cli_describe_failure(const agent_cli_t *cli, const char *agent, int rc, char *out,
+                                size_t cap);
+
 /*  Creates a client and logs in; on failure prints one clear message and returns NULL,
-    with the exit code to use in *exit_code. */
+    with the exit code to use in *exit_code: 3 when the endpoint is not one (see
+    agent_cli_check_endpoint) or no broker answers within connect_timeout_ms. */
 collab_client_t *agent_cli_connect(const agent_cli_t *cli, const char *prog, int *exit_code);
 
 /*  Installs fn for SIGINT and SIGTERM. CZMQ would otherwise install its own handlers

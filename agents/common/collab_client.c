@@ -1,5 +1,6 @@
 /*  collab_client.c: an agent's connection to the broker (see collab_client.h). */
 #include "collab_client.h"
+#include "client_monitor.h"
 
 #include <cJSON.h>
 #include <czmq.h>
@@ -22,6 +23,7 @@ struct collab_client {
     char password[COLLAB_PASSWORD_MAX + 1];
     zsock_t *sock;
     void *raw;
+    client_monitor_t *mon; /* the first connection, watched until the first login */
     uint64_t next_id;
     char session[COLLAB_MAX_SESSION_ID + 1];
     char role[16];
@@ -94,6 +96,8 @@ collab_client_t *collab_client_new(const collab_client_opts_t *opts)
     }
     zsock_set_linger(self->sock, 0);
     zsock_set_maxmsgsize(self->sock, 2 * COLLAB_MAX_FRAME);
+    if (self->opts.connect_timeout_ms > 0)
+        self->mon = client_monitor_new(zsock_resolve(self->sock));
     if ((self->opts.curve && apply_curve(self) != 0) ||
         zsock_connect(self->sock, "%s", self->endpoint) != 0) {
         collab_client_destroy(&self);
@@ -126,6 +130,7 @@ void collab_client_destroy(collab_client_t **self_p)
         collab_event_free(&n->ev);
         free(n);
     }
+    client_monitor_destroy(&self->mon);
     zsock_destroy(&self->sock);
     sodium_memzero(self->password, sizeof self->password);
     sodium_memzero(&self->opts.key, sizeof self->opts.key);
@@ -303,6 +308,12 @@ int collab_client_login(collab_client_t *self)
     uint8_t buf[COLLAB_PASSWORD_MAX + 32];
     collab_pack_t p;
     size_t len;
+    if (self->mon) { /* the first login: is anyone there at all? */
+        int up = client_monitor_wait(self->mon, self->opts.connect_timeout_ms);
+        client_monitor_destroy(&self->mon);
+        if (up != 0)
+            return up;
+    }
     collab_pack_init(&p, buf, sizeof buf);
     collab_pack_map(&p, 1);
     collab_pack_kv_str(&p, "password", self->password);

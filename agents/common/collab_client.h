@@ -20,11 +20,13 @@ typedef struct {
     const char *agent_id;
     const char *password;
     uint8_t key[COLLAB_KEY_LEN];
-    bool has_key;         /* false: the agent cannot sign (it can still log in and read) */
-    int timeout_ms;       /* per attempt (default 3000) */
-    int retries;          /* further attempts after a timeout (default 2) */
-    int login_timeout_ms; /* per login attempt (0: timeout_ms): logins hash slowly */
-    bool auto_relogin;    /* log in again on session_invalid/expired and retry once */
+    bool has_key;           /* false: the agent cannot sign (it can still log in and read) */
+    int timeout_ms;         /* per attempt (default 3000) */
+    int retries;            /* further attempts after a timeout (default 2) */
+    int login_timeout_ms;   /* per login attempt (0: timeout_ms): logins hash slowly */
+    bool auto_relogin;      /* log in again on session_invalid/expired and retry once */
+    int connect_timeout_ms; /* > 0: the first login first waits this long for the connection
+                               (the ZMTP handshake), failing fast when no broker answers */
     /* CURVE, the strong transport control (false: ZMTP NULL, plaintext): the broker's
        public key and this agent's key pair (see collab_client_load_curve) */
     bool curve;
@@ -66,7 +68,9 @@ collab_client_t *collab_client_new(const collab_client_opts_t *opts);
 void collab_client_destroy(collab_client_t **self_p);
 
 /*  Logs in. Returns 0, or a negative code: COLLAB_E_TIMEOUT when the broker does not
-    answer, COLLAB_E_AUTH_FAILED for a wrong password, ... */
+    answer (within connect_timeout_ms when no connection came up at all), COLLAB_E_IO when
+    the broker refused the connection's handshake (a CURVE key it does not allow),
+    COLLAB_E_AUTH_FAILED for a wrong password, ... */
 int collab_client_login(collab_client_t *self);
 
 /*  Sends one request with a packed payload map (NULL/0 for {}), signing it when the

@@ -1,5 +1,6 @@
 /*  coordinator.c: assignment, monitoring and reassignment (see coordinator.h). */
 #include "coordinator.h"
+#include "collab_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -144,16 +145,33 @@ static int wait_for_workers(coord_t *co)
     }
 }
 
+/*  The project's name in this round: the scenario's from round 2 on carries the round
+    ("Payments (round 2)"), unless that would pass the name limit (names need not be
+    unique, so the plain name is then used). */
+static void round_name(const coord_t *co, const char *base, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", base);
+    if (co->round < 2)
+        return;
+    char tmp[COLLAB_MAX_STR_BYTES + 1];
+    int n = snprintf(tmp, sizeof tmp, "%s (round %ld)", base, co->round);
+    if (n > 0 && (size_t)n < sizeof tmp &&
+        collab_text_check(tmp, (size_t)n, 1, COLLAB_NAME_MAX_CP, false) == 0)
+        snprintf(out, cap, "%s", tmp);
+}
+
 static int create_projects(coord_t *co)
 {
     for (size_t i = 0; i < co->sc->nprojects; i++) {
         scenario_project_t *p = &co->sc->projects[i];
         uint8_t buf[COLLAB_MAX_PAYLOAD];
+        char name[COLLAB_MAX_STR_BYTES + 1];
         collab_pack_t pk;
         collab_reply_t r;
+        round_name(co, p->name, name, sizeof name);
         collab_pack_init(&pk, buf, sizeof buf);
         collab_pack_map(&pk, 2);
-        collab_pack_kv_str(&pk, "name", p->name);
+        collab_pack_kv_str(&pk, "name", name);
         collab_pack_kv_str(&pk, "description", p->description);
         int rc = call(co, &r, "create_project", &pk);
         if (rc) {
@@ -163,7 +181,7 @@ static int create_projects(coord_t *co)
         }
         collab_map_uint(&r.map, "project_id", &p->project_id);
         collab_reply_free(&r);
-        printf("created project %llu: %s\n", (unsigned long long)p->project_id, p->name);
+        printf("created project %llu: %s\n", (unsigned long long)p->project_id, name);
     }
     return 0;
 }
@@ -304,8 +322,10 @@ static void close_finished(coord_t *co)
         if (rc == 0)
             collab_reply_free(&r);
         if (rc == 0 || rc == COLLAB_E_CONFLICT) {
+            char name[COLLAB_MAX_STR_BYTES + 1];
+            round_name(co, p->name, name, sizeof name);
             p->closed = 1;
-            printf("closed project %llu: %s\n", (unsigned long long)p->project_id, p->name);
+            printf("closed project %llu: %s\n", (unsigned long long)p->project_id, name);
         }
     }
 }
@@ -347,11 +367,10 @@ static void handle_event(coord_t *co, const collab_event_msg_t *ev)
         apply_status(co, &ev->map);
 }
 
-int coord_run(coord_t *co)
+/*  One run of the scenario, from creating its projects to closing them. */
+static int run_round(coord_t *co)
 {
-    int rc = collab_client_subscribe(co->c, false);
-    if (rc == 0)
-        rc = wait_for_workers(co);
+    int rc = wait_for_workers(co);
     if (rc == 0)
         rc = create_projects(co);
     for (size_t i = 0; rc == 0 && i < co->sc->ntasks; i++)
@@ -384,13 +403,87 @@ int coord_run(coord_t *co)
     return AGENT_EXIT_OK;
 }
 
+/*  The pause between rounds: the session stays open (heartbeats), events are drained.
+    Returns false when the coordinator is told to stop meanwhile. */
+static bool pause_between_rounds(coord_t *co)
+{
+    long long until = mono_ms() + co->round_pause_ms, next_beat = 0;
+    while (!*co->stopping && mono_ms() < until) {
+        if (mono_ms() >= next_beat) {
+            next_beat = mono_ms() + REFRESH_MS;
+            collab_client_heartbeat(co->c);
+        }
+        long long left = until - mono_ms();
+        collab_event_msg_t ev;
+        if (left > 0 && collab_client_next_event(co->c, &ev, (int)(left < 200 ? left : 200)) == 0)
+            collab_event_free(&ev);
+    }
+    return !*co->stopping;
+}
+
+/*  The last round's projects are deleted before the next round creates its own, so that
+    rounds go on forever within the broker's per-agent project quota. */
+static void delete_last_round(coord_t *co)
+{
+    for (size_t i = 0; i < co->sc->nprojects; i++) {
+        scenario_project_t *p = &co->sc->projects[i];
+        uint8_t buf[32];
+        collab_pack_t pk;
+        collab_reply_t r;
+        if (!p->project_id)
+            continue;
+        collab_pack_init(&pk, buf, sizeof buf);
+        collab_pack_map(&pk, 1);
+        collab_pack_kv_uint(&pk, "project_id", p->project_id);
+        int rc = call(co, &r, "delete_project", &pk);
+        if (rc == 0) {
+            collab_reply_free(&r);
+            printf("deleted project %llu of round %ld\n", (unsigned long long)p->project_id,
+                   co->round - 1);
+        } else if (rc != COLLAB_E_NOT_FOUND) {
+            fprintf(stderr, "collab-coordinator: delete_project %llu refused: %s\n",
+                    (unsigned long long)p->project_id, collab_strerror(rc));
+        }
+    }
+}
+
+int coord_run(coord_t *co)
+{
+    int rc = collab_client_subscribe(co->c, false);
+    if (rc)
+        return agent_cli_exit_code(rc);
+    int code = AGENT_EXIT_OK;
+    for (co->round = 1; co->rounds == 0 || co->round <= co->rounds; co->round++) {
+        if (co->round > 1) {
+            if (!pause_between_rounds(co))
+                break;
+            delete_last_round(co);
+            scenario_reset(co->sc);
+        }
+        code = run_round(co);
+        if (*co->stopping && co->round > 1) {
+            code = AGENT_EXIT_OK; /* cut short by the stop: earlier rounds all completed */
+            break;
+        }
+        coord_print_summary(co, stdout);
+        if (code != AGENT_EXIT_OK || *co->stopping)
+            break; /* a round that did not complete ends the run: its logs say why */
+    }
+    return code;
+}
+
 void coord_print_summary(const coord_t *co, FILE *out)
 {
     size_t completed = 0;
-    fprintf(out, "\n=== scenario summary ===\n");
+    if (co->rounds == 1)
+        fprintf(out, "\n=== scenario summary ===\n");
+    else
+        fprintf(out, "\n=== scenario summary (round %ld) ===\n", co->round);
     for (size_t pi = 0; pi < co->sc->nprojects; pi++) {
         const scenario_project_t *p = &co->sc->projects[pi];
-        fprintf(out, "project %llu %s (%s)\n", (unsigned long long)p->project_id, p->name,
+        char name[COLLAB_MAX_STR_BYTES + 1];
+        round_name(co, p->name, name, sizeof name);
+        fprintf(out, "project %llu %s (%s)\n", (unsigned long long)p->project_id, name,
                 p->closed ? "closed" : "open");
         for (size_t i = 0; i < co->sc->ntasks; i++) {
             const scenario_task_t *t = &co->sc->tasks[i];

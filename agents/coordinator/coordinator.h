@@ -25,16 +25,22 @@ typedef struct {
     scenario_t *sc;
     char scenario_path[512];
     long silence_ms, workers_wait_ms, deadline_ms;
+    long rounds;         /* --rounds: how many times to run the scenario; 0: until stopped */
+    long round_pause_ms; /* --round-pause-ms: the pause between two rounds */
+    long round;          /* the round running, from 1; its projects get fresh names */
     volatile sig_atomic_t *stopping;
     coord_worker_t workers[COORD_MAX_WORKERS];
     size_t nworkers;
     size_t rr; /* round-robin start for ties */
 } coord_t;
 
-/*  Runs the scenario to the end. Returns an agent exit code (0: every task completed). */
+/*  Runs the scenario co->rounds times (0: until *co->stopping), each round with fresh
+    project names ("NAME (round N)" from round 2), printing each round's summary, keeping
+    one session open throughout. Returns an agent exit code: 0 when every task of every
+    round that ran to its end completed (a round cut short by a stop does not count). */
 int coord_run(coord_t *co);
 
-/*  Prints one line per task and a total. */
+/*  Prints one line per task of the current round and a total. */
 void coord_print_summary(const coord_t *co, FILE *out);
 
 #endif

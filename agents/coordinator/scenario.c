@@ -114,6 +114,23 @@ scenario_t *scenario_load(const char *path, char *err, size_t errlen)
     return sc;
 }
 
+void scenario_reset(scenario_t *sc)
+{
+    for (size_t i = 0; i < sc->nprojects; i++) {
+        sc->projects[i].project_id = 0;
+        sc->projects[i].closed = 0;
+    }
+    for (size_t i = 0; i < sc->ntasks; i++) {
+        scenario_task_t *t = &sc->tasks[i];
+        t->task_id = 0;
+        t->worker[0] = '\0';
+        snprintf(t->status, sizeof t->status, "pending");
+        free(t->result);
+        t->result = NULL;
+        t->reassignments = 0;
+    }
+}
+
 void scenario_set_result(scenario_task_t *t, const char *s, size_t len)
 {
     char *copy = malloc(len + 1);

@@ -44,6 +44,10 @@ typedef struct {
 scenario_t *scenario_load(const char *path, char *err, size_t errlen);
 void scenario_destroy(scenario_t **self_p);
 
+/*  Puts the run-time state back to the start (every task pending, no ids, no results),
+    for the next round of the same scenario. */
+void scenario_reset(scenario_t *sc);
+
 /*  Replaces a task's result text (NULL-safe copy). */
 void scenario_set_result(scenario_task_t *t, const char *s, size_t len);
 

@@ -2,6 +2,7 @@
     moves each task to in_progress, does the (simulated) work while heartbeating, and
     reports completed with a result, or failed for a type it cannot do. */
 #include "agent_cli.h"
+#include "collab_text.h"
 #include "results.h"
 
 #include <signal.h>
@@ -272,37 +273,51 @@ static void usage(void)
            agent_cli_help());
 }
 
+/*  A number from an option or the environment, within [min, max]; -1 after saying why. */
+static int number(const char *what, const char *v, long min, long max, long *out)
+{
+    if (collab_parse_long(v, min, max, out) == 0)
+        return 0;
+    fprintf(stderr, "collab-worker: %s: '%s' is not a number in %ld..%ld\n", what, v, min, max);
+    return -1;
+}
+
 static int parse_own(worker_t *w, int argc, char **argv)
 {
     const char *env;
+    long work = 500, beat = 1000, max = 0;
     snprintf(w->caps, sizeof w->caps, "%s",
              (env = getenv("COLLAB_CAPABILITIES"))
                  ? env
                  : "data_analysis,code_review,testing,documentation");
-    w->work_ms = (env = getenv("COLLAB_WORK_MS")) ? atoi(env) : 500;
-    w->heartbeat_ms = (env = getenv("COLLAB_HEARTBEAT_MS")) ? atoi(env) : 1000;
+    if (((env = getenv("COLLAB_WORK_MS")) && number("COLLAB_WORK_MS", env, 0, 3600000, &work)) ||
+        ((env = getenv("COLLAB_HEARTBEAT_MS")) &&
+         number("COLLAB_HEARTBEAT_MS", env, 50, 3600000, &beat)))
+        return -1;
     for (int i = 1; i < argc; i += 2) { /* every option takes one value */
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(argv[i], "--help") == 0) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (strcmp(k, "--help") == 0 || strcmp(k, "-h") == 0) {
             usage();
             exit(0);
-        } else if (strcmp(argv[i], "--capabilities") == 0 && v) {
+        } else if (strcmp(k, "--capabilities") == 0 && v) {
             snprintf(w->caps, sizeof w->caps, "%s", v);
-        } else if (strcmp(argv[i], "--work-ms") == 0 && v) {
-            w->work_ms = atoi(v);
-        } else if (strcmp(argv[i], "--heartbeat-ms") == 0 && v) {
-            w->heartbeat_ms = atoi(v);
-        } else if (strcmp(argv[i], "--max-tasks") == 0 && v) {
-            w->max_tasks = atol(v);
+        } else if (strcmp(k, "--work-ms") == 0 && v) {
+            rc = number(k, v, 0, 3600000, &work);
+        } else if (strcmp(k, "--heartbeat-ms") == 0 && v) {
+            rc = number(k, v, 50, 3600000, &beat);
+        } else if (strcmp(k, "--max-tasks") == 0 && v) {
+            rc = number(k, v, 0, 1000000000, &max);
         } else {
-            fprintf(stderr, "collab-worker: unknown or incomplete option '%s'\n", argv[i]);
+            fprintf(stderr, "collab-worker: unknown or incomplete option '%s'\n", k);
             return -1;
         }
+        if (rc)
+            return -1;
     }
-    if (w->work_ms < 0 || w->heartbeat_ms < 50 || w->max_tasks < 0) {
-        fprintf(stderr, "collab-worker: --work-ms >= 0, --heartbeat-ms >= 50, --max-tasks >= 0\n");
-        return -1;
-    }
+    w->work_ms = (int)work;
+    w->heartbeat_ms = (int)beat;
+    w->max_tasks = max;
     return 0;
 }
 
