@@ -23,6 +23,8 @@ static void keep(st_got_t *g, const collab_sniff_msg_t *m)
     const collab_envelope_t *e = &m->env;
     k->kind = m->decode_rc == 0 ? (int)e->kind : 0;
     k->encrypted = m->encrypted;
+    k->dropped = m->dropped;
+    k->ts = m->ts;
     k->decode_rc = m->decode_rc;
     k->conn = m->conn;
     k->dir = m->dir;
@@ -41,12 +43,23 @@ static void keep(st_got_t *g, const collab_sniff_msg_t *m)
 
 st_got_t *st_sniff_file(const char *path, uint16_t port)
 {
+    return st_sniff_file_limits(path, port, NULL);
+}
+
+st_got_t *st_sniff_file_limits(const char *path, uint16_t port, const collab_sniff_limits_t *lim)
+{
     st_got_t *g = calloc(1, sizeof *g);
     if (!g)
         exit(1);
     collab_sniffer_t *s = collab_sniffer_open_file(path, port, g->err, sizeof g->err);
     if (!s) {
         g->open_rc = -1;
+        return g;
+    }
+    if (lim && collab_sniffer_set_limits(s, lim) != 0) {
+        snprintf(g->err, sizeof g->err, "limits refused");
+        g->open_rc = -1;
+        collab_sniffer_destroy(&s);
         return g;
     }
     collab_sniffer_on_note(s, on_note, g);

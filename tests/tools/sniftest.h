@@ -9,7 +9,8 @@
 
 typedef struct {
     int kind; /* COLLAB_KIND_*, or 0 when the envelope did not decode */
-    bool encrypted;
+    bool encrypted, dropped;
+    double ts;
     int decode_rc;
     uint32_t conn;
     collab_sniff_dir_t dir;
@@ -36,6 +37,9 @@ typedef struct {
 /*  Reads path (TCP port `port`, 0: every port) to its end. Returns a heap result for
     st_free, never NULL (the program exits when out of memory). */
 st_got_t *st_sniff_file(const char *path, uint16_t port);
+
+/*  The same with the sniffer's limits set first (open_rc -1 when they are refused). */
+st_got_t *st_sniff_file_limits(const char *path, uint16_t port, const collab_sniff_limits_t *lim);
 void st_free(st_got_t **g_p);
 
 /*  Notes containing needle. */

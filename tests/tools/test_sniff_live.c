@@ -4,7 +4,11 @@
     NULL). Then collab-replay uses the capture: a replayed create_project creates another
     project (no replay protection under stage2), and the captured close_project re-sent as
     delete_project from 127.0.0.2 deletes the project (the weak signature scope leaves the
-    action out). Capturing needs root or CAP_NET_RAW: without it the test exits 77 (skip). */
+    action out), while the captured create_project re-sent as delete_project is refused
+    (exit 5, with a hint). A sniffer started with --broker -c 1 --action close_project stops
+    by itself; replaying from a file a sniffer is still writing notes it, and the next run
+    skips the replay the sniffer recorded. Capturing needs root or CAP_NET_RAW: without it
+    the test exits 77 (skip). */
 #include "childproc.h"
 #include "itest.h"
 
@@ -13,6 +17,7 @@
 #include <signal.h>
 
 static broker_proc_t B;
+static int start_sniffer_argv(child_t *sn, const char *const *argv);
 static const char *sniff_exe, *replay_exe;
 static char capfile[400], port[16];
 static uint64_t P; /* the project created and closed under capture */
@@ -22,6 +27,11 @@ static uint64_t P; /* the project created and closed under capture */
 static int start_sniffer(child_t *sn)
 {
     const char *argv[] = {sniff_exe, "-i", "lo", "-p", port, "-w", capfile, NULL};
+    return start_sniffer_argv(sn, argv);
+}
+
+static int start_sniffer_argv(child_t *sn, const char *const *argv)
+{
     if (child_start(sn, argv) != 0)
         return -1;
     if (child_expect(sn, true, "ready\n", 0, 10000) >= 0)
@@ -121,6 +131,8 @@ static void test_replay(collab_client_t *c, uint64_t create_index)
     CHECK_EQ_INT(run_tool(&t, by_action), 0);
     CHECK(strstr(t.out, "create_project [1/1]: reply #") != NULL);
     CHECK(strstr(t.out, " ok data{project_id=") != NULL);
+    CHECK(strstr(t.err, "1 sent: 1 accepted, 0 refused, 0 unanswered") != NULL);
+    CHECK(strstr(t.err, "still being written") == NULL); /* the sniffer has stopped */
     child_free(&t);
     CHECK_EQ_U64(it_project_total(c), before + 1);
 
@@ -149,6 +161,74 @@ static void test_tamper(collab_client_t *c)
     CHECK_EQ_U64(it_project_total(c), before - 1);
 }
 
+/*  A create_project payload is no delete_project payload: every replay is refused. */
+static void test_mismatch(void)
+{
+    child_t t;
+    const char *argv[] = {replay_exe,     capfile,          "--broker",
+                          B.endpoint,     "--action",       "create_project",
+                          "--set-action", "delete_project", NULL};
+    CHECK_EQ_INT(child_run(&t, argv, NULL, 20000), 5);
+    if (!CHECK(strstr(t.out, "create_project as delete_project [1/1]: reply #") &&
+               strstr(t.out, " error ") &&
+               strstr(t.out, "hint: --set-action changes only the "
+                             "action") &&
+               strstr(t.err, "1 sent: 0 accepted, 1 refused")))
+        fprintf(stderr, "collab-replay:\n%s%s", t.out, t.err);
+    child_free(&t);
+}
+
+/*  -c 1 --action close_project: the sniffer stops by itself after that request. */
+static void test_count_action(collab_client_t *c)
+{
+    child_t sn;
+    char arg[24];
+    const char *argv[] = {sniff_exe,       "-i", "lo", "--broker",
+                          B.endpoint,      "-c", "1",  "--action",
+                          "close_project", "-q", NULL};
+    if (!CHECK(start_sniffer_argv(&sn, argv) == 0)) {
+        child_free(&sn);
+        return;
+    }
+    uint64_t p = it_create_project(c, "Counted");
+    CHECK_OK(it_call(c, NULL, "close_project", "project_id", it_u(arg, p), NULL));
+    CHECK_EQ_INT(child_wait(&sn, 10000), 0);
+    CHECK(strstr(sn.err, "collab-sniff: ") && strstr(sn.err, " 0 gaps"));
+    child_free(&sn);
+}
+
+/*  Replaying from a file the sniffer is still writing: the note, then the next run skips
+    the replay the sniffer recorded. */
+static void test_replay_while_sniffing(collab_client_t *c)
+{
+    child_t sn, t;
+    char live[420];
+    snprintf(live, sizeof live, "%s/live.jsonl", B.dir);
+    const char *argv[] = {sniff_exe, "-i", "lo", "-p", port, "-w", live, NULL};
+    if (!CHECK(start_sniffer_argv(&sn, argv) == 0)) {
+        child_free(&sn);
+        return;
+    }
+    it_create_project(c, "Watched");
+    long at = child_expect(&sn, false, "(create_project) ok", 0, 10000);
+    CHECK(at >= 0);
+    const char *replay[] = {replay_exe,       live, "--broker", B.endpoint, "--action",
+                            "create_project", NULL};
+    CHECK_EQ_INT(run_tool(&t, replay), 0);
+    CHECK(strstr(t.err, "is still being written by a running collab-sniff") != NULL);
+    CHECK(strstr(t.err, "1 sent: 1 accepted") != NULL);
+    child_free(&t);
+    CHECK(child_expect(&sn, false, "(create_project) ok", at > 0 ? (size_t)at : 0, 10000) >= 0);
+    CHECK_EQ_INT(run_tool(&t, replay), 0);
+    if (!CHECK(strstr(t.err, "1 of the selected messages are replays of earlier messages") &&
+               strstr(t.err, "skipped") && strstr(t.err, "1 sent: 1 accepted")))
+        fprintf(stderr, "collab-replay:\n%s%s", t.out, t.err);
+    child_free(&t);
+    child_signal(&sn, SIGTERM);
+    CHECK_EQ_INT(child_wait(&sn, 10000), 0);
+    child_free(&sn);
+}
+
 static void run(void)
 {
     child_t sn;
@@ -173,8 +253,14 @@ static void run(void)
     child_free(&sn);
     it_begin("replay");
     test_replay(c, create_index);
+    it_begin("mismatched payloads");
+    test_mismatch();
     it_begin("tamper");
     test_tamper(c);
+    it_begin("-c with --action");
+    test_count_action(c);
+    it_begin("replay while sniffing");
+    test_replay_while_sniffing(c);
     collab_client_destroy(&c);
 }
 

@@ -7,6 +7,7 @@
 #include "sniftest.h"
 #include "testutil.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -190,6 +191,51 @@ static void test_gap_at_end(void)
     CHECK(st_notes(g, "gap of") == 1);
     CHECK_EQ_INT(g->n, 2);
     CHECK(g->n == 2 && g->m[1].rid == 3 && strstr(g->m[1].line, "Held") != NULL);
+    st_free(&g);
+}
+
+/*  A message held behind a hole keeps the time of its own segment, however much later the
+    acknowledgement that declares the hole lost arrives. */
+static void test_gap_keeps_time(void)
+{
+    const char *path = start("gap-time.pcap", 45000);
+    tconv_send(&C, 0, frame, login_frame(1));
+    tconv_advance(&C, 0, create_frame(2, "s:Lost"));
+    double held = W.ts;
+    tconv_send(&C, 0, frame, create_frame(3, "s:Held"));
+    W.ts += 5.0; /* the broker acknowledges it all much later */
+    double acked = W.ts;
+    tconv_send(&C, 1, frame, reply_frame(1));
+    tconv_close(&C);
+    st_got_t *g = finish(path);
+    CHECK_EQ_U64(g->st.gaps, 1);
+    CHECK_EQ_INT(g->n, 3);
+    CHECK(g->n == 3 && g->m[1].rid == 3 && g->m[1].kind == COLLAB_KIND_REQUEST);
+    if (!CHECK(g->n == 3 && fabs(g->m[1].ts - held) < 1e-5))
+        fprintf(stderr, "held message at %.6f, its segment at %.6f\n", g->n ? g->m[1].ts : 0, held);
+    CHECK(g->n == 3 && g->m[2].kind == COLLAB_KIND_REPLY && fabs(g->m[2].ts - acked) < 1e-5);
+    st_free(&g);
+}
+
+/*  Segments swapped in flight: each message has the time of the segment that carried it. */
+static void test_reordered_keeps_time(void)
+{
+    const char *path = start("swap-time.pcap", 46000);
+    size_t n1 = login_frame(1);
+    static uint8_t first[512];
+    memcpy(first, frame, n1);
+    size_t n2 = create_frame(2, "s:Second");
+    double t2 = W.ts;
+    tconv_at(&C, 0, (uint32_t)n1, frame, n2); /* the second message, first */
+    W.ts += 2.0;
+    double t1 = W.ts;
+    tconv_at(&C, 0, 0, first, n1);
+    tconv_advance(&C, 0, n1 + n2);
+    tconv_close(&C);
+    st_got_t *g = finish(path);
+    CHECK_EQ_U64(g->st.gaps, 0);
+    CHECK(g->n == 2 && g->m[0].rid == 1 && fabs(g->m[0].ts - t1) < 1e-5);
+    CHECK(g->n == 2 && g->m[1].rid == 2 && fabs(g->m[1].ts - t2) < 1e-5);
     st_free(&g);
 }
 
@@ -417,6 +463,8 @@ int main(void)
     TU_RUN(test_lost_segment);
     TU_RUN(test_lost_inside_frame);
     TU_RUN(test_gap_at_end);
+    TU_RUN(test_gap_keeps_time);
+    TU_RUN(test_reordered_keeps_time);
     TU_RUN(test_midstream);
     TU_RUN(test_interleaved);
     TU_RUN(test_seq_wrap);

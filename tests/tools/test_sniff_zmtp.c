@@ -221,9 +221,116 @@ static void test_zmtp30_and_bad_frames(void)
     CHECK(st_notes(g, "frame of 131073 bytes skipped") == 1);
     CHECK(st_notes(g, "bad frame flags 0xf0") == 1);
     CHECK_EQ_INT(st_count(g, COLLAB_KIND_REQUEST, "login"), 2);
-    CHECK_EQ_INT(st_count(g, 0, NULL), 1);
+    CHECK_EQ_INT(st_count(g, 0, NULL), 2); /* the oversized one (dropped) and the array */
     CHECK_EQ_U64(g->st.undecoded, 1);
-    CHECK(g->n == 3 && strstr(g->m[2].line, "undecoded (malformed)") != NULL);
+    CHECK_EQ_U64(g->st.dropped, 1);
+    CHECK(g->n == 4 && g->m[0].dropped && g->m[0].nframes == 0);
+    CHECK(g->n == 4 && strstr(g->m[0].line, "dropped: 1 frame, 131073 bytes, over the sniffer's "
+                                            "limit of 131072 bytes (raise it with "
+                                            "--max-frame-bytes)") != NULL);
+    CHECK(g->n == 4 && strstr(g->m[3].line, "undecoded (malformed)") != NULL);
+    cJSON *o = g->n == 4 ? cJSON_Parse(g->m[3].json) : NULL;
+    const cJSON *de = cJSON_GetObjectItem(o, "decode_error");
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItem(de, "code")) &&
+          cJSON_GetObjectItem(de, "code")->valueint == 1);
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(de, "name")) &&
+          strcmp(cJSON_GetObjectItem(de, "name")->valuestring, "malformed") == 0);
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(de, "text")));
+    cJSON_Delete(o);
+    st_free(&g);
+}
+
+/*  A pcap with, on one connection: a message of 17 frames, one of 3 frames of 100000 bytes
+    (300000 bytes), one single frame of 200000 bytes, then a login. */
+static const char *make_big_messages(void)
+{
+    static uint8_t body[200000], buf[200016];
+    const char *path = start("limits.pcap", PG_ETHERNET, 4);
+    memset(body, 'b', sizeof body);
+    zg_open_null(&C);
+    for (int i = 0; i < 17; i++)
+        tconv_send(&C, 0, frame, zg_frame(frame, i < 16 ? 0x01 : 0, "part", 4, false));
+    for (int i = 0; i < 3; i++)
+        tconv_send_split(&C, 0, buf, zg_frame(buf, i < 2 ? 0x01 : 0, body, 100000, false), 60000);
+    tconv_send_split(&C, 0, buf, zg_frame(buf, 0, body, sizeof body, false), 60000);
+    tconv_send(&C, 0, frame, zg_frame(frame, 0, env, login_env(7), false));
+    return path;
+}
+
+static bool json_drop(const st_msg_t *m, const char *limit, double max, double frames, double bytes)
+{
+    cJSON *o = cJSON_Parse(m->json);
+    const cJSON *d = cJSON_GetObjectItem(o, "dropped");
+    bool ok = cJSON_IsString(cJSON_GetObjectItem(o, "dir")) &&
+              strcmp(cJSON_GetObjectItem(o, "dir")->valuestring, "dropped") == 0 &&
+              cJSON_GetArraySize(cJSON_GetObjectItem(o, "frames")) == 0 &&
+              cJSON_IsString(cJSON_GetObjectItem(d, "limit")) &&
+              strcmp(cJSON_GetObjectItem(d, "limit")->valuestring, limit) == 0 &&
+              cJSON_GetObjectItem(d, "max")->valuedouble == max &&
+              cJSON_GetObjectItem(d, "frames")->valuedouble == frames &&
+              cJSON_GetObjectItem(d, "bytes")->valuedouble == bytes &&
+              cJSON_IsTrue(cJSON_GetObjectItem(d, "complete"));
+    if (!ok)
+        fprintf(stderr, "unexpected drop record: %s\n", m->json);
+    cJSON_Delete(o);
+    return ok;
+}
+
+/*  Messages over the limits are counted, shown and recorded, never silently lost; raising
+    the limits keeps them. */
+static void test_limits(void)
+{
+    const char *path = make_big_messages();
+    st_got_t *g = finish(path);
+    CHECK_EQ_INT(g->n, 4);
+    CHECK_EQ_U64(g->st.dropped, 3);
+    CHECK_EQ_U64(g->st.messages, 4);
+    CHECK_EQ_U64(g->st.undecoded, 0);
+    CHECK(g->n == 4 && g->m[0].dropped && json_drop(&g->m[0], "frames", 16, 17, 68));
+    CHECK(g->n == 4 && strstr(g->m[0].line, "dropped: 17 frames, 68 bytes, over the sniffer's "
+                                            "limit of 16 frames (raise it with --max-frames)"));
+    CHECK(g->n == 4 && g->m[1].dropped && json_drop(&g->m[1], "message_bytes", 262144, 3, 300000));
+    CHECK(g->n == 4 && g->m[2].dropped && json_drop(&g->m[2], "frame_bytes", 131072, 1, 200000));
+    CHECK(g->n == 4 && g->m[3].kind == COLLAB_KIND_REQUEST && g->m[3].rid == 7);
+    CHECK(g->n == 4 && g->m[0].dir == COLLAB_SNIFF_TO_BROKER);
+    CHECK(st_notes(g, "message of 17 frames, 68 bytes dropped: over the limit of 16 frames") == 1);
+    CHECK(st_notes(g, "over the limit of 262144 bytes a message") == 1);
+    st_free(&g);
+
+    collab_sniff_limits_t lim = {
+        .max_frames = 17, .max_frame_bytes = 200000, .max_message_bytes = 300000};
+    g = st_sniff_file_limits(path, 5555, &lim);
+    CHECK_EQ_INT(g->open_rc, 0);
+    CHECK_EQ_U64(g->st.dropped, 0);
+    CHECK_EQ_INT(g->n, 4);
+    CHECK(g->n == 4 && g->m[0].nframes == 17 && g->m[1].nframes == 3 && g->m[2].nframes == 1);
+    st_free(&g);
+
+    lim.max_frames = 16; /* the frame count alone still drops the first */
+    g = st_sniff_file_limits(path, 5555, &lim);
+    CHECK_EQ_U64(g->st.dropped, 1);
+    st_free(&g);
+
+    lim = (collab_sniff_limits_t){.max_frames = COLLAB_SNIFF_LIMIT_FRAMES + 1};
+    g = st_sniff_file_limits(path, 5555, &lim);
+    CHECK_EQ_INT(g->open_rc, -1); /* refused: beyond what the sniffer allows */
+    st_free(&g);
+}
+
+/*  A message over the limits that a gap cuts is still reported, as cut short. */
+static void test_limit_cut_by_gap(void)
+{
+    const char *path = start("limit-gap.pcap", PG_ETHERNET, 4);
+    zg_open_null(&C);
+    for (int i = 0; i < 17; i++)
+        tconv_send(&C, 0, frame, zg_frame(frame, 0x01, "part", 4, false));
+    tconv_advance(&C, 0, 6); /* the 18th frame, lost */
+    tconv_send(&C, 0, frame, zg_frame(frame, 0, env, login_env(8), false));
+    tconv_send(&C, 1, frame, zg_frame(env + 4096, 0, "", 0, false)); /* acknowledges it all */
+    st_got_t *g = finish(path);
+    CHECK_EQ_U64(g->st.dropped, 1);
+    CHECK(g->n >= 1 && g->m[0].dropped && strstr(g->m[0].line, "17 frames, 68 bytes (cut short)"));
+    CHECK_EQ_INT(st_count(g, COLLAB_KIND_REQUEST, "login"), 1);
     st_free(&g);
 }
 
@@ -337,6 +444,8 @@ int main(void)
     TU_RUN(test_plain);
     TU_RUN(test_zmtp31_commands);
     TU_RUN(test_zmtp30_and_bad_frames);
+    TU_RUN(test_limits);
+    TU_RUN(test_limit_cut_by_gap);
     TU_RUN(test_not_zmtp);
     TU_RUN(test_link_types);
     TU_RUN(test_port_filter);

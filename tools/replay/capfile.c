@@ -3,9 +3,13 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #define MAX_FRAMES 64
 
@@ -50,8 +54,11 @@ static void free_record(cap_record_t *r)
 static const char *load_frames(const cJSON *frames, cap_record_t *r)
 {
     int n = cJSON_GetArraySize(frames);
-    if (!cJSON_IsArray(frames) || n < 1 || n > MAX_FRAMES)
+    bool dropped = strcmp(r->dir, "dropped") == 0;
+    if (!cJSON_IsArray(frames) || n < (dropped ? 0 : 1) || n > MAX_FRAMES)
         return "\"frames\" must be an array of 1 to 64 hex strings";
+    if (n == 0)
+        return NULL;
     r->frames = calloc((size_t)n, sizeof *r->frames);
     r->lens = calloc((size_t)n, sizeof *r->lens);
     if (!r->frames || !r->lens)
@@ -65,6 +72,40 @@ static const char *load_frames(const cJSON *frames, cap_record_t *r)
         r->nframes++;
     }
     return NULL;
+}
+
+static void hash_span(crypto_generichash_state *h, const void *p, size_t n)
+{
+    uint64_t len = n;
+    crypto_generichash_update(h, (const unsigned char *)&len, sizeof len);
+    if (n)
+        crypto_generichash_update(h, p, n);
+}
+
+/*  r->ident: a request is itself whatever its action says (the weak signature scope leaves
+    the action out, so collab-replay --set-action sends the same request under another
+    name); anything else is its bytes. */
+static void identify(cap_record_t *r)
+{
+    crypto_generichash_state h;
+    collab_envelope_t e;
+    crypto_generichash_init(&h, NULL, 0, sizeof r->ident);
+    hash_span(&h, r->dir, strlen(r->dir));
+    for (size_t i = 0; i < r->nframes; i++) {
+        if (r->lens[i] && collab_envelope_decode(r->frames[i], r->lens[i], &e) == 0 &&
+            e.kind == COLLAB_KIND_REQUEST) {
+            uint64_t nums[3] = {e.version, e.request_id, (uint64_t)e.timestamp};
+            crypto_generichash_update(&h, (const unsigned char *)nums, sizeof nums);
+            hash_span(&h, e.agent_id.ptr, e.agent_id.len);
+            hash_span(&h, e.session_id.ptr, e.session_id.len);
+            hash_span(&h, e.nonce.ptr, e.nonce.len);
+            hash_span(&h, e.payload.ptr, e.payload.len);
+            hash_span(&h, e.signature.ptr, e.signature.len);
+        } else {
+            hash_span(&h, r->frames[i], r->lens[i]);
+        }
+    }
+    crypto_generichash_final(&h, r->ident, sizeof r->ident);
 }
 
 /*  Fills *r from one JSON line; returns NULL or the reason it is refused. */
@@ -82,13 +123,15 @@ static const char *parse_record(const char *line, cap_record_t *r)
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(o, "action");
     if (!cJSON_IsNumber(idx) || idx->valuedouble < 1 || !cJSON_IsString(dir))
         why = "\"index\" and \"dir\" are required";
-    else
+    if (!why) {
+        snprintf(r->dir, sizeof r->dir, "%s", dir->valuestring);
         why = load_frames(cJSON_GetObjectItemCaseSensitive(o, "frames"), r);
+    }
     if (!why) {
         r->index = (uint64_t)idx->valuedouble;
-        snprintf(r->dir, sizeof r->dir, "%s", dir->valuestring);
         if (cJSON_IsString(act))
             snprintf(r->action, sizeof r->action, "%s", act->valuestring);
+        identify(r);
     }
     cJSON_Delete(o);
     return why;
@@ -136,6 +179,33 @@ int capfile_load(const char *path, capfile_t *cf, char *err, size_t errlen)
     if (rc)
         capfile_free(cf);
     return rc;
+}
+
+const cap_record_t *capfile_find(const capfile_t *cf, uint64_t index)
+{
+    for (size_t i = 0; i < cf->count; i++)
+        if (cf->recs[i].index == index)
+            return &cf->recs[i];
+    return NULL;
+}
+
+const cap_record_t *capfile_repeat_of(const capfile_t *cf, const cap_record_t *r)
+{
+    if (r->nframes == 0)
+        return NULL; /* dropped: nothing to compare */
+    for (const cap_record_t *e = cf->recs; e < r; e++)
+        if (e->nframes && memcmp(e->ident, r->ident, sizeof r->ident) == 0)
+            return e;
+    return NULL;
+}
+
+bool capfile_being_written(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    bool busy = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (fd >= 0)
+        close(fd);
+    return busy;
 }
 
 void capfile_free(capfile_t *cf)

@@ -1,8 +1,9 @@
 /*  main.c: collab-replay sends messages captured by collab-sniff -w again, frame for frame,
     from a new DEALER connection, optionally as another action (the weak signature scope
     leaves the action out of the signed bytes) or from another source address, and prints
-    the broker's reply to each. Exit codes: 0 every send got a reply, 1 a file or socket
-    error, 2 usage, 3 the broker did not answer. */
+    the broker's reply to each. Exit codes: 0 at least one replayed message was accepted,
+    5 every one was refused, 3 none was accepted and some got no answer, 1 a file or
+    socket error, 2 usage. */
 #include "capfile.h"
 #include "collab_client.h"
 #include "sniff.h"
@@ -29,17 +30,23 @@ static void usage(FILE *f)
     fprintf(f, "usage: collab-replay [-r] CAPTURE.jsonl --broker tcp://HOST:PORT\n"
                "                     (--index N ... | --action NAME) [--count N]\n"
                "                     [--set-action NAME] [--source ADDRESS] [--timeout-ms N]\n"
-               "  --index N          send the message with this index (repeatable)\n"
-               "  --action NAME      send every captured request with this action\n"
+               "  --index N          send the message with this index (repeatable: sent in the\n"
+               "                     order given, before any --action matches)\n"
+               "  --action NAME      send every captured request with this action, in the\n"
+               "                     file's order; one that repeats an earlier message of the\n"
+               "                     file (a replay the sniffer recorded) is skipped, saying so\n"
                "  --count N          send each chosen message N times (default 1)\n"
                "  --set-action NAME  re-encode the envelope with another action, every other\n"
-               "                     byte (payload, signature) unchanged\n"
+               "                     byte (payload, signature) unchanged: the broker accepts it\n"
+               "                     only where the payloads match (close_project and\n"
+               "                     delete_project both take {project_id})\n"
                "  --source ADDRESS   connect from this local address (e.g. 127.0.0.2)\n"
                "  --curve-server-key FILE|Z85, --curve-cert FILE\n"
                "                     speak CURVE with this broker key and this client cert\n"
                "  --timeout-ms N     wait this long for each reply (default 3000)\n"
-               "Exit codes: 0 every send got a reply (whatever its status), 1 file or socket\n"
-               "error, 2 usage, 3 the broker did not answer.\n");
+               "Each reply is printed; a refusal with its error name, code and text. Exit codes:\n"
+               "0 at least one replayed message was accepted, 5 the broker refused every one,\n"
+               "3 none was accepted and some got no answer, 1 file or socket error, 2 usage.\n");
 }
 
 static int parse_opt(opts_t *o, const char *a, const char *v)
@@ -116,12 +123,78 @@ static int parse_args(opts_t *o, int argc, char **argv)
     return 0;
 }
 
-static bool chosen(const opts_t *o, const cap_record_t *r)
+/*  One message to send. */
+typedef struct {
+    const cap_record_t *rec;
+    bool by_index; /* asked for by --index: sent even when it repeats an earlier message */
+    bool skip;     /* repeats an earlier message of the file */
+} pick_t;
+
+typedef struct {
+    size_t sent, accepted, refused, unanswered;
+} tally_t;
+
+static bool picked(const pick_t *p, size_t n, const cap_record_t *r)
 {
-    for (size_t i = 0; i < o->nindexes; i++)
-        if (o->indexes[i] == r->index)
+    for (size_t i = 0; i < n; i++)
+        if (p[i].rec == r)
             return true;
-    return o->action && strcmp(r->dir, "request") == 0 && strcmp(r->action, o->action) == 0;
+    return false;
+}
+
+/*  The --index records in the order given, then the --action matches in the file's
+    order. Returns how many were picked, or -1 (reported). */
+static long pick(const opts_t *o, const capfile_t *cf, pick_t *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < o->nindexes; i++) {
+        const cap_record_t *r = capfile_find(cf, o->indexes[i]);
+        const char *why = !r                ? "there is no such message in the file"
+                          : r->nframes == 0 ? "the sniffer dropped it over its limits and kept "
+                                              "none of its bytes (see --max-frames and the like)"
+                                            : NULL;
+        if (why) {
+            fprintf(stderr, "collab-replay: %s: #%llu: %s\n", o->file,
+                    (unsigned long long)o->indexes[i], why);
+            return -1;
+        }
+        p[n++] = (pick_t){r, true, false};
+    }
+    for (size_t i = 0; o->action && i < cf->count; i++) {
+        const cap_record_t *r = &cf->recs[i];
+        if (strcmp(r->dir, "request") == 0 && strcmp(r->action, o->action) == 0 && !picked(p, n, r))
+            p[n++] = (pick_t){r, false, false};
+    }
+    if (n == 0)
+        fprintf(stderr, "collab-replay: %s: no message matches the selection\n", o->file);
+    return n ? (long)n : -1;
+}
+
+/*  Marks the picks that repeat an earlier message of the file, saying so. Returns how
+    many picks are left to send. */
+static size_t mark_repeats(const capfile_t *cf, pick_t *p, size_t n)
+{
+    size_t repeats = 0, left = n;
+    for (size_t i = 0; i < n; i++) {
+        const cap_record_t *first = capfile_repeat_of(cf, p[i].rec);
+        if (!first)
+            continue;
+        repeats++;
+        p[i].skip = !p[i].by_index;
+        left -= p[i].skip;
+        fprintf(stderr, "collab-replay: #%llu repeats #%llu (the same request%s): %s\n",
+                (unsigned long long)p[i].rec->index, (unsigned long long)first->index,
+                strcmp(first->action, p[i].rec->action) ? " under another action" : "",
+                p[i].skip ? "skipped (give --index to send it anyway)" : "sent, as asked");
+    }
+    if (repeats)
+        fprintf(stderr,
+                "collab-replay: %zu of the selected messages are replays of earlier messages "
+                "in this file (recorded by a sniffer still writing it, or a client's retry)\n",
+                repeats);
+    if (left == 0)
+        fprintf(stderr, "collab-replay: nothing left to send\n");
+    return left;
 }
 
 /* ---- One message ---- */
@@ -129,7 +202,7 @@ static bool chosen(const opts_t *o, const cap_record_t *r)
 /*  The frames to send: the captured ones, the envelope re-encoded with another action
     when asked. Returns 0, or -1 with the reason printed. */
 static int prepare(const opts_t *o, const cap_record_t *r, uint8_t *env_buf, size_t cap,
-                   collab_span_t *frames, uint64_t *rid)
+                   collab_span_t *frames, uint64_t *rid, collab_span_t *payload)
 {
     collab_envelope_t env = {0};
     int found = -1;
@@ -139,6 +212,7 @@ static int prepare(const opts_t *o, const cap_record_t *r, uint8_t *env_buf, siz
             found = (int)i;
     }
     *rid = found >= 0 && env.kind == COLLAB_KIND_REQUEST ? env.request_id : UINT64_MAX;
+    *payload = env.payload;
     if (!o->set_action)
         return 0;
     size_t len;
@@ -199,7 +273,8 @@ static void print_reply(const char *what, const collab_envelope_t *e)
                e->error_code, err, data);
 }
 
-/*  Waits for the reply to request rid (UINT64_MAX: any reply). Returns 0 or -1. */
+/*  Waits for the reply to request rid (UINT64_MAX: any reply) and prints it. Returns 0
+    when it accepted the message, the (negative) error it answered, or COLLAB_E_TIMEOUT. */
 static int await_reply(void *sock, uint64_t rid, long timeout_ms, const char *what)
 {
     static uint8_t buf[2 * COLLAB_MAX_FRAME];
@@ -214,10 +289,29 @@ static int await_reply(void *sock, uint64_t rid, long timeout_ms, const char *wh
             e.kind != COLLAB_KIND_REPLY || (rid != UINT64_MAX && e.request_id != rid))
             continue; /* events, and replies to something else */
         print_reply(what, &e);
-        return 0;
+        return e.ok ? 0 : -(int)e.error_code;
     }
     printf("%s: no reply within %ld ms\n", what, timeout_ms);
-    return -1;
+    return COLLAB_E_TIMEOUT;
+}
+
+/*  After the broker refused a re-encoded message for its payload: why, and what works. */
+static void hint_set_action(const opts_t *o, const cap_record_t *r, collab_span_t payload, int rc)
+{
+    char keys[512];
+    if (!o->set_action || (rc != COLLAB_E_FIELD_MISSING && rc != COLLAB_E_FIELD_TYPE &&
+                           rc != COLLAB_E_BAD_REQUEST && rc != COLLAB_E_UNKNOWN_ACTION))
+        return;
+    if (rc == COLLAB_E_UNKNOWN_ACTION) {
+        printf("  hint: the broker has no action '%s'\n", o->set_action);
+        return;
+    }
+    collab_sniff_format_map(payload.ptr, payload.len, 6, keys, sizeof keys);
+    printf("  hint: --set-action changes only the action: the payload captured for %s\n"
+           "  {%s} is not what %s takes, so the broker refuses it. The swap works where the\n"
+           "  payloads match: a close_project payload {project_id} is byte for byte a\n"
+           "  delete_project one (--action close_project --set-action delete_project).\n",
+           r->action[0] ? r->action : "it", keys, o->set_action);
 }
 
 /* ---- The run ---- */
@@ -260,66 +354,91 @@ static void *connect_dealer(void *ctx, const opts_t *o)
     return NULL;
 }
 
-/*  Sends every chosen message count times. Returns the exit code. */
-static int replay(const opts_t *o, const capfile_t *cf, void *sock)
+/*  Sends one record count times, counting the outcomes. Returns 0 or -1 (reported). */
+static int replay_one(const opts_t *o, const cap_record_t *r, void *sock, tally_t *t)
 {
     static uint8_t env_buf[2 * COLLAB_MAX_FRAME];
-    collab_span_t frames[64];
-    int code = 0;
-    for (size_t i = 0; i < cf->count && code != 1; i++) {
-        const cap_record_t *r = &cf->recs[i];
-        uint64_t rid;
-        if (!chosen(o, r))
-            continue;
-        if (prepare(o, r, env_buf, sizeof env_buf, frames, &rid) != 0)
-            return 1;
-        for (long k = 0; k < o->count; k++) {
-            char what[128];
-            snprintf(what, sizeof what, "#%llu %s%s%s [%ld/%ld]", (unsigned long long)r->index,
-                     r->action[0] ? r->action : r->dir, o->set_action ? " as " : "",
-                     o->set_action ? o->set_action : "", k + 1, o->count);
-            if (send_frames(sock, frames, r->nframes) != 0) {
-                fprintf(stderr, "collab-replay: send: %s\n", zmq_strerror(zmq_errno()));
-                return 1;
-            }
-            if (await_reply(sock, rid, o->timeout_ms, what) != 0)
-                code = 3;
+    collab_span_t frames[64], payload;
+    uint64_t rid;
+    if (prepare(o, r, env_buf, sizeof env_buf, frames, &rid, &payload) != 0)
+        return -1;
+    for (long k = 0; k < o->count; k++) {
+        char what[128];
+        snprintf(what, sizeof what, "#%llu %s%s%s [%ld/%ld]", (unsigned long long)r->index,
+                 r->action[0] ? r->action : r->dir, o->set_action ? " as " : "",
+                 o->set_action ? o->set_action : "", k + 1, o->count);
+        if (send_frames(sock, frames, r->nframes) != 0) {
+            fprintf(stderr, "collab-replay: send: %s\n", zmq_strerror(zmq_errno()));
+            return -1;
         }
+        t->sent++;
+        int rc = await_reply(sock, rid, o->timeout_ms, what);
+        t->accepted += rc == 0;
+        t->unanswered += rc == COLLAB_E_TIMEOUT;
+        t->refused += rc != 0 && rc != COLLAB_E_TIMEOUT;
+        if (rc != 0 && rc != COLLAB_E_TIMEOUT && k == 0)
+            hint_set_action(o, r, payload, rc);
     }
-    return code;
+    return 0;
 }
 
-static size_t count_chosen(const opts_t *o, const capfile_t *cf)
+/*  Sends the picks that are not skipped. Returns the exit code. */
+static int replay(const opts_t *o, const pick_t *p, size_t n, void *sock)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < cf->count; i++)
-        n += chosen(o, &cf->recs[i]);
-    return n;
+    tally_t t = {0};
+    for (size_t i = 0; i < n; i++)
+        if (!p[i].skip && replay_one(o, p[i].rec, sock, &t) != 0)
+            return 1;
+    fprintf(stderr, "collab-replay: %zu sent: %zu accepted, %zu refused, %zu unanswered\n", t.sent,
+            t.accepted, t.refused, t.unanswered);
+    return t.accepted ? 0 : t.unanswered ? 3 : 5;
+}
+
+/*  Loads the file and picks what to send. Returns the picks (free them) or NULL. */
+static pick_t *load(const opts_t *o, capfile_t *cf, size_t *n)
+{
+    char err[512];
+    if (capfile_load(o->file, cf, err, sizeof err) != 0) {
+        fprintf(stderr, "collab-replay: %s\n", err);
+        return NULL;
+    }
+    if (capfile_being_written(o->file))
+        fprintf(stderr,
+                "collab-replay: note: %s is still being written by a running collab-sniff: "
+                "what this run sends is recorded in it too (a later run skips those "
+                "repeats)\n",
+                o->file);
+    pick_t *p = calloc(o->nindexes + cf->count + 1, sizeof *p);
+    long got = p ? pick(o, cf, p) : -1;
+    if (!p)
+        fprintf(stderr, "collab-replay: out of memory\n");
+    if (got < 0 || mark_repeats(cf, p, (size_t)got) == 0) {
+        free(p);
+        capfile_free(cf);
+        return NULL;
+    }
+    *n = (size_t)got;
+    return p;
 }
 
 int main(int argc, char **argv)
 {
     opts_t o;
     capfile_t cf;
-    char err[512];
+    size_t n = 0;
     int rc = parse_args(&o, argc, argv);
     if (rc != 0) {
         usage(rc > 0 ? stdout : stderr);
         return rc > 0 ? 0 : 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (capfile_load(o.file, &cf, err, sizeof err) != 0) {
-        fprintf(stderr, "collab-replay: %s\n", err);
+    pick_t *picks = load(&o, &cf, &n);
+    if (!picks)
         return 1;
-    }
-    if (count_chosen(&o, &cf) == 0) {
-        fprintf(stderr, "collab-replay: %s: no message matches the selection\n", o.file);
-        capfile_free(&cf);
-        return 1;
-    }
     void *ctx = zmq_ctx_new();
     void *sock = ctx ? connect_dealer(ctx, &o) : NULL;
-    rc = sock ? replay(&o, &cf, sock) : 1;
+    rc = sock ? replay(&o, picks, n, sock) : 1;
+    free(picks);
     if (sock)
         zmq_close(sock);
     if (ctx)

@@ -166,6 +166,28 @@ static void format_undecoded(const collab_sniff_msg_t *m, char *out, size_t cap,
             start);
 }
 
+/*  The command line option that raises a limit, by the limit's name. */
+static const char *limit_option(const char *limit)
+{
+    return strcmp(limit, "frames") == 0          ? "--max-frames"
+           : strcmp(limit, "message_bytes") == 0 ? "--max-message-bytes"
+           : strcmp(limit, "frame_bytes") == 0   ? "--max-frame-bytes"
+                                                 : NULL;
+}
+
+static void format_dropped(const collab_sniff_msg_t *m, char *out, size_t cap, size_t *o)
+{
+    const char *opt = limit_option(m->drop.limit);
+    appendf(out, cap, o, "dropped%s: %zu frame%s, %llu bytes%s, ",
+            m->encrypted ? " (encrypted)" : "", m->drop.frames, m->drop.frames == 1 ? "" : "s",
+            (unsigned long long)m->drop.bytes, m->drop.complete ? "" : " (cut short)");
+    if (opt)
+        appendf(out, cap, o, "over the sniffer's limit of %zu %s (raise it with %s)", m->drop.max,
+                strcmp(m->drop.limit, "frames") == 0 ? "frames" : "bytes", opt);
+    else
+        appendf(out, cap, o, "out of memory");
+}
+
 size_t collab_sniff_format(const collab_sniff_msg_t *m, char *out, size_t cap)
 {
     size_t o = 0;
@@ -178,7 +200,9 @@ size_t collab_sniff_format(const collab_sniff_msg_t *m, char *out, size_t cap)
     appendf(out, cap, &o, "%02d:%02d:%02d.%06ld conn %u %s > %s %s ", tm.tm_hour, tm.tm_min,
             tm.tm_sec, (long)((m->ts - (double)secs) * 1e6), m->conn, m->src, m->dst,
             arrow(m->dir));
-    if (m->encrypted)
+    if (m->dropped)
+        format_dropped(m, out, cap, &o);
+    else if (m->encrypted)
         appendf(out, cap, &o, "encrypted (%s): %zu bytes", m->mechanism, total_bytes(m));
     else if (m->decode_rc != 0)
         format_undecoded(m, out, cap, &o);
@@ -207,6 +231,8 @@ static void add_span(cJSON *o, const char *key, collab_span_t s, bool present)
 
 static const char *kind_name(const collab_sniff_msg_t *m)
 {
+    if (m->dropped)
+        return "dropped";
     if (m->decode_rc != 0)
         return "unknown";
     return m->env.kind == COLLAB_KIND_REQUEST ? "request"
@@ -231,6 +257,7 @@ static void add_envelope(cJSON *o, const collab_sniff_msg_t *m)
     if (rep) {
         cJSON_AddStringToObject(o, "status", e->ok ? "ok" : "error");
         cJSON_AddStringToObject(o, "error", e->ok ? "" : collab_errname(-(int)e->error_code));
+        cJSON_AddNumberToObject(o, "error_code", e->ok ? 0 : e->error_code);
     }
     if (m->decode_rc == 0 && e->kind == COLLAB_KIND_EVENT)
         add_span(o, "event", e->event, true);
@@ -250,6 +277,31 @@ static cJSON *frames_array(const collab_sniff_msg_t *m)
     return a;
 }
 
+static const char *direction_name(collab_sniff_dir_t d)
+{
+    return d == COLLAB_SNIFF_TO_BROKER     ? "to_broker"
+           : d == COLLAB_SNIFF_FROM_BROKER ? "from_broker"
+                                           : "unknown";
+}
+
+/*  Why nothing was decoded: the decoder's error, or the limit the message broke. */
+static void add_failure(cJSON *o, const collab_sniff_msg_t *m)
+{
+    if (m->dropped) {
+        cJSON *d = cJSON_AddObjectToObject(o, "dropped");
+        cJSON_AddStringToObject(d, "limit", m->drop.limit);
+        cJSON_AddNumberToObject(d, "max", (double)m->drop.max);
+        cJSON_AddNumberToObject(d, "frames", (double)m->drop.frames);
+        cJSON_AddNumberToObject(d, "bytes", (double)m->drop.bytes);
+        cJSON_AddBoolToObject(d, "complete", m->drop.complete);
+    } else if (!m->encrypted && m->decode_rc != 0) {
+        cJSON *d = cJSON_AddObjectToObject(o, "decode_error");
+        cJSON_AddNumberToObject(d, "code", -m->decode_rc);
+        cJSON_AddStringToObject(d, "name", collab_errname(m->decode_rc));
+        cJSON_AddStringToObject(d, "text", collab_strerror(m->decode_rc));
+    }
+}
+
 char *collab_sniff_json(const collab_sniff_msg_t *m)
 {
     cJSON *o = cJSON_CreateObject();
@@ -261,8 +313,10 @@ char *collab_sniff_json(const collab_sniff_msg_t *m)
     cJSON_AddStringToObject(o, "src", m->src);
     cJSON_AddStringToObject(o, "dst", m->dst);
     cJSON_AddStringToObject(o, "dir", kind_name(m));
+    cJSON_AddStringToObject(o, "direction", direction_name(m->dir));
     add_envelope(o, m);
     cJSON_AddBoolToObject(o, "encrypted", m->encrypted);
+    add_failure(o, m);
     cJSON_AddItemToObject(o, "frames", frames_array(m));
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);

@@ -22,9 +22,12 @@
     Memory stays bounded whatever crosses the wire: at most 512 connections are followed
     (the one idle longest is dropped, with a note); each direction holds at most 256 KiB of
     out-of-order segments (16 MiB over all connections; beyond that the hole becomes a
-    gap), one frame of up to 128 KiB (a larger one is skipped, with a note) and one message
-    of up to 16 frames and 256 KiB. A connection joined mid-stream, or one that lost bytes,
-    is resynchronised on the first frame whose body decodes as an envelope. */
+    gap), one frame of up to 128 KiB and one message of up to 16 frames and 256 KiB
+    (collab_sniffer_set_limits raises these three, memory growing with them). A message
+    over them is skipped but not lost from view: it is returned with `dropped` set and
+    what was seen of it (no frames), and counted. A connection joined mid-stream, or one
+    that lost bytes, is resynchronised on the first frame whose body decodes as an
+    envelope. */
 #ifndef COLLAB_SNIFF_H
 #define COLLAB_SNIFF_H
 
@@ -52,20 +55,30 @@ typedef enum {
     collab_sniffer_next or collab_sniffer_destroy. */
 typedef struct {
     uint64_t index;                       /* 1, 2, ... in the order the sniffer returns them */
-    double ts;                            /* capture time of its last segment, Unix seconds */
+    double ts;                            /* capture time of the segment that carried its
+                                             last byte, Unix seconds */
     uint32_t conn;                        /* connection id: 1, 2, ... in order of appearance */
     char src[COLLAB_SNIFF_ADDR_LEN];      /* sender "127.0.0.1:40112" or "[::1]:40112" */
     char dst[COLLAB_SNIFF_ADDR_LEN];      /* receiver */
     collab_sniff_dir_t dir;               /* relative to the broker */
     const char *mechanism;                /* the connection's ZMTP mechanism: "NULL", "CURVE"... */
     bool encrypted;                       /* a CURVE MESSAGE: frames hold ciphertext, no env */
-    size_t nframes;                       /* at least 1 */
+    size_t nframes;                       /* at least 1; 0 when dropped */
     const collab_span_t *frames;          /* the frame bodies, as sent */
     size_t envelope_frame;                /* which frame env was decoded from */
     int decode_rc;                        /* 0: env is valid; else collab_envelope_decode's error */
     collab_envelope_t env;                /* views into frames[envelope_frame] */
     char reply_to[COLLAB_MAX_ACTION + 1]; /* a reply: the action of the request it answers,
                                              seen earlier on the same connection, or "" */
+    bool dropped; /* over a limit: skipped, not kept (decode_rc is COLLAB_E_TOO_LARGE) */
+    struct {
+        const char *limit; /* the one it broke: "frames", "message_bytes", "frame_bytes"
+                              or "memory" (out of memory) */
+        size_t max;        /* that limit's value */
+        size_t frames;     /* its frames, as far as they were seen */
+        uint64_t bytes;    /* their bytes */
+        bool complete;     /* its last frame was seen (not cut by a gap or the end) */
+    } drop;
 } collab_sniff_msg_t;
 
 /*  Counters since the sniffer was opened. */
@@ -73,6 +86,7 @@ typedef struct {
     uint64_t packets;       /* TCP segments seen (after the port filter) */
     uint64_t messages;      /* messages returned */
     uint64_t undecoded;     /* messages whose envelope did not decode (not encrypted ones) */
+    uint64_t dropped;       /* messages over the limits (counted in messages, not above) */
     uint64_t encrypted;     /* CURVE messages */
     uint64_t gaps;          /* lost stretches of a TCP stream */
     uint64_t gap_bytes;     /* their total length */
@@ -97,6 +111,24 @@ collab_sniffer_t *collab_sniffer_open_live(const char *iface, uint16_t port, cha
     failure, with the reason in err. */
 collab_sniffer_t *collab_sniffer_open_file(const char *path, uint16_t port, char *err,
                                            size_t errlen);
+
+/*  How large a message the sniffer keeps; 0 in a field keeps its default. */
+typedef struct {
+    size_t max_frames;        /* frames in one message (default 16) */
+    size_t max_frame_bytes;   /* bytes in one frame (default 128 KiB) */
+    size_t max_message_bytes; /* bytes in one message (default 256 KiB) */
+} collab_sniff_limits_t;
+
+#define COLLAB_SNIFF_LIMIT_FRAMES 1024               /* the most max_frames may be */
+#define COLLAB_SNIFF_LIMIT_BYTES  (16 * 1024 * 1024) /* the most either byte limit may be */
+
+/*  Sets the limits for the streams that start afterwards: call it before the first
+    collab_sniffer_next. Returns 0, or COLLAB_E_LIMIT (nothing changed) when a value is
+    above the COLLAB_SNIFF_LIMIT_ ones. */
+int collab_sniffer_set_limits(collab_sniffer_t *self, const collab_sniff_limits_t *lim);
+
+/*  The limits in force, defaults filled in. */
+void collab_sniffer_limits(const collab_sniffer_t *self, collab_sniff_limits_t *lim);
 
 /*  Stops the capture and frees everything, messages included; NULL-safe, nulls *self_p. */
 void collab_sniffer_destroy(collab_sniffer_t **self_p);

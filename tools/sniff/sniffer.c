@@ -16,6 +16,10 @@
 
 #define PENDING 32 /* requests remembered per connection to name their replies */
 
+_Static_assert(COLLAB_SNIFF_LIMIT_FRAMES == ZMTP_LIMIT_FRAMES &&
+                   COLLAB_SNIFF_LIMIT_BYTES == ZMTP_LIMIT_BYTES,
+               "sniff.h and zmtp.h agree on how far the limits go");
+
 typedef struct qmsg {
     struct qmsg *next;
     collab_sniff_msg_t m;
@@ -35,6 +39,7 @@ struct sconn {
     flow_conn_t *c;
     zmtp_stream_t z[2];
     bool started[2];
+    double ts[2]; /* capture time of the segment whose bytes each direction parses now */
     sdir_t dirs[2];
     struct {
         uint64_t rid;
@@ -51,7 +56,7 @@ struct collab_sniffer {
     void *note_arg;
     qmsg_t *head, *tail, *lent;
     collab_sniff_stats_t stats;
-    double ts;
+    zmtp_limits_t limits;
     bool ended;
     char err[512];
 };
@@ -136,14 +141,32 @@ static void enqueue(collab_sniffer_t *s, qmsg_t *q)
     s->tail = q;
 }
 
+/*  A queued message with room for n frames of total bytes, its connection fields set. */
+static qmsg_t *new_msg(const sdir_t *sd, size_t n, size_t total)
+{
+    const sconn_t *sc = sd->sc;
+    qmsg_t *q = calloc(1, sizeof *q + n * sizeof(collab_span_t) + total);
+    if (!q)
+        return NULL;
+    collab_sniff_msg_t *m = &q->m;
+    m->ts = sc->ts[sd->d];
+    m->conn = sc->c->id;
+    flow_endpoint(sc->c, sd->d, m->src, sizeof m->src);
+    flow_endpoint(sc->c, !sd->d, m->dst, sizeof m->dst);
+    zmtp_mech_t mech = sc->z[sd->d].mech ? sc->z[sd->d].mech : sc->z[!sd->d].mech;
+    m->mechanism = zmtp_mech_name(mech);
+    m->nframes = n;
+    m->frames = q->spans;
+    return q;
+}
+
 static void on_message(void *arg, const collab_span_t *frames, size_t n, bool encrypted)
 {
     sdir_t *sd = arg;
-    sconn_t *sc = sd->sc;
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += frames[i].len;
-    qmsg_t *q = calloc(1, sizeof *q + n * sizeof(collab_span_t) + total);
+    qmsg_t *q = new_msg(sd, n, total);
     if (!q)
         return;
     char *bytes = (char *)(q->spans + n);
@@ -154,19 +177,33 @@ static void on_message(void *arg, const collab_span_t *frames, size_t n, bool en
         bytes += frames[i].len;
     }
     collab_sniff_msg_t *m = &q->m;
-    m->ts = sc->s->ts;
-    m->conn = sc->c->id;
-    flow_endpoint(sc->c, sd->d, m->src, sizeof m->src);
-    flow_endpoint(sc->c, !sd->d, m->dst, sizeof m->dst);
-    zmtp_mech_t mech = sc->z[sd->d].mech ? sc->z[sd->d].mech : sc->z[!sd->d].mech;
-    m->mechanism = zmtp_mech_name(mech);
     m->encrypted = encrypted;
-    m->nframes = n;
-    m->frames = q->spans;
     decode(m);
-    m->dir = direction(sc->s, sc->c, sd->d, m);
-    correlate(sc, m);
-    enqueue(sc->s, q);
+    m->dir = direction(sd->sc->s, sd->sc->c, sd->d, m);
+    correlate(sd->sc, m);
+    enqueue(sd->sc->s, q);
+}
+
+/*  A message over the limits: returned like any other, without frames, so that it is
+    counted and shows in the output and the capture file. */
+static void on_dropped(void *arg, const zmtp_drop_t *d)
+{
+    static const char *const limits[] = {"", "frames", "message_bytes", "frame_bytes", "memory"};
+    sdir_t *sd = arg;
+    qmsg_t *q = new_msg(sd, 0, 0);
+    if (!q)
+        return;
+    collab_sniff_msg_t *m = &q->m;
+    m->encrypted = d->encrypted;
+    m->decode_rc = COLLAB_E_TOO_LARGE;
+    m->dropped = true;
+    m->drop.limit = limits[d->why];
+    m->drop.max = d->limit;
+    m->drop.frames = d->frames;
+    m->drop.bytes = d->bytes;
+    m->drop.complete = d->complete;
+    m->dir = direction(sd->sc->s, sd->sc->c, sd->d, m);
+    enqueue(sd->sc->s, q);
 }
 
 /* ---- Stream callbacks ---- */
@@ -182,7 +219,8 @@ static void on_zmtp_note(void *arg, const char *text)
 
 static zmtp_sink_t sink_of(sconn_t *sc, int d)
 {
-    return (zmtp_sink_t){.message = on_message, .note = on_zmtp_note, .arg = &sc->dirs[d]};
+    return (zmtp_sink_t){
+        .message = on_message, .dropped = on_dropped, .note = on_zmtp_note, .arg = &sc->dirs[d]};
 }
 
 /*  Counts the resynchronisations and skipped streams that the last call on a stream caused. */
@@ -195,7 +233,7 @@ static void account(sconn_t *sc, int d, uint64_t resyncs_before, bool not_zmtp_b
 static void start_stream(sconn_t *sc, int d, bool from_start)
 {
     if (!sc->started[d]) {
-        zmtp_init(&sc->z[d], from_start);
+        zmtp_init(&sc->z[d], from_start, &sc->s->limits);
         sc->started[d] = true;
     }
 }
@@ -212,12 +250,13 @@ static void on_open(void *arg, flow_conn_t *c)
         sc->dirs[d] = (sdir_t){sc, d};
 }
 
-static void on_data(void *arg, flow_conn_t *c, int d, const uint8_t *p, size_t n)
+static void on_data(void *arg, flow_conn_t *c, int d, const uint8_t *p, size_t n, double ts)
 {
     sconn_t *sc = c->user;
     (void)arg;
     if (!sc)
         return;
+    sc->ts[d] = ts;
     start_stream(sc, d, c->dir[d].from_syn);
     uint64_t r = sc->z[d].resyncs;
     bool nz = sc->z[d].not_zmtp;
@@ -280,7 +319,25 @@ static collab_sniffer_t *create(capture_t *cap, uint16_t port, char *err, size_t
     }
     s->cap = cap;
     s->port = port;
+    s->limits = zmtp_limits_resolve(NULL);
     return s;
+}
+
+int collab_sniffer_set_limits(collab_sniffer_t *self, const collab_sniff_limits_t *lim)
+{
+    if (lim->max_frames > COLLAB_SNIFF_LIMIT_FRAMES ||
+        lim->max_frame_bytes > COLLAB_SNIFF_LIMIT_BYTES ||
+        lim->max_message_bytes > COLLAB_SNIFF_LIMIT_BYTES)
+        return COLLAB_E_LIMIT;
+    zmtp_limits_t z = {lim->max_frames, lim->max_frame_bytes, lim->max_message_bytes};
+    self->limits = zmtp_limits_resolve(&z);
+    return 0;
+}
+
+void collab_sniffer_limits(const collab_sniffer_t *self, collab_sniff_limits_t *lim)
+{
+    *lim = (collab_sniff_limits_t){self->limits.max_frames, self->limits.max_frame,
+                                   self->limits.max_message};
 }
 
 collab_sniffer_t *collab_sniffer_open_live(const char *iface, uint16_t port, char *err,
@@ -344,8 +401,9 @@ static const collab_sniff_msg_t *pop(collab_sniffer_t *s)
     q->next = NULL;
     s->lent = q;
     q->m.index = ++s->stats.messages;
-    s->stats.encrypted += q->m.encrypted;
-    s->stats.undecoded += !q->m.encrypted && q->m.decode_rc != 0;
+    s->stats.dropped += q->m.dropped;
+    s->stats.encrypted += q->m.encrypted && !q->m.dropped;
+    s->stats.undecoded += !q->m.encrypted && !q->m.dropped && q->m.decode_rc != 0;
     return &q->m;
 }
 
@@ -387,7 +445,6 @@ int collab_sniffer_next(collab_sniffer_t *self, const collab_sniff_msg_t **msg, 
         tcp_seg_t seg;
         int rc = capture_next(self->cap, &seg);
         if (rc == CAP_SEGMENT) {
-            self->ts = seg.ts;
             self->stats.packets++;
             flow_input(self->flows, &seg);
         } else if (rc == CAP_END) {

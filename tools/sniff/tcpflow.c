@@ -11,6 +11,7 @@ struct flow_seg {
     flow_seg_t *next;
     uint32_t seq;
     size_t len;
+    double ts; /* when the segment was captured */
     uint8_t data[];
 };
 
@@ -50,7 +51,7 @@ void flow_endpoint(const flow_conn_t *c, int d, char *out, size_t cap)
 /* ---- One direction ---- */
 
 static void deliver(flow_table_t *t, flow_conn_t *c, int d, uint32_t seq, const uint8_t *p,
-                    size_t len)
+                    size_t len, double ts)
 {
     flow_dir_t *dir = &c->dir[d];
     int32_t off = seq_diff(dir->next_seq, seq);
@@ -61,7 +62,7 @@ static void deliver(flow_table_t *t, flow_conn_t *c, int d, uint32_t seq, const 
     }
     dir->next_seq += (uint32_t)(len - (size_t)off);
     if (t->sink.data)
-        t->sink.data(t->sink.arg, c, d, p + off, len - (size_t)off);
+        t->sink.data(t->sink.arg, c, d, p + off, len - (size_t)off, ts);
 }
 
 /*  Delivers held segments that the stream has reached, and a FIN it has reached. */
@@ -74,7 +75,7 @@ static void drain(flow_table_t *t, flow_conn_t *c, int d)
         dir->ooo_bytes -= s->len;
         dir->ooo_count--;
         t->held -= s->len;
-        deliver(t, c, d, s->seq, s->data, s->len);
+        deliver(t, c, d, s->seq, s->data, s->len, s->ts);
         free(s);
     }
     if (dir->fin_pending && dir->next_seq == dir->fin_seq) {
@@ -118,7 +119,8 @@ static bool over_cap(const flow_table_t *t, const flow_dir_t *dir, size_t len)
 
 /*  Holds a segment that arrived before the bytes ahead of it, in sequence order. When the
     caps do not allow it, the holes before it are declared gaps instead. */
-static void hold(flow_table_t *t, flow_conn_t *c, int d, uint32_t seq, const uint8_t *p, size_t len)
+static void hold(flow_table_t *t, flow_conn_t *c, int d, uint32_t seq, const uint8_t *p, size_t len,
+                 double ts)
 {
     flow_dir_t *dir = &c->dir[d];
     if (over_cap(t, dir, len)) {
@@ -130,7 +132,7 @@ static void hold(flow_table_t *t, flow_conn_t *c, int d, uint32_t seq, const uin
     }
     if (over_cap(t, dir, len) || seq_diff(seq, dir->next_seq) <= 0) {
         skip_to(t, c, d, seq);
-        deliver(t, c, d, seq, p, len);
+        deliver(t, c, d, seq, p, len, ts);
         drain(t, c, d);
         return;
     }
@@ -146,6 +148,7 @@ static void hold(flow_table_t *t, flow_conn_t *c, int d, uint32_t seq, const uin
         return;
     s->seq = seq;
     s->len = len;
+    s->ts = ts;
     memcpy(s->data, p, len);
     s->next = *pp;
     *pp = s;
@@ -159,10 +162,10 @@ static void input_data(flow_table_t *t, flow_conn_t *c, int d, uint32_t seq, con
     flow_dir_t *dir = &c->dir[d];
     if (seq_diff(seq, dir->next_seq) > 0) {
         if (seg->len)
-            hold(t, c, d, seq, seg->payload, seg->len);
+            hold(t, c, d, seq, seg->payload, seg->len, seg->ts);
         return;
     }
-    deliver(t, c, d, seq, seg->payload, seg->len);
+    deliver(t, c, d, seq, seg->payload, seg->len, seg->ts);
     if (seg->missing && dir->next_seq == seq + (uint32_t)seg->len) /* cut by the snaplen */
         skip_to(t, c, d, seq + (uint32_t)(seg->len + seg->missing));
     drain(t, c, d);

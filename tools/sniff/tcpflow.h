@@ -43,10 +43,12 @@ typedef struct {
     void *user; /* the sink's, set in open, released in close */
 } flow_conn_t;
 
-/*  Callbacks; n counts bytes. gap is called before data resumes after a hole. */
+/*  Callbacks; n counts bytes. gap is called before data resumes after a hole. data's ts is
+    the capture time of the segment that carried those bytes (a held segment keeps its own
+    time, however much later the hole before it is filled or declared lost). */
 typedef struct {
     void (*open)(void *arg, flow_conn_t *c);
-    void (*data)(void *arg, flow_conn_t *c, int dir, const uint8_t *p, size_t n);
+    void (*data)(void *arg, flow_conn_t *c, int dir, const uint8_t *p, size_t n, double ts);
     void (*gap)(void *arg, flow_conn_t *c, int dir, uint32_t n);
     void (*close)(void *arg, flow_conn_t *c);
     void (*note)(void *arg, const char *text);

@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUF_MAX (ZMTP_MAX_FRAME + 16) /* one whole frame and its header always fit */
+/*  The parse buffer: one whole frame and its header always fit, and so do the greeting
+    and the handshake's commands however low the frame limit is set. */
+static size_t buf_max(const zmtp_stream_t *z)
+{
+    return (z->lim.max_frame < 4096 ? 4096 : z->lim.max_frame) + 16;
+}
 
 enum { ZS_GREETING, ZS_FRAMES, ZS_RESYNC, ZS_SKIP, ZS_IGNORE };
 enum { CAND_NO, CAND_WAIT, CAND_DATA, CAND_CURVE, CAND_GREETING };
@@ -56,9 +61,24 @@ const char *zmtp_mech_name(zmtp_mech_t m)
     return m <= ZMTP_MECH_CURVE ? names[m] : "?";
 }
 
-void zmtp_init(zmtp_stream_t *z, bool from_start)
+static size_t limit_of(size_t v, size_t def, size_t max)
+{
+    return v == 0 ? def : v > max ? max : v;
+}
+
+zmtp_limits_t zmtp_limits_resolve(const zmtp_limits_t *lim)
+{
+    zmtp_limits_t l = lim ? *lim : (zmtp_limits_t){0};
+    l.max_frames = limit_of(l.max_frames, ZMTP_MAX_FRAMES, ZMTP_LIMIT_FRAMES);
+    l.max_frame = limit_of(l.max_frame, ZMTP_MAX_FRAME, ZMTP_LIMIT_BYTES);
+    l.max_message = limit_of(l.max_message, ZMTP_MAX_MESSAGE, ZMTP_LIMIT_BYTES);
+    return l;
+}
+
+void zmtp_init(zmtp_stream_t *z, bool from_start, const zmtp_limits_t *lim)
 {
     memset(z, 0, sizeof *z);
+    z->lim = zmtp_limits_resolve(lim);
     z->state = from_start ? ZS_GREETING : ZS_RESYNC;
 }
 
@@ -66,8 +86,12 @@ void zmtp_free(zmtp_stream_t *z)
 {
     free(z->buf);
     free(z->msg);
+    free(z->frame_len);
+    free(z->spans);
     z->buf = z->msg = NULL;
-    z->len = z->cap = z->pos = z->msg_len = z->msg_cap = z->nframes = 0;
+    z->frame_len = NULL;
+    z->spans = NULL;
+    z->len = z->cap = z->pos = z->msg_len = z->msg_cap = z->nframes = z->frame_cap = 0;
 }
 
 /* ---- Messages ---- */
@@ -92,13 +116,64 @@ void zmtp_emit_encrypted(const zmtp_sink_t *sink, const uint8_t *body, size_t si
 
 static void emit(zmtp_stream_t *z, const zmtp_sink_t *sink)
 {
-    collab_span_t frames[ZMTP_MAX_FRAMES];
+    size_t off = 0;
     for (size_t i = 0; i < z->nframes; i++) { /* msg is NULL when every frame is empty */
-        frames[i].ptr = z->msg ? (const char *)z->msg + z->frame_off[i] : "";
-        frames[i].len = z->frame_len[i];
+        z->spans[i].ptr = z->msg ? (const char *)z->msg + off : "";
+        z->spans[i].len = z->frame_len[i];
+        off += z->frame_len[i];
     }
     if (sink->message)
-        sink->message(sink->arg, frames, z->nframes, false);
+        sink->message(sink->arg, z->spans, z->nframes, false);
+    reset_msg(z);
+}
+
+/*  Room for one more frame's length and span. Returns 0 or -1 (out of memory). */
+static int grow_frames(zmtp_stream_t *z)
+{
+    if (z->nframes < z->frame_cap)
+        return 0;
+    size_t n = z->frame_cap ? 2 * z->frame_cap : 8;
+    n = n > z->lim.max_frames ? z->lim.max_frames : n;
+    size_t *lens = realloc(z->frame_len, n * sizeof *lens);
+    if (lens)
+        z->frame_len = lens;
+    collab_span_t *spans = lens ? realloc(z->spans, n * sizeof *spans) : NULL;
+    if (!spans)
+        return -1;
+    z->spans = spans;
+    z->frame_cap = n;
+    return 0;
+}
+
+static const char *const drop_unit[] = {"", "frames", "bytes a message", "bytes a frame", ""};
+
+/*  Hands the dropped message on, once, with a note saying which limit it broke. */
+static void report_drop(zmtp_stream_t *z, const zmtp_sink_t *sink, bool complete)
+{
+    zmtp_drop_t *d = &z->drop;
+    d->complete = complete;
+    z->dropping = z->drop_after_skip = false;
+    if (d->why == ZMTP_DROP_MEMORY)
+        zmtp_note(sink, "message of %zu frames, %llu bytes dropped: out of memory", d->frames,
+                  (unsigned long long)d->bytes);
+    else
+        zmtp_note(sink, "message of %zu frames, %llu bytes%s dropped: over the limit of %zu %s",
+                  d->frames, (unsigned long long)d->bytes, complete ? "" : " (cut short)", d->limit,
+                  drop_unit[d->why]);
+    if (sink->dropped)
+        sink->dropped(sink->arg, d);
+}
+
+/*  The current message broke a limit with a frame of size bytes: forget what it held and
+    skip the rest, counting it. */
+static void start_drop(zmtp_stream_t *z, zmtp_drop_why_t why, uint64_t size)
+{
+    size_t limit[] = {0, z->lim.max_frames, z->lim.max_message, z->lim.max_frame, 0};
+    z->drop = (zmtp_drop_t){.why = why,
+                            .limit = limit[why],
+                            .frames = z->nframes + 1,
+                            .bytes = (uint64_t)z->msg_len + size};
+    z->dropping = true;
     reset_msg(z);
 }
 
@@ -111,19 +186,27 @@ static void data_frame(zmtp_stream_t *z, const uint8_t *body, size_t size, bool 
     }
     if (z->msg_drop) {
         z->msg_drop = more;
+        z->drop.frames += z->dropping;
+        z->drop.bytes += z->dropping ? size : 0;
+        if (z->dropping && !more)
+            report_drop(z, sink, true);
         return;
     }
-    if (z->nframes == ZMTP_MAX_FRAMES || size > ZMTP_MAX_MESSAGE - z->msg_len ||
-        reserve(&z->msg, &z->msg_cap, z->msg_len + size, ZMTP_MAX_MESSAGE) != 0) {
-        zmtp_note(sink, "message of more than %d frames or %d bytes dropped", ZMTP_MAX_FRAMES,
-                  ZMTP_MAX_MESSAGE);
-        reset_msg(z);
+    zmtp_drop_why_t why = z->nframes == z->lim.max_frames          ? ZMTP_DROP_FRAMES
+                          : size > z->lim.max_message - z->msg_len ? ZMTP_DROP_MESSAGE
+                          : grow_frames(z) != 0 || reserve(&z->msg, &z->msg_cap, z->msg_len + size,
+                                                           z->lim.max_message) != 0
+                              ? ZMTP_DROP_MEMORY
+                              : 0;
+    if (why) {
+        start_drop(z, why, size);
         z->msg_drop = more;
+        if (!more)
+            report_drop(z, sink, true);
         return;
     }
     if (size)
         memcpy(z->msg + z->msg_len, body, size);
-    z->frame_off[z->nframes] = z->msg_len;
     z->frame_len[z->nframes++] = size;
     z->msg_len += size;
     if (!more)
@@ -188,6 +271,31 @@ static int parse_greeting(zmtp_stream_t *z, const zmtp_sink_t *sink)
 
 /* ---- Frames ---- */
 
+/*  A frame over max_frame starts (have bytes of its body at body): it will be skipped.
+    A data frame, or a CURVE MESSAGE, makes its message a dropped one. */
+static void oversized(zmtp_stream_t *z, uint8_t flags, const uint8_t *body, size_t have,
+                      uint64_t size)
+{
+    bool more = flags & ZMTP_MORE;
+    if (flags & ZMTP_COMMAND) {
+        if (have >= 8 && memcmp(body, "\x07MESSAGE", 8) == 0 && !z->dropping) {
+            z->drop = (zmtp_drop_t){ZMTP_DROP_FRAME, z->lim.max_frame, 1, size, true, false};
+            z->dropping = z->drop_after_skip = true;
+        }
+        return;
+    }
+    if (z->mech == ZMTP_MECH_CURVE)
+        return; /* not a MESSAGE: nothing a reader could decode anyway */
+    if (z->msg_drop && z->dropping) {
+        z->drop.frames++;
+        z->drop.bytes += size;
+    } else if (!z->msg_drop) {
+        start_drop(z, ZMTP_DROP_FRAME, size);
+    }
+    z->msg_drop = more;
+    z->drop_after_skip = z->dropping && !more;
+}
+
 static int parse_frame(zmtp_stream_t *z, const zmtp_sink_t *sink)
 {
     const uint8_t *b = z->buf + z->pos;
@@ -205,16 +313,13 @@ static int parse_frame(zmtp_stream_t *z, const zmtp_sink_t *sink)
     if (avail < hdr)
         return 0;
     uint64_t size = flags & ZMTP_LONG ? be64(b + 1) : b[1];
-    if (size > ZMTP_MAX_FRAME) {
-        zmtp_note(sink, "frame of %llu bytes skipped (over %d)", (unsigned long long)size,
-                  ZMTP_MAX_FRAME);
+    if (size > z->lim.max_frame) {
+        zmtp_note(sink, "frame of %llu bytes skipped (over %zu)", (unsigned long long)size,
+                  z->lim.max_frame);
+        oversized(z, flags, b + hdr, avail - hdr, size);
         z->pos += hdr;
         z->skip = size;
         z->state = ZS_SKIP;
-        if (!(flags & ZMTP_COMMAND)) {
-            reset_msg(z);
-            z->msg_drop = flags & ZMTP_MORE;
-        }
         return 1;
     }
     if (avail - hdr < size)
@@ -227,7 +332,15 @@ static int parse_frame(zmtp_stream_t *z, const zmtp_sink_t *sink)
     return 1;
 }
 
-static int skip_bytes(zmtp_stream_t *z)
+/*  The oversized frame is behind: report its message when it was the last frame. */
+static void skip_done(zmtp_stream_t *z, const zmtp_sink_t *sink)
+{
+    z->state = ZS_FRAMES;
+    if (z->drop_after_skip)
+        report_drop(z, sink, true);
+}
+
+static int skip_bytes(zmtp_stream_t *z, const zmtp_sink_t *sink)
 {
     size_t k = z->len - z->pos;
     if (k > z->skip)
@@ -235,7 +348,7 @@ static int skip_bytes(zmtp_stream_t *z)
     z->pos += k;
     z->skip -= k;
     if (z->skip == 0)
-        z->state = ZS_FRAMES;
+        skip_done(z, sink);
     return k > 0 || z->skip == 0;
 }
 
@@ -299,7 +412,7 @@ static int candidate_body(const uint8_t *body, size_t have, size_t size, bool co
 }
 
 /*  Is there a frame (or a greeting) starting at b? */
-static int candidate(const uint8_t *b, size_t avail)
+static int candidate(const uint8_t *b, size_t avail, size_t max_frame)
 {
     if (avail < 2)
         return CAND_WAIT;
@@ -314,7 +427,7 @@ static int candidate(const uint8_t *b, size_t avail)
     if (avail < hdr)
         return CAND_WAIT;
     uint64_t size = b[0] & ZMTP_LONG ? be64(b + 1) : b[1];
-    if (size < 2 || size > ZMTP_MAX_FRAME)
+    if (size < 2 || size > max_frame)
         return CAND_NO;
     return candidate_body(b + hdr, avail - hdr, (size_t)size, b[0] & ZMTP_COMMAND);
 }
@@ -322,7 +435,7 @@ static int candidate(const uint8_t *b, size_t avail)
 static int resync(zmtp_stream_t *z, const zmtp_sink_t *sink)
 {
     while (z->pos < z->len) {
-        int r = candidate(z->buf + z->pos, z->len - z->pos);
+        int r = candidate(z->buf + z->pos, z->len - z->pos, z->lim.max_frame);
         if (r == CAND_WAIT)
             return 0;
         if (r == CAND_NO) {
@@ -358,7 +471,7 @@ static void parse(zmtp_stream_t *z, const zmtp_sink_t *sink)
             progress = resync(z, sink);
             break;
         case ZS_SKIP:
-            progress = skip_bytes(z);
+            progress = skip_bytes(z, sink);
             break;
         default:
             z->pos = z->len;
@@ -389,12 +502,13 @@ void zmtp_feed(zmtp_stream_t *z, const uint8_t *p, size_t n, const zmtp_sink_t *
             size_t k = n < z->skip ? n : (size_t)z->skip;
             p += k, n -= k, z->skip -= k;
             if (z->skip == 0)
-                z->state = ZS_FRAMES;
+                skip_done(z, sink);
             continue;
         }
         compact(z);
-        size_t take = n < BUF_MAX - z->len ? n : BUF_MAX - z->len;
-        if (take == 0 || reserve(&z->buf, &z->cap, z->len + take, BUF_MAX) != 0) {
+        size_t max = buf_max(z);
+        size_t take = n < max - z->len ? n : max - z->len;
+        if (take == 0 || reserve(&z->buf, &z->cap, z->len + take, max) != 0) {
             z->pos = z->len; /* cannot happen with the limits above; never loop on it */
             z->state = ZS_RESYNC;
             continue;
@@ -432,6 +546,8 @@ void zmtp_gap(zmtp_stream_t *z, uint32_t n, const zmtp_sink_t *sink)
         return;
     if (z->nframes)
         zmtp_note(sink, "a message of %zu frames lost in the gap", z->nframes);
+    if (z->dropping)
+        report_drop(z, sink, false);
     reset_msg(z);
     z->msg_drop = false;
     if (z->state == ZS_SKIP && n < z->skip) {
@@ -448,6 +564,8 @@ void zmtp_gap(zmtp_stream_t *z, uint32_t n, const zmtp_sink_t *sink)
 void zmtp_end(zmtp_stream_t *z, const zmtp_sink_t *sink)
 {
     size_t left = z->len - z->pos;
+    if (z->dropping)
+        report_drop(z, sink, false);
     if (z->state == ZS_FRAMES && (left || z->nframes))
         zmtp_note(sink, "stream ended inside a message (%zu bytes unparsed)", left);
     else if (z->state == ZS_RESYNC && z->resyncs == 0 && z->skipped + left > 0)

@@ -4,7 +4,8 @@
     the greeting, the handshake commands and anything unreadable come out through a sink.
     A stream joined mid-way (or after bytes were lost) is resynchronised on a frame boundary:
     the first frame header whose body decodes as a taskcollab envelope. Pure: no I/O, no
-    clock; memory is bounded by the limits below. */
+    clock; memory is bounded by the limits below. A message that breaks a limit is not
+    lost silently: its size is reported through the sink's dropped callback. */
 #ifndef COLLAB_SNIFF_ZMTP_H
 #define COLLAB_SNIFF_ZMTP_H
 
@@ -14,10 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ZMTP_MAX_FRAME   (2 * COLLAB_MAX_FRAME) /* larger frames are skipped, with a note */
-#define ZMTP_MAX_FRAMES  16                     /* frames in one message */
-#define ZMTP_MAX_MESSAGE (4 * COLLAB_MAX_FRAME) /* bytes in one message */
-#define ZMTP_GREETING    64
+/* The default limits, and how far zmtp_limits_t may raise them. */
+#define ZMTP_MAX_FRAME    (2 * COLLAB_MAX_FRAME) /* bytes in one frame */
+#define ZMTP_MAX_FRAMES   16                     /* frames in one message */
+#define ZMTP_MAX_MESSAGE  (4 * COLLAB_MAX_FRAME) /* bytes in one message */
+#define ZMTP_LIMIT_FRAMES 1024                   /* the most max_frames may be */
+#define ZMTP_LIMIT_BYTES  (16 * 1024 * 1024)     /* the most max_frame, max_message may be */
+#define ZMTP_GREETING     64
 
 typedef enum {
     ZMTP_MECH_UNKNOWN = 0,
@@ -26,10 +30,35 @@ typedef enum {
     ZMTP_MECH_CURVE,
 } zmtp_mech_t;
 
+/*  Limits of one stream; 0 in a field means its default. */
+typedef struct {
+    size_t max_frames, max_frame, max_message;
+} zmtp_limits_t;
+
+typedef enum {
+    ZMTP_DROP_FRAMES = 1, /* more than max_frames frames */
+    ZMTP_DROP_MESSAGE,    /* more than max_message bytes */
+    ZMTP_DROP_FRAME,      /* one frame of more than max_frame bytes */
+    ZMTP_DROP_MEMORY,     /* out of memory */
+} zmtp_drop_why_t;
+
+/*  A message dropped because it broke a limit: what was seen of it. */
+typedef struct {
+    zmtp_drop_why_t why;
+    size_t limit;   /* the limit it broke */
+    size_t frames;  /* its frames, as far as they were seen */
+    uint64_t bytes; /* the bytes of their bodies */
+    bool encrypted; /* a CURVE MESSAGE */
+    bool complete;  /* its last frame was seen (not cut by a gap or the stream's end) */
+} zmtp_drop_t;
+
 typedef struct {
     /*  A complete message: n frame bodies (borrowed for the call). encrypted: one CURVE
         MESSAGE, whose frame is ciphertext. */
     void (*message)(void *arg, const collab_span_t *frames, size_t n, bool encrypted);
+    /*  A message over a limit, once its last frame (or the gap or end that cut it) is
+        reached; may be NULL. */
+    void (*dropped)(void *arg, const zmtp_drop_t *drop);
     /*  One line of text about the stream. */
     void (*note)(void *arg, const char *text);
     void *arg;
@@ -43,18 +72,28 @@ typedef struct {
     uint8_t *buf; /* bytes received and not yet parsed */
     size_t len, cap, pos;
     uint64_t skip; /* bytes of an oversized frame still to skip */
-    uint8_t *msg;  /* the bodies of the current message's frames, back to back */
+    zmtp_limits_t lim;
+    uint8_t *msg; /* the bodies of the current message's frames, back to back */
     size_t msg_len, msg_cap, nframes;
-    size_t frame_off[ZMTP_MAX_FRAMES], frame_len[ZMTP_MAX_FRAMES];
-    bool msg_drop;    /* the current message broke a limit: drop it up to its last frame */
+    size_t *frame_len;    /* nframes lengths, frame_cap allocated (at most lim.max_frames) */
+    collab_span_t *spans; /* frame_cap spans, filled when a message is handed on */
+    size_t frame_cap;
+    bool msg_drop;        /* skip the current message up to its last frame */
+    bool dropping;        /* ... and report it as dropped then (drop holds what was seen) */
+    bool drop_after_skip; /* the frame being skipped was the dropped message's last */
+    zmtp_drop_t drop;
     uint64_t skipped; /* bytes discarded while looking for a frame boundary */
     uint64_t resyncs, pings, commands;
     bool not_zmtp;
 } zmtp_stream_t;
 
 /*  from_start: the stream's first byte is known (a SYN was seen), so a greeting comes
-    first; otherwise the parser looks for a frame boundary. */
-void zmtp_init(zmtp_stream_t *z, bool from_start);
+    first; otherwise the parser looks for a frame boundary. lim: NULL for the defaults;
+    values above the ZMTP_LIMIT_ ones are lowered to them. */
+void zmtp_init(zmtp_stream_t *z, bool from_start, const zmtp_limits_t *lim);
+
+/*  The limits with every 0 replaced by its default and each value capped. */
+zmtp_limits_t zmtp_limits_resolve(const zmtp_limits_t *lim);
 
 /*  Parses n more bytes of the stream. */
 void zmtp_feed(zmtp_stream_t *z, const uint8_t *p, size_t n, const zmtp_sink_t *sink);
