@@ -239,6 +239,36 @@ const char *probe_describe(const probe_reply_t *r, char *buf, size_t cap)
     return buf;
 }
 
+bool probe_blocked(int code)
+{
+    switch (code) {
+    case COLLAB_E_FORBIDDEN:
+    case COLLAB_E_QUOTA:
+    case COLLAB_E_RATE_LIMITED:
+    case COLLAB_E_BUSY:
+    case COLLAB_E_INTERNAL:
+    case COLLAB_E_NOMEM:
+    case COLLAB_E_IO:
+    case COLLAB_E_TIMEOUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool probe_blocked_step(verdict_t *v, const char *agent, const char *what, int code)
+{
+    if (!probe_blocked(code))
+        return false;
+    verdict(v, code == COLLAB_E_TIMEOUT ? PROBE_UNREACHABLE : PROBE_ERROR,
+            "%s as %s: %s (%d) \"%s\"; the probe could not run this step%s", what, agent,
+            collab_errname(code), -code, collab_strerror(code),
+            code == COLLAB_E_FORBIDDEN ? " (log in as an agent with the role, --agent)"
+            : code == COLLAB_E_QUOTA   ? " (the agent owns too many projects)"
+                                       : "");
+    return true;
+}
+
 static bool ident_char(char ch)
 {
     return isalnum((unsigned char)ch) || ch == '_';

@@ -87,6 +87,14 @@ void probe_reply_free(probe_reply_t *out);
 /*  "name (N) \"text\"" for a reply, in buf. */
 const char *probe_describe(const probe_reply_t *r, char *buf, size_t cap);
 
+/*  True for a code that stops the probe's own step rather than showing the improvement:
+    the agent lacks the role (forbidden), its quota is full, the broker is busy, limiting,
+    failing or silent. The probe then says ERROR, never FAILS. */
+bool probe_blocked(int code);
+
+/*  Sets an ERROR verdict (exit 5) for a blocked step and returns true, or returns false. */
+bool probe_blocked_step(verdict_t *v, const char *agent, const char *what, int code);
+
 /*  True when text names field as a word of its own (not inside a longer identifier). */
 bool probe_names(const char *text, const char *field);
 

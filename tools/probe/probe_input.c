@@ -8,6 +8,7 @@
 
 typedef struct {
     probe_reply_t r;
+    const char *what;
     char desc[700];
 } step_t;
 
@@ -16,6 +17,7 @@ static int step(collab_client_t *c, step_t *s, const char *what, const char *act
                 const void *payload, size_t len)
 {
     int rc = probe_call(c, &s->r, action, payload, len);
+    s->what = what;
     probe_describe(&s->r, s->desc, sizeof s->desc);
     say("%s: %s", what, s->desc);
     return rc;
@@ -37,6 +39,16 @@ static const char *u(char *buf, size_t cap, uint64_t v)
 {
     snprintf(buf, cap, "u:%llu", (unsigned long long)v);
     return buf;
+}
+
+/*  An ERROR verdict when a step was stopped by something else than what the probe shows
+    (see probe_blocked): true then. */
+static bool blocked(verdict_t *v, const char *agent, const step_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i].what && probe_blocked_step(v, agent, s[i].what, s[i].r.code))
+            return true;
+    return false;
 }
 
 static void finish(collab_client_t **c, uint64_t project)
@@ -94,10 +106,14 @@ int probe_state_validation(const probe_opts_t *o, verdict_t *v)
     if (rc == 0)
         collab_map_uint(&s[0].r.r.map, "task_id", &task);
     if (rc || !task) {
+        if (!probe_blocked_step(v, o->cli.agent_id, "create_project or assign_task", rc))
+            verdict(v, PROBE_ERROR, "could not make a project and a task for %s: %s", o->worker,
+                    !rc         ? "no task_id"
+                    : s[0].what ? s[0].desc
+                                : collab_strerror(rc));
         free_steps(s, 4);
         finish(&c, project);
-        return verdict(v, PROBE_ERROR, "could not make a project and a task: %s",
-                       rc ? collab_strerror(rc) : "no task_id");
+        return v->outcome;
     }
     len =
         probe_pack(buf, sizeof buf, "task_id", u(id, sizeof id, task), "status", "cancelled", NULL);
@@ -106,12 +122,17 @@ int probe_state_validation(const probe_opts_t *o, verdict_t *v)
     len = probe_pack(buf, sizeof buf, "task_id", id, "status", "finished", NULL);
     step(c, &s[3], "update_task_status -> \"finished\" (no such status)", "update_task_status", buf,
          len);
+    if (blocked(v, o->cli.agent_id, s + 1, 3)) {
+        free_steps(s, 4);
+        finish(&c, project);
+        return v->outcome;
+    }
     bool holds = (s[1].r.code == 0 || s[1].r.code == COLLAB_E_CONFLICT) &&
                  s[2].r.code == COLLAB_E_CONFLICT &&
                  refused_naming(&s[3], COLLAB_E_BAD_REQUEST, "status", NULL);
     verdict(v, holds ? PROBE_HOLDS : PROBE_FAILS,
-            "task %llu cancelled (%s), then moved to %s: %s; unknown status \"finished\": %s, "
-            "which %s (status)",
+            "task %llu to cancelled: %s; then to %s (the table forbids it): %s; unknown status "
+            "\"finished\": %s, which %s (status)",
             (unsigned long long)task, s[1].desc, to, s[2].desc, s[3].desc, named(&s[3], "status"));
     free_steps(s, 4);
     finish(&c, project);
@@ -135,13 +156,18 @@ int probe_size_limits(const probe_opts_t *o, verdict_t *v)
     name[COLLAB_NAME_MAX_CP] = '\0';
     say("create_project with a name of exactly %s code points", limit);
     int edge = probe_create_project(c, name, &project);
+    if (blocked(v, o->cli.agent_id, &s, 1) ||
+        probe_blocked_step(v, o->cli.agent_id, "create_project (200 code points)", edge)) {
+        probe_reply_free(&s.r);
+        finish(&c, project);
+        return v->outcome;
+    }
     bool holds = refused_naming(&s, COLLAB_E_LIMIT, "name", limit) && edge == 0;
     verdict(v, holds ? PROBE_HOLDS : PROBE_FAILS,
-            "create_project name of %d code points: %s, which %s the field (name) %s the limit "
-            "(%s); exactly %s: %s",
-            COLLAB_NAME_MAX_CP + 1, s.desc,
-            probe_names(s.r.text, "name") ? "names" : "does NOT name",
-            probe_names(s.r.text, limit) ? "and" : "but not", limit, limit,
+            "create_project name of %d code points: %s; the message names the field (name): "
+            "%s, the limit (%s): %s; exactly %s: %s",
+            COLLAB_NAME_MAX_CP + 1, s.desc, probe_names(s.r.text, "name") ? "yes" : "NO", limit,
+            probe_names(s.r.text, limit) ? "yes" : "NO", limit,
             edge == 0 ? "accepted" : collab_strerror(edge));
     probe_reply_free(&s.r);
     finish(&c, project);
@@ -169,6 +195,12 @@ int probe_input_validation(const probe_opts_t *o, verdict_t *v)
     else
         snprintf(s[2].desc, sizeof s[2].desc, "not tried (create_project: %s)",
                  collab_strerror(rc));
+    if (blocked(v, o->cli.agent_id, s, 3) ||
+        probe_blocked_step(v, o->cli.agent_id, "create_project", rc)) {
+        free_steps(s, 3);
+        finish(&c, project);
+        return v->outcome;
+    }
     bool holds = refused_naming(&s[0], COLLAB_E_FIELD_TYPE, "name", NULL) &&
                  refused_naming(&s[1], COLLAB_E_LIMIT, "name", NULL) &&
                  refused_naming(&s[2], COLLAB_E_BAD_REQUEST, "worker", NULL);
@@ -190,6 +222,11 @@ int probe_error_messages(const probe_opts_t *o, verdict_t *v)
         return v->outcome;
     step(c, &s[0], "create_project {} (name missing)", "create_project", NULL, 0);
     step(c, &s[1], "get_project {} (project_id missing)", "get_project", NULL, 0);
+    if (blocked(v, o->cli.agent_id, s, 2)) {
+        free_steps(s, 2);
+        finish(&c, 0);
+        return v->outcome;
+    }
     bool holds = refused_naming(&s[0], COLLAB_E_FIELD_MISSING, "name", NULL) &&
                  refused_naming(&s[1], COLLAB_E_FIELD_MISSING, "project_id", NULL);
     verdict(v, holds ? PROBE_HOLDS : PROBE_FAILS,

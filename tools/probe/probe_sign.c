@@ -105,6 +105,8 @@ int probe_timestamp(const probe_opts_t *o, verdict_t *v)
     int ok = signed_create(&s, "signed create_project stamped inside the window",
                            inside ? probe_now_ms() - inside : 0, s.key, d[2], sizeof d[2]);
     stop(&s);
+    if (probe_blocked_step(v, o->cli.agent_id, "create_project", ok))
+        return v->outcome;
     bool holds = old == COLLAB_E_STALE_TIMESTAMP && ahead == COLLAB_E_STALE_TIMESTAMP && ok == 0;
     return verdict(v, holds ? PROBE_HOLDS : PROBE_FAILS,
                    "window +-%s: signed %s old: %s; %s ahead: %s; %s old: %s", w, past, d[0], past,
@@ -125,6 +127,8 @@ int probe_wrong_key(const probe_opts_t *o, verdict_t *v)
         signed_create(&s, "the same signed with the agent's own key", 0, s.key, d[1], sizeof d[1]);
     sodium_memzero(wrong, sizeof wrong);
     stop(&s);
+    if (probe_blocked_step(v, o->cli.agent_id, "create_project", good))
+        return v->outcome;
     bool holds = bad == COLLAB_E_BAD_SIGNATURE && good == 0;
     return verdict(v, holds ? PROBE_HOLDS : PROBE_FAILS,
                    "%s's create_project signed with a wrong key: %s; with its own key: %s",
