@@ -346,6 +346,15 @@ static void test_errors(void)
                                         "--timeout-ms", "300", NULL});
     if (!CHECK(rc == 1) || !CHECK(strstr(p.buf, "ERROR: ") != NULL))
         fprintf(stderr, "brute-force (no broker) output:\n%s\n", p.buf);
+    /* candidates that are no agent ids: a usage error before anything is sent */
+    static const char *const bad[] = {"a;b", "a,,b", "a,", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rc = run_bare(&p, "/",
+                      (const char *const[]){"enumerate-agents", "--broker", "tcp://127.0.0.1:1",
+                                            "--candidates", bad[i], NULL});
+        if (!CHECK(rc == 2) || !CHECK(strstr(p.buf, "--candidates: ") != NULL))
+            fprintf(stderr, "--candidates '%s':\n%s\n", bad[i], p.buf);
+    }
 }
 
 /*  enumerate-agents against the lab's cost-12 hashes: the timing names exactly the agents

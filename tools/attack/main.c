@@ -168,6 +168,25 @@ static int set_num(long *dst, const char *flag, const char *val, long min, long 
     return -1;
 }
 
+/*  A comma list of 1 to 16 agent ids of [A-Za-z0-9_.-], each at most 64 bytes. */
+static bool valid_candidates(const char *list)
+{
+    int n = 0;
+    for (const char *p = list; *p; n++) {
+        size_t len = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
+        if (len == 0 || len > COLLAB_MAX_AGENT_ID || (p[len] != ',' && p[len] != '\0') || n == 16)
+            break;
+        p += len + (p[len] == ',');
+        if (!*p && p[-1] != ',')
+            return true;
+    }
+    fprintf(stderr,
+            "collab-attack: --candidates: 1 to 16 comma-separated ids of [A-Za-z0-9_.-], "
+            "at most %d bytes each\n",
+            COLLAB_MAX_AGENT_ID);
+    return false;
+}
+
 #define STR(field)                                                                                 \
     do {                                                                                           \
         if (set_str(o->field, sizeof o->field, longs[index].name, optarg) != 0)                    \
@@ -280,6 +299,8 @@ static int parse(int argc, char **argv, attack_opts_t *o)
             break;
         case 'E':
             STR(candidates);
+            if (!valid_candidates(o->candidates))
+                return -1;
             break;
         case 'T':
             NUM(tries, 1, 101);
