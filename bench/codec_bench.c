@@ -2,9 +2,11 @@
     typical signed update_task_status request, timed with CLOCK_MONOTONIC after a warmup.
     Usage: codec_bench [iterations]   (default 1000000) */
 #include "collab.h"
+#include "collab_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static const uint8_t KEY[COLLAB_KEY_LEN] = {
@@ -114,9 +116,17 @@ int main(int argc, char **argv)
         {"sign full (reference)", op_sign_full},
         {"payload map parse (reference)", op_map_parse},
     };
-    long iterations = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
-    if (iterations < 1)
-        iterations = 1;
+    long iterations = 1000000;
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: codec_bench [ITERATIONS]   (1..1000000000, default 1000000)\n"
+               "nanoseconds per encode, decode and decode+verify (weak and full signature\n"
+               "scope) of a typical signed update_task_status request, after a warmup\n");
+        return 0;
+    }
+    if (argc > 2 || (argc == 2 && collab_parse_long(argv[1], 1, 1000000000, &iterations) != 0)) {
+        fprintf(stderr, "usage: codec_bench [ITERATIONS]   (1..1000000000, default 1000000)\n");
+        return 2;
+    }
     build();
     collab_envelope_t env;
     if (collab_envelope_decode(frame_full, full_len, &env) ||

@@ -74,6 +74,14 @@ int main(int argc, char **argv)
     size_t reply_bytes = 0;
     long n;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: echo [--bind ENDPOINT] [--reply-bytes N (0..65536)]\n"
+                   "the benchmark's baseline: a raw libzmq ROUTER that sends every request\n"
+                   "straight back (cut or zero-padded to N bytes with --reply-bytes); prints\n"
+                   "\"listening ENDPOINT\" (default tcp://127.0.0.1:*) and runs until SIGINT or\n"
+                   "SIGTERM. scripts/bench starts it beside the broker.\n");
+            return 0;
+        }
         if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
             bind = argv[++i];
         else if (strcmp(argv[i], "--reply-bytes") == 0 && i + 1 < argc &&

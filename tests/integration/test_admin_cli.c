@@ -138,8 +138,18 @@ static void test_set_role(void)
     CHECK_EQ_INT(ADMIN_RUN(&c, "admin", false, "set-role", "worker3", "worker"), 2);
     CHECK(strstr(c.err, "must be signed") != NULL);
     child_free(&c);
-    CHECK_EQ_INT(ADMIN_RUN(&c, "admin", true, "set-role", "worker3", "emperor"), 5);
-    CHECK(strstr(c.err, "set_role refused") && strstr(c.err, "bad_request"));
+    /* a role outside the four is a usage error, refused before anything is sent */
+    const char *const bad_roles[] = {"emperor", "boss", "Worker", ""};
+    for (size_t i = 0; i < sizeof bad_roles / sizeof bad_roles[0]; i++) {
+        CHECK_EQ_INT(ADMIN_RUN(&c, "admin", true, "set-role", "worker1", bad_roles[i]), 2);
+        CHECK(strstr(c.err, "unknown role") &&
+              strstr(c.err, "admin, coordinator, worker or observer"));
+        child_free(&c);
+    }
+    CHECK_EQ_INT(ADMIN_RUN(&c, "admin", false, "list-agents", "--json"), 0);
+    j = json_of(&c);
+    CHECK_STR(role_in(j, "worker1"), "worker");
+    cJSON_Delete(j);
     child_free(&c);
     CHECK_EQ_INT(ADMIN_RUN(&c, "admin", true, "set-role", "nobody", "worker"), 5);
     CHECK(strstr(c.err, "not_found") != NULL);
@@ -292,9 +302,27 @@ static void test_unreachable(void)
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
     const char *const args[] = {"--timeout-ms", "300", "--retries", "0", "list-agents", NULL};
     CHECK_EQ_INT(run_admin_at(&c, ep, "admin", "admin123", false, args), 3);
-    CHECK(strstr(c.err, "did not answer") != NULL);
+    CHECK(strstr(c.err, "no broker answers at") != NULL);
+    child_free(&c);
+    /* the default: the first connection gets 5 s, not every retry of a slow login (36 s) */
+    const char *argv[] = {ADMIN,      "--broker",    ep,  "--agent", "admin", "--password",
+                          "admin123", "list-agents", NULL};
+    int64_t t0 = it_mono_ms();
+    CHECK_EQ_INT(child_run(&c, argv, NULL, RUN_MS), 3);
+    CHECK(it_mono_ms() - t0 >= 4500 && it_mono_ms() - t0 < 8000);
+    CHECK(strstr(c.err, "no broker answers at") && strstr(c.err, "--connect-timeout-ms"));
+    child_free(&c);
+    const char *const quick[] = {"--connect-timeout-ms", "200", "list-agents", NULL};
+    t0 = it_mono_ms();
+    CHECK_EQ_INT(run_admin_at(&c, ep, "admin", "admin123", false, quick), 3);
+    CHECK(it_mono_ms() - t0 < 3000);
     child_free(&c);
     close(fd);
+    /* an endpoint that is none is said at once, exit 3, not "a payload value ..." */
+    const char *const none[] = {"list-agents", NULL};
+    CHECK_EQ_INT(run_admin_at(&c, "notaurl", "admin", "admin123", false, none), 3);
+    CHECK(strstr(c.err, "'notaurl' is not a broker endpoint: expected tcp://HOST:PORT") != NULL);
+    child_free(&c);
 }
 
 int main(int argc, char **argv)
