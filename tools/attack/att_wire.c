@@ -168,16 +168,21 @@ static int send_raw(const attack_opts_t *o, const char *source, const void *fram
     void *raw = zsock_resolve(sock);
     if (rc == 0 && zmq_send(raw, frame, len, 0) < 0)
         rc = COLLAB_E_IO;
-    zmq_pollitem_t item = {raw, 0, ZMQ_POLLIN, 0};
-    if (rc == 0)
-        rc = zmq_poll(&item, 1, o->timeout_ms) > 0 ? 0 : COLLAB_E_TIMEOUT;
-    int n = rc == 0 ? zmq_recv(raw, rep_buf, cap, 0) : -1;
+    /* the reply, past the victim's events: under weak peer binding the broker pushes the
+       session's events to the connection that used it last, which is now this one */
+    long long deadline = att_mono_ms() + o->timeout_ms;
+    for (bool replied = false; rc == 0 && !replied;) {
+        zmq_pollitem_t item = {raw, 0, ZMQ_POLLIN, 0};
+        long long left = deadline - att_mono_ms();
+        int n =
+            left > 0 && zmq_poll(&item, 1, (long)left) > 0 ? zmq_recv(raw, rep_buf, cap, 0) : -2;
+        rc = n == -2 ? COLLAB_E_TIMEOUT : n < 0 || (size_t)n > cap ? COLLAB_E_TOO_LARGE : 0;
+        if (rc == 0)
+            rc = collab_envelope_decode(rep_buf, (size_t)n, rep);
+        replied = rc == 0 && rep->kind == COLLAB_KIND_REPLY;
+    }
     zsock_destroy(&sock);
-    if (rc)
-        return rc;
-    if (n < 0 || (size_t)n > cap)
-        return COLLAB_E_TOO_LARGE;
-    return collab_envelope_decode(rep_buf, (size_t)n, rep);
+    return rc;
 }
 
 /*  Copies a captured message's envelope frame (it is lent by the sniffer). */
