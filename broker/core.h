@@ -83,6 +83,17 @@ struct collab_broker {
     uint64_t last_sweep_ms, last_flush_ms, last_stats_ms;
 };
 
+/*  What a refusal is about, for its error text (PROTOCOL.md 9): "FIELD RULE", or
+    "FIELD RULE N UNIT" when unit is set. Every pointer is a static string (a key name, an
+    action name, a fixed phrase), never bytes from the wire; field NULL: no detail. Set
+    only on a failure path, read only by collab_reply when it answers an error. */
+typedef struct {
+    const char *field;
+    const char *rule;
+    const char *unit;
+    uint32_t n;
+} collab_why_t;
+
 /*  The request being handled. */
 typedef struct {
     collab_envelope_t env;
@@ -98,6 +109,7 @@ typedef struct {
     uint64_t now;       /* Unix ms when handling started */
     collab_pack_t out;  /* the reply's data map, written by the handler */
     uint32_t retry_after_ms;
+    collab_why_t why; /* what the refusal is about, when it is about a field */
 } req_t;
 
 /*  Every handler has this shape: it validates, changes state (recording each change in
@@ -181,11 +193,27 @@ void collab_session_flush_activity(collab_broker_t *self);
 /*  Completes a password job handed back by the hashing pool. */
 void collab_login_complete(collab_broker_t *self, collab_hash_job_t *job);
 
-/*  handlers_util.c: shared validation of payload fields. */
-int collab_arg_text(const collab_broker_t *self, const req_t *req, const char *key, size_t min_cp,
+/*  handlers_util.c: shared validation of payload fields. Each returns 0, or the refusal
+    (field_missing, field_type, limit, utf8, bad_text) with req->why naming the field and,
+    for a limit, the limit. An optional field that is absent returns 0 and leaves *out
+    untouched (collab_arg_text: "" instead). */
+/*  A text field of min_cp..max_cp code points, checked by the text-fields control. */
+int collab_arg_text(const collab_broker_t *self, req_t *req, const char *key, size_t min_cp,
                     size_t max_cp, bool required, collab_span_t *out);
-int collab_arg_ident(const req_t *req, const char *key, collab_span_t *out);
-int collab_arg_id(const req_t *req, const char *key, uint64_t *out);
+/*  An identifier: 1..COLLAB_IDENT_MAX bytes of [a-z_]. */
+int collab_arg_ident(req_t *req, const char *key, collab_span_t *out);
+/*  A required unsigned integer (an object's id). */
+int collab_arg_id(req_t *req, const char *key, uint64_t *out);
+/*  Any str (its value is checked by the caller), an unsigned integer, a boolean. */
+int collab_arg_str(req_t *req, const char *key, bool required, collab_span_t *out);
+int collab_arg_uint(req_t *req, const char *key, bool required, uint64_t *out);
+int collab_arg_bool(req_t *req, const char *key, bool required, bool *out);
+/*  A secret: a str of 1..max bytes (never echoed, nor its length). */
+int collab_arg_secret(req_t *req, const char *key, size_t max, collab_span_t *out);
+/*  Records what refusal rc is about (static strings only; unit NULL: no number) and returns
+    rc; does nothing and returns 0 when rc is 0. */
+int collab_why(req_t *req, int rc, const char *field, const char *rule, uint32_t n,
+               const char *unit);
 /*  Persists the id counters (projects, tasks, session handles) with the batch. */
 int collab_save_ids(collab_broker_t *self);
 /*  Packs a task as PROTOCOL.md's task object. */

@@ -191,12 +191,14 @@ static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames
         memset(&req->env, 0, sizeof req->env);
         return COLLAB_E_FRAMES;
     }
-    int rc =
-        collab_envelope_decode_map(zmq_msg_data(body), zmq_msg_size(body), &req->env, &req->args);
+    collab_envelope_why_t why;
+    int rc = collab_envelope_decode_why(zmq_msg_data(body), zmq_msg_size(body), &req->env,
+                                        &req->args, &why);
     if (frames != 1) /* the first frame may still say which request it was */
         return COLLAB_E_FRAMES;
+    collab_why(req, rc, why.field, why.rule, 0, NULL);
     if (rc == 0 && req->env.kind != COLLAB_KIND_REQUEST)
-        rc = COLLAB_E_MALFORMED;
+        rc = collab_why(req, COLLAB_E_MALFORMED, "type", "must be request", 0, NULL);
     if (rc == 0 &&
         (req->action = collab_action_lookup(req->env.action.ptr, req->env.action.len)) < 0)
         rc = req->action;
@@ -226,6 +228,7 @@ void collab_dispatch(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, int
     req.agent = NULL;
     req.now = collab_now_ms();
     req.retry_after_ms = 0;
+    req.why = (collab_why_t){0};
     req.peer[0] = req.curve_key[0] = '\0';
     collab_pack_init(&req.out, self->data_buf, sizeof self->data_buf);
     self->stats.requests++;
@@ -248,7 +251,8 @@ void collab_dispatch(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, int
         return;
     }
     /* the action's own validation starts with its payload's keys: no others are taken */
-    rc = collab_action_check_keys(req.action, &req.args);
+    rc = collab_why(&req, collab_action_check_keys(req.action, &req.args),
+                    collab_action_name(req.action), "takes no such payload key", 0, NULL);
     if (rc == 0)
         rc = handlers[req.action](self, &req);
     if (rc == COLLAB_DEFERRED)

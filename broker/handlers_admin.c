@@ -10,20 +10,30 @@ int collab_h_register_worker(collab_broker_t *self, req_t *req)
     collab_mp_reader_t r;
     uint32_t n;
     int rc = collab_map_array(&req->args, "capabilities", &r, &n);
+    if (rc == COLLAB_E_FIELD_MISSING)
+        return collab_why(req, rc, "capabilities", "is missing", 0, NULL);
     if (rc)
-        return rc;
-    if (n < 1 || n > COLLAB_MAX_CAPABILITIES)
-        return COLLAB_E_LIMIT;
+        return collab_why(req, rc, "capabilities", "must be an array of strings", 0, NULL);
+    if (n < 1)
+        return collab_why(req, COLLAB_E_LIMIT, "capabilities", "must not be empty", 0, NULL);
+    if (n > COLLAB_MAX_CAPABILITIES)
+        return collab_why(req, COLLAB_E_LIMIT, "capabilities", "holds more than",
+                          COLLAB_MAX_CAPABILITIES, "entries");
     char caps[COLLAB_MAX_CAPABILITIES][COLLAB_IDENT_MAX + 1];
     for (uint32_t i = 0; i < n; i++) {
         collab_mp_value_t v;
         if (collab_mp_read(&r, &v) != 0 || v.type != COLLAB_MP_STR)
-            return COLLAB_E_FIELD_TYPE;
-        if (v.len < 1 || v.len > COLLAB_IDENT_MAX)
-            return COLLAB_E_LIMIT;
+            return collab_why(req, COLLAB_E_FIELD_TYPE, "capabilities",
+                              "must be an array of strings", 0, NULL);
+        if (v.len < 1)
+            return collab_why(req, COLLAB_E_LIMIT, "capabilities", "holds an empty entry", 0, NULL);
+        if (v.len > COLLAB_IDENT_MAX)
+            return collab_why(req, COLLAB_E_LIMIT, "capabilities", "holds an entry longer than",
+                              COLLAB_IDENT_MAX, "bytes");
         for (uint32_t k = 0; k < v.len; k++)
             if (!((v.ptr[k] >= 'a' && v.ptr[k] <= 'z') || v.ptr[k] == '_'))
-                return COLLAB_E_LIMIT;
+                return collab_why(req, COLLAB_E_LIMIT, "capabilities",
+                                  "must hold entries made of a-z and _ only", 0, NULL);
         memcpy(caps[i], v.ptr, v.len);
         caps[i][v.len] = '\0';
     }
@@ -108,17 +118,18 @@ int collab_h_list_agents(collab_broker_t *self, req_t *req)
 int collab_h_set_role(collab_broker_t *self, req_t *req)
 {
     collab_span_t id, role_name;
-    int rc = collab_map_str(&req->args, "agent_id", &id);
+    int rc = collab_arg_str(req, "agent_id", true, &id);
     if (rc == 0)
-        rc = collab_map_str(&req->args, "role", &role_name);
+        rc = collab_arg_str(req, "role", true, &role_name);
     if (rc)
         return rc;
     int role = collab_role_lookup(role_name.ptr, role_name.len);
     if (role < 0)
-        return COLLAB_E_BAD_REQUEST;
+        return collab_why(req, COLLAB_E_BAD_REQUEST, "role",
+                          "is not a role (admin, coordinator, worker, observer)", 0, NULL);
     collab_agent_t *a = collab_tables_agent(self->tables, id.ptr, id.len);
     if (!a)
-        return COLLAB_E_NOT_FOUND;
+        return collab_why(req, COLLAB_E_NOT_FOUND, "agent_id", "is not an agent", 0, NULL);
     collab_role_t previous = a->role;
     a->role = (collab_role_t)role;
     if ((rc = collab_store_put_agent(self->store, a)) != 0) {
@@ -154,11 +165,10 @@ int collab_h_list_sessions(collab_broker_t *self, req_t *req)
 {
     collab_span_t filter = {NULL, 0};
     uint64_t off = 0;
-    int rc = collab_map_str(&req->args, "agent_id", &filter);
-    if (rc && rc != COLLAB_E_FIELD_MISSING)
-        return rc;
-    rc = collab_map_uint(&req->args, "offset", &off);
-    if (rc && rc != COLLAB_E_FIELD_MISSING)
+    int rc = collab_arg_str(req, "agent_id", false, &filter);
+    if (rc == 0)
+        rc = collab_arg_uint(req, "offset", false, &off);
+    if (rc)
         return rc;
     size_t total = collab_tables_session_count(self->tables), n = 0;
     collab_session_t **all = malloc((total ? total : 1) * sizeof *all);
@@ -198,18 +208,21 @@ int collab_h_revoke_session(collab_broker_t *self, req_t *req)
 {
     uint64_t handle;
     collab_span_t id;
-    int by_handle = collab_map_uint(&req->args, "handle", &handle);
-    int by_agent = collab_map_str(&req->args, "agent_id", &id);
-    if ((by_handle == 0) == (by_agent == 0))
-        return by_handle == COLLAB_E_FIELD_TYPE || by_agent == COLLAB_E_FIELD_TYPE
-                   ? COLLAB_E_FIELD_TYPE
-                   : COLLAB_E_BAD_REQUEST; /* exactly one of the two */
+    bool by_handle = collab_map_find(&req->args, "handle") != NULL;
+    bool by_agent = collab_map_find(&req->args, "agent_id") != NULL;
+    int rc = collab_arg_uint(req, "handle", false, &handle);
+    if (rc == 0)
+        rc = collab_arg_str(req, "agent_id", false, &id);
+    if (rc)
+        return rc;
+    if (by_handle == by_agent) /* exactly one of the two */
+        return collab_why(req, COLLAB_E_BAD_REQUEST, "handle",
+                          "or agent_id: give exactly one of the two", 0, NULL);
     uint32_t revoked = 0;
-    int rc = 0;
-    if (by_handle == 0) {
+    if (by_handle) {
         collab_session_t *s = collab_tables_session_by_handle(self->tables, handle);
         if (!s)
-            return COLLAB_E_NOT_FOUND;
+            return collab_why(req, COLLAB_E_NOT_FOUND, "handle", "names no session", 0, NULL);
         if (s == req->session)
             req->session = NULL;
         rc = collab_session_end(self, &s, "revoked", req->agent->id);
@@ -217,7 +230,7 @@ int collab_h_revoke_session(collab_broker_t *self, req_t *req)
     } else {
         collab_agent_t *a = collab_tables_agent(self->tables, id.ptr, id.len);
         if (!a)
-            return COLLAB_E_NOT_FOUND;
+            return collab_why(req, COLLAB_E_NOT_FOUND, "agent_id", "is not an agent", 0, NULL);
         while (rc == 0 && a->sessions) {
             collab_session_t *s = a->sessions;
             if (s == req->session)

@@ -83,11 +83,10 @@ static void pack_summary(collab_pack_t *o, const collab_project_t *p)
 }
 
 /*  Reads an optional offset field (default 0). */
-static int opt_offset(const req_t *req, const char *key, uint64_t *off)
+static int opt_offset(req_t *req, const char *key, uint64_t *off)
 {
     *off = 0;
-    int rc = collab_map_uint(&req->args, key, off);
-    return rc == COLLAB_E_FIELD_MISSING ? 0 : rc;
+    return collab_arg_uint(req, key, false, off);
 }
 
 int collab_h_list_projects(collab_broker_t *self, req_t *req)
@@ -123,7 +122,7 @@ int collab_h_get_project(collab_broker_t *self, req_t *req)
         return rc;
     collab_project_t *p = collab_tables_project(self->tables, id);
     if (!p)
-        return COLLAB_E_NOT_FOUND;
+        return collab_why(req, COLLAB_E_NOT_FOUND, "project_id", "names no project", 0, NULL);
     size_t total, i = off;
     collab_task_t **tasks = collab_tables_project_tasks(self->tables, id, &total);
     collab_pager_t pg;
@@ -158,7 +157,7 @@ static int managed_project(collab_broker_t *self, req_t *req, collab_project_t *
         return rc;
     *out = collab_tables_project(self->tables, id);
     if (!*out)
-        return COLLAB_E_NOT_FOUND;
+        return collab_why(req, COLLAB_E_NOT_FOUND, "project_id", "names no project", 0, NULL);
     return may_manage(self, req, *out) ? 0 : COLLAB_E_FORBIDDEN;
 }
 

@@ -78,13 +78,16 @@ static bool login_strong(const collab_broker_t *self)
 int collab_h_login(collab_broker_t *self, req_t *req)
 {
     collab_span_t pw;
-    if (req->env.session_id.len || req->env.signature.len)
-        return COLLAB_E_MALFORMED; /* a login opens a session, unsigned (PROTOCOL.md 5) */
-    int rc = collab_map_str(&req->args, "password", &pw);
+    /* a login opens a session, unsigned (PROTOCOL.md 5) */
+    if (req->env.session_id.len)
+        return collab_why(req, COLLAB_E_MALFORMED, "session_id", "must be empty in a login", 0,
+                          NULL);
+    if (req->env.signature.len)
+        return collab_why(req, COLLAB_E_MALFORMED, "signature", "must be absent in a login", 0,
+                          NULL);
+    int rc = collab_arg_secret(req, "password", COLLAB_PASSWORD_MAX, &pw);
     if (rc)
         return rc;
-    if (pw.len < 1 || pw.len > COLLAB_PASSWORD_MAX)
-        return COLLAB_E_LIMIT;
     collab_agent_t *agent =
         collab_tables_agent(self->tables, req->env.agent_id.ptr, req->env.agent_id.len);
     if (!agent && !login_strong(self)) {
@@ -258,6 +261,7 @@ void collab_login_complete(collab_broker_t *self, collab_hash_job_t *job)
     snprintf(req.curve_key, sizeof req.curve_key, "%s", p->curve_key);
     req.session = NULL;
     req.agent = NULL;
+    req.why = (collab_why_t){0};
     req.now = collab_now_ms();
     collab_pack_init(&req.out, self->data_buf, sizeof self->data_buf);
     int rc;
@@ -302,16 +306,16 @@ static int password_policy(const collab_broker_t *self, const collab_agent_t *ag
 int collab_h_change_password(collab_broker_t *self, req_t *req)
 {
     collab_span_t old_pw, new_pw;
-    int rc = collab_map_str(&req->args, "old_password", &old_pw);
+    int rc = collab_arg_secret(req, "old_password", COLLAB_PASSWORD_MAX, &old_pw);
     if (rc == 0)
-        rc = collab_map_str(&req->args, "new_password", &new_pw);
+        rc = collab_arg_secret(req, "new_password", COLLAB_PASSWORD_MAX, &new_pw);
     if (rc)
         return rc;
-    if (old_pw.len < 1 || old_pw.len > COLLAB_PASSWORD_MAX || new_pw.len < 1 ||
-        new_pw.len > COLLAB_PASSWORD_MAX)
-        return COLLAB_E_LIMIT;
     if ((rc = password_policy(self, req->agent, new_pw)) != 0)
-        return rc;
+        return collab_why(req, rc, "new_password",
+                          "must not hold the agent id, must mix 3 kinds of character (a-z, A-Z, "
+                          "0-9, other) and be at least",
+                          self->cfg.password_min_len, "code points");
     pending_t *p = calloc(1, sizeof *p);
     if (!p)
         return COLLAB_E_NOMEM;
@@ -362,11 +366,10 @@ int collab_h_subscribe(collab_broker_t *self, req_t *req)
 {
     uint64_t since = req->agent->event_seq;
     bool all = false;
-    int rc = collab_map_uint(&req->args, "since", &since);
-    if (rc && rc != COLLAB_E_FIELD_MISSING)
-        return rc;
-    rc = collab_map_bool(&req->args, "all", &all);
-    if (rc && rc != COLLAB_E_FIELD_MISSING)
+    int rc = collab_arg_uint(req, "since", false, &since);
+    if (rc == 0)
+        rc = collab_arg_bool(req, "all", false, &all);
+    if (rc)
         return rc;
     collab_session_t *s = req->session;
     collab_tables_set_follow_all(self->tables, req->agent, s, all);

@@ -11,16 +11,19 @@ static collab_agent_t *agent_of(collab_broker_t *self, const char *id)
 }
 
 /*  The worker named by a payload field: it must exist and hold the worker role now. */
-static int worker_arg(collab_broker_t *self, const req_t *req, collab_agent_t **out)
+static int worker_arg(collab_broker_t *self, req_t *req, collab_agent_t **out)
 {
     collab_span_t id;
-    int rc = collab_map_str(&req->args, "worker", &id);
+    int rc = collab_arg_str(req, "worker", true, &id);
     if (rc)
         return rc;
     *out = collab_tables_agent(self->tables, id.ptr, id.len);
     if (!*out)
-        return COLLAB_E_NOT_FOUND;
-    return (*out)->role == COLLAB_ROLE_WORKER ? 0 : COLLAB_E_BAD_REQUEST;
+        return collab_why(req, COLLAB_E_NOT_FOUND, "worker", "is not an agent", 0, NULL);
+    if ((*out)->role != COLLAB_ROLE_WORKER)
+        return collab_why(req, COLLAB_E_BAD_REQUEST, "worker",
+                          "is not an agent with the worker role", 0, NULL);
+    return 0;
 }
 
 static int task_event(collab_broker_t *self, const collab_task_t *t, const char *name,
@@ -84,7 +87,7 @@ int collab_h_assign_task(collab_broker_t *self, req_t *req)
         return rc;
     collab_project_t *p = collab_tables_project(self->tables, pid);
     if (!p)
-        return COLLAB_E_NOT_FOUND;
+        return collab_why(req, COLLAB_E_NOT_FOUND, "project_id", "names no project", 0, NULL);
     if (p->closed)
         return COLLAB_E_CONFLICT;
     if (p->task_count >= self->cfg.max_tasks_per_project)
@@ -118,14 +121,14 @@ int collab_h_assign_task(collab_broker_t *self, req_t *req)
     return 0;
 }
 
-static int task_arg(collab_broker_t *self, const req_t *req, collab_task_t **out)
+static int task_arg(collab_broker_t *self, req_t *req, collab_task_t **out)
 {
     uint64_t id;
     int rc = collab_arg_id(req, "task_id", &id);
     if (rc)
         return rc;
     *out = collab_tables_task(self->tables, id);
-    return *out ? 0 : COLLAB_E_NOT_FOUND;
+    return *out ? 0 : collab_why(req, COLLAB_E_NOT_FOUND, "task_id", "names no task", 0, NULL);
 }
 
 int collab_h_reassign_task(collab_broker_t *self, req_t *req)
@@ -186,14 +189,17 @@ int collab_h_update_task_status(collab_broker_t *self, req_t *req)
     collab_span_t status, result;
     int rc = task_arg(self, req, &t);
     if (rc == 0)
-        rc = collab_map_str(&req->args, "status", &status);
+        rc = collab_arg_str(req, "status", true, &status);
     if (rc == 0)
         rc = collab_arg_text(self, req, "result", 0, COLLAB_DESC_MAX_CP, false, &result);
     if (rc)
         return rc;
     int to = collab_task_status_lookup(status.ptr, status.len);
     if (to < 0) /* a known status the table does not reach this way, even assigned: conflict */
-        return COLLAB_E_BAD_REQUEST;
+        return collab_why(req, COLLAB_E_BAD_REQUEST, "status",
+                          "is not a task status (assigned, in_progress, completed, failed, "
+                          "cancelled)",
+                          0, NULL);
     if (!may_update(self, req, t, (collab_task_status_t)to))
         return COLLAB_E_FORBIDDEN;
     if (!transition_ok(t->status, (collab_task_status_t)to))

@@ -3,36 +3,111 @@
 
 #include <string.h>
 
-int collab_arg_text(const collab_broker_t *self, const req_t *req, const char *key, size_t min_cp,
-                    size_t max_cp, bool required, collab_span_t *out)
+int collab_why(req_t *req, int rc, const char *field, const char *rule, uint32_t n,
+               const char *unit)
 {
-    int rc = collab_map_str(&req->args, key, out);
-    if (rc == COLLAB_E_FIELD_MISSING && !required) {
-        *out = (collab_span_t){"", 0};
-        return 0;
-    }
     if (rc)
-        return rc;
-    return collab_text_check(out->ptr, out->len, min_cp, max_cp,
-                             self->cfg.strong[COLLAB_CTL_TEXT_FIELDS]);
+        req->why = (collab_why_t){.field = field, .rule = rule, .unit = unit, .n = n};
+    return rc;
 }
 
-int collab_arg_ident(const req_t *req, const char *key, collab_span_t *out)
+/*  A map getter's answer about key: missing, or not of the type `want` says. */
+static int got(req_t *req, int rc, const char *key, const char *want)
 {
-    int rc = collab_map_str(&req->args, key, out);
+    if (rc == COLLAB_E_FIELD_MISSING)
+        return collab_why(req, rc, key, "is missing", 0, NULL);
+    if (rc == COLLAB_E_FIELD_TYPE)
+        return collab_why(req, rc, key, want, 0, NULL);
+    return rc;
+}
+
+int collab_arg_str(req_t *req, const char *key, bool required, collab_span_t *out)
+{
+    collab_span_t v;
+    int rc = collab_map_str(&req->args, key, &v);
+    if (rc == COLLAB_E_FIELD_MISSING && !required)
+        return 0;
+    if (rc == 0)
+        *out = v;
+    return got(req, rc, key, "must be a string");
+}
+
+int collab_arg_uint(req_t *req, const char *key, bool required, uint64_t *out)
+{
+    uint64_t v;
+    int rc = collab_map_uint(&req->args, key, &v);
+    if (rc == COLLAB_E_FIELD_MISSING && !required)
+        return 0;
+    if (rc == 0)
+        *out = v;
+    return got(req, rc, key, "must be an unsigned integer");
+}
+
+int collab_arg_bool(req_t *req, const char *key, bool required, bool *out)
+{
+    bool v;
+    int rc = collab_map_bool(&req->args, key, &v);
+    if (rc == COLLAB_E_FIELD_MISSING && !required)
+        return 0;
+    if (rc == 0)
+        *out = v;
+    return got(req, rc, key, "must be a boolean");
+}
+
+int collab_arg_id(req_t *req, const char *key, uint64_t *out)
+{
+    return collab_arg_uint(req, key, true, out);
+}
+
+/*  Says which end of min..max a length broke (min is 0 or 1 wherever this is used). */
+static int length_why(req_t *req, const char *key, size_t have, size_t min, size_t max,
+                      const char *unit)
+{
+    if (have < min)
+        return min == 1
+                   ? collab_why(req, COLLAB_E_LIMIT, key, "must not be empty", 0, NULL)
+                   : collab_why(req, COLLAB_E_LIMIT, key, "is shorter than", (uint32_t)min, unit);
+    return collab_why(req, COLLAB_E_LIMIT, key, "is longer than", (uint32_t)max, unit);
+}
+
+int collab_arg_text(const collab_broker_t *self, req_t *req, const char *key, size_t min_cp,
+                    size_t max_cp, bool required, collab_span_t *out)
+{
+    *out = (collab_span_t){"", 0};
+    int rc = collab_arg_str(req, key, required, out);
+    if (rc)
+        return rc;
+    rc = collab_text_check(out->ptr, out->len, min_cp, max_cp,
+                           self->cfg.strong[COLLAB_CTL_TEXT_FIELDS]);
+    if (rc == COLLAB_E_LIMIT) {
+        size_t cp = 0;
+        collab_utf8_check(out->ptr, out->len, &cp);
+        return length_why(req, key, cp, min_cp, max_cp, "code points");
+    }
+    if (rc == COLLAB_E_UTF8)
+        return collab_why(req, rc, key, "is not valid UTF-8", 0, NULL);
+    return collab_why(req, rc, key, "holds refused control characters", 0, NULL);
+}
+
+int collab_arg_ident(req_t *req, const char *key, collab_span_t *out)
+{
+    int rc = collab_arg_str(req, key, true, out);
     if (rc)
         return rc;
     if (out->len < 1 || out->len > COLLAB_IDENT_MAX)
-        return COLLAB_E_LIMIT;
+        return length_why(req, key, out->len, 1, COLLAB_IDENT_MAX, "bytes");
     for (size_t i = 0; i < out->len; i++)
         if (!((out->ptr[i] >= 'a' && out->ptr[i] <= 'z') || out->ptr[i] == '_'))
-            return COLLAB_E_LIMIT;
+            return collab_why(req, COLLAB_E_LIMIT, key, "must be made of a-z and _ only", 0, NULL);
     return 0;
 }
 
-int collab_arg_id(const req_t *req, const char *key, uint64_t *out)
+int collab_arg_secret(req_t *req, const char *key, size_t max, collab_span_t *out)
 {
-    return collab_map_uint(&req->args, key, out);
+    int rc = collab_arg_str(req, key, true, out);
+    if (rc == 0 && (out->len < 1 || out->len > max))
+        return length_why(req, key, out->len, 1, max, "bytes");
+    return rc;
 }
 
 void collab_audit(collab_broker_t *self, const req_t *req, const char *event, const char *k1,

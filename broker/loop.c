@@ -79,8 +79,24 @@ void collab_send_to(collab_broker_t *self, const uint8_t *rid, size_t rid_len, c
     self->pending[self->npending++] = m;
 }
 
+/*  An error reply's text (PROTOCOL.md 9): the code's sentence, then, when the refusal is
+    about a field, ": " and what about it, in buf (COLLAB_MAX_ERROR_TEXT bytes and a NUL). */
+static const char *error_text(const collab_why_t *why, int rc, char *buf, size_t cap)
+{
+    if (!why->field)
+        return collab_strerror(rc);
+    if (why->unit)
+        snprintf(buf, cap, "%s: %s %s %lu %s", collab_strerror(rc), why->field, why->rule,
+                 (unsigned long)why->n, why->unit);
+    else
+        snprintf(buf, cap, "%s: %s %s", collab_strerror(rc), why->field, why->rule);
+    return buf;
+}
+
 void collab_reply(collab_broker_t *self, const req_t *req, int rc)
 {
+    char text[COLLAB_MAX_ERROR_TEXT + 1];
+    collab_why_t why = rc ? req->why : (collab_why_t){0};
     collab_envelope_t rep = {.kind = COLLAB_KIND_REPLY,
                              .version = COLLAB_PROTOCOL_VERSION,
                              .request_id = req->env.request_id,
@@ -92,8 +108,9 @@ void collab_reply(collab_broker_t *self, const req_t *req, int rc)
         rep.ok = false;
         rep.error_code = (uint32_t)-rc;
         data_len = 0;
+        why = (collab_why_t){0};
     }
-    rep.error.ptr = rc ? collab_strerror(rc) : "";
+    rep.error.ptr = rc ? error_text(&why, rc, text, sizeof text) : "";
     rep.error.len = strlen(rep.error.ptr);
     if (rc == 0 || rc == COLLAB_E_RATE_LIMITED)
         rep.data = (collab_span_t){(const char *)req->out.data, data_len};

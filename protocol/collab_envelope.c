@@ -29,10 +29,34 @@ typedef enum {
     F_COUNT
 } field_t;
 
-static const char *const field_names[F_COUNT] = {
-    "type",      "version", "request_id", "action",    "agent_id", "session_id",
-    "timestamp", "nonce",   "payload",    "signature", "status",   "error_code",
-    "error",     "data",    "event",      "seq",
+#define T_STR  "must be a str"
+#define T_UINT "must be an unsigned integer"
+#define T_BIN  "must be a bin"
+#define MAP_LIMIT                                                                                  \
+    "breaks a limit of PROTOCOL.md 3 (64 entries, 1000 items, depth 8, keys of 64 bytes)"
+#define MAP_SHAPE "must hold exactly one MessagePack map, without extension types"
+
+/*  One row per field: its key, then what the error text says (PROTOCOL.md 9) when the field
+    has the wrong type, breaks its limit, or (malformed) is not one of its words. */
+static const struct {
+    const char *name, *type, *limit, *word;
+} fields[F_COUNT] = {
+    [F_TYPE] = {"type", T_STR, NULL, "must be request, reply or event"},
+    [F_VERSION] = {"version", T_UINT, NULL, NULL},
+    [F_REQUEST_ID] = {"request_id", T_UINT, NULL, NULL},
+    [F_ACTION] = {"action", T_STR, "must be 1 to 32 bytes of a-z and _", NULL},
+    [F_AGENT_ID] = {"agent_id", T_STR, "must be 1 to 64 bytes of A-Z, a-z, 0-9, _, . and -", NULL},
+    [F_SESSION_ID] = {"session_id", T_STR, "must be 0 to 128 bytes of 0x21 to 0x7e", NULL},
+    [F_TIMESTAMP] = {"timestamp", T_UINT, "must be at most 2^63 - 1", NULL},
+    [F_NONCE] = {"nonce", T_BIN, "must be 16 bytes", NULL},
+    [F_PAYLOAD] = {"payload", T_BIN, MAP_LIMIT, MAP_SHAPE},
+    [F_SIGNATURE] = {"signature", T_BIN, "must be 32 bytes", NULL},
+    [F_STATUS] = {"status", T_STR, NULL, "must be ok or error"},
+    [F_ERROR_CODE] = {"error_code", T_UINT, "must be at most 65535", NULL},
+    [F_ERROR] = {"error", T_STR, "must be at most 512 bytes", NULL},
+    [F_DATA] = {"data", T_BIN, MAP_LIMIT, MAP_SHAPE},
+    [F_EVENT] = {"event", T_STR, "must be 1 to 32 bytes of a-z and _", NULL},
+    [F_SEQ] = {"seq", T_UINT, NULL, NULL},
 };
 
 #define BIT(f) (1u << (f))
@@ -51,7 +75,7 @@ static const unsigned optional[4] = {
 static int field_lookup(const collab_mp_value_t *key)
 {
     for (int f = 0; f < F_COUNT; f++)
-        if (strlen(field_names[f]) == key->len && memcmp(field_names[f], key->ptr, key->len) == 0)
+        if (strlen(fields[f].name) == key->len && memcmp(fields[f].name, key->ptr, key->len) == 0)
             return f;
     return -1;
 }
@@ -217,7 +241,13 @@ static int get_field(field_t f, const collab_mp_value_t *v, collab_envelope_t *e
 
 int collab_envelope_decode(const void *bytes, size_t len, collab_envelope_t *env)
 {
-    return collab_envelope_decode_map(bytes, len, env, NULL);
+    return collab_envelope_decode_why(bytes, len, env, NULL, NULL);
+}
+
+int collab_envelope_decode_map(const void *bytes, size_t len, collab_envelope_t *env,
+                               collab_map_t *body)
+{
+    return collab_envelope_decode_why(bytes, len, env, body, NULL);
 }
 
 /*  The error to report, by PROTOCOL.md 2.4: the lowest rank wins, so decoding goes on past
@@ -251,8 +281,49 @@ static int read_value(collab_mp_reader_t *r, collab_mp_value_t *v)
     return collab_mp_skip(r, COLLAB_MAX_DEPTH, COLLAB_MAX_LIST_ENTRIES) ? COLLAB_E_MALFORMED : 0;
 }
 
-int collab_envelope_decode_map(const void *bytes, size_t len, collab_envelope_t *env,
-                               collab_map_t *body)
+/*  What error rc of field f says about it (PROTOCOL.md 9); NULL: nothing more. */
+static const char *rule_of(field_t f, int rc)
+{
+    bool map = f == F_PAYLOAD || f == F_DATA;
+    switch (rc) {
+    case COLLAB_E_FIELD_TYPE:
+        return fields[f].type;
+    case COLLAB_E_LIMIT:
+        return fields[f].limit;
+    case COLLAB_E_MALFORMED:
+        return fields[f].word;
+    case COLLAB_E_UTF8:
+        return map ? "holds a str that is not valid UTF-8" : "is not valid UTF-8";
+    case COLLAB_E_VERSION:
+        return "must be 1";
+    case COLLAB_E_TOO_LARGE:
+        return map ? "is above 61440 bytes, or holds a str above 8192 bytes" : NULL;
+    default:
+        return NULL;
+    }
+}
+
+/*  Names field f and its rule in *why (when the caller asked), and returns rc. */
+static int say(collab_envelope_why_t *why, int f, const char *rule, int rc)
+{
+    if (why && rule) {
+        why->field = fields[f].name;
+        why->rule = rule;
+    }
+    return rc;
+}
+
+/*  The first field of mask, in canonical order. */
+static int first_of(unsigned mask)
+{
+    int f = 0;
+    while (f < F_COUNT - 1 && !(mask & BIT(f)))
+        f++;
+    return f;
+}
+
+int collab_envelope_decode_why(const void *bytes, size_t len, collab_envelope_t *env,
+                               collab_map_t *body, collab_envelope_why_t *why)
 {
     collab_mp_reader_t r;
     collab_mp_value_t hdr, key, val;
@@ -261,6 +332,8 @@ int collab_envelope_decode_map(const void *bytes, size_t len, collab_envelope_t 
     int rc;
 
     memset(env, 0, sizeof *env);
+    if (why)
+        *why = (collab_envelope_why_t){NULL, NULL};
     if (len > COLLAB_MAX_FRAME)
         return COLLAB_E_TOO_LARGE;
     collab_mp_reader_init(&r, bytes, len);
@@ -285,26 +358,31 @@ int collab_envelope_decode_map(const void *bytes, size_t len, collab_envelope_t 
     }
     if (!collab_mp_at_end(&r))
         note(&v, RANK_STRUCTURE, COLLAB_E_MALFORMED);
-    if (v.rc)
+    if (v.rc && v.rank == RANK_STRUCTURE)
         return v.rc;
+    if (v.rc)
+        return say(why, (int)v.rank - 1, rule_of((field_t)(v.rank - 1), v.rc), v.rc);
     if (!(seen & BIT(F_TYPE)))
-        return COLLAB_E_FIELD_MISSING;
-    if ((seen & required[env->kind]) != required[env->kind])
-        return COLLAB_E_FIELD_MISSING;
-    if (seen & ~(required[env->kind] | optional[env->kind]))
-        return COLLAB_E_MALFORMED; /* a field of another kind */
+        return say(why, F_TYPE, "is missing", COLLAB_E_FIELD_MISSING);
+    unsigned missing = required[env->kind] & ~seen;
+    if (missing)
+        return say(why, first_of(missing), "is missing", COLLAB_E_FIELD_MISSING);
+    unsigned foreign = seen & ~(required[env->kind] | optional[env->kind]);
+    if (foreign) /* a field of another kind */
+        return say(why, first_of(foreign), "does not belong to this type of message",
+                   COLLAB_E_MALFORMED);
     return 0;
 }
 
 static void kv_span_str(collab_pack_t *p, field_t f, collab_span_t s)
 {
-    collab_pack_str(p, field_names[f]);
+    collab_pack_str(p, fields[f].name);
     collab_pack_strn(p, s.ptr, s.len);
 }
 
 static void kv_span_bin(collab_pack_t *p, field_t f, collab_span_t s)
 {
-    collab_pack_str(p, field_names[f]);
+    collab_pack_str(p, fields[f].name);
     collab_pack_bin(p, s.ptr, s.len);
 }
 

@@ -46,6 +46,18 @@ int collab_envelope_decode(const void *bytes, size_t len, collab_envelope_t *env
 int collab_envelope_decode_map(const void *bytes, size_t len, collab_envelope_t *env,
                                collab_map_t *body);
 
+/*  What a decoding error is about, for an error reply's text (PROTOCOL.md 9): the field
+    (its key) and a fixed rule, both static strings; field NULL when the error is about the
+    message as a whole (its size, its shape, an unknown or repeated key). */
+typedef struct {
+    const char *field;
+    const char *rule;
+} collab_envelope_why_t;
+
+/*  collab_envelope_decode_map, also filling *why (when not NULL). Pure like the others. */
+int collab_envelope_decode_why(const void *bytes, size_t len, collab_envelope_t *env,
+                               collab_map_t *body, collab_envelope_why_t *why);
+
 /*  Encodes *env into out[0..cap) in the canonical field order of PROTOCOL.md.
     Returns 0 and the length, or COLLAB_E_TOO_LARGE / COLLAB_E_LIMIT. */
 int collab_envelope_encode(const collab_envelope_t *env, void *out, size_t cap, size_t *len);

@@ -325,6 +325,44 @@ static void test_decode_map(void)
     CHECK_RC(collab_envelope_decode(frame, len, &got), COLLAB_E_UTF8);
 }
 
+/*  decode_why gives decode_map's verdict, and names the field that decided it with its
+    rule (static words of PROTOCOL.md 9), or nothing for the message as a whole. */
+static void test_decode_why(void)
+{
+    uint8_t frame[512];
+    size_t len;
+    collab_envelope_t req, got;
+    collab_envelope_why_t why;
+    tm_request(&req, "login", "\x81\xa8password\xa5s3cr3", 16);
+    CHECK_OK(collab_envelope_encode(&req, frame, sizeof frame, &len));
+    CHECK_OK(collab_envelope_decode_why(frame, len, &got, NULL, &why));
+    CHECK(why.field == NULL && why.rule == NULL);
+    req.agent_id = (collab_span_t){"bad agent", 9}; /* a space: outside the alphabet */
+    CHECK_OK(collab_envelope_encode(&req, frame, sizeof frame, &len));
+    CHECK_RC(collab_envelope_decode_why(frame, len, &got, NULL, &why), COLLAB_E_LIMIT);
+    CHECK_STR(why.field, "agent_id");
+    CHECK_STR(why.rule, "must be 1 to 64 bytes of A-Z, a-z, 0-9, _, . and -");
+    req.agent_id = (collab_span_t){"worker1", 7};
+    req.action = (collab_span_t){"bad\xc3\x28", 5}; /* and action comes first (2.4) */
+    CHECK_OK(collab_envelope_encode(&req, frame, sizeof frame, &len));
+    CHECK_RC(collab_envelope_decode_why(frame, len, &got, NULL, &why), COLLAB_E_UTF8);
+    CHECK_STR(why.field, "action");
+    CHECK_STR(why.rule, "is not valid UTF-8");
+    /* a reply without its data: the first missing field of the kind, in canonical order */
+    static const uint8_t no_data[] = "\x85\xa4type\xa5reply\xa7version\x01\xaarequest_id\x07"
+                                     "\xa6status\xa2ok\xaa"
+                                     "error_code\x00";
+    CHECK_RC(collab_envelope_decode_why(no_data, sizeof no_data - 1, &got, NULL, &why),
+             COLLAB_E_FIELD_MISSING);
+    CHECK_STR(why.field, "error");
+    CHECK_STR(why.rule, "is missing");
+    /* an unknown key: about the message as a whole, and the key is not repeated */
+    static const uint8_t unknown[] = "\x81\xa3zzz\x01";
+    CHECK_RC(collab_envelope_decode_why(unknown, sizeof unknown - 1, &got, NULL, &why),
+             COLLAB_E_MALFORMED);
+    CHECK(why.field == NULL && why.rule == NULL);
+}
+
 int main(void)
 {
     TU_RUN(test_request);
@@ -335,5 +373,6 @@ int main(void)
     TU_RUN(test_any_key_order);
     TU_RUN(test_encode_errors);
     TU_RUN(test_decode_map);
+    TU_RUN(test_decode_why);
     return tu_exit("test_envelope");
 }

@@ -78,10 +78,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     collab_envelope_t env;
     collab_map_t m;
+    collab_envelope_why_t why;
     int rc = collab_envelope_decode(data, size, &env);
     require(rc <= 0);
     if (rc == 0)
         check_envelope(&env, data, size);
+    /* the same verdict, and what it names is one of the spec's static words: a field with
+       its rule, or nothing (error texts never carry the input's bytes) */
+    require(collab_envelope_decode_why(data, size, &env, NULL, &why) == rc);
+    require((why.field == NULL) == (why.rule == NULL));
+    require(rc != 0 || why.field == NULL);
+    require(!why.field || (strlen(why.field) <= 16 && strlen(why.rule) < 128));
     if (collab_map_parse(data, size, &m) == 0)
         walk(&m, 1);
     size_t cps;

@@ -82,6 +82,23 @@ static const char *repeat(char *buf, size_t cap, const char *ch, int n)
     return buf;
 }
 
+/*  The last raw reply refused with code, and its error text is exactly the code's sentence
+    followed by detail (PROTOCOL.md 9); detail NULL: the sentence alone. */
+static bool refused_as(int rc, int code, const char *detail)
+{
+    char want[COLLAB_MAX_ERROR_TEXT + 1];
+    if (detail)
+        snprintf(want, sizeof want, "%s: %s", collab_strerror(code), detail);
+    else
+        snprintf(want, sizeof want, "%s", collab_strerror(code));
+    bool same = rc == code && M.env.error.len == strlen(want) &&
+                memcmp(M.env.error.ptr, want, M.env.error.len) == 0;
+    if (!same)
+        fprintf(stderr, "  got %s \"%.*s\", want %s \"%s\"\n", collab_errname(rc),
+                (int)M.env.error.len, M.env.error.ptr, collab_errname(code), want);
+    return same;
+}
+
 static void test_message_errors(void)
 {
     it_begin("message errors");
@@ -89,7 +106,7 @@ static void test_message_errors(void)
     size_t len;
     uint64_t total = it_project_total(C);
 
-    CHECK_RC(it_raw_bytes(R, "hello, broker", 13, &M), COLLAB_E_MALFORMED);
+    CHECK(refused_as(it_raw_bytes(R, "hello, broker", 13, &M), COLLAB_E_MALFORMED, NULL));
     CHECK_EQ_U64(M.env.request_id, 0);
 
     it_req_t q = as_coord("heartbeat", NULL, 0, false);
@@ -108,16 +125,18 @@ static void test_message_errors(void)
 
     q = as_coord("heartbeat", NULL, 0, false);
     q.version = 2; /* version precedes request_id: the reply cannot echo the id */
-    CHECK_RC(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_VERSION);
-    CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, "timestamp", NULL), &M),
-             COLLAB_E_FIELD_MISSING);
+    CHECK(refused_as(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_VERSION,
+                     "version must be 1"));
+    CHECK(refused_as(it_raw_bytes(R, f, pack_shape(f, sizeof f, "timestamp", NULL), &M),
+                     COLLAB_E_FIELD_MISSING, "timestamp is missing"));
     CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, "payload", NULL), &M),
              COLLAB_E_FIELD_MISSING);
-    CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "request_id"), &M),
-             COLLAB_E_FIELD_TYPE);
+    CHECK(refused_as(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "request_id"), &M),
+                     COLLAB_E_FIELD_TYPE, "request_id must be an unsigned integer"));
     CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "timestamp"), &M),
              COLLAB_E_FIELD_TYPE);
-    CHECK_RC(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "payload"), &M), COLLAB_E_FIELD_TYPE);
+    CHECK(refused_as(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, "payload"), &M),
+                     COLLAB_E_FIELD_TYPE, "payload must be a bin"));
     CHECK_OK(it_raw_bytes(R, f, pack_shape(f, sizeof f, NULL, NULL), &M)); /* the control */
 
     q = as_coord("fly_to_the_moon", NULL, 0, false);
@@ -125,7 +144,8 @@ static void test_message_errors(void)
     CHECK_RC(it_raw_call(R, &q, &M), COLLAB_E_UNKNOWN_ACTION);
     CHECK_EQ_U64(M.env.request_id, 4242);
     q = as_coord("Create-Project", NULL, 0, false);
-    CHECK_RC(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_LIMIT);
+    CHECK(refused_as(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_LIMIT,
+                     "action must be 1 to 32 bytes of a-z and _"));
     q = as_coord("create_project_create_project_xyz", NULL, 0, false); /* 33 bytes */
     CHECK_RC(it_raw_bytes(R, f, it_encode(&q, f, sizeof f), &M), COLLAB_E_LIMIT);
 
@@ -153,7 +173,8 @@ static void test_message_errors(void)
     /* invalid UTF-8 inside the payload: the payload is refused before any action runs */
     q = as_coord("create_project", pay, it_pack(pay, sizeof pay, "name", "bad \xc3\x28", NULL),
                  true);
-    CHECK_RC(it_raw_call(R, &q, &M), COLLAB_E_UTF8);
+    CHECK(refused_as(it_raw_call(R, &q, &M), COLLAB_E_UTF8,
+                     "payload holds a str that is not valid UTF-8"));
 
     /* a 70,000-byte frame: above the 65,536 frame limit, below the transport cap; and a
        payload bin above its 61,440 limit in a frame below the frame limit */
@@ -161,10 +182,11 @@ static void test_message_errors(void)
     memset(filler, 0xa0, sizeof filler); /* fixstr headers: not a map, but size comes first */
     len = pack_env(big, sizeof big, NULL, NULL, filler, 69950);
     CHECK(len >= 70000 && len < 71000);
-    CHECK_RC(it_raw_bytes(R, big, len, &M), COLLAB_E_TOO_LARGE);
+    CHECK(refused_as(it_raw_bytes(R, big, len, &M), COLLAB_E_TOO_LARGE, NULL));
     len = pack_env(big, sizeof big, NULL, NULL, filler, 62000);
     CHECK(len < COLLAB_MAX_FRAME);
-    CHECK_RC(it_raw_bytes(R, big, len, &M), COLLAB_E_TOO_LARGE);
+    CHECK(refused_as(it_raw_bytes(R, big, len, &M), COLLAB_E_TOO_LARGE,
+                     "payload is above 61440 bytes, or holds a str above 8192 bytes"));
     CHECK_EQ_U64(it_project_total(C), total + 1);
 }
 
@@ -312,6 +334,86 @@ static void test_app_errors(void)
     collab_reply_free(&r);
 }
 
+/*  A raw call as coordinator1 with a payload of it_pack pairs (none: the empty map). */
+#define RAW(action, ...)                                                                           \
+    (len = it_pack(pay, sizeof pay, __VA_ARGS__), q = as_coord(action, pay, len, true),            \
+     it_raw_call(R, &q, &M))
+
+/*  Error texts name the field, and the limit for a limit, never the value sent. */
+static void test_error_texts(void)
+{
+    it_begin("error texts name the field and the limit");
+    uint8_t pay[1024];
+    char name[1024], p[24], t[24];
+    size_t len;
+    it_req_t q;
+    uint64_t total = it_project_total(C);
+    uint64_t pid = it_create_project(C, "texts");
+    it_u(p, pid);
+    it_u(t, it_assign_task(C, pid, "worker1", "texted"));
+    CHECK(refused_as(
+        RAW("create_project", "name", repeat(name, sizeof name, "\xe2\x82\xac", 201), NULL),
+        COLLAB_E_LIMIT, "name is longer than 200 code points"));
+    CHECK(refused_as(RAW("create_project", "name", "", NULL), COLLAB_E_LIMIT,
+                     "name must not be empty"));
+    CHECK(refused_as(RAW("create_project", "description", "no name", NULL), COLLAB_E_FIELD_MISSING,
+                     "name is missing"));
+    CHECK(refused_as(RAW("create_project", "name", "u:42", NULL), COLLAB_E_FIELD_TYPE,
+                     "name must be a string"));
+    CHECK(refused_as(RAW("get_project", "project_id", "s:1", NULL), COLLAB_E_FIELD_TYPE,
+                     "project_id must be an unsigned integer"));
+    CHECK(refused_as(RAW("get_project", "project_id", "u:999999", NULL), COLLAB_E_NOT_FOUND,
+                     "project_id names no project"));
+    CHECK(refused_as(RAW("assign_task", "project_id", p, "type", "Bad Type", "title", "x", "worker",
+                         "worker1", NULL),
+                     COLLAB_E_LIMIT, "type must be made of a-z and _ only"));
+    CHECK(refused_as(RAW("assign_task", "project_id", p, "type", "testing", "title", "x", "worker",
+                         "viewer1", NULL),
+                     COLLAB_E_BAD_REQUEST, "worker is not an agent with the worker role"));
+    CHECK(refused_as(RAW("update_task_status", "task_id", t, "status", "dancing", NULL),
+                     COLLAB_E_BAD_REQUEST,
+                     "status is not a task status (assigned, in_progress, completed, failed, "
+                     "cancelled)"));
+    CHECK(refused_as(RAW("subscribe", "all", "yes", NULL), COLLAB_E_FIELD_TYPE,
+                     "all must be a boolean"));
+    CHECK(refused_as(RAW("register_worker", "capabilities", "testing", NULL), COLLAB_E_FIELD_TYPE,
+                     "capabilities must be an array of strings"));
+    CHECK(refused_as(RAW("create_project", "name", "x", "colour", "red", NULL), COLLAB_E_MALFORMED,
+                     "create_project takes no such payload key"));
+    /* the value is never echoed: not a control character, not the rest of the text */
+    memset(name, 'x', 205);
+    memcpy(name, "evil\x1b[2J", 8);
+    name[205] = '\0';
+    RAW("create_project", "name", name, NULL);
+    CHECK(refused_as(COLLAB_E_LIMIT, COLLAB_E_LIMIT, "name is longer than 200 code points"));
+    CHECK(!memchr(M.env.error.ptr, 0x1b, M.env.error.len));
+    /* login's own: its password, and no session id */
+    q = as_coord("login", pay, it_pack(pay, sizeof pay, "password", "", NULL), false);
+    q.session_id = "";
+    CHECK(refused_as(it_raw_call(R, &q, &M), COLLAB_E_LIMIT, "password must not be empty"));
+    q = as_coord("login", pay, it_pack(pay, sizeof pay, "password", "secret", NULL), false);
+    CHECK(refused_as(it_raw_call(R, &q, &M), COLLAB_E_MALFORMED,
+                     "session_id must be empty in a login"));
+    /* an admin action: set_role to a role that does not exist */
+    uint8_t ka[COLLAB_KEY_LEN];
+    collab_client_t *a = it_client(&B, "admin", true);
+    it_key(&B, "admin", ka);
+    if (a) {
+        q = as_coord("set_role", pay,
+                     it_pack(pay, sizeof pay, "agent_id", "worker2", "role", "boss", NULL), true);
+        q.agent_id = "admin";
+        q.session_id = collab_client_session(a);
+        q.key = ka;
+        CHECK(refused_as(it_raw_call(R, &q, &M), COLLAB_E_BAD_REQUEST,
+                         "role is not a role (admin, coordinator, worker, observer)"));
+    }
+    collab_client_destroy(&a);
+    /* a code that is not about a field keeps its sentence alone */
+    CHECK(refused_as(RAW("update_task_status", "task_id", t, "status", "completed", NULL),
+                     COLLAB_E_CONFLICT, NULL));
+    CHECK_EQ_U64(it_project_total(C), total + 1);
+}
+
 /*  Quotas and the global session cap on a broker started with tiny limits. */
 static void test_quota_and_session_limit(void)
 {
@@ -422,6 +524,7 @@ int main(int argc, char **argv)
             test_message_errors();
             test_auth_errors();
             test_app_errors();
+            test_error_texts();
             test_login_and_text();
         }
         test_quota_and_session_limit();
