@@ -89,8 +89,9 @@ static int each(lab_t *self, const char *action, const char *agent, const char *
         collab_mp_reader_t rd;
         uint32_t n = 0;
         collab_pack_init(&pk, buf, sizeof buf);
-        collab_pack_map(&pk, agent ? 2 : 1);
-        collab_pack_kv_uint(&pk, "offset", off);
+        collab_pack_map(&pk, (off > 0) + (agent != NULL)); /* only the keys the action takes */
+        if (off > 0)
+            collab_pack_kv_uint(&pk, "offset", off);
         if (agent)
             collab_pack_kv_str(&pk, "agent_id", agent);
         int rc = call(self->c, action, &pk, &r);
