@@ -219,8 +219,10 @@ def check_matrix(cmd, json_path, sample_data):
     if rc != want:
         return False, "the matrix result has %d differing cells (exit %d, expected %d)" % (
             len(differ), rc, want)
-    return True, "%d cells, %d differ (exit %d), written %s" % (
-        len(cells), len(differ), rc, time.strftime("%H:%M:%S", time.localtime(mtime)))
+    return True, "%d cells, %d differ (exit %d), written %s, %s" % (
+        len(cells), len(differ), rc, time.strftime("%H:%M:%S", time.localtime(mtime)),
+        "after this ctest run began (%s)" % time.strftime("%H:%M:%S", time.localtime(started))
+        if started is not None else "within the hour (no ctest run)")
 
 
 def run_one(cmd, work, env, state, timeout, outdir, index):
