@@ -500,6 +500,23 @@ static void test_login_and_text(void)
              COLLAB_E_BAD_TEXT);
     CHECK_RC(it_call(c, NULL, "create_project", "name", "bidi \xe2\x80\xae", NULL),
              COLLAB_E_BAD_TEXT);
+    /* the texts name the field, not the characters refused */
+    uint8_t pay[256];
+    collab_reply_t r;
+    size_t len = it_pack(pay, sizeof pay, "name", escape, NULL);
+    if (CHECK(collab_client_request(c, "create_project", pay, len, &r) == 0)) {
+        CHECK(!r.ok && strcmp(r.error, "text contains refused control characters: name holds "
+                                       "refused control characters") == 0);
+        collab_reply_free(&r);
+    }
+    len = it_pack(pay, sizeof pay, "old_password", it_password("coordinator1"), "new_password",
+                  "short", NULL);
+    if (CHECK(collab_client_request(c, "change_password", pay, len, &r) == 0)) {
+        CHECK(!r.ok && strstr(r.error, "password refused by the password policy: new_password "
+                                       "must not hold the agent id") == r.error);
+        CHECK(!strstr(r.error, "short"));
+        collab_reply_free(&r);
+    }
     CHECK_EQ_U64(it_project_total(c), total);
     CHECK_OK(collab_client_login(c)); /* the password did not change */
     collab_client_destroy(&c);

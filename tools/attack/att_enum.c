@@ -75,12 +75,37 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static double median_of(double *x, int n)
+{
+    qsort(x, (size_t)n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2.0;
+}
+
 static double median(const samples_t *s)
 {
-    double tmp[2 * 101 * ENUM_RANDOM_PER_ROUND];
+    double tmp[101 * ENUM_RANDOM_PER_ROUND];
     memcpy(tmp, s->ms, (size_t)s->n * sizeof *tmp);
-    qsort(tmp, (size_t)s->n, sizeof *tmp, cmp_double);
-    return s->n % 2 ? tmp[s->n / 2] : (tmp[s->n / 2 - 1] + tmp[s->n / 2]) / 2.0;
+    return median_of(tmp, s->n);
+}
+
+/*  The random ids' mean time in round r: the two logins that bracket its candidates. */
+static double round_base(const enum_t *e, int r)
+{
+    return (e->rnd.ms[2 * r] + e->rnd.ms[2 * r + 1]) / 2.0;
+}
+
+/*  A candidate against its own rounds' random ids (so a load that changes over the run
+    weighs on both sides): the median ratio and the median difference in ms. */
+static void paired(const enum_t *e, const samples_t *s, double *ratio, double *gap)
+{
+    double q[101], d[101];
+    for (int r = 0; r < s->n; r++) {
+        double b = round_base(e, r);
+        q[r] = s->ms[r] / (b > 0.001 ? b : 0.001);
+        d[r] = s->ms[r] - b;
+    }
+    *ratio = median_of(q, s->n);
+    *gap = median_of(d, s->n);
 }
 
 static int parse_candidates(const attack_opts_t *o, enum_t *e, uint32_t tries)
@@ -112,8 +137,9 @@ static void enum_free(enum_t *e)
     free(e->rnd.code);
 }
 
-/*  K rounds, each: a random id, every candidate, another random id (interleaved, so a
-    change of load on a shared machine weighs on both sides alike). */
+/*  K rounds, each: a random id, every candidate, another random id (the two random ids of a
+    round bracket its candidates, so a change of load on a shared machine weighs on both
+    sides alike). */
 static int measure(const attack_opts_t *o, enum_t *e)
 {
     for (uint32_t r = 0; r < o->tries; r++)
@@ -138,10 +164,9 @@ static int odd_code(const samples_t *s, int base)
     return 1;
 }
 
-static bool time_differs(double med, double base)
+static bool time_differs(double ratio, double gap)
 {
-    return (med >= ENUM_RATIO * base || med * ENUM_RATIO <= base) &&
-           fabs(med - base) >= ENUM_MIN_GAP_MS;
+    return (ratio >= ENUM_RATIO || ratio * ENUM_RATIO <= 1.0) && fabs(gap) >= ENUM_MIN_GAP_MS;
 }
 
 /*  Names the candidates that exist (by code or by time) into v's evidence. */
@@ -157,14 +182,16 @@ static int decide(const attack_opts_t *o, const enum_t *e, verdict_t *v)
                            collab_errname(base), collab_errname(e->rnd.code[i]));
     for (int i = 0; i < e->ncand; i++) {
         const samples_t *s = &e->cand[i];
-        double m = median(s);
+        double ratio, gap;
+        paired(e, s, &ratio, &gap);
         int odd = odd_code(s, base);
-        lo = fmin(lo, m), hi = fmax(hi, m);
-        if (odd != 1 || time_differs(m, b)) {
+        lo = fmin(lo, ratio), hi = fmax(hi, ratio);
+        if (odd != 1 || time_differs(ratio, gap)) {
             nfound++;
             fl += (size_t)snprintf(found + fl, fl < sizeof found ? sizeof found - fl : 0,
-                                   "%s%s (median %.1f ms%s%s)", fl ? ", " : "", s->id, m,
-                                   odd != 1 ? ", code " : "", odd != 1 ? collab_errname(odd) : "");
+                                   "%s%s (median %.1f ms, %.0fx%s%s)", fl ? ", " : "", s->id,
+                                   median(s), ratio, odd != 1 ? ", code " : "",
+                                   odd != 1 ? collab_errname(odd) : "");
         } else {
             al += (size_t)snprintf(absent + al, al < sizeof absent ? sizeof absent - al : 0, "%s%s",
                                    al ? ", " : "", s->id);
@@ -174,13 +201,14 @@ static int decide(const attack_opts_t *o, const enum_t *e, verdict_t *v)
         return verdict(v, ATTACK_SUCCEEDED,
                        "agents that exist: %s; no sign of: %s; random ids: median %.1f ms, "
                        "code %s, over %d failed logins (%u tries each; rule: another code, or "
-                       "a median >= %dx or <= 1/%d of theirs and %d ms apart)",
+                       "a time >= %dx or <= 1/%d of the same round's random ids and %d ms apart, "
+                       "median over the rounds)",
                        found, al ? absent : "none", b, collab_errname(base), e->rnd.n, o->tries,
                        ENUM_RATIO, ENUM_RATIO, ENUM_MIN_GAP_MS);
     return blocked(v, "login",
                    "nothing distinguishes the %d candidates from random ids: every failed login "
-                   "answered %s, candidates' medians %.1f-%.1f ms against %.1f ms for random ids "
-                   "(%u tries each)",
+                   "answered %s, candidates at %.2f-%.2fx the random ids' time (median %.1f ms; "
+                   "%u tries each)",
                    e->ncand, collab_errname(base), lo, hi, b, o->tries);
 }
 

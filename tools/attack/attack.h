@@ -14,9 +14,10 @@
 
 /*  enumerate-agents: the default candidates (three demo agents, two common ids that are not
     agents), tries per candidate (K; with cost-12 hashes and every login hashed, 3 rounds of
-    5 candidates and 2 random ids take about 5 s), and the rule that decides "exists": a
-    median login time at least ENUM_RATIO times the random ids' (or at most 1/ENUM_RATIO of
-    it) and ENUM_MIN_GAP_MS apart, so scheduling noise on fast replies decides nothing. */
+    5 candidates and 2 random ids take about 5 s), and the rule that decides "exists": median
+    over the rounds, a login time at least ENUM_RATIO times its round's random ids' (or at
+    most 1/ENUM_RATIO of it) and ENUM_MIN_GAP_MS apart, so neither a load that changes over
+    the run nor scheduling noise on fast replies decides anything. */
 #define ENUM_DEFAULT_CANDIDATES "admin,coordinator1,worker1,root,guest"
 #define ENUM_DEFAULT_TRIES      3
 #define ENUM_RATIO              4

@@ -43,44 +43,44 @@ static void usage(FILE *out)
                  "attacks (and what their attacker holds):\n");
     for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
         fprintf(out, "  %-20s %s\n", attacks[i].name, attacks[i].holds);
-    fprintf(
-        out,
-        "options:\n"
-        "  --broker tcp://HOST:PORT   the target (loopback or the project's test namespaces,\n"
-        "                             unless --target-is-mine)\n"
-        "  --agent ID --password-file F   the attacker's own agent, where its row allows one;\n"
-        "                             --credentials F its key (default: the victims' file)\n"
-        "  --state PATH, --security-log PATH, --audit-key-file PATH\n"
-        "  --victim-passwords PATH    a directory of AGENT.pw files, or a file of \"agent\n"
-        "                             password\" lines, handed to the victim processes the\n"
-        "                             attack starts (never read by the attack itself)\n"
-        "                             (default %s)\n"
-        "  --victim-credentials F     the victims' key file (default %s)\n"
-        "  --iface IF (lo), --source ADDR (127.0.0.2), --lifetime-s N, --sessions N,\n"
-        "  --flood-count N, --flood-conns N, --brute-agent ID, --injection STR,\n"
-        "  --timeout-ms N, --json\n"
-        "  --wordlist F               brute-force's word list (default %s)\n"
-        "  --candidates A,B,...       enumerate-agents' candidate ids (default %s)\n"
-        "  --tries K                  enumerate-agents: logins per candidate (default %u)\n"
-        "  --curve-dir DIR            CURVE certificates of the victims and of the attacker's\n"
-        "                             own agent (broker.cert, AGENT.cert_secret)\n"
-        "The default files are found in the source tree this binary was built from, so the\n"
-        "commands work from any folder. The wire attacks (sniff, predict-session, hijack,\n"
-        "replay, tamper) start their own victim agent with the victim passwords; on a swarm\n"
-        "they also see the swarm's agents.\n"
-        "enumerate-agents: each candidate and fresh random ids log in with a wrong password,\n"
-        "K rounds, interleaved. A candidate \"exists\" when a failed login's code differs from\n"
-        "the random ids' code, or when its median login time is at least %d times the random\n"
-        "ids' median (or at most 1/%d of it) and differs by %d ms or more: a password hash\n"
-        "(cost 12: about 0.2 s) against none. SUCCEEDED when some candidate exists; BLOCKED\n"
-        "when nothing distinguishes them (the strong login control), or under CURVE.\n"
-        "--json prints {attack, verdict, evidence, decided_by}: decided_by names the control\n"
-        "that decided a BLOCKED verdict, from the attack's own evidence, else null.\n"
-        "exit: 0 SUCCEEDED, 10 BLOCKED, 1 ERROR (the attack could not run), 2 usage\n",
-        COLLAB_SOURCE_DIR "/sample_data/demo_passwords.txt",
-        COLLAB_SOURCE_DIR "/sample_data/valid_credentials.json",
-        COLLAB_SOURCE_DIR "/sample_data/wordlist.txt", ENUM_DEFAULT_CANDIDATES, ENUM_DEFAULT_TRIES,
-        ENUM_RATIO, ENUM_RATIO, ENUM_MIN_GAP_MS);
+    fprintf(out,
+            "options:\n"
+            "  --broker tcp://HOST:PORT   the target (loopback or the project's test namespaces,\n"
+            "                             unless --target-is-mine)\n"
+            "  --agent ID --password-file F   the attacker's own agent, where its row allows one;\n"
+            "                             --credentials F its key (default: the victims' file)\n"
+            "  --state PATH, --security-log PATH, --audit-key-file PATH\n"
+            "  --victim-passwords PATH    a directory of AGENT.pw files, or a file of \"agent\n"
+            "                             password\" lines, handed to the victim processes the\n"
+            "                             attack starts (never read by the attack itself)\n"
+            "                             (default %s)\n"
+            "  --victim-credentials F     the victims' key file (default %s)\n"
+            "  --iface IF (lo), --source ADDR (127.0.0.2), --lifetime-s N, --sessions N,\n"
+            "  --flood-count N, --flood-conns N, --brute-agent ID, --injection STR,\n"
+            "  --timeout-ms N, --json\n"
+            "  --wordlist F               brute-force's word list (default %s)\n"
+            "  --candidates A,B,...       enumerate-agents' candidate ids (default %s)\n"
+            "  --tries K                  enumerate-agents: logins per candidate (default %u)\n"
+            "  --curve-dir DIR            CURVE certificates of the victims and of the attacker's\n"
+            "                             own agent (broker.cert, AGENT.cert_secret)\n"
+            "The default files are found in the source tree this binary was built from, so the\n"
+            "commands work from any folder. The wire attacks (sniff, predict-session, hijack,\n"
+            "replay, tamper) start their own victim agent with the victim passwords; on a swarm\n"
+            "they also see the swarm's agents.\n"
+            "enumerate-agents: K rounds; in each, every candidate logs in with a wrong password\n"
+            "between two fresh random ids. A candidate \"exists\" when a failed login's code\n"
+            "differs from the random ids', or when, median over the rounds, its login takes at\n"
+            "least %d times as long as its round's random ids (or at most 1/%d) and %d ms more\n"
+            "(or less): a password hash (cost 12: about 0.2 s) against none. SUCCEEDED when some\n"
+            "candidate exists; BLOCKED when nothing distinguishes them (the strong login\n"
+            "control), or under CURVE.\n"
+            "--json prints {attack, verdict, evidence, decided_by}: decided_by names the control\n"
+            "that decided a BLOCKED verdict, from the attack's own evidence, else null.\n"
+            "exit: 0 SUCCEEDED, 10 BLOCKED, 1 ERROR (the attack could not run), 2 usage\n",
+            COLLAB_SOURCE_DIR "/sample_data/demo_passwords.txt",
+            COLLAB_SOURCE_DIR "/sample_data/valid_credentials.json",
+            COLLAB_SOURCE_DIR "/sample_data/wordlist.txt", ENUM_DEFAULT_CANDIDATES,
+            ENUM_DEFAULT_TRIES, ENUM_RATIO, ENUM_RATIO, ENUM_MIN_GAP_MS);
 }
 
 /*  Loopback, or 10.231.0.0/16 (the project's network-namespace tests). */
