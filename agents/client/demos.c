@@ -203,10 +203,12 @@ static int run_demo(session_t *s, const demo_t *d)
     int code = run(s, argv, out, sizeof out);
     if (pwfile[0])
         unlink(pwfile);
-    lab_restore(&lab, s->out);
     verdict_info_t v;
     parse_verdict(out, code, &v);
     conclude(s, d, &v);
+    if (lab)
+        fputs("Putting the lab back:\n", s->out);
+    lab_restore(&lab, s->out);
     return 0;
 }
 

@@ -263,6 +263,7 @@ int ops_logout(session_t *s)
         fprintf(s->out, "The session of %s is dropped here all the same.\n", s->agent);
     }
     collab_client_destroy(&s->c);
+    s->relogin = false; /* logging out of a session that had ended asks for nothing */
     return 0;
 }
 
