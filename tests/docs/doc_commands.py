@@ -43,7 +43,12 @@ Exemptions (listed by name when the test runs):
   - the fuzzing commands of the README (a clang tree and 60 s of libFuzzer): the suite
     replays the fuzz corpora in its own tests.
 
+Not exempt, on purpose: the README's first command, `scripts/swarm` (the whole scenario run to
+its end, a few seconds), because it is the first thing a new user types; and `scripts/swarm
+stop`, which the documents write where a learner would stop the swarm.
+
 The wire attacks capture on lo with libpcap, which needs root: elsewhere the test skips (77).
+`--list` only reads the documents and checks their form (no root needed).
 """
 import argparse
 import json
