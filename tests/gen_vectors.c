@@ -494,15 +494,15 @@ static void malformed_envelopes(void)
               (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "log\xc3n", .len = 5},
               COLLAB_E_UTF8);
     bad_field("type_bad_utf8", "type holding the byte 0xff: utf8 before malformed",
-              (tm_field_t){.key = "type", .kind = TM_STR, .ptr = "\xff", .len = 1},
-              COLLAB_E_UTF8);
+              (tm_field_t){.key = "type", .kind = TM_STR, .ptr = "\xff", .len = 1}, COLLAB_E_UTF8);
     login_fields(&fs);
     tm_fields_find(&fs, "request_id")->u = 4242;
     tm_fields_find(&fs, "timestamp")->kind = TM_INT;
     tm_fields_find(&fs, "timestamp")->i = -1;
-    *tm_fields_find(&fs, "action") = (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "X", .len = 1};
-    bad_fields("two_bad_fields", "a negative timestamp and action \"X\": action comes first",
-               &fs, COLLAB_E_LIMIT);
+    *tm_fields_find(&fs, "action") =
+        (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "X", .len = 1};
+    bad_fields("two_bad_fields", "a negative timestamp and action \"X\": action comes first", &fs,
+               COLLAB_E_LIMIT);
     bad_field("nonce_15_bytes", "a nonce one byte short", bin("nonce", TM_NONCE, 15),
               COLLAB_E_LIMIT);
     bad_field("signature_31_bytes", "a signature one byte short", bin("signature", TM_KEY, 31),

@@ -39,8 +39,8 @@ int attack_flood(const attack_opts_t *o, verdict_t *v)
             victim_stop(&legit);
             return v->outcome;
         }
-    say("%u connections of %s from %s send %u requests", conns, o->own.agent_id,
-        o->source[0] ? o->source : "the default address", o->flood_count);
+    lab_say("%u connections of %s from %s send %u requests", conns, o->own.agent_id,
+            o->source[0] ? o->source : "the default address", o->flood_count);
     for (uint32_t i = 0; i < o->flood_count; i++)
         collab_client_send(c[i % conns], "list_projects", NULL, 0);
     uint32_t ok = 0, limited = 0, other = 0, retry_ms = 0;
@@ -92,7 +92,7 @@ int attack_brute_force(const attack_opts_t *o, verdict_t *v)
     int attempt = 0;
     if (!f)
         return verdict(v, ATTACK_ERROR, "cannot read the word list %s", o->wordlist);
-    say("guessing the password of %s from %s", o->brute_agent, o->wordlist);
+    lab_say("guessing the password of %s from %s", o->brute_agent, o->wordlist);
     while (fgets(word, sizeof word, f)) {
         word[strcspn(word, "\r\n")] = '\0';
         if (!word[0])
@@ -210,8 +210,8 @@ int attack_terminal_injection(const attack_opts_t *o, verdict_t *v)
         rc = att_call(c, NULL, "update_task_status", "task_id", arg, "status", "completed",
                       "result", payload, NULL);
     collab_client_destroy(&c);
-    say("worker %s reported task %s completed with a result carrying escape sequences: %s",
-        o->own.agent_id, tid, rc == 0 ? "accepted" : collab_strerror(rc));
+    lab_say("worker %s reported task %s completed with a result carrying escape sequences: %s",
+            o->own.agent_id, tid, rc == 0 ? "accepted" : collab_strerror(rc));
     if (rc != 0) {
         victim_stop(&obs);
         if (rc == COLLAB_E_BAD_TEXT)
@@ -299,7 +299,7 @@ int attack_cover_tracks(const attack_opts_t *o, verdict_t *v)
             collab_client_login(c);
         collab_client_destroy(&c);
     }
-    say("three failed logins against admin; now erasing them from %s", o->log_path);
+    lab_say("three failed logins against admin; now erasing them from %s", o->log_path);
     bool chained = log_is_chained(o->log_path); /* before the erasing, which may empty it */
     int removed = erase_lines(o->log_path, "\"admin\"");
     if (removed < 1)

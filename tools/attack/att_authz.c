@@ -10,8 +10,8 @@ int attack_stale_permissions(const attack_opts_t *o, verdict_t *v)
     collab_client_t *c = own_client(o, v);
     if (!c)
         return v->outcome;
-    say("logged in as %s (role %s); the admin now demotes it to observer", o->own.agent_id,
-        collab_client_role(c));
+    lab_say("logged in as %s (role %s); the admin now demotes it to observer", o->own.agent_id,
+            collab_client_role(c));
     victim_t adm;
     const char *args[] = {"--target", o->own.agent_id, "--role", "observer", NULL};
     if (victim_start(&adm, o, "admin", "demote", args) != 0 ||
@@ -57,8 +57,8 @@ int attack_weak_role(const attack_opts_t *o, verdict_t *v)
     collab_client_t *c = own_client(o, v);
     if (!c)
         return v->outcome;
-    say("logged in as %s (role %s); project %s and task %s belong to coordinator1", o->own.agent_id,
-        collab_client_role(c), pid, tid);
+    lab_say("logged in as %s (role %s); project %s and task %s belong to coordinator1",
+            o->own.agent_id, collab_client_role(c), pid, tid);
     char arg[40];
     snprintf(arg, sizeof arg, "u:%s", tid);
     int rc1 = att_call(c, NULL, "update_task_status", "task_id", arg, "status", "cancelled", NULL);

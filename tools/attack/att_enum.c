@@ -229,8 +229,8 @@ int attack_enumerate_agents(const attack_opts_t *o, verdict_t *v)
                        "--candidates: 1 to %d ids of [A-Za-z0-9_.-], at most %d bytes each",
                        ENUM_MAX_CANDIDATES, COLLAB_MAX_AGENT_ID);
     }
-    say("%d candidates and %d random ids per round log in with wrong passwords, %u rounds", e.ncand,
-        ENUM_RANDOM_PER_ROUND, o->tries);
+    lab_say("%d candidates and %d random ids per round log in with wrong passwords, %u rounds",
+            e.ncand, ENUM_RANDOM_PER_ROUND, o->tries);
     int rc = measure(o, &e);
     if (rc == COLLAB_E_RATE_LIMITED)
         blocked(v, "rate_limit", "the broker refused the logins with rate_limited");

@@ -25,8 +25,8 @@ int attack_session_forever(const attack_opts_t *o, verdict_t *v)
     if (!c)
         return v->outcome;
     uint64_t start = wall_ms(), end = start + (uint64_t)o->lifetime_s * 1000u + 1000u;
-    say("logged in as %s; keeping the session busy past the promised lifetime of %u s",
-        o->own.agent_id, o->lifetime_s);
+    lab_say("logged in as %s; keeping the session busy past the promised lifetime of %u s",
+            o->own.agent_id, o->lifetime_s);
     int rc = 0;
     uint64_t requests = 0;
     while (rc == 0 && wall_ms() < end) {
@@ -71,8 +71,8 @@ int attack_concurrent_sessions(const attack_opts_t *o, verdict_t *v)
     for (uint32_t i = 0; i < want; i++)
         if (!(c[i] = one_more_session(o, v)))
             return v->outcome;
-    say("opened %u sessions of %s (the cap under test is %u)", want, o->own.agent_id,
-        o->session_cap);
+    lab_say("opened %u sessions of %s (the cap under test is %u)", want, o->own.agent_id,
+            o->session_cap);
     uint32_t usable = 0, told = 0;
     for (uint32_t i = 0; i < want; i++) {
         usable += att_call(c[i], NULL, "heartbeat", NULL) == 0;
@@ -152,7 +152,7 @@ int attack_steal_state(const attack_opts_t *o, verdict_t *v)
         victim_stop(&vic);
         return verdict(v, ATTACK_ERROR, "the victim did not start");
     }
-    say("victim coordinator1 is logged in and working; reading %s read-only", o->state_path);
+    lab_say("victim coordinator1 is logged in and working; reading %s read-only", o->state_path);
     sqlite3 *db = NULL;
     steal_t st = {.o = o};
     char *err = NULL;

@@ -22,7 +22,7 @@ static int wire_open(wire_t *w, const attack_opts_t *o, verdict_t *v)
     w->s = collab_sniffer_open_live(o->iface, (uint16_t)o->port, err, sizeof err);
     if (!w->s)
         return verdict(v, ATTACK_ERROR, "cannot capture on %s: %s", o->iface, err);
-    say("capturing on %s, port %d", o->iface, o->port);
+    lab_say("capturing on %s, port %d", o->iface, o->port);
     return 0;
 }
 
@@ -218,7 +218,7 @@ int attack_replay(const attack_opts_t *o, verdict_t *v)
     wire_close(&w, NULL); /* the victim stays logged in, working */
     if (!len)
         return nothing_seen(&w, o, &vic, v, "signed create_project");
-    say("captured the victim's signed create_project (%zu bytes); sending it again", len);
+    lab_say("captured the victim's signed create_project (%zu bytes); sending it again", len);
     collab_envelope_t rep;
     int rc = send_raw(o, NULL, frame, len, rep_buf, sizeof rep_buf, &rep);
     victim_stop(&vic);
@@ -260,8 +260,8 @@ int attack_tamper(const attack_opts_t *o, verdict_t *v)
         victim_stop(&vic);
         return verdict(v, ATTACK_ERROR, "cannot re-encode the captured request");
     }
-    say("captured the victim's signed close_project; re-sending it as delete_project, "
-        "payload and signature unchanged");
+    lab_say("captured the victim's signed close_project; re-sending it as delete_project, "
+            "payload and signature unchanged");
     int rc = send_raw(o, NULL, out, olen, rep_buf, sizeof rep_buf, &rep);
     victim_stop(&vic);
     if (rc)
@@ -290,7 +290,7 @@ int attack_hijack(const attack_opts_t *o, verdict_t *v)
     collab_sniffer_destroy(&w.s);
     if (!sid[0])
         return nothing_seen(&w, o, &vic, v, "request with a session id");
-    say("read %s's session id off the wire; using it from %s", agent, o->source);
+    lab_say("read %s's session id off the wire; using it from %s", agent, o->source);
     collab_client_t *c = bare_client(o, agent, o->source);
     collab_client_set_session(c, sid);
     collab_reply_t r;
@@ -411,7 +411,7 @@ int attack_predict_session(const attack_opts_t *o, verdict_t *v)
         uint64_t x = xorshift(&state), y = xorshift(&state);
         format_uuid(x, y, predicted[i]);
     }
-    say("observed %s's session id %s; predicted the next: %s", agent, sid, predicted[0]);
+    lab_say("observed %s's session id %s; predicted the next: %s", agent, sid, predicted[0]);
     /* wait until the victim's next login has been answered, without reading the answer */
     bool relogged = wire_wait(&w, is_reply_to, "login", o->timeout_ms * 3) != NULL;
     collab_sniffer_destroy(&w.s);

@@ -7,6 +7,7 @@
 
 #include "agent_cli.h"
 #include "collab_client.h"
+#include "labtool.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -95,9 +96,6 @@ int unanswered(const attack_opts_t *o, verdict_t *v, const char *what);
 /*  Prints "SUCCEEDED: evidence" (or BLOCKED/ERROR) or a JSON object with the attack, the
     verdict, the evidence and decided_by (null unless BLOCKED); returns the exit code. */
 int verdict_print(const char *attack, const verdict_t *v, bool json);
-
-/*  Narration of the steps, on stderr (the verdict line is the only thing on stdout). */
-void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*  A client for the attacker's own agent (connect + log in), or NULL with v set. */
 collab_client_t *own_client(const attack_opts_t *o, verdict_t *v);

@@ -154,34 +154,9 @@ static const char *outcome_name(int outcome)
 
 int verdict_print(const char *attack, const verdict_t *v, bool json)
 {
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "attack", attack);
-        cJSON_AddStringToObject(o, "verdict", outcome_name(v->outcome));
-        cJSON_AddStringToObject(o, "evidence", v->evidence);
-        if (v->outcome == ATTACK_BLOCKED && v->decided_by)
-            cJSON_AddStringToObject(o, "decided_by", v->decided_by);
-        else
-            cJSON_AddNullToObject(o, "decided_by");
-        char *s = cJSON_PrintUnformatted(o);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-        cJSON_Delete(o);
-    } else {
-        printf("%s: %s\n", outcome_name(v->outcome), v->evidence);
-    }
-    fflush(stdout);
+    lab_verdict_print("attack", attack, outcome_name(v->outcome), v->evidence, true,
+                      v->outcome == ATTACK_BLOCKED ? v->decided_by : NULL, json);
     return v->outcome;
-}
-
-void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("  * ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
 }
 
 collab_client_t *own_client(const attack_opts_t *o, verdict_t *v)

@@ -3,7 +3,6 @@
     --target-is-mine, runs the attack and prints its verdict. */
 #include "attack.h"
 
-#include <arpa/inet.h>
 #include <czmq.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -83,42 +82,10 @@ static void usage(FILE *out)
             ENUM_DEFAULT_TRIES, ENUM_RATIO, ENUM_RATIO, ENUM_MIN_GAP_MS);
 }
 
-/*  Loopback, or 10.231.0.0/16 (the project's network-namespace tests). */
-static bool allowed_target(const char *host)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (strcmp(host, "localhost") == 0)
-        return true;
-    if (inet_pton(AF_INET, host, &a4) == 1) {
-        uint32_t ip = ntohl(a4.s_addr);
-        return (ip >> 24) == 127 || (ip >> 16) == ((10u << 8) | 231u);
-    }
-    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
 static int parse_target(attack_opts_t *o)
 {
-    const char *p = strncmp(o->broker, "tcp://", 6) == 0 ? o->broker + 6 : NULL;
-    const char *colon = p ? strrchr(p, ':') : NULL;
-    if (!colon || colon == p || (size_t)(colon - p) >= sizeof o->host) {
-        fprintf(stderr, "collab-attack: --broker must be tcp://HOST:PORT\n");
-        return -1;
-    }
-    snprintf(o->host, sizeof o->host, "%.*s", (int)(colon - p), p);
-    o->port = atoi(colon + 1);
-    if (o->port <= 0 || o->port > 65535) {
-        fprintf(stderr, "collab-attack: bad port in %s\n", o->broker);
-        return -1;
-    }
-    if (!o->target_is_mine && !allowed_target(o->host)) {
-        fprintf(stderr,
-                "collab-attack: refusing target %s: not loopback nor a test namespace "
-                "(pass --target-is-mine if it is your own)\n",
-                o->host);
-        return -1;
-    }
-    return 0;
+    return lab_target_parse("collab-attack", o->broker, o->target_is_mine, o->host, sizeof o->host,
+                            &o->port);
 }
 
 static void defaults(attack_opts_t *o, const char *self_dir)

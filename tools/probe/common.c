@@ -49,36 +49,14 @@ static const char *outcome_name(int outcome)
 
 int verdict_print(const char *probe, const verdict_t *v, bool json)
 {
-    if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "probe", probe);
-        cJSON_AddStringToObject(o, "verdict", outcome_name(v->outcome));
-        cJSON_AddStringToObject(o, "evidence", v->evidence);
-        char *s = cJSON_PrintUnformatted(o);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-        cJSON_Delete(o);
-    } else {
-        printf("%s: %s\n", outcome_name(v->outcome), v->evidence);
-    }
-    fflush(stdout);
+    lab_verdict_print("probe", probe, outcome_name(v->outcome), v->evidence, false, NULL, json);
     return v->outcome;
-}
-
-void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("  * ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
 }
 
 collab_client_t *probe_login(const probe_opts_t *o, verdict_t *v)
 {
     int code;
-    say("log in as %s at %s", o->cli.agent_id, o->cli.endpoint);
+    lab_say("log in as %s at %s", o->cli.agent_id, o->cli.endpoint);
     collab_client_t *c = agent_cli_connect(&o->cli, "collab-probe", &code);
     if (!c) {
         int out = code == AGENT_EXIT_UNREACHABLE ? PROBE_UNREACHABLE
@@ -311,6 +289,6 @@ int probe_delete_project(collab_client_t *c, uint64_t id)
     int rc = probe_call(c, &r, "delete_project", buf, len);
     probe_reply_free(&r);
     if (rc == 0)
-        say("deleted project %llu (cleanup)", (unsigned long long)id);
+        lab_say("deleted project %llu (cleanup)", (unsigned long long)id);
     return rc;
 }

@@ -3,7 +3,6 @@
     built from, refuses targets outside loopback and the test namespaces, runs the probe. */
 #include "probe.h"
 
-#include <arpa/inet.h>
 #include <czmq.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -89,44 +88,11 @@ static void usage(FILE *out)
         COLLAB_SOURCE_DIR, COLLAB_SOURCE_DIR);
 }
 
-/*  Loopback, or 10.231.0.0/16 (the project's network-namespace tests). */
-static bool allowed_target(const char *host)
-{
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (strcmp(host, "localhost") == 0)
-        return true;
-    if (inet_pton(AF_INET, host, &a4) == 1) {
-        uint32_t ip = ntohl(a4.s_addr);
-        return (ip >> 24) == 127 || (ip >> 16) == ((10u << 8) | 231u);
-    }
-    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
 static int check_target(const char *endpoint, bool mine)
 {
     char host[128];
-    const char *p = strncmp(endpoint, "tcp://", 6) == 0 ? endpoint + 6 : NULL;
-    const char *colon = p ? strrchr(p, ':') : NULL;
-    long port;
-    if (!colon || colon == p || (size_t)(colon - p) >= sizeof host ||
-        collab_parse_long(colon + 1, 1, 65535, &port) != 0) {
-        fprintf(stderr, "collab-probe: --broker must be tcp://HOST:PORT, not '%s'\n", endpoint);
-        return -1;
-    }
-    snprintf(host, sizeof host, "%.*s", (int)(colon - p), p);
-    if (host[0] == '[' && strlen(host) > 2) { /* [::1] */
-        memmove(host, host + 1, strlen(host));
-        host[strlen(host) - 1] = '\0';
-    }
-    if (!mine && !allowed_target(host)) {
-        fprintf(stderr,
-                "collab-probe: refusing target %s: not loopback nor a test namespace "
-                "(pass --target-is-mine if it is your own)\n",
-                host);
-        return -1;
-    }
-    return 0;
+    int port;
+    return lab_target_parse("collab-probe", endpoint, mine, host, sizeof host, &port);
 }
 
 /*  The agent's password from a file of "agent password" lines ('#' comments). */

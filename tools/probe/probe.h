@@ -5,6 +5,7 @@
 
 #include "agent_cli.h"
 #include "collab_client.h"
+#include "labtool.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,9 +42,6 @@ int verdict(verdict_t *v, int outcome, const char *fmt, ...) __attribute__((form
 
 /*  Prints "HOLDS: evidence" / "FAILS: ..." / "ERROR: ..." (or JSON); returns the exit code. */
 int verdict_print(const char *probe, const verdict_t *v, bool json);
-
-/*  Narration of the steps, on stderr (the verdict is the only line on stdout). */
-void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*  Connects and logs in as o's agent (no silent re-login), or returns NULL with v set to
     the exit code (3 unreachable, 4 refused, 2 bad options). */

@@ -19,7 +19,7 @@ static int step(collab_client_t *c, step_t *s, const char *what, const char *act
     int rc = probe_call(c, &s->r, action, payload, len);
     s->what = what;
     probe_describe(&s->r, s->desc, sizeof s->desc);
-    say("%s: %s", what, s->desc);
+    lab_say("%s: %s", what, s->desc);
     return rc;
 }
 
@@ -154,7 +154,7 @@ int probe_size_limits(const probe_opts_t *o, verdict_t *v)
     size_t len = probe_pack(buf, sizeof buf, "name", name, NULL);
     step(c, &s, "create_project with a name of 201 code points", "create_project", buf, len);
     name[COLLAB_NAME_MAX_CP] = '\0';
-    say("create_project with a name of exactly %s code points", limit);
+    lab_say("create_project with a name of exactly %s code points", limit);
     int edge = probe_create_project(c, name, &project);
     if (blocked(v, o->cli.agent_id, &s, 1) ||
         probe_blocked_step(v, o->cli.agent_id, "create_project (200 code points)", edge)) {

@@ -49,21 +49,21 @@ static int idle_steps(const probe_opts_t *o, verdict_t *v)
         return verdict(v, PROBE_ERROR, "subscribe or get_session_info failed");
     }
     int64_t wait_ms = (int64_t)idle_s * 1000 + 1000;
-    say("session open, idle timeout %llu s; stay idle for %.1f s", (unsigned long long)idle_s,
-        wait_ms / 1000.0);
+    lab_say("session open, idle timeout %llu s; stay idle for %.1f s", (unsigned long long)idle_s,
+            wait_ms / 1000.0);
     stay_idle(c, probe_mono_ms() + wait_ms, told, sizeof told);
     if (told[0])
-        say("the broker told the session's holder: %s", told);
+        lab_say("the broker told the session's holder: %s", told);
     int expired = probe_call(c, &r, "heartbeat", NULL, 0);
     probe_describe(&r, d1, sizeof d1);
     probe_reply_free(&r);
-    say("heartbeat after the idle period: %s", d1);
+    lab_say("heartbeat after the idle period: %s", d1);
     int relogin = collab_client_login(c);
     int after = relogin == 0 ? probe_call(c, &r, "heartbeat", NULL, 0) : relogin;
     if (relogin == 0)
         probe_reply_free(&r);
     snprintf(d2, sizeof d2, "%s", relogin ? collab_strerror(relogin) : after ? "refused" : "ok");
-    say("new login and heartbeat: %s", d2);
+    lab_say("new login and heartbeat: %s", d2);
     probe_call(c, &r, "logout", NULL, 0);
     probe_reply_free(&r);
     collab_client_destroy(&c);
@@ -85,16 +85,16 @@ int probe_idle_timeout(const probe_opts_t *o, verdict_t *v)
     const char *sets[] = {set, NULL};
     if (!o->cli.credentials[0])
         return verdict(v, PROBE_USAGE, "the private broker needs a credentials file");
-    say("start a private broker %s with %s (the swarm's is 30 min)", o->broker_exe, set);
+    lab_say("start a private broker %s with %s (the swarm's is 30 min)", o->broker_exe, set);
     if (privbroker_start(&b, o->broker_exe, o->cli.credentials, sets, err, sizeof err) != 0)
         return verdict(v, PROBE_ERROR, "%s", err);
-    say("private broker at %s, its files in %s", b.endpoint, b.dir);
+    lab_say("private broker at %s, its files in %s", b.endpoint, b.dir);
     probe_opts_t mine = *o;
     snprintf(mine.cli.endpoint, sizeof mine.cli.endpoint, "%s", b.endpoint);
     mine.cli.curve_server[0] = mine.cli.curve_cert[0] = '\0'; /* it speaks ZMTP NULL */
     idle_steps(&mine, v);
     privbroker_stop(&b);
-    say("private broker stopped, its directory removed");
+    lab_say("private broker stopped, its directory removed");
     return v->outcome;
 }
 
@@ -129,24 +129,24 @@ int probe_session_validation(const probe_opts_t *o, verdict_t *v)
     made_up_id(collab_client_session(c), fake, sizeof fake);
     probe_raw_t req = {
         .action = "create_project", .agent_id = o->cli.agent_id, .key = signing ? key : NULL};
-    say("create_project {} (no name) with the real session: reaches its handler?");
+    lab_say("create_project {} (no name) with the real session: reaches its handler?");
     int real = probe_call(c, &r, "create_project", NULL, 0);
     probe_describe(&r, d[0], sizeof d[0]);
     probe_reply_free(&r);
-    say("  %s", d[0]);
+    lab_say("  %s", d[0]);
     req.session_id = fake;
-    say("the same with a made-up, well-formed id %.8s... (%s)", fake,
-        signing ? "correctly signed" : "unsigned");
+    lab_say("the same with a made-up, well-formed id %.8s... (%s)", fake,
+            signing ? "correctly signed" : "unsigned");
     int made = probe_raw(c, &req, &r);
     probe_describe(&r, d[1], sizeof d[1]);
     probe_reply_free(&r);
-    say("  %s", d[1]);
+    lab_say("  %s", d[1]);
     req.session_id = bad;
-    say("the same with a malformed id \"%s\" (spaces are outside 0x21-0x7e)", bad);
+    lab_say("the same with a malformed id \"%s\" (spaces are outside 0x21-0x7e)", bad);
     int malformed = probe_raw(c, &req, &r);
     probe_describe(&r, d[2], sizeof d[2]);
     probe_reply_free(&r);
-    say("  %s", d[2]);
+    lab_say("  %s", d[2]);
     sodium_memzero(key, sizeof key);
     probe_call(c, &r, "logout", NULL, 0);
     probe_reply_free(&r);
@@ -174,16 +174,16 @@ int probe_logout(const probe_opts_t *o, verdict_t *v)
     int before = probe_call(c, &r, "heartbeat", NULL, 0);
     probe_describe(&r, d[0], sizeof d[0]);
     probe_reply_free(&r);
-    say("heartbeat with session %.8s...: %s", sid, d[0]);
+    lab_say("heartbeat with session %.8s...: %s", sid, d[0]);
     int out = probe_call(c, &r, "logout", NULL, 0);
     probe_describe(&r, d[1], sizeof d[1]);
     probe_reply_free(&r);
-    say("logout: %s", d[1]);
+    lab_say("logout: %s", d[1]);
     probe_raw_t req = {.action = "heartbeat", .agent_id = o->cli.agent_id, .session_id = sid};
     int after = probe_raw(c, &req, &r);
     probe_describe(&r, d[2], sizeof d[2]);
     probe_reply_free(&r);
-    say("heartbeat with the same id after logout: %s", d[2]);
+    lab_say("heartbeat with the same id after logout: %s", d[2]);
     collab_client_destroy(&c);
     if (before != 0 || out != 0)
         return verdict(v, PROBE_ERROR, "heartbeat before logout: %s; logout: %s", d[0], d[1]);

@@ -63,7 +63,7 @@ static int signed_create(signer_t *s, const char *what, uint64_t ts, const uint8
     else
         probe_describe(&r, desc, cap);
     probe_reply_free(&r);
-    say("%s: %s", what, desc);
+    lab_say("%s: %s", what, desc);
     if (project)
         probe_delete_project(s->c, project);
     return rc;
@@ -90,8 +90,8 @@ int probe_timestamp(const probe_opts_t *o, verdict_t *v)
         stop(&s);
         return verdict(v, PROBE_ERROR, "the login reply announced no timestamp window");
     }
-    say("window checked: +-%s (%s)", span(w, sizeof w, window),
-        o->window_s ? "--window-s" : "announced at login");
+    lab_say("window checked: +-%s (%s)", span(w, sizeof w, window),
+            o->window_s ? "--window-s" : "announced at login");
     uint64_t now = probe_now_ms(), off = window + 60000;
     /* under replay protection a timestamp from before the broker started is refused too, so
        the accepted request is stamped now; otherwise half the window ago */
