@@ -193,29 +193,11 @@ collab_client_t *bare_client(const attack_opts_t *o, const char *agent_id, const
 int att_call(collab_client_t *c, collab_reply_t *r, const char *action, ...)
 {
     uint8_t buf[4096];
-    collab_pack_t p;
-    const char *keys[16], *vals[16];
-    uint32_t n = 0;
     va_list ap;
     va_start(ap, action);
-    for (const char *k; n < 16 && (k = va_arg(ap, const char *)) != NULL; n++) {
-        keys[n] = k;
-        vals[n] = va_arg(ap, const char *);
-    }
+    size_t len = lab_pack_args(buf, sizeof buf, ap);
     va_end(ap);
-    collab_pack_init(&p, buf, sizeof buf);
-    collab_pack_map(&p, n);
-    for (uint32_t i = 0; i < n; i++) {
-        collab_pack_str(&p, keys[i]);
-        if (strncmp(vals[i], "u:", 2) == 0)
-            collab_pack_uint(&p, strtoull(vals[i] + 2, NULL, 10));
-        else if (strncmp(vals[i], "b:", 2) == 0)
-            collab_pack_bool(&p, strcmp(vals[i] + 2, "true") == 0);
-        else
-            collab_pack_str(&p, strncmp(vals[i], "s:", 2) == 0 ? vals[i] + 2 : vals[i]);
-    }
-    size_t len;
-    if (collab_pack_finish(&p, &len) != 0)
+    if (len == 0)
         return COLLAB_E_TOO_LARGE;
     collab_reply_t reply;
     int rc = collab_client_request(c, action, buf, len, &reply);

@@ -2,6 +2,7 @@
     labtool.h). */
 #include "labtool.h"
 
+#include "collab_pack.h"
 #include "collab_text.h"
 
 #include <arpa/inet.h>
@@ -84,4 +85,28 @@ void lab_verdict_print(const char *kind, const char *name, const char *verdict,
         printf("%s: %s\n", verdict, evidence);
     }
     fflush(stdout);
+}
+
+size_t lab_pack_args(uint8_t *buf, size_t cap, va_list ap)
+{
+    const char *keys[16], *vals[16];
+    uint32_t n = 0;
+    for (const char *k; n < 16 && (k = va_arg(ap, const char *)) != NULL; n++) {
+        keys[n] = k;
+        vals[n] = va_arg(ap, const char *);
+    }
+    collab_pack_t p;
+    collab_pack_init(&p, buf, cap);
+    collab_pack_map(&p, n);
+    for (uint32_t i = 0; i < n; i++) {
+        collab_pack_str(&p, keys[i]);
+        if (strncmp(vals[i], "u:", 2) == 0)
+            collab_pack_uint(&p, strtoull(vals[i] + 2, NULL, 10));
+        else if (strncmp(vals[i], "b:", 2) == 0)
+            collab_pack_bool(&p, strcmp(vals[i] + 2, "true") == 0);
+        else
+            collab_pack_str(&p, strncmp(vals[i], "s:", 2) == 0 ? vals[i] + 2 : vals[i]);
+    }
+    size_t len;
+    return collab_pack_finish(&p, &len) == 0 ? len : 0;
 }

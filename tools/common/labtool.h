@@ -3,8 +3,10 @@
 #ifndef LABTOOL_H
 #define LABTOOL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*  True for loopback (127.0.0.0/8, ::1, "localhost") and 10.231.0.0/16, the network of the
     project's namespace tests: the targets a lab tool may act on unless told the target is
@@ -25,5 +27,10 @@ void lab_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lab_verdict_print(const char *kind, const char *name, const char *verdict,
                        const char *evidence, bool with_decided_by, const char *decided_by,
                        bool json);
+
+/*  Packs a request payload, a map, from ap's "key", "value" pairs up to a NULL key (at most
+    16): a value "u:123" is an unsigned integer, "b:true" a boolean, "s:text" or anything else
+    a string. Returns the bytes written into buf, or 0 when they do not fit in cap. */
+size_t lab_pack_args(uint8_t *buf, size_t cap, va_list ap);
 
 #endif

@@ -71,29 +71,11 @@ collab_client_t *probe_login(const probe_opts_t *o, verdict_t *v)
 
 size_t probe_pack(uint8_t *buf, size_t cap, ...)
 {
-    const char *keys[16], *vals[16];
-    uint32_t n = 0;
     va_list ap;
     va_start(ap, cap);
-    for (const char *k; n < 16 && (k = va_arg(ap, const char *)) != NULL; n++) {
-        keys[n] = k;
-        vals[n] = va_arg(ap, const char *);
-    }
+    size_t len = lab_pack_args(buf, cap, ap);
     va_end(ap);
-    collab_pack_t p;
-    collab_pack_init(&p, buf, cap);
-    collab_pack_map(&p, n);
-    for (uint32_t i = 0; i < n; i++) {
-        collab_pack_str(&p, keys[i]);
-        if (strncmp(vals[i], "u:", 2) == 0)
-            collab_pack_uint(&p, strtoull(vals[i] + 2, NULL, 10));
-        else if (strncmp(vals[i], "b:", 2) == 0)
-            collab_pack_bool(&p, strcmp(vals[i] + 2, "true") == 0);
-        else
-            collab_pack_str(&p, strncmp(vals[i], "s:", 2) == 0 ? vals[i] + 2 : vals[i]);
-    }
-    size_t len;
-    return collab_pack_finish(&p, &len) == 0 ? len : 0;
+    return len;
 }
 
 static void take_reply(probe_reply_t *out, collab_reply_t *r)
