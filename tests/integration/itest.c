@@ -1,5 +1,6 @@
 /*  itest.c: integration-test helpers (see itest.h). */
 #include "itest.h"
+#include "labtool.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -50,37 +51,11 @@ collab_client_t *it_client(const broker_proc_t *b, const char *agent_id, bool lo
     return c;
 }
 
-/*  Packs NULL-terminated key/value pairs (see it_call) into buf; 0 when it does not fit. */
-static size_t vpack(uint8_t *buf, size_t cap, va_list ap)
-{
-    const char *keys[32], *vals[32];
-    uint32_t n = 0;
-    for (const char *k; n < 32 && (k = va_arg(ap, const char *)) != NULL; n++) {
-        keys[n] = k;
-        vals[n] = va_arg(ap, const char *);
-    }
-    collab_pack_t p;
-    collab_pack_init(&p, buf, cap);
-    collab_pack_map(&p, n);
-    for (uint32_t i = 0; i < n; i++) {
-        collab_pack_str(&p, keys[i]);
-        const char *v = vals[i];
-        if (v[0] == 'u' && v[1] == ':')
-            collab_pack_uint(&p, strtoull(v + 2, NULL, 10));
-        else if (v[0] == 'b' && v[1] == ':')
-            collab_pack_bool(&p, strcmp(v + 2, "true") == 0);
-        else
-            collab_pack_str(&p, v[0] == 's' && v[1] == ':' ? v + 2 : v);
-    }
-    size_t len;
-    return collab_pack_finish(&p, &len) == 0 ? len : 0;
-}
-
 size_t it_pack(uint8_t *buf, size_t cap, ...)
 {
     va_list ap;
     va_start(ap, cap);
-    size_t len = vpack(buf, cap, ap);
+    size_t len = lab_pack_args(buf, cap, ap);
     va_end(ap);
     return len;
 }
@@ -92,7 +67,7 @@ int it_call(collab_client_t *c, collab_reply_t *reply, const char *action, ...)
         memset(reply, 0, sizeof *reply);
     va_list ap;
     va_start(ap, action);
-    size_t len = vpack(buf, sizeof buf, ap);
+    size_t len = lab_pack_args(buf, sizeof buf, ap);
     va_end(ap);
     if (len == 0)
         return COLLAB_E_TOO_LARGE;

@@ -89,9 +89,9 @@ void lab_verdict_print(const char *kind, const char *name, const char *verdict,
 
 size_t lab_pack_args(uint8_t *buf, size_t cap, va_list ap)
 {
-    const char *keys[16], *vals[16];
+    const char *keys[32], *vals[32];
     uint32_t n = 0;
-    for (const char *k; n < 16 && (k = va_arg(ap, const char *)) != NULL; n++) {
+    for (const char *k; n < 32 && (k = va_arg(ap, const char *)) != NULL; n++) {
         keys[n] = k;
         vals[n] = va_arg(ap, const char *);
     }

@@ -29,7 +29,7 @@ void lab_verdict_print(const char *kind, const char *name, const char *verdict,
                        bool json);
 
 /*  Packs a request payload, a map, from ap's "key", "value" pairs up to a NULL key (at most
-    16): a value "u:123" is an unsigned integer, "b:true" a boolean, "s:text" or anything else
+    32): a value "u:123" is an unsigned integer, "b:true" a boolean, "s:text" or anything else
     a string. Returns the bytes written into buf, or 0 when they do not fit in cap. */
 size_t lab_pack_args(uint8_t *buf, size_t cap, va_list ap);
 
