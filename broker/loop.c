@@ -196,10 +196,9 @@ static void drain_router(collab_broker_t *self)
         int frames = 0;
         zmq_msg_init(&rid);
         zmq_msg_init(&body);
-        if (read_message(self, &rid, &body, &frames) == 0) {
+        if (read_message(self, &rid, &body, &frames) == 0)
             collab_dispatch(self, &rid, &body, frames);
-            self->last_busy_ms = collab_now_ms();
-        } else
+        else
             n = self->cfg.batch_max; /* nothing more to read now */
         /* an idle writer starts at once on what is handled so far rather than wait for
            the turn's end: its fsync is the longest wait here, and what arrives meanwhile
@@ -245,10 +244,9 @@ static void drain_monitor(collab_broker_t *self)
             uint32_t value;
             memcpy(&id, zmq_msg_data(&ev), sizeof id);
             memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof value);
-            if (id == ZMQ_EVENT_DISCONNECTED) {
+            if (id == ZMQ_EVENT_DISCONNECTED)
                 self->stats.disconnects++;
-                self->last_busy_ms = collab_now_ms();
-            } else
+            else
                 note_transport_event(self, id, value);
         }
         zmq_msg_close(&ev);
@@ -269,23 +267,28 @@ static void log_stats(collab_broker_t *self)
              (unsigned long long)c->commits);
 }
 
-/*  Returning freed memory to the system once the broker is idle. glibc keeps what libzmq
-    frees when connections close (its pipes, buffers and sessions, freed by the I/O thread
-    into its own arena) and reuses little of it: 5,000 connections opened and closed three
-    times left 150, then 232, then 279 MB resident. malloc_trim(0) hands back every free
-    page of every arena. It walks the heaps, so it runs only after a second without input
-    and only when much has happened since the last one: never on the hot path, at most once
-    per quiet spell. */
-#define TRIM_IDLE_MS         1000
+/*  Returning freed memory to the system once the broker is quiet. glibc keeps what the
+    broker and libzmq free after a burst (libzmq's pipes, buffers and sessions when
+    connections close, messages after a flood) and reuses little of it: 5,000 connections
+    opened and closed three times left 150, then 232, then 279 MB resident. malloc_trim(0)
+    hands back every free page of every arena. It walks the heaps, so it runs only at the
+    end of a second with fewer than TRIM_QUIET_REQUESTS requests (an agent writing every
+    50 ms still leaves the broker quiet) and only when much has happened since the last
+    trim: never on the hot path, at most once after each burst. */
+#define TRIM_QUIET_REQUESTS  64
 #define TRIM_MIN_REQUESTS    1000
 #define TRIM_MIN_DISCONNECTS 100
 
-static void trim_when_idle(collab_broker_t *self, uint64_t now)
+static void trim_when_quiet(collab_broker_t *self, uint64_t now)
 {
     const collab_counters_t *c = &self->stats;
-    if (now < self->last_busy_ms + TRIM_IDLE_MS ||
-        (c->requests - self->trim_requests < TRIM_MIN_REQUESTS &&
-         c->disconnects - self->trim_disconnects < TRIM_MIN_DISCONNECTS))
+    if (now < self->trim_tick_ms + 1000 && now >= self->trim_tick_ms)
+        return;
+    bool quiet = c->requests - self->trim_tick_requests < TRIM_QUIET_REQUESTS;
+    self->trim_tick_ms = now;
+    self->trim_tick_requests = c->requests;
+    if (!quiet || (c->requests - self->trim_requests < TRIM_MIN_REQUESTS &&
+                   c->disconnects - self->trim_disconnects < TRIM_MIN_DISCONNECTS))
         return;
     self->trim_requests = c->requests;
     self->trim_disconnects = c->disconnects;
@@ -296,7 +299,7 @@ static void trim_when_idle(collab_broker_t *self, uint64_t now)
 
 static void run_timers(collab_broker_t *self, uint64_t now)
 {
-    trim_when_idle(self, now);
+    trim_when_quiet(self, now);
     if (now - self->last_sweep_ms >= 250) {
         self->last_sweep_ms = now;
         collab_session_sweep(self, now);
