@@ -294,6 +294,8 @@ static void trim_when_quiet(collab_broker_t *self, uint64_t now)
     self->trim_disconnects = c->disconnects;
 #ifdef __GLIBC__
     malloc_trim(0);
+    log_debug("returned freed memory to the system in %llu ms",
+              (unsigned long long)(collab_now_ms() - now));
 #endif
 }
 
