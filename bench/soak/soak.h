@@ -20,6 +20,7 @@ typedef struct {
     int pid;             /* the broker, sampled from /proc (0: none) */
     uint64_t storm;      /* storm: malformed messages in all */
     unsigned storm_conns;
+    double storm_rate;    /* storm: messages per second in all (0: as fast as they go) */
     unsigned interval_ms; /* storm: the agent's write interval */
     double quiet_s;       /* storm: the agent alone before the storm */
     double settle_s;      /* hold, storm: the wait before the "after"/"end" sample */

@@ -20,6 +20,7 @@ static void usage(void)
             "  --curve-server-cert F --curve-client-cert F   CURVE (CZMQ certificates)\n"
             "  --timeout-ms N     a request unanswered this long: the broker is gone (5000)\n"
             "storm:  --storm N (messages, 100000) --storm-conns N (16) --interval-ms N (50)\n"
+            "        --storm-rate R (messages/s in all; 0: as fast as they go, the default)\n"
             "        --quiet S (10) --settle S (2)\n"
             "write:  --ack FILE --duration S (60)      verify: --ack FILE\n"
             "hold:   --conns N (5000) --rounds N (3) --prefix P (soak-h) --settle S (3)\n");
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
         {"endpoint", 1, 0, 'e'}, {"creds", 1, 0, 'c'},       {"password", 1, 0, 'p'},
         {"pid", 1, 0, 'P'},      {"agent", 1, 0, 'a'},       {"prefix", 1, 0, 'x'},
         {"ack", 1, 0, 'A'},      {"storm", 1, 0, 'n'},       {"storm-conns", 1, 0, 'N'},
+        {"storm-rate", 1, 0, 'R'},
         {"interval-ms", 1, 0, 'i'}, {"quiet", 1, 0, 'q'},    {"settle", 1, 0, 's'},
         {"duration", 1, 0, 'd'}, {"conns", 1, 0, 'C'},       {"rounds", 1, 0, 'r'},
         {"timeout-ms", 1, 0, 't'}, {"curve-server-cert", 1, 0, 'k'},
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
         case 'P': bad |= num("pid", optarg, 1, 4194304, &v); s.pid = (int)v; break;
         case 'n': bad |= num("storm", optarg, 1, 1e9, &v); s.storm = (uint64_t)v; break;
         case 'N': bad |= num("storm-conns", optarg, 1, 1000, &v); s.storm_conns = (unsigned)v; break;
+        case 'R': bad |= num("storm-rate", optarg, 0, 1e9, &s.storm_rate); break;
         case 'i': bad |= num("interval-ms", optarg, 1, 60000, &v); s.interval_ms = (unsigned)v; break;
         case 'q': bad |= num("quiet", optarg, 0, 3600, &s.quiet_s); break;
         case 's': bad |= num("settle", optarg, 0, 3600, &s.settle_s); break;

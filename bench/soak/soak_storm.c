@@ -1,6 +1,7 @@
 /*  soak_storm.c: the malformed storm. storm_conns DEALER connections send storm messages
     as fast as they can: each sends until libzmq's high-water mark holds it back (so the
-    rate is whatever the broker and TCP take), and reads the error replies. Half the
+    rate is whatever the broker and TCP take), or at a fixed rate in all (storm_rate), and
+    reads the error replies. Half the
     messages are undecodable bytes, half well-formed requests that claim the agent's name
     with a made-up session id (and a signature by a made-up key). Meanwhile the agent
     (soak_agent.c) writes every interval: alone first (quiet), then during the storm, then
@@ -100,12 +101,22 @@ static int run_storm(soak_t *s, storm_t *st)
             items[i] = (zmq_pollitem_t){socks[i], 0,
                                         (short)(ZMQ_POLLIN | (st->sent < s->storm ? ZMQ_POLLOUT : 0)),
                                         0};
-        if (zmq_poll(items, (int)n, 100) < 0 && errno != EINTR) {
+        /* a fixed rate: what the elapsed time allows so far */
+        uint64_t allowed = s->storm;
+        if (s->storm_rate > 0) {
+            double due = s->storm_rate * (double)(now - t0) / 1e9 + 1;
+            allowed = due < (double)s->storm ? (uint64_t)due : s->storm;
+        }
+        if (st->sent >= allowed && st->sent < s->storm)
+            for (unsigned i = 0; i < n; i++)
+                items[i].events = ZMQ_POLLIN;
+        if (zmq_poll(items, (int)n, st->sent >= allowed && st->sent < s->storm ? 1 : 100) < 0 &&
+            errno != EINTR) {
             rc = -1;
             break;
         }
         for (unsigned i = 0; i < n; i++) {
-            while ((items[i].revents & ZMQ_POLLOUT) && st->sent < s->storm) {
+            while ((items[i].revents & ZMQ_POLLOUT) && st->sent < allowed) {
                 const lg_frame_t *f = &pool.frames[next[i]];
                 if (zmq_send(socks[i], pool.arena + f->off, f->len, ZMQ_DONTWAIT) < 0)
                     break; /* at the high-water mark */
