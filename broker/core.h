@@ -55,8 +55,8 @@ struct collab_broker {
     collab_store_t *store;
     collab_statelock_t *lock; /* STATE.lock, held while the broker lives */
     collab_hasher_t *hasher;
-    collab_replay_t *replay;         /* control 8: seen nonces and signatures */
-    collab_rate_gate_t *rate;        /* control 10: the budgets (ratelimit.h) */
+    collab_replay_t *replay;  /* control 8: seen nonces and signatures */
+    collab_rate_gate_t *rate; /* control 10: the budgets (ratelimit.h) */
     collab_idgen_t *ids;
     collab_seclog_t *seclog;
     collab_vault_t *vault; /* control 5 strong: token hashing and sealing key, else NULL */

@@ -251,7 +251,7 @@ static void test_session_draws_on_agent_only(void)
         return;
     /* the address is spent on every anonymous budget first */
     CHECK_EQ_INT(admitted(g, COLLAB_RATE_LOGIN, "10.0.0.1", "nobody", t, &v), 5); /* id's 5 */
-    CHECK_EQ_INT(admitted(g, COLLAB_RATE_LOGIN, "10.0.0.1", NULL, t, &v), 5); /* address: 10 */
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_LOGIN, "10.0.0.1", NULL, t, &v), 5);     /* address: 10 */
     CHECK_STR(v.bucket, "login_peer");
     CHECK_EQ_INT(admitted(g, COLLAB_RATE_ANON, "10.0.0.1", NULL, t, &v), 3);
     CHECK_STR(v.bucket, "anon_peer");
@@ -267,8 +267,7 @@ static void test_session_draws_on_agent_only(void)
     CHECK_EQ_INT(admitted(g, COLLAB_RATE_SESSION, "10.0.0.2", "worker2", t, &v), 5);
     CHECK(collab_ratelimit_tokens(collab_rate_gate_table(g, "login_peer"), K("10.0.0.2"), t) ==
           10.0);
-    CHECK(collab_ratelimit_tokens(collab_rate_gate_table(g, "anon_peer"), K("10.0.0.2"), t) ==
-          3.0);
+    CHECK(collab_ratelimit_tokens(collab_rate_gate_table(g, "anon_peer"), K("10.0.0.2"), t) == 3.0);
     CHECK(collab_rate_gate_table(g, "peer") == NULL);
     /* a session request without an agent id draws on nothing */
     CHECK_OK(collab_ratelimit_admit(g, COLLAB_RATE_SESSION, "10.0.0.1", NULL, t, &v));
@@ -317,8 +316,7 @@ static void test_admit_reporting(void)
     if (!CHECK(g))
         return;
     for (int i = 0; i < 103; i++)
-        if (collab_ratelimit_admit(g, COLLAB_RATE_ANON, "10.0.0.9", NULL, t, &v) != 0 &&
-            v.report) {
+        if (collab_ratelimit_admit(g, COLLAB_RATE_ANON, "10.0.0.9", NULL, t, &v) != 0 && v.report) {
             reports++;
             counted += v.refused;
         }
@@ -326,8 +324,7 @@ static void test_admit_reporting(void)
     CHECK_EQ_INT(counted, 1);
     t += 1000; /* two tokens back, then the rest refused: one report counting the 99 */
     for (int i = 0; i < 10; i++)
-        if (collab_ratelimit_admit(g, COLLAB_RATE_ANON, "10.0.0.9", NULL, t, &v) != 0 &&
-            v.report)
+        if (collab_ratelimit_admit(g, COLLAB_RATE_ANON, "10.0.0.9", NULL, t, &v) != 0 && v.report)
             counted = v.refused;
     CHECK_EQ_INT(counted, 100);
     collab_rate_budgets_t zero = {.agent_per_s = 1, .agent_burst = 1, .login_per_s = 1};

@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 enum {
-    WRITES = 150,      /* per phase, one every INTERVAL_MS: 25/s, within the agent's 50/s */
-    INTERVAL_MS = 40,  /* and under the old shared per-address budget (50/s) when quiet */
-    ROUNDS = 3,        /* quiet then flood, until one passes */
+    WRITES = 150,       /* per phase, one every INTERVAL_MS: 25/s, within the agent's 50/s */
+    INTERVAL_MS = 40,   /* and under the old shared per-address budget (50/s) when quiet */
+    ROUNDS = 3,         /* quiet then flood, until one passes */
     LOGINS_PER_S = 200, /* the rate of bad logins */
     GARBAGE_PER_S = 500,
     BOGUS_PER_S = 500,
@@ -97,10 +97,12 @@ static void *flood_main(void *arg)
         for (int k = 0; k < 3; k++) {
             uint64_t due = (uint64_t)(elapsed * per_s[k] / 1000) + 1;
             for (; f->sent[k] < due; f->sent[k]++) {
-                const void *bytes = k == F_LOGIN ? (const void *)login
+                const void *bytes = k == F_LOGIN   ? (const void *)login
                                     : k == F_BOGUS ? (const void *)bogus
                                                    : (const void *)garbage;
-                size_t len = k == F_LOGIN ? login_len : k == F_BOGUS ? bogus_len : sizeof garbage - 1;
+                size_t len = k == F_LOGIN   ? login_len
+                             : k == F_BOGUS ? bogus_len
+                                            : sizeof garbage - 1;
                 if (it_raw_send(s[k], bytes, len, false) != 0)
                     f->failed = true;
             }
@@ -172,8 +174,9 @@ static phase_t writes(collab_client_t *c, int round, const char *phase)
     p.p50_ms = (double)lat[WRITES / 2] / 1000.0;
     p.p99_ms = (double)lat[(WRITES * 99 + 99) / 100 - 1] / 1000.0;
     p.max_ms = (double)lat[WRITES - 1] / 1000.0;
-    fprintf(stderr, "  round %d %-5s: %d ok, %d rate_limited, %d other; p50 %.2f ms, p99 %.2f ms, "
-                    "max %.2f ms\n",
+    fprintf(stderr,
+            "  round %d %-5s: %d ok, %d rate_limited, %d other; p50 %.2f ms, p99 %.2f ms, "
+            "max %.2f ms\n",
             round, phase, p.ok, p.limited, p.other, p.p50_ms, p.p99_ms, p.max_ms);
     return p;
 }
@@ -269,20 +272,13 @@ int main(int argc, char **argv)
     snprintf(akey, sizeof akey, "audit.key_file=%s/audit.key", B.dir);
     /* the agent's budget sized to its traffic (25/s); the login and anonymous budgets
        left to their defaults (rate_limit.peer_*: 50/s, burst 100) */
-    const char *const hardened[] = {"--profile",
-                                    "hardened",
-                                    "--set",
-                                    "transport=weak",
-                                    "--set",
-                                    skey,
-                                    "--set",
-                                    akey,
-                                    "--set",
-                                    "rate_limit.agent_per_s=50",
-                                    "--set",
-                                    "rate_limit.agent_burst=100",
-                                    "--set",
-                                    "limits.projects_per_agent=100000",
+    const char *const hardened[] = {"--profile", "hardened",
+                                    "--set",     "transport=weak",
+                                    "--set",     skey,
+                                    "--set",     akey,
+                                    "--set",     "rate_limit.agent_per_s=50",
+                                    "--set",     "rate_limit.agent_burst=100",
+                                    "--set",     "limits.projects_per_agent=100000",
                                     NULL};
     fprintf(stderr, "  state in %s\n", SHM_DIR[0] ? SHM_DIR : B.dir);
     if (CHECK(broker_start(&B, hardened) == 0))
