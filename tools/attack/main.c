@@ -1,6 +1,7 @@
 /*  main.c: collab-attack, one subcommand per attack of LAB.md, and `matrix`. Parses the
     options, refuses targets outside loopback and the project's test namespaces unless
     --target-is-mine, runs the attack and prints its verdict. */
+#include "agent_stop.h"
 #include "attack.h"
 
 #include <czmq.h>
@@ -309,8 +310,9 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? ATTACK_USAGE : 0;
     }
+    agent_stop_install(NULL); /* a signal ends every wait; a victim or broker child follows */
     if (strcmp(argv[1], "matrix") == 0)
-        return attack_matrix(argc - 1, argv + 1, self);
+        return agent_stop_exit_code(attack_matrix(argc - 1, argv + 1, self));
     const attack_row_t *row = NULL;
     for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
         if (strcmp(argv[1], attacks[i].name) == 0)
@@ -339,5 +341,5 @@ int main(int argc, char **argv)
     row->fn(&o, &v);
     int code = verdict_print(row->name, &v, o.json);
     zsys_shutdown();
-    return code;
+    return agent_stop_exit_code(code);
 }

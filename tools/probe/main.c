@@ -1,6 +1,7 @@
 /*  main.c: collab-probe, one subcommand per Stage 2 improvement of the seed that no other
     command shows. Parses the options, finds the lab's files through the source tree it was
     built from, refuses targets outside loopback and the test namespaces, runs the probe. */
+#include "agent_stop.h"
 #include "probe.h"
 
 #include <czmq.h>
@@ -235,6 +236,7 @@ int main(int argc, char **argv)
         return PROBE_USAGE;
     o.json = o.cli.json;
     signal(SIGPIPE, SIG_IGN);
+    agent_stop_install(NULL); /* a signal ends every wait; the victim/broker child follows */
     fprintf(stderr, "collab-probe %s against %s as %s\n", row->name,
             row->fn == probe_idle_timeout ? "a private broker" : o.cli.endpoint, o.cli.agent_id);
     verdict_t v = {PROBE_ERROR, "no verdict"};
@@ -242,5 +244,5 @@ int main(int argc, char **argv)
     int code = verdict_print(row->name, &v, o.json);
     sodium_memzero(o.cli.password, sizeof o.cli.password);
     zsys_shutdown();
-    return code;
+    return agent_stop_exit_code(code);
 }
