@@ -112,10 +112,13 @@ static int listener(int *port)
     return fd;
 }
 
-/*  Starts argv (its endpoint argument "@" replaced by the listener's), waits for its
-    connection, closes the listener (the port is then unused: the agent keeps dialling) and
-    stops it. */
-static void case_connecting(const char *what, const char **argv, int sig, int want)
+/*  Starts argv (its endpoint argument "@" replaced by the listener's) and waits for its
+    connection: the agent is then in its first connection's wait. With unused, the listener
+    is closed at once (the connection is reset, nothing listens on the port any more: the
+    agent, given --connect-timeout-ms 0, dials an unused port while its login waits);
+    without, it stays open and never accepts (TCP is up, the ZMTP handshake never comes:
+    the agent waits for it, up to --connect-timeout-ms). Then the agent is stopped. */
+static void case_connecting(const char *what, const char **argv, bool unused, int sig, int want)
 {
     int port, lfd = listener(&port);
     char ep[64];
@@ -132,11 +135,14 @@ static void case_connecting(const char *what, const char **argv, int sig, int wa
     }
     struct pollfd p = {lfd, POLLIN, 0};
     bool dialled = poll(&p, 1, READY_MS) == 1;
-    close(lfd); /* the queued connection is reset; nothing listens on the port any more */
+    if (unused)
+        close(lfd);
     if (CHECK(dialled))
         stop_and_check(&c, what, sig, want);
     else
         fprintf(stderr, "%s never connected: %s%s\n", what, c.out, c.err);
+    if (!unused)
+        close(lfd);
     child_free(&c);
 }
 
@@ -207,15 +213,20 @@ static void connecting_and_login(void)
     };
     it_begin("connecting");
     for (size_t i = 0; i < sizeof agents / sizeof agents[0]; i++)
-        for (int s = 0; s < 2; s++) {
+        for (int s = 0; s < 2; s++) { /* SIGTERM: an unused port; SIGINT: no handshake */
             int sig = s ? SIGINT : SIGTERM;
-            const char *argv[24] = {bin(agents[i].name), AGENT_ARGS("@", agents[i].id)};
+            const char *argv[28] = {bin(agents[i].name), AGENT_ARGS("@", agents[i].id)};
             int n = 15;
+            if (sig == SIGTERM) {
+                argv[n++] = "--connect-timeout-ms";
+                argv[n++] = "0";
+            }
             for (int k = 0; agents[i].extra[k]; k++)
                 argv[n++] = agents[i].extra[k];
             char what[96];
-            snprintf(what, sizeof what, "%s connecting", agents[i].name);
-            case_connecting(what, argv, sig, sig_code(sig));
+            snprintf(what, sizeof what, "%s connecting (%s)", agents[i].name,
+                     sig == SIGTERM ? "unused port" : "no handshake");
+            case_connecting(what, argv, sig == SIGTERM, sig, sig_code(sig));
         }
     it_begin("logging in");
     for (size_t i = 0; i < sizeof agents / sizeof agents[0]; i++)
