@@ -76,7 +76,8 @@ static void usage(FILE *out)
             "control), or under CURVE.\n"
             "--json prints {attack, verdict, evidence, decided_by}: decided_by names the control\n"
             "that decided a BLOCKED verdict, from the attack's own evidence, else null.\n"
-            "exit: 0 SUCCEEDED, 10 BLOCKED, 1 ERROR (the attack could not run), 2 usage\n",
+            "exit: 0 SUCCEEDED, 10 BLOCKED, 1 ERROR (the attack could not run), 2 usage;\n"
+            "SIGINT/SIGTERM stop it within 2 s, its victim too: 128+signal (130, 143)\n",
             COLLAB_SOURCE_DIR "/sample_data/demo_passwords.txt",
             COLLAB_SOURCE_DIR "/sample_data/valid_credentials.json",
             COLLAB_SOURCE_DIR "/sample_data/wordlist.txt", ENUM_DEFAULT_CANDIDATES,

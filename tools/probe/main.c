@@ -85,7 +85,8 @@ static void usage(FILE *out)
         "  --timeout-ms N (3000), --login-timeout-ms N (5000), --retries N (0), --json\n"
         "exit: 0 HOLDS, 1 FAILS, 2 usage, 3 broker unreachable, 4 login refused, 5 the probe "
         "could\n"
-        "not run a step of its own (ERROR: why)\n",
+        "not run a step of its own (ERROR: why); SIGINT/SIGTERM stop it within 2 s, its\n"
+        "private broker too: 128+signal (130, 143)\n",
         COLLAB_SOURCE_DIR, COLLAB_SOURCE_DIR);
 }
 

@@ -47,7 +47,8 @@ static void usage(FILE *f)
                "  --timeout-ms N     wait this long for each reply (default 3000)\n"
                "Each reply is printed; a refusal with its error name, code and text. Exit codes:\n"
                "0 at least one replayed message was accepted, 5 the broker refused every one,\n"
-               "3 none was accepted and some got no answer, 1 file or socket error, 2 usage.\n");
+               "3 none was accepted and some got no answer, 1 file or socket error, 2 usage;\n"
+               "SIGINT/SIGTERM stop it within 2 s: 128+signal (130, 143).\n");
 }
 
 static int parse_opt(opts_t *o, const char *a, const char *v)
