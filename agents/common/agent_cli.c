@@ -2,9 +2,7 @@
 #include "agent_cli.h"
 #include "agent_stop.h"
 
-#include <czmq.h>
 #include <ctype.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>

@@ -32,8 +32,8 @@ static void on_stop(int sig)
         _exit(128 + stop_sig);
     }
     stop_sig = sig;
-    struct itimerval t = {.it_value = {AGENT_STOP_GRACE_MS / 1000,
-                                       AGENT_STOP_GRACE_MS % 1000 * 1000}};
+    struct itimerval t = {
+        .it_value = {AGENT_STOP_GRACE_MS / 1000, AGENT_STOP_GRACE_MS % 1000 * 1000}};
     setitimer(ITIMER_REAL, &t, NULL);
     void (*fn)(int) = also_fn;
     if (fn)

@@ -287,8 +287,7 @@ int collab_client_request(collab_client_t *self, const char *action, const void 
     for (int i = 0; i <= self->opts.retries && rc == COLLAB_E_TIMEOUT && !stopped(self); i++)
         rc = attempt(self, action, payload, len, reply);
     if (rc == 0 && session_gone(reply) && self->opts.auto_relogin && strcmp(action, "login") != 0 &&
-        !stopped(self) &&
-        collab_client_login(self) == 0) {
+        !stopped(self) && collab_client_login(self) == 0) {
         if (self->subscribed)
             collab_client_subscribe(self, self->subscribed_all);
         collab_reply_free(reply);

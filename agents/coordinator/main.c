@@ -2,7 +2,8 @@
     projects, assigns each task to a registered worker with the task's capability
     (spreading the load), reassigns tasks whose worker has gone silent, closes each project
     when its tasks are done, and prints a summary; with --rounds, again with fresh project
-    names, until stopped. Exits 0 only if every task completed. */
+    names, until stopped. Exits 0 only if every task completed (128+signal when SIGINT or
+    SIGTERM cut the first round short). */
 #include "agent_cli.h"
 #include "agent_stop.h"
 #include "collab_text.h"

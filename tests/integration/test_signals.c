@@ -232,8 +232,7 @@ static void connecting_and_login(void)
     for (size_t i = 0; i < sizeof agents / sizeof agents[0]; i++)
         for (int s = 0; s < 2; s++) {
             int sig = s ? SIGINT : SIGTERM;
-            const char *argv[24] = {bin(agents[i].name),
-                                    AGENT_ARGS(FAKE_EP, agents[i].id)};
+            const char *argv[24] = {bin(agents[i].name), AGENT_ARGS(FAKE_EP, agents[i].id)};
             int n = 15;
             for (int k = 0; agents[i].extra[k]; k++)
                 argv[n++] = agents[i].extra[k];
@@ -257,10 +256,9 @@ static void client_cases(void)
             stop_and_check(&c, "collab-client at its prompt (stdin open)", sig, sig_code(sig));
         child_free(&c);
     }
-    const char *argv[] = {bin("collab-client"), AGENT_ARGS(FAKE_EP, "coordinator1"),
-                          NULL};
-    case_login("collab-client logging in from its menu", argv, "1\ncoordinator1\ncoord123\n" /* it_password */,
-               SIGTERM, sig_code(SIGTERM));
+    const char *argv[] = {bin("collab-client"), AGENT_ARGS(FAKE_EP, "coordinator1"), NULL};
+    case_login("collab-client logging in from its menu", argv,
+               "1\ncoordinator1\ncoord123\n" /* it_password */, SIGTERM, sig_code(SIGTERM));
 }
 
 /* ---- working and waiting, against the real broker ---- */
@@ -280,13 +278,17 @@ static void working(void)
     child_t idle, w, co, obs, vic;
     const char *idle_argv[] = {bin("collab-worker"), AGENT_ARGS(B.endpoint, "worker2"),
                                "--capabilities", "documentation", NULL};
-    const char *w_argv[] = {bin("collab-worker"), AGENT_ARGS(B.endpoint, "worker1"),
-                            "--capabilities", "testing", "--work-ms", "600000", NULL};
-    const char *co_argv[] = {bin("collab-coordinator"),
-                             AGENT_ARGS(B.endpoint, "coordinator1"), "--scenario",
-                             scenario, NULL};
-    const char *obs_argv[] = {bin("collab-observer"), AGENT_ARGS(B.endpoint, "viewer1"),
-                              "--lines", NULL};
+    const char *w_argv[] = {bin("collab-worker"),
+                            AGENT_ARGS(B.endpoint, "worker1"),
+                            "--capabilities",
+                            "testing",
+                            "--work-ms",
+                            "600000",
+                            NULL};
+    const char *co_argv[] = {bin("collab-coordinator"), AGENT_ARGS(B.endpoint, "coordinator1"),
+                             "--scenario", scenario, NULL};
+    const char *obs_argv[] = {bin("collab-observer"), AGENT_ARGS(B.endpoint, "viewer1"), "--lines",
+                              NULL};
     const char *vic_argv[] = {bin("collab-victim"),
                               AGENT_ARGS(B.endpoint, "coordinator2"),
                               "--script",
@@ -346,8 +348,8 @@ static void tools(void)
     it_begin("collab-attack with its victim child");
     {
         /* steal-state starts a victim first; the victim is logging in at the fake broker */
-        const char *argv[] = {bin("collab-attack"), "steal-state", "--broker", FAKE_EP, "--state",
-                              "/dev/null", "--timeout-ms", SLOW, NULL};
+        const char *argv[] = {bin("collab-attack"), "steal-state",  "--broker", FAKE_EP, "--state",
+                              "/dev/null",          "--timeout-ms", SLOW,       NULL};
         child_t c;
         if (start_at_fake(&c, "collab-attack steal-state", argv, NULL)) {
             pid_t victim = first_child(c.pid);
@@ -357,7 +359,8 @@ static void tools(void)
             long long took = 0;
             if (vfd >= 0) {
                 bool gone = ends_within(vfd, BOUND_MS, &took);
-                printf("  %-52s         %s\n", "its victim child", gone ? "ended too" : "LEFT RUNNING");
+                printf("  %-52s         %s\n", "its victim child",
+                       gone ? "ended too" : "LEFT RUNNING");
                 CHECK(gone);
                 close(vfd);
             }
@@ -372,28 +375,32 @@ static void tools(void)
         uint8_t frame[512];
         uint8_t pay[64];
         size_t plen = it_pack(pay, sizeof pay, "password", "s:x", NULL);
-        it_req_t r = {.request_id = 1, .action = "login", .agent_id = "viewer1",
-                      .payload = pay, .payload_len = plen};
+        it_req_t r = {.request_id = 1,
+                      .action = "login",
+                      .agent_id = "viewer1",
+                      .payload = pay,
+                      .payload_len = plen};
         size_t n = it_encode(&r, frame, sizeof frame);
         for (size_t i = 0; i < n; i++)
             sprintf(hex + 2 * i, "%02x", frame[i]);
         snprintf(cap, sizeof cap, "%s/capture.jsonl", TMP);
         FILE *f = fopen(cap, "w");
         if (CHECK(f != NULL && n > 0)) {
-            fprintf(f, "{\"index\":1,\"dir\":\"request\",\"action\":\"login\",\"frames\":[\"%s\"]}\n",
+            fprintf(f,
+                    "{\"index\":1,\"dir\":\"request\",\"action\":\"login\",\"frames\":[\"%s\"]}\n",
                     hex);
             fclose(f);
-            const char *argv[] = {bin("collab-replay"), cap,    "--broker", FAKE_EP, "--index",
-                                  "1",                  "--count", "5",     "--timeout-ms", SLOW,
-                                  NULL};
+            const char *argv[] = {
+                bin("collab-replay"), cap,  "--broker", FAKE_EP, "--index", "1", "--count", "5",
+                "--timeout-ms",       SLOW, NULL};
             case_login("collab-replay waiting for a reply", argv, NULL, SIGINT, sig_code(SIGINT));
         }
     }
 
     it_begin("collab-probe");
     {
-        const char *argv[] = {bin("collab-probe"), "logout", "--broker", FAKE_EP, "--timeout-ms",
-                              SLOW, NULL};
+        const char *argv[] = {bin("collab-probe"), "logout", "--broker", FAKE_EP,
+                              "--timeout-ms",      SLOW,     NULL};
         case_login("collab-probe logging in", argv, NULL, SIGTERM, sig_code(SIGTERM));
     }
 
