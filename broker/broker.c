@@ -146,11 +146,17 @@ static int open_guards(collab_broker_t *self, char *err, size_t errlen)
         !(self->replay =
               collab_replay_new(c->nonce_cache_max, c->replay_window_s, self->started_ms)))
         goto fail;
+    /* the login and anonymous budgets left 0 take the per-address (peer) values */
+    collab_rate_budgets_t b = {
+        .agent_per_s = c->rate_agent_per_s,
+        .agent_burst = c->rate_agent_burst,
+        .login_per_s = c->rate_login_per_s > 0 ? c->rate_login_per_s : c->rate_peer_per_s,
+        .login_burst = c->rate_login_burst ? c->rate_login_burst : c->rate_peer_burst,
+        .anon_per_s = c->rate_anon_per_s > 0 ? c->rate_anon_per_s : c->rate_peer_per_s,
+        .anon_burst = c->rate_anon_burst ? c->rate_anon_burst : c->rate_peer_burst,
+    };
     if (c->strong[COLLAB_CTL_RATE_LIMIT] &&
-        (!(self->rate_agents = collab_ratelimit_new(c->rate_agent_per_s, c->rate_agent_burst,
-                                                    COLLAB_RATE_BUCKETS_MAX)) ||
-         !(self->rate_peers = collab_ratelimit_new(c->rate_peer_per_s, c->rate_peer_burst,
-                                                   COLLAB_RATE_BUCKETS_MAX))))
+        !(self->rate = collab_rate_gate_new(&b, COLLAB_RATE_BUCKETS_MAX)))
         goto fail;
     return 0;
 fail:
@@ -184,6 +190,7 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
         return NULL;
     }
     randombytes_buf(self->expired_key, sizeof self->expired_key);
+    memset(self->expired_head, 0xff, sizeof self->expired_head); /* empty chains */
     self->started_ms = collab_now_ms();
     self->last_sweep_ms = self->last_flush_ms = self->last_stats_ms = self->started_ms;
     zsys_init();
@@ -247,8 +254,7 @@ void collab_broker_destroy(collab_broker_t **self_p)
     collab_transport_destroy(&self->transport); /* zauth outlives the socket it serves */
     collab_hasher_destroy(&self->hasher);
     collab_replay_destroy(&self->replay);
-    collab_ratelimit_destroy(&self->rate_agents);
-    collab_ratelimit_destroy(&self->rate_peers);
+    collab_rate_gate_destroy(&self->rate);
     if (self->store && collab_store_in_batch(self->store))
         collab_store_commit(self->store);
     collab_store_destroy(&self->store);

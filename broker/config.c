@@ -69,6 +69,10 @@ static const param_t params[] = {
     U32("rate_limit.agent_burst", rate_agent_burst, 1, 1000000),
     DBL("rate_limit.peer_per_s", rate_peer_per_s, 0.001, 1000000),
     U32("rate_limit.peer_burst", rate_peer_burst, 1, 1000000),
+    DBL("rate_limit.login_per_s", rate_login_per_s, 0, 1000000), /* 0: peer_per_s */
+    U32("rate_limit.login_burst", rate_login_burst, 0, 1000000),
+    DBL("rate_limit.anon_per_s", rate_anon_per_s, 0, 1000000),
+    U32("rate_limit.anon_burst", rate_anon_burst, 0, 1000000),
     U32("login.lockout_failures", lockout_failures, 1, 1000000),
     U32("login.lockout_s", lockout_s, 1, 31536000),
     U32("login.password_min_len", password_min_len, 1, COLLAB_PASSWORD_MAX),

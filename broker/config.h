@@ -48,6 +48,10 @@ typedef struct {
     uint32_t rate_agent_burst;               /* 10 rate_limit.agent_burst */
     double rate_peer_per_s;                  /* 10 rate_limit.peer_per_s */
     uint32_t rate_peer_burst;                /* 10 rate_limit.peer_burst */
+    double rate_login_per_s;                 /* 10 rate_limit.login_per_s (0: peer_per_s) */
+    uint32_t rate_login_burst;               /* 10 rate_limit.login_burst (0: peer_burst) */
+    double rate_anon_per_s;                  /* 10 rate_limit.anon_per_s (0: peer_per_s) */
+    uint32_t rate_anon_burst;                /* 10 rate_limit.anon_burst (0: peer_burst) */
     uint32_t lockout_failures;               /* 11 login.lockout_failures */
     uint32_t lockout_s;                      /* 11 login.lockout_s */
     uint32_t password_min_len;               /* 11 login.password_min_len */

@@ -24,7 +24,8 @@
 #include <stdint.h>
 #include <zmq.h>
 
-#define COLLAB_EXPIRED_MEMORY 4096 /* expired sessions remembered (8 bytes each) */
+#define COLLAB_EXPIRED_MEMORY 4096 /* expired sessions remembered (a power of two) */
+#define COLLAB_EXPIRED_NONE   0xffffu
 
 /*  Counters reported by get_stats and the periodic log line. */
 typedef struct {
@@ -54,9 +55,8 @@ struct collab_broker {
     collab_store_t *store;
     collab_statelock_t *lock; /* STATE.lock, held while the broker lives */
     collab_hasher_t *hasher;
-    collab_replay_t *replay;         /* control 8: seen nonces and signatures */
-    collab_ratelimit_t *rate_agents; /* control 10: token buckets by agent id */
-    collab_ratelimit_t *rate_peers;  /* control 10: token buckets by peer address */
+    collab_replay_t *replay;  /* control 8: seen nonces and signatures */
+    collab_rate_gate_t *rate; /* control 10: the budgets (ratelimit.h) */
     collab_idgen_t *ids;
     collab_seclog_t *seclog;
     collab_vault_t *vault; /* control 5 strong: token hashing and sealing key, else NULL */
@@ -69,6 +69,9 @@ struct collab_broker {
        the sweep removed it (PROTOCOL.md 5) */
     uint64_t expired[COLLAB_EXPIRED_MEMORY];
     uint32_t expired_next, expired_count;
+    /* an index over the ring, so that a bogus session id costs one lookup, not a scan:
+       chains of ring positions by tag (COLLAB_EXPIRED_NONE ends one) */
+    uint16_t expired_head[COLLAB_EXPIRED_MEMORY], expired_link[COLLAB_EXPIRED_MEMORY];
     uint8_t expired_key[16];
     uint64_t started_ms;
     uint64_t next_project_id, next_task_id, next_handle;
@@ -243,15 +246,17 @@ void collab_pager_emit(collab_pager_t *pg, collab_pack_t *out, const char *key);
     started), nonce_missing, replay (audited "replay") or busy (the cache is full). */
 int collab_replay_check(collab_broker_t *self, req_t *req);
 
-/*  ratelimit.c, under the strong rate-limit control: spends a token from the peer's bucket
-    and, when agent_id is not NULL, the agent's; or spends none and refuses with
-    rate_limited, {retry_after_ms} in req->out, audited at most once a second per bucket.
-    Returns 0 under the weak setting. */
-int collab_rate_admit(collab_broker_t *self, req_t *req, const char *agent_id);
-/*  Charges traffic that never authenticated (malformed, no valid session) to its peer's
-    bucket without refusing it: its own answer is unchanged. Returns true when the peer is
-    over its budget: the refusal is then audited here, at most once a second, not by the
-    caller. */
+/*  ratelimit.c, under the strong rate-limit control: admits a request of class cls
+    (COLLAB_RATE_SESSION with its agent's id, COLLAB_RATE_LOGIN with the claimed id or
+    NULL) through collab_ratelimit_admit, or refuses it with rate_limited,
+    {retry_after_ms} in req->out, audited at most once a second per bucket. Returns 0
+    under the weak setting. */
+int collab_rate_admit(collab_broker_t *self, req_t *req, collab_rate_class_t cls,
+                      const char *agent_id);
+/*  Charges traffic that never authenticated (malformed, no valid session) to its address's
+    anonymous budget without refusing it: its own answer is unchanged. Returns true when
+    that budget is spent: the refusal is then audited here, at most once a second, not by
+    the caller. */
 bool collab_rate_charge(collab_broker_t *self, const req_t *req);
 
 /*  Logs a security event with the request's agent and peer. */

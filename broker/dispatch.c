@@ -149,9 +149,9 @@ static int authorize(collab_broker_t *self, req_t *req)
     int rc = check_session(self, req);
     bool flooding = false; /* a peer over its budget: its refusals are audited in bulk */
     if (rc)
-        flooding = collab_rate_charge(self, req); /* no session: still costs its peer */
+        flooding = collab_rate_charge(self, req); /* no session: its address's anon budget */
     else
-        rc = collab_rate_admit(self, req, req->agent->id);
+        rc = collab_rate_admit(self, req, COLLAB_RATE_SESSION, req->agent->id);
     if (rc == 0)
         rc = check_signature(self, req);
     if (rc == 0) {
@@ -169,20 +169,21 @@ static int authorize(collab_broker_t *self, req_t *req)
     return 0;
 }
 
-/*  Logins are rate limited first, before the password costs any hashing: the peer's bucket
-    and the claimed agent's. Under the weak login control a name that is no agent makes no
-    bucket; under the strong one every claimed name has one, so that running out of tokens
-    does not tell a known agent from an unknown one. */
+/*  Logins are rate limited first, before the password costs any hashing: the address's
+    login budget and the claimed agent id's (apart from that agent's session requests).
+    Under the weak login control a name that is no agent makes no bucket; under the strong
+    one every claimed name has one, so that running out of tokens does not tell a known
+    agent from an unknown one. */
 static int admit_login(collab_broker_t *self, req_t *req)
 {
     char name[COLLAB_MAX_AGENT_ID + 1];
     const collab_agent_t *a =
         collab_tables_agent(self->tables, req->env.agent_id.ptr, req->env.agent_id.len);
     if (a || !strong(self, COLLAB_CTL_LOGIN))
-        return collab_rate_admit(self, req, a ? a->id : NULL);
+        return collab_rate_admit(self, req, COLLAB_RATE_LOGIN, a ? a->id : NULL);
     memcpy(name, req->env.agent_id.ptr, req->env.agent_id.len); /* 1..64 bytes, no NUL */
     name[req->env.agent_id.len] = '\0';
-    return collab_rate_admit(self, req, name);
+    return collab_rate_admit(self, req, COLLAB_RATE_LOGIN, name);
 }
 
 static int decode(collab_broker_t *self, req_t *req, zmq_msg_t *body, int frames)

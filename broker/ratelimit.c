@@ -1,6 +1,7 @@
 /*  ratelimit.c: token buckets in one slot array, found through a chained hash index and
-    kept in least-recently-used order for eviction; and the broker's hooks (login and
-    session requests, and the charge taken from traffic that never authenticated). Slots
+    kept in least-recently-used order for eviction; the budgets (which buckets a request
+    draws on, by its class); and the broker's hooks (session requests, logins, and the
+    charge taken from traffic that never authenticated). Slots
     are never freed, only reused by eviction, so the steady state allocates nothing; the
     array grows by doubling up to max_buckets. */
 #include "ratelimit.h"
@@ -261,6 +262,107 @@ double collab_ratelimit_tokens(collab_ratelimit_t *self, const char *key, size_t
     return self->b[i].tokens;
 }
 
+/* ---- The budgets ---- */
+
+struct collab_rate_gate {
+    collab_ratelimit_t *agents;    /* session requests, by agent id */
+    collab_ratelimit_t *login_ids; /* logins, by claimed agent id */
+    collab_ratelimit_t *logins;    /* logins, by address */
+    collab_ratelimit_t *anon;      /* undecodable or no valid session, by address */
+};
+
+collab_rate_gate_t *collab_rate_gate_new(const collab_rate_budgets_t *b, uint32_t max_buckets)
+{
+    collab_rate_gate_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->agents = collab_ratelimit_new(b->agent_per_s, b->agent_burst, max_buckets);
+    self->login_ids = collab_ratelimit_new(b->agent_per_s, b->agent_burst, max_buckets);
+    self->logins = collab_ratelimit_new(b->login_per_s, b->login_burst, max_buckets);
+    self->anon = collab_ratelimit_new(b->anon_per_s, b->anon_burst, max_buckets);
+    if (!self->agents || !self->login_ids || !self->logins || !self->anon)
+        collab_rate_gate_destroy(&self);
+    return self;
+}
+
+void collab_rate_gate_destroy(collab_rate_gate_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    collab_ratelimit_destroy(&(*self_p)->agents);
+    collab_ratelimit_destroy(&(*self_p)->login_ids);
+    collab_ratelimit_destroy(&(*self_p)->logins);
+    collab_ratelimit_destroy(&(*self_p)->anon);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+collab_ratelimit_t *collab_rate_gate_table(collab_rate_gate_t *self, const char *bucket)
+{
+    return strcmp(bucket, "agent") == 0         ? self->agents
+           : strcmp(bucket, "login_agent") == 0 ? self->login_ids
+           : strcmp(bucket, "login_peer") == 0  ? self->logins
+           : strcmp(bucket, "anon_peer") == 0   ? self->anon
+                                                : NULL;
+}
+
+typedef struct {
+    collab_ratelimit_t *t;
+    const char *key, *name;
+} draw_t;
+
+/*  The buckets a request of class cls draws on: at most two. */
+static int draws(collab_rate_gate_t *self, collab_rate_class_t cls, const char *peer,
+                 const char *agent_id, draw_t d[2])
+{
+    switch (cls) {
+    case COLLAB_RATE_SESSION:
+        d[0] = (draw_t){self->agents, agent_id, "agent"};
+        return agent_id ? 1 : 0;
+    case COLLAB_RATE_LOGIN:
+        d[0] = (draw_t){self->logins, peer, "login_peer"};
+        d[1] = (draw_t){self->login_ids, agent_id, "login_agent"};
+        return agent_id ? 2 : 1;
+    case COLLAB_RATE_ANON:
+        d[0] = (draw_t){self->anon, peer, "anon_peer"};
+        return 1;
+    }
+    return 0;
+}
+
+int collab_ratelimit_admit(collab_rate_gate_t *self, collab_rate_class_t cls, const char *peer,
+                           const char *agent_id, uint64_t now_ms, collab_rate_verdict_t *v)
+{
+    draw_t d[2];
+    int n = draws(self, cls, peer ? peer : "", agent_id, d);
+    collab_rate_verdict_t out = {0};
+    bool refused = false;
+    for (int i = 0; i < n; i++) {
+        collab_rate_verdict_t r = {0};
+        if (collab_ratelimit_check(d[i].t, d[i].key, strlen(d[i].key), now_ms, &r) == 0)
+            continue;
+        refused = true;
+        if (r.retry_after_ms > out.retry_after_ms)
+            out.retry_after_ms = r.retry_after_ms;
+        if (r.report) {
+            out.refused += r.refused;
+            if (!out.report)
+                out.bucket = d[i].name;
+            out.report = true;
+        }
+        if (!out.bucket)
+            out.bucket = d[i].name;
+    }
+    if (refused) {
+        if (v)
+            *v = out;
+        return COLLAB_E_RATE_LIMITED;
+    }
+    for (int i = 0; i < n; i++)
+        collab_ratelimit_spend(d[i].t, d[i].key, strlen(d[i].key), now_ms);
+    return 0;
+}
+
 /* ---- The broker's hooks ---- */
 
 /*  Buckets count in monotonic time: a wall clock stepped back must not freeze them. */
@@ -273,46 +375,28 @@ static uint64_t mono_ms(void)
 
 static bool limiting(const collab_broker_t *self)
 {
-    return self->cfg.strong[COLLAB_CTL_RATE_LIMIT] && self->rate_agents && self->rate_peers;
+    return self->cfg.strong[COLLAB_CTL_RATE_LIMIT] && self->rate;
 }
 
-/*  Audits a refusal only when the bucket says so (its first in a second): a flood must not
-    write one security-log line per refused request. */
-static void audit_refusal(collab_broker_t *self, const req_t *req, const char *which,
-                          const collab_rate_verdict_t *v)
-{
-    if (v->report) {
-        char n[16];
-        snprintf(n, sizeof n, "%u", v->refused);
-        collab_audit(self, req, "rate_limited", which, n);
-    }
-}
-
-int collab_rate_admit(collab_broker_t *self, req_t *req, const char *agent_id)
+int collab_rate_admit(collab_broker_t *self, req_t *req, collab_rate_class_t cls,
+                      const char *agent_id)
 {
     if (!limiting(self))
         return 0;
-    uint64_t now = mono_ms();
-    size_t plen = strlen(req->peer), alen = agent_id ? strlen(agent_id) : 0;
-    collab_rate_verdict_t vp = {0}, va = {0};
-    int rp = collab_ratelimit_check(self->rate_peers, req->peer, plen, now, &vp);
-    int ra = agent_id ? collab_ratelimit_check(self->rate_agents, agent_id, alen, now, &va) : 0;
-    if (rp == 0 && ra == 0) {
-        collab_ratelimit_spend(self->rate_peers, req->peer, plen, now);
-        if (agent_id)
-            collab_ratelimit_spend(self->rate_agents, agent_id, alen, now);
+    collab_rate_verdict_t v = {0};
+    if (collab_ratelimit_admit(self->rate, cls, req->peer, agent_id, mono_ms(), &v) == 0)
         return 0;
-    }
     self->stats.rate_limited++;
-    if (rp)
-        audit_refusal(self, req, "peer_refused", &vp);
-    if (ra)
-        audit_refusal(self, req, "agent_refused", &va);
-    uint32_t wait = vp.retry_after_ms > va.retry_after_ms ? vp.retry_after_ms : va.retry_after_ms;
+    if (v.report) { /* audited at most once a second per bucket: not a line per refusal */
+        char key[32], n[16];
+        snprintf(key, sizeof key, "%s_refused", v.bucket);
+        snprintf(n, sizeof n, "%u", v.refused);
+        collab_audit(self, req, "rate_limited", key, n);
+    }
     collab_pack_init(&req->out, self->data_buf, sizeof self->data_buf);
     collab_pack_map(&req->out, 1);
-    collab_pack_kv_uint(&req->out, "retry_after_ms", wait);
-    req->retry_after_ms = wait;
+    collab_pack_kv_uint(&req->out, "retry_after_ms", v.retry_after_ms);
+    req->retry_after_ms = v.retry_after_ms;
     return COLLAB_E_RATE_LIMITED;
 }
 
@@ -320,13 +404,9 @@ bool collab_rate_charge(collab_broker_t *self, const req_t *req)
 {
     if (!limiting(self))
         return false;
-    uint64_t now = mono_ms();
-    size_t plen = strlen(req->peer);
     collab_rate_verdict_t v = {0};
-    if (collab_ratelimit_check(self->rate_peers, req->peer, plen, now, &v) == 0) {
-        collab_ratelimit_spend(self->rate_peers, req->peer, plen, now);
+    if (collab_ratelimit_admit(self->rate, COLLAB_RATE_ANON, req->peer, NULL, mono_ms(), &v) == 0)
         return false;
-    }
     if (v.report) { /* the request may not have decoded: name only its address */
         char n[16];
         snprintf(n, sizeof n, "%u", v.refused);

@@ -61,10 +61,21 @@ static uint64_t expired_tag(const collab_broker_t *self, const char *key)
     return tag;
 }
 
+_Static_assert((COLLAB_EXPIRED_MEMORY & (COLLAB_EXPIRED_MEMORY - 1)) == 0 &&
+                   COLLAB_EXPIRED_MEMORY < COLLAB_EXPIRED_NONE,
+               "the expired ring's index needs a power of two below its end marker");
+
+/*  The chain a tag is in: its top bits (the tag is a keyed hash, uniform). */
+static uint32_t expired_chain(uint64_t tag)
+{
+    return (uint32_t)(tag >> 32) & (COLLAB_EXPIRED_MEMORY - 1);
+}
+
 bool collab_session_was_expired(const collab_broker_t *self, const char *key)
 {
     uint64_t tag = expired_tag(self, key);
-    for (uint32_t i = 0; i < self->expired_count; i++)
+    for (uint32_t i = self->expired_head[expired_chain(tag)]; i != COLLAB_EXPIRED_NONE;
+         i = self->expired_link[i])
         if (self->expired[i] == tag)
             return true;
     return false;
@@ -72,8 +83,19 @@ bool collab_session_was_expired(const collab_broker_t *self, const char *key)
 
 static void remember_expired(collab_broker_t *self, const char *key)
 {
-    self->expired[self->expired_next] = expired_tag(self, key);
-    self->expired_next = (self->expired_next + 1) % COLLAB_EXPIRED_MEMORY;
+    uint32_t slot = self->expired_next;
+    if (slot < self->expired_count) { /* the ring wraps: forget the oldest */
+        uint16_t *p = &self->expired_head[expired_chain(self->expired[slot])];
+        while (*p != slot)
+            p = &self->expired_link[*p];
+        *p = self->expired_link[slot];
+    }
+    uint64_t tag = expired_tag(self, key);
+    uint16_t *head = &self->expired_head[expired_chain(tag)];
+    self->expired[slot] = tag;
+    self->expired_link[slot] = *head;
+    *head = (uint16_t)slot;
+    self->expired_next = (slot + 1) % COLLAB_EXPIRED_MEMORY;
     if (self->expired_count < COLLAB_EXPIRED_MEMORY)
         self->expired_count++;
 }

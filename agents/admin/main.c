@@ -55,6 +55,7 @@ int main(int argc, char **argv)
     if (!cmd)
         return AGENT_EXIT_USAGE;
     int rc;
+    agent_cli_on_signal(NULL);
     collab_client_t *c = agent_cli_connect(&cli, PROG, &rc);
     if (!c)
         return rc;
@@ -64,9 +65,8 @@ int main(int argc, char **argv)
                  .has_key = cli.credentials[0] || cli.key_file[0],
                  .sanitize = collab_client_controls(c)->sanitize_output};
     rc = cmd->run(&a, argv + 2, n - 2);
-    collab_reply_t r;
-    if (rc != AGENT_EXIT_UNREACHABLE && collab_client_request(c, "logout", NULL, 0, &r) == 0)
-        collab_reply_free(&r);
+    if (rc != AGENT_EXIT_UNREACHABLE)
+        collab_client_logout(c);
     collab_client_destroy(&c);
     zsys_shutdown();
     return rc;

@@ -4,6 +4,7 @@
     (the attack's own, on its stderr), reads the verdict and the control that decided it
     from the attack's JSON, and puts the lab back afterwards (lab.h). */
 #include "demos.h"
+#include "agent_stop.h"
 #include "lab.h"
 
 #include <cJSON.h>
@@ -117,8 +118,9 @@ static int run(session_t *s, const char *const *argv, char *out, size_t cap)
     fflush(s->out);
     if (pipe(fds) != 0)
         return -1;
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
+        agent_stop_child(parent);
         close(fds[0]);
         dup2(fds[1], STDOUT_FILENO);
         dup2(fileno(s->out), STDERR_FILENO);

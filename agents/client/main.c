@@ -97,6 +97,7 @@ int main(int argc, char **argv)
         return AGENT_EXIT_UNREACHABLE;
     }
     signal(SIGPIPE, SIG_IGN);
+    agent_cli_on_signal(NULL); /* a signal ends the prompt's read (EINTR) and any wait */
     prompt_t p;
     prompt_init(&p, stdin, stdout);
     session_t s = {.cli = &cli,
@@ -108,5 +109,5 @@ int main(int argc, char **argv)
     prompt_free(&p);
     sodium_memzero(cli.password, sizeof cli.password);
     zsys_shutdown();
-    return rc;
+    return agent_stop_exit_code(rc);
 }

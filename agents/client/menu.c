@@ -1,6 +1,7 @@
 /*  menu.c: the interactive client's menu loop (see menu.h). */
 #include "demos.h"
 #include "menu.h"
+#include "agent_stop.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,9 @@ int menu_run(session_t *s)
         menu(s);
         const char *choice = prompt_word(s->p, "Choice: ");
         if (!choice) {
-            fputs("\nEnd of input: quitting.\n", s->out);
+            fputs(agent_stop_signal() ? "\nStopped by a signal: quitting.\n"
+                                      : "\nEnd of input: quitting.\n",
+                  s->out);
             break;
         }
         if (strcmp(choice, "0") == 0) {

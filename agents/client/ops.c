@@ -245,9 +245,8 @@ int ops_login(session_t *s)
 
 void ops_end(session_t *s)
 {
-    collab_reply_t r;
-    if (s->c && collab_client_request(s->c, "logout", NULL, 0, &r) == 0)
-        collab_reply_free(&r);
+    if (s->c)
+        collab_client_logout(s->c);
     collab_client_destroy(&s->c);
 }
 

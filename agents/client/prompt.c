@@ -1,5 +1,6 @@
 /*  prompt.c: line input for the interactive client (see prompt.h). */
 #include "prompt.h"
+#include "agent_stop.h"
 #include "collab_text.h"
 
 #include <ctype.h>
@@ -15,13 +16,12 @@
 static struct termios saved_tty;
 static int saved_fd = -1;
 
-/*  A signal while echo is off: put the terminal back, then die of the signal. */
-static void restore_and_die(int sig)
+/*  A signal while echo is off: put the terminal back, then exit as agent_stop.h says. */
+static void restore_and_exit(int sig)
 {
     if (saved_fd >= 0)
         tcsetattr(saved_fd, TCSAFLUSH, &saved_tty);
-    signal(sig, SIG_DFL);
-    raise(sig);
+    _exit(128 + sig);
 }
 
 void prompt_init(prompt_t *p, FILE *in, FILE *out)
@@ -48,7 +48,9 @@ void prompt_free(prompt_t *p)
 static const char *read_answer(prompt_t *p)
 {
     for (;;) {
-        ssize_t n = getline(&p->line, &p->cap, p->in);
+        if (agent_stop_signal()) /* asked to stop: no more questions */
+            return NULL;
+        ssize_t n = getline(&p->line, &p->cap, p->in); /* a signal ends it: EINTR */
         if (n < 0)
             return NULL;
         while (n > 0 && (p->line[n - 1] == '\n' || p->line[n - 1] == '\r'))
@@ -91,14 +93,18 @@ const char *prompt_secret(prompt_t *p, const char *question)
     quiet = saved_tty;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     saved_fd = fd;
-    void (*old_int)(int) = signal(SIGINT, restore_and_die);
-    void (*old_term)(int) = signal(SIGTERM, restore_and_die);
+    struct sigaction sa, old_int, old_term; /* sigaction: signal() would add SA_RESTART */
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = restore_and_exit;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     tcsetattr(fd, TCSAFLUSH, &quiet);
     const char *a = prompt_ask(p, question);
     tcsetattr(fd, TCSAFLUSH, &saved_tty);
     saved_fd = -1;
-    signal(SIGINT, old_int);
-    signal(SIGTERM, old_term);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     fputc('\n', p->out); /* the Enter that was not echoed */
     return a;
 }

@@ -1,9 +1,8 @@
 /*  agent_cli.c: common agent options, environment variables and exit codes. */
 #include "agent_cli.h"
+#include "agent_stop.h"
 
-#include <czmq.h>
 #include <ctype.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -61,7 +60,9 @@ const char *agent_cli_help(void)
            "                         5000; 0 leaves it to the login's timeouts and retries\n"
            "  --json                 machine-readable output where the tool has it\n"
            "exit codes: 0 ok, 1 failed, 2 usage, 3 broker unreachable, 4 login refused, "
-           "5 action refused\n";
+           "5 action refused;\n"
+           "  SIGINT/SIGTERM stop it within 2 s in every phase: 0 when it runs until stopped\n"
+           "  and stopped cleanly, else 128+signal (130 SIGINT, 143 SIGTERM)\n";
 }
 
 static int set_opt(agent_cli_t *cli, const opt_t *o, const char *val, const char *prog)
@@ -137,6 +138,8 @@ int agent_cli_exit_code(int rc)
 {
     if (rc == 0)
         return AGENT_EXIT_OK;
+    if (agent_stop_signal())
+        return agent_stop_exit_code(AGENT_EXIT_FAILED);
     if (rc == COLLAB_E_TIMEOUT || rc == COLLAB_E_IO)
         return AGENT_EXIT_UNREACHABLE;
     if (rc == COLLAB_E_AUTH_FAILED || rc == COLLAB_E_LOCKED_OUT)
@@ -253,21 +256,23 @@ collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, 
         return NULL;
     }
     int rc = collab_client_login(c);
-    if (rc == 0) {
+    if (rc == 0 && !agent_stop_signal()) {
         *exit_code = AGENT_EXIT_OK;
         return c;
     }
-    *exit_code = agent_cli_exit_code(rc);
-    agent_cli_describe_failure(&cli, cli.agent_id, rc, err, sizeof err);
-    fprintf(stderr, "%s: %s\n", prog, err);
+    *exit_code = agent_cli_exit_code(rc ? rc : COLLAB_E_TIMEOUT);
+    if (agent_stop_signal())
+        fprintf(stderr, "%s: stopped by signal %d before the login completed\n", prog,
+                agent_stop_signal());
+    else {
+        agent_cli_describe_failure(&cli, cli.agent_id, rc, err, sizeof err);
+        fprintf(stderr, "%s: %s\n", prog, err);
+    }
     collab_client_destroy(&c);
     return NULL;
 }
 
 void agent_cli_on_signal(void (*fn)(int))
 {
-    zsys_init();
-    zsys_handler_set(NULL);
-    signal(SIGINT, fn);
-    signal(SIGTERM, fn);
+    agent_stop_install(fn);
 }

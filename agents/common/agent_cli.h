@@ -5,6 +5,7 @@
 #ifndef AGENT_CLI_H
 #define AGENT_CLI_H
 
+#include "agent_stop.h"
 #include "collab_client.h"
 
 #include <stdbool.h>
@@ -58,15 +59,19 @@ void agent_cli_describe_failure(const agent_cli_t *cli, const char *agent, int r
                                 size_t cap);
 
 /*  Creates a client and logs in; on failure prints one clear message and returns NULL,
-    with the exit code to use in *exit_code: 3 when the endpoint is not one (see
+    with the exit code to use in *exit_code (128 + the signal when a stop signal came
+    first): 3 when the endpoint is not one (see
     agent_cli_check_endpoint) or no broker answers within connect_timeout_ms. */
 collab_client_t *agent_cli_connect(const agent_cli_t *cli, const char *prog, int *exit_code);
 
-/*  Installs fn for SIGINT and SIGTERM. CZMQ would otherwise install its own handlers
-    when the first socket is created, replacing the agent's; this keeps ours. */
+/*  Installs the common SIGINT/SIGTERM handling (agent_stop.h), calling fn (may be NULL)
+    with the signal for the agent's own flag. CZMQ would otherwise install its own handler
+    when the first socket is created, replacing the agent's; this keeps ours. Every agent
+    calls it first thing, so that a signal ends even the first connection's wait. */
 void agent_cli_on_signal(void (*fn)(int));
 
-/*  The exit code for a failed request's return code or reply code. */
+/*  The exit code for a failed request's return code or reply code; 128 + the signal
+    when a stop signal cut it short. */
 int agent_cli_exit_code(int rc);
 
 #endif

@@ -60,11 +60,11 @@ static unsigned read_event(void *pair)
     return event;
 }
 
-int client_monitor_wait(client_monitor_t *self, int timeout_ms)
+int client_monitor_wait(client_monitor_t *self, int timeout_ms, int (*stop)(void))
 {
     int64_t deadline = mono_ms() + timeout_ms;
     zmq_pollitem_t item = {self->pair, 0, ZMQ_POLLIN, 0};
-    for (int64_t left; (left = deadline - mono_ms()) > 0;) {
+    for (int64_t left; !(stop && stop()) && (left = deadline - mono_ms()) > 0;) {
         if (zmq_poll(&item, 1, (long)left) <= 0)
             continue;
         unsigned e = read_event(self->pair);

@@ -13,8 +13,9 @@ client_monitor_t *client_monitor_new(void *sock);
 
 /*  Waits up to timeout_ms for the handshake. Returns 0 (it succeeded), COLLAB_E_TIMEOUT
     (nothing answered: no broker there) or COLLAB_E_IO (the broker refused the handshake:
-    a CURVE key it does not allow, or a peer that is no ZMTP broker). */
-int client_monitor_wait(client_monitor_t *self, int timeout_ms);
+    a CURVE key it does not allow, or a peer that is no ZMTP broker). stop (may be NULL)
+    is asked between waits: nonzero ends the wait early with COLLAB_E_TIMEOUT. */
+int client_monitor_wait(client_monitor_t *self, int timeout_ms, int (*stop)(void));
 
 /*  Stops watching; NULL-safe, nulls the caller's pointer. */
 void client_monitor_destroy(client_monitor_t **self_p);

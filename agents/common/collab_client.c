@@ -1,5 +1,6 @@
 /*  collab_client.c: an agent's connection to the broker (see collab_client.h). */
 #include "collab_client.h"
+#include "agent_stop.h"
 #include "client_monitor.h"
 
 #include <cJSON.h>
@@ -32,6 +33,7 @@ struct collab_client {
     bool subscribed, subscribed_all;
     event_node_t *head, *tail;
     size_t queued;
+    bool farewell; /* the logout at exit: waits (bounded) even after a stop signal */
     uint8_t frame[COLLAB_MAX_FRAME];
 };
 
@@ -47,6 +49,13 @@ static int64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*  Whether a SIGINT or SIGTERM asked the process to stop: every wait then ends at once
+    (COLLAB_E_TIMEOUT) and is not retried, except the bounded farewell logout. */
+static bool stopped(const collab_client_t *self)
+{
+    return agent_stop_signal() != 0 && !self->farewell;
 }
 
 /*  Makes the DEALER a CURVE client of the broker's key; the socket keeps its own copy of
@@ -250,7 +259,7 @@ static int attempt(collab_client_t *self, const char *action, const void *payloa
         return rc;
     int64_t deadline = mono_ms() + self->opts.timeout_ms;
     zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
-    for (int64_t left; (left = deadline - mono_ms()) > 0;) {
+    for (int64_t left; !stopped(self) && (left = deadline - mono_ms()) > 0;) {
         if (zmq_poll(&item, 1, (long)left) <= 0)
             continue;
         zmq_msg_t msg;
@@ -275,10 +284,10 @@ int collab_client_request(collab_client_t *self, const char *action, const void 
 {
     int rc = COLLAB_E_TIMEOUT;
     memset(reply, 0, sizeof *reply);
-    for (int i = 0; i <= self->opts.retries && rc == COLLAB_E_TIMEOUT; i++)
+    for (int i = 0; i <= self->opts.retries && rc == COLLAB_E_TIMEOUT && !stopped(self); i++)
         rc = attempt(self, action, payload, len, reply);
     if (rc == 0 && session_gone(reply) && self->opts.auto_relogin && strcmp(action, "login") != 0 &&
-        collab_client_login(self) == 0) {
+        !stopped(self) && collab_client_login(self) == 0) {
         if (self->subscribed)
             collab_client_subscribe(self, self->subscribed_all);
         collab_reply_free(reply);
@@ -309,7 +318,7 @@ int collab_client_login(collab_client_t *self)
     collab_pack_t p;
     size_t len;
     if (self->mon) { /* the first login: is anyone there at all? */
-        int up = client_monitor_wait(self->mon, self->opts.connect_timeout_ms);
+        int up = client_monitor_wait(self->mon, self->opts.connect_timeout_ms, agent_stop_signal);
         client_monitor_destroy(&self->mon);
         if (up != 0)
             return up;
@@ -393,6 +402,8 @@ int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int 
             return 0;
         }
         int64_t left = deadline - mono_ms();
+        if (stopped(self))
+            return COLLAB_E_TIMEOUT;
         if (left <= 0 || zmq_poll(&item, 1, (long)left) <= 0) {
             if (mono_ms() >= deadline)
                 return COLLAB_E_TIMEOUT;
@@ -473,7 +484,7 @@ int collab_client_next_reply(collab_client_t *self, uint64_t *id, collab_reply_t
 {
     int64_t deadline = mono_ms() + timeout_ms;
     zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
-    for (int64_t left; (left = deadline - mono_ms()) > 0;) {
+    for (int64_t left; !stopped(self) && (left = deadline - mono_ms()) > 0;) {
         if (zmq_poll(&item, 1, (long)left) <= 0)
             continue;
         zmq_msg_t msg;
@@ -497,4 +508,19 @@ int collab_client_next_reply(collab_client_t *self, uint64_t *id, collab_reply_t
 void collab_client_set_relogin(collab_client_t *self, bool on)
 {
     self->opts.auto_relogin = on;
+}
+
+void collab_client_logout(collab_client_t *self)
+{
+    collab_reply_t r;
+    int timeout = self->opts.timeout_ms, retries = self->opts.retries;
+    bool relogin = self->opts.auto_relogin;
+    collab_client_set_timeout(self, COLLAB_CLIENT_FAREWELL_MS, 0);
+    self->opts.auto_relogin = false;
+    self->farewell = true;
+    if (self->session[0] && collab_client_request(self, "logout", NULL, 0, &r) == 0)
+        collab_reply_free(&r);
+    self->farewell = false;
+    self->opts.auto_relogin = relogin;
+    collab_client_set_timeout(self, timeout, retries);
 }

@@ -103,6 +103,12 @@ int collab_client_subscribe(collab_client_t *self, bool all);
     one handled, so they are replayed. Returns 0 or a negative code. */
 int collab_client_heartbeat(collab_client_t *self);
 
+/*  Logs out at exit: one attempt of at most COLLAB_CLIENT_FAREWELL_MS (a broker that is
+    gone does not hold the exit up), made even after a stop signal (agent_stop.h), which
+    ends every other wait of this library at once. */
+#define COLLAB_CLIENT_FAREWELL_MS 500
+void collab_client_logout(collab_client_t *self);
+
 void collab_reply_free(collab_reply_t *reply);
 void collab_event_free(collab_event_msg_t *ev);
 

@@ -134,7 +134,9 @@ static int wait_for_workers(coord_t *co)
         }
         if (missing == 0)
             return 0;
-        if (mono_ms() >= deadline || *co->stopping) {
+        if (*co->stopping)
+            return COLLAB_E_TIMEOUT;
+        if (mono_ms() >= deadline) {
             fprintf(stderr, "collab-coordinator: no live worker for %zu task(s) after %ld ms\n",
                     missing, co->workers_wait_ms);
             return COLLAB_E_TIMEOUT;

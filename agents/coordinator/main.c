@@ -2,8 +2,10 @@
     projects, assigns each task to a registered worker with the task's capability
     (spreading the load), reassigns tasks whose worker has gone silent, closes each project
     when its tasks are done, and prints a summary; with --rounds, again with fresh project
-    names, until stopped. Exits 0 only if every task completed. */
+    names, until stopped. Exits 0 only if every task completed (128+signal when SIGINT or
+    SIGTERM cut the first round short). */
 #include "agent_cli.h"
+#include "agent_stop.h"
 #include "collab_text.h"
 #include "coordinator.h"
 
@@ -117,10 +119,9 @@ int main(int argc, char **argv)
         return code;
     }
     code = coord_run(&co);
-    collab_reply_t r;
-    collab_client_set_timeout(co.c, 500, 0); /* do not linger on a broker that is gone */
-    if (collab_client_request(co.c, "logout", NULL, 0, &r) == 0)
-        collab_reply_free(&r);
+    if (stopping && code != AGENT_EXIT_OK)
+        code = agent_stop_exit_code(code); /* a round cut short by the signal */
+    collab_client_logout(co.c);
     collab_client_destroy(&co.c);
     scenario_destroy(&co.sc);
     return code;

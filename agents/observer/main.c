@@ -68,6 +68,7 @@ int main(int argc, char **argv)
     }
     o.table = !lines && isatty(STDOUT_FILENO);
     int rc;
+    agent_cli_on_signal(NULL);
     collab_client_t *c = agent_cli_connect(&cli, PROG, &rc);
     if (!c)
         return rc;

@@ -1,10 +1,10 @@
 /*  observer.c: the observer's event loop (see observer.h). */
 #include "observer.h"
 #include "agent_cli.h"
+#include "agent_stop.h"
 #include "board.h"
 #include "evline.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +14,6 @@
 
 #define SLICE_MS     200   /* longest wait before the stop flag is looked at again */
 #define HEARTBEAT_MS 60000 /* at most; a third of the session's idle timeout when shorter */
-
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
 
 static long long mono_ms(void)
 {
@@ -120,16 +113,6 @@ static bool step(self_t *self)
     return true;
 }
 
-static void catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: a wait ends early */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 /*  Heartbeats often enough for the session's idle timeout (get_session_info). */
 static void pick_heartbeat(self_t *self)
 {
@@ -165,21 +148,18 @@ static int start(self_t *self)
 int observer_run(collab_client_t *c, const observer_opts_t *opts)
 {
     self_t self = {.c = c, .o = *opts, .sanitize = collab_client_controls(c)->sanitize_output};
-    catch_signals();
     if (opts->table && !(self.board = board_new(self.sanitize)))
         return AGENT_EXIT_FAILED;
     self.last_event = self.last_beat = mono_ms();
     int rc = start(&self);
-    while (rc == 0 && !stop_signal && step(&self))
+    while (rc == 0 && !agent_stop_signal() && step(&self))
         ;
     rc = rc ? rc : self.exit_code;
     if (self.board)
         fputc('\n', stdout);
     fflush(stdout);
-    collab_reply_t r;
-    collab_client_set_timeout(c, 500, 0); /* do not linger on a broker that is gone */
-    if (rc != AGENT_EXIT_UNREACHABLE && collab_client_request(c, "logout", NULL, 0, &r) == 0)
-        collab_reply_free(&r);
+    if (rc != AGENT_EXIT_UNREACHABLE)
+        collab_client_logout(c);
     board_destroy(&self.board);
     return rc;
 }

@@ -359,10 +359,7 @@ int main(int argc, char **argv)
         memmove(w.queue, w.queue + 1, --w.nqueue * sizeof w.queue[0]);
         work_one(&w, task);
     }
-    collab_reply_t r;
-    collab_client_set_timeout(w.c, 500, 0); /* do not linger on a broker that is gone */
-    if (collab_client_request(w.c, "logout", NULL, 0, &r) == 0)
-        collab_reply_free(&r);
+    collab_client_logout(w.c);
     collab_client_destroy(&w.c);
     return AGENT_EXIT_OK;
 }

@@ -45,6 +45,10 @@ static void test_defaults(void)
     CHECK(c.rate_agent_per_s == 20.0 && c.rate_peer_per_s == 50.0);
     CHECK_EQ_INT(c.rate_agent_burst, 40);
     CHECK_EQ_INT(c.rate_peer_burst, 100);
+    /* the login and anonymous budgets: 0, that is the per-address (peer) values */
+    CHECK(c.rate_login_per_s == 0.0 && c.rate_anon_per_s == 0.0);
+    CHECK_EQ_INT(c.rate_login_burst, 0);
+    CHECK_EQ_INT(c.rate_anon_burst, 0);
     CHECK_EQ_INT(c.lockout_failures, 5);
     CHECK_EQ_INT(c.lockout_s, 900);
     CHECK_EQ_INT(c.password_min_len, 12);
@@ -145,6 +149,16 @@ static void test_numbers(void)
     CHECK(c.rate_agent_per_s == 2.5);
     CHECK_OK(collab_config_set(&c, "rate_limit.peer_per_s = 1e3", err, sizeof err));
     CHECK(c.rate_peer_per_s == 1000.0);
+    CHECK_OK(collab_config_set(&c, "rate_limit.login_per_s = 0.5", err, sizeof err));
+    CHECK(c.rate_login_per_s == 0.5);
+    CHECK_OK(collab_config_set(&c, "rate_limit.login_burst = 7", err, sizeof err));
+    CHECK_EQ_INT(c.rate_login_burst, 7);
+    CHECK_OK(collab_config_set(&c, "rate_limit.anon_per_s = 300", err, sizeof err));
+    CHECK(c.rate_anon_per_s == 300.0);
+    CHECK_OK(collab_config_set(&c, "rate_limit.anon_burst = 600", err, sizeof err));
+    CHECK_EQ_INT(c.rate_anon_burst, 600);
+    CHECK_OK(collab_config_set(&c, "rate_limit.anon_burst = 0", err, sizeof err)); /* default */
+    CHECK_EQ_INT(c.rate_anon_burst, 0);
     CHECK_OK(collab_config_set(&c, "loop.stats_interval_s = 0", err, sizeof err));
     CHECK_EQ_INT(c.stats_interval_s, 0);
     CHECK_OK(collab_config_set(&c, "security_log.max_bytes = 1099511627776", err, sizeof err));
@@ -168,6 +182,11 @@ static void test_numbers(void)
         "rate_limit.agent_per_s = 1e999",
         "rate_limit.agent_per_s = 0",
         "rate_limit.agent_per_s = 2.5.1",
+        "rate_limit.login_per_s = -1",
+        "rate_limit.login_per_s = nan",
+        "rate_limit.anon_per_s = 1e7",
+        "rate_limit.anon_burst = 1000001",
+        "rate_limit.login_burst = -1",
         "hash.threads = 65",
         "login.password_min_len = 257",
         "replay.window_s =",
@@ -269,6 +288,8 @@ static void test_round_trip(void)
                                        "audit=strong",
                                        "rate_limit.agent_per_s=0.1",
                                        "rate_limit.peer_per_s=7.25",
+                                       "rate_limit.anon_per_s=0.25",
+                                       "rate_limit.login_burst=3",
                                        "security_log=/var/log/collab sec.log",
                                        "transport.max_msg_bytes=65537",
                                        "loop.stats_interval_s=0",

@@ -1,7 +1,9 @@
 /*  test_ratelimit.c: the token buckets of the strong rate-limit control, on an injected
     clock: burst, refill and its cap, the retry-after value, checks that spend nothing,
     aggregated reporting of refusals, a clock that steps back, the cap on buckets with
-    idle full ones evicted first, and an active bucket surviving a flood of new keys. */
+    idle full ones evicted first, and an active bucket surviving a flood of new keys; and
+    the budgets (collab_ratelimit_admit): which buckets each class of request draws on, so
+    that logins and anonymous traffic from an address never spend a logged-in agent's. */
 #include "ratelimit.h"
 #include "testutil.h"
 
@@ -214,6 +216,122 @@ static void test_long_keys(void)
     collab_ratelimit_destroy(&rl);
 }
 
+/* ---- The budgets ---- */
+
+static collab_rate_gate_t *gate(void)
+{
+    /* agents 5/s burst 5; logins by address 10/s burst 10; anonymous 2/s burst 3 */
+    collab_rate_budgets_t b = {.agent_per_s = 5,
+                               .agent_burst = 5,
+                               .login_per_s = 10,
+                               .login_burst = 10,
+                               .anon_per_s = 2,
+                               .anon_burst = 3};
+    return collab_rate_gate_new(&b, 100);
+}
+
+/*  Admits of one class until the first refusal: how many went through. */
+static int admitted(collab_rate_gate_t *g, collab_rate_class_t cls, const char *peer,
+                    const char *agent, uint64_t t, collab_rate_verdict_t *v)
+{
+    int n = 0;
+    while (n < 1000 && collab_ratelimit_admit(g, cls, peer, agent, t, v) == 0)
+        n++;
+    return n;
+}
+
+/*  A session request spends its agent's budget and nothing else: not its address's,
+    whatever else that address sends; and other agents at the same address have their own. */
+static void test_session_draws_on_agent_only(void)
+{
+    collab_rate_gate_t *g = gate();
+    collab_rate_verdict_t v = {0};
+    uint64_t t = 5000;
+    if (!CHECK(g))
+        return;
+    /* the address is spent on every anonymous budget first */
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_LOGIN, "10.0.0.1", "nobody", t, &v), 5); /* id's 5 */
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_LOGIN, "10.0.0.1", NULL, t, &v), 5);     /* address: 10 */
+    CHECK_STR(v.bucket, "login_peer");
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_ANON, "10.0.0.1", NULL, t, &v), 3);
+    CHECK_STR(v.bucket, "anon_peer");
+    CHECK_EQ_INT(v.retry_after_ms, 500); /* one token at 2/s */
+    /* the agents behind it are served their whole budget */
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_SESSION, "10.0.0.1", "coordinator1", t, &v), 5);
+    CHECK_STR(v.bucket, "agent");
+    CHECK_EQ_INT(v.retry_after_ms, 200);
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_SESSION, "10.0.0.1", "worker1", t, &v), 5);
+    /* and an agent's own flood does not spend the address's logins nor anonymous budget */
+    CHECK(collab_ratelimit_tokens(collab_rate_gate_table(g, "login_peer"), K("10.0.0.2"), t) ==
+          10.0);
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_SESSION, "10.0.0.2", "worker2", t, &v), 5);
+    CHECK(collab_ratelimit_tokens(collab_rate_gate_table(g, "login_peer"), K("10.0.0.2"), t) ==
+          10.0);
+    CHECK(collab_ratelimit_tokens(collab_rate_gate_table(g, "anon_peer"), K("10.0.0.2"), t) == 3.0);
+    CHECK(collab_rate_gate_table(g, "peer") == NULL);
+    /* a session request without an agent id draws on nothing */
+    CHECK_OK(collab_ratelimit_admit(g, COLLAB_RATE_SESSION, "10.0.0.1", NULL, t, &v));
+    collab_rate_gate_destroy(&g);
+    collab_rate_gate_destroy(&g);
+    CHECK(g == NULL);
+}
+
+/*  Bad logins under an agent's name spend that name's login budget, never the agent's
+    own: its sessions keep being served. A login needs a token in both of its buckets,
+    and a refusal spends neither. */
+static void test_login_budgets(void)
+{
+    collab_rate_gate_t *g = gate();
+    collab_rate_verdict_t v = {0};
+    uint64_t t = 5000;
+    if (!CHECK(g))
+        return;
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_LOGIN, "10.0.0.1", "coordinator1", t, &v), 5);
+    CHECK_STR(v.bucket, "login_agent");
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_SESSION, "10.0.0.1", "coordinator1", t, &v), 5);
+    /* the address kept the 5 tokens the refused logins did not spend */
+    collab_ratelimit_t *lp = collab_rate_gate_table(g, "login_peer");
+    CHECK(collab_ratelimit_tokens(lp, K("10.0.0.1"), t) == 5.0);
+    CHECK_EQ_INT(admitted(g, COLLAB_RATE_LOGIN, "10.0.0.1", "worker1", t, &v), 5);
+    /* now both are spent: the longest wait is told (the address's 100 ms, the id's 200) */
+    CHECK_RC(collab_ratelimit_admit(g, COLLAB_RATE_LOGIN, "10.0.0.1", "worker1", t, &v),
+             COLLAB_E_RATE_LIMITED);
+    CHECK_EQ_INT(v.retry_after_ms, 200);
+    /* 100 ms later the address has a token, the id not yet */
+    CHECK_RC(collab_ratelimit_admit(g, COLLAB_RATE_LOGIN, "10.0.0.1", "worker1", t + 100, &v),
+             COLLAB_E_RATE_LIMITED);
+    CHECK_STR(v.bucket, "login_agent");
+    CHECK_OK(collab_ratelimit_admit(g, COLLAB_RATE_LOGIN, "10.0.0.1", "worker2", t + 100, &v));
+    collab_rate_gate_destroy(&g);
+}
+
+/*  A refusal reports at most once a second per budget, with the count since the last. */
+static void test_admit_reporting(void)
+{
+    collab_rate_gate_t *g = gate();
+    collab_rate_verdict_t v = {0};
+    uint64_t t = 5000;
+    int reports = 0;
+    uint32_t counted = 0;
+    if (!CHECK(g))
+        return;
+    for (int i = 0; i < 103; i++)
+        if (collab_ratelimit_admit(g, COLLAB_RATE_ANON, "10.0.0.9", NULL, t, &v) != 0 && v.report) {
+            reports++;
+            counted += v.refused;
+        }
+    CHECK_EQ_INT(reports, 1);
+    CHECK_EQ_INT(counted, 1);
+    t += 1000; /* two tokens back, then the rest refused: one report counting the 99 */
+    for (int i = 0; i < 10; i++)
+        if (collab_ratelimit_admit(g, COLLAB_RATE_ANON, "10.0.0.9", NULL, t, &v) != 0 && v.report)
+            counted = v.refused;
+    CHECK_EQ_INT(counted, 100);
+    collab_rate_budgets_t zero = {.agent_per_s = 1, .agent_burst = 1, .login_per_s = 1};
+    CHECK(collab_rate_gate_new(&zero, 10) == NULL);
+    collab_rate_gate_destroy(&g);
+}
+
 int main(void)
 {
     TU_RUN(test_burst_and_refill);
@@ -224,5 +342,8 @@ int main(void)
     TU_RUN(test_eviction);
     TU_RUN(test_flood_of_keys);
     TU_RUN(test_long_keys);
+    TU_RUN(test_session_draws_on_agent_only);
+    TU_RUN(test_login_budgets);
+    TU_RUN(test_admit_reporting);
     return tu_exit("test_ratelimit");
 }

@@ -1,5 +1,6 @@
 /*  common.c: verdicts, narration, clients and the victim process (see attack.h). */
 #include "attack.h"
+#include "agent_stop.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -310,8 +311,10 @@ int victim_spawn(victim_t *vp, char *const argv[])
     vp->status = -1;
     if (pipe(fds) != 0)
         return -1;
+    pid_t parent = getpid();
     vp->pid = fork();
     if (vp->pid == 0) {
+        agent_stop_child(parent);
         dup2(fds[1], STDOUT_FILENO);
         dup2(fds[1], STDERR_FILENO);
         close(fds[0]);

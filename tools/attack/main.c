@@ -1,6 +1,7 @@
 /*  main.c: collab-attack, one subcommand per attack of LAB.md, and `matrix`. Parses the
     options, refuses targets outside loopback and the project's test namespaces unless
     --target-is-mine, runs the attack and prints its verdict. */
+#include "agent_stop.h"
 #include "attack.h"
 
 #include <czmq.h>
@@ -75,7 +76,8 @@ static void usage(FILE *out)
             "control), or under CURVE.\n"
             "--json prints {attack, verdict, evidence, decided_by}: decided_by names the control\n"
             "that decided a BLOCKED verdict, from the attack's own evidence, else null.\n"
-            "exit: 0 SUCCEEDED, 10 BLOCKED, 1 ERROR (the attack could not run), 2 usage\n",
+            "exit: 0 SUCCEEDED, 10 BLOCKED, 1 ERROR (the attack could not run), 2 usage;\n"
+            "SIGINT/SIGTERM stop it within 2 s, its victim too: 128+signal (130, 143)\n",
             COLLAB_SOURCE_DIR "/sample_data/demo_passwords.txt",
             COLLAB_SOURCE_DIR "/sample_data/valid_credentials.json",
             COLLAB_SOURCE_DIR "/sample_data/wordlist.txt", ENUM_DEFAULT_CANDIDATES,
@@ -309,8 +311,9 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? ATTACK_USAGE : 0;
     }
+    agent_stop_install(NULL); /* a signal ends every wait; a victim or broker child follows */
     if (strcmp(argv[1], "matrix") == 0)
-        return attack_matrix(argc - 1, argv + 1, self);
+        return agent_stop_exit_code(attack_matrix(argc - 1, argv + 1, self));
     const attack_row_t *row = NULL;
     for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
         if (strcmp(argv[1], attacks[i].name) == 0)
@@ -339,5 +342,5 @@ int main(int argc, char **argv)
     row->fn(&o, &v);
     int code = verdict_print(row->name, &v, o.json);
     zsys_shutdown();
-    return code;
+    return agent_stop_exit_code(code);
 }

@@ -4,6 +4,7 @@
     cell that differs from the catalogue's expectation. Cells run in parallel child
     processes (-j). */
 #include "attack.h"
+#include "agent_stop.h"
 #include "readfile.h"
 
 #include <cJSON.h>
@@ -143,8 +144,9 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col, 
     argv[n] = NULL;
     if (pipe(fds) != 0)
         return -1;
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
+        agent_stop_child(parent);
         dup2(fds[1], STDOUT_FILENO);
         dup2(fds[1], STDERR_FILENO);
         close(fds[0]);
@@ -224,8 +226,9 @@ static void run_attack(const matrix_t *m, const cJSON *atk, const char *col, con
     cell->outcome = ATTACK_ERROR;
     if (pipe(fds) != 0)
         return;
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
+        agent_stop_child(parent);
         dup2(fds[1], STDOUT_FILENO);
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, STDERR_FILENO);
@@ -294,8 +297,9 @@ static void run_all(const matrix_t *m, cell_t *cells)
             int fds[2], idx = next++;
             if (pipe(fds) != 0)
                 break;
-            pid_t pid = fork();
+            pid_t parent = getpid(), pid = fork();
             if (pid == 0) {
+                agent_stop_child(parent);
                 close(fds[0]);
                 cell_t c = {0};
                 run_cell(m, m->attacks[idx / m->ncols], m->cols[idx % m->ncols], &c);

@@ -305,9 +305,8 @@ int main(int argc, char **argv)
     if (!a.c)
         return code;
     code = run(&a);
-    collab_client_set_timeout(a.c, 500, 0);
     if (strcmp(a.script, "relogin") != 0 || code == 0)
-        request(a.c, NULL, "logout", NULL);
+        collab_client_logout(a.c);
     collab_client_destroy(&a.c);
     return code;
 }

@@ -1,6 +1,7 @@
 /*  main.c: collab-probe, one subcommand per Stage 2 improvement of the seed that no other
     command shows. Parses the options, finds the lab's files through the source tree it was
     built from, refuses targets outside loopback and the test namespaces, runs the probe. */
+#include "agent_stop.h"
 #include "probe.h"
 
 #include <czmq.h>
@@ -84,7 +85,8 @@ static void usage(FILE *out)
         "  --timeout-ms N (3000), --login-timeout-ms N (5000), --retries N (0), --json\n"
         "exit: 0 HOLDS, 1 FAILS, 2 usage, 3 broker unreachable, 4 login refused, 5 the probe "
         "could\n"
-        "not run a step of its own (ERROR: why)\n",
+        "not run a step of its own (ERROR: why); SIGINT/SIGTERM stop it within 2 s, its\n"
+        "private broker too: 128+signal (130, 143)\n",
         COLLAB_SOURCE_DIR, COLLAB_SOURCE_DIR);
 }
 
@@ -235,6 +237,7 @@ int main(int argc, char **argv)
         return PROBE_USAGE;
     o.json = o.cli.json;
     signal(SIGPIPE, SIG_IGN);
+    agent_stop_install(NULL); /* a signal ends every wait; the victim/broker child follows */
     fprintf(stderr, "collab-probe %s against %s as %s\n", row->name,
             row->fn == probe_idle_timeout ? "a private broker" : o.cli.endpoint, o.cli.agent_id);
     verdict_t v = {PROBE_ERROR, "no verdict"};
@@ -242,5 +245,5 @@ int main(int argc, char **argv)
     int code = verdict_print(row->name, &v, o.json);
     sodium_memzero(o.cli.password, sizeof o.cli.password);
     zsys_shutdown();
-    return code;
+    return agent_stop_exit_code(code);
 }

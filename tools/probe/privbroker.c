@@ -1,5 +1,6 @@
 /*  privbroker.c: a private collab-broker in a temporary directory (see privbroker.h). */
 #include "privbroker.h"
+#include "agent_stop.h"
 
 #include "probe.h"
 
@@ -78,8 +79,10 @@ static int spawn(privbroker_t *b, const char *const *argv)
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
+    pid_t parent = getpid();
     b->pid = fork();
     if (b->pid == 0) {
+        agent_stop_child(parent);
         close(fds[0]);
         exec_broker(b->dir, fds[1], argv);
     }

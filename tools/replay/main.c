@@ -4,6 +4,7 @@
     the broker's reply to each. Exit codes: 0 at least one replayed message was accepted,
     5 every one was refused, 3 none was accepted and some got no answer, 1 a file or
     socket error, 2 usage. */
+#include "agent_stop.h"
 #include "capfile.h"
 #include "collab_client.h"
 #include "sniff.h"
@@ -46,7 +47,8 @@ static void usage(FILE *f)
                "  --timeout-ms N     wait this long for each reply (default 3000)\n"
                "Each reply is printed; a refusal with its error name, code and text. Exit codes:\n"
                "0 at least one replayed message was accepted, 5 the broker refused every one,\n"
-               "3 none was accepted and some got no answer, 1 file or socket error, 2 usage.\n");
+               "3 none was accepted and some got no answer, 1 file or socket error, 2 usage;\n"
+               "SIGINT/SIGTERM stop it within 2 s: 128+signal (130, 143).\n");
 }
 
 static int parse_opt(opts_t *o, const char *a, const char *v)
@@ -279,7 +281,7 @@ static int await_reply(void *sock, uint64_t rid, long timeout_ms, const char *wh
 {
     static uint8_t buf[2 * COLLAB_MAX_FRAME];
     int64_t deadline = mono_ms() + timeout_ms;
-    for (int64_t left; (left = deadline - mono_ms()) > 0;) {
+    for (int64_t left; !agent_stop_signal() && (left = deadline - mono_ms()) > 0;) {
         zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, (long)left) <= 0)
             continue;
@@ -363,7 +365,7 @@ static int replay_one(const opts_t *o, const cap_record_t *r, void *sock, tally_
     uint64_t rid;
     if (prepare(o, r, env_buf, sizeof env_buf, frames, &rid, &payload) != 0)
         return -1;
-    for (long k = 0; k < o->count; k++) {
+    for (long k = 0; k < o->count && !agent_stop_signal(); k++) {
         char what[128];
         snprintf(what, sizeof what, "#%llu %s%s%s [%ld/%ld]", (unsigned long long)r->index,
                  r->action[0] ? r->action : r->dir, o->set_action ? " as " : "",
@@ -387,7 +389,7 @@ static int replay_one(const opts_t *o, const cap_record_t *r, void *sock, tally_
 static int replay(const opts_t *o, const pick_t *p, size_t n, void *sock)
 {
     tally_t t = {0};
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !agent_stop_signal(); i++)
         if (!p[i].skip && replay_one(o, p[i].rec, sock, &t) != 0)
             return 1;
     fprintf(stderr, "collab-replay: %zu sent: %zu accepted, %zu refused, %zu unanswered\n", t.sent,
@@ -433,6 +435,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    agent_stop_install(NULL);
     pick_t *picks = load(&o, &cf, &n);
     if (!picks)
         return 1;
@@ -445,5 +448,5 @@ int main(int argc, char **argv)
     if (ctx)
         zmq_ctx_term(ctx);
     capfile_free(&cf);
-    return rc;
+    return agent_stop_exit_code(rc);
 }

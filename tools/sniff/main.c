@@ -65,7 +65,7 @@ static void usage(FILE *f)
             "what was seen of it, and the summary counts it. Prints 'ready' on stderr once a\n"
             "live capture is active. Exit codes: 0 done, 1 capture or output error (capturing\n"
             "needs root or CAP_NET_RAW; a failed write to standard output or to the capture\n"
-            "file), 2 usage.\n");
+            "file), 2 usage. SIGINT/SIGTERM end a live capture cleanly: exit 0.\n");
 }
 
 /*  The limit options. Returns 2 when a was one (and its value good), else -1. */
