@@ -37,8 +37,9 @@ int soak_write(soak_t *s);
 int soak_verify(soak_t *s);
 int soak_hold(soak_t *s);
 
-/*  Opens a window-1 connection and logs it in as agent. Returns 0 or a negative code. */
-int soak_connect_login(soak_t *s, lg_conn_t *c, const char *agent);
+/*  Opens a window-1 connection in ctx and logs it in as agent. Returns 0 or a negative
+    code. */
+int soak_connect_login(soak_t *s, void *ctx, lg_conn_t *c, const char *agent);
 
 /*  One signed (as the login's controls say) request, waiting up to s->timeout_ms; when key
     is not NULL reads that uint of the reply's data into *out. Returns 0, the reply's error

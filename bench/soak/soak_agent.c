@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 struct soak_agent {
     soak_t *s;
+    void *ctx; /* its own: its messages never queue behind the storm's in the driver */
     lg_conn_t conn;
     pthread_t thread;
     atomic_int phase;
@@ -63,19 +65,15 @@ soak_agent_t *soak_agent_start(soak_t *s)
     if (!a)
         return NULL;
     a->s = s;
-    int rc = soak_connect_login(s, &a->conn, s->agent);
-    if (rc) {
+    a->ctx = zmq_ctx_new();
+    int rc = a->ctx ? soak_connect_login(s, a->ctx, &a->conn, s->agent) : COLLAB_E_NOMEM;
+    if (rc)
         fprintf(stderr, "soak: agent %s cannot log in: %s\n", s->agent, collab_strerror(rc));
-        lg_conn_close(&a->conn);
-        free(a);
-        return NULL;
-    }
-    if (pthread_create(&a->thread, NULL, run, a) != 0) {
-        lg_conn_close(&a->conn);
-        free(a);
-        return NULL;
-    }
-    return a;
+    if (rc == 0 && pthread_create(&a->thread, NULL, run, a) == 0)
+        return a;
+    a->joined = true; /* no thread to join */
+    soak_agent_destroy(&a);
+    return NULL;
 }
 
 void soak_agent_phase(soak_agent_t *a, int phase)
@@ -99,6 +97,8 @@ void soak_agent_destroy(soak_agent_t **a_p)
         return;
     soak_agent_stop(a);
     lg_conn_close(&a->conn);
+    if (a->ctx)
+        zmq_ctx_term(a->ctx);
     free(a);
     *a_p = NULL;
 }

@@ -7,14 +7,14 @@
 #include <dirent.h>
 #include <stdio.h>
 
-int soak_connect_login(soak_t *s, lg_conn_t *c, const char *agent)
+int soak_connect_login(soak_t *s, void *ctx, lg_conn_t *c, const char *agent)
 {
     uint8_t key[COLLAB_KEY_LEN];
     if (lg_load_key(s->creds, agent, key) != 0) {
         fprintf(stderr, "soak: no key for %s in %s\n", agent, s->creds);
         return COLLAB_E_NOT_FOUND;
     }
-    if (lg_conn_open(c, s->ctx, s->endpoint, &s->curve, 1) != 0)
+    if (lg_conn_open(c, ctx, s->endpoint, &s->curve, 1) != 0)
         return COLLAB_E_IO;
     return lg_login(c, agent, s->password, key);
 }

@@ -15,7 +15,7 @@ int soak_write(soak_t *s)
     uint8_t pl[256];
     char name[64];
     uint64_t acked = 0, errors = 0, id = 0;
-    int last = 0, rc = soak_connect_login(s, &c, s->agent);
+    int last = 0, rc = soak_connect_login(s, s->ctx, &c, s->agent);
     FILE *f = rc == 0 ? fopen(s->ack, "ae") : NULL;
     uint64_t end = lg_mono_ns() + (uint64_t)(s->duration_s * 1e9);
     const char *stopped = rc ? "login" : f ? "duration" : "ack_file";
@@ -49,7 +49,7 @@ int soak_verify(soak_t *s)
     lg_conn_t c;
     uint8_t pl[64];
     uint64_t id, checked = 0, lost = 0, errors = 0;
-    int last = 0, rc = soak_connect_login(s, &c, s->agent);
+    int last = 0, rc = soak_connect_login(s, s->ctx, &c, s->agent);
     FILE *f = rc == 0 ? fopen(s->ack, "re") : NULL;
     while (f && fscanf(f, "%" SCNu64, &id) == 1) {
         size_t plen = lg_payload_get_project(pl, sizeof pl, id);
