@@ -307,6 +307,7 @@ int collab_broker_run(collab_broker_t *self)
         }
     }
     collab_session_flush_activity(self);
+    collab_seclog_flush(self->seclog, collab_now_ms()); /* the counts, and their head, kept */
     if (rc == 0 && (collab_store_commit(self->store) != 0 || release_committed(self) != 0))
         rc = COLLAB_E_IO;
     log_stats(self);

@@ -317,7 +317,7 @@ static int write_pairs(collab_seclog_t *self, uint64_t now_ms, const char *event
 
 static const char *const refusals[] = {
     "request_refused", "rate_limited",           "replay",           "binding_violation",
-    "peer_mismatch_warning", "connection_refused", "login_locked_out", "change_password_failed",
+    "peer_mismatch_warning", "login_locked_out", "change_password_failed",
 };
 
 int collab_seclog_is_refusal(const char *event)
