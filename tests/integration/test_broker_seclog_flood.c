@@ -2,7 +2,7 @@
     could erase the security log: one line per request with a bogus session, one rotated
     file kept. Here a victim logs in, then three source addresses (the victim's own among
     them) send requests with a bogus session and logins of an agent that does not exist,
-    with no login at all, many times what the log holds (LOG_MAX, two files). After the
+    with no login at all, many times what the log holds (LOG_MAX_BYTES, two files). After the
     broker stops, broker_started and the victim's login_ok are still in the log, and the
     refusals are all accounted for: the lines written in full plus the counts of the
     refusals_aggregated lines equal what was sent. Under audit = strong the same flood
@@ -14,7 +14,8 @@
 #include <cJSON.h>
 #include <sys/stat.h>
 
-#define LOG_MAX_BYTES 131072 /* per file: the log holds at most twice this */
+#define LOG_MAX_BYTES 262144 /* per file: the log holds at most twice this; at the cap's
+                                 40 lines a second, a loaded machine's slow flood still fits */
 #define WINDOW        500    /* requests in flight per socket */
 #define NPEERS        3
 
@@ -157,7 +158,7 @@ static void check_log(const broker_proc_t *b, int bogus, int logins, uint64_t li
     char older[400];
     tally(b, &t, older, sizeof older);
     /* what the flood would have written line by line: many times what the log holds */
-    CHECK((uint64_t)(bogus + logins) * line_bytes > 10 * 2 * LOG_MAX_BYTES);
+    CHECK((uint64_t)(bogus + logins) * line_bytes > 5 * 2 * LOG_MAX_BYTES);
     CHECK(t.bytes <= 2 * LOG_MAX_BYTES);
     CHECK_EQ_INT(t.started, 1);
     CHECK_EQ_INT(t.victim_login, 1);
