@@ -316,8 +316,9 @@ static int write_pairs(collab_seclog_t *self, uint64_t now_ms, const char *event
 /* ---- aggregation ---- */
 
 static const char *const refusals[] = {
-    "request_refused", "rate_limited",           "replay",           "binding_violation",
-    "peer_mismatch_warning", "login_locked_out", "change_password_failed",
+    "request_refused",        "rate_limited",          "replay",
+    "binding_violation",      "peer_mismatch_warning", "login_locked_out",
+    "change_password_failed",
 };
 
 int collab_seclog_is_refusal(const char *event)
@@ -434,38 +435,46 @@ static int write_aggregate(collab_seclog_t *self, agg_slot_t *a, uint64_t now)
     snprintf(interval, sizeof interval, "%u", (unsigned)COLLAB_SECLOG_AGG_INTERVAL_MS);
     iso_time(a->first, from, sizeof from);
     iso_time(a->last, to, sizeof to);
-    int rc = write_pairs(self, now, "refusals_aggregated", "peer", a->peer, "aggregated_event",
-                         a->event, "count", count, "from", from, "to", to, "interval_ms",
-                         interval, NULL);
+    int rc =
+        write_pairs(self, now, "refusals_aggregated", "peer", a->peer, "aggregated_event", a->event,
+                    "count", count, "from", from, "to", to, "interval_ms", interval, NULL);
     if (rc == 0)
         a->pending = 0;
     return rc;
 }
 
-/*  The slot's count, when its interval is over (or force) and the cap allows. */
-static void flush_slot(collab_seclog_t *self, agg_slot_t *a, uint64_t now, bool force)
+/*  The slot's count, when its interval is over (or force) and the cap allows. Returns
+    false when the cap held it back. */
+static bool flush_slot(collab_seclog_t *self, agg_slot_t *a, uint64_t now, bool force)
 {
     if (!a->used || a->pending == 0)
-        return;
-    if (!force && (since(now, a->first) < COLLAB_SECLOG_AGG_INTERVAL_MS || !cap_allows(self, now, false)))
-        return;
+        return true;
+    if (!force && since(now, a->first) < COLLAB_SECLOG_AGG_INTERVAL_MS)
+        return true;
+    if (!force && !cap_allows(self, now, false))
+        return false;
     if (write_aggregate(self, a, now) == 0 && !force)
         self->cap_used++;
+    return true;
 }
 
+/*  Flushes and frees slots in turn from the cursor; where the cap stops it, the next run
+    starts, so that under a lasting flood every count gets its line in turn. */
 static void each_slot(collab_seclog_t *self, uint64_t now, bool force)
 {
     const size_t n = COLLAB_SECLOG_AGG_SLOTS + OVERFLOW_SLOTS + 1;
     for (size_t k = 0; k < n; k++) {
         size_t i = (self->cursor + k) % n;
         agg_slot_t *a = i < COLLAB_SECLOG_AGG_SLOTS ? &self->slots[i]
-                        : i < n - 1 ? &self->overflow[i - COLLAB_SECLOG_AGG_SLOTS]
-                                    : &self->catchall;
-        flush_slot(self, a, now, force);
+                        : i < n - 1                 ? &self->overflow[i - COLLAB_SECLOG_AGG_SLOTS]
+                                                    : &self->catchall;
+        if (!flush_slot(self, a, now, force)) {
+            self->cursor = i;
+            return;
+        }
         if (a->used && reclaimable(a, now))
             a->used = false;
     }
-    self->cursor = (self->cursor + 1) % n;
 }
 
 void collab_seclog_tick(collab_seclog_t *self, uint64_t now_ms)
@@ -502,8 +511,7 @@ static const char *find_peer(va_list ap)
 }
 
 /*  Whether this refusal is written in full (true) or counted into its slot. */
-static bool admit_refusal(collab_seclog_t *self, const char *event, const char *peer,
-                          uint64_t now)
+static bool admit_refusal(collab_seclog_t *self, const char *event, const char *peer, uint64_t now)
 {
     agg_slot_t *a = slot_for(self, peer, event, now);
     if (a->pending && since(now, a->first) >= COLLAB_SECLOG_AGG_INTERVAL_MS)
@@ -537,7 +545,8 @@ int collab_seclog_emit(collab_seclog_t *self, uint64_t now_ms, const char *event
     va_list ap;
     va_start(ap, event);
     int rc = 0;
-    bool counted = event && (collab_seclog_is_refusal(event) || strcmp(event, "login_failed") == 0) &&
+    bool counted = event &&
+                   (collab_seclog_is_refusal(event) || strcmp(event, "login_failed") == 0) &&
                    !admit_refusal(self, event, find_peer(ap), now_ms);
     if (!counted)
         rc = write_line(self, now_ms, event, ap);

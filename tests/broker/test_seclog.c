@@ -302,8 +302,7 @@ static void test_failed_logins(void)
     collab_seclog_set_failed_login_lines(log, 3);
     for (int i = 0; i < 10; i++) /* 3 a minute in full, then a count each second */
         CHECK_OK(collab_seclog_emit(log, 1000 + 400 * (uint64_t)i, "login_failed", "agent_id",
-                                    "nobody", "peer", "10.0.0.9", "reason", "unknown_agent",
-                                    NULL));
+                                    "nobody", "peer", "10.0.0.9", "reason", "unknown_agent", NULL));
     CHECK_EQ_U64(collab_seclog_lines(log), 5); /* and the counts from 2200 and 3400 */
     collab_seclog_tick(log, 5000);             /* the one from 4600 is not due */
     CHECK_EQ_U64(collab_seclog_lines(log), 5);
@@ -311,8 +310,8 @@ static void test_failed_logins(void)
     CHECK_EQ_U64(collab_seclog_lines(log), 6);
     /* a minute after the first: three more in full */
     for (int i = 0; i < 4; i++)
-        CHECK_OK(collab_seclog_emit(log, 61000 + (uint64_t)i, "login_failed", "agent_id",
-                                    "nobody", "peer", "10.0.0.9", NULL));
+        CHECK_OK(collab_seclog_emit(log, 61000 + (uint64_t)i, "login_failed", "agent_id", "nobody",
+                                    "peer", "10.0.0.9", NULL));
     collab_seclog_destroy(&log); /* the last one, counted, is written on the way out */
     char *text = slurp(path);
     sums_t a = sums(text, "login_failed", "10.0.0.9");

@@ -14,10 +14,11 @@
 #include <cJSON.h>
 #include <sys/stat.h>
 
-#define LOG_MAX_BYTES 262144 /* per file: the log holds at most twice this; at the cap's
-                                 40 lines a second, a loaded machine's slow flood still fits */
-#define WINDOW        500    /* requests in flight per socket */
-#define NPEERS        3
+#define LOG_MAX_BYTES                                                                              \
+    262144         /* per file: the log holds at most twice this; at the cap's                     \
+                       40 lines a second, a loaded machine's slow flood still fits */
+#define WINDOW 500 /* requests in flight per socket */
+#define NPEERS 3
 
 static const char *AUDIT_EXE;
 static const char *const PEERS[NPEERS] = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
@@ -104,8 +105,7 @@ static int flood(zsock_t *s, const uint8_t *frame, size_t len, int n, int want)
         if (it_raw_recv(s, &m, 10000) != 0)
             break; /* no reply within 10 s: the count below fails */
         got++;
-        refused += m.env.kind == COLLAB_KIND_REPLY && !m.env.ok &&
-                   -(int)m.env.error_code == want;
+        refused += m.env.kind == COLLAB_KIND_REPLY && !m.env.ok && -(int)m.env.error_code == want;
     }
     return refused;
 }
