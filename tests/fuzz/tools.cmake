@@ -16,3 +16,6 @@ function(collab_fuzz_tool_target name)
 endfunction()
 
 collab_fuzz_tool_target(scenario collab_scenario)
+collab_fuzz_tool_target(capfile collab_capfile)
+collab_fuzz_tool_target(pcap collab_sniff)
+collab_fuzz_tool_target(cert collab_certfile collab_agent_common collab_broker_core)
