@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static volatile uint8_t touched;
+
 static void require(bool ok)
 {
     if (!ok)
@@ -27,8 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool dropped = strcmp(r->dir, "dropped") == 0;
         require(r->index >= 1 && r->nframes <= 64 && (dropped || r->nframes >= 1));
         require(strlen(r->dir) < sizeof r->dir && strlen(r->action) < sizeof r->action);
-        for (size_t k = 0; k < r->nframes; k++)
-            require(r->frames[k] != NULL && (r->lens[k] == 0 || r->frames[k][r->lens[k] - 1] + 1));
+        for (size_t k = 0; k < r->nframes; k++) {
+            require(r->frames[k] != NULL);
+            if (r->lens[k]) /* the whole frame is there (a sanitizer sees a short one) */
+                touched ^= r->frames[k][0] ^ r->frames[k][r->lens[k] - 1];
+        }
         const cap_record_t *f = capfile_find(&cf, r->index);
         require(f && f <= r && f->index == r->index);
         const cap_record_t *e = capfile_repeat_of(&cf, r);

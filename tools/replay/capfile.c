@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #define MAX_FRAMES 64
+#define INDEX_MAX  9007199254740992.0 /* 2^53 */
 
 static int hexval(char c)
 {
@@ -122,8 +123,11 @@ static const char *parse_record(const char *line, cap_record_t *r)
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(o, "index");
     const cJSON *dir = cJSON_GetObjectItemCaseSensitive(o, "dir");
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(o, "action");
-    if (!cJSON_IsNumber(idx) || idx->valuedouble < 1 || !cJSON_IsString(dir))
-        why = "\"index\" and \"dir\" are required";
+    /* an index is a whole number collab-sniff counted up to: 1 to 2^53, where a double
+       still holds every integer (and converting it is defined) */
+    if (!cJSON_IsNumber(idx) || !(idx->valuedouble >= 1 && idx->valuedouble <= INDEX_MAX) ||
+        (double)(uint64_t)idx->valuedouble != idx->valuedouble || !cJSON_IsString(dir))
+        why = "\"index\" (a whole number from 1) and \"dir\" are required";
     if (!why) {
         snprintf(r->dir, sizeof r->dir, "%s", dir->valuestring);
         why = load_frames(cJSON_GetObjectItemCaseSensitive(o, "frames"), r);
