@@ -157,6 +157,7 @@ static int open_file(collab_broker_t *self, char *err, size_t errlen)
     const collab_config_t *c = &self->cfg;
     self->seclog = collab_seclog_open(c->security_log_path[0] ? c->security_log_path : NULL,
                                       c->security_log_max_bytes, err, errlen);
+    collab_seclog_set_failed_login_lines(self->seclog, c->failed_login_lines);
     return self->seclog ? 0 : COLLAB_E_IO;
 }
 

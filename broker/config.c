@@ -95,6 +95,7 @@ static const param_t params[] = {
     U32("loop.stats_interval_s", stats_interval_s, 0, 86400),
     U64("transport.max_msg_bytes", transport_max_msg, COLLAB_MAX_FRAME + 1, 1073741824),
     U64("security_log.max_bytes", security_log_max_bytes, 4096, 1099511627776.0),
+    U32("security_log.failed_login_lines", failed_login_lines, 0, 1000000),
 };
 #define PARAM_COUNT (sizeof params / sizeof params[0])
 
@@ -159,6 +160,7 @@ void collab_config_defaults(collab_config_t *cfg)
     cfg->stats_interval_s = 60;
     cfg->transport_max_msg = 131072;
     cfg->security_log_max_bytes = 10485760;
+    cfg->failed_login_lines = 20;
 }
 
 int collab_config_profile(collab_config_t *cfg, const char *profile)

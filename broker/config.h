@@ -76,6 +76,7 @@ typedef struct {
     uint32_t stats_interval_s;       /* periodic counters log line; 0 = off */
     uint64_t transport_max_msg;      /* ZMQ_MAXMSGSIZE, above the protocol's frame limit */
     uint64_t security_log_max_bytes; /* rotate beyond this (one old file kept) */
+    uint32_t failed_login_lines;     /* login_failed lines per peer per minute, then counted */
 } collab_config_t;
 
 /*  The control names of LAB.md in order: "session_ids", "session_lifetime", ... */

@@ -306,6 +306,7 @@ static void run_timers(collab_broker_t *self, uint64_t now)
         self->last_sweep_ms = now;
         collab_session_sweep(self, now);
     }
+    collab_seclog_tick(self->seclog, now); /* refusal counts whose second is over */
     if (now - self->last_flush_ms >= (uint64_t)self->cfg.activity_flush_s * 1000u) {
         self->last_flush_ms = now;
         collab_session_flush_activity(self);
@@ -342,6 +343,7 @@ int collab_broker_run(collab_broker_t *self)
         }
     }
     collab_session_flush_activity(self);
+    collab_seclog_flush(self->seclog, collab_now_ms()); /* the counts, and their head, kept */
     if (rc == 0 && (collab_store_commit(self->store) != 0 || release_committed(self) != 0))
         rc = COLLAB_E_IO;
     log_stats(self);

@@ -1,7 +1,9 @@
 /*  seclog.c: the security log (see seclog.h). One JSON object per line, each written with
     one writev(2) on an O_APPEND descriptor (the log is low-volume; a short write is cut
     back so no partial line stays), rotated to PATH.1 when the next line would pass
-    max_bytes. Chained lines (audit.h) start with "seq" and end with "mac". */
+    max_bytes. Chained lines (audit.h) start with "seq" and end with "mac". Refusals go
+    through a fixed table of (peer, event) slots first (see seclog.h): each slot allows a
+    few full lines per window and counts the rest until its aggregate line is written. */
 #include "seclog.h"
 
 #include "collab_error.h"
@@ -20,6 +22,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#define OVERFLOW_SLOTS 32 /* peer "*", one per event, when the table is full */
+#define EVENT_MAX      40
+#define TICK_MS        250
+
+/*  One (peer, event): its allowance of full lines per window, and what it counted. */
+typedef struct {
+    bool used;
+    uint64_t hash;
+    char peer[64];
+    char event[EVENT_MAX];
+    uint32_t allowance;    /* full lines per window */
+    uint64_t window_ms;    /* 1 s for refusals, 1 min for failed logins */
+    uint64_t window_start; /* of the current window */
+    uint32_t written;      /* full lines in the current window */
+    uint64_t pending;      /* counted, not written yet */
+    uint64_t first, last;  /* times of the first and last pending */
+} agg_slot_t;
+
 struct collab_seclog {
     char *path;         /* NULL: the log discards */
     char *rotated;      /* path + ".1" */
@@ -33,6 +53,16 @@ struct collab_seclog {
     collab_audit_head_t head;
     collab_seclog_head_fn on_line;
     void *on_line_arg;
+    /* aggregation of refusals (every profile) */
+    uint32_t failed_login_lines;
+    uint64_t last_now, last_tick;
+    uint64_t cap_second; /* the second cap_used counts in */
+    uint32_t cap_used;   /* refusal lines written in it */
+    uint64_t aggregated;
+    size_t cursor; /* where the next tick starts, so a capped flush is fair */
+    agg_slot_t slots[COLLAB_SECLOG_AGG_SLOTS];
+    agg_slot_t overflow[OVERFLOW_SLOTS];
+    agg_slot_t catchall; /* ("*", "*") when even the overflow is full */
 };
 
 /*  Opens for appending, owner-only: the log names agents and peers. */
@@ -59,6 +89,7 @@ collab_seclog_t *collab_seclog_open(const char *path, uint64_t max_bytes, char *
         goto fail;
     self->fd = -1;
     self->max_bytes = max_bytes;
+    self->failed_login_lines = COLLAB_SECLOG_FAILED_LOGINS_DEFAULT;
     if (!path)
         return self;
     self->path = strdup(path);
@@ -82,6 +113,8 @@ void collab_seclog_destroy(collab_seclog_t **self_p)
     if (!self_p || !*self_p)
         return;
     collab_seclog_t *self = *self_p;
+    self->on_line = NULL; /* its owner may be half gone: the lines go beyond its head */
+    collab_seclog_flush(self, self->last_now);
     if (self->fd >= 0)
         close(self->fd);
     free(self->path);
@@ -258,6 +291,247 @@ static int emit_plain(collab_seclog_t *self, cJSON *obj)
     return rc;
 }
 
+/*  Builds and writes one line from the pairs in ap. */
+static int write_line(collab_seclog_t *self, uint64_t now_ms, const char *event, va_list ap)
+{
+    cJSON *obj = build(self, now_ms, event, ap);
+    int rc = !obj            ? COLLAB_E_IO
+             : self->chained ? emit_chained(self, now_ms, obj)
+                             : emit_plain(self, obj);
+    cJSON_Delete(obj);
+    if (rc == 0)
+        self->lines++;
+    return rc;
+}
+
+static int write_pairs(collab_seclog_t *self, uint64_t now_ms, const char *event, ...)
+{
+    va_list ap;
+    va_start(ap, event);
+    int rc = write_line(self, now_ms, event, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ---- aggregation ---- */
+
+static const char *const refusals[] = {
+    "request_refused",        "rate_limited",          "replay",
+    "binding_violation",      "peer_mismatch_warning", "login_locked_out",
+    "change_password_failed",
+};
+
+int collab_seclog_is_refusal(const char *event)
+{
+    for (size_t i = 0; event && i < sizeof refusals / sizeof refusals[0]; i++)
+        if (strcmp(event, refusals[i]) == 0)
+            return 1;
+    return 0;
+}
+
+void collab_seclog_set_failed_login_lines(collab_seclog_t *self, uint32_t per_minute)
+{
+    if (self)
+        self->failed_login_lines = per_minute;
+}
+
+uint64_t collab_seclog_aggregated(const collab_seclog_t *self)
+{
+    return self ? self->aggregated : 0;
+}
+
+/*  Time since then; a clock that went back counts as a long time (windows end). */
+static uint64_t since(uint64_t now, uint64_t then)
+{
+    return now >= then ? now - then : UINT64_MAX;
+}
+
+/*  FNV-1a over peer, a separator and event. */
+static uint64_t key_hash(const char *peer, const char *event)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = peer; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    h = (h ^ 0xffu) * 1099511628211ULL;
+    for (const char *p = event; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    return h;
+}
+
+static bool same_key(const agg_slot_t *a, uint64_t h, const char *peer, const char *event)
+{
+    return a->used && a->hash == h && strncmp(a->peer, peer, sizeof a->peer - 1) == 0 &&
+           strncmp(a->event, event, sizeof a->event - 1) == 0;
+}
+
+/*  A slot that counts nothing and whose window is over holds nothing worth keeping. */
+static bool reclaimable(const agg_slot_t *a, uint64_t now)
+{
+    return !a->used || (a->pending == 0 && since(now, a->window_start) >= a->window_ms);
+}
+
+static void take(collab_seclog_t *self, agg_slot_t *a, uint64_t h, const char *peer,
+                 const char *event, uint64_t now)
+{
+    bool login = strcmp(event, "login_failed") == 0;
+    memset(a, 0, sizeof *a);
+    a->used = true;
+    a->hash = h;
+    snprintf(a->peer, sizeof a->peer, "%s", peer);
+    snprintf(a->event, sizeof a->event, "%s", event);
+    a->allowance = login ? self->failed_login_lines : 1;
+    a->window_ms = login ? 60000 : COLLAB_SECLOG_AGG_INTERVAL_MS;
+    a->window_start = now;
+}
+
+/*  The (peer, event)'s slot in table, found or taken; NULL when the table is full. */
+static agg_slot_t *lookup(collab_seclog_t *self, agg_slot_t *table, size_t n, const char *peer,
+                          const char *event, uint64_t now)
+{
+    uint64_t h = key_hash(peer, event);
+    agg_slot_t *spare = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (same_key(&table[i], h, peer, event))
+            return &table[i];
+        if (!spare && reclaimable(&table[i], now))
+            spare = &table[i];
+    }
+    if (spare)
+        take(self, spare, h, peer, event, now);
+    return spare;
+}
+
+static agg_slot_t *slot_for(collab_seclog_t *self, const char *peer, const char *event,
+                            uint64_t now)
+{
+    agg_slot_t *a = lookup(self, self->slots, COLLAB_SECLOG_AGG_SLOTS, peer, event, now);
+    if (!a)
+        a = lookup(self, self->overflow, OVERFLOW_SLOTS, "*", event, now);
+    if (!a) {
+        a = &self->catchall;
+        if (!a->used)
+            take(self, a, key_hash("*", "*"), "*", "*", now);
+    }
+    return a;
+}
+
+/*  Whether one more refusal line fits in this second's cap: full lines get half of it,
+    aggregates the rest, so that a flood of new refusals cannot hold the counts back. */
+static bool cap_allows(collab_seclog_t *self, uint64_t now, bool full)
+{
+    if (now / 1000 != self->cap_second) {
+        self->cap_second = now / 1000;
+        self->cap_used = 0;
+    }
+    uint32_t cap = full ? COLLAB_SECLOG_REFUSAL_LINES_PER_S / 2 : COLLAB_SECLOG_REFUSAL_LINES_PER_S;
+    return self->cap_used < cap;
+}
+
+/*  Writes the slot's count as one line and clears it. */
+static int write_aggregate(collab_seclog_t *self, agg_slot_t *a, uint64_t now)
+{
+    char count[24], from[48], to[48], interval[24];
+    snprintf(count, sizeof count, "%llu", (unsigned long long)a->pending);
+    snprintf(interval, sizeof interval, "%u", (unsigned)COLLAB_SECLOG_AGG_INTERVAL_MS);
+    iso_time(a->first, from, sizeof from);
+    iso_time(a->last, to, sizeof to);
+    int rc =
+        write_pairs(self, now, "refusals_aggregated", "peer", a->peer, "aggregated_event", a->event,
+                    "count", count, "from", from, "to", to, "interval_ms", interval, NULL);
+    if (rc == 0)
+        a->pending = 0;
+    return rc;
+}
+
+/*  The slot's count, when its interval is over (or force) and the cap allows. Returns
+    false when the cap held it back. */
+static bool flush_slot(collab_seclog_t *self, agg_slot_t *a, uint64_t now, bool force)
+{
+    if (!a->used || a->pending == 0)
+        return true;
+    if (!force && since(now, a->first) < COLLAB_SECLOG_AGG_INTERVAL_MS)
+        return true;
+    if (!force && !cap_allows(self, now, false))
+        return false;
+    if (write_aggregate(self, a, now) == 0 && !force)
+        self->cap_used++;
+    return true;
+}
+
+/*  Flushes and frees slots in turn from the cursor; where the cap stops it, the next run
+    starts, so that under a lasting flood every count gets its line in turn. */
+static void each_slot(collab_seclog_t *self, uint64_t now, bool force)
+{
+    const size_t n = COLLAB_SECLOG_AGG_SLOTS + OVERFLOW_SLOTS + 1;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (self->cursor + k) % n;
+        agg_slot_t *a = i < COLLAB_SECLOG_AGG_SLOTS ? &self->slots[i]
+                        : i < n - 1                 ? &self->overflow[i - COLLAB_SECLOG_AGG_SLOTS]
+                                                    : &self->catchall;
+        if (!flush_slot(self, a, now, force)) {
+            self->cursor = i;
+            return;
+        }
+        if (a->used && reclaimable(a, now))
+            a->used = false;
+    }
+}
+
+void collab_seclog_tick(collab_seclog_t *self, uint64_t now_ms)
+{
+    if (!self || !self->path || since(now_ms, self->last_tick) < TICK_MS)
+        return;
+    self->last_tick = now_ms;
+    if (now_ms > self->last_now)
+        self->last_now = now_ms;
+    each_slot(self, now_ms, false);
+}
+
+void collab_seclog_flush(collab_seclog_t *self, uint64_t now_ms)
+{
+    if (self && self->path)
+        each_slot(self, now_ms, true);
+}
+
+/*  The first "peer" the pairs give (as build() keeps it), or "". */
+static const char *find_peer(va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    const char *key, *peer = "";
+    while ((key = va_arg(cp, const char *)) != NULL) {
+        const char *value = va_arg(cp, const char *);
+        if (value && strcmp(key, "peer") == 0) {
+            peer = value;
+            break;
+        }
+    }
+    va_end(cp);
+    return peer;
+}
+
+/*  Whether this refusal is written in full (true) or counted into its slot. */
+static bool admit_refusal(collab_seclog_t *self, const char *event, const char *peer, uint64_t now)
+{
+    agg_slot_t *a = slot_for(self, peer, event, now);
+    if (a->pending && since(now, a->first) >= COLLAB_SECLOG_AGG_INTERVAL_MS)
+        flush_slot(self, a, now, false); /* its interval is over: the count goes first */
+    if (since(now, a->window_start) >= a->window_ms) {
+        a->window_start = now;
+        a->written = 0;
+    }
+    if (a->written < a->allowance && cap_allows(self, now, true)) {
+        a->written++;
+        self->cap_used++;
+        return true;
+    }
+    if (a->pending++ == 0)
+        a->first = now;
+    a->last = now;
+    self->aggregated++;
+    return false;
+}
+
 int collab_seclog_emit(collab_seclog_t *self, uint64_t now_ms, const char *event, ...)
 {
     if (!self)
@@ -266,16 +540,17 @@ int collab_seclog_emit(collab_seclog_t *self, uint64_t now_ms, const char *event
         self->lines++;
         return 0;
     }
+    if (now_ms > self->last_now)
+        self->last_now = now_ms;
     va_list ap;
     va_start(ap, event);
-    cJSON *obj = build(self, now_ms, event, ap);
+    int rc = 0;
+    bool counted = event &&
+                   (collab_seclog_is_refusal(event) || strcmp(event, "login_failed") == 0) &&
+                   !admit_refusal(self, event, find_peer(ap), now_ms);
+    if (!counted)
+        rc = write_line(self, now_ms, event, ap);
     va_end(ap);
-    int rc = !obj            ? COLLAB_E_IO
-             : self->chained ? emit_chained(self, now_ms, obj)
-                             : emit_plain(self, obj);
-    cJSON_Delete(obj);
-    if (rc == 0)
-        self->lines++;
     return rc;
 }
 

@@ -3,6 +3,7 @@
     Z85 public key, so the broker needs no handler of its own to learn who is connected. */
 #include "transport.h"
 
+#include "certfile.h"
 #include "collab_error.h"
 #include "log.h"
 
@@ -42,14 +43,27 @@ static void drop_cert(zcert_t **cert_p)
 /*  The broker's certificate pair ("X" and "X_secret"), or NULL with the reason in err. */
 static zcert_t *load_server_cert(const char *path, char *err, size_t errlen)
 {
-    zcert_t *cert = zcert_load(path);
-    if (!cert)
+    collab_cert_keys_t k;
+    zcert_t *cert = NULL;
+    if (collab_cert_load(path, true, &k) != 0)
         snprintf(err, errlen, "transport.server_cert: cannot load %s (a CZMQ certificate)", path);
-    else if (sodium_is_zero(zcert_secret_key(cert), 32)) {
+    else if (!k.has_secret)
         snprintf(err, errlen, "transport.server_cert: %s_secret holds no secret key", path);
-        drop_cert(&cert);
-    }
+    else if (!(cert = zcert_new_from(k.public_key, k.secret_key)))
+        snprintf(err, errlen, "transport.server_cert: out of memory");
+    sodium_memzero(&k, sizeof k);
     return cert;
+}
+
+int collab_transport_check_cert(const char *path, char public_txt[COLLAB_CURVE_KEY_TXT],
+                                char *err, size_t errlen)
+{
+    zcert_t *cert = load_server_cert(path, err, errlen);
+    if (!cert)
+        return -1;
+    snprintf(public_txt, COLLAB_CURVE_KEY_TXT, "%s", zcert_public_txt(cert));
+    drop_cert(&cert);
+    return 0;
 }
 
 /*  Makes the socket a CURVE server with the pair; the secret key lives on in the socket. */
@@ -83,9 +97,12 @@ static int count_clients(const char *dir, char *err, size_t errlen)
             continue;
         }
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        zcert_t *cert = zcert_load(path);
-        n += cert != NULL;
-        zcert_destroy(&cert);
+        collab_cert_keys_t k;
+        if (collab_cert_load(path, false, &k) == 0)
+            n++;
+        else
+            log_warning("transport: %s is not a certificate: take it out of %s", path, dir);
+        sodium_memzero(&k, sizeof k);
     }
     closedir(d);
     return n;

@@ -1,24 +1,26 @@
 /*  client_curve.c: an agent's CURVE settings (see collab_client_load_curve): the broker's
     public key, given as Z85 text or a certificate file, and the agent's own key pair. */
 #include "collab_client.h"
+#include "certfile.h"
 
 #include <czmq.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
 
-/*  A certificate file's public key, read from that file only: zcert_load would read a
+/*  A certificate file's public key, read from that file only: a pair's loader would read a
     "_secret" file beside it first, and the broker's secret key has no business here. */
 static int public_from_file(const char *path, uint8_t key[COLLAB_CURVE_KEY_LEN], char *err,
                             size_t errlen)
 {
-    zconfig_t *root = zconfig_load(path);
-    const char *z85 = root ? zconfig_get(root, "curve/public-key", "") : "";
-    int rc = strlen(z85) == 40 && zmq_z85_decode(key, z85) ? 0 : COLLAB_E_MALFORMED;
+    collab_cert_keys_t k;
+    int rc = collab_cert_load(path, false, &k) == 0 ? 0 : COLLAB_E_MALFORMED;
     if (rc)
         snprintf(err, errlen, "%s: %s", path,
-                 root ? "no curve public-key in this certificate" : "cannot read it");
-    zconfig_destroy(&root);
+                 "cannot read it, or no curve public-key in this certificate");
+    else
+        memcpy(key, k.public_key, COLLAB_CURVE_KEY_LEN);
+    sodium_memzero(&k, sizeof k);
     return rc;
 }
 
@@ -37,23 +39,20 @@ static int server_key(const char *server, uint8_t key[COLLAB_CURVE_KEY_LEN], cha
 
 static int own_pair(collab_client_opts_t *o, const char *path, char *err, size_t errlen)
 {
-    zcert_t *cert = zcert_load(path); /* "X_secret" itself, or the one beside "X" */
-    if (!cert) {
+    collab_cert_keys_t k; /* "X_secret" itself, or the one beside "X" */
+    if (collab_cert_load(path, true, &k) != 0) {
         snprintf(err, errlen, "%s: cannot read this certificate", path);
         return COLLAB_E_IO;
     }
     int rc = 0;
-    if (sodium_is_zero(zcert_secret_key(cert), COLLAB_CURVE_KEY_LEN)) {
+    if (!k.has_secret) {
         snprintf(err, errlen, "%s: no secret key (give the agent's _secret certificate)", path);
         rc = COLLAB_E_MALFORMED;
     } else {
-        memcpy(o->curve_public, zcert_public_key(cert), COLLAB_CURVE_KEY_LEN);
-        memcpy(o->curve_secret, zcert_secret_key(cert), COLLAB_CURVE_KEY_LEN);
+        memcpy(o->curve_public, k.public_key, COLLAB_CURVE_KEY_LEN);
+        memcpy(o->curve_secret, k.secret_key, COLLAB_CURVE_KEY_LEN);
     }
-    /* CZMQ lends its buffers as const; they are the cert's, wiped before it is freed */
-    sodium_memzero((void *)zcert_secret_key(cert), COLLAB_CURVE_KEY_LEN);
-    sodium_memzero((void *)zcert_secret_txt(cert), strlen(zcert_secret_txt(cert)));
-    zcert_destroy(&cert);
+    sodium_memzero(&k, sizeof k);
     return rc;
 }
 

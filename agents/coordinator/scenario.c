@@ -83,19 +83,24 @@ static int load_project(scenario_t *sc, const cJSON *p, size_t pi, char *err, si
     return 0;
 }
 
-scenario_t *scenario_load(const char *path, char *err, size_t errlen)
+scenario_t *scenario_parse(const char *text, size_t len, const char *name, char *err,
+                           size_t errlen)
 {
     char inner[400] = "";
-    char *buf = agent_read_file(path, SCENARIO_FILE_MAX, NULL, err, errlen);
-    if (!buf)
-        return NULL;
-    cJSON *root = cJSON_Parse(buf);
-    free(buf);
+    char *copy = malloc(len + 1); /* as read from a file: NUL-terminated, a NUL ends it */
+    if (copy) {
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+    }
+    cJSON *root = copy ? cJSON_Parse(copy) : NULL;
+    free(copy);
     scenario_t *sc = calloc(1, sizeof *sc);
     const cJSON *projects = cJSON_GetObjectItemCaseSensitive(root, "projects"), *p;
     int rc = sc && root ? 0 : -1;
     if (!root)
         snprintf(inner, sizeof inner, "not valid JSON");
+    else if (!sc)
+        snprintf(inner, sizeof inner, "out of memory");
     else if (!cJSON_IsArray(projects) || cJSON_GetArraySize(projects) == 0 ||
              cJSON_GetArraySize(projects) > SCENARIO_MAX_PROJECTS) {
         snprintf(inner, sizeof inner, "projects: must be an array of 1-%d projects",
@@ -108,9 +113,20 @@ scenario_t *scenario_load(const char *path, char *err, size_t errlen)
             load_project(sc, p, pi++, inner, sizeof inner);
     cJSON_Delete(root);
     if (rc != 0) {
-        snprintf(err, errlen, "%s: %s", path, inner);
+        snprintf(err, errlen, "%s: %s", name, inner);
         scenario_destroy(&sc);
     }
+    return sc;
+}
+
+scenario_t *scenario_load(const char *path, char *err, size_t errlen)
+{
+    size_t len = 0;
+    char *buf = agent_read_file(path, SCENARIO_FILE_MAX, &len, err, errlen);
+    if (!buf)
+        return NULL;
+    scenario_t *sc = scenario_parse(buf, len, path, err, errlen);
+    free(buf);
     return sc;
 }
 

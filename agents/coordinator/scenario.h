@@ -42,6 +42,11 @@ typedef struct {
 /*  Loads a scenario; on error returns -1 with "FILE: projects[1].tasks[0].type: ..." in err.
     The scenario is heap-allocated; free it with scenario_destroy. */
 scenario_t *scenario_load(const char *path, char *err, size_t errlen);
+
+/*  The same from len bytes of JSON text in memory (no NUL needed; a NUL ends the text);
+    name stands for the file in err. */
+scenario_t *scenario_parse(const char *text, size_t len, const char *name, char *err,
+                           size_t errlen);
 void scenario_destroy(scenario_t **self_p);
 
 /*  Puts the run-time state back to the start (every task pending, no ids, no results),

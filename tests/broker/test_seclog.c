@@ -1,6 +1,9 @@
 /*  test_seclog.c: the security log: one valid JSON object per line with ts, time, event and
     the given pairs (NULL values skipped), rotation at the size limit keeping one old file,
-    the discarding log. */
+    the discarding log; refusals counted into refusals_aggregated lines (per peer and
+    second, failed logins past N a minute, a fixed table with "*" beyond it, a per-second
+    cap on such lines), kept events always written, the counts written on destroy, and a
+    chained log with aggregates that verifies. */
 #include "seclog.h"
 #include "testutil.h"
 
@@ -203,6 +206,210 @@ static void test_discard_and_errors(void)
     CHECK(strstr(err, bad) == err && strstr(err, "No such file") != NULL);
 }
 
+/*  Sums over text's lines: full lines of event (any peer when peer is NULL) and the counts
+    of the refusals_aggregated lines for it. */
+typedef struct {
+    uint64_t full, counted, aggregates, star;
+} sums_t;
+
+static sums_t sums(const char *text, const char *event, const char *peer)
+{
+    sums_t r = {0};
+    size_t n = count_lines(text);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = parse_line(text, i);
+        const char *ev = str_field(o, "event"), *p = str_field(o, "peer");
+        bool peer_ok = !peer || (p && strcmp(p, peer) == 0);
+        if (ev && strcmp(ev, event) == 0 && peer_ok)
+            r.full++;
+        const char *of = str_field(o, "aggregated_event");
+        if (ev && strcmp(ev, "refusals_aggregated") == 0 && of &&
+            (strcmp(of, event) == 0 || strcmp(of, "*") == 0) && peer_ok) {
+            r.counted += strtoull(str_field(o, "count"), NULL, 10);
+            r.aggregates++;
+            r.star += p && strcmp(p, "*") == 0;
+        }
+        cJSON_Delete(o);
+    }
+    return r;
+}
+
+static collab_seclog_t *fresh(const char *path)
+{
+    char err[256];
+    unlink(path);
+    collab_seclog_t *log = collab_seclog_open(path, 0, err, sizeof err);
+    CHECK(log != NULL);
+    return log;
+}
+
+static void refuse(collab_seclog_t *log, uint64_t now, const char *peer)
+{
+    CHECK_OK(collab_seclog_emit(log, now, "request_refused", "agent_id", "x", "peer", peer,
+                                "reason", "session_invalid", NULL));
+}
+
+static void test_aggregation(void)
+{
+    const char *path = tmp_path("agg.log");
+    collab_seclog_t *log = fresh(path);
+    if (!log)
+        return;
+    CHECK(collab_seclog_is_refusal("request_refused") && collab_seclog_is_refusal("replay"));
+    CHECK(!collab_seclog_is_refusal("login_ok") && !collab_seclog_is_refusal("login_failed"));
+    CHECK_OK(collab_seclog_emit(log, 1000, "broker_started", NULL));
+    for (int i = 0; i < 100; i++) /* one peer, one second: one line, 99 counted */
+        refuse(log, 1000 + (uint64_t)i, "10.0.0.1");
+    refuse(log, 1050, "10.0.0.2"); /* another peer has its own line */
+    CHECK_OK(collab_seclog_emit(log, 1060, "login_ok", "agent_id", "a", "peer", "10.0.0.1", NULL));
+    CHECK_OK(collab_seclog_emit(log, 1061, "login_ok", "agent_id", "a", "peer", "10.0.0.1", NULL));
+    CHECK_EQ_U64(collab_seclog_lines(log), 5);
+    CHECK_EQ_U64(collab_seclog_aggregated(log), 99);
+    collab_seclog_tick(log, 1500); /* the second of the first count is not over */
+    CHECK_EQ_U64(collab_seclog_lines(log), 5);
+    collab_seclog_tick(log, 2001);
+    CHECK_EQ_U64(collab_seclog_lines(log), 6);
+    collab_seclog_tick(log, 2100); /* nothing left, and not 250 ms since */
+    refuse(log, 2600, "10.0.0.1"); /* a new second: in full again */
+    CHECK_EQ_U64(collab_seclog_lines(log), 7);
+    collab_seclog_destroy(&log);
+    char *text = slurp(path);
+    sums_t a = sums(text, "request_refused", "10.0.0.1");
+    CHECK_EQ_U64(a.full, 2);
+    CHECK_EQ_U64(a.counted, 99);
+    CHECK_EQ_U64(a.aggregates, 1);
+    CHECK_EQ_U64(sums(text, "login_ok", NULL).full, 2);
+    CHECK_EQ_U64(sums(text, "broker_started", NULL).full, 1);
+    cJSON *o = parse_line(text, 5);
+    CHECK_STR(str_field(o, "event"), "refusals_aggregated");
+    CHECK_STR(str_field(o, "peer"), "10.0.0.1");
+    CHECK_STR(str_field(o, "aggregated_event"), "request_refused");
+    CHECK_STR(str_field(o, "count"), "99");
+    CHECK_STR(str_field(o, "from"), "1970-01-01T00:00:01.001Z");
+    CHECK_STR(str_field(o, "to"), "1970-01-01T00:00:01.099Z");
+    CHECK_STR(str_field(o, "interval_ms"), "1000");
+    cJSON_Delete(o);
+    free(text);
+    unlink(path);
+}
+
+static void test_failed_logins(void)
+{
+    const char *path = tmp_path("fail.log");
+    collab_seclog_t *log = fresh(path);
+    if (!log)
+        return;
+    collab_seclog_set_failed_login_lines(log, 3);
+    for (int i = 0; i < 10; i++) /* 3 a minute in full, then a count each second */
+        CHECK_OK(collab_seclog_emit(log, 1000 + 400 * (uint64_t)i, "login_failed", "agent_id",
+                                    "nobody", "peer", "10.0.0.9", "reason", "unknown_agent", NULL));
+    CHECK_EQ_U64(collab_seclog_lines(log), 5); /* and the counts from 2200 and 3400 */
+    collab_seclog_tick(log, 5000);             /* the one from 4600 is not due */
+    CHECK_EQ_U64(collab_seclog_lines(log), 5);
+    collab_seclog_tick(log, 5600);
+    CHECK_EQ_U64(collab_seclog_lines(log), 6);
+    /* a minute after the first: three more in full */
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(collab_seclog_emit(log, 61000 + (uint64_t)i, "login_failed", "agent_id", "nobody",
+                                    "peer", "10.0.0.9", NULL));
+    collab_seclog_destroy(&log); /* the last one, counted, is written on the way out */
+    char *text = slurp(path);
+    sums_t a = sums(text, "login_failed", "10.0.0.9");
+    CHECK_EQ_U64(a.full, 6);
+    CHECK_EQ_U64(a.counted, 8);
+    CHECK_EQ_U64(a.aggregates, 4);
+    free(text);
+    unlink(path);
+
+    log = fresh(path); /* 0: every failed login counted */
+    collab_seclog_set_failed_login_lines(log, 0);
+    CHECK_OK(collab_seclog_emit(log, 1000, "login_failed", "peer", "10.0.0.9", NULL));
+    CHECK_EQ_U64(collab_seclog_lines(log), 0);
+    collab_seclog_destroy(&log);
+    text = slurp(path);
+    CHECK_EQ_U64(sums(text, "login_failed", NULL).counted, 1);
+    free(text);
+    unlink(path);
+}
+
+/*  Many peers at once: past the table they are counted under "*"; every refusal is in a
+    line or a count, and no second holds more than the cap's lines of refusals. */
+static void test_table_and_cap(void)
+{
+    const char *path = tmp_path("cap.log");
+    collab_seclog_t *log = fresh(path);
+    if (!log)
+        return;
+    CHECK_OK(collab_seclog_emit(log, 1000, "broker_started", NULL));
+    uint64_t sent = 0;
+    char peer[32];
+    for (uint64_t t = 1000; t < 11000; t += 50) { /* ten seconds of 1000 peers, 20 a second */
+        for (int p = 0; p < 1000; p++) {
+            snprintf(peer, sizeof peer, "10.1.%d.%d", p / 250, p % 250);
+            refuse(log, t, peer);
+            sent++;
+        }
+        CHECK_OK(collab_seclog_emit(log, t, "login_ok", "peer", "10.9.9.9", NULL)); /* kept */
+        collab_seclog_tick(log, t);
+    }
+    collab_seclog_destroy(&log);
+    char *text = slurp(path);
+    sums_t a = sums(text, "request_refused", NULL);
+    CHECK_EQ_U64(a.full + a.counted, sent);
+    CHECK(a.star > 0);
+    CHECK_EQ_U64(sums(text, "login_ok", NULL).full, 200);
+    CHECK_EQ_U64(sums(text, "broker_started", NULL).full, 1);
+    /* lines of refusals per second (the last, 10, has the uncapped ones of destroy) */
+    uint64_t per_s[12] = {0};
+    size_t n = count_lines(text);
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = parse_line(text, i);
+        const char *ev = str_field(o, "event");
+        const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "ts");
+        if (ev && (strcmp(ev, "request_refused") == 0 || strcmp(ev, "refusals_aggregated") == 0))
+            per_s[(uint64_t)ts->valuedouble / 1000 < 12 ? (uint64_t)ts->valuedouble / 1000 : 11]++;
+        cJSON_Delete(o);
+    }
+    for (int s = 1; s < 10; s++) {
+        CHECK(per_s[s] <= COLLAB_SECLOG_REFUSAL_LINES_PER_S);
+        CHECK(per_s[s] >= COLLAB_SECLOG_REFUSAL_LINES_PER_S / 2);
+    }
+    fprintf(stderr, "  1000 peers, 10 s: %zu lines, %llu refusals in full, %llu aggregates\n", n,
+            (unsigned long long)a.full, (unsigned long long)a.aggregates);
+    free(text);
+    unlink(path);
+}
+
+/*  Aggregates are chained like any line: the log verifies, across a rotation too. */
+static void test_chained(void)
+{
+    static const uint8_t key[COLLAB_AUDIT_KEY_LEN] = {7};
+    const char *p = tmp_path("chain.log");
+    char path[600], old[610], err[256];
+    snprintf(path, sizeof path, "%s", p);
+    snprintf(old, sizeof old, "%s.1", path);
+    unlink(path);
+    unlink(old);
+    collab_seclog_t *log = collab_seclog_open(path, 8192, err, sizeof err);
+    collab_audit_head_t zero = {0};
+    if (!CHECK(log != NULL) || !CHECK(collab_seclog_chain(log, key, &zero, NULL, NULL) == 0))
+        return;
+    for (uint64_t t = 1000; t < 8000; t += 10) {
+        refuse(log, t, t % 20 ? "10.0.0.1" : "10.0.0.2");
+        CHECK_OK(collab_seclog_emit(log, t, "login_failed", "peer", "10.0.0.3", NULL));
+        collab_seclog_tick(log, t);
+    }
+    collab_seclog_destroy(&log);
+    const char *paths[2] = {old, path};
+    collab_audit_report_t rep;
+    CHECK_EQ_INT(collab_audit_verify(key, paths, 2, NULL, &rep), COLLAB_AUDIT_OK);
+    char *text = slurp(path);
+    CHECK(text && strstr(text, "\"refusals_aggregated\"") != NULL);
+    free(text);
+    unlink(path);
+    unlink(old);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -212,6 +419,10 @@ int main(void)
     TU_RUN(test_lines);
     TU_RUN(test_rotation);
     TU_RUN(test_discard_and_errors);
+    TU_RUN(test_aggregation);
+    TU_RUN(test_failed_logins);
+    TU_RUN(test_table_and_cap);
+    TU_RUN(test_chained);
     rmdir(tmpdir);
     return tu_exit("test_seclog");
 }

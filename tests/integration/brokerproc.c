@@ -290,6 +290,29 @@ int broker_seclog_count(const broker_proc_t *b, const char *needle)
     return n;
 }
 
+int broker_seclog_refusals(const broker_proc_t *b, const char *event, const char *peer)
+{
+    char full[96], agg[96], who[96], line[4096];
+    snprintf(full, sizeof full, "\"event\":\"%s\"", event);
+    snprintf(agg, sizeof agg, "\"aggregated_event\":\"%s\"", event);
+    snprintf(who, sizeof who, "\"peer\":\"%s\"", peer);
+    FILE *f = fopen(b->seclog, "r");
+    int n = 0;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strstr(line, who))
+            continue;
+        const char *c;
+        if (strstr(line, full))
+            n++;
+        else if (strstr(line, agg) && (c = strstr(line, "\"count\":")))
+            n += atoi(c + 8 + (c[8] == '"')); /* a number, or its text */
+    }
+    fclose(f);
+    return n;
+}
+
 void broker_cleanup(broker_proc_t *b)
 {
     char cmd[300];

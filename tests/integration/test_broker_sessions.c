@@ -177,8 +177,12 @@ static void check_hijack(broker_proc_t *b, bool bound)
         CHECK(it_str_is(&m.data, "agent_id", "coordinator1"));
         CHECK(it_str_is(&m.data, "peer_address", "127.0.0.1")); /* the login's, unchanged */
     }
-    CHECK_EQ_INT(broker_seclog_count(b, "\"peer_mismatch_warning\""), warned + (bound ? 0 : 2));
-    CHECK_EQ_INT(broker_seclog_count(b, "\"binding_violation\""), refused + (bound ? 2 : 0));
+    /* the first in full; the second, within the same second, is counted into a later
+       refusals_aggregated line (seclog.h), unless the two calls were a second apart */
+    int warned_now = broker_seclog_count(b, "\"peer_mismatch_warning\"") - warned;
+    int refused_now = broker_seclog_count(b, "\"binding_violation\"") - refused;
+    CHECK(bound ? warned_now == 0 : warned_now == 1 || warned_now == 2);
+    CHECK(bound ? refused_now == 1 || refused_now == 2 : refused_now == 0);
     CHECK_OK(it_call(victim, NULL, "heartbeat", NULL)); /* the victim is still served */
     /* the broker really sees 127.0.0.2: a login from there is recorded with it */
     if (CHECK(raw_login(far, "worker3", sid, sizeof sid) == 0)) {

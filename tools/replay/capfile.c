@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #define MAX_FRAMES 64
+#define INDEX_MAX  9007199254740992.0 /* 2^53 */
 
 static int hexval(char c)
 {
@@ -121,8 +123,11 @@ static const char *parse_record(const char *line, cap_record_t *r)
     const cJSON *idx = cJSON_GetObjectItemCaseSensitive(o, "index");
     const cJSON *dir = cJSON_GetObjectItemCaseSensitive(o, "dir");
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(o, "action");
-    if (!cJSON_IsNumber(idx) || idx->valuedouble < 1 || !cJSON_IsString(dir))
-        why = "\"index\" and \"dir\" are required";
+    /* an index is a whole number collab-sniff counted up to: 1 to 2^53, where a double
+       still holds every integer (and converting it is defined) */
+    if (!cJSON_IsNumber(idx) || !(idx->valuedouble >= 1 && idx->valuedouble <= INDEX_MAX) ||
+        (double)(uint64_t)idx->valuedouble != idx->valuedouble || !cJSON_IsString(dir))
+        why = "\"index\" (a whole number from 1) and \"dir\" are required";
     if (!why) {
         snprintf(r->dir, sizeof r->dir, "%s", dir->valuestring);
         why = load_frames(cJSON_GetObjectItemCaseSensitive(o, "frames"), r);
@@ -149,35 +154,85 @@ static int append(capfile_t *cf, const cap_record_t *r)
     return 0;
 }
 
+int capfile_parse(const char *buf, size_t len, const char *name, capfile_t *cf, char *err,
+                  size_t errlen)
+{
+    char *line = NULL;
+    size_t cap = 0, lineno = 0, off = 0;
+    int rc = 0;
+    memset(cf, 0, sizeof *cf);
+    while (rc == 0 && off < len) {
+        const char *nl = memchr(buf + off, '\n', len - off);
+        size_t n = nl ? (size_t)(nl - (buf + off)) + 1 : len - off;
+        cap_record_t r;
+        const char *why = NULL;
+        lineno++;
+        if (n + 1 > cap) { /* the line as getline would give it: NUL-terminated */
+            char *p = realloc(line, n + 1);
+            if (!p) {
+                snprintf(err, errlen, "%s:%zu: out of memory", name, lineno);
+                rc = -1;
+                break;
+            }
+            line = p;
+            cap = n + 1;
+        }
+        memcpy(line, buf + off, n);
+        line[n] = '\0';
+        off += n;
+        if (line[strspn(line, " \t\r\n")] == '\0')
+            continue;
+        why = parse_record(line, &r);
+        if (!why && append(cf, &r) != 0)
+            why = "out of memory";
+        if (why) {
+            free_record(&r);
+            snprintf(err, errlen, "%s:%zu: %s", name, lineno, why);
+            rc = -1;
+        }
+    }
+    free(line);
+    if (rc)
+        capfile_free(cf);
+    return rc;
+}
+
 int capfile_load(const char *path, capfile_t *cf, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
     int rc = 0;
     memset(cf, 0, sizeof *cf);
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    while (rc == 0 && getline(&line, &cap, f) >= 0) {
-        cap_record_t r;
-        lineno++;
-        if (line[strspn(line, " \t\r\n")] == '\0')
-            continue;
-        const char *why = parse_record(line, &r);
-        if (!why && append(cf, &r) != 0)
-            why = "out of memory";
-        if (why) {
-            free_record(&r);
-            snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-            rc = -1;
+    for (;;) { /* the whole file, however large: its records are all held anyway */
+        if (cap - len < 4096) {
+            char *p = cap <= SIZE_MAX / 2 ? realloc(buf, cap ? 2 * cap : 65536) : NULL;
+            if (!p) {
+                snprintf(err, errlen, "%s: out of memory", path);
+                rc = -1;
+                break;
+            }
+            buf = p;
+            cap = cap ? 2 * cap : 65536;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                snprintf(err, errlen, "%s: read error", path);
+                rc = -1;
+            }
+            break;
         }
     }
-    free(line);
     fclose(f);
-    if (rc)
-        capfile_free(cf);
+    if (rc == 0)
+        rc = capfile_parse(buf, len, path, cf, err, errlen);
+    free(buf);
     return rc;
 }
 

@@ -30,6 +30,11 @@ typedef struct {
     "FILE:LINE: reason" in err. */
 int capfile_load(const char *path, capfile_t *cf, char *err, size_t errlen);
 
+/*  The same from len bytes in memory (what capfile_load runs on the file's bytes); name
+    stands for the file in err. */
+int capfile_parse(const char *buf, size_t len, const char *name, capfile_t *cf, char *err,
+                  size_t errlen);
+
 void capfile_free(capfile_t *cf);
 
 /*  The record with this index, or NULL. */

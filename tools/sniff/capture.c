@@ -2,6 +2,7 @@
     a packet: every length is checked against what was captured before it is used. */
 #include "capture.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,22 +240,35 @@ capture_t *capture_open_live(const char *iface, uint16_t port, char *err, size_t
     return finish_open(self, port, err, errlen);
 }
 
-capture_t *capture_open_file(const char *path, uint16_t port, char *err, size_t errlen)
+capture_t *capture_open_stream(FILE *fp, const char *name, uint16_t port, char *err,
+                               size_t errlen)
 {
     capture_t *self = calloc(1, sizeof *self);
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     if (!self) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        snprintf(err, errlen, "%s: out of memory", name);
+        fclose(fp);
         return NULL;
     }
     self->pcap =
-        pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
-    if (!self->pcap) {
-        snprintf(err, errlen, "%s: %s", path, pcap_err);
+        pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
+    if (!self->pcap) { /* libpcap leaves the stream open when it fails */
+        snprintf(err, errlen, "%s: %s", name, pcap_err);
+        fclose(fp);
         free(self);
         return NULL;
     }
     return finish_open(self, port, err, errlen);
+}
+
+capture_t *capture_open_file(const char *path, uint16_t port, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    return capture_open_stream(fp, path, port, err, errlen);
 }
 
 void capture_close(capture_t **self_p)

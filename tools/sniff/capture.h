@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -34,6 +35,11 @@ capture_t *capture_open_live(const char *iface, uint16_t port, char *err, size_t
 
 /*  A pcap file, with the same filter. NULL with the reason in err. */
 capture_t *capture_open_file(const char *path, uint16_t port, char *err, size_t errlen);
+
+/*  The same from an open stream (fmemopen works: pcap data in memory), which the capture
+    owns from then on, even when this fails; name stands for it in err. */
+capture_t *capture_open_stream(FILE *fp, const char *name, uint16_t port, char *err,
+                               size_t errlen);
 
 void capture_close(capture_t **self_p);
 

@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct collab_sniffer collab_sniffer_t;
 
@@ -111,6 +112,12 @@ collab_sniffer_t *collab_sniffer_open_live(const char *iface, uint16_t port, cha
     failure, with the reason in err. */
 collab_sniffer_t *collab_sniffer_open_file(const char *path, uint16_t port, char *err,
                                            size_t errlen);
+
+/*  The same from an open stream holding a pcap file (fmemopen: one in memory); the sniffer
+    owns the stream from then on, and closes it even when this fails. name stands for it
+    in err. */
+collab_sniffer_t *collab_sniffer_open_stream(FILE *fp, const char *name, uint16_t port,
+                                             char *err, size_t errlen);
 
 /*  How large a message the sniffer keeps; 0 in a field keeps its default. */
 typedef struct {

@@ -524,9 +524,11 @@ void zmtp_feed(zmtp_stream_t *z, const uint8_t *p, size_t n, const zmtp_sink_t *
     ends: skip the rest without resynchronising. Returns true when that applied. */
 static bool gap_in_body(zmtp_stream_t *z, uint32_t n)
 {
-    const uint8_t *b = z->buf + z->pos;
     size_t avail = z->len - z->pos;
-    if (z->state != ZS_FRAMES || avail < 2 || avail < (b[0] & ZMTP_LONG ? 9u : 2u))
+    if (z->state != ZS_FRAMES || avail < 2) /* no buffer yet (NULL) when nothing is held */
+        return false;
+    const uint8_t *b = z->buf + z->pos;
+    if (avail < (b[0] & ZMTP_LONG ? 9u : 2u))
         return false;
     size_t hdr = b[0] & ZMTP_LONG ? 9 : 2;
     uint64_t size = b[0] & ZMTP_LONG ? be64(b + 1) : b[1];
