@@ -14,19 +14,19 @@
 
 typedef struct {
     const char *endpoint, *creds, *password;
-    const char *agent;   /* the well-behaved agent / the writer (a coordinator) */
-    const char *prefix;  /* hold: the agents the held connections log in as */
-    const char *ack;     /* write, verify: the file of acknowledged writes */
-    int pid;             /* the broker, sampled from /proc (0: none) */
-    uint64_t storm;      /* storm: malformed messages in all */
+    const char *agent;  /* the well-behaved agent / the writer (a coordinator) */
+    const char *prefix; /* hold: the agents the held connections log in as */
+    const char *ack;    /* write, verify: the file of acknowledged writes */
+    int pid;            /* the broker, sampled from /proc (0: none) */
+    uint64_t storm;     /* storm: malformed messages in all */
     unsigned storm_conns;
-    double storm_rate;    /* storm: messages per second in all (0: as fast as they go) */
-    unsigned interval_ms; /* storm: the agent's write interval */
-    double quiet_s;       /* storm: the agent alone before the storm */
-    double settle_s;      /* hold, storm: the wait before the "after"/"end" sample */
-    double duration_s;    /* write: stop after this long even if the broker lives */
+    double storm_rate;      /* storm: messages per second in all (0: as fast as they go) */
+    unsigned interval_ms;   /* storm: the agent's write interval */
+    double quiet_s;         /* storm: the agent alone before the storm */
+    double settle_s;        /* hold, storm: the wait before the "after"/"end" sample */
+    double duration_s;      /* write: stop after this long even if the broker lives */
     unsigned conns, rounds; /* hold */
-    int timeout_ms;        /* a request unanswered this long is lost (broker gone) */
+    int timeout_ms;         /* a request unanswered this long is lost (broker gone) */
     lg_curve_t curve;
     void *ctx;
 } soak_t;

@@ -48,7 +48,8 @@ int soak_hold(soak_t *s)
             unsigned i = opened;
             if (lg_conn_open(&cs[i], s->ctx, s->endpoint, &s->curve, 1) != 0)
                 break;
-            int lr = lg_login(&cs[i], agents[i % (unsigned)na], s->password, keys[i % (unsigned)na]);
+            int lr =
+                lg_login(&cs[i], agents[i % (unsigned)na], s->password, keys[i % (unsigned)na]);
             if (lr) {
                 failed++;
                 last = lr;

@@ -56,18 +56,38 @@ static int num(const char *opt, const char *text, double min, double max, double
 
 int main(int argc, char **argv)
 {
-    soak_t s = {.agent = "soak-coord", .prefix = "soak-h", .storm = 100000, .storm_conns = 16,
-                .interval_ms = 50, .quiet_s = 10, .settle_s = -1, .duration_s = 60,
-                .conns = 5000, .rounds = 3, .timeout_ms = 5000};
-    static const struct option opts[] = {
-        {"endpoint", 1, 0, 'e'}, {"creds", 1, 0, 'c'},       {"password", 1, 0, 'p'},
-        {"pid", 1, 0, 'P'},      {"agent", 1, 0, 'a'},       {"prefix", 1, 0, 'x'},
-        {"ack", 1, 0, 'A'},      {"storm", 1, 0, 'n'},       {"storm-conns", 1, 0, 'N'},
-        {"storm-rate", 1, 0, 'R'},
-        {"interval-ms", 1, 0, 'i'}, {"quiet", 1, 0, 'q'},    {"settle", 1, 0, 's'},
-        {"duration", 1, 0, 'd'}, {"conns", 1, 0, 'C'},       {"rounds", 1, 0, 'r'},
-        {"timeout-ms", 1, 0, 't'}, {"curve-server-cert", 1, 0, 'k'},
-        {"curve-client-cert", 1, 0, 'K'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    soak_t s = {.agent = "soak-coord",
+                .prefix = "soak-h",
+                .storm = 100000,
+                .storm_conns = 16,
+                .interval_ms = 50,
+                .quiet_s = 10,
+                .settle_s = -1,
+                .duration_s = 60,
+                .conns = 5000,
+                .rounds = 3,
+                .timeout_ms = 5000};
+    static const struct option opts[] = {{"endpoint", 1, 0, 'e'},
+                                         {"creds", 1, 0, 'c'},
+                                         {"password", 1, 0, 'p'},
+                                         {"pid", 1, 0, 'P'},
+                                         {"agent", 1, 0, 'a'},
+                                         {"prefix", 1, 0, 'x'},
+                                         {"ack", 1, 0, 'A'},
+                                         {"storm", 1, 0, 'n'},
+                                         {"storm-conns", 1, 0, 'N'},
+                                         {"storm-rate", 1, 0, 'R'},
+                                         {"interval-ms", 1, 0, 'i'},
+                                         {"quiet", 1, 0, 'q'},
+                                         {"settle", 1, 0, 's'},
+                                         {"duration", 1, 0, 'd'},
+                                         {"conns", 1, 0, 'C'},
+                                         {"rounds", 1, 0, 'r'},
+                                         {"timeout-ms", 1, 0, 't'},
+                                         {"curve-server-cert", 1, 0, 'k'},
+                                         {"curve-client-cert", 1, 0, 'K'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *server_cert = NULL, *client_cert = NULL;
     double v;
     int o, bad = 0;
@@ -79,26 +99,73 @@ int main(int argc, char **argv)
     optind = 2;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'e': s.endpoint = optarg; break;
-        case 'c': s.creds = optarg; break;
-        case 'p': s.password = optarg; break;
-        case 'a': s.agent = optarg; break;
-        case 'x': s.prefix = optarg; break;
-        case 'A': s.ack = optarg; break;
-        case 'k': server_cert = optarg; break;
-        case 'K': client_cert = optarg; break;
-        case 'P': bad |= num("pid", optarg, 1, 4194304, &v); s.pid = (int)v; break;
-        case 'n': bad |= num("storm", optarg, 1, 1e9, &v); s.storm = (uint64_t)v; break;
-        case 'N': bad |= num("storm-conns", optarg, 1, 1000, &v); s.storm_conns = (unsigned)v; break;
-        case 'R': bad |= num("storm-rate", optarg, 0, 1e9, &s.storm_rate); break;
-        case 'i': bad |= num("interval-ms", optarg, 1, 60000, &v); s.interval_ms = (unsigned)v; break;
-        case 'q': bad |= num("quiet", optarg, 0, 3600, &s.quiet_s); break;
-        case 's': bad |= num("settle", optarg, 0, 3600, &s.settle_s); break;
-        case 'd': bad |= num("duration", optarg, 0.1, 86400, &s.duration_s); break;
-        case 'C': bad |= num("conns", optarg, 1, 100000, &v); s.conns = (unsigned)v; break;
-        case 'r': bad |= num("rounds", optarg, 1, 100, &v); s.rounds = (unsigned)v; break;
-        case 't': bad |= num("timeout-ms", optarg, 10, 600000, &v); s.timeout_ms = (int)v; break;
-        default: usage(); return 2;
+        case 'e':
+            s.endpoint = optarg;
+            break;
+        case 'c':
+            s.creds = optarg;
+            break;
+        case 'p':
+            s.password = optarg;
+            break;
+        case 'a':
+            s.agent = optarg;
+            break;
+        case 'x':
+            s.prefix = optarg;
+            break;
+        case 'A':
+            s.ack = optarg;
+            break;
+        case 'k':
+            server_cert = optarg;
+            break;
+        case 'K':
+            client_cert = optarg;
+            break;
+        case 'P':
+            bad |= num("pid", optarg, 1, 4194304, &v);
+            s.pid = (int)v;
+            break;
+        case 'n':
+            bad |= num("storm", optarg, 1, 1e9, &v);
+            s.storm = (uint64_t)v;
+            break;
+        case 'N':
+            bad |= num("storm-conns", optarg, 1, 1000, &v);
+            s.storm_conns = (unsigned)v;
+            break;
+        case 'R':
+            bad |= num("storm-rate", optarg, 0, 1e9, &s.storm_rate);
+            break;
+        case 'i':
+            bad |= num("interval-ms", optarg, 1, 60000, &v);
+            s.interval_ms = (unsigned)v;
+            break;
+        case 'q':
+            bad |= num("quiet", optarg, 0, 3600, &s.quiet_s);
+            break;
+        case 's':
+            bad |= num("settle", optarg, 0, 3600, &s.settle_s);
+            break;
+        case 'd':
+            bad |= num("duration", optarg, 0.1, 86400, &s.duration_s);
+            break;
+        case 'C':
+            bad |= num("conns", optarg, 1, 100000, &v);
+            s.conns = (unsigned)v;
+            break;
+        case 'r':
+            bad |= num("rounds", optarg, 1, 100, &v);
+            s.rounds = (unsigned)v;
+            break;
+        case 't':
+            bad |= num("timeout-ms", optarg, 10, 600000, &v);
+            s.timeout_ms = (int)v;
+            break;
+        default:
+            usage();
+            return 2;
         }
     }
     if (bad || optind != argc || !s.endpoint || !s.creds || !s.password) {

@@ -98,9 +98,8 @@ static int run_storm(soak_t *s, storm_t *st)
         if (st->sent == s->storm && (st->replies >= st->sent || now - last_reply > 1000000000u))
             break;
         for (unsigned i = 0; i < n; i++)
-            items[i] = (zmq_pollitem_t){socks[i], 0,
-                                        (short)(ZMQ_POLLIN | (st->sent < s->storm ? ZMQ_POLLOUT : 0)),
-                                        0};
+            items[i] = (zmq_pollitem_t){
+                socks[i], 0, (short)(ZMQ_POLLIN | (st->sent < s->storm ? ZMQ_POLLOUT : 0)), 0};
         /* a fixed rate: what the elapsed time allows so far */
         uint64_t allowed = s->storm;
         if (s->storm_rate > 0) {

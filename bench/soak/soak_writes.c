@@ -68,6 +68,7 @@ int soak_verify(soak_t *s)
     lg_conn_close(&c);
     printf("result mode=verify login=%s checked=%" PRIu64 " lost=%" PRIu64 " errors=%" PRIu64
            " last_error=%s\n",
-           rc ? collab_errname(rc) : "ok", checked, lost, errors, last ? collab_errname(last) : "-");
+           rc ? collab_errname(rc) : "ok", checked, lost, errors,
+           last ? collab_errname(last) : "-");
     return rc ? -1 : 0;
 }
