@@ -84,6 +84,9 @@ struct collab_broker {
     uint8_t frame_buf[COLLAB_MAX_FRAME];   /* one encoded envelope, copied when sent */
     uint8_t list_buf[COLLAB_MAX_PAYLOAD];  /* the items of a paged list */
     uint64_t last_sweep_ms, last_flush_ms, last_stats_ms;
+    /* loop.c's trim when quiet: the last second's start and its request count, and the
+       counters at the last trim */
+    uint64_t trim_tick_ms, trim_tick_requests, trim_requests, trim_disconnects;
 };
 
 /*  What a refusal is about, for its error text (PROTOCOL.md 9): "FIELD RULE", or

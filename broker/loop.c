@@ -9,6 +9,9 @@
 #include "log.h"
 
 #include <czmq.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,8 +267,41 @@ static void log_stats(collab_broker_t *self)
              (unsigned long long)c->commits);
 }
 
+/*  Returning freed memory to the system once the broker is quiet. glibc keeps what the
+    broker and libzmq free after a burst (libzmq's pipes, buffers and sessions when
+    connections close, messages after a flood) and reuses little of it: 5,000 connections
+    opened and closed three times left 150, then 232, then 279 MB resident. malloc_trim(0)
+    hands back every free page of every arena. It walks the heaps, so it runs only at the
+    end of a second with fewer than TRIM_QUIET_REQUESTS requests (an agent writing every
+    50 ms still leaves the broker quiet) and only when much has happened since the last
+    trim: never on the hot path, at most once after each burst. */
+#define TRIM_QUIET_REQUESTS  64
+#define TRIM_MIN_REQUESTS    1000
+#define TRIM_MIN_DISCONNECTS 100
+
+static void trim_when_quiet(collab_broker_t *self, uint64_t now)
+{
+    const collab_counters_t *c = &self->stats;
+    if (now < self->trim_tick_ms + 1000 && now >= self->trim_tick_ms)
+        return;
+    bool quiet = c->requests - self->trim_tick_requests < TRIM_QUIET_REQUESTS;
+    self->trim_tick_ms = now;
+    self->trim_tick_requests = c->requests;
+    if (!quiet || (c->requests - self->trim_requests < TRIM_MIN_REQUESTS &&
+                   c->disconnects - self->trim_disconnects < TRIM_MIN_DISCONNECTS))
+        return;
+    self->trim_requests = c->requests;
+    self->trim_disconnects = c->disconnects;
+#ifdef __GLIBC__
+    malloc_trim(0);
+    log_debug("returned freed memory to the system in %llu ms",
+              (unsigned long long)(collab_now_ms() - now));
+#endif
+}
+
 static void run_timers(collab_broker_t *self, uint64_t now)
 {
+    trim_when_quiet(self, now);
     if (now - self->last_sweep_ms >= 250) {
         self->last_sweep_ms = now;
         collab_session_sweep(self, now);
