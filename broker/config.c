@@ -4,6 +4,7 @@
 
 #include "collab_error.h"
 #include "collab_limits.h"
+#include "collab_text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -171,18 +172,11 @@ int collab_config_profile(collab_config_t *cfg, const char *profile)
     return 0;
 }
 
-/*  Strict unsigned integer: decimal digits only, no sign, no space, no overflow. */
+/*  Strict unsigned integer: decimal digits only, no sign, no space, no overflow (the
+    ranges are checked by the caller, which names them). */
 static int parse_uint(const char *s, uint64_t *out)
 {
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno == ERANGE || *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
+    return collab_parse_u64(s, 0, UINT64_MAX, out) == 0 ? 0 : -1;
 }
 
 /*  Strict decimal number: digits first, then [0-9.eE+-] only (no hex, inf or nan). */
