@@ -19,3 +19,4 @@ function(collab_broker_fuzz_target name)
 endfunction()
 
 collab_broker_fuzz_target(number collab_protocol)
+collab_broker_fuzz_target(config collab_broker_core)
