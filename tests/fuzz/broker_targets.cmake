@@ -20,3 +20,4 @@ endfunction()
 
 collab_broker_fuzz_target(number collab_protocol)
 collab_broker_fuzz_target(config collab_broker_core)
+collab_broker_fuzz_target(creds collab_broker_core)
