@@ -258,8 +258,8 @@ static bool verify_raw_line(verifier_t *v, const char *buf, size_t n, uint64_t o
                       v->file, v->line);
     }
     if (len > AUDIT_LINE_MAX)
-        return failed(v, COLLAB_AUDIT_MALFORMED, "%s line %" PRIu64 ": longer than 1 MiB",
-                      v->file, v->line);
+        return failed(v, COLLAB_AUDIT_MALFORMED, "%s line %" PRIu64 ": longer than 1 MiB", v->file,
+                      v->line);
     return check_line(v, buf, len, v->line == 1);
 }
 
@@ -331,8 +331,7 @@ static void check_tail(verifier_t *v)
 /*  Verifies n files, from paths (texts NULL) or from memory; the common ending. */
 static collab_audit_status_t verify_all(const uint8_t *key, const char *const *names,
                                         const char *const *texts, const size_t *lens, size_t n,
-                                        const collab_audit_head_t *head,
-                                        collab_audit_report_t *rep)
+                                        const collab_audit_head_t *head, collab_audit_report_t *rep)
 {
     verifier_t v = {.key = key, .head = head, .rep = rep};
     memset(rep, 0, sizeof *rep);
@@ -358,9 +357,9 @@ collab_audit_status_t collab_audit_verify(const uint8_t key[COLLAB_AUDIT_KEY_LEN
 }
 
 collab_audit_status_t collab_audit_verify_texts(const uint8_t key[COLLAB_AUDIT_KEY_LEN],
-                                                const char *const *names,
-                                                const char *const *texts, const size_t *lens,
-                                                size_t n, const collab_audit_head_t *head,
+                                                const char *const *names, const char *const *texts,
+                                                const size_t *lens, size_t n,
+                                                const collab_audit_head_t *head,
                                                 collab_audit_report_t *rep)
 {
     return verify_all(key, names, texts, lens, n, head, rep);

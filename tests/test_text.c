@@ -253,8 +253,16 @@ static void test_parse_u64(void)
     CHECK(v == 0);
     CHECK_OK(collab_parse_u64("18446744073709551615", 0, UINT64_MAX, &v));
     CHECK(v == UINT64_MAX);
-    static const char *const bad[] = {"", "11", "+1", "-0", " 1", "1 ", "0x5", "1e3",
-                                      "18446744073709551616", "99999999999999999999999"};
+    static const char *const bad[] = {"",
+                                      "11",
+                                      "+1",
+                                      "-0",
+                                      " 1",
+                                      "1 ",
+                                      "0x5",
+                                      "1e3",
+                                      "18446744073709551616",
+                                      "99999999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         v = 42;
         CHECK_RC(collab_parse_u64(bad[i], 0, 10, &v), COLLAB_E_MALFORMED);

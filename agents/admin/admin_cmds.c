@@ -214,7 +214,6 @@ static int cmd_list_sessions(admin_t *a, char **args, int nargs)
     return rc;
 }
 
-
 static int cmd_revoke(admin_t *a, char **args, int nargs)
 {
     uint8_t buf[256];

@@ -129,8 +129,9 @@ int agent_cli_password_parse(const char *text, size_t len, char *out, size_t cap
     while (n < len && text[n] != '\r' && text[n] != '\n')
         n++;
     if (cap == 0 || n >= cap || memchr(text, '\0', n)) {
-        snprintf(err, errlen, "%s", n >= cap ? "its first line is longer than a password may be"
-                                              : "a NUL byte in its first line");
+        snprintf(err, errlen, "%s",
+                 n >= cap ? "its first line is longer than a password may be"
+                          : "a NUL byte in its first line");
         if (cap)
             out[0] = '\0';
         return -1;
@@ -149,8 +150,8 @@ static int read_password_file(agent_cli_t *cli, const char *prog)
         fprintf(stderr, "%s: cannot read password file %s\n", prog, err);
         return -1;
     }
-    int rc = agent_cli_password_parse(text, len, cli->password, sizeof cli->password, err,
-                                      sizeof err);
+    int rc =
+        agent_cli_password_parse(text, len, cli->password, sizeof cli->password, err, sizeof err);
     sodium_memzero(text, len);
     free(text);
     if (rc)

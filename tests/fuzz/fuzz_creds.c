@@ -71,8 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < n; i++) {
         const collab_agent_t *a = collab_creds_at(cr, i), *b = collab_creds_at(again, i);
         require(strcmp(a->id, b->id) == 0 && a->role == b->role &&
-                strcmp(a->pw_hash, b->pw_hash) == 0 &&
-                memcmp(a->key, b->key, COLLAB_KEY_LEN) == 0);
+                strcmp(a->pw_hash, b->pw_hash) == 0 && memcmp(a->key, b->key, COLLAB_KEY_LEN) == 0);
     }
     cJSON_free(text);
     collab_creds_destroy(&again);

@@ -53,8 +53,7 @@ static void check_long(const char *s, long min, long max)
     uint64_t mag;
     bool syntax = reference(s, true, &neg, &mag, &big);
     /* the value as a long, when it is one */
-    bool fits = syntax && !big &&
-                (neg ? mag <= (uint64_t)LONG_MAX + 1 : mag <= (uint64_t)LONG_MAX);
+    bool fits = syntax && !big && (neg ? mag <= (uint64_t)LONG_MAX + 1 : mag <= (uint64_t)LONG_MAX);
     long want = 0;
     if (fits)
         want = neg ? (mag == (uint64_t)LONG_MAX + 1 ? LONG_MIN : -(long)mag) : (long)mag;
