@@ -5,10 +5,13 @@
     written under (bytes 0, 1, ... 31: see corpus_audit/README). Promises checked: a report
     that says OK counts its lines from first_seq to last.seq; verified again against its own
     head it is still OK with the head matched, and against a head one line further it is
-    TRUNCATED; every detail is bounded text. collab_audit_head_parse (the state's
-    "SEQ:HEX") is fuzzed on the same bytes: what it accepts formats back to itself. */
+    TRUNCATED; every detail is bounded text. The input's lines are also sealed as members of
+    chained lines (check_sealed), so that the checks behind a right mac are fuzzed too.
+   collab_audit_head_parse (the state's "SEQ:HEX") is fuzzed on the same bytes: what it accepts
+   formats back to itself. */
 #include "audit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +41,53 @@ static void check_head_text(const uint8_t *data, size_t size)
     collab_audit_head_format(&h, text, sizeof text);
     require(collab_audit_head_parse(text, strlen(text), &back) == 0);
     require(back.seq == h.seq && memcmp(back.mac, h.mac, sizeof h.mac) == 0);
+}
+
+/*  The input's lines (up to 16) as members of lines sealed under the key:
+    {"seq":K,LINE} chained from seq 1, so the verifier meets lines whose macs are right and
+    whose JSON is the fuzzer's. They may be refused only as malformed (not JSON, a bad
+    prev_seq/prev_mac member), or on line 1 as altered (a valid prev_mac there names
+    another chain); when accepted, every line counts. */
+static void check_sealed(const uint8_t key[COLLAB_AUDIT_KEY_LEN], const char *text, size_t size)
+{
+    char *log = NULL;
+    size_t len = 0, lines = 0;
+    uint8_t prev[COLLAB_AUDIT_MAC_LEN] = {0}, mac[COLLAB_AUDIT_MAC_LEN];
+    for (size_t at = 0; at < size && lines < 16; lines++) {
+        const char *nl = memchr(text + at, '\n', size - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) : size - at;
+        char head[40];
+        int h = snprintf(head, sizeof head, "{\"seq\":%zu%s", lines + 1, n ? "," : "");
+        char *canon = malloc((size_t)h + n + 1);
+        require(canon != NULL);
+        memcpy(canon, head, (size_t)h);
+        memcpy(canon + h, text + at, n);
+        canon[(size_t)h + n] = '}';
+        char *line = collab_audit_seal_line(key, prev, canon, (size_t)h + n + 1, mac);
+        require(line != NULL);
+        size_t ll = (size_t)h + n + 1 + COLLAB_AUDIT_MAC_SUFFIX;
+        require(strlen(line) == ll || memchr(text + at, '\0', n) != NULL);
+        log = realloc(log, len + ll + 1);
+        require(log != NULL);
+        memcpy(log + len, line, ll);
+        log[len + ll] = '\n';
+        len += ll + 1;
+        memcpy(prev, mac, sizeof prev);
+        free(line);
+        free(canon);
+        at += n + 1;
+    }
+    const char *names[1] = {"sealed.log"};
+    const char *texts[1] = {log ? log : ""};
+    size_t lens[1] = {len};
+    collab_audit_report_t rep;
+    collab_audit_status_t st = collab_audit_verify_texts(key, names, texts, lens, 1, NULL, &rep);
+    check_report(&rep, st);
+    require(st == COLLAB_AUDIT_OK || st == COLLAB_AUDIT_MALFORMED ||
+            (st == COLLAB_AUDIT_ALTERED && rep.line == 1));
+    if (st == COLLAB_AUDIT_OK)
+        require(rep.lines == lines && (lines == 0 || rep.last.seq == lines));
+    free(log);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -72,5 +122,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         require(st == COLLAB_AUDIT_TRUNCATED && again.expected == head.seq);
     }
     check_head_text(data, size);
+    check_sealed(key, text, size);
     return 0;
 }
