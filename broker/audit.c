@@ -243,6 +243,26 @@ static bool check_line(verifier_t *v, const char *text, size_t len, bool first_i
     return true;
 }
 
+/*  One raw line of n > 0 bytes (its '\n' included when it has one) at offset in the file;
+    false at a failure. */
+static bool verify_raw_line(verifier_t *v, const char *buf, size_t n, uint64_t offset,
+                            bool last_file)
+{
+    v->line++;
+    bool newline = buf[n - 1] == '\n';
+    size_t len = n - newline;
+    if (!newline) {
+        v->rep->partial_offset = offset;
+        return failed(v, last_file ? COLLAB_AUDIT_PARTIAL : COLLAB_AUDIT_MALFORMED,
+                      "%s line %" PRIu64 ": partial last line (no newline): a torn write or a cut",
+                      v->file, v->line);
+    }
+    if (len > AUDIT_LINE_MAX)
+        return failed(v, COLLAB_AUDIT_MALFORMED, "%s line %" PRIu64 ": longer than 1 MiB", v->file,
+                      v->line);
+    return check_line(v, buf, len, v->line == 1);
+}
+
 /*  Reads one file line by line; false at the first failure. */
 static bool verify_file(verifier_t *v, const char *path, bool last_file)
 {
@@ -257,27 +277,29 @@ static bool verify_file(verifier_t *v, const char *path, bool last_file)
     ssize_t n;
     bool ok = true;
     while (ok && (n = getline(&buf, &cap, f)) > 0) {
-        v->line++;
-        bool newline = buf[n - 1] == '\n';
-        size_t len = (size_t)n - newline;
-        if (!newline) {
-            v->rep->partial_offset = offset;
-            ok = failed(v, last_file ? COLLAB_AUDIT_PARTIAL : COLLAB_AUDIT_MALFORMED,
-                        "%s line %" PRIu64 ": partial last line (no newline): a torn write or a "
-                        "cut",
-                        path, v->line);
-        } else if (len > AUDIT_LINE_MAX) {
-            ok = failed(v, COLLAB_AUDIT_MALFORMED, "%s line %" PRIu64 ": longer than 1 MiB", path,
-                        v->line);
-        } else {
-            ok = check_line(v, buf, len, v->line == 1);
-        }
+        ok = verify_raw_line(v, buf, (size_t)n, offset, last_file);
         offset += (uint64_t)n;
     }
     if (ok && ferror(f))
         ok = failed(v, COLLAB_AUDIT_IO, "%s: read error", path);
     free(buf);
     fclose(f);
+    return ok;
+}
+
+/*  The same for a file's bytes in memory. */
+static bool verify_text(verifier_t *v, const char *name, const char *text, size_t len,
+                        bool last_file)
+{
+    v->file = name;
+    v->line = 0;
+    bool ok = true;
+    for (size_t at = 0; ok && at < len;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) + 1 : len - at;
+        ok = verify_raw_line(v, text + at, n, at, last_file);
+        at += n;
+    }
     return ok;
 }
 
@@ -306,21 +328,39 @@ static void check_tail(verifier_t *v)
                  r->last.seq, v->file, v->line, v->head->seq, v->head->seq - r->last.seq);
 }
 
-collab_audit_status_t collab_audit_verify(const uint8_t key[COLLAB_AUDIT_KEY_LEN],
-                                          const char *const *paths, size_t n,
-                                          const collab_audit_head_t *head,
-                                          collab_audit_report_t *rep)
+/*  Verifies n files, from paths (texts NULL) or from memory; the common ending. */
+static collab_audit_status_t verify_all(const uint8_t *key, const char *const *names,
+                                        const char *const *texts, const size_t *lens, size_t n,
+                                        const collab_audit_head_t *head, collab_audit_report_t *rep)
 {
     verifier_t v = {.key = key, .head = head, .rep = rep};
     memset(rep, 0, sizeof *rep);
     bool ok = true;
     for (size_t i = 0; i < n && ok; i++) {
-        ok = verify_file(&v, paths[i], i + 1 == n);
-        v.prev_file = paths[i];
+        ok = texts ? verify_text(&v, names[i], texts[i], lens[i], i + 1 == n)
+                   : verify_file(&v, names[i], i + 1 == n);
+        v.prev_file = names[i];
     }
     if (ok)
         check_tail(&v);
     if (rep->status == COLLAB_AUDIT_OK && rep->detail[0] == '\0')
         snprintf(rep->detail, sizeof rep->detail, "%" PRIu64 " line(s) verified", rep->lines);
     return rep->status;
+}
+
+collab_audit_status_t collab_audit_verify(const uint8_t key[COLLAB_AUDIT_KEY_LEN],
+                                          const char *const *paths, size_t n,
+                                          const collab_audit_head_t *head,
+                                          collab_audit_report_t *rep)
+{
+    return verify_all(key, paths, NULL, NULL, n, head, rep);
+}
+
+collab_audit_status_t collab_audit_verify_texts(const uint8_t key[COLLAB_AUDIT_KEY_LEN],
+                                                const char *const *names, const char *const *texts,
+                                                const size_t *lens, size_t n,
+                                                const collab_audit_head_t *head,
+                                                collab_audit_report_t *rep)
+{
+    return verify_all(key, names, texts, lens, n, head, rep);
 }

@@ -85,6 +85,14 @@ collab_audit_status_t collab_audit_verify(const uint8_t key[COLLAB_AUDIT_KEY_LEN
                                           const collab_audit_head_t *head,
                                           collab_audit_report_t *rep);
 
+/*  The same for files already in memory: texts[i] (lens[i] bytes, need not be
+    NUL-terminated) named names[i] in the report. Pure: no I/O. */
+collab_audit_status_t collab_audit_verify_texts(const uint8_t key[COLLAB_AUDIT_KEY_LEN],
+                                                const char *const *names, const char *const *texts,
+                                                const size_t *lens, size_t n,
+                                                const collab_audit_head_t *head,
+                                                collab_audit_report_t *rep);
+
 /*  A word for a status: "ok", "altered", "missing", ... */
 const char *collab_audit_status_name(collab_audit_status_t st);
 

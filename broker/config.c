@@ -4,6 +4,7 @@
 
 #include "collab_error.h"
 #include "collab_limits.h"
+#include "collab_text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -177,18 +178,11 @@ int collab_config_profile(collab_config_t *cfg, const char *profile)
     return 0;
 }
 
-/*  Strict unsigned integer: decimal digits only, no sign, no space, no overflow. */
+/*  Strict unsigned integer: decimal digits only, no sign, no space, no overflow (the
+    ranges are checked by the caller, which names them). */
 static int parse_uint(const char *s, uint64_t *out)
 {
-    if (s[0] < '0' || s[0] > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno == ERANGE || *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
+    return collab_parse_u64(s, 0, UINT64_MAX, out) == 0 ? 0 : -1;
 }
 
 /*  Strict decimal number: digits first, then [0-9.eE+-] only (no hex, inf or nan). */
@@ -356,6 +350,41 @@ static int load_line(collab_config_t *cfg, char *line, size_t len, char *reason,
     return *s ? assign(cfg, s, reason, cap) : 0;
 }
 
+int collab_config_parse(collab_config_t *cfg, const char *name, const char *text, size_t len,
+                        char *err, size_t errlen)
+{
+    if (len > COLLAB_CONFIG_FILE_MAX) {
+        set_err(err, errlen, "%s: larger than %d bytes", name, COLLAB_CONFIG_FILE_MAX);
+        return COLLAB_E_BAD_REQUEST;
+    }
+    char *line = malloc(LINE_MAX_BYTES + 1);
+    if (!line) {
+        set_err(err, errlen, "%s: out of memory", name);
+        return COLLAB_E_INTERNAL;
+    }
+    unsigned lineno = 0;
+    int rc = 0;
+    char reason[COLLAB_MAX_ERROR_TEXT];
+    for (size_t at = 0; rc == 0 && at < len;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl ? (size_t)(nl - (text + at)) + 1 : len - at; /* the '\n' included */
+        lineno++;
+        if (n > LINE_MAX_BYTES) {
+            snprintf(reason, sizeof reason, "line longer than %d bytes", LINE_MAX_BYTES - 1);
+            rc = COLLAB_E_BAD_REQUEST;
+        } else {
+            memcpy(line, text + at, n);
+            line[n] = '\0';
+            rc = load_line(cfg, line, n, reason, sizeof reason);
+        }
+        if (rc)
+            set_err(err, errlen, "%s:%u: %s", name, lineno, reason);
+        at += n;
+    }
+    free(line);
+    return rc;
+}
+
 int collab_config_load(collab_config_t *cfg, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
@@ -363,23 +392,18 @@ int collab_config_load(collab_config_t *cfg, const char *path, char *err, size_t
         set_err(err, errlen, "%s: %s", path, strerror(errno));
         return COLLAB_E_IO;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    unsigned lineno = 0;
+    char *text = malloc(COLLAB_CONFIG_FILE_MAX + 1);
+    size_t n = text ? fread(text, 1, COLLAB_CONFIG_FILE_MAX + 1, f) : 0;
     int rc = 0;
-    char reason[COLLAB_MAX_ERROR_TEXT];
-    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        rc = load_line(cfg, line, (size_t)n, reason, sizeof reason);
-        if (rc)
-            set_err(err, errlen, "%s:%u: %s", path, lineno, reason);
-    }
-    if (rc == 0 && ferror(f)) {
-        set_err(err, errlen, "%s:%u: read error", path, lineno + 1);
+    if (!text) {
+        set_err(err, errlen, "%s: out of memory", path);
+        rc = COLLAB_E_INTERNAL;
+    } else if (ferror(f)) {
+        set_err(err, errlen, "%s: read error", path);
         rc = COLLAB_E_IO;
-    }
-    free(line);
+    } else
+        rc = collab_config_parse(cfg, path, text, n, err, errlen);
+    free(text);
     fclose(f);
     return rc;
 }

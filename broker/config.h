@@ -97,6 +97,13 @@ int collab_config_set(collab_config_t *cfg, const char *assignment, char *err, s
     returns a negative code and writes "FILE:LINE: reason" into err. */
 int collab_config_load(collab_config_t *cfg, const char *path, char *err, size_t errlen);
 
+/*  The same for a file's text already in memory (len bytes, not NUL-terminated; at most
+    COLLAB_CONFIG_FILE_MAX): what collab_config_load does after reading; name is the FILE of
+    the errors. Pure: no I/O. */
+#define COLLAB_CONFIG_FILE_MAX (1024 * 1024)
+int collab_config_parse(collab_config_t *cfg, const char *name, const char *text, size_t len,
+                        char *err, size_t errlen);
+
 /*  Writes every setting in force, one "key = value" line each, switches first. */
 void collab_config_print(const collab_config_t *cfg, FILE *out);
 

@@ -303,6 +303,26 @@ static unsigned line_of(const char *buf, const char *at)
     return line;
 }
 
+/*  Parses buf, len bytes with a NUL after them, then wipes and frees it. */
+static collab_creds_t *parse_owned(ctx_t *c, char *buf, size_t len)
+{
+    collab_creds_t *self = NULL;
+    const char *end = NULL;
+    cJSON *root = NULL;
+    if (strlen(buf) != len)
+        fail(c, "NUL byte at offset %zu", strlen(buf));
+    else if (!(root = cJSON_ParseWithOpts(buf, &end, 1)))
+        fail(c, "line %u: not valid JSON", line_of(buf, end ? end : buf));
+    else
+        self = from_json(c, root);
+    if (root)
+        wipe_keys(root);
+    cJSON_Delete(root);
+    sodium_memzero(buf, len);
+    free(buf);
+    return self;
+}
+
 collab_creds_t *collab_creds_load(const char *path, char *err, size_t errlen)
 {
     ctx_t c = {path, err, errlen};
@@ -312,23 +332,29 @@ collab_creds_t *collab_creds_load(const char *path, char *err, size_t errlen)
     }
     size_t len = 0;
     char *buf = read_file(&c, &len);
-    if (!buf)
+    return buf ? parse_owned(&c, buf, len) : NULL;
+}
+
+collab_creds_t *collab_creds_parse(const char *name, const char *text, size_t len, char *err,
+                                   size_t errlen)
+{
+    ctx_t c = {name, err, errlen};
+    if (sodium_init() < 0) {
+        fail(&c, "libsodium failed to initialise");
         return NULL;
-    collab_creds_t *self = NULL;
-    const char *end = NULL;
-    cJSON *root = NULL;
-    if (strlen(buf) != len)
-        fail(&c, "NUL byte at offset %zu", strlen(buf));
-    else if (!(root = cJSON_ParseWithOpts(buf, &end, 1)))
-        fail(&c, "line %u: not valid JSON", line_of(buf, end ? end : buf));
-    else
-        self = from_json(&c, root);
-    if (root)
-        wipe_keys(root);
-    cJSON_Delete(root);
-    sodium_memzero(buf, len);
-    free(buf);
-    return self;
+    }
+    if (len > CREDS_FILE_MAX) {
+        fail(&c, "larger than %d bytes", CREDS_FILE_MAX);
+        return NULL;
+    }
+    char *buf = malloc(len + 1);
+    if (!buf) {
+        fail(&c, "out of memory");
+        return NULL;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    return parse_owned(&c, buf, len);
 }
 
 void collab_creds_destroy(collab_creds_t **self_p)

@@ -13,6 +13,10 @@ typedef struct collab_creds collab_creds_t;
 /*  Loads {"agents":[{"agent_id","role","password_hash","hmac_key"}...]}. On error returns
     NULL and writes "PATH: agents[3].hmac_key: must be 64 hex digits" (or similar) into err. */
 collab_creds_t *collab_creds_load(const char *path, char *err, size_t errlen);
+/*  The same for the file's text already in memory (len bytes; need not be NUL-terminated;
+    name stands for PATH in the errors): what collab_creds_load does after reading. Pure. */
+collab_creds_t *collab_creds_parse(const char *name, const char *text, size_t len, char *err,
+                                   size_t errlen);
 void collab_creds_destroy(collab_creds_t **self_p);
 
 size_t collab_creds_count(const collab_creds_t *self);

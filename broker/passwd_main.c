@@ -1,6 +1,7 @@
 /*  passwd_main.c: collab-passwd, which hashes a password and prints one credentials-file
     entry {"agent_id","role","password_hash","hmac_key"} with a fresh HMAC key. */
 #include "collab_error.h"
+#include "collab_text.h"
 #include "creds.h"
 
 #include <cJSON.h>
@@ -51,10 +52,8 @@ static int usage_error(const char *fmt, ...)
 
 static int parse_cost(const char *s, int *cost)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (s[0] < '0' || s[0] > '9' || *end || errno || v > 31)
+    uint64_t v;
+    if (collab_parse_u64(s, 0, 31, &v) != 0)
         return -1;
     *cost = (int)v;
     return 0;

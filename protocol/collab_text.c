@@ -137,3 +137,16 @@ int collab_parse_long(const char *s, long min, long max, long *out)
     *out = v;
     return 0;
 }
+
+int collab_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return COLLAB_E_MALFORMED; /* strtoull would take a sign or leading blanks */
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0' || v < min || v > max)
+        return COLLAB_E_MALFORMED;
+    *out = v;
+    return 0;
+}

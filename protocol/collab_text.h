@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*  Validates strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
     On success returns 0 and stores the number of code points in *cp_count (may be NULL);
@@ -31,5 +32,10 @@ size_t collab_text_escape(const char *s, size_t len, char *out, size_t cap);
     [min, max] into *out. Returns 0, or COLLAB_E_MALFORMED (NULL, empty, trailing bytes,
     out of range); *out is then unchanged. For command-line and environment numbers. */
 int collab_parse_long(const char *s, long min, long max, long *out);
+
+/*  Parses a whole unsigned decimal integer (digits only: no sign, no blank) within
+    [min, max] into *out. Returns 0, or COLLAB_E_MALFORMED; *out is then unchanged. For
+    unsigned numbers from files, prompts and the command line (config values, handles). */
+int collab_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 #endif

@@ -245,6 +245,34 @@ static void test_parse_long(void)
     CHECK_RC(collab_parse_long("9223372036854775808", 0, LONG_MAX, &v), COLLAB_E_MALFORMED);
 }
 
+/*  Unsigned: digits only (no sign, no blank), the whole uint64_t range, within bounds. */
+static void test_parse_u64(void)
+{
+    uint64_t v = 42;
+    CHECK_OK(collab_parse_u64("0", 0, 10, &v));
+    CHECK(v == 0);
+    CHECK_OK(collab_parse_u64("18446744073709551615", 0, UINT64_MAX, &v));
+    CHECK(v == UINT64_MAX);
+    static const char *const bad[] = {"",
+                                      "11",
+                                      "+1",
+                                      "-0",
+                                      " 1",
+                                      "1 ",
+                                      "0x5",
+                                      "1e3",
+                                      "18446744073709551616",
+                                      "99999999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        v = 42;
+        CHECK_RC(collab_parse_u64(bad[i], 0, 10, &v), COLLAB_E_MALFORMED);
+        CHECK(v == 42);
+    }
+    CHECK_RC(collab_parse_u64("18446744073709551616", 0, UINT64_MAX, &v), COLLAB_E_MALFORMED);
+    CHECK_RC(collab_parse_u64("3", 4, 31, &v), COLLAB_E_MALFORMED);
+    CHECK_RC(collab_parse_u64(NULL, 0, 10, &v), COLLAB_E_MALFORMED);
+}
+
 int main(void)
 {
     TU_RUN(test_valid);
@@ -254,5 +282,6 @@ int main(void)
     TU_RUN(test_text_check);
     TU_RUN(test_escape);
     TU_RUN(test_parse_long);
+    TU_RUN(test_parse_u64);
     return tu_exit("test_text");
 }

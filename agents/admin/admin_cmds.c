@@ -214,23 +214,19 @@ static int cmd_list_sessions(admin_t *a, char **args, int nargs)
     return rc;
 }
 
-static bool all_digits(const char *s)
-{
-    return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 19;
-}
-
 static int cmd_revoke(admin_t *a, char **args, int nargs)
 {
     uint8_t buf[256];
     collab_pack_t p;
     collab_reply_t r;
     uint64_t revoked = 0;
-    bool handle = all_digits(args[0]);
+    uint64_t h = 0;
+    bool handle = collab_parse_u64(args[0], 0, UINT64_MAX, &h) == 0;
     (void)nargs;
     collab_pack_init(&p, buf, sizeof buf);
     collab_pack_map(&p, 1);
     if (handle)
-        collab_pack_kv_uint(&p, "handle", strtoull(args[0], NULL, 10));
+        collab_pack_kv_uint(&p, "handle", h);
     else
         collab_pack_kv_str(&p, "agent_id", args[0]);
     int rc = call(a, "revoke_session", &p, &r);

@@ -2,6 +2,7 @@
 #include "demos.h"
 #include "menu.h"
 #include "agent_stop.h"
+#include "collab_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +71,8 @@ int menu_run(session_t *s)
             fputs("Goodbye.\n", s->out);
             break;
         }
-        char *end;
-        long item = strtol(choice, &end, 10);
-        if (*choice == '\0' || *end != '\0' || item < 1 || item > 11) {
+        long item;
+        if (collab_parse_long(choice, 1, 11, &item) != 0) {
             fprintf(s->out, "Unknown choice '%s': pick 0 to 11.\n", choice);
             continue;
         }

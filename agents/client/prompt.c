@@ -112,11 +112,9 @@ const char *prompt_secret(prompt_t *p, const char *question)
 int prompt_number(prompt_t *p, const char *question, uint64_t *v)
 {
     const char *a = prompt_word(p, question);
-    char *end;
     if (!a)
         return -1;
-    if (!isdigit((unsigned char)a[0]) || strlen(a) > 19 ||
-        (*v = strtoull(a, &end, 10), *end != '\0')) {
+    if (collab_parse_u64(a, 0, UINT64_MAX, v) != 0) {
         fprintf(p->out, "'%s' is not a number.\n", a);
         return 1;
     }

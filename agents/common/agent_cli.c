@@ -1,6 +1,7 @@
 /*  agent_cli.c: common agent options, environment variables and exit codes. */
 #include "agent_cli.h"
 #include "agent_stop.h"
+#include "readfile.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -120,18 +121,43 @@ int agent_cli_parse(agent_cli_t *cli, const char *prog, int argc, char **argv)
     return out;
 }
 
-static int read_password_file(agent_cli_t *cli, const char *prog)
+#define PASSWORD_FILE_MAX (64 * 1024)
+
+int agent_cli_password_parse(const char *text, size_t len, char *out, size_t cap, char *err,
+                             size_t errlen)
 {
-    FILE *f = fopen(cli->password_file, "r");
-    if (!f) {
-        fprintf(stderr, "%s: cannot read password file %s\n", prog, cli->password_file);
+    size_t n = 0;
+    while (n < len && text[n] != '\r' && text[n] != '\n')
+        n++;
+    if (cap == 0 || n >= cap || memchr(text, '\0', n)) {
+        snprintf(err, errlen, "%s",
+                 n >= cap ? "its first line is longer than a password may be"
+                          : "a NUL byte in its first line");
+        if (cap)
+            out[0] = '\0';
         return -1;
     }
-    if (!fgets(cli->password, sizeof cli->password, f))
-        cli->password[0] = '\0';
-    fclose(f);
-    cli->password[strcspn(cli->password, "\r\n")] = '\0';
+    memcpy(out, text, n);
+    out[n] = '\0';
     return 0;
+}
+
+static int read_password_file(agent_cli_t *cli, const char *prog)
+{
+    char err[600];
+    size_t len = 0;
+    char *text = agent_read_file(cli->password_file, PASSWORD_FILE_MAX, &len, err, sizeof err);
+    if (!text) {
+        fprintf(stderr, "%s: cannot read password file %s\n", prog, err);
+        return -1;
+    }
+    int rc =
+        agent_cli_password_parse(text, len, cli->password, sizeof cli->password, err, sizeof err);
+    sodium_memzero(text, len);
+    free(text);
+    if (rc)
+        fprintf(stderr, "%s: password file %s: %s\n", prog, cli->password_file, err);
+    return rc;
 }
 
 int agent_cli_exit_code(int rc)

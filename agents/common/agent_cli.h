@@ -42,6 +42,13 @@ typedef struct {
     returned, or -1 with a message on stderr for a malformed common option. */
 int agent_cli_parse(agent_cli_t *cli, const char *prog, int argc, char **argv);
 
+/*  The password a --password-file holds: its first line (up to '\r' or '\n'), of len bytes
+    of text (need not be NUL-terminated), into out (cap bytes, NUL-terminated). Returns 0, or
+    -1 with the reason in err: a NUL byte in that line, or a line of cap bytes or more (not
+    cut short, which would log in with another password). */
+int agent_cli_password_parse(const char *text, size_t len, char *out, size_t cap, char *err,
+                             size_t errlen);
+
 /*  The help text for the common options. */
 const char *agent_cli_help(void);
 

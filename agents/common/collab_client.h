@@ -140,5 +140,9 @@ int collab_client_load_curve(collab_client_opts_t *o, const char *server, const 
     64 hex digits. Returns 0 or a negative code with the reason in err. */
 int collab_client_load_key(const char *path, const char *agent_id, uint8_t key[COLLAB_KEY_LEN],
                            char *err, size_t errlen);
+/*  The same for the file's text already in memory (len bytes, need not be NUL-terminated;
+    name stands for the path in errors): what collab_client_load_key does after reading. */
+int collab_client_parse_key(const char *name, const char *text, size_t len, const char *agent_id,
+                            uint8_t key[COLLAB_KEY_LEN], char *err, size_t errlen);
 
 #endif
