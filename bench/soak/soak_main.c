@@ -21,6 +21,7 @@ static void usage(void)
             "  --timeout-ms N     a request unanswered this long: the broker is gone (5000)\n"
             "storm:  --storm N (messages, 100000) --storm-conns N (16) --interval-ms N (50)\n"
             "        --storm-rate R (messages/s in all; 0: as fast as they go, the default)\n"
+            "        --storm-nice N (the sender's nice value, 0..19; 19)\n"
             "        --quiet S (10) --settle S (2)\n"
             "write:  --ack FILE --duration S (60)      verify: --ack FILE\n"
             "hold:   --conns N (5000) --rounds N (3) --prefix P (soak-h) --settle S (3)\n");
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
                 .prefix = "soak-h",
                 .storm = 100000,
                 .storm_conns = 16,
+                .storm_nice = 19,
                 .interval_ms = 50,
                 .quiet_s = 10,
                 .settle_s = -1,
@@ -77,6 +79,7 @@ int main(int argc, char **argv)
                                          {"storm", 1, 0, 'n'},
                                          {"storm-conns", 1, 0, 'N'},
                                          {"storm-rate", 1, 0, 'R'},
+                                         {"storm-nice", 1, 0, 'Z'},
                                          {"interval-ms", 1, 0, 'i'},
                                          {"quiet", 1, 0, 'q'},
                                          {"settle", 1, 0, 's'},
@@ -137,6 +140,10 @@ int main(int argc, char **argv)
             break;
         case 'R':
             bad |= num("storm-rate", optarg, 0, 1e9, &s.storm_rate);
+            break;
+        case 'Z':
+            bad |= num("storm-nice", optarg, 0, 19, &v);
+            s.storm_nice = (int)v;
             break;
         case 'i':
             bad |= num("interval-ms", optarg, 1, 60000, &v);
