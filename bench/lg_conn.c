@@ -1,6 +1,7 @@
 /*  lg_conn.c: connections and the driving loop (see lg_conn.h). */
 #include "lg_conn.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,4 +262,19 @@ uint64_t lg_drain(const lg_driver_t *d, lg_conn_t *conns, size_t n, int timeout_
         conns[i].count = 0; /* abandoned: a late reply is dropped as a stray */
     }
     return left;
+}
+
+int lg_curve_load(const char *server_cert, const char *client_cert, lg_curve_t *out)
+{
+    zcert_t *s = zcert_load(server_cert), *c = zcert_load(client_cert);
+    int rc = s && c ? 0 : -1;
+    if (rc == 0) {
+        memcpy(out->server_public, zcert_public_key(s), 32);
+        memcpy(out->client_public, zcert_public_key(c), 32);
+        memcpy(out->client_secret, zcert_secret_key(c), 32);
+        out->on = true;
+    }
+    zcert_destroy(&s);
+    zcert_destroy(&c);
+    return rc;
 }

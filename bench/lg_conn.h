@@ -20,6 +20,10 @@ typedef struct {
     uint8_t server_public[32], client_public[32], client_secret[32];
 } lg_curve_t;
 
+/*  Fills out from two CZMQ certificate files: the server's public key and the client's
+    pair. Returns 0, or -1 when either cannot be read. */
+int lg_curve_load(const char *server_cert, const char *client_cert, lg_curve_t *out);
+
 typedef struct {
     uint64_t t_ns; /* when it was sent (monotonic) */
     uint64_t request_id;

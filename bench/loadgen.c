@@ -3,7 +3,6 @@
     "result key=value ..." line per phase on stdout; scripts/bench runs it. Usage: loadgen -h */
 #include "loadgen.h"
 
-#include <czmq.h>
 #include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
@@ -35,23 +34,6 @@ static void usage(FILE *out)
             "  --curve-server-cert F, --curve-client-cert F  CURVE (CZMQ certificate files)\n"
             "  --io-threads N         libzmq I/O threads (default 1)\n"
             "  --label TEXT           copied into the result lines\n");
-}
-
-static int load_curve(const char *server, const char *client, lg_curve_t *out)
-{
-    zcert_t *s = zcert_load(server), *c = zcert_load(client);
-    int rc = s && c ? 0 : -1;
-    if (rc == 0) {
-        memcpy(out->server_public, zcert_public_key(s), 32);
-        memcpy(out->client_public, zcert_public_key(c), 32);
-        memcpy(out->client_secret, zcert_secret_key(c), 32);
-        out->on = true;
-        static const uint8_t zero[32];
-        rc = memcmp(out->client_secret, zero, 32) ? 0 : -1; /* no _secret file beside it */
-    }
-    zcert_destroy(&s);
-    zcert_destroy(&c);
-    return rc;
 }
 
 /*  A whole number within [min, max] for option flag, or a message and -1. */
@@ -206,7 +188,7 @@ static int parse_args(int argc, char **argv, bench_t *b)
         return -1;
     }
     if ((server_cert || client_cert) &&
-        (!server_cert || !client_cert || load_curve(server_cert, client_cert, &b->curve) != 0)) {
+        (!server_cert || !client_cert || lg_curve_load(server_cert, client_cert, &b->curve) != 0)) {
         fprintf(stderr, "loadgen: cannot load the CURVE certificates (both, with secret)\n");
         return -1;
     }

@@ -21,8 +21,7 @@ typedef struct {
     uint64_t storm;     /* storm: malformed messages in all */
     unsigned storm_conns;
     double storm_rate;      /* storm: messages per second in all (0: as fast as they go) */
-    int storm_nice;         /* storm: the sender's threads' nice value (19: the attacker's CPU
-                               is whatever the broker and the agent leave) */
+    int storm_nice;         /* storm: the sender's threads' nice value (0..19) */
     unsigned interval_ms;   /* storm: the agent's write interval */
     double quiet_s;         /* storm: the agent alone before the storm */
     double settle_s;        /* hold, storm: the wait before the "after"/"end" sample */

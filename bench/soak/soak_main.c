@@ -21,25 +21,10 @@ static void usage(void)
             "  --timeout-ms N     a request unanswered this long: the broker is gone (5000)\n"
             "storm:  --storm N (messages, 100000) --storm-conns N (16) --interval-ms N (50)\n"
             "        --storm-rate R (messages/s in all; 0: as fast as they go, the default)\n"
-            "        --storm-nice N (the sender's nice value, 0..19; 19)\n"
+            "        --storm-nice N (the sender's nice value, 0..19; 0)\n"
             "        --quiet S (10) --settle S (2)\n"
             "write:  --ack FILE --duration S (60)      verify: --ack FILE\n"
             "hold:   --conns N (5000) --rounds N (3) --prefix P (soak-h) --settle S (3)\n");
-}
-
-static int load_curve(const char *server, const char *client, lg_curve_t *out)
-{
-    zcert_t *sc = zcert_load(server), *cc = zcert_load(client);
-    int rc = sc && cc ? 0 : -1;
-    if (rc == 0) {
-        out->on = true;
-        memcpy(out->server_public, zcert_public_key(sc), 32);
-        memcpy(out->client_public, zcert_public_key(cc), 32);
-        memcpy(out->client_secret, zcert_secret_key(cc), 32);
-    }
-    zcert_destroy(&sc);
-    zcert_destroy(&cc);
-    return rc;
 }
 
 /*  A number option: the whole text, within [min, max]. */
@@ -61,7 +46,7 @@ int main(int argc, char **argv)
                 .prefix = "soak-h",
                 .storm = 100000,
                 .storm_conns = 16,
-                .storm_nice = 19,
+                .storm_nice = 0,
                 .interval_ms = 50,
                 .quiet_s = 10,
                 .settle_s = -1,
@@ -187,7 +172,7 @@ int main(int argc, char **argv)
     if (s.settle_s < 0)
         s.settle_s = strcmp(mode, "hold") == 0 ? 3 : 2;
     if ((server_cert || client_cert) &&
-        (!server_cert || !client_cert || load_curve(server_cert, client_cert, &s.curve) != 0)) {
+        (!server_cert || !client_cert || lg_curve_load(server_cert, client_cert, &s.curve) != 0)) {
         fprintf(stderr, "soak: cannot load the CURVE certificates (both, with secret)\n");
         return 2;
     }

@@ -71,8 +71,7 @@ static int run_storm(soak_t *s, storm_t *st)
     size_t *next = calloc(n, sizeof *next);
     int rc = socks && items && next ? build_frames(s, &pool) : -1;
     /* this thread's nice value, and so that of the libzmq I/O thread its first socket
-       starts (threads inherit it; the agent's context started earlier keeps the default):
-       on a machine shared with the broker, the sender stands for the attacker's own CPU */
+       starts (threads inherit it; the agent's context, started earlier, keeps its own) */
     if (rc == 0 && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), s->storm_nice) != 0)
         rc = -1;
     for (unsigned i = 0; rc == 0 && i < n; i++) {

@@ -72,7 +72,8 @@ VERDICT = {"SUCCEEDED": (0, "SUCCEEDED"), "BLOCKED": (10, "BLOCKED"), "HOLDS": (
 
 EXEMPT_TEST = "scripts/test"
 EXEMPT_MATRIX = "build/tools/attack/collab-attack matrix"
-EXEMPT_FUZZ_PREFIXES = ("cmake -S . -B build-fuzz", "cp -r tests/fuzz/corpus")
+EXEMPT_FUZZ = "scripts/fuzz"
+EXEMPT_SOAK = "scripts/soak"
 
 
 class Command:
@@ -158,13 +159,23 @@ def check_table(path, rows, labels):
     return refs, errors
 
 
+def _named(cmd, script):
+    """The command runs script itself, with or without arguments or a leading nice."""
+    words = cmd.bare.split()
+    if words[:1] == ["nice"]:
+        words = words[3:] if words[1:2] == ["-n"] else words[1:]
+    return words[:1] == [script]
+
+
 def exemption(cmd):
-    if cmd.bare == EXEMPT_TEST or cmd.bare.startswith(EXEMPT_TEST + " "):
+    if _named(cmd, EXEMPT_TEST):
         return "scripts/test (the suite itself: it would recurse)"
     if cmd.bare == EXEMPT_MATRIX:
         return "the full matrix (checked from this ctest run's attack_matrix result)"
-    if cmd.bare.startswith(EXEMPT_FUZZ_PREFIXES):
-        return "fuzzing (a clang tree and 60 s of libFuzzer; the suite replays the corpora)"
+    if _named(cmd, EXEMPT_FUZZ):
+        return "scripts/fuzz (a clang tree and minutes of libFuzzer; the suite replays the corpora)"
+    if _named(cmd, EXEMPT_SOAK):
+        return "scripts/soak (about 10 minutes of load; ctest soak_script runs it small)"
     return None
 
 

@@ -90,6 +90,12 @@ class Exemptions(unittest.TestCase):
         self.assertIsNotNone(self.exempt("build/tools/attack/collab-attack matrix"))
         self.assertIsNone(self.exempt("build/tools/attack/collab-attack matrix --attacks replay"))
         self.assertIsNone(self.exempt("scripts/swarm"))
+        self.assertIsNotNone(self.exempt("scripts/fuzz 300"))
+        self.assertIsNotNone(self.exempt("nice -n 10 scripts/fuzz 300"))
+        self.assertIsNotNone(self.exempt("scripts/soak --profile hardened"))
+        self.assertIsNone(self.exempt("scripts/fuzzy"))
+        self.assertIsNone(self.exempt("scripts/soaked"))
+        self.assertIsNone(self.exempt("cp -r tests/fuzz/corpus /tmp/corpus"))
 
 
 if __name__ == "__main__":
