@@ -55,8 +55,8 @@ static zcert_t *load_server_cert(const char *path, char *err, size_t errlen)
     return cert;
 }
 
-int collab_transport_check_cert(const char *path, char public_txt[COLLAB_CURVE_KEY_TXT],
-                                char *err, size_t errlen)
+int collab_transport_check_cert(const char *path, char public_txt[COLLAB_CURVE_KEY_TXT], char *err,
+                                size_t errlen)
 {
     zcert_t *cert = load_server_cert(path, err, errlen);
     if (!cert)

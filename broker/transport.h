@@ -26,8 +26,8 @@ collab_transport_t *collab_transport_new(const collab_config_t *cfg, void *route
 /*  Loads the certificate pair at path as collab_transport_new does (zcert_load: "X_secret",
     else "X"), checks that it holds a secret key, and wipes that again: 0 with the public
     key's Z85 text in public_txt, or -1 with the reason in err. */
-int collab_transport_check_cert(const char *path, char public_txt[COLLAB_CURVE_KEY_TXT],
-                                char *err, size_t errlen);
+int collab_transport_check_cert(const char *path, char public_txt[COLLAB_CURVE_KEY_TXT], char *err,
+                                size_t errlen);
 
 /*  Stops zauth and wipes the server's secret key. NULL-safe, idempotent. */
 void collab_transport_destroy(collab_transport_t **self_p);

@@ -83,8 +83,7 @@ static int load_project(scenario_t *sc, const cJSON *p, size_t pi, char *err, si
     return 0;
 }
 
-scenario_t *scenario_parse(const char *text, size_t len, const char *name, char *err,
-                           size_t errlen)
+scenario_t *scenario_parse(const char *text, size_t len, const char *name, char *err, size_t errlen)
 {
     char inner[400] = "";
     char *copy = malloc(len + 1); /* as read from a file: NUL-terminated, a NUL ends it */

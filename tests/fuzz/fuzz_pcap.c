@@ -46,8 +46,8 @@ static void check(const collab_sniff_msg_t *m, uint64_t index)
     require(sum <= 16u * 1024 * 1024);
     if (m->decode_rc == 0 && !m->encrypted) {
         collab_span_t f = m->frames[m->envelope_frame];
-        require(inside(m->env.action, f) && inside(m->env.payload, f) &&
-                inside(m->env.data, f) && inside(m->env.signature, f));
+        require(inside(m->env.action, f) && inside(m->env.payload, f) && inside(m->env.data, f) &&
+                inside(m->env.signature, f));
     }
     require(memchr(m->reply_to, '\0', sizeof m->reply_to));
 }

@@ -240,8 +240,7 @@ capture_t *capture_open_live(const char *iface, uint16_t port, char *err, size_t
     return finish_open(self, port, err, errlen);
 }
 
-capture_t *capture_open_stream(FILE *fp, const char *name, uint16_t port, char *err,
-                               size_t errlen)
+capture_t *capture_open_stream(FILE *fp, const char *name, uint16_t port, char *err, size_t errlen)
 {
     capture_t *self = calloc(1, sizeof *self);
     char pcap_err[PCAP_ERRBUF_SIZE] = "";

@@ -38,8 +38,7 @@ capture_t *capture_open_file(const char *path, uint16_t port, char *err, size_t 
 
 /*  The same from an open stream (fmemopen works: pcap data in memory), which the capture
     owns from then on, even when this fails; name stands for it in err. */
-capture_t *capture_open_stream(FILE *fp, const char *name, uint16_t port, char *err,
-                               size_t errlen);
+capture_t *capture_open_stream(FILE *fp, const char *name, uint16_t port, char *err, size_t errlen);
 
 void capture_close(capture_t **self_p);
 

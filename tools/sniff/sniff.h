@@ -116,8 +116,8 @@ collab_sniffer_t *collab_sniffer_open_file(const char *path, uint16_t port, char
 /*  The same from an open stream holding a pcap file (fmemopen: one in memory); the sniffer
     owns the stream from then on, and closes it even when this fails. name stands for it
     in err. */
-collab_sniffer_t *collab_sniffer_open_stream(FILE *fp, const char *name, uint16_t port,
-                                             char *err, size_t errlen);
+collab_sniffer_t *collab_sniffer_open_stream(FILE *fp, const char *name, uint16_t port, char *err,
+                                             size_t errlen);
 
 /*  How large a message the sniffer keeps; 0 in a field keeps its default. */
 typedef struct {

@@ -352,8 +352,8 @@ collab_sniffer_t *collab_sniffer_open_file(const char *path, uint16_t port, char
     return create(capture_open_file(path, port, err, errlen), port, err, errlen);
 }
 
-collab_sniffer_t *collab_sniffer_open_stream(FILE *fp, const char *name, uint16_t port,
-                                             char *err, size_t errlen)
+collab_sniffer_t *collab_sniffer_open_stream(FILE *fp, const char *name, uint16_t port, char *err,
+                                             size_t errlen)
 {
     return create(capture_open_stream(fp, name, port, err, errlen), port, err, errlen);
 }
