@@ -384,21 +384,47 @@ static void take(collab_seclog_t *self, agg_slot_t *a, uint64_t h, const char *p
     a->window_start = now;
 }
 
-/*  The (peer, event)'s slot in table, found or taken; NULL when the table is full. */
+/*  The (peer, event)'s slot in table, found or taken; NULL when the table is full. Probed
+    from the key's home (its hash) up to the first unused slot: the tick rebuilds a table
+    whose slots it frees (rehash), so no live key lies beyond an unused slot, and a flood
+    of refusals costs a probe or two each, not a scan of the table. An absent key takes the
+    first unused or reclaimable slot on its way. */
 static agg_slot_t *lookup(collab_seclog_t *self, agg_slot_t *table, size_t n, const char *peer,
                           const char *event, uint64_t now)
 {
     uint64_t h = key_hash(peer, event);
     agg_slot_t *spare = NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (same_key(&table[i], h, peer, event))
-            return &table[i];
-        if (!spare && reclaimable(&table[i], now))
-            spare = &table[i];
+    for (size_t k = 0; k < n; k++) {
+        agg_slot_t *a = &table[(h + k) % n];
+        if (!a->used) {
+            spare = spare ? spare : a;
+            break;
+        }
+        if (same_key(a, h, peer, event))
+            return a;
+        if (!spare && reclaimable(a, now))
+            spare = a;
     }
     if (spare)
         take(self, spare, h, peer, event, now);
     return spare;
+}
+
+/*  Puts every used slot of table back at its first free place from its home, so that
+    lookup's probe, which stops at an unused slot, reaches each of them again. */
+static void rehash(agg_slot_t *table, size_t n)
+{
+    agg_slot_t old[COLLAB_SECLOG_AGG_SLOTS];
+    memcpy(old, table, n * sizeof *table);
+    memset(table, 0, n * sizeof *table);
+    for (size_t i = 0; i < n; i++) {
+        if (!old[i].used)
+            continue;
+        size_t at = old[i].hash % n;
+        while (table[at].used)
+            at = (at + 1) % n;
+        table[at] = old[i];
+    }
 }
 
 static agg_slot_t *slot_for(collab_seclog_t *self, const char *peer, const char *event,
@@ -459,10 +485,12 @@ static bool flush_slot(collab_seclog_t *self, agg_slot_t *a, uint64_t now, bool 
 }
 
 /*  Flushes and frees slots in turn from the cursor; where the cap stops it, the next run
-    starts, so that under a lasting flood every count gets its line in turn. */
+    starts, so that under a lasting flood every count gets its line in turn. A table that
+    lost slots is rehashed. */
 static void each_slot(collab_seclog_t *self, uint64_t now, bool force)
 {
     const size_t n = COLLAB_SECLOG_AGG_SLOTS + OVERFLOW_SLOTS + 1;
+    unsigned freed = 0; /* 1: a slot of the table, 2: of the overflow */
     for (size_t k = 0; k < n; k++) {
         size_t i = (self->cursor + k) % n;
         agg_slot_t *a = i < COLLAB_SECLOG_AGG_SLOTS ? &self->slots[i]
@@ -470,11 +498,17 @@ static void each_slot(collab_seclog_t *self, uint64_t now, bool force)
                                                     : &self->catchall;
         if (!flush_slot(self, a, now, force)) {
             self->cursor = i;
-            return;
+            break;
         }
-        if (a->used && reclaimable(a, now))
+        if (a->used && reclaimable(a, now)) {
             a->used = false;
+            freed |= i < COLLAB_SECLOG_AGG_SLOTS ? 1 : 2;
+        }
     }
+    if (freed & 1)
+        rehash(self->slots, COLLAB_SECLOG_AGG_SLOTS);
+    if (freed & 2)
+        rehash(self->overflow, OVERFLOW_SLOTS);
 }
 
 void collab_seclog_tick(collab_seclog_t *self, uint64_t now_ms)

@@ -380,6 +380,55 @@ static void test_table_and_cap(void)
     unlink(path);
 }
 
+/*  The table's slots are found by probing from each key's hash; the tick frees the slots
+    whose counts are written and whose window is over, and rehashes the rest. A peer must
+    find its own slot again after that, however crowded the table was when it took it: B's
+    second refusal, in the window of its first (written in full), is counted, never written
+    in full from a second slot. Per round: a crowd A (150 peers) takes slots first, B (10)
+    takes slots among them in the next second, the ticks free A's slots while B's window
+    lasts, and B comes back in a second whose cap has room. */
+static void test_slots_found_after_rehash(void)
+{
+    const char *path = tmp_path("rehash.log");
+    collab_seclog_t *log = fresh(path);
+    if (!log)
+        return;
+    char peer[32];
+    const int rounds = 3;
+    for (int r = 0; r < rounds; r++) {
+        uint64_t base = 1000 + (uint64_t)r * 20000;
+        for (int p = 0; p < 150; p++) {
+            snprintf(peer, sizeof peer, "10.5.%d.%d", r, p);
+            refuse(log, base, peer); /* A */
+        }
+        for (int p = 0; p < 10; p++) {
+            snprintf(peer, sizeof peer, "10.6.%d.%d", r, p);
+            refuse(log, base + 1010, peer); /* B, in full */
+        }
+        for (uint64_t t = base + 1020; t < base + 2000; t += 250)
+            collab_seclog_tick(log, t); /* A's counts written, A's slots freed, rehashed */
+        for (int p = 0; p < 10; p++) {
+            snprintf(peer, sizeof peer, "10.6.%d.%d", r, p);
+            refuse(log, base + 2005, peer); /* B again, in its window */
+        }
+        for (uint64_t t = base + 2250; t < base + 20000; t += 250)
+            collab_seclog_tick(log, t); /* every count written, every slot freed */
+    }
+    collab_seclog_destroy(&log);
+    char *text = slurp(path);
+    for (int r = 0; r < rounds; r++)
+        for (int p = 0; p < 10; p++) {
+            snprintf(peer, sizeof peer, "10.6.%d.%d", r, p);
+            sums_t b = sums(text, "request_refused", peer);
+            CHECK_EQ_U64(b.full, 1);
+            CHECK_EQ_U64(b.full + b.counted, 2);
+        }
+    sums_t all = sums(text, "request_refused", NULL);
+    CHECK_EQ_U64(all.full + all.counted, (uint64_t)rounds * 170);
+    free(text);
+    unlink(path);
+}
+
 /*  Aggregates are chained like any line: the log verifies, across a rotation too. */
 static void test_chained(void)
 {
@@ -422,6 +471,7 @@ int main(void)
     TU_RUN(test_aggregation);
     TU_RUN(test_failed_logins);
     TU_RUN(test_table_and_cap);
+    TU_RUN(test_slots_found_after_rehash);
     TU_RUN(test_chained);
     rmdir(tmpdir);
     return tu_exit("test_seclog");
