@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -288,6 +289,33 @@ int broker_seclog_count(const broker_proc_t *b, const char *needle)
         n += strstr(line, needle) != NULL;
     fclose(f);
     return n;
+}
+
+bool broker_seclog_wait(const broker_proc_t *b, const char *needle, int timeout_ms)
+{
+    /* the log's folder: a line appended, the file created, or rotated */
+    char dir[sizeof b->seclog];
+    snprintf(dir, sizeof dir, "%s", b->seclog);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    bool watching = fd >= 0 && inotify_add_watch(fd, slash ? dir : ".",
+                                                 IN_MODIFY | IN_CREATE | IN_MOVED_TO) >= 0;
+    long long deadline = mono_ms() + timeout_ms;
+    bool found;
+    while (!(found = broker_seclog_count(b, needle) > 0) && watching) {
+        char events[4096];
+        struct pollfd p = {fd, POLLIN, 0};
+        long long left = deadline - mono_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            break;
+        while (read(fd, events, sizeof events) > 0)
+            ; /* which change it was does not matter: the log is read again */
+    }
+    if (fd >= 0)
+        close(fd);
+    return found;
 }
 
 int broker_seclog_refusals(const broker_proc_t *b, const char *event, const char *peer)

@@ -53,6 +53,10 @@ int broker_restart_with(broker_proc_t *b, const char *const *extra);
 /*  Counts lines of the security log containing needle. */
 int broker_seclog_count(const broker_proc_t *b, const char *needle);
 
+/*  Waits (on inotify, no polling) until b's security log has a line with needle, at most
+    timeout_ms. Returns whether it has. */
+bool broker_seclog_wait(const broker_proc_t *b, const char *needle, int timeout_ms);
+
 /*  Refusals of event from peer that b's security log records: its full lines plus the
     counts of its refusals_aggregated lines (written once their interval is over). */
 int broker_seclog_refusals(const broker_proc_t *b, const char *event, const char *peer);

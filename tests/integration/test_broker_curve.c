@@ -77,32 +77,34 @@ static collab_client_t *stranger_client(const broker_proc_t *b, const char *agen
     return collab_client_new(&o);
 }
 
-/*  Waits (polling, with a deadline) until the broker's security log has a line with needle. */
+/*  Waits until the broker's security log has a line with needle; shows the refusals if not. */
 static bool seclog_shows(const broker_proc_t *b, const char *needle, int timeout_ms)
 {
-    int64_t deadline = it_mono_ms() + timeout_ms;
-    while (broker_seclog_count(b, needle) == 0) {
-        if (it_mono_ms() >= deadline) {
-            char cmd[400];
-            snprintf(cmd, sizeof cmd, "grep connection_refused %s >&2", b->seclog);
-            if (system(cmd) != 0)
-                fprintf(stderr, "  (no connection_refused line)\n");
-            return false;
-        }
-        zclock_sleep(20);
+    if (broker_seclog_wait(b, needle, timeout_ms))
+        return true;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "grep connection_refused %s >&2", b->seclog);
+    if (system(cmd) != 0)
+        fprintf(stderr, "  (no connection_refused line)\n");
+    return false;
+}
+
+/*  The broker's count of refused handshakes, asked over admin's session. */
+static uint64_t refused_count(collab_client_t *admin)
+{
+    collab_reply_t r;
+    uint64_t n = 0;
+    if (admin && CHECK(it_call(admin, &r, "get_stats", NULL) == 0)) {
+        n = it_u64(&r, "transport_refused");
+        collab_reply_free(&r);
     }
-    return true;
+    return n;
 }
 
 static uint64_t transport_refused(const broker_proc_t *b)
 {
     collab_client_t *a = demo_client(b, "admin", true);
-    collab_reply_t r;
-    uint64_t n = 0;
-    if (a && CHECK(it_call(a, &r, "get_stats", NULL) == 0)) {
-        n = it_u64(&r, "transport_refused");
-        collab_reply_free(&r);
-    }
+    uint64_t n = refused_count(a);
     collab_client_destroy(&a);
     return n;
 }
@@ -141,14 +143,16 @@ static void test_unknown_key_refused(void)
     CHECK(transport_refused(&CURVE) >= 1);
 }
 
-/*  Waits (polling get_stats, with a deadline) until the broker has refused more than
-    before handshakes; returns the count. */
+/*  Asks get_stats, one round trip after another until a deadline, whether the broker has
+    refused more than before handshakes; returns the count. */
 static uint64_t refused_beyond(const broker_proc_t *b, uint64_t before, int timeout_ms)
 {
     int64_t deadline = it_mono_ms() + timeout_ms;
+    collab_client_t *a = demo_client(b, "admin", true);
     uint64_t n;
-    while ((n = transport_refused(b)) <= before && it_mono_ms() < deadline)
-        zclock_sleep(20);
+    while ((n = refused_count(a)) <= before && a && it_mono_ms() < deadline)
+        ;
+    collab_client_destroy(&a);
     return n;
 }
 
