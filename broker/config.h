@@ -79,6 +79,12 @@ typedef struct {
     uint32_t failed_login_lines;     /* login_failed lines per peer per minute, then counted */
 } collab_config_t;
 
+/*  The one way to ask whether a control is strong (index: a COLLAB_CTL_ value). */
+static inline bool collab_strong(const collab_config_t *cfg, int control)
+{
+    return cfg->strong[control];
+}
+
 /*  The control names of LAB.md in order: "session_ids", "session_lifetime", ... */
 const char *collab_control_name(int index);
 
