@@ -86,7 +86,6 @@ static void test_control_names(void)
         CHECK_EQ_INT(collab_control_find(c->name), i);
         CHECK(c->weak[0] != '\0' && c->strong[0] != '\0');
     }
-    CHECK_EQ_INT(COLLAB_CONTROL_COUNT, 14);
     CHECK_STR(collab_control_name(COLLAB_CTL_SESSION_IDS), "session_ids");
     CHECK_STR(collab_control_name(COLLAB_CTL_REPLAY), "replay");
     CHECK_STR(collab_control_name(COLLAB_CTL_AUDIT), "audit");
