@@ -6,97 +6,58 @@
 #include "collab_limits.h"
 #include "collab_text.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const control_names[COLLAB_CONTROL_COUNT] = {"session_ids",
-                                                                "session_lifetime",
-                                                                "peer_binding",
-                                                                "session_cap",
-                                                                "state_at_rest",
-                                                                "permissions",
-                                                                "role_enforcement",
-                                                                "replay",
-                                                                "signature_scope",
-                                                                "rate_limit",
-                                                                "login",
-                                                                "transport",
-                                                                "text_fields",
-                                                                "audit"};
+typedef enum { K_U32, K_U64, K_DOUBLE, K_PATH } kind_t; /* the KINDs of collab_controls.def */
 
-typedef enum { K_U32, K_U64, K_DOUBLE, K_PATH } kind_t;
-
-/*  One parameter: where it lives in collab_config_t and the values it may take. */
+/*  One parameter: where it lives in collab_config_t, the values it may take and its
+    built-in value (the text a configuration line would give). */
 typedef struct {
     const char *key;
     kind_t kind;
     size_t off;
     double min, max; /* inclusive; exact for every integer limit used below */
+    const char *def;
 } param_t;
 
-#define U32(k, f, lo, hi)                                                                          \
+#define PARAM(k, kind, f, def, lo, hi)                                                             \
     {                                                                                              \
-        k, K_U32, offsetof(collab_config_t, f), lo, hi                                             \
-    }
-#define U64(k, f, lo, hi)                                                                          \
-    {                                                                                              \
-        k, K_U64, offsetof(collab_config_t, f), lo, hi                                             \
-    }
-#define DBL(k, f, lo, hi)                                                                          \
-    {                                                                                              \
-        k, K_DOUBLE, offsetof(collab_config_t, f), lo, hi                                          \
-    }
-#define PATH(k, f)                                                                                 \
-    {                                                                                              \
-        k, K_PATH, offsetof(collab_config_t, f), 0, 0                                              \
+        k, K_##kind, offsetof(collab_config_t, f), lo, hi, def                                     \
     }
 
 /*  The one path that may be empty: security_log = "" (or --security-log '') means no
     security log at all (refused with audit = strong, which needs the file). */
 #define NO_FILE_KEY "security_log"
 
-/*  Printed in this order: the controls' parameters (LAB.md order), then everything else. */
+/*  Printed in this order: the controls' parameters (collab_controls.def, LAB.md order),
+    then the broker's own settings, in every profile. */
 static const param_t params[] = {
-    U32("session_lifetime.max_s", absolute_lifetime_s, 1, 31536000),
-    U32("session_cap.max", sessions_per_agent, 1, 1000),
-    PATH("state_at_rest.key_file", state_key_file),
-    U32("replay.window_s", replay_window_s, 1, 86400),
-    U32("replay.weak_window_s", weak_window_s, 1, 31536000),
-    U32("replay.cache_max", nonce_cache_max, 1, 100000000),
-    DBL("rate_limit.agent_per_s", rate_agent_per_s, 0.001, 1000000),
-    U32("rate_limit.agent_burst", rate_agent_burst, 1, 1000000),
-    DBL("rate_limit.peer_per_s", rate_peer_per_s, 0.001, 1000000),
-    U32("rate_limit.peer_burst", rate_peer_burst, 1, 1000000),
-    DBL("rate_limit.login_per_s", rate_login_per_s, 0, 1000000), /* 0: peer_per_s */
-    U32("rate_limit.login_burst", rate_login_burst, 0, 1000000),
-    DBL("rate_limit.anon_per_s", rate_anon_per_s, 0, 1000000),
-    U32("rate_limit.anon_burst", rate_anon_burst, 0, 1000000),
-    U32("login.lockout_failures", lockout_failures, 1, 1000000),
-    U32("login.lockout_s", lockout_s, 1, 31536000),
-    U32("login.password_min_len", password_min_len, 1, COLLAB_PASSWORD_MAX),
-    PATH("transport.server_cert", curve_server_cert),
-    PATH("transport.clients_dir", curve_clients_dir),
-    PATH("audit.key_file", audit_key_file),
-    PATH("bind", bind),
-    PATH("state", state_path),
-    PATH("credentials", credentials_path),
-    PATH("security_log", security_log_path),
-    U32("sessions.idle_timeout_s", idle_timeout_s, 1, 31536000),
-    U32("sessions.max_open", max_sessions, 1, 10000000),
-    U32("limits.projects_per_agent", max_projects_per_agent, 1, 10000000),
-    U32("limits.tasks_per_project", max_tasks_per_project, 1, 10000000),
-    U32("events.retention", event_retention, 1, 10000000),
-    U32("hash.threads", hash_threads, 0, 64),
-    U32("hash.queue_max", hash_queue_max, 1, 1000000),
-    U32("loop.batch_max", batch_max, 1, 100000),
-    U32("loop.activity_flush_s", activity_flush_s, 1, 86400),
-    U32("loop.stats_interval_s", stats_interval_s, 0, 86400),
-    U64("transport.max_msg_bytes", transport_max_msg, COLLAB_MAX_FRAME + 1, 1073741824),
-    U64("security_log.max_bytes", security_log_max_bytes, 4096, 1099511627776.0),
-    U32("security_log.failed_login_lines", failed_login_lines, 0, 1000000),
+#define COLLAB_CONTROL_PARAM(id, key, kind, field, def, min, max)                                  \
+    PARAM(key, kind, field, def, min, max),
+#include "collab_controls.def"
+    PARAM("bind", PATH, bind, "tcp://127.0.0.1:5555", 0, 0),
+    PARAM("state", PATH, state_path, "taskcollab.db", 0, 0),
+    PARAM("credentials", PATH, credentials_path, "sample_data/valid_credentials.json", 0, 0),
+    PARAM("security_log", PATH, security_log_path, "security.log", 0, 0),
+    PARAM("sessions.idle_timeout_s", U32, idle_timeout_s, "1800", 1, 31536000),
+    PARAM("sessions.max_open", U32, max_sessions, "20000", 1, 10000000),
+    PARAM("limits.projects_per_agent", U32, max_projects_per_agent, "100", 1, 10000000),
+    PARAM("limits.tasks_per_project", U32, max_tasks_per_project, "1000", 1, 10000000),
+    PARAM("events.retention", U32, event_retention, "1000", 1, 10000000),
+    PARAM("hash.threads", U32, hash_threads, "0", 0, 64), /* 0: CPUs - 1, at least one */
+    PARAM("hash.queue_max", U32, hash_queue_max, "256", 1, 1000000),
+    PARAM("loop.batch_max", U32, batch_max, "256", 1, 100000),
+    PARAM("loop.activity_flush_s", U32, activity_flush_s, "5", 1, 86400),
+    PARAM("loop.stats_interval_s", U32, stats_interval_s, "60", 0, 86400),
+    PARAM("transport.max_msg_bytes", U64, transport_max_msg, "131072", COLLAB_MAX_FRAME + 1,
+          1073741824),
+    PARAM("security_log.max_bytes", U64, security_log_max_bytes, "10485760", 4096, 1099511627776.0),
+    PARAM("security_log.failed_login_lines", U32, failed_login_lines, "20", 0, 1000000),
 };
 #define PARAM_COUNT (sizeof params / sizeof params[0])
 
@@ -118,50 +79,6 @@ static void copy_path(char *dst, const char *src)
 {
     memset(dst, 0, COLLAB_PATH_MAX);
     snprintf(dst, COLLAB_PATH_MAX, "%s", src);
-}
-
-const char *collab_control_name(int index)
-{
-    return index >= 0 && index < COLLAB_CONTROL_COUNT ? control_names[index] : NULL;
-}
-
-void collab_config_defaults(collab_config_t *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    collab_config_profile(cfg, "stage2");
-    cfg->absolute_lifetime_s = 28800;
-    cfg->sessions_per_agent = 3;
-    copy_path(cfg->state_key_file, "state.key");
-    cfg->replay_window_s = 60;
-    cfg->weak_window_s = 1800;
-    cfg->nonce_cache_max = 100000;
-    cfg->rate_agent_per_s = 20;
-    cfg->rate_agent_burst = 40;
-    cfg->rate_peer_per_s = 50;
-    cfg->rate_peer_burst = 100;
-    cfg->lockout_failures = 5;
-    cfg->lockout_s = 900;
-    cfg->password_min_len = 12;
-    copy_path(cfg->curve_server_cert, "sample_data/curve/broker.cert");
-    copy_path(cfg->curve_clients_dir, "sample_data/curve/clients");
-    copy_path(cfg->audit_key_file, "audit.key");
-    copy_path(cfg->bind, "tcp://127.0.0.1:5555");
-    copy_path(cfg->state_path, "taskcollab.db");
-    copy_path(cfg->credentials_path, "sample_data/valid_credentials.json");
-    copy_path(cfg->security_log_path, "security.log");
-    cfg->idle_timeout_s = 1800;
-    cfg->max_sessions = 20000;
-    cfg->max_projects_per_agent = 100;
-    cfg->max_tasks_per_project = 1000;
-    cfg->event_retention = 1000;
-    cfg->hash_threads = 0; /* 0: one fewer than the CPUs (at least one) */
-    cfg->hash_queue_max = 256;
-    cfg->batch_max = 256;
-    cfg->activity_flush_s = 5;
-    cfg->stats_interval_s = 60;
-    cfg->transport_max_msg = 131072;
-    cfg->security_log_max_bytes = 10485760;
-    cfg->failed_login_lines = 20;
 }
 
 int collab_config_profile(collab_config_t *cfg, const char *profile)
@@ -203,7 +120,7 @@ static int set_number(collab_config_t *cfg, const param_t *p, const char *value,
                       size_t errlen)
 {
     void *field = (char *)cfg + p->off;
-    double d;
+    double d = 0;
     uint64_t u = 0;
     int bad = p->kind == K_DOUBLE ? parse_double(value, &d) : parse_uint(value, &u);
     if (bad) {
@@ -259,10 +176,21 @@ static int set_switch(collab_config_t *cfg, int i, const char *value, char *err,
     else if (strcmp(value, "strong") == 0)
         cfg->strong[i] = true;
     else {
-        set_err(err, errlen, "%s: '%s' is not weak or strong", control_names[i], value);
+        set_err(err, errlen, "%s: '%s' is not weak or strong", collab_control_name(i), value);
         return COLLAB_E_BAD_REQUEST;
     }
     return 0;
+}
+
+void collab_config_defaults(collab_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    collab_config_profile(cfg, "stage2");
+    for (size_t i = 0; i < PARAM_COUNT; i++) {
+        int rc = set_param(cfg, &params[i], params[i].def, NULL, 0);
+        assert(rc == 0 && "a built-in default outside its own range");
+        (void)rc;
+    }
 }
 
 /*  Applies key = value, both already trimmed. */
@@ -286,9 +214,9 @@ static int apply(collab_config_t *cfg, const char *key, const char *value, char 
         set_err(err, errlen, "profile: '%s' is not stage2 or hardened", value);
         return COLLAB_E_BAD_REQUEST;
     }
-    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++)
-        if (strcmp(key, control_names[i]) == 0)
-            return set_switch(cfg, i, value, err, errlen);
+    int control = collab_control_find(key);
+    if (control >= 0)
+        return set_switch(cfg, control, value, err, errlen);
     for (size_t i = 0; i < PARAM_COUNT; i++)
         if (strcmp(key, params[i].key) == 0)
             return set_param(cfg, &params[i], value, err, errlen);
@@ -421,7 +349,7 @@ static void print_double(FILE *out, const char *key, double v)
 void collab_config_print(const collab_config_t *cfg, FILE *out)
 {
     for (int i = 0; i < COLLAB_CONTROL_COUNT; i++)
-        fprintf(out, "%s = %s\n", control_names[i], cfg->strong[i] ? "strong" : "weak");
+        fprintf(out, "%s = %s\n", collab_control_name(i), cfg->strong[i] ? "strong" : "weak");
     for (size_t i = 0; i < PARAM_COUNT; i++) {
         const param_t *p = &params[i];
         const void *field = (const char *)cfg + p->off;

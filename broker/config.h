@@ -12,52 +12,26 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define COLLAB_CONTROL_COUNT 14
+#include "collab_controls.h"
+#include "collab_limits.h"
 
-/*  Indices of collab_config_t.strong, in LAB.md's order. */
-enum {
-    COLLAB_CTL_SESSION_IDS,
-    COLLAB_CTL_SESSION_LIFETIME,
-    COLLAB_CTL_PEER_BINDING,
-    COLLAB_CTL_SESSION_CAP,
-    COLLAB_CTL_STATE_AT_REST,
-    COLLAB_CTL_PERMISSIONS,
-    COLLAB_CTL_ROLE_ENFORCEMENT,
-    COLLAB_CTL_REPLAY,
-    COLLAB_CTL_SIGNATURE_SCOPE,
-    COLLAB_CTL_RATE_LIMIT,
-    COLLAB_CTL_LOGIN,
-    COLLAB_CTL_TRANSPORT,
-    COLLAB_CTL_TEXT_FIELDS,
-    COLLAB_CTL_AUDIT,
-};
+/*  The controls (COLLAB_CTL_*, COLLAB_CONTROL_COUNT, collab_control_name) and their
+    parameters: protocol/collab_controls.def. */
 #define COLLAB_PATH_MAX 512
 
 typedef struct {
     /* the switches, indexed 0..13 in LAB.md's order (control #1 is [0]) */
     bool strong[COLLAB_CONTROL_COUNT];
 
-    /* parameters of the controls, always configured, enforced when the switch is strong */
-    uint32_t absolute_lifetime_s;            /* 2  session_lifetime.max_s */
-    uint32_t sessions_per_agent;             /* 4  session_cap.max */
-    char state_key_file[COLLAB_PATH_MAX];    /* 5  state_at_rest.key_file */
-    uint32_t replay_window_s;                /* 8  replay.window_s (strong) */
-    uint32_t weak_window_s;                  /* 8  replay.weak_window_s (weak: +-30 min) */
-    uint32_t nonce_cache_max;                /* 8  replay.cache_max */
-    double rate_agent_per_s;                 /* 10 rate_limit.agent_per_s */
-    uint32_t rate_agent_burst;               /* 10 rate_limit.agent_burst */
-    double rate_peer_per_s;                  /* 10 rate_limit.peer_per_s */
-    uint32_t rate_peer_burst;                /* 10 rate_limit.peer_burst */
-    double rate_login_per_s;                 /* 10 rate_limit.login_per_s (0: peer_per_s) */
-    uint32_t rate_login_burst;               /* 10 rate_limit.login_burst (0: peer_burst) */
-    double rate_anon_per_s;                  /* 10 rate_limit.anon_per_s (0: peer_per_s) */
-    uint32_t rate_anon_burst;                /* 10 rate_limit.anon_burst (0: peer_burst) */
-    uint32_t lockout_failures;               /* 11 login.lockout_failures */
-    uint32_t lockout_s;                      /* 11 login.lockout_s */
-    uint32_t password_min_len;               /* 11 login.password_min_len */
-    char curve_server_cert[COLLAB_PATH_MAX]; /* 12 transport.server_cert */
-    char curve_clients_dir[COLLAB_PATH_MAX]; /* 12 transport.clients_dir */
-    char audit_key_file[COLLAB_PATH_MAX];    /* 14 audit.key_file */
+    /* parameters of the controls, always configured, enforced when the switch is strong:
+       absolute_lifetime_s, sessions_per_agent, ... (one member per COLLAB_CONTROL_PARAM line
+       of collab_controls.def, in its order, named by its FIELD) */
+#define COLLAB_FIELD_U32(f)                                       uint32_t f
+#define COLLAB_FIELD_U64(f)                                       uint64_t f
+#define COLLAB_FIELD_DOUBLE(f)                                    double f
+#define COLLAB_FIELD_PATH(f)                                      char f[COLLAB_PATH_MAX]
+#define COLLAB_CONTROL_PARAM(id, key, kind, field, def, min, max) COLLAB_FIELD_##kind(field);
+#include "collab_controls.def"
 
     /* timeouts, limits and paths, in every profile */
     char bind[COLLAB_PATH_MAX];
@@ -84,9 +58,6 @@ static inline bool collab_strong(const collab_config_t *cfg, int control)
 {
     return cfg->strong[control];
 }
-
-/*  The control names of LAB.md in order: "session_ids", "session_lifetime", ... */
-const char *collab_control_name(int index);
 
 /*  Fills *cfg with the built-in defaults (the stage2 profile, default paths). */
 void collab_config_defaults(collab_config_t *cfg);

@@ -74,26 +74,25 @@ static void test_defaults(void)
     CHECK_OK(collab_config_validate(&c, err, sizeof err));
 }
 
+/*  collab_controls.def's list is well formed: LAB.md's numbers in order, distinct names
+    that are configuration keys, a description of each setting. */
 static void test_control_names(void)
 {
-    static const char *const want[COLLAB_CONTROL_COUNT] = {"session_ids",
-                                                           "session_lifetime",
-                                                           "peer_binding",
-                                                           "session_cap",
-                                                           "state_at_rest",
-                                                           "permissions",
-                                                           "role_enforcement",
-                                                           "replay",
-                                                           "signature_scope",
-                                                           "rate_limit",
-                                                           "login",
-                                                           "transport",
-                                                           "text_fields",
-                                                           "audit"};
-    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++)
-        CHECK_STR(collab_control_name(i), want[i]);
+    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++) {
+        const collab_control_info_t *c = collab_control_info(i);
+        CHECK_EQ_INT(c->number, i + 1);
+        CHECK(c->name[0] != '\0' &&
+              strspn(c->name, "abcdefghijklmnopqrstuvwxyz_") == strlen(c->name));
+        CHECK_EQ_INT(collab_control_find(c->name), i);
+        CHECK(c->weak[0] != '\0' && c->strong[0] != '\0');
+    }
+    CHECK_STR(collab_control_name(COLLAB_CTL_SESSION_IDS), "session_ids");
+    CHECK_STR(collab_control_name(COLLAB_CTL_REPLAY), "replay");
+    CHECK_STR(collab_control_name(COLLAB_CTL_AUDIT), "audit");
     CHECK(collab_control_name(-1) == NULL);
     CHECK(collab_control_name(COLLAB_CONTROL_COUNT) == NULL);
+    CHECK_EQ_INT(collab_control_find("Replay"), -1);
+    CHECK_EQ_INT(collab_control_find(NULL), -1);
 }
 
 static void test_profiles(void)
@@ -277,6 +276,76 @@ static void test_sample_file(void)
     CHECK_OK(collab_config_validate(&c, err, sizeof err));
 }
 
+/*  A live line of text (at its start or after a newline) that starts with head and goes
+    on with a blank, a comment or its end: "key = value   # why". */
+static bool has_live_line(const char *text, const char *head)
+{
+    size_t n = strlen(head);
+    for (const char *p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, head, n) == 0 && strchr(" \t#\n", p[n]) && p[n] != '\0')
+            return true;
+    return false;
+}
+
+/*  The block of control number n in broker.cfg: from its "# --- Control n: " header to the
+    next "# --- " header, copied into out (empty when there is no such header). */
+static void control_block(const char *text, int n, char *out, size_t cap)
+{
+    char head[64];
+    snprintf(head, sizeof head, "\n# --- Control %d: ", n);
+    const char *p = strstr(text, head), *end = p ? strstr(p + 1, "\n# --- ") : NULL;
+    size_t len = !p ? 0 : end ? (size_t)(end - p) + 1 : strlen(p);
+    snprintf(out, cap, "%.*s", (int)len, p ? p : "");
+}
+
+/*  broker.cfg documents collab_controls.def: under "Control NUMBER:" the switch commented out
+    at weak, the weak and strong descriptions starting with the def's short texts, and the
+    control's parameters as live lines at their defaults; every other setting --show-config
+    prints is there too, at its default. */
+static void test_sample_documents_controls(void)
+{
+    static char text[65536], block[8192];
+    char want[256];
+    FILE *f = sample_cfg ? fopen(sample_cfg, "r") : NULL;
+    if (!CHECK(f != NULL))
+        return;
+    text[0] = '\n'; /* so that a header on the first line has its newline too */
+    text[1 + fread(text + 1, 1, sizeof text - 2, f)] = '\0';
+    fclose(f);
+    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++) {
+        const collab_control_info_t *c = collab_control_info(i);
+        control_block(text, c->number, block, sizeof block);
+        snprintf(want, sizeof want, "\n# %s = weak\n", c->name);
+        if (!CHECK(strstr(block, want) != NULL))
+            fprintf(stderr, "  control %d: no \"%s\"\n", c->number, want + 1);
+        snprintf(want, sizeof want, "\n# weak:   %s", c->weak);
+        if (!CHECK(strstr(block, want) != NULL))
+            fprintf(stderr, "  control %d: no \"%s\"\n", c->number, want + 1);
+        snprintf(want, sizeof want, "\n# strong: %s", c->strong);
+        if (!CHECK(strstr(block, want) != NULL))
+            fprintf(stderr, "  control %d: no \"%s\"\n", c->number, want + 1);
+    }
+#define COLLAB_CONTROL_PARAM(id, key, kind, field, def, min, max)                                  \
+    control_block(text, COLLAB_CTL_##id + 1, block, sizeof block);                                 \
+    if (!CHECK(has_live_line(block, key " = " def)))                                               \
+        fprintf(stderr, "  control %d: no live line \"%s\"\n", COLLAB_CTL_##id + 1, key " = " def);
+#include "collab_controls.def"
+
+    collab_config_t c;
+    collab_config_defaults(&c);
+    char *printed = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&printed, &len);
+    if (!CHECK(out != NULL))
+        return;
+    collab_config_print(&c, out);
+    fclose(out);
+    for (char *line = strtok(printed, "\n"); line; line = strtok(NULL, "\n"))
+        if (!strstr(line, " = weak") && !CHECK(has_live_line(text, line)))
+            fprintf(stderr, "  broker.cfg: no live line \"%s\"\n", line);
+    free(printed);
+}
+
 /*  Prints a non-default configuration, loads the text back and gets the same values. */
 static void test_round_trip(void)
 {
@@ -385,6 +454,7 @@ int main(int argc, char **argv)
     TU_RUN(test_keys_and_paths);
     TU_RUN(test_file_errors);
     TU_RUN(test_sample_file);
+    TU_RUN(test_sample_documents_controls);
     TU_RUN(test_round_trip);
     TU_RUN(test_validate);
     cleanup();

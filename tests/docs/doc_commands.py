@@ -200,6 +200,13 @@ def ctest_start():
     return None
 
 
+def control_names(source):
+    """The controls of protocol/collab_controls.def, in its order: the matrix's columns
+    after stage2 and hardened."""
+    with open(os.path.join(source, "protocol", "collab_controls.def")) as f:
+        return re.findall(r'^COLLAB_CONTROL\(\w+, "(\w+)"', f.read(), re.M)
+
+
 def check_matrix(cmd, json_path, sample_data, only_configs=None):
     """The full matrix's stated outcome, from this ctest run's attack_matrix result (in the
     sanitizer build that test runs only some columns: only_configs names them)."""
@@ -220,10 +227,13 @@ def check_matrix(cmd, json_path, sample_data, only_configs=None):
     try:
         result = json.load(open(json_path))
         cat = json.load(open(os.path.join(sample_data, "attack_scenarios.json")))
+        controls = control_names(os.path.dirname(sample_data))
     except (OSError, ValueError) as e:
         return False, "cannot read the matrix result: %s" % e
     attacks = {a["attack"] for a in cat.get("attacks", [])}
-    configs = {"stage2", "hardened"} | set(cat.get("controls", []))
+    if not controls:
+        return False, "no COLLAB_CONTROL line in protocol/collab_controls.def"
+    configs = {"stage2", "hardened"} | set(controls)
     if only_configs:
         configs = set(only_configs)
     cells = result.get("cells", [])

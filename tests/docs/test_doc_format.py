@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # test_doc_format.py: the doc test's reading of markdown (ctest: doc_commands_format), checked
-# on small documents, so that a command without an outcome or a hidden block cannot slip by.
+# on small documents, so that a command without an outcome or a hidden block cannot slip by;
+# and README.md's table of the controls against protocol/collab_controls.def.
 import os
+import re
 import sys
 import tempfile
 import unittest
@@ -96,6 +98,20 @@ class Exemptions(unittest.TestCase):
         self.assertIsNone(self.exempt("scripts/fuzzy"))
         self.assertIsNone(self.exempt("scripts/soaked"))
         self.assertIsNone(self.exempt("cp -r tests/fuzz/corpus /tmp/corpus"))
+
+
+class ControlTable(unittest.TestCase):
+    """README.md's table of the controls lists protocol/collab_controls.def, in its order."""
+
+    def test_readme_lists_every_control(self):
+        source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        names = dc.control_names(source)
+        self.assertGreater(len(names), 0)
+        with open(os.path.join(source, "README.md")) as f:
+            readme = f.read()
+        rows = re.findall(r"^\| (\d+) \| `(\w+)` \|", readme, re.M)
+        self.assertEqual(rows, [(str(i + 1), n) for i, n in enumerate(names)])
+        self.assertIn("each of the %d controls of LAB.md" % len(names), readme)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     start rather than run weak), configuration files, credentials and state files that are not right
    (exit 2, naming the file, leaving it untouched), --reset-state, and one strong switch that is
     built (session_ids) taking effect. */
+#include "collab_controls.h"
 #include "itest.h"
 
 #include <stdarg.h>
@@ -58,24 +59,10 @@ static bool has_line(const char *text, const char *line)
 static void test_show_config(void)
 {
     it_begin("--show-config");
-    static const char *const controls[] = {"session_ids",
-                                           "session_lifetime",
-                                           "peer_binding",
-                                           "session_cap",
-                                           "state_at_rest",
-                                           "permissions",
-                                           "role_enforcement",
-                                           "replay",
-                                           "signature_scope",
-                                           "rate_limit",
-                                           "login",
-                                           "transport",
-                                           "text_fields",
-                                           "audit"};
     char line[64];
     CHECK_EQ_INT(run("--show-config", NULL), 0);
-    for (size_t i = 0; i < 14; i++) {
-        snprintf(line, sizeof line, "%s = weak", controls[i]);
+    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++) {
+        snprintf(line, sizeof line, "%s = weak", collab_control_name(i));
         CHECK(has_line(OUT, line));
     }
     CHECK(has_line(OUT, "sessions.idle_timeout_s = 1800"));
@@ -87,8 +74,8 @@ static void test_show_config(void)
     CHECK_EQ_INT(run("--set", "sessions.idle_timeout_s=77", "--show-config", NULL), 0);
     CHECK(has_line(OUT, "sessions.idle_timeout_s = 77"));
     CHECK_EQ_INT(run("--profile", "hardened", "--show-config", NULL), 0);
-    for (size_t i = 0; i < 14; i++) {
-        snprintf(line, sizeof line, "%s = strong", controls[i]);
+    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++) {
+        snprintf(line, sizeof line, "%s = strong", collab_control_name(i));
         CHECK(has_line(OUT, line));
     }
     /* precedence: the file's profile line, then its later lines, then each --set */

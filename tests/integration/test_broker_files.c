@@ -2,6 +2,7 @@
     (a second one refuses, exit 2, naming the holder), no new state file left by a broker
     that cannot bind, --security-log '' for no security log, and sample_data/broker.cfg
     whose `profile =` line decides the profile. */
+#include "collab_controls.h"
 #include "itest.h"
 
 #include <stdarg.h>
@@ -126,28 +127,14 @@ static void test_sample_cfg_profile(void)
         fputs(p + strlen("\nprofile = stage2"), out);
         fclose(out);
     }
-    static const char *const controls[] = {"session_ids",
-                                           "session_lifetime",
-                                           "peer_binding",
-                                           "session_cap",
-                                           "state_at_rest",
-                                           "permissions",
-                                           "role_enforcement",
-                                           "replay",
-                                           "signature_scope",
-                                           "rate_limit",
-                                           "login",
-                                           "transport",
-                                           "text_fields",
-                                           "audit"};
     CHECK_EQ_INT(run("--config", copy, "--show-config", NULL), 0);
-    for (size_t i = 0; i < 14; i++) {
-        snprintf(line, sizeof line, "\n%s = strong\n", controls[i]);
+    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++) {
+        snprintf(line, sizeof line, "\n%s = strong\n", collab_control_name(i));
         CHECK(has(OUT, line));
     }
     CHECK_EQ_INT(run("--config", sample_cfg, "--show-config", NULL), 0); /* as shipped */
-    for (size_t i = 0; i < 14; i++) {
-        snprintf(line, sizeof line, "\n%s = weak\n", controls[i]);
+    for (int i = 0; i < COLLAB_CONTROL_COUNT; i++) {
+        snprintf(line, sizeof line, "\n%s = weak\n", collab_control_name(i));
         CHECK(has(OUT, line));
     }
 }

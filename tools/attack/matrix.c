@@ -5,6 +5,7 @@
     processes (-j). */
 #include "attack.h"
 #include "agent_stop.h"
+#include "catalogue.h"
 #include "readfile.h"
 
 #include <cJSON.h>
@@ -25,9 +26,6 @@
     -j 4 114 s. Stated in --help. */
 #define MATRIX_MEASURED "105 s"
 
-#define MAX_ATTACKS 32
-#define MAX_COLS    32 /* stage2, hardened, and one per control of the catalogue */
-
 typedef struct {
     char exe_dir[PATH_MAX / 2];
     char broker_exe[PATH_MAX], self_exe[PATH_MAX];
@@ -36,11 +34,7 @@ typedef struct {
     bool json;
     const char *json_out; /* --json-out FILE: the JSON there too, the table on stdout */
     const char *only;     /* a comma list of attacks, or NULL */
-    cJSON *cat;
-    const cJSON *attacks[MAX_ATTACKS];
-    int nattacks;
-    const char *cols[MAX_COLS];
-    int ncols;
+    catalogue_t cat;      /* its attacks and columns */
 } matrix_t;
 
 typedef struct {
@@ -277,17 +271,10 @@ static void run_cell(const matrix_t *m, const cJSON *atk, const char *col, cell_
         fprintf(stderr, "collab-attack matrix: could not remove %s\n", dir);
 }
 
-static int parse_outcome(const char *s)
-{
-    return s && strcmp(s, "SUCCEEDED") == 0 ? ATTACK_SUCCEEDED
-           : s && strcmp(s, "BLOCKED") == 0 ? ATTACK_BLOCKED
-                                            : -1;
-}
-
 /*  Runs every cell, at most m->jobs at a time, each in a child that reports through a pipe. */
 static void run_all(const matrix_t *m, cell_t *cells)
 {
-    int total = m->nattacks * m->ncols, next = 0, running = 0;
+    int total = m->cat.nattacks * m->cat.ncols, next = 0, running = 0;
     struct {
         pid_t pid;
         int fd, idx;
@@ -302,7 +289,8 @@ static void run_all(const matrix_t *m, cell_t *cells)
                 agent_stop_child(parent);
                 close(fds[0]);
                 cell_t c = {0};
-                run_cell(m, m->attacks[idx / m->ncols], m->cols[idx % m->ncols], &c);
+                run_cell(m, m->cat.attacks[idx / m->cat.ncols], m->cat.cols[idx % m->cat.ncols],
+                         &c);
                 ssize_t w = write(fds[1], &c, sizeof c);
                 _exit(w == (ssize_t)sizeof c ? 0 : 1);
             }
@@ -342,12 +330,10 @@ static const char *mark(int outcome)
 static int compare(const matrix_t *m, cell_t *cells)
 {
     int bad = 0;
-    for (int a = 0; a < m->nattacks; a++)
-        for (int c = 0; c < m->ncols; c++) {
-            cell_t *cell = &cells[a * m->ncols + c];
-            const cJSON *exp = cJSON_GetObjectItemCaseSensitive(m->attacks[a], "expected");
-            int want = parse_outcome(
-                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(exp, m->cols[c])));
+    for (int a = 0; a < m->cat.nattacks; a++)
+        for (int c = 0; c < m->cat.ncols; c++) {
+            cell_t *cell = &cells[a * m->cat.ncols + c];
+            int want = catalogue_expected(m->cat.attacks[a], m->cat.cols[c]);
             cell->expected_known = want >= 0;
             cell->expected = want;
             bad += !cell->expected_known || cell->outcome != want;
@@ -358,26 +344,27 @@ static int compare(const matrix_t *m, cell_t *cells)
 static void print_table(const matrix_t *m, const cell_t *cells, int bad)
 {
     printf("%-20s", "attack \\ config");
-    for (int c = 0; c < m->ncols; c++)
-        printf(" %-10.10s", m->cols[c]);
+    for (int c = 0; c < m->cat.ncols; c++)
+        printf(" %-10.10s", m->cat.cols[c]);
     printf("\n");
-    for (int a = 0; a < m->nattacks; a++) {
+    for (int a = 0; a < m->cat.nattacks; a++) {
         printf("%-20s",
-               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->attacks[a], "attack")));
-        for (int c = 0; c < m->ncols; c++) {
-            const cell_t *cell = &cells[a * m->ncols + c];
+               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->cat.attacks[a], "attack")));
+        for (int c = 0; c < m->cat.ncols; c++) {
+            const cell_t *cell = &cells[a * m->cat.ncols + c];
             bool differs = !cell->expected_known || cell->outcome != cell->expected;
             printf(" %-9.9s%s", mark(cell->outcome), differs ? "!" : " ");
         }
         printf("\n");
     }
     printf("\nreasons:\n");
-    for (int a = 0; a < m->nattacks; a++)
-        for (int c = 0; c < m->ncols; c++) {
-            const cell_t *cell = &cells[a * m->ncols + c];
-            printf("  %-20s %-17s %-9s %s\n",
-                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->attacks[a], "attack")),
-                   m->cols[c], mark(cell->outcome), cell->reason);
+    for (int a = 0; a < m->cat.nattacks; a++)
+        for (int c = 0; c < m->cat.ncols; c++) {
+            const cell_t *cell = &cells[a * m->cat.ncols + c];
+            printf(
+                "  %-20s %-17s %-9s %s\n",
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->cat.attacks[a], "attack")),
+                m->cat.cols[c], mark(cell->outcome), cell->reason);
         }
     printf("\n%d cell(s) differ from %s%s\n", bad, m->catalogue, bad ? " (marked !)" : "");
 }
@@ -385,12 +372,12 @@ static void print_table(const matrix_t *m, const cell_t *cells, int bad)
 static void print_json(const matrix_t *m, const cell_t *cells, int bad, FILE *out)
 {
     cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "cells");
-    for (int i = 0; i < m->nattacks * m->ncols; i++) {
+    for (int i = 0; i < m->cat.nattacks * m->cat.ncols; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "attack",
                                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                                    m->attacks[i / m->ncols], "attack")));
-        cJSON_AddStringToObject(o, "config", m->cols[i % m->ncols]);
+                                    m->cat.attacks[i / m->cat.ncols], "attack")));
+        cJSON_AddStringToObject(o, "config", m->cat.cols[i % m->cat.ncols]);
         cJSON_AddStringToObject(o, "verdict", mark(cells[i].outcome));
         cJSON_AddStringToObject(o, "expected",
                                 cells[i].expected_known ? mark(cells[i].expected) : "unknown");
@@ -412,31 +399,11 @@ static int load_catalogue(matrix_t *m, const char *cols_arg)
 {
     char err[PATH_MAX + 64] = "";
     char *text = agent_read_file(m->catalogue, 1u << 20, NULL, err, sizeof err);
-    m->cat = text ? cJSON_Parse(text) : NULL;
+    int rc = text ? catalogue_parse(&m->cat, text, m->only, cols_arg, err, sizeof err) : -1;
     free(text);
-    if (!m->cat) {
-        fprintf(stderr, "collab-attack matrix: cannot read the catalogue: %s\n",
-                err[0] ? err : "not valid JSON");
-        return -1;
-    }
-    const cJSON *a;
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(m->cat, "attacks"))
-    {
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "attack"));
-        if (name && m->nattacks < MAX_ATTACKS && (!m->only || strstr(m->only, name)))
-            m->attacks[m->nattacks++] = a;
-    }
-    const char *all[MAX_COLS] = {"stage2", "hardened"};
-    int nall = 2;
-    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(m->cat, "controls"))
-    {
-        if (cJSON_IsString(a) && nall < MAX_COLS)
-            all[nall++] = a->valuestring;
-    }
-    for (int i = 0; i < nall; i++)
-        if (!cols_arg || strstr(cols_arg, all[i]))
-            m->cols[m->ncols++] = all[i];
-    return m->nattacks > 0 && m->ncols > 0 ? 0 : -1;
+    if (rc != 0)
+        fprintf(stderr, "collab-attack matrix: cannot read the catalogue: %s\n", err);
+    return rc;
 }
 
 /*  The default parallelism: one cell more than CPUs. A cell mostly waits (a victim's
@@ -527,12 +494,12 @@ int attack_matrix(int argc, char **argv, const char *self_exe)
         return prc > 0 ? 0 : ATTACK_USAGE;
     if (load_catalogue(&m, cols) != 0)
         return ATTACK_USAGE;
-    cell_t *cells = calloc((size_t)(m.nattacks * m.ncols), sizeof *cells);
+    cell_t *cells = calloc((size_t)(m.cat.nattacks * m.cat.ncols), sizeof *cells);
     if (!cells)
         return ATTACK_ERROR;
     signal(SIGPIPE, SIG_IGN);
     fprintf(stderr, "collab-attack matrix: %d attacks x %d configurations, %d at a time\n",
-            m.nattacks, m.ncols, m.jobs);
+            m.cat.nattacks, m.cat.ncols, m.jobs);
     run_all(&m, cells);
     int bad = compare(&m, cells);
     FILE *out = m.json_out ? fopen(m.json_out, "w") : NULL;
@@ -550,6 +517,6 @@ int attack_matrix(int argc, char **argv, const char *self_exe)
     else
         print_table(&m, cells, bad);
     free(cells);
-    cJSON_Delete(m.cat);
+    catalogue_free(&m.cat);
     return bad ? 1 : 0;
 }
