@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
@@ -266,7 +265,7 @@ static void sq_rollback(void *be)
     if (self->writer) {
         collab_ops_reset(self->open);
         if (collab_writer_sync(self->writer) != 0)
-            return; /* a failed writer is final */
+            return;                      /* a failed writer is final */
         sq_tail_prune(self, UINT64_MAX); /* the open batch is gone, the rest on disk */
         pthread_mutex_lock(&self->db_mu);
     } else if (!sqlite3_get_autocommit(self->db)) {
@@ -376,7 +375,6 @@ static int sq_start_async(void *be)
     }
     return 0;
 }
-
 
 const collab_store_backend_t collab_sqlite_backend = {
     .name = "sqlite",

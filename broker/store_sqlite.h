@@ -76,7 +76,7 @@ extern const collab_store_backend_t collab_sqlite_backend;
 collab_sqlite_t *collab_sqlite_open(const char *path, bool reset, char *err, size_t errlen);
 
 /*  store_sqlite.c: the batch. */
-int sq_step_reset(sqlite3_stmt *st);               /* steps a rowless statement, readies it */
+int sq_step_reset(sqlite3_stmt *st);                 /* steps a rowless statement, readies it */
 int sq_run(collab_sqlite_t *self, sqlite3_stmt *st); /* direct: a failure fails the batch */
 int sq_begin(void *be);
 void sq_fail_batch(collab_sqlite_t *self);

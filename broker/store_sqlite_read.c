@@ -60,7 +60,7 @@ static bool col_str(sqlite3_stmt *st, int col, char *dst, size_t cap)
 static char *col_heap(sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? (char *)t : (char *)(uintptr_t)"";
+    return t ? (char *)t : (char *)(uintptr_t) "";
 }
 
 static uint64_t col_u64(sqlite3_stmt *st, int col)

@@ -243,7 +243,6 @@ void fake_apply(fake_store_t *self, const fchange_t *c)
     }
 }
 
-
 void fake_tables_free(fake_store_t *self)
 {
     for (size_t i = 0; i < self->n_projects; i++)

@@ -31,19 +31,31 @@ static void note_refusal(fake_store_t *self, const fchange_t *c)
         self->verdicts[self->n_verdicts++].cs = c->cs;
     }
     fverdict_t *d = &self->verdicts[v];
-    collab_store_key_kind_t kind = COLLAB_STORE_KEY_AGENT;
+    collab_store_key_kind_t kind;
     const char *id = "";
     uint64_t num = 0;
-    if (c->kind == COLLAB_CHANGE_AGENT)
+    switch (c->kind) {
+    case COLLAB_CHANGE_AGENT:
+        kind = COLLAB_STORE_KEY_AGENT;
         id = c->agent.id;
-    else if (c->kind == COLLAB_CHANGE_SESSION || c->kind == COLLAB_CHANGE_SESSION_DEL)
-        kind = COLLAB_STORE_KEY_SESSION, id = c->kind == COLLAB_CHANGE_SESSION ? c->session.token : c->key;
-    else if (c->kind == COLLAB_CHANGE_PROJECT || c->kind == COLLAB_CHANGE_PROJECT_DEL)
-        kind = COLLAB_STORE_KEY_PROJECT, num = c->kind == COLLAB_CHANGE_PROJECT ? c->project.id : c->id;
-    else if (c->kind == COLLAB_CHANGE_TASK)
-        kind = COLLAB_STORE_KEY_TASK, num = c->task.id;
-    else
+        break;
+    case COLLAB_CHANGE_SESSION:
+    case COLLAB_CHANGE_SESSION_DEL:
+        kind = COLLAB_STORE_KEY_SESSION;
+        id = c->kind == COLLAB_CHANGE_SESSION ? c->session.token : c->key;
+        break;
+    case COLLAB_CHANGE_PROJECT:
+    case COLLAB_CHANGE_PROJECT_DEL:
+        kind = COLLAB_STORE_KEY_PROJECT;
+        num = c->kind == COLLAB_CHANGE_PROJECT ? c->project.id : c->id;
+        break;
+    case COLLAB_CHANGE_TASK:
+        kind = COLLAB_STORE_KEY_TASK;
+        num = c->task.id;
+        break;
+    default:
         return; /* an event: dropped, nothing to restore */
+    }
     for (size_t i = 0; i < d->n; i++)
         if (d->kind[i] == kind && d->num[i] == num && strcmp(d->id[i], id) == 0)
             return;
@@ -187,8 +199,8 @@ static int f_committed(void *be, uint64_t *committed)
 {
     fake_store_t *self = be;
     uint64_t v;
-    if (read(self->efd, &v, sizeof v) < 0) { /* EAGAIN: no news */
-    }
+    ssize_t got = read(self->efd, &v, sizeof v); /* clears it; EAGAIN: no news */
+    (void)got;
     *committed = self->committed;
     return 0;
 }
@@ -220,8 +232,8 @@ static int events_of(const fbatch_t *b, const char *agent_id, uint64_t since,
 }
 
 /*  Every event is kept (no retention): committed ones, then the waiting and open batches. */
-static int f_events_since(void *be, const char *agent_id, uint64_t since,
-                          collab_store_event_fn *fn, void *arg, uint64_t *oldest)
+static int f_events_since(void *be, const char *agent_id, uint64_t since, collab_store_event_fn *fn,
+                          void *arg, uint64_t *oldest)
 {
     fake_store_t *self = be;
     uint64_t first = 0;

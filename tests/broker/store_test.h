@@ -247,7 +247,6 @@ static inline void sample_task(collab_task_t *t, uint64_t id, uint64_t project_i
     t->updated = 1700000001000ULL + id;
 }
 
-
 /*  The records of the round-trip tests: one of each kind, every field set. */
 typedef struct {
     collab_agent_t a;
@@ -482,7 +481,7 @@ static inline int put_test_event(collab_store_t *st, const char *id, uint64_t se
 /*  events_since(since) for `id` gives exactly seqs from..to, as put_test_event wrote them
     (or as the migration test wrote them, with data "d<seq>" and ts 1000 + seq). */
 static inline void check_events(collab_store_t *st, const char *id, uint64_t since, uint64_t from,
-                         uint64_t to, uint64_t want_oldest)
+                                uint64_t to, uint64_t want_oldest)
 {
     evlog_t e = {0};
     uint64_t oldest = 99;
@@ -507,7 +506,6 @@ static inline const collab_agent_t *find_agent(const loaded_t *l, const char *id
             return &l->agents[i];
     return NULL;
 }
-
 
 /*  Makes the temporary directory of program `name`. Returns 0, or 1 with the reason told. */
 static inline int store_test_setup(const char *name)

@@ -7,7 +7,6 @@
 /* ---------------------------------------------------------------------------------------
    Writer mode: writes are recorded and a writer thread commits them */
 
-
 /*  The round trip of test_roundtrip, written through the writer thread, known committed
     through the descriptor, then read back by a new store. */
 static void test_writer_roundtrip(void)
@@ -268,7 +267,6 @@ static void test_writer_refused_value(void)
     collab_store_destroy(&st);
 }
 
-
 /*  The migrations work on the connection directly: once the writer thread owns it, they
     refuse instead of racing it, and the stored sessions are left alone. */
 static void test_writer_refuses_migrations(void)
@@ -295,7 +293,6 @@ static void test_writer_refuses_migrations(void)
         loaded_free(l);
     collab_store_destroy(&st);
 }
-
 
 int main(void)
 {

@@ -86,8 +86,6 @@ static void test_failed_write_fails_batch(void)
     collab_store_destroy(&st);
 }
 
-
-
 /* ---------------------------------------------------------------------------------------
    Durability: a writer killed with SIGKILL loses nothing it reported as committed */
 
@@ -192,7 +190,6 @@ static void test_durability(void)
     collab_store_destroy(&st);
 }
 
-
 /* ---------------------------------------------------------------------------------------
    Regressions: two bugs these tests found in the writer mode and the retention */
 
@@ -245,7 +242,6 @@ static void test_rollback_keeps_retention(void)
         collab_store_destroy(&st);
     }
 }
-
 
 int main(void)
 {

@@ -59,7 +59,6 @@ static void test_events(void)
     collab_store_destroy(&st);
 }
 
-
 /*  An agent's event_seq at load is the newest of its row's and its log's. */
 static void test_event_seq_recovery(void)
 {
@@ -167,7 +166,6 @@ static void test_event_log_bad_rows(void)
     CHECK(strstr(err, "event log") != NULL);
     collab_store_destroy(&st);
 }
-
 
 static void test_migrate_old_events(void)
 {

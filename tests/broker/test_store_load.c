@@ -67,7 +67,6 @@ static void test_roundtrip(void)
     collab_store_destroy(&st);
 }
 
-
 static void test_reset(void)
 {
     const char *path = tmp_path("reset.db");
@@ -117,7 +116,6 @@ static void test_reset(void)
         loaded_free(l);
     collab_store_destroy(&st);
 }
-
 
 static void test_delete_project(void)
 {
@@ -175,7 +173,6 @@ static void test_meta(void)
     CHECK_MEM(buf, 12, "taskcollab-1", 12);
     collab_store_destroy(&st);
 }
-
 
 static void test_foreign_files(void)
 {

@@ -145,7 +145,6 @@ static void test_merge(void)
     fake_fini(&f);
 }
 
-
 /*  A failed commit is final: the batches it had and every later one stay unapplied,
     and every call says COLLAB_E_IO. */
 static void test_failure_is_final(void)
@@ -273,7 +272,6 @@ static void test_destroy_commits_queued(void)
     ops_delete(&ops);
     fake_fini(&f);
 }
-
 
 int main(void)
 {

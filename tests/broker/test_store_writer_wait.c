@@ -107,7 +107,6 @@ static void test_sync_waits(void)
     fake_fini(&f);
 }
 
-
 int main(void)
 {
     TU_RUN(test_backpressure);

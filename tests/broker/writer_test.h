@@ -178,7 +178,6 @@ static inline void check_applied(fake_t *f, size_t n)
     pthread_mutex_unlock(&f->mu);
 }
 
-
 /*  A thread that calls into the writer while the fake holds a commit. */
 typedef struct {
     collab_writer_t *w;
@@ -255,6 +254,5 @@ static inline void helper_join(helper_t *h, pthread_t tid)
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
 }
-
 
 #endif
