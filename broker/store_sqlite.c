@@ -135,8 +135,8 @@ fail:
    The batch. Before collab_store_start_writer (start-up, tools, tests) every write binds
    and steps its statement inside the open transaction on the caller's thread ("direct").
    After it, every write is recorded into the open batch (store_ops.h) and the writer
-   thread applies and commits batches in order ("writer"). The put functions below do not
-   know which: they describe a row through row_*, which binds or records it. */
+   thread applies and commits batches in order ("writer"). The writes (store_sqlite_write.c)
+   do not know which: they describe a row through row_*, which binds or records it. */
 
 /*  Steps a statement that returns no rows, then readies it for reuse. Any thread. */
 int sq_step_reset(sqlite3_stmt *st)
