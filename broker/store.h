@@ -1,8 +1,10 @@
-/*  store.h: durable state in one SQLite file (WAL mode). The broker mutates its in-memory
-    tables first, records each change here in the open batch, and sends the replies of a
-    batch only once it is committed: many requests, one commit (group commit), made by a
-    writer thread while the loop handles the next batch. Loading at start-up hands every
-    row back through callbacks. */
+/*  store.h: the broker's durable state, a facade over a backend (store_backend.h; the one
+    collab_store_open gives is SQLite, one file in WAL mode). The broker mutates its
+    in-memory tables first, records each change here in the open batch, and sends the
+    replies of a batch only once it is committed: many requests, one commit (group commit),
+    made asynchronously while the loop handles the next batch. A backend may refuse a
+    request's changes at commit (conflict, collab_store_take_refused). Loading at start-up
+    hands every row back through callbacks. */
 #ifndef COLLAB_STORE_H
 #define COLLAB_STORE_H
 
@@ -13,6 +15,36 @@
 #include <stdint.h>
 
 typedef struct collab_store collab_store_t;
+
+/*  A record key, for a record the backend does not hold (collab_store_take_refused). */
+typedef enum {
+    COLLAB_STORE_KEY_AGENT,   /* id: the agent id */
+    COLLAB_STORE_KEY_SESSION, /* id: the session token (as stored: hashed when sealed) */
+    COLLAB_STORE_KEY_PROJECT, /* num: the project id */
+    COLLAB_STORE_KEY_TASK     /* num: the task id */
+} collab_store_key_kind_t;
+
+typedef struct {
+    collab_store_key_kind_t kind;
+    const char *id;
+    uint64_t num;
+} collab_store_key_t;
+
+/*  Loading and restoring. Each callback gets a record it may copy (strings inside it are
+    only valid during the call) and returns 0 to go on or a negative code to stop; the call
+    returns that code. */
+typedef struct {
+    int (*agent)(void *arg, const collab_agent_t *a);
+    int (*session)(void *arg, const collab_session_t *s);
+    int (*project)(void *arg, const collab_project_t *p);
+    int (*task)(void *arg, const collab_task_t *t);
+} collab_store_loader_t;
+
+/*  Called for a key the backend holds no record of (collab_store_take_refused). */
+typedef int(collab_store_absent_fn)(void *arg, const collab_store_key_t *key);
+
+/*  Called with each event of collab_store_events_since (lent for the call). */
+typedef int(collab_store_event_fn)(void *arg, const collab_event_t *ev);
 
 /*  Opens or creates the state file and its schema (journal_mode=WAL, synchronous=NORMAL
     is not used: FULL, so a commit survives kill -9 of the broker). With reset, every table
@@ -31,8 +63,10 @@ void collab_store_destroy(collab_store_t **self_p);
     submit hands over the open batch, the store's descriptor becomes readable when batches
     are on disk, and committed says up to which. Batches are numbered from 1; a message
     that reflects the state as it is now may leave once batch collab_store_pending() is
-    committed. In writer mode a failed commit is final: nothing more is written. Reads
-    (meta, load, events) first commit every write made so far and wait for it. */
+    committed. In writer mode a failed commit is final: nothing more is written.
+    collab_store_events_since never commits nor waits (it sees the open and the pending
+    batches too); the start-up reads (load, get_meta) in writer mode first commit every
+    write made so far and wait for it: the loop never calls them. */
 
 /*  Opens the batch transaction if none is open. Idempotent. Returns 0 or COLLAB_E_IO. */
 int collab_store_begin(collab_store_t *self);
@@ -109,20 +143,37 @@ int collab_store_drop_sessions(collab_store_t *self, uint32_t *dropped);
     page, free block or WAL frame keeps the plaintext of before. Returns 0 or COLLAB_E_IO. */
 int collab_store_scrub(collab_store_t *self);
 
-/*  Loading. Each callback gets a record it may copy (strings inside it are only valid during
-    the call) and returns 0 to go on or a negative code to stop; the load returns that code. */
-typedef struct {
-    int (*agent)(void *arg, const collab_agent_t *a);
-    int (*session)(void *arg, const collab_session_t *s);
-    int (*project)(void *arg, const collab_project_t *p);
-    int (*task)(void *arg, const collab_task_t *t);
-} collab_store_loader_t;
+/*  Hands back every record: agents, sessions, projects, tasks, in that order; a NULL
+    callback skips its table. */
 int collab_store_load(collab_store_t *self, const collab_store_loader_t *cb, void *arg);
 
-/*  Calls fn for each retained event of agent_id with seq > since, oldest first. Returns 0,
-    COLLAB_E_IO or the callback's code. *oldest receives the oldest retained seq (0: none). */
+/*  Calls fn for each retained event of agent_id with seq > since, oldest first, those of
+    the open and pending batches included; commits nothing and waits for no commit. Returns
+    0, COLLAB_E_IO or the callback's code. *oldest receives the oldest retained seq (0:
+    none). */
 int collab_store_events_since(collab_store_t *self, const char *agent_id, uint64_t since,
-                              int (*fn)(void *arg, const collab_event_t *ev), void *arg,
-                              uint64_t *oldest);
+                              collab_store_event_fn *fn, void *arg, uint64_t *oldest);
+
+/*  Conflicts. Every write carries the change-set set last (one per request; 0: none, the
+    default). At commit a backend may refuse a change-set (in a cluster, a change valid
+    here lost to another broker's): then none of its writes is durable, while every other
+    change-set of the batch is. Meta values are node-local and never refused; the SQLite
+    backend refuses nothing. */
+void collab_store_set_changeset(collab_store_t *self, uint64_t cs);
+
+/*  The current change-set (0: none). */
+uint64_t collab_store_changeset(const collab_store_t *self);
+
+/*  Takes the verdict on one refused change-set of the batches collab_store_committed has
+    reported durable, oldest first. Returns 1 with its id in *cs after calling restore with
+    the authoritative record of every key its writes touched (agent, session, project,
+    task: the value the backend holds now, or absent(key) when it holds none), so
+    that the caller puts its tables back and answers that request with COLLAB_E_CONFLICT;
+    returns 0 when no refusal is left; or a callback's negative code (the change-set is
+    then still taken). A refused change-set's events are dropped: the restored agent
+    carries the event_seq that stands. */
+int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
+                              const collab_store_loader_t *restore, collab_store_absent_fn *absent,
+                              void *arg);
 
 #endif

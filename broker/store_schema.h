@@ -12,8 +12,9 @@
     err. With reset, every table is emptied (the schema marker kept) in one transaction. */
 sqlite3 *collab_store_schema_open(const char *path, bool reset, char *err, size_t errlen);
 
-/*  The store's connection, for the store's own modules (store_atrest.c), in direct mode
-    only: NULL once collab_store_start_writer has handed it to the writer thread. */
+/*  The store's connection, for the SQLite backend's own modules (store_atrest.c), in
+    direct mode only: NULL once collab_store_start_writer has handed it to the writer
+    thread, and NULL for a store on another backend (whose migrations then refuse). */
 typedef struct collab_store collab_store_t;
 sqlite3 *collab_store_db(collab_store_t *self);
 

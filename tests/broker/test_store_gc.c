@@ -97,6 +97,9 @@ static void run(const char *path, bool writer)
         if (s % 1000 == 0)
             CHECK_OK(writer ? collab_store_submit(st) : collab_store_commit(st));
     }
+    /* before the last commit: moved and new events from the batches not yet durable */
+    check_replay(st, "busy", BUSY_EVENTS - RETAIN + 1, BUSY_EVENTS);
+    check_replay(st, "idle", 1, IDLE_EVENTS);
     CHECK_OK(collab_store_commit(st));
     check_replay(st, "busy", BUSY_EVENTS - RETAIN + 1, BUSY_EVENTS);
     check_replay(st, "idle", 1, IDLE_EVENTS);

@@ -1,0 +1,84 @@
+/*  store_backend.h: what a storage backend implements behind the store facade (store.h).
+    The facade turns each write into a change (below) tagged with the request's change-set;
+    a backend records it in its open batch, commits batches asynchronously, and says which
+    batch is durable. SQLite (store_sqlite*.c) is one backend; another is new files only. */
+#ifndef COLLAB_STORE_BACKEND_H
+#define COLLAB_STORE_BACKEND_H
+
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    COLLAB_CHANGE_AGENT,       /* put u.agent */
+    COLLAB_CHANGE_SESSION,     /* put u.session */
+    COLLAB_CHANGE_SESSION_DEL, /* delete the session of token u.key */
+    COLLAB_CHANGE_PROJECT,     /* put u.project */
+    COLLAB_CHANGE_PROJECT_DEL, /* delete project u.id and all its tasks */
+    COLLAB_CHANGE_TASK,        /* put u.task */
+    COLLAB_CHANGE_EVENT,       /* append u.event.ev, keep the agent's newest u.event.retain */
+    COLLAB_CHANGE_META         /* put u.meta (a node-local value: never refused) */
+} collab_change_kind_t;
+
+/*  One change of the open batch. Everything in it is lent for the call: a backend that
+    keeps it copies it. */
+typedef struct {
+    collab_change_kind_t kind;
+    uint64_t changeset; /* the request it belongs to (collab_store_set_changeset); 0: none */
+    union {
+        const collab_agent_t *agent;
+        const collab_session_t *session;
+        const collab_project_t *project;
+        const collab_task_t *task;
+        const char *key; /* a session token */
+        uint64_t id;     /* a project id */
+        struct {
+            const collab_event_t *ev;
+            uint32_t retain;
+        } event;
+        struct {
+            const char *key;
+            const void *val;
+            size_t len;
+        } meta;
+    } u;
+} collab_change_t;
+
+/*  The operations. `be` is the backend's own object. Each entry has the contract of the
+    facade function of the same name in store.h; entries marked optional may be NULL. */
+typedef struct {
+    const char *name;
+    void (*close)(void *be); /* frees be; what is submitted is committed first */
+    int (*load)(void *be, const collab_store_loader_t *cb, void *arg);
+    int (*record)(void *be, const collab_change_t *change); /* 0, COLLAB_E_IO or _NOMEM */
+    int (*begin)(void *be);
+    bool (*in_batch)(const void *be);
+    int (*commit)(void *be); /* submit the open batch and wait for every batch */
+    void (*rollback)(void *be);
+    int (*start_async)(void *be); /* collab_store_start_writer */
+    int (*submit)(void *be);
+    bool (*idle)(void *be); /* collab_store_writer_idle */
+    uint64_t (*pending)(const void *be);
+    int (*committed)(void *be, uint64_t *committed);
+    int (*fd)(const void *be);
+    /* optional: NULL when the backend never refuses (collab_store_take_refused gives 0) */
+    int (*take_refused)(void *be, uint64_t *cs, const collab_store_loader_t *restore,
+                        collab_store_absent_fn *absent, void *arg);
+    int (*events_since)(void *be, const char *agent_id, uint64_t since, collab_store_event_fn *fn,
+                        void *arg, uint64_t *oldest);
+    int (*get_meta)(void *be, const char *key, void *buf, size_t cap);
+    void (*set_retention)(void *be, uint32_t retain);
+    void (*set_vault)(void *be, const collab_vault_t *vault); /* optional */
+} collab_store_backend_t;
+
+/*  A store facade over backend ops (static, lent) and be (owned: ops->close frees it, also
+    when this fails). Returns NULL when out of memory. */
+collab_store_t *collab_store_new(const collab_store_backend_t *ops, void *be);
+
+/*  The backend object of a store when its ops are `ops`, else NULL (for a backend's own
+    modules, e.g. the SQLite migrations). */
+void *collab_store_backend(collab_store_t *self, const collab_store_backend_t *ops);
+
+#endif

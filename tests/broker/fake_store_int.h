@@ -1,0 +1,76 @@
+/*  fake_store_int.h: internal to the fake backend (fake_store.c, fake_store_batch.c): its
+    tables, a deep-copied change, and applying one. */
+#ifndef FAKE_STORE_INT_H
+#define FAKE_STORE_INT_H
+
+#include "fake_store.h"
+#include "store_backend.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FAKE_MAX 64
+
+/*  A change, deep-copied. */
+typedef struct {
+    collab_change_kind_t kind;
+    uint64_t cs;
+    collab_agent_t agent;
+    collab_session_t session;
+    collab_project_t project;
+    collab_task_t task;
+    collab_event_t event;
+    uint32_t retain;
+    char key[COLLAB_MAX_SESSION_ID + 1]; /* a session token or a meta key */
+    uint64_t id;
+    uint8_t val[256];
+    size_t len;
+} fchange_t;
+
+typedef struct {
+    fchange_t *c;
+    size_t n, cap;
+} fbatch_t;
+
+typedef struct {
+    char key[COLLAB_MAX_SESSION_ID + 1];
+    uint8_t val[256];
+    size_t len;
+} fmeta_t;
+
+/*  A refused change-set and the keys its changes touched. */
+typedef struct {
+    uint64_t cs;
+    collab_store_key_kind_t kind[16];
+    char id[16][COLLAB_MAX_SESSION_ID + 1];
+    uint64_t num[16];
+    size_t n;
+} fverdict_t;
+
+struct fake_store {
+    collab_agent_t agents[FAKE_MAX];
+    collab_session_t sessions[FAKE_MAX];
+    collab_project_t projects[FAKE_MAX];
+    collab_task_t tasks[FAKE_MAX];
+    collab_event_t events[FAKE_MAX * 4];
+    fmeta_t meta[FAKE_MAX];
+    size_t n_agents, n_sessions, n_projects, n_tasks, n_events, n_meta;
+    fbatch_t open, queue[16];
+    size_t queued;
+    uint64_t submitted, committed;
+    bool async;
+    int efd;
+    uint64_t refuse[8];
+    size_t n_refuse;
+    fverdict_t verdicts[8];
+    size_t n_verdicts;
+};
+
+/*  fake_store.c: copies a change into the open batch; applies one to the tables; frees. */
+int fake_record(void *be, const collab_change_t *ch);
+void fake_apply(fake_store_t *self, const fchange_t *c);
+void fake_batch_free(fbatch_t *b);
+void fake_tables_free(fake_store_t *self);
+
+#endif
