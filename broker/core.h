@@ -87,6 +87,8 @@ struct collab_broker {
     /* loop.c's trim when quiet: the last second's start and its request count, and the
        counters at the last trim */
     uint64_t trim_tick_ms, trim_tick_requests, trim_requests, trim_disconnects;
+    volatile sig_atomic_t stop;             /* collab_broker_stop */
+    volatile sig_atomic_t *stop_flag;       /* a signal handler's, lent (or NULL) */
 };
 
 /*  What a refusal is about, for its error text (PROTOCOL.md 9): "FIELD RULE", or
@@ -126,29 +128,11 @@ typedef struct {
 
 typedef int (*collab_handler_fn)(collab_broker_t *self, req_t *req);
 
-/*  Handler tables, by action (see handlers_*.c). */
-int collab_h_login(collab_broker_t *self, req_t *req);
-int collab_h_logout(collab_broker_t *self, req_t *req);
-int collab_h_heartbeat(collab_broker_t *self, req_t *req);
-int collab_h_get_session_info(collab_broker_t *self, req_t *req);
-int collab_h_change_password(collab_broker_t *self, req_t *req);
-int collab_h_subscribe(collab_broker_t *self, req_t *req);
-int collab_h_create_project(collab_broker_t *self, req_t *req);
-int collab_h_list_projects(collab_broker_t *self, req_t *req);
-int collab_h_get_project(collab_broker_t *self, req_t *req);
-int collab_h_close_project(collab_broker_t *self, req_t *req);
-int collab_h_delete_project(collab_broker_t *self, req_t *req);
-int collab_h_assign_task(collab_broker_t *self, req_t *req);
-int collab_h_reassign_task(collab_broker_t *self, req_t *req);
-int collab_h_update_task_status(collab_broker_t *self, req_t *req);
-int collab_h_get_task(collab_broker_t *self, req_t *req);
-int collab_h_register_worker(collab_broker_t *self, req_t *req);
-int collab_h_list_workers(collab_broker_t *self, req_t *req);
-int collab_h_list_agents(collab_broker_t *self, req_t *req);
-int collab_h_set_role(collab_broker_t *self, req_t *req);
-int collab_h_list_sessions(collab_broker_t *self, req_t *req);
-int collab_h_revoke_session(collab_broker_t *self, req_t *req);
-int collab_h_get_stats(collab_broker_t *self, req_t *req);
+/*  One handler per row of protocol/actions.def (see handlers_*.c). */
+#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles)                             \
+    int collab_h_##name(collab_broker_t *self, req_t *req);
+#include "actions.def"
+#undef ACTION
 
 /*  authz.c: may this role call this action under the configured role enforcement?
     Object-level rules (task assignee, project owner) are checked by the handlers through

@@ -7,29 +7,11 @@
 #include <czmq.h>
 #include <string.h>
 
+/*  One handler per row of actions.def: a row without its collab_h_<name> fails the link. */
 static const collab_handler_fn handlers[COLLAB_ACT_COUNT] = {
-    [COLLAB_ACT_LOGIN] = collab_h_login,
-    [COLLAB_ACT_LOGOUT] = collab_h_logout,
-    [COLLAB_ACT_HEARTBEAT] = collab_h_heartbeat,
-    [COLLAB_ACT_GET_SESSION_INFO] = collab_h_get_session_info,
-    [COLLAB_ACT_CREATE_PROJECT] = collab_h_create_project,
-    [COLLAB_ACT_LIST_PROJECTS] = collab_h_list_projects,
-    [COLLAB_ACT_GET_PROJECT] = collab_h_get_project,
-    [COLLAB_ACT_CLOSE_PROJECT] = collab_h_close_project,
-    [COLLAB_ACT_DELETE_PROJECT] = collab_h_delete_project,
-    [COLLAB_ACT_ASSIGN_TASK] = collab_h_assign_task,
-    [COLLAB_ACT_REASSIGN_TASK] = collab_h_reassign_task,
-    [COLLAB_ACT_UPDATE_TASK_STATUS] = collab_h_update_task_status,
-    [COLLAB_ACT_REGISTER_WORKER] = collab_h_register_worker,
-    [COLLAB_ACT_LIST_WORKERS] = collab_h_list_workers,
-    [COLLAB_ACT_LIST_AGENTS] = collab_h_list_agents,
-    [COLLAB_ACT_SUBSCRIBE] = collab_h_subscribe,
-    [COLLAB_ACT_CHANGE_PASSWORD] = collab_h_change_password,
-    [COLLAB_ACT_SET_ROLE] = collab_h_set_role,
-    [COLLAB_ACT_LIST_SESSIONS] = collab_h_list_sessions,
-    [COLLAB_ACT_REVOKE_SESSION] = collab_h_revoke_session,
-    [COLLAB_ACT_GET_STATS] = collab_h_get_stats,
-    [COLLAB_ACT_GET_TASK] = collab_h_get_task,
+#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles) [COLLAB_ACT_##ID] = collab_h_##name,
+#include "actions.def"
+#undef ACTION
 };
 
 static bool strong(const collab_broker_t *self, int control)

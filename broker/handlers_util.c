@@ -180,5 +180,5 @@ void collab_pager_emit(collab_pager_t *pg, collab_pack_t *out, const char *key)
 {
     collab_pack_str(out, key);
     collab_pack_array(out, pg->count);
-    collab_pack_raw(out, pg->items.data, pg->items.len);
+    collab_pack_raw(out, pg->items.data, pg->items.len, pg->count);
 }

@@ -17,11 +17,19 @@
 #include <string.h>
 #include <time.h>
 
-static volatile sig_atomic_t stop_requested;
-
-void collab_broker_stop(void)
+void collab_broker_stop(collab_broker_t *self)
 {
-    stop_requested = 1;
+    self->stop = 1;
+}
+
+void collab_broker_stop_on(collab_broker_t *self, volatile sig_atomic_t *flag)
+{
+    self->stop_flag = flag;
+}
+
+static bool stopping(const collab_broker_t *self)
+{
+    return self->stop || (self->stop_flag && *self->stop_flag) || zsys_interrupted;
 }
 
 uint64_t collab_now_ms(void)
@@ -327,7 +335,7 @@ int collab_broker_run(collab_broker_t *self)
         {self->monitor, 0, ZMQ_POLLIN, 0},
     };
     int rc = 0;
-    while (!stop_requested && !zsys_interrupted) {
+    while (!stopping(self)) {
         if (zmq_poll(items, self->monitor ? 4 : 3, 250) < 0 && zmq_errno() != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN)
