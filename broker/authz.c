@@ -3,7 +3,7 @@
     weak matrix is the seed's: only
     create_project and assign_task are gated among the collaboration actions; the admin
     actions are admin-only in every profile. */
-#include "core.h"
+#include "handlers.h"
 
 #define A   (1u << COLLAB_ROLE_ADMIN)
 #define C   (1u << COLLAB_ROLE_COORDINATOR)
@@ -23,15 +23,15 @@ static const authz_row_t matrix[COLLAB_ACT_COUNT] = {
 #undef ACTION
 };
 
-bool collab_authz_strong(const collab_broker_t *self)
+bool collab_authz_strong(const collab_ctx_t *ctx)
 {
-    return self->cfg.strong[COLLAB_CTL_ROLE_ENFORCEMENT];
+    return ctx->cfg.strong[COLLAB_CTL_ROLE_ENFORCEMENT];
 }
 
-bool collab_authz_allowed(const collab_broker_t *self, int action, collab_role_t role)
+bool collab_authz_allowed(const collab_ctx_t *ctx, int action, collab_role_t role)
 {
     if (action < 0 || action >= COLLAB_ACT_COUNT || (unsigned)role >= COLLAB_ROLE_COUNT)
         return false;
-    unsigned mask = collab_authz_strong(self) ? matrix[action].strong : matrix[action].weak;
+    unsigned mask = collab_authz_strong(ctx) ? matrix[action].strong : matrix[action].weak;
     return (mask >> role) & 1u;
 }
