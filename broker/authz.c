@@ -17,7 +17,7 @@ typedef struct {
 
 /*  The role columns of protocol/actions.def. */
 static const authz_row_t matrix[COLLAB_ACT_COUNT] = {
-#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles)                             \
+#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles)                               \
     [COLLAB_ACT_##ID] = {weak_roles, strong_roles},
 #include "actions.def"
 #undef ACTION

@@ -56,7 +56,7 @@ typedef struct collab_ctx {
     collab_config_t cfg;
     collab_tables_t *tables;
     collab_store_t *store;
-    collab_outbox_t *outbox;  /* replies and events, held until their batch commits */
+    collab_outbox_t *outbox; /* replies and events, held until their batch commits */
     collab_idgen_t *ids;
     collab_seclog_t *seclog;
     collab_vault_t *vault;    /* control 5 strong: token hashing and sealing key, else NULL */

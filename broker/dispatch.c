@@ -12,7 +12,8 @@
 
 /*  One handler per row of actions.def: a row without its collab_h_<name> fails the link. */
 static const collab_handler_fn handlers[COLLAB_ACT_COUNT] = {
-#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles) [COLLAB_ACT_##ID] = collab_h_##name,
+#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles)                               \
+    [COLLAB_ACT_##ID] = collab_h_##name,
 #include "actions.def"
 #undef ACTION
 };

@@ -36,8 +36,8 @@ static void push(collab_ctx_t *ctx, const collab_session_t *s, size_t len)
     ctx->stats.events_sent++;
 }
 
-int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
-                    const uint8_t *data, size_t len)
+int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name, const uint8_t *data,
+                    size_t len)
 {
     return collab_event_to_also(ctx, agent, name, data, len, NULL, 0);
 }
@@ -45,8 +45,10 @@ int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
 int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
                          const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len)
 {
-    collab_event_t ev = {
-        .seq = agent->event_seq + 1, .timestamp = collab_ctx_now(ctx), .data = data, .data_len = len};
+    collab_event_t ev = {.seq = agent->event_seq + 1,
+                         .timestamp = collab_ctx_now(ctx),
+                         .data = data,
+                         .data_len = len};
     copy_str(ev.agent_id, sizeof ev.agent_id, agent->id);
     copy_str(ev.name, sizeof ev.name, name);
     int rc = collab_store_put_event(ctx->store, &ev, ctx->cfg.event_retention);
@@ -114,8 +116,8 @@ static int replay_one(void *arg, const collab_event_t *ev)
     return 0;
 }
 
-int collab_event_replay(collab_ctx_t *ctx, collab_session_t *s, uint64_t since,
-                        uint32_t *replayed, uint64_t *oldest)
+int collab_event_replay(collab_ctx_t *ctx, collab_session_t *s, uint64_t since, uint32_t *replayed,
+                        uint64_t *oldest)
 {
     replay_t r = {ctx, s, 0};
     int rc = collab_store_events_since(ctx->store, s->agent_id, since, replay_one, &r, oldest);

@@ -10,8 +10,8 @@
 
 /*  Appends an event to an agent's stream and pushes it to its subscribed sessions.
     Returns 0 or the store's error. */
-int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
-                    const uint8_t *data, size_t len);
+int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name, const uint8_t *data,
+                    size_t len);
 /*  The same, and also straight to one connection (a session that is ending). */
 int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
                          const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len);
@@ -20,7 +20,7 @@ int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *n
 int collab_event_fanout(collab_ctx_t *ctx, collab_agent_t **to, size_t n, bool broadcast,
                         const char *name, const uint8_t *data, size_t len);
 /*  Replays retained events with seq > since to one session. */
-int collab_event_replay(collab_ctx_t *ctx, collab_session_t *s, uint64_t since,
-                        uint32_t *replayed, uint64_t *oldest);
+int collab_event_replay(collab_ctx_t *ctx, collab_session_t *s, uint64_t since, uint32_t *replayed,
+                        uint64_t *oldest);
 
 #endif

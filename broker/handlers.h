@@ -17,7 +17,7 @@ typedef int (*collab_handler_fn)(collab_ctx_t *ctx, req_t *req);
 
 /*  One handler per row of protocol/actions.def: a row without its collab_h_<name> fails
     the link of the dispatch table. */
-#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles)                             \
+#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles)                               \
     int collab_h_##name(collab_ctx_t *ctx, req_t *req);
 #include "actions.def"
 #undef ACTION

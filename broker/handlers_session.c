@@ -171,9 +171,9 @@ static int open_session(collab_ctx_t *ctx, req_t *req, collab_agent_t *agent)
     collab_pack_kv_str(o, "role", collab_role_name(agent->role));
     collab_pack_kv_uint(o, "created", stored->created);
     collab_pack_kv_uint(o, "idle_timeout_s", ctx->cfg.idle_timeout_s);
-    collab_pack_kv_uint(
-        o, "absolute_lifetime_s",
-        ctx->cfg.strong[COLLAB_CTL_SESSION_LIFETIME] ? ctx->cfg.absolute_lifetime_s : 0);
+    collab_pack_kv_uint(o, "absolute_lifetime_s",
+                        ctx->cfg.strong[COLLAB_CTL_SESSION_LIFETIME] ? ctx->cfg.absolute_lifetime_s
+                                                                     : 0);
     collab_pack_kv_uint(o, "event_seq", agent->event_seq);
     pack_controls(ctx, o);
     return 0;
@@ -286,8 +286,7 @@ void collab_login_complete(collab_ctx_t *ctx, collab_hash_job_t *job)
 }
 
 /*  The strong login control's policy: length, not the agent id, three character classes. */
-static int password_policy(const collab_ctx_t *ctx, const collab_agent_t *agent,
-                           collab_span_t pw)
+static int password_policy(const collab_ctx_t *ctx, const collab_agent_t *agent, collab_span_t pw)
 {
     if (!login_strong(ctx))
         return 0;

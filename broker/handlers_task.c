@@ -28,34 +28,51 @@ static int worker_arg(collab_ctx_t *ctx, req_t *req, collab_agent_t **out)
     return 0;
 }
 
-static int task_event(collab_ctx_t *ctx, const collab_task_t *t, const char *name,
-                      const char *by, const char *from, const char *previous)
+/*  The data of task_status_changed (PROTOCOL.md 7); each map's count is checked by the
+    encoder against the pairs written (collab_pack_finish). */
+static void pack_status_changed(collab_pack_t *e, const collab_task_t *t, const char *by,
+                                const char *previous)
+{
+    collab_pack_map(e, 6);
+    collab_pack_kv_uint(e, "task_id", t->id);
+    collab_pack_kv_uint(e, "project_id", t->project_id);
+    collab_pack_kv_str(e, "status", collab_task_status_name(t->status));
+    collab_pack_kv_str(e, "previous", previous);
+    collab_pack_kv_str(e, "by", by);
+    collab_pack_kv_str(e, "result", t->result);
+}
+
+/*  The data of task_assigned, or of task_reassigned when from is set. */
+static void pack_assigned(collab_pack_t *e, const collab_task_t *t, const char *by,
+                          const char *from)
+{
+    collab_pack_map(e, from ? 8 : 7);
+    collab_pack_kv_uint(e, "task_id", t->id);
+    collab_pack_kv_uint(e, "project_id", t->project_id);
+    collab_pack_kv_str(e, "type", t->type);
+    collab_pack_kv_str(e, "title", t->title);
+    collab_pack_kv_str(e, "description", t->description);
+    if (from) {
+        collab_pack_kv_str(e, "from", from);
+        collab_pack_kv_str(e, "to", t->assigned_to);
+        collab_pack_kv_str(e, "by", by);
+    } else {
+        collab_pack_kv_str(e, "assigned_to", t->assigned_to);
+        collab_pack_kv_str(e, "assigned_by", t->assigned_by);
+    }
+}
+
+static int task_event(collab_ctx_t *ctx, const collab_task_t *t, const char *name, const char *by,
+                      const char *from, const char *previous)
 {
     collab_pack_t e;
     size_t len;
     bool status = strcmp(name, "task_status_changed") == 0;
     collab_pack_init(&e, ctx->event_buf, sizeof ctx->event_buf);
-    collab_pack_map(&e, status ? 6 : (from ? 8 : 7));
-    collab_pack_kv_uint(&e, "task_id", t->id);
-    collab_pack_kv_uint(&e, "project_id", t->project_id);
-    if (status) {
-        collab_pack_kv_str(&e, "status", collab_task_status_name(t->status));
-        collab_pack_kv_str(&e, "previous", previous);
-        collab_pack_kv_str(&e, "by", by);
-        collab_pack_kv_str(&e, "result", t->result);
-    } else {
-        collab_pack_kv_str(&e, "type", t->type);
-        collab_pack_kv_str(&e, "title", t->title);
-        collab_pack_kv_str(&e, "description", t->description);
-        if (from) {
-            collab_pack_kv_str(&e, "from", from);
-            collab_pack_kv_str(&e, "to", t->assigned_to);
-            collab_pack_kv_str(&e, "by", by);
-        } else {
-            collab_pack_kv_str(&e, "assigned_to", t->assigned_to);
-            collab_pack_kv_str(&e, "assigned_by", t->assigned_by);
-        }
-    }
+    if (status)
+        pack_status_changed(&e, t, by, previous);
+    else
+        pack_assigned(&e, t, by, from);
     if (collab_pack_finish(&e, &len) != 0)
         return COLLAB_E_INTERNAL;
     collab_project_t *p = collab_tables_project(ctx->tables, t->project_id);

@@ -123,9 +123,9 @@ void collab_audit(collab_ctx_t *ctx, const req_t *req, const char *event, const 
     }
     if (req->session)
         snprintf(handle, sizeof handle, "%llu", (unsigned long long)req->session->handle);
-    collab_seclog_emit(ctx->seclog, req->now, event, "agent_id", agent, "peer", req->peer,
-                       "action", collab_action_name(req->action), "session",
-                       handle[0] ? handle : NULL, k1, v1, NULL);
+    collab_seclog_emit(ctx->seclog, req->now, event, "agent_id", agent, "peer", req->peer, "action",
+                       collab_action_name(req->action), "session", handle[0] ? handle : NULL, k1,
+                       v1, NULL);
 }
 
 int collab_save_ids(collab_ctx_t *ctx)

@@ -271,7 +271,8 @@ int collab_broker_run(collab_broker_t *self)
         }
     }
     collab_session_flush_activity(&self->ctx);
-    collab_seclog_flush(self->ctx.seclog, collab_wall_ms(NULL)); /* the counts, and their head, kept */
+    collab_seclog_flush(self->ctx.seclog,
+                        collab_wall_ms(NULL)); /* the counts, and their head, kept */
     if (rc == 0 && (collab_store_commit(self->ctx.store) != 0 || release_committed(self) != 0))
         rc = COLLAB_E_IO;
     log_stats(self);

@@ -1,8 +1,8 @@
 /*  ratelimit.c: token buckets in one slot array, found through a chained hash index and
     kept in least-recently-used order for eviction; the budgets (which buckets a request
     draws on, by its class). A pure class: the broker's use of it (replies, audit, the
-    clock) is in guards.c. Slots are never freed, only reused by eviction, so the steady state allocates nothing; the
-    array grows by doubling up to max_buckets. */
+    clock) is in guards.c. Slots are never freed, only reused by eviction, so the steady state
+   allocates nothing; the array grows by doubling up to max_buckets. */
 #include "ratelimit.h"
 
 #include "collab.h"

@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *collab_session_key(const collab_ctx_t *ctx, const char *token, size_t len,
-                               char *out)
+const char *collab_session_key(const collab_ctx_t *ctx, const char *token, size_t len, char *out)
 {
     if (ctx->vault) {
         collab_vault_token_hash(ctx->vault, token, len, out, COLLAB_MAX_SESSION_ID + 1);
@@ -157,7 +156,8 @@ void collab_session_sweep(collab_ctx_t *ctx, uint64_t now)
         victims[n++] = s;
     }
     for (size_t i = 0; i < n; i++)
-        collab_session_end(ctx, &victims[i], collab_session_expiry_reason(&ctx->cfg, victims[i], now), NULL);
+        collab_session_end(ctx, &victims[i],
+                           collab_session_expiry_reason(&ctx->cfg, victims[i], now), NULL);
     free(victims);
 }
 

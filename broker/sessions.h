@@ -11,8 +11,7 @@
 /*  The key a session is known by in the session table and the state file: the bearer token
     itself, or under the strong state_at_rest control its keyed hash (hex). Written into out
     (COLLAB_MAX_SESSION_ID + 1 bytes; "" for a token too long to be one); returns out. */
-const char *collab_session_key(const collab_ctx_t *ctx, const char *token, size_t len,
-                               char *out);
+const char *collab_session_key(const collab_ctx_t *ctx, const char *token, size_t len, char *out);
 /*  The one expiry rule: "idle" when the session was inactive longer than the idle timeout,
     "lifetime" (strong session-lifetime control) when it is older than the absolute
     lifetime, else NULL. A wall clock stepped back never expires anything. */

@@ -92,8 +92,8 @@ static void note(collab_ctx_t *ctx, const char *event, const char *detail, uint3
     char a[16], b[16];
     snprintf(a, sizeof a, "%u", sessions);
     snprintf(b, sizeof b, "%u", n2);
-    collab_seclog_emit(ctx->seclog, ctx->started_ms, event, "detail", detail, "sessions", a, k2,
-                       b, NULL); /* k2 NULL: no second count */
+    collab_seclog_emit(ctx->seclog, ctx->started_ms, event, "detail", detail, "sessions", a, k2, b,
+                       NULL); /* k2 NULL: no second count */
     log_warning("%s: %s (%u sessions)", event, detail, sessions);
 }
 

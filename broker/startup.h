@@ -37,7 +37,6 @@ int collab_startup(collab_ctx_t *self, char *err, size_t errlen);
     aside and reported in the new file's first lines); a plain log under strong, or a
     chained one under weak, is moved aside and a new file started. Records "audit" and
     "audit_head" in the open batch. Returns 0 or a negative code with err filled. */
-int collab_auditlog_open(collab_ctx_t *self, const collab_prior_t *prior, char *err,
-                         size_t errlen);
+int collab_auditlog_open(collab_ctx_t *self, const collab_prior_t *prior, char *err, size_t errlen);
 
 #endif

@@ -17,7 +17,7 @@ typedef struct {
 
 #define KEYS_(...) __VA_ARGS__
 static const action_row_t actions[COLLAB_ACT_COUNT] = {
-#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles)                             \
+#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles)                               \
     [COLLAB_ACT_##ID] = {#name, weak_signs, {KEYS_ keys}},
 #include "actions.def"
 #undef ACTION
