@@ -32,7 +32,7 @@ typedef struct {
 
 static void on_line(void *arg, const collab_audit_head_t *head)
 {
-    collab_broker_t *self = arg;
+    collab_ctx_t *self = arg;
     char text[COLLAB_AUDIT_HEAD_TEXT];
     collab_audit_head_format(head, text, sizeof text);
     collab_store_put_meta(self->store, "audit_head", text, strlen(text));
@@ -87,7 +87,7 @@ static collab_audit_status_t verify(const char *path, const uint8_t *key,
 
 /*  A state that does not say how its log was written (new, or reset): a chain that
     verifies from seq 1 is continued, anything else is moved aside. */
-static int plan_unrecorded(collab_broker_t *self, const uint8_t *key, plan_t *plan, char *err,
+static int plan_unrecorded(collab_ctx_t *self, const uint8_t *key, plan_t *plan, char *err,
                            size_t errlen)
 {
     const char *path = self->cfg.security_log_path, *last;
@@ -107,7 +107,7 @@ static int plan_unrecorded(collab_broker_t *self, const uint8_t *key, plan_t *pl
 }
 
 /*  The state names a head: the log must reach it, and may go beyond it by chained lines. */
-static int plan_reconcile(collab_broker_t *self, const collab_prior_t *p, const uint8_t *key,
+static int plan_reconcile(collab_ctx_t *self, const collab_prior_t *p, const uint8_t *key,
                           plan_t *plan, char *err, size_t errlen)
 {
     const char *path = self->cfg.security_log_path, *last;
@@ -134,7 +134,7 @@ static int plan_reconcile(collab_broker_t *self, const collab_prior_t *p, const 
     return rc;
 }
 
-static int plan_chain(collab_broker_t *self, const collab_prior_t *p, const uint8_t *key,
+static int plan_chain(collab_ctx_t *self, const collab_prior_t *p, const uint8_t *key,
                       plan_t *plan, char *err, size_t errlen)
 {
     const char *path = self->cfg.security_log_path;
@@ -152,7 +152,7 @@ static int plan_chain(collab_broker_t *self, const collab_prior_t *p, const uint
     return move_aside(path, "plain", self->started_ms, plan, err, errlen);
 }
 
-static int open_file(collab_broker_t *self, char *err, size_t errlen)
+static int open_file(collab_ctx_t *self, char *err, size_t errlen)
 {
     const collab_config_t *c = &self->cfg;
     self->seclog = collab_seclog_open(c->security_log_path[0] ? c->security_log_path : NULL,
@@ -162,7 +162,7 @@ static int open_file(collab_broker_t *self, char *err, size_t errlen)
 }
 
 /*  Weak: a plain log; a chained one found in place is moved aside, not appended to. */
-static int open_plain(collab_broker_t *self, const collab_prior_t *p, char *err, size_t errlen)
+static int open_plain(collab_ctx_t *self, const collab_prior_t *p, char *err, size_t errlen)
 {
     plan_t plan = {.event = NULL};
     const char *path = self->cfg.security_log_path;
@@ -182,7 +182,7 @@ static int open_plain(collab_broker_t *self, const collab_prior_t *p, char *err,
     return rc;
 }
 
-static int open_chained(collab_broker_t *self, const collab_prior_t *p, const uint8_t *key,
+static int open_chained(collab_ctx_t *self, const collab_prior_t *p, const uint8_t *key,
                         char *err, size_t errlen)
 {
     plan_t plan = {.event = NULL};
@@ -199,7 +199,7 @@ static int open_chained(collab_broker_t *self, const collab_prior_t *p, const ui
     return collab_store_put_meta(self->store, "audit", "chained", 7);
 }
 
-int collab_auditlog_open(collab_broker_t *self, const collab_prior_t *prior, char *err,
+int collab_auditlog_open(collab_ctx_t *self, const collab_prior_t *prior, char *err,
                          size_t errlen)
 {
     const collab_config_t *c = &self->cfg;

@@ -1,6 +1,7 @@
 /*  broker.c: building the broker: credentials, durable state loaded back into the tables,
     the hashing pool, the id generator, the security log and the ROUTER socket. */
-#include "core.h"
+#include "broker_self.h"
+#include "creds.h"
 #include "log.h"
 #include "startup.h"
 
@@ -13,7 +14,7 @@
 static int load_agent(void *arg, const collab_agent_t *row)
 {
     collab_broker_t *self = arg;
-    collab_agent_t *a = collab_tables_agent(self->tables, row->id, strlen(row->id));
+    collab_agent_t *a = collab_tables_agent(self->ctx.tables, row->id, strlen(row->id));
     if (!a)
         return 0; /* no longer in the credentials file: its state is kept but unused */
     a->role = row->role;
@@ -34,72 +35,72 @@ static int load_session(void *arg, const collab_session_t *row)
     collab_broker_t *self = arg;
     collab_session_t s = *row;
     s.persisted_activity = s.last_activity;
-    if (!collab_tables_agent(self->tables, s.agent_id, strlen(s.agent_id)))
+    if (!collab_tables_agent(self->ctx.tables, s.agent_id, strlen(s.agent_id)))
         return 0;
-    if (!collab_tables_add_session(self->tables, &s))
+    if (!collab_tables_add_session(self->ctx.tables, &s))
         return COLLAB_E_NOMEM;
-    if (s.handle >= self->next_handle)
-        self->next_handle = s.handle + 1;
+    if (s.handle >= self->ctx.next_handle)
+        self->ctx.next_handle = s.handle + 1;
     return 0;
 }
 
 static int load_project(void *arg, const collab_project_t *row)
 {
     collab_broker_t *self = arg;
-    if (!collab_tables_add_project(self->tables, row))
+    if (!collab_tables_add_project(self->ctx.tables, row))
         return COLLAB_E_NOMEM;
-    if (row->id >= self->next_project_id)
-        self->next_project_id = row->id + 1;
+    if (row->id >= self->ctx.next_project_id)
+        self->ctx.next_project_id = row->id + 1;
     return 0;
 }
 
 static int load_task(void *arg, const collab_task_t *row)
 {
     collab_broker_t *self = arg;
-    if (!collab_tables_add_task(self->tables, row))
+    if (!collab_tables_add_task(self->ctx.tables, row))
         return 0; /* a task whose project is gone: skipped */
-    if (row->id >= self->next_task_id)
-        self->next_task_id = row->id + 1;
+    if (row->id >= self->ctx.next_task_id)
+        self->ctx.next_task_id = row->id + 1;
     return 0;
 }
 
 static int load_state(collab_broker_t *self, char *err, size_t errlen)
 {
     static const collab_store_loader_t loader = {load_agent, load_session, load_project, load_task};
-    self->next_project_id = self->next_task_id = self->next_handle = 1;
-    int rc = collab_store_load(self->store, &loader, self);
+    self->ctx.next_project_id = self->ctx.next_task_id = self->ctx.next_handle = 1;
+    int rc = collab_store_load(self->ctx.store, &loader, self);
     if (rc) {
-        snprintf(err, errlen, "%s: cannot load state: %s", self->cfg.state_path,
+        snprintf(err, errlen, "%s: cannot load state: %s", self->ctx.cfg.state_path,
                  collab_strerror(rc));
         return rc;
     }
     uint64_t ids[3];
-    if (collab_store_get_meta(self->store, "ids", ids, sizeof ids) == (int)sizeof ids) {
-        if (ids[0] > self->next_project_id)
-            self->next_project_id = ids[0];
-        if (ids[1] > self->next_task_id)
-            self->next_task_id = ids[1];
-        if (ids[2] > self->next_handle)
-            self->next_handle = ids[2];
+    if (collab_store_get_meta(self->ctx.store, "ids", ids, sizeof ids) == (int)sizeof ids) {
+        if (ids[0] > self->ctx.next_project_id)
+            self->ctx.next_project_id = ids[0];
+        if (ids[1] > self->ctx.next_task_id)
+            self->ctx.next_task_id = ids[1];
+        if (ids[2] > self->ctx.next_handle)
+            self->ctx.next_handle = ids[2];
     }
     return 0;
 }
 
 static int load_agents(collab_broker_t *self, char *err, size_t errlen)
 {
-    collab_creds_t *creds = collab_creds_load(self->cfg.credentials_path, err, errlen);
+    collab_creds_t *creds = collab_creds_load(self->ctx.cfg.credentials_path, err, errlen);
     if (!creds)
         return COLLAB_E_IO;
     int rc = 0;
     for (size_t i = 0; i < collab_creds_count(creds) && rc == 0; i++)
-        if (!collab_tables_add_agent(self->tables, collab_creds_at(creds, i)))
+        if (!collab_tables_add_agent(self->ctx.tables, collab_creds_at(creds, i)))
             rc = COLLAB_E_NOMEM;
     const collab_agent_t *first = collab_creds_count(creds) ? collab_creds_at(creds, 0) : NULL;
-    collab_password_dummy_like(first ? first->pw_hash : NULL, self->dummy_hash,
-                               sizeof self->dummy_hash);
+    collab_password_dummy_like(first ? first->pw_hash : NULL, self->ctx.dummy_hash,
+                               sizeof self->ctx.dummy_hash);
     collab_creds_destroy(&creds);
     if (rc)
-        snprintf(err, errlen, "%s: out of memory", self->cfg.credentials_path);
+        snprintf(err, errlen, "%s: out of memory", self->ctx.cfg.credentials_path);
     return rc;
 }
 
@@ -111,19 +112,19 @@ static int open_socket(collab_broker_t *self, char *err, size_t errlen)
         return COLLAB_E_IO;
     }
     self->zsock = sock;
-    zsock_set_maxmsgsize(sock, (int)self->cfg.transport_max_msg);
+    zsock_set_maxmsgsize(sock, (int)self->ctx.cfg.transport_max_msg);
     /* per connection: a sender past 100 unread messages is held back by TCP, not queued
        here (with 100,000, a storm from 16 connections queued 1.6 M messages: 228 MB, and
        the agents' requests waited behind the I/O thread's backlog) */
     zsock_set_rcvhwm(sock, 100);
     zsock_set_sndhwm(sock, 100000);
     zsock_set_linger(sock, 100);
-    self->transport = collab_transport_new(&self->cfg, sock, err, errlen);
+    self->transport = collab_transport_new(&self->ctx.cfg, sock, err, errlen);
     if (!self->transport)
         return COLLAB_E_IO;
-    int port = zsock_bind(sock, "%s", self->cfg.bind);
+    int port = zsock_bind(sock, "%s", self->ctx.cfg.bind);
     if (port < 0) {
-        snprintf(err, errlen, "cannot bind %s: %s", self->cfg.bind, zmq_strerror(zmq_errno()));
+        snprintf(err, errlen, "cannot bind %s: %s", self->ctx.cfg.bind, zmq_strerror(zmq_errno()));
         return COLLAB_E_IO;
     }
     self->port = port;
@@ -144,10 +145,10 @@ static int open_socket(collab_broker_t *self, char *err, size_t errlen)
 /*  The replay cache and the token buckets exist only when their control is strong. */
 static int open_guards(collab_broker_t *self, char *err, size_t errlen)
 {
-    const collab_config_t *c = &self->cfg;
+    const collab_config_t *c = &self->ctx.cfg;
     if (c->strong[COLLAB_CTL_REPLAY] &&
-        !(self->replay =
-              collab_replay_new(c->nonce_cache_max, c->replay_window_s, self->started_ms)))
+        !(self->ctx.replay =
+              collab_replay_new(c->nonce_cache_max, c->replay_window_s, self->ctx.started_ms)))
         goto fail;
     /* the login and anonymous budgets left 0 take the per-address (peer) values */
     collab_rate_budgets_t b = {
@@ -159,7 +160,7 @@ static int open_guards(collab_broker_t *self, char *err, size_t errlen)
         .anon_burst = c->rate_anon_burst ? c->rate_anon_burst : c->rate_peer_burst,
     };
     if (c->strong[COLLAB_CTL_RATE_LIMIT] &&
-        !(self->rate = collab_rate_gate_new(&b, COLLAB_RATE_BUCKETS_MAX)))
+        !(self->ctx.rate = collab_rate_gate_new(&b, COLLAB_RATE_BUCKETS_MAX)))
         goto fail;
     return 0;
 fail:
@@ -178,6 +179,13 @@ static unsigned hash_threads(const collab_config_t *cfg)
     return cpus > 2 ? (unsigned)(cpus - 1) : 1;
 }
 
+/*  The context's way to the hashing pool. */
+static int submit_hash(void *arg, collab_hash_job_t **job_p)
+{
+    collab_broker_t *self = arg;
+    return collab_hasher_submit(self->hasher, job_p);
+}
+
 collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state, char *err,
                                    size_t errlen)
 {
@@ -186,45 +194,52 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    self->cfg = *cfg;
+    self->ctx.cfg = *cfg;
     if (sodium_init() < 0) {
         snprintf(err, errlen, "libsodium failed to start");
         free(self);
         return NULL;
     }
-    randombytes_buf(self->expired_key, sizeof self->expired_key);
-    memset(self->expired_head, 0xff, sizeof self->expired_head); /* empty chains */
-    self->started_ms = collab_now_ms();
-    self->last_sweep_ms = self->last_flush_ms = self->last_stats_ms = self->started_ms;
+    collab_ctx_init(&self->ctx);
+    self->ctx.wall_ms = collab_wall_ms;
+    self->ctx.mono_ms = collab_mono_ms;
+    self->ctx.submit_hash = submit_hash;
+    self->ctx.submit_arg = self;
+    self->ctx.started_ms = collab_wall_ms(NULL);
+    if (!(self->ctx.outbox = collab_outbox_new(collab_broker_sink, self))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    self->last_sweep_ms = self->last_flush_ms = self->last_stats_ms = self->ctx.started_ms;
     zsys_init();
-    self->tables = collab_tables_new();
-    if (!self->tables || load_agents(self, err, errlen) != 0)
+    self->ctx.tables = collab_tables_new();
+    if (!self->ctx.tables || load_agents(self, err, errlen) != 0)
         goto fail;
     /* one broker per state file; and bound before any state is touched, so that a broker
        that cannot bind leaves no new state file (nor security log) behind */
     if (!(self->lock = collab_statelock_acquire(cfg->state_path, err, errlen)) ||
         open_socket(self, err, errlen) != 0)
         goto fail;
-    self->store = collab_store_open(cfg->state_path, reset_state, err, errlen);
-    if (self->store)
-        collab_store_set_retention(self->store, cfg->event_retention);
+    self->ctx.store = collab_store_open(cfg->state_path, reset_state, err, errlen);
+    if (self->ctx.store)
+        collab_store_set_retention(self->ctx.store, cfg->event_retention);
     /* the security log, the state key and any migration, before the state is loaded */
-    if (!self->store || collab_startup(self, err, errlen) != 0 ||
+    if (!self->ctx.store || collab_startup(&self->ctx, err, errlen) != 0 ||
         load_state(self, err, errlen) != 0)
         goto fail;
-    self->ids = collab_idgen_new(cfg->strong[COLLAB_CTL_SESSION_IDS], 0);
+    self->ctx.ids = collab_idgen_new(cfg->strong[COLLAB_CTL_SESSION_IDS], 0);
     self->hasher = collab_hasher_new(hash_threads(cfg), cfg->hash_queue_max, 10);
     if (open_guards(self, err, errlen) != 0)
         goto fail;
-    if (!self->ids || !self->hasher) {
+    if (!self->ctx.ids || !self->hasher) {
         snprintf(err, errlen, "cannot start the id generator or the hashing threads");
         goto fail;
     }
-    if (collab_store_start_writer(self->store) != 0) {
+    if (collab_store_start_writer(self->ctx.store) != 0) {
         snprintf(err, errlen, "%s: cannot start the writer thread", cfg->state_path);
         goto fail;
     }
-    collab_seclog_emit(self->seclog, self->started_ms, "broker_started", "bind", cfg->bind,
+    collab_seclog_emit(self->ctx.seclog, self->ctx.started_ms, "broker_started", "bind", cfg->bind,
                        "transport", collab_transport_curve(self->transport) ? "curve" : "null",
                        NULL);
     return self;
@@ -243,11 +258,7 @@ void collab_broker_destroy(collab_broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     collab_broker_t *self = *self_p;
-    for (size_t i = self->pending_head; i < self->npending; i++) {
-        zmq_msg_close(&self->pending[i].rid);
-        zmq_msg_close(&self->pending[i].body);
-    }
-    free(self->pending);
+    collab_outbox_destroy(&self->ctx.outbox); /* held frames were never acknowledged */
     if (self->monitor) {
         zmq_socket_monitor(self->router, NULL, 0);
         zmq_close(self->monitor);
@@ -256,15 +267,15 @@ void collab_broker_destroy(collab_broker_t **self_p)
     zsock_destroy(&sock);
     collab_transport_destroy(&self->transport); /* zauth outlives the socket it serves */
     collab_hasher_destroy(&self->hasher);
-    collab_replay_destroy(&self->replay);
-    collab_rate_gate_destroy(&self->rate);
-    if (self->store && collab_store_in_batch(self->store))
-        collab_store_commit(self->store);
-    collab_store_destroy(&self->store);
-    collab_vault_destroy(&self->vault); /* after the store, which borrowed it */
-    collab_idgen_destroy(&self->ids);
-    collab_seclog_destroy(&self->seclog);
-    collab_tables_destroy(&self->tables);
+    collab_replay_destroy(&self->ctx.replay);
+    collab_rate_gate_destroy(&self->ctx.rate);
+    if (self->ctx.store && collab_store_in_batch(self->ctx.store))
+        collab_store_commit(self->ctx.store);
+    collab_store_destroy(&self->ctx.store);
+    collab_vault_destroy(&self->ctx.vault); /* after the store, which borrowed it */
+    collab_idgen_destroy(&self->ctx.ids);
+    collab_seclog_destroy(&self->ctx.seclog);
+    collab_tables_destroy(&self->ctx.tables);
     collab_statelock_release(&self->lock); /* last: the state file is closed */
     free(self);
     *self_p = NULL;

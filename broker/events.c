@@ -1,7 +1,8 @@
 /*  events.c: per-agent event streams. Each event gets the recipient's next sequence
     number, is stored with the batch (retained per agent), and is pushed to the agent's
     subscribed sessions when the batch commits. */
-#include "core.h"
+#include "events.h"
+#include "reply.h"
 
 #include <string.h>
 
@@ -13,8 +14,8 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-/*  Encodes an event frame into self->frame_buf; returns its length or 0. */
-static size_t encode_event(collab_broker_t *self, const collab_event_t *ev)
+/*  Encodes an event frame into the outbox's frame buffer; returns its length or 0. */
+static size_t encode_event(collab_ctx_t *ctx, const collab_event_t *ev)
 {
     collab_envelope_t env = {.kind = COLLAB_KIND_EVENT,
                              .version = COLLAB_PROTOCOL_VERSION,
@@ -23,31 +24,34 @@ static size_t encode_event(collab_broker_t *self, const collab_event_t *ev)
                              .timestamp = ev->timestamp,
                              .data = {(const char *)ev->data, ev->data_len}};
     size_t len = 0;
-    if (collab_envelope_encode(&env, self->frame_buf, sizeof self->frame_buf, &len) != 0)
+    if (collab_envelope_encode(&env, collab_outbox_frame_buf(ctx->outbox), COLLAB_MAX_FRAME,
+                               &len) != 0)
         return 0;
     return len;
 }
 
-static void push(collab_broker_t *self, const collab_session_t *s, size_t len)
+static void push(collab_ctx_t *ctx, const collab_session_t *s, size_t len)
 {
-    collab_send_to(self, s->rid, s->rid_len, self->frame_buf, len);
-    self->stats.events_sent++;
+    collab_send_to(ctx, s->rid, s->rid_len, collab_outbox_frame_buf(ctx->outbox), len);
+    ctx->stats.events_sent++;
 }
 
-int collab_event_to(collab_broker_t *self, collab_agent_t *agent, const char *name,
-                    const uint8_t *data, size_t len)
+int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name, const uint8_t *data,
+                    size_t len)
 {
-    return collab_event_to_also(self, agent, name, data, len, NULL, 0);
+    return collab_event_to_also(ctx, agent, name, data, len, NULL, 0);
 }
 
-int collab_event_to_also(collab_broker_t *self, collab_agent_t *agent, const char *name,
+int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
                          const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len)
 {
-    collab_event_t ev = {
-        .seq = agent->event_seq + 1, .timestamp = collab_now_ms(), .data = data, .data_len = len};
+    collab_event_t ev = {.seq = agent->event_seq + 1,
+                         .timestamp = collab_ctx_now(ctx),
+                         .data = data,
+                         .data_len = len};
     copy_str(ev.agent_id, sizeof ev.agent_id, agent->id);
     copy_str(ev.name, sizeof ev.name, name);
-    int rc = collab_store_put_event(self->store, &ev, self->cfg.event_retention);
+    int rc = collab_store_put_event(ctx->store, &ev, ctx->cfg.event_retention);
     if (rc)
         return rc;
     agent->event_seq = ev.seq; /* persisted by the event itself: the log keeps the latest */
@@ -56,15 +60,15 @@ int collab_event_to_also(collab_broker_t *self, collab_agent_t *agent, const cha
         first = first->next_of_agent;
     if (!first && !rid_len)
         return 0; /* nobody listens now: stored for a later subscribe, no frame to make */
-    size_t flen = encode_event(self, &ev);
+    size_t flen = encode_event(ctx, &ev);
     if (flen == 0)
         return COLLAB_E_INTERNAL;
     for (collab_session_t *s = first; s; s = s->next_of_agent)
         if (s->subscribed && s->rid_len)
-            push(self, s, flen);
+            push(ctx, s, flen);
     if (rid_len) {
-        collab_send_to(self, rid, rid_len, self->frame_buf, flen);
-        self->stats.events_sent++;
+        collab_send_to(ctx, rid, rid_len, collab_outbox_frame_buf(ctx->outbox), flen);
+        ctx->stats.events_sent++;
     }
     return 0;
 }
@@ -77,26 +81,26 @@ static bool listed(collab_agent_t **to, size_t n, const collab_agent_t *a)
     return false;
 }
 
-int collab_event_fanout(collab_broker_t *self, collab_agent_t **to, size_t n, bool broadcast,
+int collab_event_fanout(collab_ctx_t *ctx, collab_agent_t **to, size_t n, bool broadcast,
                         const char *name, const uint8_t *data, size_t len)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         if (to[i] && !listed(to, i, to[i]))
-            rc = collab_event_to(self, to[i], name, data, len);
-    if (!broadcast || collab_tables_follow_all_count(self->tables) == 0)
+            rc = collab_event_to(ctx, to[i], name, data, len);
+    if (!broadcast || collab_tables_follow_all_count(ctx->tables) == 0)
         return rc;
-    size_t count = collab_tables_agent_count(self->tables);
+    size_t count = collab_tables_agent_count(ctx->tables);
     for (size_t i = 0; i < count && rc == 0; i++) {
-        collab_agent_t *a = collab_tables_agent_at(self->tables, i);
+        collab_agent_t *a = collab_tables_agent_at(ctx->tables, i);
         if (a->follow_all && !listed(to, n, a))
-            rc = collab_event_to(self, a, name, data, len);
+            rc = collab_event_to(ctx, a, name, data, len);
     }
     return rc;
 }
 
 typedef struct {
-    collab_broker_t *self;
+    collab_ctx_t *ctx;
     collab_session_t *session;
     uint32_t count;
 } replay_t;
@@ -104,19 +108,19 @@ typedef struct {
 static int replay_one(void *arg, const collab_event_t *ev)
 {
     replay_t *r = arg;
-    size_t len = encode_event(r->self, ev);
+    size_t len = encode_event(r->ctx, ev);
     if (len == 0)
         return COLLAB_E_INTERNAL;
-    push(r->self, r->session, len);
+    push(r->ctx, r->session, len);
     r->count++;
     return 0;
 }
 
-int collab_event_replay(collab_broker_t *self, collab_session_t *s, uint64_t since,
-                        uint32_t *replayed, uint64_t *oldest)
+int collab_event_replay(collab_ctx_t *ctx, collab_session_t *s, uint64_t since, uint32_t *replayed,
+                        uint64_t *oldest)
 {
-    replay_t r = {self, s, 0};
-    int rc = collab_store_events_since(self->store, s->agent_id, since, replay_one, &r, oldest);
+    replay_t r = {ctx, s, 0};
+    int rc = collab_store_events_since(ctx->store, s->agent_id, since, replay_one, &r, oldest);
     *replayed = r.count;
     return rc;
 }

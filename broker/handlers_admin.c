@@ -1,11 +1,14 @@
 /*  handlers_admin.c: workers and agents (register_worker, list_workers, list_agents) and
     the admin actions (set_role, list_sessions, revoke_session, get_stats). */
-#include "core.h"
+#include "handlers.h"
+#include "events.h"
+#include "reply.h"
+#include "sessions.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int collab_h_register_worker(collab_broker_t *self, req_t *req)
+int collab_h_register_worker(collab_ctx_t *ctx, req_t *req)
 {
     collab_mp_reader_t r;
     uint32_t n;
@@ -42,7 +45,7 @@ int collab_h_register_worker(collab_broker_t *self, req_t *req)
     a->cap_count = (uint8_t)n;
     memcpy(a->caps, caps, sizeof caps);
     a->last_seen = req->now;
-    if ((rc = collab_store_put_agent(self->store, a)) != 0)
+    if ((rc = collab_store_put_agent(ctx->store, a)) != 0)
         return rc;
     collab_pack_map(&req->out, 2);
     collab_pack_kv_str(&req->out, "agent_id", a->id);
@@ -53,14 +56,14 @@ int collab_h_register_worker(collab_broker_t *self, req_t *req)
     return 0;
 }
 
-static uint32_t active_tasks(collab_broker_t *self, const char *worker)
+static uint32_t active_tasks(collab_ctx_t *ctx, const char *worker)
 {
     uint32_t n = 0;
-    size_t np = collab_tables_project_count(self->tables);
+    size_t np = collab_tables_project_count(ctx->tables);
     for (size_t i = 0; i < np; i++) {
         size_t nt;
-        collab_project_t *p = collab_tables_project_at(self->tables, i);
-        collab_task_t **t = collab_tables_project_tasks(self->tables, p->id, &nt);
+        collab_project_t *p = collab_tables_project_at(ctx->tables, i);
+        collab_task_t **t = collab_tables_project_tasks(ctx->tables, p->id, &nt);
         for (size_t k = 0; k < nt; k++)
             n += strcmp(t[k]->assigned_to, worker) == 0 &&
                  (t[k]->status == COLLAB_TASK_ASSIGNED || t[k]->status == COLLAB_TASK_IN_PROGRESS);
@@ -68,13 +71,13 @@ static uint32_t active_tasks(collab_broker_t *self, const char *worker)
     return n;
 }
 
-int collab_h_list_workers(collab_broker_t *self, req_t *req)
+int collab_h_list_workers(collab_ctx_t *ctx, req_t *req)
 {
     collab_pager_t pg;
-    size_t n = collab_tables_agent_count(self->tables);
-    collab_pager_init(self, &pg, 0);
+    size_t n = collab_tables_agent_count(ctx->tables);
+    collab_pager_init(ctx, &pg, 0);
     for (size_t i = 0; i < n; i++) {
-        collab_agent_t *a = collab_tables_agent_at(self->tables, i);
+        collab_agent_t *a = collab_tables_agent_at(ctx->tables, i);
         if (!a->registered)
             continue;
         collab_pager_begin_item(&pg);
@@ -86,7 +89,7 @@ int collab_h_list_workers(collab_broker_t *self, req_t *req)
             collab_pack_str(&pg.items, a->caps[c]);
         collab_pack_kv_uint(&pg.items, "last_seen", a->last_seen);
         collab_pack_kv_bool(&pg.items, "online", a->session_count > 0);
-        collab_pack_kv_uint(&pg.items, "active_tasks", active_tasks(self, a->id));
+        collab_pack_kv_uint(&pg.items, "active_tasks", active_tasks(ctx, a->id));
         if (!collab_pager_end_item(&pg))
             break;
     }
@@ -95,13 +98,13 @@ int collab_h_list_workers(collab_broker_t *self, req_t *req)
     return 0;
 }
 
-int collab_h_list_agents(collab_broker_t *self, req_t *req)
+int collab_h_list_agents(collab_ctx_t *ctx, req_t *req)
 {
     collab_pager_t pg;
-    size_t n = collab_tables_agent_count(self->tables);
-    collab_pager_init(self, &pg, 0);
+    size_t n = collab_tables_agent_count(ctx->tables);
+    collab_pager_init(ctx, &pg, 0);
     for (size_t i = 0; i < n; i++) {
-        collab_agent_t *a = collab_tables_agent_at(self->tables, i);
+        collab_agent_t *a = collab_tables_agent_at(ctx->tables, i);
         collab_pager_begin_item(&pg);
         collab_pack_map(&pg.items, 3);
         collab_pack_kv_str(&pg.items, "agent_id", a->id);
@@ -115,7 +118,7 @@ int collab_h_list_agents(collab_broker_t *self, req_t *req)
     return 0;
 }
 
-int collab_h_set_role(collab_broker_t *self, req_t *req)
+int collab_h_set_role(collab_ctx_t *ctx, req_t *req)
 {
     collab_span_t id, role_name;
     int rc = collab_arg_str(req, "agent_id", true, &id);
@@ -127,26 +130,26 @@ int collab_h_set_role(collab_broker_t *self, req_t *req)
     if (role < 0)
         return collab_why(req, COLLAB_E_BAD_REQUEST, "role",
                           "is not a role (admin, coordinator, worker, observer)", 0, NULL);
-    collab_agent_t *a = collab_tables_agent(self->tables, id.ptr, id.len);
+    collab_agent_t *a = collab_tables_agent(ctx->tables, id.ptr, id.len);
     if (!a)
         return collab_why(req, COLLAB_E_NOT_FOUND, "agent_id", "is not an agent", 0, NULL);
     collab_role_t previous = a->role;
     a->role = (collab_role_t)role;
-    if ((rc = collab_store_put_agent(self->store, a)) != 0) {
+    if ((rc = collab_store_put_agent(ctx->store, a)) != 0) {
         a->role = previous;
         return rc;
     }
-    collab_audit(self, req, "role_changed", "target", a->id);
+    collab_audit(ctx, req, "role_changed", "target", a->id);
     collab_pack_t e;
     size_t len;
-    collab_pack_init(&e, self->event_buf, sizeof self->event_buf);
+    collab_pack_init(&e, ctx->event_buf, sizeof ctx->event_buf);
     collab_pack_map(&e, 4);
     collab_pack_kv_str(&e, "agent_id", a->id);
     collab_pack_kv_str(&e, "role", collab_role_name(a->role));
     collab_pack_kv_str(&e, "previous", collab_role_name(previous));
     collab_pack_kv_str(&e, "by", req->agent->id);
     if (collab_pack_finish(&e, &len) != 0 ||
-        (rc = collab_event_to(self, a, "role_changed", self->event_buf, len)) != 0)
+        (rc = collab_event_to(ctx, a, "role_changed", ctx->event_buf, len)) != 0)
         return rc ? rc : COLLAB_E_INTERNAL;
     collab_pack_map(&req->out, 3);
     collab_pack_kv_str(&req->out, "agent_id", a->id);
@@ -161,7 +164,7 @@ static int cmp_handle(const void *a, const void *b)
     return x->handle < y->handle ? -1 : x->handle > y->handle;
 }
 
-int collab_h_list_sessions(collab_broker_t *self, req_t *req)
+int collab_h_list_sessions(collab_ctx_t *ctx, req_t *req)
 {
     collab_span_t filter = {NULL, 0};
     uint64_t off = 0;
@@ -170,17 +173,17 @@ int collab_h_list_sessions(collab_broker_t *self, req_t *req)
         rc = collab_arg_uint(req, "offset", false, &off);
     if (rc)
         return rc;
-    size_t total = collab_tables_session_count(self->tables), n = 0;
+    size_t total = collab_tables_session_count(ctx->tables), n = 0;
     collab_session_t **all = malloc((total ? total : 1) * sizeof *all);
     if (!all)
         return COLLAB_E_NOMEM;
-    for (collab_session_t *s = collab_tables_session_first(self->tables); s;
-         s = collab_tables_session_next(self->tables))
+    for (collab_session_t *s = collab_tables_session_first(ctx->tables); s;
+         s = collab_tables_session_next(ctx->tables))
         if (!filter.ptr || collab_span_eq(filter, s->agent_id))
             all[n++] = s;
     qsort(all, n, sizeof *all, cmp_handle);
     collab_pager_t pg;
-    collab_pager_init(self, &pg, 0);
+    collab_pager_init(ctx, &pg, 0);
     size_t i = off;
     for (; i < n; i++) {
         const collab_session_t *s = all[i];
@@ -204,7 +207,7 @@ int collab_h_list_sessions(collab_broker_t *self, req_t *req)
     return 0;
 }
 
-int collab_h_revoke_session(collab_broker_t *self, req_t *req)
+int collab_h_revoke_session(collab_ctx_t *ctx, req_t *req)
 {
     uint64_t handle;
     collab_span_t id;
@@ -220,36 +223,36 @@ int collab_h_revoke_session(collab_broker_t *self, req_t *req)
                           "or agent_id: give exactly one of the two", 0, NULL);
     uint32_t revoked = 0;
     if (by_handle) {
-        collab_session_t *s = collab_tables_session_by_handle(self->tables, handle);
+        collab_session_t *s = collab_tables_session_by_handle(ctx->tables, handle);
         if (!s)
             return collab_why(req, COLLAB_E_NOT_FOUND, "handle", "names no session", 0, NULL);
         if (s == req->session)
             req->session = NULL;
-        rc = collab_session_end(self, &s, "revoked", req->agent->id);
+        rc = collab_session_end(ctx, &s, "revoked", req->agent->id);
         revoked = rc == 0;
     } else {
-        collab_agent_t *a = collab_tables_agent(self->tables, id.ptr, id.len);
+        collab_agent_t *a = collab_tables_agent(ctx->tables, id.ptr, id.len);
         if (!a)
             return collab_why(req, COLLAB_E_NOT_FOUND, "agent_id", "is not an agent", 0, NULL);
         while (rc == 0 && a->sessions) {
             collab_session_t *s = a->sessions;
             if (s == req->session)
                 req->session = NULL;
-            if ((rc = collab_session_end(self, &s, "revoked", req->agent->id)) == 0)
+            if ((rc = collab_session_end(ctx, &s, "revoked", req->agent->id)) == 0)
                 revoked++;
         }
     }
     if (rc)
         return rc;
-    collab_audit(self, req, "sessions_revoked", NULL, NULL);
+    collab_audit(ctx, req, "sessions_revoked", NULL, NULL);
     collab_pack_map(&req->out, 1);
     collab_pack_kv_uint(&req->out, "revoked", revoked);
     return 0;
 }
 
-int collab_h_get_stats(collab_broker_t *self, req_t *req)
+int collab_h_get_stats(collab_ctx_t *ctx, req_t *req)
 {
-    const collab_counters_t *c = &self->stats;
+    const collab_counters_t *c = &ctx->stats;
     collab_pack_t *o = &req->out;
     collab_pack_map(o, 22);
     collab_pack_kv_uint(o, "requests", c->requests);
@@ -262,17 +265,17 @@ int collab_h_get_stats(collab_broker_t *self, req_t *req)
     collab_pack_kv_uint(o, "malformed", c->malformed);
     collab_pack_kv_uint(o, "dropped", c->dropped);
     collab_pack_kv_uint(o, "disconnects", c->disconnects);
-    collab_pack_kv_uint(o, "sessions_open", collab_tables_session_count(self->tables));
+    collab_pack_kv_uint(o, "sessions_open", collab_tables_session_count(ctx->tables));
     collab_pack_kv_uint(o, "logins_ok", c->logins_ok);
     collab_pack_kv_uint(o, "logins_failed", c->logins_failed);
     collab_pack_kv_uint(o, "events_sent", c->events_sent);
     collab_pack_kv_uint(o, "peer_warnings", c->peer_warnings);
-    collab_pack_kv_uint(o, "transport_refused", collab_transport_refused(self->transport));
+    collab_pack_kv_uint(o, "transport_refused", ctx->stats.transport_refused);
     collab_pack_kv_uint(o, "rate_limited", c->rate_limited);
     collab_pack_kv_uint(o, "replays", c->replays);
     collab_pack_kv_uint(o, "hash_jobs", c->hash_jobs);
     collab_pack_kv_uint(o, "hash_verified", c->hash_verified);
     collab_pack_kv_uint(o, "commits", c->commits);
-    collab_pack_kv_uint(o, "uptime_s", (req->now - self->started_ms) / 1000u);
+    collab_pack_kv_uint(o, "uptime_s", (req->now - ctx->started_ms) / 1000u);
     return 0;
 }

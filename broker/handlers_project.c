@@ -1,22 +1,24 @@
 /*  handlers_project.c: create, list, get, close and delete projects. */
-#include "core.h"
+#include "handlers.h"
+#include "events.h"
+#include "reply.h"
 
 #include <string.h>
 
-static bool may_manage(const collab_broker_t *self, const req_t *req, const collab_project_t *p)
+static bool may_manage(const collab_ctx_t *ctx, const req_t *req, const collab_project_t *p)
 {
     /* strong role enforcement: admins, or the coordinator that owns the project */
-    if (!collab_authz_strong(self) || req->role == COLLAB_ROLE_ADMIN)
+    if (!collab_authz_strong(ctx) || req->role == COLLAB_ROLE_ADMIN)
         return true;
     return req->role == COLLAB_ROLE_COORDINATOR && strcmp(p->owner, req->agent->id) == 0;
 }
 
-static int project_event(collab_broker_t *self, const collab_project_t *p, const char *name,
+static int project_event(collab_ctx_t *ctx, const collab_project_t *p, const char *name,
                          const char *by, collab_agent_t **extra, size_t nextra)
 {
     collab_pack_t e;
     size_t len;
-    collab_pack_init(&e, self->event_buf, sizeof self->event_buf);
+    collab_pack_init(&e, ctx->event_buf, sizeof ctx->event_buf);
     bool created = strcmp(name, "project_created") == 0;
     collab_pack_map(&e, 3);
     collab_pack_kv_uint(&e, "project_id", p->id);
@@ -31,22 +33,22 @@ static int project_event(collab_broker_t *self, const collab_project_t *p, const
         return COLLAB_E_INTERNAL;
     collab_agent_t *to[1 + COLLAB_MAX_LIST_ENTRIES];
     size_t n = 0;
-    to[n++] = collab_tables_agent(self->tables, p->owner, strlen(p->owner));
+    to[n++] = collab_tables_agent(ctx->tables, p->owner, strlen(p->owner));
     for (size_t i = 0; i < nextra && n < sizeof to / sizeof to[0]; i++)
         to[n++] = extra[i];
-    return collab_event_fanout(self, to, n, true, name, self->event_buf, len);
+    return collab_event_fanout(ctx, to, n, true, name, ctx->event_buf, len);
 }
 
-int collab_h_create_project(collab_broker_t *self, req_t *req)
+int collab_h_create_project(collab_ctx_t *ctx, req_t *req)
 {
     collab_span_t name, desc;
-    int rc = collab_arg_text(self, req, "name", 1, COLLAB_NAME_MAX_CP, true, &name);
+    int rc = collab_arg_text(ctx, req, "name", 1, COLLAB_NAME_MAX_CP, true, &name);
     if (rc == 0)
-        rc = collab_arg_text(self, req, "description", 0, COLLAB_DESC_MAX_CP, false, &desc);
+        rc = collab_arg_text(ctx, req, "description", 0, COLLAB_DESC_MAX_CP, false, &desc);
     if (rc)
         return rc;
-    if (collab_tables_projects_owned(self->tables, req->agent->id) >=
-        self->cfg.max_projects_per_agent)
+    if (collab_tables_projects_owned(ctx->tables, req->agent->id) >=
+        ctx->cfg.max_projects_per_agent)
         return COLLAB_E_QUOTA;
     char name_z[COLLAB_MAX_STR_BYTES + 1], desc_z[COLLAB_MAX_STR_BYTES + 1];
     memcpy(name_z, name.ptr, name.len);
@@ -54,15 +56,15 @@ int collab_h_create_project(collab_broker_t *self, req_t *req)
     memcpy(desc_z, desc.ptr, desc.len);
     desc_z[desc.len] = '\0';
     collab_project_t p = {
-        .id = self->next_project_id, .name = name_z, .description = desc_z, .created = req->now};
+        .id = ctx->next_project_id, .name = name_z, .description = desc_z, .created = req->now};
     snprintf(p.owner, sizeof p.owner, "%s", req->agent->id);
-    collab_project_t *stored = collab_tables_add_project(self->tables, &p);
+    collab_project_t *stored = collab_tables_add_project(ctx->tables, &p);
     if (!stored)
         return COLLAB_E_NOMEM;
-    self->next_project_id++;
-    if ((rc = collab_store_put_project(self->store, stored)) != 0 ||
-        (rc = collab_save_ids(self)) != 0 ||
-        (rc = project_event(self, stored, "project_created", req->agent->id, NULL, 0)) != 0)
+    ctx->next_project_id++;
+    if ((rc = collab_store_put_project(ctx->store, stored)) != 0 ||
+        (rc = collab_save_ids(ctx)) != 0 ||
+        (rc = project_event(ctx, stored, "project_created", req->agent->id, NULL, 0)) != 0)
         return rc;
     collab_pack_map(&req->out, 3);
     collab_pack_kv_uint(&req->out, "project_id", stored->id);
@@ -89,18 +91,18 @@ static int opt_offset(req_t *req, const char *key, uint64_t *off)
     return collab_arg_uint(req, key, false, off);
 }
 
-int collab_h_list_projects(collab_broker_t *self, req_t *req)
+int collab_h_list_projects(collab_ctx_t *ctx, req_t *req)
 {
     uint64_t off;
     int rc = opt_offset(req, "offset", &off);
     if (rc)
         return rc;
-    size_t total = collab_tables_project_count(self->tables), i = off;
+    size_t total = collab_tables_project_count(ctx->tables), i = off;
     collab_pager_t pg;
-    collab_pager_init(self, &pg, 0);
+    collab_pager_init(ctx, &pg, 0);
     for (; i < total; i++) {
         collab_pager_begin_item(&pg);
-        pack_summary(&pg.items, collab_tables_project_at(self->tables, i));
+        pack_summary(&pg.items, collab_tables_project_at(ctx->tables, i));
         if (!collab_pager_end_item(&pg))
             break;
     }
@@ -112,7 +114,7 @@ int collab_h_list_projects(collab_broker_t *self, req_t *req)
     return 0;
 }
 
-int collab_h_get_project(collab_broker_t *self, req_t *req)
+int collab_h_get_project(collab_ctx_t *ctx, req_t *req)
 {
     uint64_t id, off;
     int rc = collab_arg_id(req, "project_id", &id);
@@ -120,13 +122,13 @@ int collab_h_get_project(collab_broker_t *self, req_t *req)
         rc = opt_offset(req, "task_offset", &off);
     if (rc)
         return rc;
-    collab_project_t *p = collab_tables_project(self->tables, id);
+    collab_project_t *p = collab_tables_project(ctx->tables, id);
     if (!p)
         return collab_why(req, COLLAB_E_NOT_FOUND, "project_id", "names no project", 0, NULL);
     size_t total, i = off;
-    collab_task_t **tasks = collab_tables_project_tasks(self->tables, id, &total);
+    collab_task_t **tasks = collab_tables_project_tasks(ctx->tables, id, &total);
     collab_pager_t pg;
-    collab_pager_init(self, &pg, strlen(p->name) + strlen(p->description) + 128);
+    collab_pager_init(ctx, &pg, strlen(p->name) + strlen(p->description) + 128);
     for (; i < total; i++) {
         collab_pager_begin_item(&pg);
         collab_pack_task(&pg.items, tasks[i]);
@@ -149,26 +151,26 @@ int collab_h_get_project(collab_broker_t *self, req_t *req)
 }
 
 /*  The project named by the request, if this agent may manage it. */
-static int managed_project(collab_broker_t *self, req_t *req, collab_project_t **out)
+static int managed_project(collab_ctx_t *ctx, req_t *req, collab_project_t **out)
 {
     uint64_t id;
     int rc = collab_arg_id(req, "project_id", &id);
     if (rc)
         return rc;
-    *out = collab_tables_project(self->tables, id);
+    *out = collab_tables_project(ctx->tables, id);
     if (!*out)
         return collab_why(req, COLLAB_E_NOT_FOUND, "project_id", "names no project", 0, NULL);
-    return may_manage(self, req, *out) ? 0 : COLLAB_E_FORBIDDEN;
+    return may_manage(ctx, req, *out) ? 0 : COLLAB_E_FORBIDDEN;
 }
 
 /*  The distinct assignees of a project's tasks (for events). */
-static size_t assignees(collab_broker_t *self, uint64_t project_id, collab_agent_t **to, size_t cap)
+static size_t assignees(collab_ctx_t *ctx, uint64_t project_id, collab_agent_t **to, size_t cap)
 {
     size_t total, n = 0;
-    collab_task_t **tasks = collab_tables_project_tasks(self->tables, project_id, &total);
+    collab_task_t **tasks = collab_tables_project_tasks(ctx->tables, project_id, &total);
     for (size_t i = 0; i < total && n < cap; i++) {
         collab_agent_t *a =
-            collab_tables_agent(self->tables, tasks[i]->assigned_to, strlen(tasks[i]->assigned_to));
+            collab_tables_agent(ctx->tables, tasks[i]->assigned_to, strlen(tasks[i]->assigned_to));
         bool seen = false;
         for (size_t k = 0; k < n && !seen; k++)
             seen = to[k] == a;
@@ -178,22 +180,22 @@ static size_t assignees(collab_broker_t *self, uint64_t project_id, collab_agent
     return n;
 }
 
-int collab_h_close_project(collab_broker_t *self, req_t *req)
+int collab_h_close_project(collab_ctx_t *ctx, req_t *req)
 {
     collab_project_t *p;
-    int rc = managed_project(self, req, &p);
+    int rc = managed_project(ctx, req, &p);
     if (rc)
         return rc;
     if (p->closed)
         return COLLAB_E_CONFLICT;
     p->closed = true;
-    if ((rc = collab_store_put_project(self->store, p)) != 0) {
+    if ((rc = collab_store_put_project(ctx->store, p)) != 0) {
         p->closed = false;
         return rc;
     }
     collab_agent_t *to[COLLAB_MAX_LIST_ENTRIES];
-    size_t n = assignees(self, p->id, to, COLLAB_MAX_LIST_ENTRIES);
-    if ((rc = project_event(self, p, "project_closed", req->agent->id, to, n)) != 0)
+    size_t n = assignees(ctx, p->id, to, COLLAB_MAX_LIST_ENTRIES);
+    if ((rc = project_event(ctx, p, "project_closed", req->agent->id, to, n)) != 0)
         return rc;
     collab_pack_map(&req->out, 2);
     collab_pack_kv_uint(&req->out, "project_id", p->id);
@@ -201,19 +203,19 @@ int collab_h_close_project(collab_broker_t *self, req_t *req)
     return 0;
 }
 
-int collab_h_delete_project(collab_broker_t *self, req_t *req)
+int collab_h_delete_project(collab_ctx_t *ctx, req_t *req)
 {
     collab_project_t *p;
-    int rc = managed_project(self, req, &p);
+    int rc = managed_project(ctx, req, &p);
     if (rc)
         return rc;
     uint64_t id = p->id;
     collab_agent_t *to[COLLAB_MAX_LIST_ENTRIES];
-    size_t n = assignees(self, id, to, COLLAB_MAX_LIST_ENTRIES);
-    if ((rc = collab_store_delete_project(self->store, id)) != 0 ||
-        (rc = project_event(self, p, "project_deleted", req->agent->id, to, n)) != 0)
+    size_t n = assignees(ctx, id, to, COLLAB_MAX_LIST_ENTRIES);
+    if ((rc = collab_store_delete_project(ctx->store, id)) != 0 ||
+        (rc = project_event(ctx, p, "project_deleted", req->agent->id, to, n)) != 0)
         return rc;
-    collab_tables_remove_project(self->tables, id);
+    collab_tables_remove_project(ctx->tables, id);
     collab_pack_map(&req->out, 2);
     collab_pack_kv_uint(&req->out, "project_id", id);
     collab_pack_kv_bool(&req->out, "deleted", true);

@@ -1,5 +1,5 @@
 /*  handlers_util.c: payload field validation shared by the handlers, and the audit hook. */
-#include "core.h"
+#include "handlers.h"
 
 #include <string.h>
 
@@ -70,7 +70,7 @@ static int length_why(req_t *req, const char *key, size_t have, size_t min, size
     return collab_why(req, COLLAB_E_LIMIT, key, "is longer than", (uint32_t)max, unit);
 }
 
-int collab_arg_text(const collab_broker_t *self, req_t *req, const char *key, size_t min_cp,
+int collab_arg_text(const collab_ctx_t *ctx, req_t *req, const char *key, size_t min_cp,
                     size_t max_cp, bool required, collab_span_t *out)
 {
     *out = (collab_span_t){"", 0};
@@ -78,7 +78,7 @@ int collab_arg_text(const collab_broker_t *self, req_t *req, const char *key, si
     if (rc)
         return rc;
     rc = collab_text_check(out->ptr, out->len, min_cp, max_cp,
-                           self->cfg.strong[COLLAB_CTL_TEXT_FIELDS]);
+                           ctx->cfg.strong[COLLAB_CTL_TEXT_FIELDS]);
     if (rc == COLLAB_E_LIMIT) {
         size_t cp = 0;
         collab_utf8_check(out->ptr, out->len, &cp);
@@ -110,7 +110,7 @@ int collab_arg_secret(req_t *req, const char *key, size_t max, collab_span_t *ou
     return rc;
 }
 
-void collab_audit(collab_broker_t *self, const req_t *req, const char *event, const char *k1,
+void collab_audit(collab_ctx_t *ctx, const req_t *req, const char *event, const char *k1,
                   const char *v1)
 {
     char handle[24] = "";
@@ -123,15 +123,15 @@ void collab_audit(collab_broker_t *self, const req_t *req, const char *event, co
     }
     if (req->session)
         snprintf(handle, sizeof handle, "%llu", (unsigned long long)req->session->handle);
-    collab_seclog_emit(self->seclog, req->now, event, "agent_id", agent, "peer", req->peer,
-                       "action", collab_action_name(req->action), "session",
-                       handle[0] ? handle : NULL, k1, v1, NULL);
+    collab_seclog_emit(ctx->seclog, req->now, event, "agent_id", agent, "peer", req->peer, "action",
+                       collab_action_name(req->action), "session", handle[0] ? handle : NULL, k1,
+                       v1, NULL);
 }
 
-int collab_save_ids(collab_broker_t *self)
+int collab_save_ids(collab_ctx_t *ctx)
 {
-    uint64_t ids[3] = {self->next_project_id, self->next_task_id, self->next_handle};
-    return collab_store_put_meta(self->store, "ids", ids, sizeof ids);
+    uint64_t ids[3] = {ctx->next_project_id, ctx->next_task_id, ctx->next_handle};
+    return collab_store_put_meta(ctx->store, "ids", ids, sizeof ids);
 }
 
 void collab_pack_task(collab_pack_t *p, const collab_task_t *t)
@@ -153,9 +153,9 @@ void collab_pack_task(collab_pack_t *p, const collab_task_t *t)
 /*  Room left for the map around the list: its keys and a few integers. */
 #define PAGER_RESERVE 256
 
-void collab_pager_init(collab_broker_t *self, collab_pager_t *pg, size_t reserve)
+void collab_pager_init(collab_ctx_t *ctx, collab_pager_t *pg, size_t reserve)
 {
-    collab_pack_init(&pg->items, self->list_buf, sizeof self->list_buf - PAGER_RESERVE - reserve);
+    collab_pack_init(&pg->items, ctx->list_buf, sizeof ctx->list_buf - PAGER_RESERVE - reserve);
     pg->count = 0;
     pg->mark = 0;
 }
@@ -180,5 +180,5 @@ void collab_pager_emit(collab_pager_t *pg, collab_pack_t *out, const char *key)
 {
     collab_pack_str(out, key);
     collab_pack_array(out, pg->count);
-    collab_pack_raw(out, pg->items.data, pg->items.len);
+    collab_pack_raw(out, pg->items.data, pg->items.len, pg->count);
 }

@@ -4,9 +4,10 @@
     thread, which commits them while the loop reads the next batch. A reply or event waits
     for the commit of the batch it reflects (group commit, pipelined). Timers expire idle
     sessions and write back activity times lazily. */
-#include "core.h"
+#include "broker_self.h"
 #include "dispatch.h"
 #include "log.h"
+#include "sessions.h"
 
 #include <czmq.h>
 #ifdef __GLIBC__
@@ -17,113 +18,45 @@
 #include <string.h>
 #include <time.h>
 
-static volatile sig_atomic_t stop_requested;
-
-void collab_broker_stop(void)
+void collab_broker_stop(collab_broker_t *self)
 {
-    stop_requested = 1;
+    self->stop = 1;
 }
 
-uint64_t collab_now_ms(void)
+void collab_broker_stop_on(collab_broker_t *self, volatile sig_atomic_t *flag)
 {
+    self->stop_flag = flag;
+}
+
+static bool stopping(const collab_broker_t *self)
+{
+    return self->stop || (self->stop_flag && *self->stop_flag) || zsys_interrupted;
+}
+
+uint64_t collab_wall_ms(void *arg)
+{
+    (void)arg;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void send_frames(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body)
+uint64_t collab_mono_ms(void *arg)
 {
+    (void)arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void collab_broker_sink(void *arg, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
+                        size_t len)
+{
+    collab_broker_t *self = arg;
     /* ROUTER drops a message for a peer that is gone or over its high-water mark. */
-    if (zmq_msg_send(rid, self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_msg_send(body, self->router, ZMQ_DONTWAIT) < 0)
-        self->stats.dropped++;
-    zmq_msg_close(rid);
-    zmq_msg_close(body);
-}
-
-void collab_send_to(collab_broker_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
-                    size_t len)
-{
-    outmsg_t m;
-    if (zmq_msg_init_size(&m.rid, rid_len) != 0)
-        return;
-    if (zmq_msg_init_size(&m.body, len) != 0) {
-        zmq_msg_close(&m.rid);
-        return;
-    }
-    memcpy(zmq_msg_data(&m.rid), rid, rid_len);
-    memcpy(zmq_msg_data(&m.body), bytes, len);
-    /* what this message shows waits for its batch; and it leaves after those before it */
-    m.batch = collab_store_pending(self->store);
-    if (self->npending > self->pending_head && self->pending[self->npending - 1].batch > m.batch)
-        m.batch = self->pending[self->npending - 1].batch;
-    if (m.batch == 0) {
-        send_frames(self, &m.rid, &m.body);
-        return;
-    }
-    if (self->npending == self->pending_cap && self->pending_head > 0) {
-        memmove(self->pending, self->pending + self->pending_head,
-                (self->npending - self->pending_head) * sizeof *self->pending);
-        self->npending -= self->pending_head;
-        self->pending_head = 0;
-    }
-    if (self->npending == self->pending_cap) {
-        size_t cap = self->pending_cap ? self->pending_cap * 2 : 64;
-        outmsg_t *p = realloc(self->pending, cap * sizeof *p);
-        if (!p) {
-            zmq_msg_close(&m.rid);
-            zmq_msg_close(&m.body);
-            self->stats.dropped++;
-            return;
-        }
-        self->pending = p;
-        self->pending_cap = cap;
-    }
-    self->pending[self->npending++] = m;
-}
-
-/*  An error reply's text (PROTOCOL.md 9): the code's sentence, then, when the refusal is
-    about a field, ": " and what about it, in buf (COLLAB_MAX_ERROR_TEXT bytes and a NUL). */
-static const char *error_text(const collab_why_t *why, int rc, char *buf, size_t cap)
-{
-    if (!why->field)
-        return collab_strerror(rc);
-    if (why->unit)
-        snprintf(buf, cap, "%s: %s %s %lu %s", collab_strerror(rc), why->field, why->rule,
-                 (unsigned long)why->n, why->unit);
-    else
-        snprintf(buf, cap, "%s: %s %s", collab_strerror(rc), why->field, why->rule);
-    return buf;
-}
-
-void collab_reply(collab_broker_t *self, const req_t *req, int rc)
-{
-    char text[COLLAB_MAX_ERROR_TEXT + 1];
-    collab_why_t why = rc ? req->why : (collab_why_t){0};
-    collab_envelope_t rep = {.kind = COLLAB_KIND_REPLY,
-                             .version = COLLAB_PROTOCOL_VERSION,
-                             .request_id = req->env.request_id,
-                             .ok = rc == 0,
-                             .error_code = (uint32_t)(rc < 0 ? -rc : 0)};
-    size_t data_len = 0, len = 0;
-    if (collab_pack_finish(&req->out, &data_len) != 0) {
-        rc = COLLAB_E_INTERNAL; /* a reply that outgrew its buffer: a bug, say so */
-        rep.ok = false;
-        rep.error_code = (uint32_t)-rc;
-        data_len = 0;
-        why = (collab_why_t){0};
-    }
-    rep.error.ptr = rc ? error_text(&why, rc, text, sizeof text) : "";
-    rep.error.len = strlen(rep.error.ptr);
-    if (rc == 0 || rc == COLLAB_E_RATE_LIMITED)
-        rep.data = (collab_span_t){(const char *)req->out.data, data_len};
-    if (rc == 0)
-        self->stats.replies_ok++;
-    else
-        self->stats.replies_error++;
-    if (collab_envelope_encode(&rep, self->frame_buf, sizeof self->frame_buf, &len) != 0)
-        return;
-    collab_send_to(self, req->rid, req->rid_len, self->frame_buf, len);
+    if (zmq_send(self->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(self->router, bytes, len, ZMQ_DONTWAIT) < 0)
+        self->ctx.stats.dropped++;
 }
 
 /*  Lets the held replies and events of every committed batch go, in order. A failed
@@ -132,15 +65,9 @@ void collab_reply(collab_broker_t *self, const req_t *req, int rc)
 static int release_committed(collab_broker_t *self)
 {
     uint64_t committed;
-    if (collab_store_committed(self->store, &committed) != 0)
+    if (collab_store_committed(self->ctx.store, &committed) != 0)
         return COLLAB_E_IO;
-    while (self->pending_head < self->npending &&
-           self->pending[self->pending_head].batch <= committed) {
-        outmsg_t *m = &self->pending[self->pending_head++];
-        send_frames(self, &m->rid, &m->body);
-    }
-    if (self->pending_head == self->npending)
-        self->pending_head = self->npending = 0;
+    collab_outbox_release(self->ctx.outbox, committed);
     return 0;
 }
 
@@ -148,11 +75,11 @@ static int release_committed(collab_broker_t *self)
     ones). Returns 0 or COLLAB_E_IO (the writer has failed). */
 static int submit_batch(collab_broker_t *self)
 {
-    if (!collab_store_in_batch(self->store))
+    if (!collab_store_in_batch(self->ctx.store))
         return 0;
-    if (collab_store_submit(self->store) != 0)
+    if (collab_store_submit(self->ctx.store) != 0)
         return COLLAB_E_IO;
-    self->stats.commits++;
+    self->ctx.stats.commits++;
     return 0;
 }
 
@@ -192,19 +119,19 @@ static int read_message(collab_broker_t *self, zmq_msg_t *rid, zmq_msg_t *body, 
 static void drain_router(collab_broker_t *self)
 {
     zmq_msg_t rid, body;
-    for (uint32_t n = 0; n < self->cfg.batch_max; n++) {
+    for (uint32_t n = 0; n < self->ctx.cfg.batch_max; n++) {
         int frames = 0;
         zmq_msg_init(&rid);
         zmq_msg_init(&body);
         if (read_message(self, &rid, &body, &frames) == 0)
-            collab_dispatch(self, &rid, &body, frames);
+            collab_dispatch(&self->ctx, self->transport, &rid, &body, frames);
         else
-            n = self->cfg.batch_max; /* nothing more to read now */
+            n = self->ctx.cfg.batch_max; /* nothing more to read now */
         /* an idle writer starts at once on what is handled so far rather than wait for
            the turn's end: its fsync is the longest wait here, and what arrives meanwhile
            joins the next commit (a failure here is met again, and acted on, by the turn's
            flush_batch) */
-        if (collab_store_writer_idle(self->store))
+        if (collab_store_writer_idle(self->ctx.store))
             (void)submit_batch(self);
         zmq_msg_close(&body);
         zmq_msg_close(&rid);
@@ -215,7 +142,7 @@ static void drain_hasher(collab_broker_t *self)
 {
     collab_hash_job_t *job;
     while ((job = collab_hasher_take(self->hasher)) != NULL)
-        collab_login_complete(self, job);
+        collab_login_complete(&self->ctx, job);
 }
 
 /*  A handshake the transport refused (CURVE: unknown key, plaintext client ...): counted,
@@ -223,14 +150,15 @@ static void drain_hasher(collab_broker_t *self)
 static void note_transport_event(collab_broker_t *self, uint16_t id, uint32_t value)
 {
     bool log_due;
-    uint64_t now = collab_now_ms();
+    uint64_t now = collab_wall_ms(NULL);
     const char *why = collab_transport_on_event(self->transport, id, value, now, &log_due);
+    self->ctx.stats.transport_refused = collab_transport_refused(self->transport);
     if (!why || !log_due)
         return;
     char total[24];
     snprintf(total, sizeof total, "%llu",
              (unsigned long long)collab_transport_refused(self->transport));
-    collab_seclog_emit(self->seclog, now, "connection_refused", "reason", why, "refused_total",
+    collab_seclog_emit(self->ctx.seclog, now, "connection_refused", "reason", why, "refused_total",
                        total, NULL);
 }
 
@@ -245,7 +173,7 @@ static void drain_monitor(collab_broker_t *self)
             memcpy(&id, zmq_msg_data(&ev), sizeof id);
             memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof value);
             if (id == ZMQ_EVENT_DISCONNECTED)
-                self->stats.disconnects++;
+                self->ctx.stats.disconnects++;
             else
                 note_transport_event(self, id, value);
         }
@@ -257,12 +185,12 @@ static void drain_monitor(collab_broker_t *self)
 
 static void log_stats(collab_broker_t *self)
 {
-    const collab_counters_t *c = &self->stats;
+    const collab_counters_t *c = &self->ctx.stats;
     log_info("stats requests=%llu ok=%llu errors=%llu malformed=%llu dropped=%llu "
              "sessions=%zu logins_ok=%llu logins_failed=%llu commits=%llu",
              (unsigned long long)c->requests, (unsigned long long)c->replies_ok,
              (unsigned long long)c->replies_error, (unsigned long long)c->malformed,
-             (unsigned long long)c->dropped, collab_tables_session_count(self->tables),
+             (unsigned long long)c->dropped, collab_tables_session_count(self->ctx.tables),
              (unsigned long long)c->logins_ok, (unsigned long long)c->logins_failed,
              (unsigned long long)c->commits);
 }
@@ -281,7 +209,7 @@ static void log_stats(collab_broker_t *self)
 
 static void trim_when_quiet(collab_broker_t *self, uint64_t now)
 {
-    const collab_counters_t *c = &self->stats;
+    const collab_counters_t *c = &self->ctx.stats;
     if (now < self->trim_tick_ms + 1000 && now >= self->trim_tick_ms)
         return;
     bool quiet = c->requests - self->trim_tick_requests < TRIM_QUIET_REQUESTS;
@@ -295,7 +223,7 @@ static void trim_when_quiet(collab_broker_t *self, uint64_t now)
 #ifdef __GLIBC__
     malloc_trim(0);
     log_debug("returned freed memory to the system in %llu ms",
-              (unsigned long long)(collab_now_ms() - now));
+              (unsigned long long)(collab_wall_ms(NULL) - now));
 #endif
 }
 
@@ -304,15 +232,15 @@ static void run_timers(collab_broker_t *self, uint64_t now)
     trim_when_quiet(self, now);
     if (now - self->last_sweep_ms >= 250) {
         self->last_sweep_ms = now;
-        collab_session_sweep(self, now);
+        collab_session_sweep(&self->ctx, now);
     }
-    collab_seclog_tick(self->seclog, now); /* refusal counts whose second is over */
-    if (now - self->last_flush_ms >= (uint64_t)self->cfg.activity_flush_s * 1000u) {
+    collab_seclog_tick(self->ctx.seclog, now); /* refusal counts whose second is over */
+    if (now - self->last_flush_ms >= (uint64_t)self->ctx.cfg.activity_flush_s * 1000u) {
         self->last_flush_ms = now;
-        collab_session_flush_activity(self);
+        collab_session_flush_activity(&self->ctx);
     }
-    if (self->cfg.stats_interval_s &&
-        now - self->last_stats_ms >= (uint64_t)self->cfg.stats_interval_s * 1000u) {
+    if (self->ctx.cfg.stats_interval_s &&
+        now - self->last_stats_ms >= (uint64_t)self->ctx.cfg.stats_interval_s * 1000u) {
         self->last_stats_ms = now;
         log_stats(self);
     }
@@ -323,11 +251,11 @@ int collab_broker_run(collab_broker_t *self)
     zmq_pollitem_t items[4] = {
         {self->router, 0, ZMQ_POLLIN, 0},
         {NULL, collab_hasher_fd(self->hasher), ZMQ_POLLIN, 0},
-        {NULL, collab_store_fd(self->store), ZMQ_POLLIN, 0},
+        {NULL, collab_store_fd(self->ctx.store), ZMQ_POLLIN, 0},
         {self->monitor, 0, ZMQ_POLLIN, 0},
     };
     int rc = 0;
-    while (!stop_requested && !zsys_interrupted) {
+    while (!stopping(self)) {
         if (zmq_poll(items, self->monitor ? 4 : 3, 250) < 0 && zmq_errno() != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN)
@@ -336,15 +264,16 @@ int collab_broker_run(collab_broker_t *self)
             drain_hasher(self);
         if (self->monitor && (items[3].revents & ZMQ_POLLIN))
             drain_monitor(self);
-        run_timers(self, collab_now_ms());
+        run_timers(self, collab_wall_ms(NULL));
         if ((rc = flush_batch(self)) != 0) {
             log_error("state commit failed; stopping without acknowledging the batch");
             break;
         }
     }
-    collab_session_flush_activity(self);
-    collab_seclog_flush(self->seclog, collab_now_ms()); /* the counts, and their head, kept */
-    if (rc == 0 && (collab_store_commit(self->store) != 0 || release_committed(self) != 0))
+    collab_session_flush_activity(&self->ctx);
+    collab_seclog_flush(self->ctx.seclog,
+                        collab_wall_ms(NULL)); /* the counts, and their head, kept */
+    if (rc == 0 && (collab_store_commit(self->ctx.store) != 0 || release_committed(self) != 0))
         rc = COLLAB_E_IO;
     log_stats(self);
     return rc;

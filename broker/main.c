@@ -141,10 +141,13 @@ static bool weak_everywhere(const collab_config_t *cfg)
     return true;
 }
 
+/*  Set by SIGINT/SIGTERM, read by the broker's loop (collab_broker_stop_on). */
+static volatile sig_atomic_t stop_signalled;
+
 static void on_signal(int sig)
 {
     (void)sig;
-    collab_broker_stop();
+    stop_signalled = 1;
 }
 
 int main(int argc, char **argv)
@@ -177,6 +180,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "collab-broker: %s\n", err);
         return EXIT_CONFIG;
     }
+    collab_broker_stop_on(broker, &stop_signalled);
     char *bind = o.cfg.bind, *star = strrchr(bind, '*');
     if (star)
         printf("listening %.*s%d\n", (int)(star - bind), bind, collab_broker_port(broker));

@@ -1,17 +1,15 @@
 /*  ratelimit.c: token buckets in one slot array, found through a chained hash index and
     kept in least-recently-used order for eviction; the budgets (which buckets a request
-    draws on, by its class); and the broker's hooks (session requests, logins, and the
-    charge taken from traffic that never authenticated). Slots
-    are never freed, only reused by eviction, so the steady state allocates nothing; the
-    array grows by doubling up to max_buckets. */
+    draws on, by its class). A pure class: the broker's use of it (replies, audit, the
+    clock) is in guards.c. Slots are never freed, only reused by eviction, so the steady state
+   allocates nothing; the array grows by doubling up to max_buckets. */
 #include "ratelimit.h"
 
-#include "core.h"
+#include "collab.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define NONE        UINT32_MAX
 #define FIRST_SLOTS 64u
@@ -361,57 +359,4 @@ int collab_ratelimit_admit(collab_rate_gate_t *self, collab_rate_class_t cls, co
     for (int i = 0; i < n; i++)
         collab_ratelimit_spend(d[i].t, d[i].key, strlen(d[i].key), now_ms);
     return 0;
-}
-
-/* ---- The broker's hooks ---- */
-
-/*  Buckets count in monotonic time: a wall clock stepped back must not freeze them. */
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static bool limiting(const collab_broker_t *self)
-{
-    return self->cfg.strong[COLLAB_CTL_RATE_LIMIT] && self->rate;
-}
-
-int collab_rate_admit(collab_broker_t *self, req_t *req, collab_rate_class_t cls,
-                      const char *agent_id)
-{
-    if (!limiting(self))
-        return 0;
-    collab_rate_verdict_t v = {0};
-    if (collab_ratelimit_admit(self->rate, cls, req->peer, agent_id, mono_ms(), &v) == 0)
-        return 0;
-    self->stats.rate_limited++;
-    if (v.report) { /* audited at most once a second per bucket: not a line per refusal */
-        char key[32], n[16];
-        snprintf(key, sizeof key, "%s_refused", v.bucket);
-        snprintf(n, sizeof n, "%u", v.refused);
-        collab_audit(self, req, "rate_limited", key, n);
-    }
-    collab_pack_init(&req->out, self->data_buf, sizeof self->data_buf);
-    collab_pack_map(&req->out, 1);
-    collab_pack_kv_uint(&req->out, "retry_after_ms", v.retry_after_ms);
-    req->retry_after_ms = v.retry_after_ms;
-    return COLLAB_E_RATE_LIMITED;
-}
-
-bool collab_rate_charge(collab_broker_t *self, const req_t *req)
-{
-    if (!limiting(self))
-        return false;
-    collab_rate_verdict_t v = {0};
-    if (collab_ratelimit_admit(self->rate, COLLAB_RATE_ANON, req->peer, NULL, mono_ms(), &v) == 0)
-        return false;
-    if (v.report) { /* the request may not have decoded: name only its address */
-        char n[16];
-        snprintf(n, sizeof n, "%u", v.refused);
-        collab_seclog_emit(self->seclog, req->now, "rate_limited", "peer", req->peer,
-                           "unauthenticated_over_budget", n, NULL);
-    }
-    return true;
 }

@@ -1,11 +1,11 @@
-/*  replay.c: the nonce cache of the strong replay control, and the broker's hook into it.
+/*  replay.c: the nonce cache of the strong replay control (its use by the broker: guards.c).
     Entries live in one slot array; two chained hash indexes (by nonce, by signature) find
     them and a min-heap on the timestamp expires them in time order. Slots are reused
     through a free list, so the steady state allocates nothing; the arrays grow by doubling
     up to cache_max and never shrink. */
 #include "replay.h"
 
-#include "core.h"
+#include "collab.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -272,18 +272,4 @@ const char *collab_replay_why_name(collab_replay_why_t why)
     static const char *const names[] = {"ok",    "before_start", "window",    "no_nonce",
                                         "nonce", "signature",    "cache_full"};
     return (unsigned)why < sizeof names / sizeof names[0] ? names[why] : "unknown";
-}
-
-/*  The broker's hook (dispatch.c, after the signature and the timestamp window): under the
-    strong replay control every signed request passes here. */
-int collab_replay_check(collab_broker_t *self, req_t *req)
-{
-    collab_replay_why_t why = COLLAB_REPLAY_OK;
-    int rc = collab_replay_admit(self->replay, req->env.nonce, req->env.signature,
-                                 req->env.timestamp, req->now, &why);
-    if (rc == COLLAB_E_REPLAY) { /* audited here, with what was seen again */
-        self->stats.replays++;
-        collab_audit(self, req, "replay", "seen", collab_replay_why_name(why));
-    }
-    return rc;
 }

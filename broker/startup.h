@@ -14,7 +14,7 @@
 #ifndef COLLAB_STARTUP_H
 #define COLLAB_STARTUP_H
 
-#include "core.h"
+#include "ctx.h"
 
 /*  The settings the state's meta says wrote it ("" when it does not say: a new state, or
     one written before the settings were recorded). */
@@ -30,14 +30,13 @@ typedef struct {
     (self->seclog) and the vault (self->vault), migrates, records the settings in force and
     commits all of it in one transaction. Returns 0, or a negative code with a message for
     people in err (the broker then exits 2). Call before the state is loaded. */
-int collab_startup(collab_broker_t *self, char *err, size_t errlen);
+int collab_startup(collab_ctx_t *self, char *err, size_t errlen);
 
 /*  auditlog.c: opens self->seclog under the audit control: plain, or chained after the
     head in the state (lines beyond it accepted when they chain; a damaged or cut log kept
     aside and reported in the new file's first lines); a plain log under strong, or a
     chained one under weak, is moved aside and a new file started. Records "audit" and
     "audit_head" in the open batch. Returns 0 or a negative code with err filled. */
-int collab_auditlog_open(collab_broker_t *self, const collab_prior_t *prior, char *err,
-                         size_t errlen);
+int collab_auditlog_open(collab_ctx_t *self, const collab_prior_t *prior, char *err, size_t errlen);
 
 #endif

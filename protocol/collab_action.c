@@ -1,4 +1,5 @@
-/*  collab_action.c: the action table (see collab_action.h and PROTOCOL.md, "Actions"). */
+/*  collab_action.c: the action table, generated from actions.def (see collab_action.h and
+    PROTOCOL.md, "Actions"). */
 #include "collab_action.h"
 #include "collab_error.h"
 
@@ -14,32 +15,14 @@ typedef struct {
     const char *keys[MAX_KEYS];
 } action_row_t;
 
+#define KEYS_(...) __VA_ARGS__
 static const action_row_t actions[COLLAB_ACT_COUNT] = {
-    [COLLAB_ACT_LOGIN] = {"login", false, {"password"}},
-    [COLLAB_ACT_LOGOUT] = {"logout", false, {NULL}},
-    [COLLAB_ACT_HEARTBEAT] = {"heartbeat", false, {NULL}},
-    [COLLAB_ACT_GET_SESSION_INFO] = {"get_session_info", false, {NULL}},
-    [COLLAB_ACT_CREATE_PROJECT] = {"create_project", true, {"name", "description"}},
-    [COLLAB_ACT_LIST_PROJECTS] = {"list_projects", false, {"offset"}},
-    [COLLAB_ACT_GET_PROJECT] = {"get_project", false, {"project_id", "task_offset"}},
-    [COLLAB_ACT_CLOSE_PROJECT] = {"close_project", true, {"project_id"}},
-    [COLLAB_ACT_DELETE_PROJECT] = {"delete_project", true, {"project_id"}},
-    [COLLAB_ACT_ASSIGN_TASK] = {"assign_task",
-                                true,
-                                {"project_id", "type", "title", "description", "worker"}},
-    [COLLAB_ACT_REASSIGN_TASK] = {"reassign_task", true, {"task_id", "worker"}},
-    [COLLAB_ACT_UPDATE_TASK_STATUS] = {"update_task_status", true, {"task_id", "status", "result"}},
-    [COLLAB_ACT_REGISTER_WORKER] = {"register_worker", true, {"capabilities"}},
-    [COLLAB_ACT_LIST_WORKERS] = {"list_workers", false, {NULL}},
-    [COLLAB_ACT_LIST_AGENTS] = {"list_agents", false, {NULL}},
-    [COLLAB_ACT_SUBSCRIBE] = {"subscribe", false, {"since", "all"}},
-    [COLLAB_ACT_CHANGE_PASSWORD] = {"change_password", true, {"old_password", "new_password"}},
-    [COLLAB_ACT_SET_ROLE] = {"set_role", true, {"agent_id", "role"}},
-    [COLLAB_ACT_LIST_SESSIONS] = {"list_sessions", false, {"agent_id", "offset"}},
-    [COLLAB_ACT_REVOKE_SESSION] = {"revoke_session", true, {"handle", "agent_id"}},
-    [COLLAB_ACT_GET_STATS] = {"get_stats", false, {NULL}},
-    [COLLAB_ACT_GET_TASK] = {"get_task", false, {"task_id"}},
+#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles)                               \
+    [COLLAB_ACT_##ID] = {#name, weak_signs, {KEYS_ keys}},
+#include "actions.def"
+#undef ACTION
 };
+#undef KEYS_
 
 static bool key_known(const action_row_t *row, collab_span_t key)
 {

@@ -1,6 +1,7 @@
 /*  collab_action.h: the actions of the protocol and the events the broker pushes, with the
-    one property the wire needs: which actions the weak signature scope signs. Which role may
-    call what is broker policy (PROTOCOL.md documents it; broker/authz.c enforces it). */
+    one property the wire needs: which actions the weak signature scope signs. All of it comes
+    from actions.def, one row per action; which role may call what is in the same rows, as
+    data the broker enforces (broker/authz.c), since PROTOCOL.md documents it beside them. */
 #ifndef COLLAB_ACTION_H
 #define COLLAB_ACTION_H
 
@@ -9,29 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*  One constant per row of actions.def, in its order. */
 typedef enum {
-    COLLAB_ACT_LOGIN,
-    COLLAB_ACT_LOGOUT,
-    COLLAB_ACT_HEARTBEAT,
-    COLLAB_ACT_GET_SESSION_INFO,
-    COLLAB_ACT_CREATE_PROJECT,
-    COLLAB_ACT_LIST_PROJECTS,
-    COLLAB_ACT_GET_PROJECT,
-    COLLAB_ACT_CLOSE_PROJECT,
-    COLLAB_ACT_DELETE_PROJECT,
-    COLLAB_ACT_ASSIGN_TASK,
-    COLLAB_ACT_REASSIGN_TASK,
-    COLLAB_ACT_UPDATE_TASK_STATUS,
-    COLLAB_ACT_REGISTER_WORKER,
-    COLLAB_ACT_LIST_WORKERS,
-    COLLAB_ACT_LIST_AGENTS,
-    COLLAB_ACT_SUBSCRIBE,
-    COLLAB_ACT_CHANGE_PASSWORD,
-    COLLAB_ACT_SET_ROLE,
-    COLLAB_ACT_LIST_SESSIONS,
-    COLLAB_ACT_REVOKE_SESSION,
-    COLLAB_ACT_GET_STATS,
-    COLLAB_ACT_GET_TASK,
+#define ACTION(ID, name, weak_signs, keys, weak_roles, strong_roles) COLLAB_ACT_##ID,
+#include "actions.def"
+#undef ACTION
     COLLAB_ACT_COUNT
 } collab_action_t;
 

@@ -110,6 +110,10 @@ static void test_containers(void)
     collab_pack_map(&p, 16);
     collab_pack_map(&p, 65536);
     collab_pack_array(&p, 65536);
+    /* headers whose entries never come: the bytes are right, and finish says they are short */
+    size_t len = 0;
+    CHECK_RC(collab_pack_finish(&p, &len), COLLAB_E_INTERNAL);
+    collab_pack_unchecked(&p);
     CHECK_PACKED("\x82\xa1"
                  "a\xa1"
                  "b\xa1t\xc2\x9f\xdc\x00\x10\xde\x00\x10\xdf\x00\x01\x00\x00\xdd\x00\x01\x00\x00");
@@ -118,6 +122,48 @@ static void test_containers(void)
     collab_pack_kv_int(&p, "i", -1);
     collab_pack_kv_strn(&p, "s", "xyz", 2);
     CHECK_PACKED("\xa1u\x01\xa1i\xff\xa1s\xa2xy");
+}
+
+/*  A map or array must get exactly the entries its header declared. */
+static void test_count_check(void)
+{
+    size_t len = 0;
+    begin(sizeof out); /* one pair short */
+    collab_pack_map(&p, 3);
+    collab_pack_kv_uint(&p, "a", 1);
+    collab_pack_kv_uint(&p, "b", 2);
+    CHECK_RC(collab_pack_finish(&p, &len), COLLAB_E_INTERNAL);
+    begin(sizeof out); /* one pair over: the hand-counted size of a task event gone wrong */
+    collab_pack_map(&p, 1);
+    collab_pack_kv_uint(&p, "a", 1);
+    collab_pack_kv_uint(&p, "b", 2);
+    CHECK_RC(collab_pack_finish(&p, &len), COLLAB_E_INTERNAL);
+    begin(sizeof out); /* a key without its value */
+    collab_pack_map(&p, 1);
+    collab_pack_str(&p, "a");
+    CHECK_RC(collab_pack_finish(&p, &len), COLLAB_E_INTERNAL);
+    begin(sizeof out); /* an array one short, nested in a complete-looking map */
+    collab_pack_map(&p, 2);
+    collab_pack_str(&p, "xs");
+    collab_pack_array(&p, 2);
+    collab_pack_uint(&p, 1);
+    collab_pack_kv_uint(&p, "b", 2);
+    CHECK_RC(collab_pack_finish(&p, &len), COLLAB_E_INTERNAL);
+    begin(sizeof out); /* nested and exact, empty containers, raw values counted */
+    collab_pack_map(&p, 3);
+    collab_pack_str(&p, "xs");
+    collab_pack_array(&p, 2);
+    collab_pack_map(&p, 0);
+    collab_pack_array(&p, 0);
+    collab_pack_kv_bool(&p, "t", true);
+    collab_pack_str(&p, "r");
+    collab_pack_array(&p, 2);
+    collab_pack_raw(&p, "\x01\x02", 2, 2);
+    CHECK_PACKED("\x83\xa2xs\x92\x80\x90\xa1t\xc3\xa1r\x92\x01\x02");
+    begin(sizeof out); /* raw bytes counted as fewer values than the array declared */
+    collab_pack_array(&p, 2);
+    collab_pack_raw(&p, "\x01\x02", 2, 1);
+    CHECK_RC(collab_pack_finish(&p, &len), COLLAB_E_INTERNAL);
 }
 
 static void test_overflow(void)
@@ -146,6 +192,7 @@ int main(void)
     TU_RUN(test_canonical_int);
     TU_RUN(test_str_bin);
     TU_RUN(test_containers);
+    TU_RUN(test_count_check);
     TU_RUN(test_overflow);
     return tu_exit("test_pack");
 }

@@ -174,12 +174,6 @@ void tm_fields_add(tm_fields_t *fs, tm_field_t f)
         fs->f[fs->n++] = f;
 }
 
-/*  Appends pre-encoded bytes through the packer's own writer, so overflow is tracked. */
-static void pack_raw(collab_pack_t *p, const void *b, size_t len)
-{
-    p->pk.callback(p->pk.data, (const char *)b, len);
-}
-
 size_t tm_fields_pack(const tm_fields_t *fs, uint8_t *out, size_t cap)
 {
     collab_pack_t p;
@@ -203,7 +197,8 @@ size_t tm_fields_pack(const tm_fields_t *fs, uint8_t *out, size_t cap)
             collab_pack_int(&p, f->i);
             break;
         case TM_RAW:
-            pack_raw(&p, f->ptr, f->len);
+            collab_pack_unchecked(&p); /* forged bytes: not always one whole value */
+            collab_pack_raw(&p, f->ptr, f->len, 1);
             break;
         }
     }

@@ -160,6 +160,7 @@ static void bad_payloads(stream_t *st)
     collab_pack_array(&p, 0);
     SEND_PAYLOAD("payload is an array");
     collab_pack_init(&p, pay, sizeof pay);
+    collab_pack_unchecked(&p); /* two values where one map belongs, on purpose */
     collab_pack_map(&p, 0);
     collab_pack_nil(&p);
     SEND_PAYLOAD("payload with a trailing value");
@@ -188,7 +189,7 @@ static void bad_payloads(stream_t *st)
     collab_pack_init(&p, pay, sizeof pay);
     collab_pack_map(&p, 1);
     collab_pack_str(&p, "a");
-    collab_pack_raw(&p, "\xdf\xff\xff\xff\xff", 5);
+    collab_pack_raw(&p, "\xdf\xff\xff\xff\xff", 5, 1);
     SEND_PAYLOAD("a map claiming 2^32-1 entries in the payload");
     static char s[8194];
     memset(s, 'x', sizeof s - 1);
@@ -217,7 +218,7 @@ static void bad_payloads(stream_t *st)
     collab_pack_init(&p, pay, sizeof pay);
     collab_pack_map(&p, 1);
     collab_pack_str(&p, "name");
-    collab_pack_raw(&p, "\xd6\xff\0\0\0\0", 6); /* the timestamp extension */
+    collab_pack_raw(&p, "\xd6\xff\0\0\0\0", 6, 1); /* the timestamp extension */
     SEND_PAYLOAD("ext in the payload");
 #undef SEND_PAYLOAD
 }

@@ -1,0 +1,97 @@
+/*  ctx.h: what a request handler, a guard, the event streams and the session life cycle may
+    touch, and nothing of the loop's (sockets, monitor, hashing pool, transport). The loop
+    owns one and lends it; a unit test builds one with a fake clock and an outbox it reads. */
+#ifndef COLLAB_CTX_H
+#define COLLAB_CTX_H
+
+#include "collab.h"
+#include "config.h"
+#include "hasher.h"
+#include "ids.h"
+#include "model.h"
+#include "outbox.h"
+#include "ratelimit.h"
+#include "replay.h"
+#include "seclog.h"
+#include "store.h"
+#include "tables.h"
+#include "vault.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define COLLAB_EXPIRED_MEMORY 4096 /* expired sessions remembered (a power of two) */
+#define COLLAB_EXPIRED_NONE   0xffffu
+
+/*  Counters reported by get_stats and the periodic log line. */
+typedef struct {
+    uint64_t requests, replies_ok, replies_error;
+    uint64_t refused_auth, refused_forbidden, refused_signature, refused_session;
+    uint64_t malformed, dropped, logins_ok, logins_failed, events_sent;
+    uint64_t peer_warnings, commits, disconnects;
+    uint64_t rate_limited, replays, hash_jobs; /* controls 10 and 8; jobs given the hasher */
+    uint64_t hash_verified;     /* password verifications the hasher ran to the end */
+    uint64_t transport_refused; /* handshakes the transport refused (the loop copies it) */
+} collab_counters_t;
+
+/*  A clock: Unix ms (wall) or ms since an arbitrary start (monotonic), from arg. */
+typedef uint64_t (*collab_clock_fn)(void *arg);
+
+/*  Hands a password job to the hashing pool; takes *job_p (nulled) on success. Returns 0,
+    or non-zero when the pool's queue is full (*job_p stays the caller's). */
+typedef int (*collab_hash_submit_fn)(void *arg, collab_hash_job_t **job_p);
+
+/*  The sessions that ended by expiry, remembered (sessions.c): the last
+    COLLAB_EXPIRED_MEMORY, as short keyed hashes of their keys in a ring, so that a request on
+    one still gets session_expired after the sweep removed it (PROTOCOL.md 5), and an index
+    over the ring (chains of ring positions by tag; COLLAB_EXPIRED_NONE ends one). */
+typedef struct {
+    uint64_t tag[COLLAB_EXPIRED_MEMORY];
+    uint32_t next, count;
+    uint16_t head[COLLAB_EXPIRED_MEMORY], link[COLLAB_EXPIRED_MEMORY];
+    uint8_t key[16];
+} collab_expired_t;
+
+typedef struct collab_ctx {
+    collab_config_t cfg;
+    collab_tables_t *tables;
+    collab_store_t *store;
+    collab_outbox_t *outbox; /* replies and events, held until their batch commits */
+    collab_idgen_t *ids;
+    collab_seclog_t *seclog;
+    collab_vault_t *vault;    /* control 5 strong: token hashing and sealing key, else NULL */
+    collab_replay_t *replay;  /* control 8: seen nonces and signatures, else NULL */
+    collab_rate_gate_t *rate; /* control 10: the budgets, else NULL */
+    collab_clock_fn wall_ms, mono_ms;
+    void *clock_arg;
+    collab_hash_submit_fn submit_hash;
+    void *submit_arg;
+    /* what an unknown agent's login is verified against (strong login control) */
+    char dummy_hash[COLLAB_HASH_MAX];
+    collab_counters_t stats;
+    collab_expired_t expired;
+    uint64_t started_ms;
+    uint64_t next_project_id, next_task_id, next_handle;
+    uint64_t changeset; /* the request being handled: tags what it puts in the outbox */
+    /* scratch buffers for encoding, one owner each */
+    uint8_t data_buf[COLLAB_MAX_PAYLOAD];  /* the reply's data map (dispatch, login) */
+    uint8_t event_buf[COLLAB_MAX_PAYLOAD]; /* an event's data map (handlers, sessions) */
+    uint8_t list_buf[COLLAB_MAX_PAYLOAD];  /* the items of a paged list (the pager) */
+} collab_ctx_t;
+
+/*  The wall clock and the monotonic clock, as the context was given them. */
+static inline uint64_t collab_ctx_now(const collab_ctx_t *ctx)
+{
+    return ctx->wall_ms(ctx->clock_arg);
+}
+
+static inline uint64_t collab_ctx_mono(const collab_ctx_t *ctx)
+{
+    return ctx->mono_ms(ctx->clock_arg);
+}
+
+/*  Fills what every context needs but a loop: empty expired ring with a random key. The
+    caller sets cfg, tables, store, outbox, the clocks and the rest. */
+void collab_ctx_init(collab_ctx_t *ctx);
+
+#endif

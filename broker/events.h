@@ -1,0 +1,26 @@
+/*  events.h: per-agent event streams (events.c): each event gets the recipient's next
+    sequence number, is stored with the batch, and goes to the agent's subscribed sessions
+    through the outbox. data is a packed map. */
+#ifndef COLLAB_EVENTS_H
+#define COLLAB_EVENTS_H
+
+#include "ctx.h"
+
+#include <stdbool.h>
+
+/*  Appends an event to an agent's stream and pushes it to its subscribed sessions.
+    Returns 0 or the store's error. */
+int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name, const uint8_t *data,
+                    size_t len);
+/*  The same, and also straight to one connection (a session that is ending). */
+int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
+                         const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len);
+/*  The same event to each listed agent (NULL entries and duplicates skipped) and, for
+    project and task events, to every agent that follows all. */
+int collab_event_fanout(collab_ctx_t *ctx, collab_agent_t **to, size_t n, bool broadcast,
+                        const char *name, const uint8_t *data, size_t len);
+/*  Replays retained events with seq > since to one session. */
+int collab_event_replay(collab_ctx_t *ctx, collab_session_t *s, uint64_t since, uint32_t *replayed,
+                        uint64_t *oldest);
+
+#endif

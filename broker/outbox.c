@@ -1,0 +1,121 @@
+/*  outbox.c: held frames in a growing array used as a queue ([head, n) are held, in the
+    order queued), each one malloc'd block holding its routing id and its bytes. */
+#include "outbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uint8_t *mem; /* rid, then the frame */
+    size_t rid_len, len;
+    uint64_t batch, changeset;
+} held_t;
+
+struct collab_outbox {
+    collab_outbox_sink_fn sink;
+    void *arg;
+    held_t *q;
+    size_t head, n, cap;
+    uint8_t frame_buf[COLLAB_MAX_FRAME];
+};
+
+collab_outbox_t *collab_outbox_new(collab_outbox_sink_fn sink, void *arg)
+{
+    collab_outbox_t *self = calloc(1, sizeof *self);
+    if (self) {
+        self->sink = sink;
+        self->arg = arg;
+    }
+    return self;
+}
+
+void collab_outbox_destroy(collab_outbox_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    collab_outbox_t *self = *self_p;
+    for (size_t i = self->head; i < self->n; i++)
+        free(self->q[i].mem);
+    free(self->q);
+    free(self);
+    *self_p = NULL;
+}
+
+uint8_t *collab_outbox_frame_buf(collab_outbox_t *self)
+{
+    return self->frame_buf;
+}
+
+size_t collab_outbox_held(const collab_outbox_t *self)
+{
+    return self->n - self->head;
+}
+
+/*  Room for one more at the end: reuse the consumed front, else double. */
+static int make_room(collab_outbox_t *self)
+{
+    if (self->n == self->cap && self->head > 0) {
+        memmove(self->q, self->q + self->head, (self->n - self->head) * sizeof *self->q);
+        self->n -= self->head;
+        self->head = 0;
+    }
+    if (self->n < self->cap)
+        return 0;
+    size_t cap = self->cap ? self->cap * 2 : 64;
+    held_t *q = realloc(self->q, cap * sizeof *q);
+    if (!q)
+        return COLLAB_E_NOMEM;
+    self->q = q;
+    self->cap = cap;
+    return 0;
+}
+
+int collab_outbox_put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
+                      const uint8_t *bytes, size_t len, uint64_t batch, uint64_t changeset)
+{
+    /* and it leaves after those before it */
+    if (self->n > self->head && self->q[self->n - 1].batch > batch)
+        batch = self->q[self->n - 1].batch;
+    if (batch == 0) {
+        self->sink(self->arg, rid, rid_len, bytes, len);
+        return 0;
+    }
+    if (make_room(self) != 0)
+        return COLLAB_E_NOMEM;
+    uint8_t *mem = malloc(rid_len + len + 1);
+    if (!mem)
+        return COLLAB_E_NOMEM;
+    memcpy(mem, rid, rid_len);
+    if (len)
+        memcpy(mem + rid_len, bytes, len);
+    self->q[self->n++] = (held_t){mem, rid_len, len, batch, changeset};
+    return 0;
+}
+
+void collab_outbox_release(collab_outbox_t *self, uint64_t committed)
+{
+    while (self->head < self->n && self->q[self->head].batch <= committed) {
+        held_t *m = &self->q[self->head++];
+        self->sink(self->arg, m->mem, m->rid_len, m->mem + m->rid_len, m->len);
+        free(m->mem);
+    }
+    if (self->head == self->n)
+        self->head = self->n = 0;
+}
+
+size_t collab_outbox_drop(collab_outbox_t *self, uint64_t changeset)
+{
+    size_t kept = self->head, dropped = 0;
+    for (size_t i = self->head; i < self->n; i++) {
+        if (self->q[i].changeset == changeset) {
+            free(self->q[i].mem);
+            dropped++;
+        } else {
+            self->q[kept++] = self->q[i];
+        }
+    }
+    self->n = kept;
+    if (self->head == self->n)
+        self->head = self->n = 0;
+    return dropped;
+}

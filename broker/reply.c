@@ -1,0 +1,60 @@
+/*  reply.c: a reply envelope built from a handled request, and any frame, put into the
+    outbox behind the store's open batch (a reply or event waits for the commit of the
+    batch it reflects). */
+#include "reply.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void collab_send_to(collab_ctx_t *ctx, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
+                    size_t len)
+{
+    uint64_t batch = collab_store_pending(ctx->store);
+    if (collab_outbox_put(ctx->outbox, rid, rid_len, bytes, len, batch, ctx->changeset) != 0)
+        ctx->stats.dropped++;
+}
+
+/*  An error reply's text (PROTOCOL.md 9): the code's sentence, then, when the refusal is
+    about a field, ": " and what about it, in buf (COLLAB_MAX_ERROR_TEXT bytes and a NUL). */
+static const char *error_text(const collab_why_t *why, int rc, char *buf, size_t cap)
+{
+    if (!why->field)
+        return collab_strerror(rc);
+    if (why->unit)
+        snprintf(buf, cap, "%s: %s %s %lu %s", collab_strerror(rc), why->field, why->rule,
+                 (unsigned long)why->n, why->unit);
+    else
+        snprintf(buf, cap, "%s: %s %s", collab_strerror(rc), why->field, why->rule);
+    return buf;
+}
+
+void collab_reply(collab_ctx_t *ctx, const req_t *req, int rc)
+{
+    char text[COLLAB_MAX_ERROR_TEXT + 1];
+    collab_why_t why = rc ? req->why : (collab_why_t){0};
+    collab_envelope_t rep = {.kind = COLLAB_KIND_REPLY,
+                             .version = COLLAB_PROTOCOL_VERSION,
+                             .request_id = req->env.request_id,
+                             .ok = rc == 0,
+                             .error_code = (uint32_t)(rc < 0 ? -rc : 0)};
+    size_t data_len = 0, len = 0;
+    if (collab_pack_finish(&req->out, &data_len) != 0) {
+        rc = COLLAB_E_INTERNAL; /* a reply that outgrew its buffer, or miscounted: a bug */
+        rep.ok = false;
+        rep.error_code = (uint32_t)-rc;
+        data_len = 0;
+        why = (collab_why_t){0};
+    }
+    rep.error.ptr = rc ? error_text(&why, rc, text, sizeof text) : "";
+    rep.error.len = strlen(rep.error.ptr);
+    if (rc == 0 || rc == COLLAB_E_RATE_LIMITED)
+        rep.data = (collab_span_t){(const char *)req->out.data, data_len};
+    if (rc == 0)
+        ctx->stats.replies_ok++;
+    else
+        ctx->stats.replies_error++;
+    uint8_t *frame = collab_outbox_frame_buf(ctx->outbox);
+    if (collab_envelope_encode(&rep, frame, COLLAB_MAX_FRAME, &len) != 0)
+        return;
+    collab_send_to(ctx, req->rid, req->rid_len, frame, len);
+}

@@ -1,0 +1,18 @@
+/*  reply.h: what a handler's output becomes: a reply envelope or a frame put into the
+    outbox, held there until the batch it reflects commits (reply.c). */
+#ifndef COLLAB_REPLY_H
+#define COLLAB_REPLY_H
+
+#include "ctx.h"
+#include "req.h"
+
+/*  Queues the reply to the request: rc and the data in req->out (an error's text from
+    req->why). Counts it in replies_ok or replies_error. */
+void collab_reply(collab_ctx_t *ctx, const req_t *req, int rc);
+
+/*  Queues one frame to a routing id, behind the store's open batch; a frame the outbox
+    cannot take is counted as dropped. */
+void collab_send_to(collab_ctx_t *ctx, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
+                    size_t len);
+
+#endif

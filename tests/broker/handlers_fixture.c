@@ -1,0 +1,222 @@
+/*  handlers_fixture.c: the socket-free handler context of the handler tests (see
+    handlers_fixture.h). */
+#include "handlers_fixture.h"
+
+#include "dispatch.h"
+#include "reply.h"
+
+#include <dirent.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static uint64_t fake_wall(void *arg)
+{
+    return ((fx_t *)arg)->now;
+}
+
+static uint64_t fake_mono(void *arg)
+{
+    return ((fx_t *)arg)->mono;
+}
+
+static int no_hashing(void *arg, collab_hash_job_t **job_p)
+{
+    (void)arg;
+    (void)job_p;
+    return -1; /* the pool is full: these tests never log in */
+}
+
+static void sink(void *arg, const uint8_t *rid, size_t rid_len, const uint8_t *bytes, size_t len)
+{
+    fx_t *fx = arg;
+    (void)rid;
+    (void)rid_len;
+    fx->sent++;
+    memcpy(fx->last, bytes, len);
+    fx->last_len = len;
+}
+
+static void die(const char *what, const char *err)
+{
+    fprintf(stderr, "handlers fixture: %s: %s\n", what, err);
+    exit(2);
+}
+
+fx_t *fx_new(void)
+{
+    char err[512] = "", path[128];
+    fx_t *fx = calloc(1, sizeof *fx);
+    collab_ctx_t *ctx = fx ? calloc(1, sizeof *ctx) : NULL;
+    if (!ctx || sodium_init() < 0)
+        die("setup", "out of memory");
+    fx->ctx = ctx;
+    snprintf(fx->dir, sizeof fx->dir, "/tmp/collab-handlers-XXXXXX");
+    if (!mkdtemp(fx->dir))
+        die("mkdtemp", fx->dir);
+    collab_config_defaults(&ctx->cfg);
+    collab_ctx_init(ctx);
+    fx->now = 1700000000000ull;
+    fx->mono = 1000;
+    ctx->wall_ms = fake_wall;
+    ctx->mono_ms = fake_mono;
+    ctx->clock_arg = fx;
+    ctx->submit_hash = no_hashing;
+    ctx->started_ms = fx->now;
+    snprintf(path, sizeof path, "%s/state.db", fx->dir);
+    ctx->store = collab_store_open(path, true, err, sizeof err);
+    snprintf(path, sizeof path, "%s/security.log", fx->dir);
+    ctx->seclog = collab_seclog_open(path, 1u << 20, err, sizeof err);
+    ctx->tables = collab_tables_new();
+    ctx->outbox = collab_outbox_new(sink, fx);
+    ctx->ids = collab_idgen_new(false, 0);
+    if (!ctx->store || !ctx->seclog || !ctx->tables || !ctx->outbox || !ctx->ids)
+        die("open", err);
+    return fx;
+}
+
+void fx_destroy(fx_t **fx_p)
+{
+    fx_t *fx = *fx_p;
+    collab_ctx_t *ctx = fx->ctx;
+    collab_outbox_destroy(&ctx->outbox);
+    collab_store_destroy(&ctx->store);
+    collab_seclog_destroy(&ctx->seclog);
+    collab_tables_destroy(&ctx->tables);
+    collab_idgen_destroy(&ctx->ids);
+    DIR *d = opendir(fx->dir);
+    struct dirent *e;
+    char path[512];
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", fx->dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(fx->dir);
+    free(ctx);
+    free(fx);
+    *fx_p = NULL;
+}
+
+collab_agent_t *fx_agent(fx_t *fx, const char *id, collab_role_t role)
+{
+    collab_agent_t a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.id, sizeof a.id, "%s", id);
+    a.role = role;
+    collab_agent_t *in = collab_tables_add_agent(fx->ctx->tables, &a);
+    if (!in)
+        die("agent", id);
+    return in;
+}
+
+collab_session_t *fx_session(fx_t *fx, const char *agent_id, uint64_t handle)
+{
+    collab_session_t s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.token, sizeof s.token, "tok%llu", (unsigned long long)handle);
+    snprintf(s.agent_id, sizeof s.agent_id, "%s", agent_id);
+    s.handle = handle;
+    s.role = collab_tables_agent(fx->ctx->tables, agent_id, strlen(agent_id))->role;
+    s.created = s.last_activity = fx->now;
+    snprintf(s.peer, sizeof s.peer, "127.0.0.1");
+    return collab_tables_add_session(fx->ctx->tables, &s);
+}
+
+void fx_settle(fx_t *fx)
+{
+    uint64_t committed = 0;
+    if (collab_store_in_batch(fx->ctx->store))
+        collab_store_commit(fx->ctx->store);
+    collab_store_committed(fx->ctx->store, &committed);
+    collab_outbox_release(fx->ctx->outbox, committed);
+}
+
+static void req_init(fx_t *fx, const char *agent_id)
+{
+    req_t *req = &fx->req;
+    memset(req, 0, sizeof *req);
+    req->env.kind = COLLAB_KIND_REQUEST;
+    req->env.request_id = 7;
+    req->env.agent_id = (collab_span_t){agent_id, strlen(agent_id)};
+    req->rid = (const uint8_t *)"rid";
+    req->rid_len = 3;
+    snprintf(req->peer, sizeof req->peer, "127.0.0.1");
+    req->now = fx->now;
+    collab_pack_init(&req->out, fx->ctx->data_buf, sizeof fx->ctx->data_buf);
+}
+
+int fx_call(fx_t *fx, collab_handler_fn h, const char *agent_id, const void *payload, size_t len)
+{
+    req_t *req = &fx->req;
+    req_init(fx, agent_id);
+    if (collab_map_parse(payload ? payload : "\x80", payload ? len : 1, &req->args) != 0)
+        die("payload", "not a map");
+    req->agent = collab_tables_agent(fx->ctx->tables, agent_id, strlen(agent_id));
+    req->role = req->agent->role;
+    fx->ctx->changeset++;
+    int rc = h(fx->ctx, req);
+    if (rc)
+        collab_pack_init(&req->out, fx->ctx->data_buf, sizeof fx->ctx->data_buf);
+    collab_reply(fx->ctx, req, rc);
+    fx_settle(fx);
+    return rc;
+}
+
+int fx_request(fx_t *fx, const char *action, const char *agent_id, const char *token)
+{
+    req_t *req = &fx->req;
+    req_init(fx, agent_id);
+    req->env.session_id = (collab_span_t){token, strlen(token)};
+    req->env.action = (collab_span_t){action, strlen(action)};
+    req->action = collab_action_lookup(action, strlen(action));
+    collab_map_parse("\x80", 1, &req->args);
+    collab_dispatch_request(fx->ctx, req);
+    fx_settle(fx);
+    collab_envelope_t env;
+    collab_map_t data;
+    if (fx_last_reply(fx, &env, &data) != 0)
+        return COLLAB_E_INTERNAL;
+    return env.ok ? 0 : -(int)env.error_code;
+}
+
+int fx_last_reply(fx_t *fx, collab_envelope_t *env, collab_map_t *data)
+{
+    int rc = collab_envelope_decode(fx->last, fx->last_len, env);
+    if (rc == 0 && env->data.len)
+        rc = collab_map_parse(env->data.ptr, env->data.len, data);
+    else if (rc == 0)
+        data->count = 0;
+    return rc;
+}
+
+size_t fx_payload_uint(fx_t *fx, const char *k1, uint64_t v1, const char *k2, uint64_t v2)
+{
+    collab_pack_t p;
+    size_t len = 0;
+    collab_pack_init(&p, fx->payload, sizeof fx->payload);
+    collab_pack_map(&p, k2 ? 2 : 1);
+    collab_pack_kv_uint(&p, k1, v1);
+    if (k2)
+        collab_pack_kv_uint(&p, k2, v2);
+    collab_pack_finish(&p, &len);
+    return len;
+}
+
+size_t fx_payload_str(fx_t *fx, const char *k1, const char *v1, const char *k2, const char *v2)
+{
+    collab_pack_t p;
+    size_t len = 0;
+    collab_pack_init(&p, fx->payload, sizeof fx->payload);
+    collab_pack_map(&p, k2 ? 2 : 1);
+    collab_pack_kv_str(&p, k1, v1);
+    if (k2)
+        collab_pack_kv_str(&p, k2, v2);
+    collab_pack_finish(&p, &len);
+    return len;
+}

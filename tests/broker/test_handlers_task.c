@@ -1,0 +1,164 @@
+/*  test_handlers_task.c: the project and task handlers on a socket-free context: task
+    status transitions, the quotas (projects per agent, tasks per project), the object-level
+    role rules under weak and strong role enforcement, and the hand-counted event maps. */
+#include "handlers_fixture.h"
+#include "testutil.h"
+
+static fx_t *fx;
+
+static void setup(bool strong_roles)
+{
+    fx = fx_new();
+    fx->ctx->cfg.strong[COLLAB_CTL_ROLE_ENFORCEMENT] = strong_roles;
+    fx_agent(fx, "coord", COLLAB_ROLE_COORDINATOR);
+    fx_agent(fx, "w1", COLLAB_ROLE_WORKER);
+    fx_agent(fx, "w2", COLLAB_ROLE_WORKER);
+}
+
+static int create_project(const char *as, const char *name)
+{
+    size_t n = fx_payload_str(fx, "name", name, NULL, NULL);
+    return fx_call(fx, collab_h_create_project, as, fx->payload, n);
+}
+
+static int assign(const char *as, uint64_t project, const char *worker)
+{
+    collab_pack_t p;
+    size_t len = 0;
+    collab_pack_init(&p, fx->payload, sizeof fx->payload);
+    collab_pack_map(&p, 4);
+    collab_pack_kv_uint(&p, "project_id", project);
+    collab_pack_kv_str(&p, "type", "build");
+    collab_pack_kv_str(&p, "title", "a task");
+    collab_pack_kv_str(&p, "worker", worker);
+    CHECK_OK(collab_pack_finish(&p, &len));
+    return fx_call(fx, collab_h_assign_task, as, fx->payload, len);
+}
+
+static int set_status(const char *as, uint64_t task, const char *status)
+{
+    collab_pack_t p;
+    size_t len = 0;
+    collab_pack_init(&p, fx->payload, sizeof fx->payload);
+    collab_pack_map(&p, 2);
+    collab_pack_kv_uint(&p, "task_id", task);
+    collab_pack_kv_str(&p, "status", status);
+    CHECK_OK(collab_pack_finish(&p, &len));
+    return fx_call(fx, collab_h_update_task_status, as, fx->payload, len);
+}
+
+static const char *task_status(uint64_t id)
+{
+    return collab_task_status_name(collab_tables_task(fx->ctx->tables, id)->status);
+}
+
+static void test_transitions(void)
+{
+    setup(false);
+    CHECK_OK(create_project("coord", "p"));
+    CHECK_OK(assign("coord", 1, "w1"));
+    CHECK_STR(task_status(1), "assigned");
+    CHECK_RC(set_status("w1", 1, "completed"), COLLAB_E_CONFLICT); /* not started */
+    CHECK_RC(set_status("w1", 1, "assigned"), COLLAB_E_CONFLICT);
+    CHECK_RC(set_status("w1", 1, "done"), COLLAB_E_BAD_REQUEST);
+    CHECK_STR(task_status(1), "assigned"); /* a refusal changed nothing */
+    CHECK_OK(set_status("w1", 1, "in_progress"));
+    CHECK_OK(set_status("w1", 1, "completed"));
+    CHECK_STR(task_status(1), "completed");
+    CHECK_RC(set_status("w1", 1, "in_progress"), COLLAB_E_CONFLICT);
+    CHECK_RC(set_status("w1", 1, "cancelled"), COLLAB_E_CONFLICT);
+    CHECK_OK(assign("coord", 1, "w1"));
+    CHECK_OK(set_status("coord", 2, "cancelled"));
+    CHECK_RC(set_status("w1", 99, "in_progress"), COLLAB_E_NOT_FOUND);
+    /* every call was answered once, through the outbox, in order: the last is the 404 */
+    collab_envelope_t env;
+    collab_map_t data;
+    CHECK_OK(fx_last_reply(fx, &env, &data));
+    CHECK(!env.ok);
+    CHECK_EQ_INT(env.error_code, (uint32_t)-COLLAB_E_NOT_FOUND);
+    CHECK_EQ_INT(fx->sent, 12);
+    CHECK_EQ_INT(collab_outbox_held(fx->ctx->outbox), 0);
+    fx_destroy(&fx);
+}
+
+static void test_quotas(void)
+{
+    setup(false);
+    fx->ctx->cfg.max_projects_per_agent = 2;
+    fx->ctx->cfg.max_tasks_per_project = 2;
+    CHECK_OK(create_project("coord", "a"));
+    CHECK_OK(create_project("coord", "b"));
+    CHECK_RC(create_project("coord", "c"), COLLAB_E_QUOTA);
+    CHECK_EQ_INT(collab_tables_project_count(fx->ctx->tables), 2);
+    CHECK_OK(assign("coord", 1, "w1"));
+    CHECK_OK(assign("coord", 1, "w2"));
+    CHECK_RC(assign("coord", 1, "w1"), COLLAB_E_QUOTA);
+    CHECK_OK(assign("coord", 2, "w1")); /* per project, not per agent */
+    fx_destroy(&fx);
+}
+
+/*  Weak role enforcement: any worker may move any task; strong: only its assignee works it
+    and only managers cancel it. */
+static void test_roles_weak_and_strong(void)
+{
+    setup(false);
+    CHECK_OK(create_project("coord", "p"));
+    CHECK_OK(assign("coord", 1, "w1"));
+    CHECK_OK(set_status("w2", 1, "in_progress")); /* not its task: allowed when weak */
+    CHECK(collab_authz_allowed(fx->ctx, COLLAB_ACT_REASSIGN_TASK, COLLAB_ROLE_WORKER));
+    CHECK(collab_authz_allowed(fx->ctx, COLLAB_ACT_REGISTER_WORKER, COLLAB_ROLE_OBSERVER));
+    fx_destroy(&fx);
+
+    setup(true);
+    CHECK_OK(create_project("coord", "p"));
+    CHECK_OK(assign("coord", 1, "w1"));
+    CHECK_RC(set_status("w2", 1, "in_progress"), COLLAB_E_FORBIDDEN);
+    CHECK_RC(set_status("coord", 1, "in_progress"), COLLAB_E_FORBIDDEN);
+    CHECK_RC(set_status("w1", 1, "cancelled"), COLLAB_E_FORBIDDEN);
+    CHECK_STR(task_status(1), "assigned");
+    CHECK_OK(set_status("w1", 1, "in_progress"));
+    CHECK_OK(set_status("coord", 1, "cancelled"));
+    CHECK(!collab_authz_allowed(fx->ctx, COLLAB_ACT_REASSIGN_TASK, COLLAB_ROLE_WORKER));
+    CHECK(!collab_authz_allowed(fx->ctx, COLLAB_ACT_REGISTER_WORKER, COLLAB_ROLE_OBSERVER));
+    CHECK(collab_authz_allowed(fx->ctx, COLLAB_ACT_REGISTER_WORKER, COLLAB_ROLE_WORKER));
+    CHECK(!collab_authz_allowed(fx->ctx, COLLAB_ACT_GET_STATS, COLLAB_ROLE_COORDINATOR));
+    fx_destroy(&fx);
+}
+
+/*  The task events' maps are counted by the encoder: a subscribed worker receives each
+    kind (assigned, reassigned, status changed) as a whole frame. */
+static void test_task_events(void)
+{
+    setup(false);
+    collab_session_t *s = fx_session(fx, "w1", 1);
+    s->subscribed = true;
+    memcpy(s->rid, "w1rid", 5);
+    s->rid_len = 5;
+    CHECK_OK(create_project("coord", "p"));
+    size_t before = fx->sent;
+    CHECK_OK(assign("coord", 1, "w1"));
+    CHECK_EQ_INT(fx->sent, before + 2); /* the event to w1, then the reply */
+    CHECK_OK(set_status("w1", 1, "in_progress"));
+    CHECK_EQ_INT(fx->sent, before + 4);
+    size_t n = fx_payload_uint(fx, "task_id", 1, NULL, 0);
+    collab_pack_t p;
+    collab_pack_init(&p, fx->payload, sizeof fx->payload);
+    collab_pack_map(&p, 2);
+    collab_pack_kv_uint(&p, "task_id", 1);
+    collab_pack_kv_str(&p, "worker", "w2");
+    CHECK_OK(collab_pack_finish(&p, &n));
+    CHECK_OK(fx_call(fx, collab_h_reassign_task, "coord", fx->payload, n));
+    CHECK_EQ_INT(fx->sent, before + 6);
+    CHECK_EQ_INT(fx->ctx->stats.events_sent, 3);
+    CHECK_EQ_INT(fx->ctx->stats.replies_error, 0);
+    fx_destroy(&fx);
+}
+
+int main(void)
+{
+    TU_RUN(test_transitions);
+    TU_RUN(test_quotas);
+    TU_RUN(test_roles_weak_and_strong);
+    TU_RUN(test_task_events);
+    return tu_exit("test_handlers_task");
+}
