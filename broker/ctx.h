@@ -6,7 +6,7 @@
 
 #include "collab.h"
 #include "config.h"
-#include "hasher.h"
+#include "hash_job.h"
 #include "ids.h"
 #include "model.h"
 #include "outbox.h"

@@ -4,28 +4,12 @@
 #ifndef COLLAB_HASHER_H
 #define COLLAB_HASHER_H
 
-#include "model.h"
+#include "hash_job.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { COLLAB_HASH_VERIFY, COLLAB_HASH_CREATE } collab_hash_op_t;
-
-/*  A job and, once done, its result. The submitter fills op, hash (VERIFY), password,
-    scheme/cost (CREATE) and its own context; the pool fills result and new_hash. The
-    password is wiped by the pool when the job completes. */
-typedef struct collab_hash_job {
-    collab_hash_op_t op;
-    char hash[COLLAB_HASH_MAX];
-    char password[COLLAB_PASSWORD_MAX + 1];
-    size_t password_len;
-    char scheme[16];
-    int cost;
-    int result; /* 0 or a negative collab_err_t */
-    char new_hash[COLLAB_HASH_MAX];
-    void *ctx; /* the submitter's, untouched */
-} collab_hash_job_t;
 
 typedef struct collab_hasher collab_hasher_t;
 
