@@ -1,5 +1,6 @@
 /*  agentproc.c: child agent processes (see agentproc.h). */
 #include "agentproc.h"
+#include "collab_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,12 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 int agent_spawn(agent_proc_t *p, char *const argv[])
 {
@@ -70,7 +65,7 @@ static void reap(agent_proc_t *p)
 static bool wait_some(agent_proc_t *p, long long deadline)
 {
     struct pollfd fds[2] = {{p->out, POLLIN, 0}, {p->pidfd, POLLIN, 0}};
-    long long left = deadline - mono_ms();
+    long long left = deadline - collab_mono_ms();
     if (left <= 0)
         return false;
     if (poll(fds, 2, (int)left) > 0) {
@@ -83,7 +78,7 @@ static bool wait_some(agent_proc_t *p, long long deadline)
 
 bool agent_wait_output(agent_proc_t *p, const char *needle, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     drain(p);
     while (!strstr(p->buf, needle)) {
         if (p->status >= 0 || !wait_some(p, deadline))
@@ -94,7 +89,7 @@ bool agent_wait_output(agent_proc_t *p, const char *needle, int timeout_ms)
 
 int agent_wait_exit(agent_proc_t *p, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     while (p->status < 0) {
         if (!wait_some(p, deadline)) {
             agent_kill(p, SIGKILL);

@@ -1,5 +1,6 @@
 /*  brokerproc.c: the broker as a child process (see brokerproc.h). */
 #include "brokerproc.h"
+#include "collab_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,12 +18,6 @@
 
 #define START_DEADLINE_MS 10000
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 int broker_init(broker_proc_t *b, const char *exe, const char *creds)
 {
@@ -43,10 +38,10 @@ static int read_port(broker_proc_t *b, int fd)
 {
     char buf[256];
     size_t n = 0;
-    long long deadline = mono_ms() + START_DEADLINE_MS;
+    long long deadline = collab_mono_ms() + START_DEADLINE_MS;
     while (n < sizeof buf - 1) {
         struct pollfd p = {fd, POLLIN, 0};
-        long long left = deadline - mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             return -1;
         ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
@@ -117,7 +112,7 @@ static int spawn(broker_proc_t *b)
     if (b->port)
         return spawn_on_port(b);
     if (!seed)
-        seed = (((uint32_t)getpid() * 2654435761u) ^ (uint32_t)mono_ms()) | 1u;
+        seed = (((uint32_t)getpid() * 2654435761u) ^ (uint32_t)collab_mono_ms()) | 1u;
     for (int attempt = 0; attempt < 8; attempt++) {
         seed ^= seed << 13;
         seed ^= seed >> 17;
@@ -255,10 +250,10 @@ int broker_run_capture(const broker_proc_t *b, const char *const *args, char *ou
     close(pe[1]);
     size_t no = 0, ne = 0;
     bool open_o = true, open_e = true, killed = false;
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     while (pid > 0 && (open_o || open_e)) {
         struct pollfd p[2] = {{open_o ? po[0] : -1, POLLIN, 0}, {open_e ? pe[0] : -1, POLLIN, 0}};
-        long long left = deadline - mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0 || poll(p, 2, (int)left) <= 0) {
             kill(pid, SIGKILL);
             killed = true;
@@ -302,12 +297,12 @@ bool broker_seclog_wait(const broker_proc_t *b, const char *needle, int timeout_
     int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     bool watching = fd >= 0 && inotify_add_watch(fd, slash ? dir : ".",
                                                  IN_MODIFY | IN_CREATE | IN_MOVED_TO) >= 0;
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     bool found;
     while (!(found = broker_seclog_count(b, needle) > 0) && watching) {
         char events[4096];
         struct pollfd p = {fd, POLLIN, 0};
-        long long left = deadline - mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             break;
         while (read(fd, events, sizeof events) > 0)

@@ -1,5 +1,6 @@
 /*  childproc.c: agent binaries as child processes (see childproc.h). */
 #include "childproc.h"
+#include "collab_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,12 +18,6 @@ static const char *const collab_env[] = {
     "COLLAB_BROKER",      "COLLAB_AGENT_ID", "COLLAB_PASSWORD",   "COLLAB_PASSWORD_FILE",
     "COLLAB_CREDENTIALS", "COLLAB_KEY_FILE", "COLLAB_TIMEOUT_MS", "COLLAB_RETRIES"};
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 int child_start(child_t *c, const char *const *argv)
 {
@@ -147,14 +142,14 @@ static bool pump(child_t *c, int ms)
 
 long child_expect(child_t *c, bool err, const char *needle, size_t from, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     for (;;) {
         const char *buf = err ? c->err : c->out;
         size_t len = err ? c->err_len : c->out_len;
         const char *hit = from <= len ? strstr(buf + from, needle) : NULL;
         if (hit)
             return (long)(hit - buf) + (long)strlen(needle);
-        long long left = deadline - mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0 || (!pump(c, (int)left) && (c->out_fd < 0 && c->err_fd < 0)))
             return -1;
     }
@@ -162,12 +157,12 @@ long child_expect(child_t *c, bool err, const char *needle, size_t from, int tim
 
 int child_wait(child_t *c, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     int status = 0;
     if (c->exited || c->pid <= 0)
         return c->status;
     while (c->out_fd >= 0 || c->err_fd >= 0) {
-        long long left = deadline - mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0) {
             fprintf(stderr, "child %d did not exit in %d ms: killed\n", (int)c->pid, timeout_ms);
             kill(c->pid, SIGKILL);

@@ -4,6 +4,7 @@
     cell that differs from the catalogue's expectation. Cells run in parallel child
     processes (-j). */
 #include "attack.h"
+#include "collab_clock.h"
 #include "agent_stop.h"
 #include "readfile.h"
 
@@ -157,11 +158,11 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col, 
     close(fds[1]);
     char buf[2048];
     size_t len = 0;
-    long long deadline = att_mono_ms() + 10000;
+    long long deadline = collab_mono_ms() + 10000;
     *port = 0;
     while (len < sizeof buf - 1 && !*port) {
         struct pollfd p = {fds[0], POLLIN, 0};
-        long long left = deadline - att_mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             break;
         ssize_t r = read(fds[0], buf + len, sizeof buf - 1 - len);

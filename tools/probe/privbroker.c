@@ -1,5 +1,6 @@
 /*  privbroker.c: a private collab-broker in a temporary directory (see privbroker.h). */
 #include "privbroker.h"
+#include "collab_clock.h"
 #include "agent_stop.h"
 
 #include "probe.h"
@@ -54,8 +55,8 @@ static int read_listening(int fd, char *endpoint, size_t cap)
 {
     char buf[512];
     size_t len = 0;
-    int64_t deadline = probe_mono_ms() + START_DEADLINE_MS;
-    for (int64_t left; (left = deadline - probe_mono_ms()) > 0 && len < sizeof buf - 1;) {
+    int64_t deadline = collab_mono_ms() + START_DEADLINE_MS;
+    for (int64_t left; (left = deadline - collab_mono_ms()) > 0 && len < sizeof buf - 1;) {
         struct pollfd p = {fd, POLLIN, 0};
         if (poll(&p, 1, (int)left) <= 0)
             continue;
@@ -153,10 +154,10 @@ void privbroker_stop(privbroker_t *b)
 {
     if (b->pid > 0) {
         kill(b->pid, SIGTERM);
-        int64_t deadline = probe_mono_ms() + STOP_DEADLINE_MS;
+        int64_t deadline = collab_mono_ms() + STOP_DEADLINE_MS;
         int status;
         while (waitpid(b->pid, &status, WNOHANG) == 0) {
-            if (probe_mono_ms() >= deadline) {
+            if (collab_mono_ms() >= deadline) {
                 kill(b->pid, SIGKILL);
                 waitpid(b->pid, &status, 0);
                 break;
