@@ -1,6 +1,6 @@
 /*  codec_bench.c: nanoseconds per encode, decode and decode+verify (weak and full scope) of a
-    typical signed update_task_status request, timed on the monotonic clock (collab_mono_ns) after a warmup.
-    Usage: codec_bench [iterations]   (default 1000000) */
+    typical signed update_task_status request, timed on the monotonic clock (collab_mono_ns) after a
+   warmup. Usage: codec_bench [iterations]   (default 1000000) */
 #include "collab.h"
 #include "collab_clock.h"
 #include "collab_text.h"

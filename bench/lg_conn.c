@@ -252,7 +252,8 @@ uint64_t lg_drain(const lg_driver_t *d, lg_conn_t *conns, size_t n, int timeout_
     for (size_t i = 0; i < n; i++)
         conns[i].sending = false;
     drain_arg_t a = {conns, n};
-    lg_drive(d, conns, n, ((uint64_t)collab_mono_ns()) + (uint64_t)timeout_ms * 1000000u, all_idle, &a);
+    lg_drive(d, conns, n, ((uint64_t)collab_mono_ns()) + (uint64_t)timeout_ms * 1000000u, all_idle,
+             &a);
     uint64_t left = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t unanswered = 0;

@@ -16,7 +16,6 @@ uint64_t lg_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-
 void lg_pool_clear(lg_pool_t *p)
 {
     p->used = p->n = p->next = 0;

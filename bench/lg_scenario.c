@@ -229,7 +229,8 @@ static int timed(bench_t *b, lg_conn_t *cs, unsigned n, lg_hist_t *h, const char
 {
     mark_t m;
     phase_all(cs, n, NULL);
-    if (lg_drive(&b->drv, cs, n, ((uint64_t)collab_mono_ns()) + (uint64_t)(b->warmup * 1e9), NULL, NULL) != 0)
+    if (lg_drive(&b->drv, cs, n, ((uint64_t)collab_mono_ns()) + (uint64_t)(b->warmup * 1e9), NULL,
+                 NULL) != 0)
         return -1;
     lg_hist_reset(h);
     phase_all(cs, n, h);
@@ -309,7 +310,8 @@ static int prefill(bench_t *b, lg_conn_t *cs, unsigned n, uint64_t each)
 {
     quota_t q = {cs, n, each};
     phase_all(cs, n, NULL);
-    return lg_drive(&b->drv, cs, n, ((uint64_t)collab_mono_ns()) + 600 * 1000000000ull, quota_done, &q);
+    return lg_drive(&b->drv, cs, n, ((uint64_t)collab_mono_ns()) + 600 * 1000000000ull, quota_done,
+                    &q);
 }
 
 int lg_scenario_write(bench_t *b)

@@ -70,8 +70,7 @@ static int child_source(const collab_spawn_opts_t *o, int fd, int p[3][2])
     the parent is already gone), then enters its directory. */
 static void child_setup(const collab_spawn_opts_t *o, pid_t parent)
 {
-    if (o->death_signal &&
-        (prctl(PR_SET_PDEATHSIG, o->death_signal) != 0 || getppid() != parent))
+    if (o->death_signal && (prctl(PR_SET_PDEATHSIG, o->death_signal) != 0 || getppid() != parent))
         _exit(127);
     if (o->dir && chdir(o->dir) != 0)
         _exit(127);

@@ -21,14 +21,14 @@ typedef enum {
 
 typedef struct {
     collab_spawn_io_t in, out, err;
-    int in_fd, out_fd, err_fd;          /* for COLLAB_SPAWN_FD */
-    const char *out_path, *err_path;    /* for COLLAB_SPAWN_FILE (after dir is entered) */
-    const char *dir;                    /* the child's working directory (NULL: the parent's) */
-    const char *const *unset_env;       /* NULL-terminated names removed from its environment */
-    int death_signal;                   /* not 0: sent to the child when the parent dies */
-    bool close_fds;                     /* close the child's descriptors 3..255 before exec */
-    bool default_sigpipe;               /* SIGPIPE back to its default action in the child */
-    unsigned short pty_rows, pty_cols;  /* not 0: stdin, stdout and stderr on a new terminal */
+    int in_fd, out_fd, err_fd;         /* for COLLAB_SPAWN_FD */
+    const char *out_path, *err_path;   /* for COLLAB_SPAWN_FILE (after dir is entered) */
+    const char *dir;                   /* the child's working directory (NULL: the parent's) */
+    const char *const *unset_env;      /* NULL-terminated names removed from its environment */
+    int death_signal;                  /* not 0: sent to the child when the parent dies */
+    bool close_fds;                    /* close the child's descriptors 3..255 before exec */
+    bool default_sigpipe;              /* SIGPIPE back to its default action in the child */
+    unsigned short pty_rows, pty_cols; /* not 0: stdin, stdout and stderr on a new terminal */
 } collab_spawn_opts_t;
 
 /*  A started child. The parent's descriptors are close-on-exec, -1 when there is none. */

@@ -19,7 +19,6 @@ struct client_monitor {
     void *pair; /* receives the monitor's events */
 };
 
-
 client_monitor_t *client_monitor_new(void *sock)
 {
     static unsigned long counter; /* one inproc name per monitor of this process */

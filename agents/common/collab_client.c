@@ -45,7 +45,6 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-
 /*  Whether a SIGINT or SIGTERM asked the process to stop: every wait then ends at once
     (COLLAB_E_TIMEOUT) and is not retried, except the bounded farewell logout. */
 static bool stopped(const collab_client_t *self)

@@ -17,7 +17,6 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-
 /*  Sends a request with a packed payload; returns 0 with *r to free, or an error code. */
 static int call(coord_t *co, collab_reply_t *r, const char *action, collab_pack_t *p)
 {

@@ -16,7 +16,6 @@
 #define SLICE_MS     200   /* longest wait before the stop flag is looked at again */
 #define HEARTBEAT_MS 60000 /* at most; a third of the session's idle timeout when shorter */
 
-
 typedef struct {
     collab_client_t *c;
     observer_opts_t o;

@@ -35,7 +35,6 @@ static void on_signal(int sig)
     stopping = 1;
 }
 
-
 static void enqueue(worker_t *w, uint64_t task_id)
 {
     for (size_t i = 0; i < w->nqueue; i++)

@@ -35,7 +35,8 @@ static void *run(void *arg)
     soak_agent_t *a = arg;
     uint8_t pl[256];
     char name[64];
-    uint64_t next = ((uint64_t)collab_mono_ns()), n = 0, interval = (uint64_t)a->s->interval_ms * 1000000u;
+    uint64_t next = ((uint64_t)collab_mono_ns()), n = 0,
+             interval = (uint64_t)a->s->interval_ms * 1000000u;
     while (!atomic_load(&a->stop)) {
         sleep_until(next);
         snprintf(name, sizeof name, "soak-agent-%d-%llu", (int)getpid(), (unsigned long long)n++);

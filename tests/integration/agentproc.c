@@ -1,6 +1,7 @@
 /*  agentproc.c: child agent processes (see agentproc.h). */
 #include "agentproc.h"
 #include "collab_clock.h"
+#include "collab_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,28 +13,19 @@
 #include <time.h>
 #include <unistd.h>
 
-
 int agent_spawn(agent_proc_t *p, char *const argv[])
 {
-    int fds[2];
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE, .err = COLLAB_SPAWN_STDOUT};
+    collab_proc_t child;
     memset(p, 0, sizeof *p);
     p->status = -1;
-    if (pipe(fds) != 0)
+    if (collab_spawn(&child, (const char *const *)argv, &opts) != 0)
         return -1;
-    p->pid = fork();
-    if (p->pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    p->out = fds[0];
+    p->pid = child.pid;
+    p->out = child.out;
     fcntl(p->out, F_SETFL, O_NONBLOCK);
     p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-    return p->pid > 0 && p->pidfd >= 0 ? 0 : -1;
+    return p->pidfd >= 0 ? 0 : -1;
 }
 
 /*  Reads what is available; keeps the last bytes when the buffer is full. */

@@ -177,7 +177,6 @@ void it_key(const broker_proc_t *b, const char *agent_id, uint8_t key[COLLAB_KEY
         fprintf(stderr, "  %s\n", err);
 }
 
-
 uint64_t it_now_ms(void)
 {
     struct timespec ts;

@@ -31,7 +31,6 @@ enum {
 static broker_proc_t B;
 static char SHM_DIR[64];
 
-
 /* ---- The flood: its own thread and sockets, counting the answers ---- */
 
 typedef struct {

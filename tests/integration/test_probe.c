@@ -191,7 +191,7 @@ static void test_idle_timeout(void)
     it_begin("idle_timeout");
     int64_t t0 = collab_mono_ms();
     expect(probe(NULL, "idle-timeout", NULL), true); /* PROTOCOL.md 5: session_expired */
-    CHECK(collab_mono_ms() - t0 >= 3000);                /* it waited past the 2 s timeout */
+    CHECK(collab_mono_ms() - t0 >= 3000);            /* it waited past the 2 s timeout */
     CHECK(has(OUT, "the next request got: session_expired (23)"));
     CHECK(has(OUT, "a new login and heartbeat: ok"));
     const char *dir = strstr(ERR, "/tmp/collab-probe-");

@@ -26,7 +26,6 @@ typedef struct {
     int ncand;
 } enum_t;
 
-
 static void random_hex(char *out, size_t nbytes)
 {
     uint8_t b[32];

@@ -1,7 +1,7 @@
 /*  common.c: verdicts, narration, clients and the victim process (see attack.h). */
 #include "attack.h"
 #include "collab_clock.h"
-#include "agent_stop.h"
+#include "collab_spawn.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -17,7 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
 
 int verdict(verdict_t *v, int outcome, const char *fmt, ...)
 {
@@ -301,26 +300,17 @@ int victim_start(victim_t *vp, const attack_opts_t *o, const char *agent, const 
 
 int victim_spawn(victim_t *vp, char *const argv[])
 {
-    int fds[2];
+    const collab_spawn_opts_t opts = {
+        .out = COLLAB_SPAWN_PIPE, .err = COLLAB_SPAWN_STDOUT, .death_signal = SIGTERM};
+    collab_proc_t child;
     memset(vp, 0, sizeof *vp);
     vp->status = -1;
-    if (pipe(fds) != 0)
+    if (collab_spawn(&child, (const char *const *)argv, &opts) != 0)
         return -1;
-    pid_t parent = getpid();
-    vp->pid = fork();
-    if (vp->pid == 0) {
-        agent_stop_child(parent);
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    vp->out = fds[0];
+    vp->pid = child.pid;
+    vp->out = child.out;
     fcntl(vp->out, F_SETFL, O_NONBLOCK);
-    return vp->pid > 0 ? 0 : -1;
+    return 0;
 }
 
 /*  Reads what is available; when the buffer is full the older half is dropped. */

@@ -25,7 +25,6 @@ static void on_signal(int sig)
     stopping = 1;
 }
 
-
 typedef struct {
     collab_client_t *c;
     const char *script, *target, *role, *worker, *name;

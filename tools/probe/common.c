@@ -26,7 +26,6 @@ uint64_t probe_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-
 int verdict(verdict_t *v, int outcome, const char *fmt, ...)
 {
     va_list ap;

@@ -1,7 +1,7 @@
 /*  privbroker.c: a private collab-broker in a temporary directory (see privbroker.h). */
 #include "privbroker.h"
 #include "collab_clock.h"
-#include "agent_stop.h"
+#include "collab_spawn.h"
 
 #include "probe.h"
 
@@ -38,18 +38,6 @@ static void remove_dir(const char *dir)
 
 /*  The child: in the temporary directory (relative paths of the configuration land there),
     stdout to the pipe, stderr to a file of its own. */
-static void exec_broker(const char *dir, int out, const char *const *argv)
-{
-    if (chdir(dir) != 0)
-        _exit(127);
-    int err = open("broker.err", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out, STDOUT_FILENO);
-    if (err >= 0)
-        dup2(err, STDERR_FILENO);
-    execv(argv[0], (char *const *)argv);
-    _exit(127);
-}
-
 /*  Reads the "listening tcp://HOST:PORT" line within the deadline. */
 static int read_listening(int fd, char *endpoint, size_t cap)
 {
@@ -74,25 +62,20 @@ static int read_listening(int fd, char *endpoint, size_t cap)
     return -1;
 }
 
-/*  Forks and execs the broker; returns the read end of its stdout, or -1. */
+/*  Starts the broker in its folder, its stderr in broker.err there; returns the read end
+    of its stdout, or -1. */
 static int spawn(privbroker_t *b, const char *const *argv)
 {
-    int fds[2];
-    if (pipe(fds) != 0)
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE,
+                                      .err = COLLAB_SPAWN_FILE,
+                                      .err_path = "broker.err",
+                                      .dir = b->dir,
+                                      .death_signal = SIGTERM};
+    collab_proc_t child;
+    if (collab_spawn(&child, argv, &opts) != 0)
         return -1;
-    pid_t parent = getpid();
-    b->pid = fork();
-    if (b->pid == 0) {
-        agent_stop_child(parent);
-        close(fds[0]);
-        exec_broker(b->dir, fds[1], argv);
-    }
-    close(fds[1]);
-    if (b->pid < 0) {
-        close(fds[0]);
-        return -1;
-    }
-    return fds[0];
+    b->pid = child.pid;
+    return child.out;
 }
 
 /*  The first line the broker wrote on stderr (why it did not start). */

@@ -243,7 +243,6 @@ static int send_frames(void *sock, const collab_span_t *frames, size_t n)
     return 0;
 }
 
-
 /*  Receives one message's last frame into buf. Returns its length, or -1. */
 static int recv_message(void *sock, uint8_t *buf, size_t cap)
 {
