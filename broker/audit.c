@@ -3,6 +3,7 @@
 #include "audit.h"
 
 #include "collab_error.h"
+#include "collab_hex.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -26,10 +27,8 @@ void collab_audit_head_format(const collab_audit_head_t *head, char *out, size_t
 
 static int hex_mac(const char *hex, size_t len, uint8_t mac[COLLAB_AUDIT_MAC_LEN])
 {
-    size_t got = 0;
     if (len != 2 * COLLAB_AUDIT_MAC_LEN ||
-        sodium_hex2bin(mac, COLLAB_AUDIT_MAC_LEN, hex, len, NULL, &got, NULL) != 0 ||
-        got != COLLAB_AUDIT_MAC_LEN)
+        collab_hex_decode(hex, len, mac, COLLAB_AUDIT_MAC_LEN) != COLLAB_AUDIT_MAC_LEN)
         return COLLAB_E_MALFORMED;
     return 0;
 }
