@@ -190,7 +190,7 @@ int main(int argc, char **argv)
     broker_cleanup(&b);
 
     it_begin("audit=strong: the same flood, and the chain verifies");
-    char key[400], set[480], older[400];
+    char key[400], set[480], older[400], head[420];
     if (CHECK(broker_init(&b, argv[1], argv[2]) == 0)) {
         snprintf(key, sizeof key, "%s/audit.key", b.dir);
         snprintf(set, sizeof set, "audit.key_file=%s", key);
@@ -201,7 +201,8 @@ int main(int argc, char **argv)
             check_log(&b, bogus, logins, 260);
             struct stat st;
             snprintf(older, sizeof older, "%s.1", b.seclog);
-            const char *argv_v[12] = {AUDIT_EXE, "verify", "--key-file", key, "--state", b.state};
+            snprintf(head, sizeof head, "%s.head", b.seclog);
+            const char *argv_v[12] = {AUDIT_EXE, "verify", "--key-file", key, "--head", head};
             int n = 6;
             if (stat(older, &st) == 0)
                 argv_v[n++] = older;
