@@ -1,5 +1,6 @@
 /*  lg_conn.c: connections and the driving loop (see lg_conn.h). */
 #include "lg_conn.h"
+#include "collab_clock.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -62,9 +63,9 @@ int lg_conn_call(lg_conn_t *c, const uint8_t *frame, size_t len, int timeout_ms,
 {
     if (zmq_send(c->sock, frame, len, 0) < 0)
         return COLLAB_E_IO;
-    uint64_t deadline = lg_mono_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline = ((uint64_t)collab_mono_ns()) + (uint64_t)timeout_ms * 1000000u;
     for (;;) {
-        uint64_t now = lg_mono_ns();
+        uint64_t now = ((uint64_t)collab_mono_ns());
         if (now >= deadline)
             return COLLAB_E_TIMEOUT;
         zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
@@ -104,7 +105,7 @@ static void pump(lg_conn_t *c)
         if (zmq_msg_init_size(&m, f->len) != 0)
             return;
         memcpy(zmq_msg_data(&m), lg_frame_bytes(&c->pool, f), f->len);
-        uint64_t t = lg_mono_ns();
+        uint64_t t = ((uint64_t)collab_mono_ns());
         if (zmq_msg_send(&m, c->sock, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m);
             c->pool.next = saved; /* at the high-water mark: try again later */
@@ -191,7 +192,7 @@ static void drain(const lg_driver_t *d, lg_conn_t *c)
     zmq_msg_t m;
     zmq_msg_init(&m);
     while (zmq_msg_recv(&m, c->sock, ZMQ_DONTWAIT) >= 0) {
-        uint64_t t = lg_mono_ns();
+        uint64_t t = ((uint64_t)collab_mono_ns());
         on_reply(d, c, zmq_msg_data(&m), zmq_msg_size(&m), t);
         zmq_msg_close(&m);
         zmq_msg_init(&m);
@@ -211,7 +212,7 @@ int lg_drive(const lg_driver_t *d, lg_conn_t *conns, size_t n, uint64_t deadline
     }
     int rc = 0;
     for (;;) {
-        uint64_t now = lg_mono_ns();
+        uint64_t now = ((uint64_t)collab_mono_ns());
         if (now >= deadline_ns || (done && done(arg)))
             break;
         uint64_t left_ms = (deadline_ns - now) / 1000000u;
@@ -251,7 +252,8 @@ uint64_t lg_drain(const lg_driver_t *d, lg_conn_t *conns, size_t n, int timeout_
     for (size_t i = 0; i < n; i++)
         conns[i].sending = false;
     drain_arg_t a = {conns, n};
-    lg_drive(d, conns, n, lg_mono_ns() + (uint64_t)timeout_ms * 1000000u, all_idle, &a);
+    lg_drive(d, conns, n, ((uint64_t)collab_mono_ns()) + (uint64_t)timeout_ms * 1000000u, all_idle,
+             &a);
     uint64_t left = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t unanswered = 0;

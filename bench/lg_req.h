@@ -79,6 +79,5 @@ int lg_list_agents(const char *creds_path, const char *prefix, char (*ids)[COLLA
 
 /*  Unix time in milliseconds and a monotonic clock in nanoseconds. */
 uint64_t lg_now_ms(void);
-uint64_t lg_mono_ns(void);
 
 #endif

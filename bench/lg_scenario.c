@@ -3,6 +3,7 @@
     drives the load for a warm-up and a timed window and prints one "result" line per
     phase: throughput, latency quantiles, and the server's CPU time and memory. */
 #include "loadgen.h"
+#include "collab_clock.h"
 
 #include "lg_setup.h"
 
@@ -166,7 +167,7 @@ typedef struct {
 
 static void mark(const bench_t *b, mark_t *m)
 {
-    m->t0 = lg_mono_ns();
+    m->t0 = ((uint64_t)collab_mono_ns());
     lg_proc_sample(b->pid, &m->p0);
     m->gen0 = lg_proc_self_cpu();
     m->busy0 = lg_proc_machine_busy();
@@ -181,7 +182,7 @@ static double us(uint64_t ns)
 static void report(const bench_t *b, const char *phase, const lg_conn_t *cs, unsigned n,
                    const lg_hist_t *h, const mark_t *m)
 {
-    uint64_t t1 = lg_mono_ns();
+    uint64_t t1 = ((uint64_t)collab_mono_ns());
     lg_proc_t p1;
     lg_proc_sample(b->pid, &p1);
     double gen = lg_proc_self_cpu() - m->gen0, secs = (double)(t1 - m->t0) / 1e9;
@@ -228,7 +229,8 @@ static int timed(bench_t *b, lg_conn_t *cs, unsigned n, lg_hist_t *h, const char
 {
     mark_t m;
     phase_all(cs, n, NULL);
-    if (lg_drive(&b->drv, cs, n, lg_mono_ns() + (uint64_t)(b->warmup * 1e9), NULL, NULL) != 0)
+    if (lg_drive(&b->drv, cs, n, ((uint64_t)collab_mono_ns()) + (uint64_t)(b->warmup * 1e9), NULL,
+                 NULL) != 0)
         return -1;
     lg_hist_reset(h);
     phase_all(cs, n, h);
@@ -308,7 +310,8 @@ static int prefill(bench_t *b, lg_conn_t *cs, unsigned n, uint64_t each)
 {
     quota_t q = {cs, n, each};
     phase_all(cs, n, NULL);
-    return lg_drive(&b->drv, cs, n, lg_mono_ns() + 600 * 1000000000ull, quota_done, &q);
+    return lg_drive(&b->drv, cs, n, ((uint64_t)collab_mono_ns()) + 600 * 1000000000ull, quota_done,
+                    &q);
 }
 
 int lg_scenario_write(bench_t *b)

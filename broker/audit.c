@@ -1,17 +1,20 @@
-/*  audit.c: the security log's HMAC chain (see audit.h): sealing a line, and verifying
-    files of lines against the key and, optionally, the head kept in the state. */
+/*  audit.c: the security log's HMAC chain (see audit.h): sealing a line, the head's file,
+    and verifying files of lines against the key and, optionally, the head. */
 #include "audit.h"
 
 #include "collab_error.h"
+#include "collab_hex.h"
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define AUDIT_MAC_KEY  ",\"mac\":\""
 #define AUDIT_LINE_MAX (1u << 20)         /* a longer line is not one the broker wrote */
@@ -26,10 +29,8 @@ void collab_audit_head_format(const collab_audit_head_t *head, char *out, size_t
 
 static int hex_mac(const char *hex, size_t len, uint8_t mac[COLLAB_AUDIT_MAC_LEN])
 {
-    size_t got = 0;
     if (len != 2 * COLLAB_AUDIT_MAC_LEN ||
-        sodium_hex2bin(mac, COLLAB_AUDIT_MAC_LEN, hex, len, NULL, &got, NULL) != 0 ||
-        got != COLLAB_AUDIT_MAC_LEN)
+        collab_hex_decode(hex, len, mac, COLLAB_AUDIT_MAC_LEN) != COLLAB_AUDIT_MAC_LEN)
         return COLLAB_E_MALFORMED;
     return 0;
 }
@@ -50,6 +51,36 @@ int collab_audit_head_parse(const char *text, size_t len, collab_audit_head_t *h
         return COLLAB_E_MALFORMED;
     head->seq = seq;
     return 0;
+}
+
+int collab_audit_head_save(const char *path, const collab_audit_head_t *head)
+{
+    char tmp[4200], text[COLLAB_AUDIT_HEAD_TEXT + 1];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return COLLAB_E_IO;
+    collab_audit_head_format(head, text, sizeof text - 1);
+    size_t len = strlen(text);
+    text[len++] = '\n';
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+    ok = fd >= 0 && close(fd) == 0 && ok;
+    if (ok && rename(tmp, path) == 0)
+        return 0;
+    unlink(tmp);
+    return COLLAB_E_IO;
+}
+
+int collab_audit_head_load(const char *path, collab_audit_head_t *head)
+{
+    char text[COLLAB_AUDIT_HEAD_TEXT + 2];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? COLLAB_E_NOT_FOUND : COLLAB_E_IO;
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    if (n == 0 || n == sizeof text || text[n - 1] != '\n')
+        return COLLAB_E_MALFORMED;
+    return collab_audit_head_parse(text, n - 1, head);
 }
 
 void collab_audit_mac(const uint8_t key[COLLAB_AUDIT_KEY_LEN],

@@ -9,9 +9,10 @@
     the object without its mac member, exactly as written). The first line of a file that
     does not start the chain names the previous head in "prev_seq" and "prev_mac" (hex), so
     each file can be checked on its own and two files can be checked to join. The chain's
-    head (latest seq and mac) is kept in the broker's state; whoever can write the log but
-    lacks the key can neither forge a line nor cut the tail without the head showing it.
-    Everything here is pure: files in, a report out; no logging, no state. */
+    head (latest seq and mac) is kept in the broker's state, and exported beside the log
+    (PATH.head) for collab-audit; whoever can write the log but lacks the key can neither
+    forge a line nor cut the tail without the head showing it. Everything here is files in,
+    a report out: no logging, no state, no sockets or threads. */
 #ifndef COLLAB_AUDIT_H
 #define COLLAB_AUDIT_H
 
@@ -36,6 +37,18 @@ typedef struct {
 void collab_audit_head_format(const collab_audit_head_t *head, char *out, size_t cap);
 /*  Parses "SEQ:HEX" of len bytes. Returns 0 or COLLAB_E_MALFORMED. */
 int collab_audit_head_parse(const char *text, size_t len, collab_audit_head_t *head);
+
+/*  The head's file beside the security log: PATH.head for the log PATH. */
+#define COLLAB_AUDIT_HEAD_SUFFIX ".head"
+
+/*  Writes head to path as one line "SEQ:HEX\n", mode 0600, atomically: into path.tmp,
+    then renamed over path, so a reader sees the old head or the new one, never a mix.
+    Returns 0, or COLLAB_E_IO (path is then as it was). */
+int collab_audit_head_save(const char *path, const collab_audit_head_t *head);
+
+/*  Reads a head file written by collab_audit_head_save. Returns 0, COLLAB_E_NOT_FOUND (no
+    such file), COLLAB_E_IO, or COLLAB_E_MALFORMED (*head may then be partly written). */
+int collab_audit_head_load(const char *path, collab_audit_head_t *head);
 
 /*  HMAC-SHA256(key, prev || canon). */
 void collab_audit_mac(const uint8_t key[COLLAB_AUDIT_KEY_LEN],

@@ -28,14 +28,24 @@ typedef struct {
     const char *event; /* NULL: nothing to report */
     char detail[400];
     char moved[COLLAB_PATH_MAX + 48];
+    char rotated[COLLAB_PATH_MAX + 4]; /* PATH.1, where a verification may point */
 } plan_t;
 
+/*  PATH.head, where the head is exported for collab-audit (audit.h). */
+static void head_path(const collab_ctx_t *self, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s" COLLAB_AUDIT_HEAD_SUFFIX, self->cfg.security_log_path);
+}
+
+/*  The head moved: into the state (committed with the batch) and, at once, into its file. */
 static void on_line(void *arg, const collab_audit_head_t *head)
 {
     collab_ctx_t *self = arg;
-    char text[COLLAB_AUDIT_HEAD_TEXT];
+    char text[COLLAB_AUDIT_HEAD_TEXT], path[COLLAB_PATH_MAX + 8];
     collab_audit_head_format(head, text, sizeof text);
     collab_store_put_meta(self->store, "audit_head", text, strlen(text));
+    head_path(self, path, sizeof path);
+    collab_audit_head_save(path, head);
 }
 
 static bool nonempty(const char *path)
@@ -68,17 +78,17 @@ static int move_aside(const char *path, const char *tag, uint64_t now, plan_t *p
     return 0;
 }
 
-/*  Verifies PATH.1 (if kept) then PATH, as one chain. *last is the last file read. */
+/*  Verifies PATH.1 (if kept) then PATH, as one chain. *last is the last file read (path, or
+    plan->rotated, which holds PATH.1). */
 static collab_audit_status_t verify(const char *path, const uint8_t *key,
-                                    const collab_audit_head_t *head, collab_audit_report_t *rep,
-                                    const char **last)
+                                    const collab_audit_head_t *head, plan_t *plan,
+                                    collab_audit_report_t *rep, const char **last)
 {
-    static char one[COLLAB_PATH_MAX + 4];
     const char *paths[2];
     size_t n = 0;
-    snprintf(one, sizeof one, "%s.1", path);
-    if (exists(one))
-        paths[n++] = one;
+    snprintf(plan->rotated, sizeof plan->rotated, "%s.1", path);
+    if (exists(plan->rotated))
+        paths[n++] = plan->rotated;
     if (exists(path))
         paths[n++] = path;
     *last = n ? paths[n - 1] : path;
@@ -93,7 +103,7 @@ static int plan_unrecorded(collab_ctx_t *self, const uint8_t *key, plan_t *plan,
     const char *path = self->cfg.security_log_path, *last;
     collab_audit_head_t none = {0};
     collab_audit_report_t rep;
-    collab_audit_status_t st = verify(path, key, &none, &rep, &last);
+    collab_audit_status_t st = verify(path, key, &none, plan, &rep, &last);
     if (!rep.continued &&
         (st == COLLAB_AUDIT_OK ||
          (st == COLLAB_AUDIT_PARTIAL && truncate(last, (off_t)rep.partial_offset) == 0))) {
@@ -112,7 +122,7 @@ static int plan_reconcile(collab_ctx_t *self, const collab_prior_t *p, const uin
 {
     const char *path = self->cfg.security_log_path, *last;
     collab_audit_report_t rep;
-    collab_audit_status_t st = verify(path, key, &p->head, &rep, &last);
+    collab_audit_status_t st = verify(path, key, &p->head, plan, &rep, &last);
     bool reached = p->head.seq == 0 || rep.head_matched;
     if ((st == COLLAB_AUDIT_OK || st == COLLAB_AUDIT_PARTIAL) && reached) {
         plan->head = rep.lines ? rep.last : p->head;
@@ -179,6 +189,10 @@ static int open_plain(collab_ctx_t *self, const collab_prior_t *p, char *err, si
         rc = collab_store_put_meta(self->store, "audit", "plain", 5);
     if (rc == 0)
         rc = collab_store_put_meta(self->store, "audit_head", "", 0);
+    char head[COLLAB_PATH_MAX + 8];
+    head_path(self, head, sizeof head);
+    if (rc == 0 && path[0])
+        unlink(head); /* a stale head would make collab-audit take a plain log for chained */
     return rc;
 }
 

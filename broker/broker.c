@@ -201,11 +201,11 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
         return NULL;
     }
     collab_ctx_init(&self->ctx);
-    self->ctx.wall_ms = collab_wall_ms;
-    self->ctx.mono_ms = collab_mono_ms;
+    self->ctx.wall_ms = collab_broker_wall_ms;
+    self->ctx.mono_ms = collab_broker_mono_ms;
     self->ctx.submit_hash = submit_hash;
     self->ctx.submit_arg = self;
-    self->ctx.started_ms = collab_wall_ms(NULL);
+    self->ctx.started_ms = collab_broker_wall_ms(NULL);
     if (!(self->ctx.outbox = collab_outbox_new(collab_broker_sink, self))) {
         snprintf(err, errlen, "out of memory");
         goto fail;

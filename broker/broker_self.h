@@ -31,8 +31,8 @@ struct collab_broker {
 };
 
 /*  The clocks the loop gives its context: Unix ms, and monotonic ms (arg unused). */
-uint64_t collab_wall_ms(void *arg);
-uint64_t collab_mono_ms(void *arg);
+uint64_t collab_broker_wall_ms(void *arg);
+uint64_t collab_broker_mono_ms(void *arg);
 
 /*  The outbox's sink: sends one frame on the ROUTER (arg: the broker), counting a drop. */
 void collab_broker_sink(void *arg, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,

@@ -3,6 +3,7 @@
 #include "creds.h"
 
 #include "collab_error.h"
+#include "collab_hex.h"
 
 #include <cJSON.h>
 #include <crypt.h>
@@ -154,10 +155,8 @@ static int parse_agent(ctx_t *c, size_t i, const cJSON *obj, collab_agent_t *a)
         fail(c, "agents[%zu].password_hash: not a bcrypt ($2b$) or $argon2id$ hash", i);
         return -1;
     }
-    size_t bin_len = 0;
     if (strlen(key) != 2 * COLLAB_KEY_LEN ||
-        sodium_hex2bin(a->key, sizeof a->key, key, strlen(key), NULL, &bin_len, NULL) != 0 ||
-        bin_len != COLLAB_KEY_LEN) {
+        collab_hex_decode(key, strlen(key), a->key, sizeof a->key) != COLLAB_KEY_LEN) {
         fail(c, "agents[%zu].hmac_key: must be %d hex digits", i, 2 * COLLAB_KEY_LEN);
         return -1;
     }

@@ -1,4 +1,4 @@
-/*  log.c: stderr logging in text or JSON lines (cJSON does the escaping). */
+/*  log.c: the process's diagnostic log in text or JSON lines (cJSON does the escaping). */
 #include "log.h"
 
 #include <cJSON.h>
@@ -8,27 +8,43 @@
 #include <string.h>
 #include <time.h>
 
-collab_log_level_t collab_log_threshold = COLLAB_LOG_INFO;
-static bool json_format;
+/*  The process's log, as its main configured it (collab_log_init): off until then. */
+static struct {
+    collab_log_level_t threshold;
+    collab_log_format_t format;
+    FILE *stream;
+} the_log = {COLLAB_LOG_OFF, COLLAB_LOG_TEXT, NULL};
 
 static const char *const level_names[] = {"debug", "info", "warning", "error"};
 
-int collab_log_setup(const char *format, const char *level)
+void collab_log_init(collab_log_level_t level, collab_log_format_t format, FILE *stream)
 {
-    if (format) {
-        if (strcmp(format, "json") != 0 && strcmp(format, "text") != 0)
-            return -1;
-        json_format = strcmp(format, "json") == 0;
-    }
-    if (level) {
-        for (int i = 0; i < 4; i++)
-            if (strcmp(level, level_names[i]) == 0) {
-                collab_log_threshold = (collab_log_level_t)i;
-                return 0;
-            }
+    the_log.threshold = level;
+    the_log.format = format;
+    the_log.stream = stream;
+}
+
+int collab_log_level_parse(const char *name, collab_log_level_t *level)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, level_names[i]) == 0) {
+            *level = (collab_log_level_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+int collab_log_format_parse(const char *name, collab_log_format_t *format)
+{
+    if (strcmp(name, "json") != 0 && strcmp(name, "text") != 0)
         return -1;
-    }
+    *format = strcmp(name, "json") == 0 ? COLLAB_LOG_JSON : COLLAB_LOG_TEXT;
     return 0;
+}
+
+bool collab_log_enabled(collab_log_level_t level)
+{
+    return the_log.stream && level >= the_log.threshold && level < COLLAB_LOG_OFF;
 }
 
 void collab_log_write(collab_log_level_t level, const char *fmt, ...)
@@ -44,8 +60,10 @@ void collab_log_write(collab_log_level_t level, const char *fmt, ...)
     gmtime_r(&ts.tv_sec, &tm);
     size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000);
-    if (!json_format) {
-        fprintf(stderr, "%s %-7s %s\n", when, level_names[level], msg);
+    if (!collab_log_enabled(level))
+        return;
+    if (the_log.format == COLLAB_LOG_TEXT) {
+        fprintf(the_log.stream, "%s %-7s %s\n", when, level_names[level], msg);
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -55,7 +73,7 @@ void collab_log_write(collab_log_level_t level, const char *fmt, ...)
         cJSON_AddStringToObject(o, "msg", msg))
         line = cJSON_PrintUnformatted(o);
     if (line)
-        fprintf(stderr, "%s\n", line);
+        fprintf(the_log.stream, "%s\n", line);
     free(line);
     cJSON_Delete(o);
 }

@@ -5,6 +5,7 @@
     for the commit of the batch it reflects (group commit, pipelined). Timers expire idle
     sessions and write back activity times lazily. */
 #include "broker_self.h"
+#include "collab_clock.h"
 #include "dispatch.h"
 #include "log.h"
 #include "sessions.h"
@@ -33,7 +34,7 @@ static bool stopping(const collab_broker_t *self)
     return self->stop || (self->stop_flag && *self->stop_flag) || zsys_interrupted;
 }
 
-uint64_t collab_wall_ms(void *arg)
+uint64_t collab_broker_wall_ms(void *arg)
 {
     (void)arg;
     struct timespec ts;
@@ -41,12 +42,10 @@ uint64_t collab_wall_ms(void *arg)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-uint64_t collab_mono_ms(void *arg)
+uint64_t collab_broker_mono_ms(void *arg)
 {
     (void)arg;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)collab_mono_ms();
 }
 
 void collab_broker_sink(void *arg, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
@@ -150,7 +149,7 @@ static void drain_hasher(collab_broker_t *self)
 static void note_transport_event(collab_broker_t *self, uint16_t id, uint32_t value)
 {
     bool log_due;
-    uint64_t now = collab_wall_ms(NULL);
+    uint64_t now = collab_broker_wall_ms(NULL);
     const char *why = collab_transport_on_event(self->transport, id, value, now, &log_due);
     self->ctx.stats.transport_refused = collab_transport_refused(self->transport);
     if (!why || !log_due)
@@ -223,7 +222,7 @@ static void trim_when_quiet(collab_broker_t *self, uint64_t now)
 #ifdef __GLIBC__
     malloc_trim(0);
     log_debug("returned freed memory to the system in %llu ms",
-              (unsigned long long)(collab_wall_ms(NULL) - now));
+              (unsigned long long)(collab_broker_wall_ms(NULL) - now));
 #endif
 }
 
@@ -264,7 +263,7 @@ int collab_broker_run(collab_broker_t *self)
             drain_hasher(self);
         if (self->monitor && (items[3].revents & ZMQ_POLLIN))
             drain_monitor(self);
-        run_timers(self, collab_wall_ms(NULL));
+        run_timers(self, collab_broker_wall_ms(NULL));
         if ((rc = flush_batch(self)) != 0) {
             log_error("state commit failed; stopping without acknowledging the batch");
             break;
@@ -272,7 +271,7 @@ int collab_broker_run(collab_broker_t *self)
     }
     collab_session_flush_activity(&self->ctx);
     collab_seclog_flush(self->ctx.seclog,
-                        collab_wall_ms(NULL)); /* the counts, and their head, kept */
+                        collab_broker_wall_ms(NULL)); /* the counts, and their head, kept */
     if (rc == 0 && (collab_store_commit(self->ctx.store) != 0 || release_committed(self) != 0))
         rc = COLLAB_E_IO;
     log_stats(self);

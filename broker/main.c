@@ -156,10 +156,14 @@ int main(int argc, char **argv)
     char err[1024];
     if (parse_args(argc, argv, &o) != 0)
         return EXIT_CONFIG;
-    if (collab_log_setup(o.log_format, o.log_level) != 0) {
+    collab_log_level_t level = COLLAB_LOG_INFO;
+    collab_log_format_t format = COLLAB_LOG_TEXT;
+    if ((o.log_format && collab_log_format_parse(o.log_format, &format) != 0) ||
+        (o.log_level && collab_log_level_parse(o.log_level, &level) != 0)) {
         fprintf(stderr, "collab-broker: bad --log-format or --log-level\n");
         return EXIT_CONFIG;
     }
+    collab_log_init(level, format, stderr);
     if (collab_config_validate(&o.cfg, err, sizeof err) != 0) {
         fprintf(stderr, "collab-broker: configuration: %s\n", err);
         return EXIT_CONFIG;

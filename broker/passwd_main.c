@@ -1,6 +1,7 @@
 /*  passwd_main.c: collab-passwd, which hashes a password and prints one credentials-file
     entry {"agent_id","role","password_hash","hmac_key"} with a fresh HMAC key. */
 #include "collab_error.h"
+#include "collab_hex.h"
 #include "collab_text.h"
 #include "creds.h"
 
@@ -181,12 +182,10 @@ static long read_password(const opts_t *o, char *buf, size_t cap)
 static int make_key(const opts_t *o, char hex[2 * COLLAB_KEY_LEN + 1])
 {
     uint8_t key[COLLAB_KEY_LEN];
-    size_t len = 0;
     if (!o->key_hex)
         randombytes_buf(key, sizeof key);
     else if (strlen(o->key_hex) != 2 * COLLAB_KEY_LEN ||
-             sodium_hex2bin(key, sizeof key, o->key_hex, strlen(o->key_hex), NULL, &len, NULL) ||
-             len != sizeof key)
+             collab_hex_decode(o->key_hex, strlen(o->key_hex), key, sizeof key) != sizeof key)
         return usage_error("--key: must be %d hex digits", 2 * COLLAB_KEY_LEN);
     sodium_bin2hex(hex, 2 * COLLAB_KEY_LEN + 1, key, sizeof key);
     sodium_memzero(key, sizeof key);

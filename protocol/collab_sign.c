@@ -2,6 +2,7 @@
     The signed bytes are a sequence of length-prefixed fields, so no two different
     requests share them; see PROTOCOL.md for the exact layout. */
 #include "collab_sign.h"
+#include "collab_hex.h"
 #include "collab_error.h"
 
 #include <sodium.h>
@@ -178,11 +179,8 @@ int collab_verify(const collab_envelope_t *req, collab_scope_t scope,
 
 int collab_key_from_hex(const char *hex, size_t len, uint8_t key[COLLAB_KEY_LEN])
 {
-    size_t bin_len = 0;
-    if (len != 2 * COLLAB_KEY_LEN)
-        return COLLAB_E_MALFORMED;
-    if (sodium_hex2bin(key, COLLAB_KEY_LEN, hex, len, NULL, &bin_len, NULL) != 0 ||
-        bin_len != COLLAB_KEY_LEN)
+    if (len != 2 * COLLAB_KEY_LEN ||
+        collab_hex_decode(hex, len, key, COLLAB_KEY_LEN) != COLLAB_KEY_LEN)
         return COLLAB_E_MALFORMED;
     return 0;
 }

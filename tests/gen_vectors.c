@@ -2,18 +2,17 @@
     binary fuzz seed per vector. Built, never run by ctest: its output is committed and then
     checked by test_vectors.c and tests/interop/check_vectors.py.
     Usage: gen_vectors [--corpus DIR] > protocol/test-vectors.json */
+#include "gen_vectors.h"
 #include "testmsg.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#define T0 1700000000000ull /* 2023-11-14T22:13:20Z in Unix milliseconds */
-
 static cJSON *vectors;
 static const char *corpus_dir;
 
-static void die(const char *what, const char *name)
+void gv_die(const char *what, const char *name)
 {
     fprintf(stderr, "gen_vectors: %s: %s\n", name, what);
     exit(1);
@@ -49,7 +48,7 @@ static cJSON *render_container(collab_mp_reader_t *r, const collab_mp_value_t *v
         collab_mp_value_t k;
         if (is_map) {
             if (collab_mp_read(r, &k) || k.type != COLLAB_MP_STR || k.len > COLLAB_MAX_KEY_BYTES)
-                die("payload key is not a short str", name);
+                gv_die("payload key is not a short str", name);
             memcpy(key, k.ptr, k.len);
             key[k.len] = '\0';
         }
@@ -66,7 +65,7 @@ static cJSON *render(collab_mp_reader_t *r, const char *name)
 {
     collab_mp_value_t v;
     if (collab_mp_read(r, &v))
-        die("payload does not parse", name);
+        gv_die("payload does not parse", name);
     switch (v.type) {
     case COLLAB_MP_NIL:
         return cJSON_CreateNull();
@@ -74,18 +73,18 @@ static cJSON *render(collab_mp_reader_t *r, const char *name)
         return cJSON_CreateBool(v.b);
     case COLLAB_MP_UINT:
         if (v.u > (1ull << 53))
-            die("integer too large for JSON", name);
+            gv_die("integer too large for JSON", name);
         return cJSON_CreateNumber((double)v.u);
     case COLLAB_MP_INT:
         if (v.i < -(1ll << 53))
-            die("integer too small for JSON", name);
+            gv_die("integer too small for JSON", name);
         return cJSON_CreateNumber((double)v.i);
     case COLLAB_MP_STR: {
         char *s = malloc(v.len + 1);
         memcpy(s, v.ptr, v.len);
         s[v.len] = '\0';
         if (strlen(s) != v.len)
-            die("NUL inside a str", name);
+            gv_die("NUL inside a str", name);
         cJSON *j = cJSON_CreateString(s);
         free(s);
         return j;
@@ -94,7 +93,7 @@ static cJSON *render(collab_mp_reader_t *r, const char *name)
     case COLLAB_MP_MAP:
         return render_container(r, &v, name);
     default:
-        die("payload holds a type JSON cannot show", name);
+        gv_die("payload holds a type JSON cannot show", name);
         return NULL;
     }
 }
@@ -152,11 +151,11 @@ static void write_seed(const char *name, const uint8_t *b, size_t len)
     snprintf(path, sizeof path, "%s/%s.bin", corpus_dir, name);
     FILE *fp = fopen(path, "wb");
     if (!fp || fwrite(b, 1, len, fp) != len || fclose(fp) != 0)
-        die("cannot write the seed", path);
+        gv_die("cannot write the seed", path);
 }
 
-static cJSON *new_vector(const char *name, const char *kind, const char *desc, const uint8_t *b,
-                         size_t len)
+cJSON *gv_new_vector(const char *name, const char *kind, const char *desc, const uint8_t *b,
+                     size_t len)
 {
     cJSON *v = cJSON_CreateObject();
     cJSON_AddStringToObject(v, "name", name);
@@ -191,10 +190,10 @@ static void add_wellformed(const char *name, const char *desc, collab_envelope_t
     }
     if (collab_envelope_encode(env, frame, sizeof frame, &len) ||
         collab_envelope_decode(frame, len, &got))
-        die("does not round-trip", name);
+        gv_die("does not round-trip", name);
     if (scope >= 0 && collab_verify(&got, (collab_scope_t)scope, TM_KEY))
-        die("does not verify", name);
-    cJSON *v = new_vector(name, kinds[env->kind], desc, frame, len);
+        gv_die("does not verify", name);
+    cJSON *v = gv_new_vector(name, kinds[env->kind], desc, frame, len);
     cJSON_AddItemToObject(v, "fields", fields_json(&got, name));
     if (scope >= 0)
         add_signature(v, &got, (collab_scope_t)scope);
@@ -204,25 +203,25 @@ static void add_wellformed(const char *name, const char *desc, collab_envelope_t
 static uint8_t pool[1 << 16];
 static size_t pool_used;
 
-static collab_pack_t *payload_begin(void)
+collab_pack_t *gv_payload_begin(void)
 {
     static collab_pack_t p;
     collab_pack_init(&p, pool + pool_used, sizeof pool - pool_used);
     return &p;
 }
 
-static collab_span_t payload_end(collab_pack_t *p)
+collab_span_t gv_payload_end(collab_pack_t *p)
 {
     size_t len = 0;
     if (collab_pack_finish(p, &len))
-        die("pool exhausted", "payload");
+        gv_die("pool exhausted", "payload");
     collab_span_t s = {(const char *)pool + pool_used, len};
     pool_used += len;
     return s;
 }
 
-static void request(collab_envelope_t *e, uint64_t id, const char *action, const char *session,
-                    uint64_t ts, collab_span_t payload)
+void gv_request(collab_envelope_t *e, uint64_t id, const char *action, const char *session,
+                uint64_t ts, collab_span_t payload)
 {
     memset(e, 0, sizeof *e);
     e->kind = COLLAB_KIND_REQUEST;
@@ -236,8 +235,8 @@ static void request(collab_envelope_t *e, uint64_t id, const char *action, const
 }
 
 #define SESSION "s-3f9a1c2e7b6d4058"
-static uint8_t login_frame[256]; /* login_request's frame, spoilt by malformed vectors */
-static size_t login_len;
+uint8_t gv_login_frame[256]; /* login_request's frame, spoilt by malformed vectors */
+size_t gv_login_len;
 static const uint8_t NONCE_B[16] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
                                     0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf};
 static const uint8_t NONCE_C[16] = {0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
@@ -250,16 +249,16 @@ static collab_span_t nonce(const uint8_t *n)
 
 static collab_span_t project_payload(void)
 {
-    collab_pack_t *p = payload_begin();
+    collab_pack_t *p = gv_payload_begin();
     collab_pack_map(p, 2);
     collab_pack_kv_str(p, "name", "Apollo");
     collab_pack_kv_str(p, "description", "Moon landing tasks");
-    return payload_end(p);
+    return gv_payload_end(p);
 }
 
 static collab_span_t unicode_payload(void)
 {
-    collab_pack_t *p = payload_begin();
+    collab_pack_t *p = gv_payload_begin();
     collab_pack_map(p, 6);
     collab_pack_kv_str(p, "name", "Caf\xc3\xa9 \xe2\x9c\x93");
     collab_pack_str(p, "tags");
@@ -273,25 +272,25 @@ static collab_span_t unicode_payload(void)
     collab_pack_str(p, "meta");
     collab_pack_map(p, 1);
     collab_pack_kv_uint(p, "depth", 2);
-    return payload_end(p);
+    return gv_payload_end(p);
 }
 
 static void requests(void)
 {
     collab_envelope_t e;
-    collab_pack_t *p = payload_begin();
+    collab_pack_t *p = gv_payload_begin();
     collab_pack_map(p, 1);
     collab_pack_kv_str(p, "password", "correct horse battery staple");
-    request(&e, 1, "login", "", T0, payload_end(p));
+    gv_request(&e, 1, "login", "", T0, gv_payload_end(p));
     add_wellformed("login_request", "login: empty session_id, never signed", &e, -1);
-    collab_envelope_encode(&e, login_frame, sizeof login_frame, &login_len);
+    collab_envelope_encode(&e, gv_login_frame, sizeof gv_login_frame, &gv_login_len);
 
-    request(&e, 2, "create_project", SESSION, T0 + 100, project_payload());
+    gv_request(&e, 2, "create_project", SESSION, T0 + 100, project_payload());
     add_wellformed("create_project_weak", "weak scope, no nonce", &e, COLLAB_SCOPE_WEAK);
-    request(&e, 3, "create_project", SESSION, T0 + 200, project_payload());
+    gv_request(&e, 3, "create_project", SESSION, T0 + 200, project_payload());
     e.nonce = nonce(TM_NONCE);
     add_wellformed("create_project_weak_nonce", "weak scope with a nonce", &e, COLLAB_SCOPE_WEAK);
-    request(&e, 4, "create_project", SESSION, T0 + 300, unicode_payload());
+    gv_request(&e, 4, "create_project", SESSION, T0 + 300, unicode_payload());
     e.nonce = nonce(NONCE_C);
     add_wellformed("create_project_unicode_weak",
                    "non-ASCII text, a list, a negative int, false, nil and a nested map", &e,
@@ -301,30 +300,30 @@ static void requests(void)
 static void more_requests(void)
 {
     collab_envelope_t e;
-    collab_pack_t *p = payload_begin();
+    collab_pack_t *p = gv_payload_begin();
     collab_pack_map(p, 3);
     collab_pack_kv_uint(p, "task_id", 42);
     collab_pack_kv_str(p, "status", "completed");
     collab_pack_kv_str(p, "result", "built 14 artifacts, 0 warnings; checksums verified");
-    request(&e, 5, "update_task_status", SESSION, T0 + 400, payload_end(p));
+    gv_request(&e, 5, "update_task_status", SESSION, T0 + 400, gv_payload_end(p));
     e.nonce = nonce(NONCE_B);
     add_wellformed("update_task_status_full_nonce", "full scope with a nonce", &e,
                    COLLAB_SCOPE_FULL);
 
-    request(&e, 6, "heartbeat", SESSION, T0 + 500, COLLAB_EMPTY_MAP);
+    gv_request(&e, 6, "heartbeat", SESSION, T0 + 500, COLLAB_EMPTY_MAP);
     add_wellformed("heartbeat_full", "full scope signs even read-only actions", &e,
                    COLLAB_SCOPE_FULL);
 
-    p = payload_begin();
+    p = gv_payload_begin();
     collab_pack_map(p, 1);
     collab_pack_kv_uint(p, "project_id", 7);
-    collab_span_t pid = payload_end(p);
-    request(&e, 7, "close_project", SESSION, T0 + 600, pid);
+    collab_span_t pid = gv_payload_end(p);
+    gv_request(&e, 7, "close_project", SESSION, T0 + 600, pid);
     add_wellformed("close_project_weak",
                    "weak scope: same payload, agent and timestamp as "
                    "delete_project_weak, so the same signature",
                    &e, COLLAB_SCOPE_WEAK);
-    request(&e, 8, "delete_project", SESSION, T0 + 600, pid);
+    gv_request(&e, 8, "delete_project", SESSION, T0 + 600, pid);
     add_wellformed("delete_project_weak",
                    "the weak scope does not sign the action: this "
                    "signature equals close_project_weak's",
@@ -337,7 +336,7 @@ static void more_requests(void)
 static void replies(void)
 {
     collab_envelope_t e = {.kind = COLLAB_KIND_REPLY, .version = 1, .request_id = 1, .ok = true};
-    collab_pack_t *p = payload_begin();
+    collab_pack_t *p = gv_payload_begin();
     collab_pack_map(p, 8);
     collab_pack_kv_str(p, "session_id", SESSION);
     collab_pack_kv_str(p, "agent_id", "alice");
@@ -352,11 +351,11 @@ static void replies(void)
     collab_pack_kv_bool(p, "replay_protection", false);
     collab_pack_kv_uint(p, "timestamp_window_s", 1800);
     collab_pack_kv_bool(p, "sanitize_output", false);
-    e.data = payload_end(p);
+    e.data = gv_payload_end(p);
     e.error = tm_span("");
     add_wellformed("login_reply_ok", "the reply to login_request (stage2 controls)", &e, -1);
 
-    p = payload_begin();
+    p = gv_payload_begin();
     collab_pack_map(p, 2);
     collab_pack_str(p, "projects");
     collab_pack_array(p, 1);
@@ -369,7 +368,7 @@ static void replies(void)
     collab_pack_kv_uint(p, "created", T0 + 100);
     collab_pack_kv_uint(p, "total", 1);
     e.request_id = 9;
-    e.data = payload_end(p);
+    e.data = gv_payload_end(p);
     add_wellformed("list_projects_reply_ok", "data with a list of maps (the last page)", &e, -1);
 
     e = (collab_envelope_t){.kind = COLLAB_KIND_REPLY, .version = 1, .request_id = 8};
@@ -386,7 +385,7 @@ static void events(void)
     collab_pack_t *p;
     e.event = tm_span("task_assigned");
     e.timestamp = T0 + 5000;
-    p = payload_begin();
+    p = gv_payload_begin();
     collab_pack_map(p, 7);
     collab_pack_kv_uint(p, "task_id", 42);
     collab_pack_kv_uint(p, "project_id", 7);
@@ -395,176 +394,8 @@ static void events(void)
     collab_pack_kv_str(p, "description", "");
     collab_pack_kv_str(p, "assigned_to", "bob");
     collab_pack_kv_str(p, "assigned_by", "alice");
-    e.data = payload_end(p);
+    e.data = gv_payload_end(p);
     add_wellformed("event_task_assigned", "an event pushed to bob, sequence number 5", &e, -1);
-}
-
-/*  ---- malformed vectors: each must decode to exactly its error ---- */
-
-static void add_malformed(const char *name, const char *desc, const void *b, size_t len, int err)
-{
-    collab_envelope_t env;
-    int rc = collab_envelope_decode(b, len, &env);
-    if (rc != err)
-        die(collab_errname(rc), name);
-    cJSON *v = new_vector(name, "malformed", desc, b, len);
-    cJSON_AddStringToObject(v, "error", collab_errname(err));
-    /* what a reply to it carries: the request_id whenever it can be read (PROTOCOL.md 2.4) */
-    cJSON_AddNumberToObject(v, "request_id", (double)env.request_id);
-}
-
-static void bad_fields(const char *name, const char *desc, const tm_fields_t *fs, int err)
-{
-    static uint8_t frame[COLLAB_MAX_FRAME];
-    size_t len = tm_fields_pack(fs, frame, sizeof frame);
-    if (len == 0)
-        die("does not fit", name);
-    add_malformed(name, desc, frame, len, err);
-}
-
-/*  The login request's fields, to spoil one at a time. */
-static void login_fields(tm_fields_t *fs)
-{
-    static collab_span_t pw;
-    collab_envelope_t e;
-    if (!pw.len) {
-        collab_pack_t *p = payload_begin();
-        collab_pack_map(p, 1);
-        collab_pack_kv_str(p, "password", "hunter2");
-        pw = payload_end(p);
-    }
-    request(&e, 1, "login", "", T0, pw);
-    tm_fields_from_env(&e, fs);
-}
-
-/*  The login fields with one field replaced, or added at the end when absent. */
-static void bad_field(const char *name, const char *desc, tm_field_t f, int err)
-{
-    tm_fields_t fs;
-    login_fields(&fs);
-    tm_field_t *slot = tm_fields_find(&fs, f.key);
-    if (slot)
-        *slot = f;
-    else
-        tm_fields_add(&fs, f);
-    bad_fields(name, desc, &fs, err);
-}
-
-static tm_field_t raw(const char *key, const char *bytes, size_t len)
-{
-    return (tm_field_t){.key = key, .kind = TM_RAW, .ptr = bytes, .len = len};
-}
-
-static tm_field_t bin(const char *key, const void *bytes, size_t len)
-{
-    return (tm_field_t){.key = key, .kind = TM_BIN, .ptr = bytes, .len = len};
-}
-
-#define LIT(s) s, sizeof(s) - 1
-
-static void malformed_envelopes(void)
-{
-    uint8_t frame[512];
-    tm_fields_t fs;
-    size_t len = login_len;
-    memcpy(frame, login_frame, len);
-    add_malformed("truncated", "login_request's frame without its last byte", frame, len - 1,
-                  COLLAB_E_MALFORMED);
-    frame[len] = 0xc0;
-    add_malformed("trailing_byte", "login_request's frame followed by a nil", frame, len + 1,
-                  COLLAB_E_MALFORMED);
-    login_fields(&fs);
-    add_malformed("not_a_map", "an array [1, 2, 3]", LIT("\x93\x01\x02\x03"), COLLAB_E_MALFORMED);
-    bad_field("unknown_key", "an extra key \"admin\": true", raw("admin", LIT("\xc3")),
-              COLLAB_E_MALFORMED);
-    tm_fields_add(&fs, (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "logout", .len = 6});
-    bad_fields("duplicate_key", "\"action\" twice", &fs, COLLAB_E_MALFORMED);
-    bad_field("version_2", "a version this implementation does not speak",
-              (tm_field_t){.key = "version", .kind = TM_UINT, .u = 2}, COLLAB_E_VERSION);
-    login_fields(&fs);
-    tm_fields_remove(&fs, "timestamp");
-    bad_fields("missing_timestamp", "a required field is absent", &fs, COLLAB_E_FIELD_MISSING);
-    bad_field("request_id_as_string", "request_id is the str \"1\"",
-              (tm_field_t){.key = "request_id", .kind = TM_STR, .ptr = "1", .len = 1},
-              COLLAB_E_FIELD_TYPE);
-    bad_field("action_uppercase", "action outside [a-z_]",
-              (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "Login", .len = 5},
-              COLLAB_E_LIMIT);
-    bad_field("action_bad_utf8", "action holding the byte 0xc3 alone: utf8 before limit",
-              (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "log\xc3n", .len = 5},
-              COLLAB_E_UTF8);
-    bad_field("type_bad_utf8", "type holding the byte 0xff: utf8 before malformed",
-              (tm_field_t){.key = "type", .kind = TM_STR, .ptr = "\xff", .len = 1}, COLLAB_E_UTF8);
-    login_fields(&fs);
-    tm_fields_find(&fs, "request_id")->u = 4242;
-    tm_fields_find(&fs, "timestamp")->kind = TM_INT;
-    tm_fields_find(&fs, "timestamp")->i = -1;
-    *tm_fields_find(&fs, "action") =
-        (tm_field_t){.key = "action", .kind = TM_STR, .ptr = "X", .len = 1};
-    bad_fields("two_bad_fields", "a negative timestamp and action \"X\": action comes first", &fs,
-               COLLAB_E_LIMIT);
-    bad_field("nonce_15_bytes", "a nonce one byte short", bin("nonce", TM_NONCE, 15),
-              COLLAB_E_LIMIT);
-    bad_field("signature_31_bytes", "a signature one byte short", bin("signature", TM_KEY, 31),
-              COLLAB_E_LIMIT);
-    bad_field("event_field_in_request", "\"seq\" belongs to events",
-              (tm_field_t){.key = "seq", .kind = TM_UINT, .u = 1}, COLLAB_E_MALFORMED);
-}
-
-static void malformed_payloads(void)
-{
-    static char big[COLLAB_MAX_STR_BYTES + 16];
-    bad_field("payload_not_a_map", "the payload bin holds an array",
-              bin("payload", LIT("\x92\x01\x02")), COLLAB_E_MALFORMED);
-    bad_field("payload_bad_utf8", "{\"password\": \"\\xc3(\"}: a broken 2-byte sequence",
-              bin("payload", LIT("\x81\xa8password\xa2\xc3\x28")), COLLAB_E_UTF8);
-    bad_field("payload_surrogate_key", "a map key holding U+D800 (CESU-style surrogate)",
-              bin("payload", LIT("\x81\xa3\xed\xa0\x80\x01")), COLLAB_E_UTF8);
-    bad_field("payload_depth_9", "{\"a\": [[[[[[[[]]]]]]]]}: nine levels of nesting",
-              bin("payload", LIT("\x81\xa1"
-                                 "a\x91\x91\x91\x91\x91\x91\x91\x90")),
-              COLLAB_E_LIMIT);
-    bad_field("payload_ext", "an extension type (fixext 1) inside the payload",
-              bin("payload", LIT("\x81\xa1x\xd4\x01\x00")), COLLAB_E_MALFORMED);
-    bad_field("payload_int_key", "a map key that is an integer",
-              bin("payload", LIT("\x81\x01\x02")), COLLAB_E_MALFORMED);
-    collab_pack_t p;
-    size_t len = 0;
-    uint8_t *buf = pool + pool_used;
-    memset(big, 'x', sizeof big);
-    collab_pack_init(&p, buf, sizeof pool - pool_used);
-    collab_pack_map(&p, 1);
-    collab_pack_str(&p, "password");
-    collab_pack_strn(&p, big, COLLAB_MAX_STR_BYTES + 1);
-    collab_pack_finish(&p, &len);
-    bad_field("payload_str_8193", "a str one byte over the 8192-byte limit",
-              bin("payload", buf, len), COLLAB_E_TOO_LARGE);
-}
-
-static void malformed_replies(void)
-{
-    static char text[COLLAB_MAX_ERROR_TEXT + 1];
-    collab_envelope_t e = {.kind = COLLAB_KIND_REPLY, .version = 1, .request_id = 8};
-    tm_fields_t fs;
-    memset(text, 'e', sizeof text);
-    e.error = (collab_span_t){text, sizeof text};
-    e.error_code = 1;
-    tm_fields_from_env(&e, &fs);
-    bad_fields("reply_error_text_513", "an error text one byte over 512", &fs, COLLAB_E_LIMIT);
-    e.error = tm_span("bad \xc0\xaf");
-    tm_fields_from_env(&e, &fs);
-    bad_fields("reply_error_text_overlong", "an overlong encoding of '/' in the error text", &fs,
-               COLLAB_E_UTF8);
-    e.error = tm_span("");
-    tm_fields_from_env(&e, &fs);
-    tm_fields_find(&fs, "status")->ptr = "maybe";
-    tm_fields_find(&fs, "status")->len = 5;
-    bad_fields("reply_status_unknown", "status is neither ok nor error", &fs, COLLAB_E_MALFORMED);
-    e = (collab_envelope_t){.kind = COLLAB_KIND_EVENT, .version = 1, .seq = 1};
-    e.event = tm_span("task_assigned");
-    tm_fields_from_env(&e, &fs);
-    tm_fields_add(&fs, bin("nonce", TM_NONCE, 16));
-    bad_fields("event_with_nonce", "events carry no nonce", &fs, COLLAB_E_MALFORMED);
 }
 
 static const char DESCRIPTION[] =
@@ -596,9 +427,7 @@ int main(int argc, char **argv)
     more_requests();
     replies();
     events();
-    malformed_envelopes();
-    malformed_payloads();
-    malformed_replies();
+    gv_malformed();
     char *text = cJSON_Print(root);
     puts(text);
     free(text);

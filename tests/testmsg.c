@@ -1,6 +1,7 @@
 /*  testmsg.c: shared test helpers (see testmsg.h). Test-only code: it may pack anything,
     including messages the protocol forbids, because that is what the tests feed the decoder. */
 #include "testmsg.h"
+#include "collab_hex.h"
 
 #include <string.h>
 
@@ -15,38 +16,12 @@ const uint8_t TM_NONCE[COLLAB_NONCE_LEN] = {
 
 void tm_hex(const void *bytes, size_t len, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
-    const uint8_t *b = (const uint8_t *)bytes;
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    collab_hex_encode(bytes, len, out, 2 * len + 1);
 }
 
 long tm_unhex(const char *hex, uint8_t *out, size_t cap)
 {
-    size_t n = strlen(hex);
-    if (n % 2 || n / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return (long)(n / 2);
+    return collab_hex_decode(hex, strlen(hex), out, cap);
 }
 
 collab_span_t tm_span(const char *s)

@@ -1,5 +1,6 @@
 /*  admin_out.c: text tables and JSON for collab-admin (see admin_out.h). */
 #include "admin_out.h"
+#include "collab_hex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -232,9 +233,7 @@ static cJSON *json_bin(const char *b, size_t len)
     char *hex = malloc(2 * len + 1);
     if (!hex)
         return NULL;
-    for (size_t i = 0; i < len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)b[i]);
-    hex[2 * len] = '\0';
+    collab_hex_encode((const uint8_t *)b, len, hex, 2 * len + 1);
     cJSON *j = cJSON_CreateString(hex);
     free(hex);
     return j;

@@ -4,12 +4,13 @@
     (the attack's own, on its stderr), reads the verdict and the control that decided it
     from the attack's JSON, and puts the lab back afterwards (lab.h). */
 #include "demos.h"
-#include "agent_stop.h"
+#include "collab_spawn.h"
 #include "lab.h"
 
 #include <cJSON.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,31 +114,27 @@ static int password_file(const session_t *s, const char *agent, char *path, size
     stdout (the JSON verdict) into out. Returns its exit code, or -1. */
 static int run(session_t *s, const char *const *argv, char *out, size_t cap)
 {
-    int fds[2];
     size_t len = 0;
     fflush(s->out);
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0) {
-        agent_stop_child(parent);
-        close(fds[0]);
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fileno(s->out), STDERR_FILENO);
-        execv(argv[0], (char *const *)argv);
-        fprintf(stderr, "cannot run %s (build the lab's tools first)\n", argv[0]);
-        _exit(1);
+    if (access(argv[0], X_OK) != 0) {
+        fprintf(s->out, "cannot run %s (build the lab's tools first)\n", argv[0]);
+        return 1;
     }
-    close(fds[1]);
-    for (ssize_t n; pid > 0 && (n = read(fds[0], out + len, cap - 1 - len)) != 0;)
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE,
+                                      .err = COLLAB_SPAWN_FD,
+                                      .err_fd = fileno(s->out),
+                                      .death_signal = SIGTERM};
+    collab_proc_t child;
+    if (collab_spawn(&child, argv, &opts) != 0)
+        return -1;
+    for (ssize_t n; (n = read(child.out, out + len, cap - 1 - len)) != 0;)
         if (n > 0 && (len += (size_t)n) == cap - 1)
             len = 0; /* only the end matters: the verdict is the last line */
     out[len] = '\0';
-    close(fds[0]);
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0)
+    collab_spawn_close(&child);
+    if (collab_spawn_wait(&child, -1) != 0)
         return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return WIFEXITED(child.wstatus) ? WEXITSTATUS(child.wstatus) : -1;
 }
 
 static void conclude(session_t *s, const demo_t *d, const verdict_info_t *v)

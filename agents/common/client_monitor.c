@@ -1,5 +1,6 @@
 /*  client_monitor.c: the first connection's handshake, watched (see client_monitor.h). */
 #include "client_monitor.h"
+#include "collab_clock.h"
 #include "collab_error.h"
 
 #include <czmq.h>
@@ -17,13 +18,6 @@ struct client_monitor {
     void *sock; /* the watched socket, lent */
     void *pair; /* receives the monitor's events */
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 client_monitor_t *client_monitor_new(void *sock)
 {
@@ -62,9 +56,9 @@ static unsigned read_event(void *pair)
 
 int client_monitor_wait(client_monitor_t *self, int timeout_ms, int (*stop)(void))
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = collab_mono_ms() + timeout_ms;
     zmq_pollitem_t item = {self->pair, 0, ZMQ_POLLIN, 0};
-    for (int64_t left; !(stop && stop()) && (left = deadline - mono_ms()) > 0;) {
+    for (int64_t left; !(stop && stop()) && (left = deadline - collab_mono_ms()) > 0;) {
         if (zmq_poll(&item, 1, (long)left) <= 0)
             continue;
         unsigned e = read_event(self->pair);

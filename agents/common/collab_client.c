@@ -1,5 +1,6 @@
 /*  collab_client.c: an agent's connection to the broker (see collab_client.h). */
 #include "collab_client.h"
+#include "collab_clock.h"
 #include "agent_stop.h"
 #include "client_monitor.h"
 
@@ -42,13 +43,6 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*  Whether a SIGINT or SIGTERM asked the process to stop: every wait then ends at once
@@ -257,9 +251,9 @@ static int attempt(collab_client_t *self, const char *action, const void *payloa
     int rc = build_and_send(self, action, payload, len, &id);
     if (rc)
         return rc;
-    int64_t deadline = mono_ms() + self->opts.timeout_ms;
+    int64_t deadline = collab_mono_ms() + self->opts.timeout_ms;
     zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
-    for (int64_t left; !stopped(self) && (left = deadline - mono_ms()) > 0;) {
+    for (int64_t left; !stopped(self) && (left = deadline - collab_mono_ms()) > 0;) {
         if (zmq_poll(&item, 1, (long)left) <= 0)
             continue;
         zmq_msg_t msg;
@@ -386,7 +380,7 @@ int collab_client_subscribe(collab_client_t *self, bool all)
 
 int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = collab_mono_ms() + timeout_ms;
     zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
     for (;;) {
         if (self->head) {
@@ -401,11 +395,11 @@ int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int 
                 self->last_seq = ev->seq;
             return 0;
         }
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - collab_mono_ms();
         if (stopped(self))
             return COLLAB_E_TIMEOUT;
         if (left <= 0 || zmq_poll(&item, 1, (long)left) <= 0) {
-            if (mono_ms() >= deadline)
+            if (collab_mono_ms() >= deadline)
                 return COLLAB_E_TIMEOUT;
             continue;
         }
@@ -482,9 +476,9 @@ void collab_client_set_timeout(collab_client_t *self, int timeout_ms, int retrie
 int collab_client_next_reply(collab_client_t *self, uint64_t *id, collab_reply_t *reply,
                              int timeout_ms)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = collab_mono_ms() + timeout_ms;
     zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
-    for (int64_t left; !stopped(self) && (left = deadline - mono_ms()) > 0;) {
+    for (int64_t left; !stopped(self) && (left = deadline - collab_mono_ms()) > 0;) {
         if (zmq_poll(&item, 1, (long)left) <= 0)
             continue;
         zmq_msg_t msg;

@@ -1,5 +1,6 @@
 /*  coordinator.c: assignment, monitoring and reassignment (see coordinator.h). */
 #include "coordinator.h"
+#include "collab_clock.h"
 #include "collab_text.h"
 
 #include <stdlib.h>
@@ -14,13 +15,6 @@ static uint64_t wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 /*  Sends a request with a packed payload; returns 0 with *r to free, or an error code. */
@@ -122,7 +116,7 @@ static const coord_worker_t *pick_worker(coord_t *co, const char *type, const ch
 /*  Waits until every task type of the scenario has a live worker. */
 static int wait_for_workers(coord_t *co)
 {
-    long long deadline = mono_ms() + co->workers_wait_ms;
+    long long deadline = collab_mono_ms() + co->workers_wait_ms;
     for (;;) {
         int rc = refresh_workers(co);
         if (rc)
@@ -136,7 +130,7 @@ static int wait_for_workers(coord_t *co)
             return 0;
         if (*co->stopping)
             return COLLAB_E_TIMEOUT;
-        if (mono_ms() >= deadline) {
+        if (collab_mono_ms() >= deadline) {
             fprintf(stderr, "collab-coordinator: no live worker for %zu task(s) after %ld ms\n",
                     missing, co->workers_wait_ms);
             return COLLAB_E_TIMEOUT;
@@ -380,15 +374,15 @@ static int run_round(coord_t *co)
     if (rc)
         return agent_cli_exit_code(rc);
     fflush(stdout);
-    long long deadline = mono_ms() + co->deadline_ms, next_refresh = 0;
-    while (!*co->stopping && !all_terminal(co) && mono_ms() < deadline) {
+    long long deadline = collab_mono_ms() + co->deadline_ms, next_refresh = 0;
+    while (!*co->stopping && !all_terminal(co) && collab_mono_ms() < deadline) {
         collab_event_msg_t ev;
         if (collab_client_next_event(co->c, &ev, 200) == 0) {
             handle_event(co, &ev);
             collab_event_free(&ev);
         }
-        if (mono_ms() >= next_refresh) {
-            next_refresh = mono_ms() + REFRESH_MS;
+        if (collab_mono_ms() >= next_refresh) {
+            next_refresh = collab_mono_ms() + REFRESH_MS;
             collab_client_heartbeat(co->c);
             refresh_workers(co);
             for (size_t i = 0; i < co->sc->nprojects; i++)
@@ -409,13 +403,13 @@ static int run_round(coord_t *co)
     Returns false when the coordinator is told to stop meanwhile. */
 static bool pause_between_rounds(coord_t *co)
 {
-    long long until = mono_ms() + co->round_pause_ms, next_beat = 0;
-    while (!*co->stopping && mono_ms() < until) {
-        if (mono_ms() >= next_beat) {
-            next_beat = mono_ms() + REFRESH_MS;
+    long long until = collab_mono_ms() + co->round_pause_ms, next_beat = 0;
+    while (!*co->stopping && collab_mono_ms() < until) {
+        if (collab_mono_ms() >= next_beat) {
+            next_beat = collab_mono_ms() + REFRESH_MS;
             collab_client_heartbeat(co->c);
         }
-        long long left = until - mono_ms();
+        long long left = until - collab_mono_ms();
         collab_event_msg_t ev;
         if (left > 0 && collab_client_next_event(co->c, &ev, (int)(left < 200 ? left : 200)) == 0)
             collab_event_free(&ev);

@@ -1,5 +1,6 @@
 /*  observer.c: the observer's event loop (see observer.h). */
 #include "observer.h"
+#include "collab_clock.h"
 #include "agent_cli.h"
 #include "agent_stop.h"
 #include "board.h"
@@ -14,13 +15,6 @@
 
 #define SLICE_MS     200   /* longest wait before the stop flag is looked at again */
 #define HEARTBEAT_MS 60000 /* at most; a third of the session's idle timeout when shorter */
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 typedef struct {
     collab_client_t *c;
@@ -69,7 +63,7 @@ static bool heartbeat(self_t *self)
     collab_reply_t r;
     char before[COLLAB_MAX_SESSION_ID + 1];
     snprintf(before, sizeof before, "%s", collab_client_session(self->c));
-    self->last_beat = mono_ms();
+    self->last_beat = collab_mono_ms();
     int rc = collab_client_request(self->c, "heartbeat", NULL, 0, &r);
     if (rc) {
         fprintf(stderr, "%s: heartbeat: %s\n", self->o.prog, collab_strerror(rc));
@@ -89,7 +83,7 @@ static bool heartbeat(self_t *self)
     false when the loop should end. */
 static bool step(self_t *self)
 {
-    long long now = mono_ms(), wait = SLICE_MS;
+    long long now = collab_mono_ms(), wait = SLICE_MS;
     if (self->o.until_idle_ms) {
         long long left = self->last_event + self->o.until_idle_ms - now;
         if (left <= 0)
@@ -102,11 +96,11 @@ static bool step(self_t *self)
         if (strncmp(ev.name, "session_", 8) == 0)
             self->last_beat = 0; /* maybe ours ended: the heartbeat logs in again */
         collab_event_free(&ev);
-        self->last_event = mono_ms();
+        self->last_event = collab_mono_ms();
         if (self->o.max_events && ++self->events >= self->o.max_events)
             return false;
     }
-    if (mono_ms() - self->last_beat >= self->beat_ms && !heartbeat(self)) {
+    if (collab_mono_ms() - self->last_beat >= self->beat_ms && !heartbeat(self)) {
         self->exit_code = AGENT_EXIT_AUTH;
         return false;
     }
@@ -150,7 +144,7 @@ int observer_run(collab_client_t *c, const observer_opts_t *opts)
     self_t self = {.c = c, .o = *opts, .sanitize = collab_client_controls(c)->sanitize_output};
     if (opts->table && !(self.board = board_new(self.sanitize)))
         return AGENT_EXIT_FAILED;
-    self.last_event = self.last_beat = mono_ms();
+    self.last_event = self.last_beat = collab_mono_ms();
     int rc = start(&self);
     while (rc == 0 && !agent_stop_signal() && step(&self))
         ;

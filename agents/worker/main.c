@@ -2,6 +2,7 @@
     moves each task to in_progress, does the (simulated) work while heartbeating, and
     reports completed with a result, or failed for a type it cannot do. */
 #include "agent_cli.h"
+#include "collab_clock.h"
 #include "collab_text.h"
 #include "results.h"
 
@@ -34,13 +35,6 @@ static void on_signal(int sig)
     stopping = 1;
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void enqueue(worker_t *w, uint64_t task_id)
 {
     for (size_t i = 0; i < w->nqueue; i++)
@@ -66,12 +60,12 @@ static void on_event(worker_t *w, const collab_event_msg_t *ev)
 /*  Waits up to ms for events (handling them), heartbeating on schedule. */
 static void pump(worker_t *w, int ms)
 {
-    long long deadline = mono_ms() + ms;
-    for (long long left; !stopping && (left = deadline - mono_ms()) > 0;) {
-        long long until_hb = w->last_heartbeat + w->heartbeat_ms - mono_ms();
+    long long deadline = collab_mono_ms() + ms;
+    for (long long left; !stopping && (left = deadline - collab_mono_ms()) > 0;) {
+        long long until_hb = w->last_heartbeat + w->heartbeat_ms - collab_mono_ms();
         if (until_hb <= 0) {
             collab_client_heartbeat(w->c);
-            w->last_heartbeat = mono_ms();
+            w->last_heartbeat = collab_mono_ms();
             continue;
         }
         collab_event_msg_t ev;
@@ -342,16 +336,16 @@ int main(int argc, char **argv)
     printf("%s: registered (%s), waiting for tasks\n", w.cli.agent_id, w.caps);
     fflush(stdout);
     pick_up(&w);
-    w.last_heartbeat = mono_ms();
-    long long last_scan = mono_ms();
+    w.last_heartbeat = collab_mono_ms();
+    long long last_scan = collab_mono_ms();
     while (!stopping && (w.max_tasks == 0 || w.done < w.max_tasks)) {
         if (w.nqueue == 0) {
             pump(&w, w.heartbeat_ms);
             /* now and then, look for tasks whose event never reached us (an update or an
                assignment lost while the broker restarted) */
-            if (w.nqueue == 0 && mono_ms() - last_scan >= RESCAN_MS) {
+            if (w.nqueue == 0 && collab_mono_ms() - last_scan >= RESCAN_MS) {
                 pick_up(&w);
-                last_scan = mono_ms();
+                last_scan = collab_mono_ms();
             }
             continue;
         }

@@ -1,5 +1,6 @@
 /*  soak_agent.c: the well-behaved agent's thread (see soak_agent.h). */
 #include "soak_agent.h"
+#include "collab_clock.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,7 +23,7 @@ struct soak_agent {
 
 static void sleep_until(uint64_t t_ns)
 {
-    uint64_t now = lg_mono_ns();
+    uint64_t now = ((uint64_t)collab_mono_ns());
     if (t_ns <= now)
         return;
     struct timespec ts = {(time_t)((t_ns - now) / 1000000000u), (long)((t_ns - now) % 1000000000u)};
@@ -34,15 +35,16 @@ static void *run(void *arg)
     soak_agent_t *a = arg;
     uint8_t pl[256];
     char name[64];
-    uint64_t next = lg_mono_ns(), n = 0, interval = (uint64_t)a->s->interval_ms * 1000000u;
+    uint64_t next = ((uint64_t)collab_mono_ns()), n = 0,
+             interval = (uint64_t)a->s->interval_ms * 1000000u;
     while (!atomic_load(&a->stop)) {
         sleep_until(next);
         snprintf(name, sizeof name, "soak-agent-%d-%llu", (int)getpid(), (unsigned long long)n++);
         size_t plen = lg_payload_create_project(pl, sizeof pl, name, "written during the soak");
         soak_agent_stats_t *st = &a->stats[atomic_load(&a->phase)];
-        uint64_t t0 = lg_mono_ns();
+        uint64_t t0 = ((uint64_t)collab_mono_ns());
         int rc = soak_call(a->s, &a->conn, COLLAB_ACT_CREATE_PROJECT, pl, plen, NULL, NULL);
-        uint64_t t1 = lg_mono_ns();
+        uint64_t t1 = ((uint64_t)collab_mono_ns());
         st->writes++;
         if (rc != COLLAB_E_TIMEOUT)
             lg_hist_add(&st->hist, t1 - t0);

@@ -5,6 +5,7 @@
     settle seconds (the broker idle) and samples again. The sessions stay open in the
     broker (nobody logs out): dropped connections, as when clients vanish. */
 #include "soak.h"
+#include "collab_clock.h"
 
 #include "../lg_setup.h"
 
@@ -43,7 +44,7 @@ int soak_hold(soak_t *s)
         sample_t before = sample(s);
         unsigned opened = 0, failed = 0;
         int last = 0;
-        uint64_t t0 = lg_mono_ns();
+        uint64_t t0 = ((uint64_t)collab_mono_ns());
         for (; opened < s->conns; opened++) {
             unsigned i = opened;
             if (lg_conn_open(&cs[i], s->ctx, s->endpoint, &s->curve, 1) != 0)
@@ -55,7 +56,7 @@ int soak_hold(soak_t *s)
                 last = lr;
             }
         }
-        double login_s = (double)(lg_mono_ns() - t0) / 1e9;
+        double login_s = (double)(((uint64_t)collab_mono_ns()) - t0) / 1e9;
         sample_t during = sample(s);
         for (unsigned i = 0; i < opened; i++)
             lg_conn_close(&cs[i]);

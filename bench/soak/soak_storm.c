@@ -7,6 +7,7 @@
     (soak_agent.c) writes every interval: alone first (quiet), then during the storm, then
     after it; the broker's resident memory is sampled throughout. */
 #include "soak_agent.h"
+#include "collab_clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -90,11 +91,11 @@ static int run_storm(soak_t *s, storm_t *st)
         }
         next[i] = (i * pool.n) / n;
     }
-    uint64_t t0 = lg_mono_ns(), last_reply = t0, last_sample = 0;
+    uint64_t t0 = ((uint64_t)collab_mono_ns()), last_reply = t0, last_sample = 0;
     uint64_t deadline = t0 + (uint64_t)(60 + s->storm / 2000) * 1000000000u;
     zmq_msg_t m;
     while (rc == 0) {
-        uint64_t now = lg_mono_ns();
+        uint64_t now = ((uint64_t)collab_mono_ns());
         if (now - last_sample >= 100000000u) {
             sample_rss(s, st);
             last_sample = now;
@@ -132,12 +133,12 @@ static int run_storm(soak_t *s, storm_t *st)
             zmq_msg_init(&m);
             while (zmq_msg_recv(&m, socks[i], ZMQ_DONTWAIT) >= 0) {
                 st->replies++;
-                last_reply = lg_mono_ns();
+                last_reply = ((uint64_t)collab_mono_ns());
             }
             zmq_msg_close(&m);
         }
     }
-    st->seconds = (double)(lg_mono_ns() - t0) / 1e9;
+    st->seconds = (double)(((uint64_t)collab_mono_ns()) - t0) / 1e9;
     for (unsigned i = 0; socks && i < n; i++)
         if (socks[i])
             zmq_close(socks[i]);
@@ -150,8 +151,8 @@ static int run_storm(soak_t *s, storm_t *st)
 
 static void wait_s(const soak_t *s, storm_t *st, double seconds)
 {
-    uint64_t end = lg_mono_ns() + (uint64_t)(seconds * 1e9);
-    while (lg_mono_ns() < end) {
+    uint64_t end = ((uint64_t)collab_mono_ns()) + (uint64_t)(seconds * 1e9);
+    while (((uint64_t)collab_mono_ns()) < end) {
         sample_rss(s, st);
         struct timespec ts = {0, 100000000};
         nanosleep(&ts, NULL);

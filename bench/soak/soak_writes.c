@@ -4,6 +4,7 @@
     kills it meanwhile) or the duration ends. "verify", against the restarted broker, reads
     back every id in the ack file: one that is not found is a lost write. */
 #include "soak.h"
+#include "collab_clock.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,9 +18,9 @@ int soak_write(soak_t *s)
     uint64_t acked = 0, errors = 0, id = 0;
     int last = 0, rc = soak_connect_login(s, s->ctx, &c, s->agent);
     FILE *f = rc == 0 ? fopen(s->ack, "ae") : NULL;
-    uint64_t end = lg_mono_ns() + (uint64_t)(s->duration_s * 1e9);
+    uint64_t end = ((uint64_t)collab_mono_ns()) + (uint64_t)(s->duration_s * 1e9);
     const char *stopped = rc ? "login" : f ? "duration" : "ack_file";
-    while (f && lg_mono_ns() < end) {
+    while (f && ((uint64_t)collab_mono_ns()) < end) {
         snprintf(name, sizeof name, "kill-%d-%" PRIu64, (int)getpid(), acked + errors);
         size_t plen = lg_payload_create_project(pl, sizeof pl, name, "acknowledged before a kill");
         rc = soak_call(s, &c, COLLAB_ACT_CREATE_PROJECT, pl, plen, "project_id", &id);

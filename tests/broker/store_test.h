@@ -3,6 +3,7 @@
 #ifndef STORE_TEST_H
 #define STORE_TEST_H
 
+#include "collab_clock.h"
 #include "store.h"
 #include "store_schema.h"
 #include "testutil.h"
@@ -78,9 +79,7 @@ static inline bool file_exists(const char *path)
 
 static inline double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return (double)collab_mono_us() / 1e3;
 }
 
 static inline collab_store_t *open_ok(const char *path, bool reset)

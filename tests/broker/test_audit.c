@@ -10,6 +10,7 @@
 
 #include <cJSON.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/test_audit.XXXXXX";
@@ -108,6 +109,35 @@ static void test_head_text(void)
     CHECK_RC(collab_audit_head_parse(":00", 3, &back), COLLAB_E_MALFORMED);
     CHECK_RC(collab_audit_head_parse("12", 2, &back), COLLAB_E_MALFORMED);
     CHECK_RC(collab_audit_head_parse("99999999999999999999:00", 23, &back), COLLAB_E_MALFORMED);
+}
+
+/*  The head's file: saved whole (mode 0600, no temporary left), read back, a torn or
+    missing file told apart. */
+static void test_head_file(void)
+{
+    const char *path = tmp_path("h.log.head");
+    collab_audit_head_t h = {.seq = 42}, back = {0};
+    memset(h.mac, 0xa5, sizeof h.mac);
+    CHECK_RC(collab_audit_head_load(path, &back), COLLAB_E_NOT_FOUND);
+    CHECK_OK(collab_audit_head_save(path, &h));
+    h.seq = 43; /* saved again: replaced, not appended */
+    CHECK_OK(collab_audit_head_save(path, &h));
+    CHECK_OK(collab_audit_head_load(path, &back));
+    CHECK_EQ_U64(back.seq, 43);
+    CHECK_MEM(back.mac, 32, h.mac, 32);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK(st.st_size == 2 + 1 + 64 + 1);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    CHECK(access(tmp, F_OK) != 0);
+    FILE *f = fopen(path, "w"); /* torn: no newline */
+    CHECK(f && fputs("43:a5a5", f) >= 0);
+    if (f)
+        fclose(f);
+    CHECK_RC(collab_audit_head_load(path, &back), COLLAB_E_MALFORMED);
+    CHECK_RC(collab_audit_head_save(tmp_path("no/such/dir.head"), &h), COLLAB_E_IO);
+    unlink(path);
 }
 
 static void test_chain_verifies(void)
@@ -377,6 +407,7 @@ int main(void)
         return 1;
     }
     TU_RUN(test_head_text);
+    TU_RUN(test_head_file);
     TU_RUN(test_chain_verifies);
     TU_RUN(test_altered);
     TU_RUN(test_deleted_and_reordered);

@@ -2,6 +2,7 @@
     threads each returned exactly once, the level-triggered descriptor, the queue bound,
     destruction with work outstanding, the workers' lowered priority and signal mask. */
 #include "creds.h"
+#include "collab_clock.h"
 #include "hasher.h"
 #include "testutil.h"
 
@@ -20,9 +21,7 @@ static char hash4[COLLAB_HASH_MAX]; /* bcrypt cost 4 of "correct horse" */
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return (double)collab_mono_ns() / 1e6;
 }
 
 /*  0 or 1: is the descriptor readable within timeout_ms. */

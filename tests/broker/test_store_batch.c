@@ -1,6 +1,7 @@
 /*  test_store_batch.c: the store's batches in direct mode: group commit, a failed write
     fails its whole batch, durability across kill -9 of the writer, batch numbers after
     direct commits, and a rollback that keeps the retention. */
+#include "collab_spawn.h"
 #include "store_test.h"
 
 /*  Times `commits` commits of `per` task upserts each; returns the total in ms. */
@@ -118,52 +119,52 @@ static void durable_writer(const char *path, int fd)
     }
 }
 
+/*  The child's side, through collab_spawn_fn: it never returns (killed mid-batch). */
+static int durable_child(void *arg, int fd)
+{
+    durable_writer(arg, fd);
+    return 0;
+}
+
 static void test_durability(void)
 {
     const char *path = tmp_path("durable.db");
     collab_store_t *st = open_ok(path, false); /* create it before the child starts */
     collab_store_destroy(&st);
-    int fds[2];
-    if (!CHECK(pipe(fds) == 0))
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE, .death_signal = SIGKILL};
+    collab_proc_t child;
+    fflush(NULL);
+    if (!CHECK(collab_spawn_fn(&child, durable_child, (void *)path, &opts) == 0))
         return;
     /* a small pipe keeps the writer at most a few batches ahead of what we have read */
-    fcntl(fds[1], F_SETPIPE_SZ, 4096);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        durable_writer(path, fds[1]);
-    }
-    close(fds[1]);
-    if (!CHECK(pid > 0))
-        return;
+    fcntl(child.out, F_SETPIPE_SZ, 4096);
+    int rfd = child.out;
     static uint64_t reported[1 << 16];
     size_t n = 0;
     bool killed = false;
     double deadline = now_ms() + 30000;
     for (;;) {
-        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        struct pollfd pfd = {.fd = rfd, .events = POLLIN};
         int left = (int)(deadline - now_ms());
         if (left <= 0 || poll(&pfd, 1, left) <= 0)
             break;
         uint64_t ids[DUR_BATCH];
-        ssize_t got = read(fds[0], ids, sizeof ids);
+        ssize_t got = read(rfd, ids, sizeof ids);
         if (got <= 0)
             break; /* EOF: the child is gone and everything it reported is in */
         for (size_t i = 0; i < (size_t)got / 8 && n < sizeof reported / 8; i++)
             reported[n++] = ids[i];
         if (!killed && n >= DUR_WANT) {
-            kill(pid, SIGKILL); /* mid-batch, most likely: the open transaction is lost */
+            collab_spawn_kill(&child, SIGKILL); /* mid-batch, most likely: the open transaction is lost */
             killed = true;
         }
     }
     if (!killed)
-        kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    close(fds[0]);
+        collab_spawn_kill(&child, SIGKILL);
     CHECK(killed);
-    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    CHECK_EQ_INT(collab_spawn_wait(&child, 10000), 0);
+    CHECK_EQ_INT(collab_spawn_code(&child), 128 + SIGKILL);
+    collab_spawn_close(&child);
     CHECK(n >= DUR_WANT);
 
     st = open_ok(path, false);

@@ -3,6 +3,7 @@
     readable by others, of the wrong size or not a file), keyed token hashes, and sealed
     values (round trip, a fresh nonce each time, wrong key, wrong context, altered or cut
     bytes, buffers too small). */
+#include "collab_spawn.h"
 #include "testutil.h"
 #include "vault.h"
 
@@ -55,35 +56,33 @@ static void test_key_file_created(void)
     unlink(path);
 }
 
+/*  In a child: creates (or reads) the key file at path and writes the key to fd. */
+static int race_one(void *path, int fd)
+{
+    uint8_t k[32];
+    char err[600];
+    int rc = collab_vault_key_file(path, true, k, err, sizeof err);
+    if (rc == 0 && write(fd, k, sizeof k) != (ssize_t)sizeof k)
+        rc = -1;
+    return rc == 0 ? 0 : 1;
+}
+
 /*  Eight processes create the same key file at once: all of them read the one key. */
 static void test_key_file_race(void)
 {
     const char *path = tmp_path("race.key");
     enum { N = 8 };
-    int fds[N][2];
-    pid_t pids[N];
-    for (int i = 0; i < N; i++) {
-        CHECK(pipe(fds[i]) == 0);
-        pids[i] = fork();
-        if (pids[i] == 0) {
-            uint8_t k[32];
-            char err[600];
-            int rc = collab_vault_key_file(path, true, k, err, sizeof err);
-            if (rc == 0 && write(fds[i][1], k, sizeof k) != (ssize_t)sizeof k)
-                rc = -1;
-            _exit(rc == 0 ? 0 : 1);
-        }
-        close(fds[i][1]);
-    }
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE};
+    collab_proc_t kids[N];
+    for (int i = 0; i < N; i++)
+        CHECK(collab_spawn_fn(&kids[i], race_one, (void *)path, &opts) == 0);
     uint8_t first[32], k[32];
     for (int i = 0; i < N; i++) {
-        int status = 0;
-        waitpid(pids[i], &status, 0);
-        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        CHECK(read(fds[i][0], i ? k : first, 32) == 32);
+        CHECK(collab_spawn_wait(&kids[i], -1) == 0 && collab_spawn_code(&kids[i]) == 0);
+        CHECK(read(kids[i].out, i ? k : first, 32) == 32);
         if (i)
             CHECK_MEM(k, 32, first, 32);
-        close(fds[i][0]);
+        collab_spawn_close(&kids[i]);
     }
     unlink(path);
 }

@@ -1,5 +1,7 @@
 /*  agentproc.c: child agent processes (see agentproc.h). */
 #include "agentproc.h"
+#include "collab_clock.h"
+#include "collab_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,34 +13,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 int agent_spawn(agent_proc_t *p, char *const argv[])
 {
-    int fds[2];
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE, .err = COLLAB_SPAWN_STDOUT};
+    collab_proc_t child;
     memset(p, 0, sizeof *p);
     p->status = -1;
-    if (pipe(fds) != 0)
+    if (collab_spawn(&child, (const char *const *)argv, &opts) != 0)
         return -1;
-    p->pid = fork();
-    if (p->pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    p->out = fds[0];
+    p->pid = child.pid;
+    p->out = child.out;
     fcntl(p->out, F_SETFL, O_NONBLOCK);
     p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-    return p->pid > 0 && p->pidfd >= 0 ? 0 : -1;
+    return p->pidfd >= 0 ? 0 : -1;
 }
 
 /*  Reads what is available; keeps the last bytes when the buffer is full. */
@@ -70,7 +57,7 @@ static void reap(agent_proc_t *p)
 static bool wait_some(agent_proc_t *p, long long deadline)
 {
     struct pollfd fds[2] = {{p->out, POLLIN, 0}, {p->pidfd, POLLIN, 0}};
-    long long left = deadline - mono_ms();
+    long long left = deadline - collab_mono_ms();
     if (left <= 0)
         return false;
     if (poll(fds, 2, (int)left) > 0) {
@@ -83,7 +70,7 @@ static bool wait_some(agent_proc_t *p, long long deadline)
 
 bool agent_wait_output(agent_proc_t *p, const char *needle, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     drain(p);
     while (!strstr(p->buf, needle)) {
         if (p->status >= 0 || !wait_some(p, deadline))
@@ -94,7 +81,7 @@ bool agent_wait_output(agent_proc_t *p, const char *needle, int timeout_ms)
 
 int agent_wait_exit(agent_proc_t *p, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     while (p->status < 0) {
         if (!wait_some(p, deadline)) {
             agent_kill(p, SIGKILL);

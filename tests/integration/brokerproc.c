@@ -1,5 +1,7 @@
 /*  brokerproc.c: the broker as a child process (see brokerproc.h). */
 #include "brokerproc.h"
+#include "collab_clock.h"
+#include "collab_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,19 +12,11 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define START_DEADLINE_MS 10000
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 int broker_init(broker_proc_t *b, const char *exe, const char *creds)
 {
@@ -43,10 +37,10 @@ static int read_port(broker_proc_t *b, int fd)
 {
     char buf[256];
     size_t n = 0;
-    long long deadline = mono_ms() + START_DEADLINE_MS;
+    long long deadline = collab_mono_ms() + START_DEADLINE_MS;
     while (n < sizeof buf - 1) {
         struct pollfd p = {fd, POLLIN, 0};
-        long long left = deadline - mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             return -1;
         ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
@@ -69,7 +63,7 @@ static int spawn_on_port(broker_proc_t *b)
 {
     char bind[64];
     const char *argv[64];
-    int argc = 0, out[2];
+    int argc = 0;
     snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", b->port);
     argv[argc++] = b->exe;
     argv[argc++] = "--bind";
@@ -85,22 +79,15 @@ static int spawn_on_port(broker_proc_t *b)
     for (int i = 0; b->extra[i] && argc < 62; i++)
         argv[argc++] = b->extra[i];
     argv[argc] = NULL;
-    if (pipe(out) != 0)
+    /* a test that crashes must not leave its broker running */
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE, .death_signal = SIGKILL};
+    collab_proc_t child;
+    if (collab_spawn(&child, argv, &opts) != 0)
         return -1;
-    b->pid = fork();
-    if (b->pid == 0) {
-        /* a test that crashes must not leave its broker running */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-        execv(b->exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(out[1]);
-    int rc = b->pid > 0 ? read_port(b, out[0]) : -1;
-    close(out[0]);
-    if (rc != 0 && b->pid > 0)
+    b->pid = child.pid;
+    int rc = read_port(b, child.out);
+    collab_spawn_close(&child);
+    if (rc != 0)
         broker_kill9(b);
     return rc;
 }
@@ -117,7 +104,7 @@ static int spawn(broker_proc_t *b)
     if (b->port)
         return spawn_on_port(b);
     if (!seed)
-        seed = (((uint32_t)getpid() * 2654435761u) ^ (uint32_t)mono_ms()) | 1u;
+        seed = (((uint32_t)getpid() * 2654435761u) ^ (uint32_t)collab_mono_ms()) | 1u;
     for (int attempt = 0; attempt < 8; attempt++) {
         seed ^= seed << 13;
         seed ^= seed >> 17;
@@ -178,31 +165,23 @@ void broker_kill9(broker_proc_t *b)
 int broker_run_once(const broker_proc_t *b, const char *const *args, char *err, size_t errlen)
 {
     const char *argv[64];
-    int argc = 0, pipefd[2], status = 0;
+    int argc = 0;
     argv[argc++] = b->exe;
     for (int i = 0; args[i] && argc < 63; i++)
         argv[argc++] = args[i];
     argv[argc] = NULL;
-    if (pipe(pipefd) != 0)
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_NULL, .err = COLLAB_SPAWN_PIPE};
+    collab_proc_t child;
+    if (collab_spawn(&child, argv, &opts) != 0)
         return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(pipefd[1], STDERR_FILENO);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, STDOUT_FILENO);
-        close(pipefd[0]);
-        execv(b->exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(pipefd[1]);
     size_t n = 0;
     ssize_t r;
-    while (n + 1 < errlen && (r = read(pipefd[0], err + n, errlen - 1 - n)) > 0)
+    while (n + 1 < errlen && (r = read(child.err, err + n, errlen - 1 - n)) > 0)
         n += (size_t)r;
     err[n] = '\0';
-    close(pipefd[0]);
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    collab_spawn_close(&child);
+    collab_spawn_wait(&child, -1);
+    return WIFEXITED(child.wstatus) ? WEXITSTATUS(child.wstatus) : -1;
 }
 
 /*  Appends what fd has ready to buf (kept NUL-terminated); returns false at end of file. */
@@ -225,7 +204,7 @@ int broker_run_capture(const broker_proc_t *b, const char *const *args, char *ou
                        char *err, size_t errlen, int timeout_ms)
 {
     const char *argv[64];
-    int argc = 0, po[2], pe[2], status = 0;
+    int argc = 0;
     argv[argc++] = b->exe;
     for (int i = 0; args[i] && argc < 63; i++)
         argv[argc++] = args[i];
@@ -234,48 +213,31 @@ int broker_run_capture(const broker_proc_t *b, const char *const *args, char *ou
         out[0] = '\0';
     if (err && errlen)
         err[0] = '\0';
-    if (pipe(po) != 0)
+    const collab_spawn_opts_t opts = {
+        .out = COLLAB_SPAWN_PIPE, .err = COLLAB_SPAWN_PIPE, .death_signal = SIGKILL};
+    collab_proc_t child;
+    if (collab_spawn(&child, argv, &opts) != 0)
         return -1;
-    if (pipe(pe) != 0) {
-        close(po[0]);
-        close(po[1]);
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        dup2(po[1], STDOUT_FILENO);
-        dup2(pe[1], STDERR_FILENO);
-        close(po[0]);
-        close(pe[0]);
-        execv(b->exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(po[1]);
-    close(pe[1]);
     size_t no = 0, ne = 0;
     bool open_o = true, open_e = true, killed = false;
-    long long deadline = mono_ms() + timeout_ms;
-    while (pid > 0 && (open_o || open_e)) {
-        struct pollfd p[2] = {{open_o ? po[0] : -1, POLLIN, 0}, {open_e ? pe[0] : -1, POLLIN, 0}};
-        long long left = deadline - mono_ms();
+    int64_t deadline = collab_mono_ms() + timeout_ms;
+    while (open_o || open_e) {
+        struct pollfd p[2] = {{open_o ? child.out : -1, POLLIN, 0},
+                              {open_e ? child.err : -1, POLLIN, 0}};
+        int64_t left = deadline - collab_mono_ms();
         if (left <= 0 || poll(p, 2, (int)left) <= 0) {
-            kill(pid, SIGKILL);
+            collab_spawn_kill(&child, SIGKILL);
             killed = true;
             break;
         }
-        if (p[0].revents && !drain_fd(po[0], out, outlen, &no))
+        if (p[0].revents && !drain_fd(child.out, out, outlen, &no))
             open_o = false;
-        if (p[1].revents && !drain_fd(pe[0], err, errlen, &ne))
+        if (p[1].revents && !drain_fd(child.err, err, errlen, &ne))
             open_e = false;
     }
-    close(po[0]);
-    close(pe[0]);
-    if (pid <= 0)
-        return -1;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    return !killed && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    collab_spawn_close(&child);
+    collab_spawn_wait(&child, -1);
+    return !killed && WIFEXITED(child.wstatus) ? WEXITSTATUS(child.wstatus) : -1;
 }
 
 int broker_seclog_count(const broker_proc_t *b, const char *needle)
@@ -302,12 +264,12 @@ bool broker_seclog_wait(const broker_proc_t *b, const char *needle, int timeout_
     int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     bool watching = fd >= 0 && inotify_add_watch(fd, slash ? dir : ".",
                                                  IN_MODIFY | IN_CREATE | IN_MOVED_TO) >= 0;
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     bool found;
     while (!(found = broker_seclog_count(b, needle) > 0) && watching) {
         char events[4096];
         struct pollfd p = {fd, POLLIN, 0};
-        long long left = deadline - mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             break;
         while (read(fd, events, sizeof events) > 0)

@@ -1,10 +1,10 @@
 /*  childproc.c: agent binaries as child processes (see childproc.h). */
 #include "childproc.h"
+#include "collab_clock.h"
+#include "collab_spawn.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,76 +14,49 @@
 #include <unistd.h>
 
 static const char *const collab_env[] = {
-    "COLLAB_BROKER",      "COLLAB_AGENT_ID", "COLLAB_PASSWORD",   "COLLAB_PASSWORD_FILE",
-    "COLLAB_CREDENTIALS", "COLLAB_KEY_FILE", "COLLAB_TIMEOUT_MS", "COLLAB_RETRIES"};
+    "COLLAB_BROKER",        "COLLAB_AGENT_ID",    "COLLAB_PASSWORD",
+    "COLLAB_PASSWORD_FILE", "COLLAB_CREDENTIALS", "COLLAB_KEY_FILE",
+    "COLLAB_TIMEOUT_MS",    "COLLAB_RETRIES",     NULL};
 
-static long long mono_ms(void)
+/*  The fields of c before a start: nothing open, nothing collected yet. */
+static int child_init(child_t *c)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+    memset(c, 0, sizeof *c);
+    c->in_fd = c->out_fd = c->err_fd = -1;
+    c->status = -1;
+    c->out = calloc(1, 1);
+    c->err = calloc(1, 1);
+    signal(SIGPIPE, SIG_IGN);
+    return c->out && c->err ? 0 : -1;
+}
+
+static int child_spawn(child_t *c, const char *const *argv, const collab_spawn_opts_t *opts)
+{
+    collab_proc_t p;
+    if (child_init(c) != 0 || collab_spawn(&p, argv, opts) != 0)
+        return -1;
+    c->pid = p.pid;
+    c->in_fd = p.in, c->out_fd = p.out, c->err_fd = p.err;
+    return 0;
 }
 
 int child_start(child_t *c, const char *const *argv)
 {
-    int in[2], out[2], err[2];
-    memset(c, 0, sizeof *c);
-    c->in_fd = c->out_fd = c->err_fd = -1;
-    c->status = -1;
-    c->out = calloc(1, 1);
-    c->err = calloc(1, 1);
-    if (!c->out || !c->err || pipe(in) != 0)
-        return -1;
-    if (pipe(out) != 0 || pipe(err) != 0)
-        return -1;
-    signal(SIGPIPE, SIG_IGN);
-    c->pid = fork();
-    if (c->pid == 0) {
-        dup2(in[0], STDIN_FILENO);
-        dup2(out[1], STDOUT_FILENO);
-        dup2(err[1], STDERR_FILENO);
-        for (int fd = 3; fd < 256; fd++)
-            close(fd);
-        for (size_t i = 0; i < sizeof collab_env / sizeof collab_env[0]; i++)
-            unsetenv(collab_env[i]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(in[0]), close(out[1]), close(err[1]);
-    c->in_fd = in[1], c->out_fd = out[0], c->err_fd = err[0];
-    fcntl(c->in_fd, F_SETFD, FD_CLOEXEC);
-    fcntl(c->out_fd, F_SETFD, FD_CLOEXEC);
-    fcntl(c->err_fd, F_SETFD, FD_CLOEXEC);
-    return c->pid > 0 ? 0 : -1;
+    const collab_spawn_opts_t opts = {.in = COLLAB_SPAWN_PIPE,
+                                      .out = COLLAB_SPAWN_PIPE,
+                                      .err = COLLAB_SPAWN_PIPE,
+                                      .unset_env = collab_env,
+                                      .close_fds = true};
+    return child_spawn(c, argv, &opts);
 }
 
 int child_start_pty(child_t *c, const char *const *argv, int rows, int cols)
 {
-    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-    int master;
-    memset(c, 0, sizeof *c);
-    c->in_fd = c->out_fd = c->err_fd = -1;
-    c->status = -1;
-    c->out = calloc(1, 1);
-    c->err = calloc(1, 1);
-    if (!c->out || !c->err)
-        return -1;
-    signal(SIGPIPE, SIG_IGN);
-    c->pid = forkpty(&master, NULL, NULL, &ws);
-    if (c->pid == 0) {
-        for (int fd = 3; fd < 256; fd++)
-            close(fd);
-        for (size_t i = 0; i < sizeof collab_env / sizeof collab_env[0]; i++)
-            unsetenv(collab_env[i]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    if (c->pid < 0)
-        return -1;
-    fcntl(master, F_SETFD, FD_CLOEXEC);
-    c->out_fd = master;
-    c->in_fd = dup(master);
-    return 0;
+    const collab_spawn_opts_t opts = {.unset_env = collab_env,
+                                      .close_fds = true,
+                                      .pty_rows = (unsigned short)rows,
+                                      .pty_cols = (unsigned short)cols};
+    return child_spawn(c, argv, &opts);
 }
 
 int child_write(child_t *c, const char *text)
@@ -147,14 +120,14 @@ static bool pump(child_t *c, int ms)
 
 long child_expect(child_t *c, bool err, const char *needle, size_t from, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     for (;;) {
         const char *buf = err ? c->err : c->out;
         size_t len = err ? c->err_len : c->out_len;
         const char *hit = from <= len ? strstr(buf + from, needle) : NULL;
         if (hit)
             return (long)(hit - buf) + (long)strlen(needle);
-        long long left = deadline - mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0 || (!pump(c, (int)left) && (c->out_fd < 0 && c->err_fd < 0)))
             return -1;
     }
@@ -162,12 +135,12 @@ long child_expect(child_t *c, bool err, const char *needle, size_t from, int tim
 
 int child_wait(child_t *c, int timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     int status = 0;
     if (c->exited || c->pid <= 0)
         return c->status;
     while (c->out_fd >= 0 || c->err_fd >= 0) {
-        long long left = deadline - mono_ms();
+        long long left = deadline - collab_mono_ms();
         if (left <= 0) {
             fprintf(stderr, "child %d did not exit in %d ms: killed\n", (int)c->pid, timeout_ms);
             kill(c->pid, SIGKILL);

@@ -1,5 +1,6 @@
 /*  itest.c: integration-test helpers (see itest.h). */
 #include "itest.h"
+#include "collab_clock.h"
 #include "labtool.h"
 
 #include <stdarg.h>
@@ -176,13 +177,6 @@ void it_key(const broker_proc_t *b, const char *agent_id, uint8_t key[COLLAB_KEY
         fprintf(stderr, "  %s\n", err);
 }
 
-int64_t it_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 uint64_t it_now_ms(void)
 {
     struct timespec ts;
@@ -231,16 +225,16 @@ int it_raw_send(zsock_t *s, const void *bytes, size_t len, bool more)
 int it_raw_recv(zsock_t *s, it_msg_t *m, int timeout_ms)
 {
     zmq_pollitem_t item = {zsock_resolve(s), 0, ZMQ_POLLIN, 0};
-    int64_t deadline = it_mono_ms() + timeout_ms;
+    int64_t deadline = collab_mono_ms() + timeout_ms;
     memset(&m->env, 0, sizeof m->env);
     m->data.count = 0;
     for (;;) {
-        int64_t left = deadline - it_mono_ms();
+        int64_t left = deadline - collab_mono_ms();
         if (left < 0)
             left = 0;
         if (zmq_poll(&item, 1, (long)left) > 0)
             break;
-        if (it_mono_ms() >= deadline)
+        if (collab_mono_ms() >= deadline)
             return COLLAB_E_TIMEOUT;
     }
     int n = zmq_recv(zsock_resolve(s), m->bytes, sizeof m->bytes, ZMQ_DONTWAIT);
@@ -255,8 +249,8 @@ int it_raw_recv(zsock_t *s, it_msg_t *m, int timeout_ms)
 
 int it_raw_reply(zsock_t *s, uint64_t request_id, it_msg_t *m, int timeout_ms)
 {
-    int64_t deadline = it_mono_ms() + timeout_ms;
-    for (int64_t left; (left = deadline - it_mono_ms()) > 0;) {
+    int64_t deadline = collab_mono_ms() + timeout_ms;
+    for (int64_t left; (left = deadline - collab_mono_ms()) > 0;) {
         int rc = it_raw_recv(s, m, (int)left);
         if (rc == COLLAB_E_TIMEOUT)
             break;
@@ -283,8 +277,8 @@ int it_raw_bytes(zsock_t *s, const void *bytes, size_t len, it_msg_t *m)
         m = &scratch_msg;
     if (it_raw_send(s, bytes, len, false) != 0)
         return COLLAB_E_IO;
-    int64_t deadline = it_mono_ms() + 5000;
-    for (int64_t left; (left = deadline - it_mono_ms()) > 0;) {
+    int64_t deadline = collab_mono_ms() + 5000;
+    for (int64_t left; (left = deadline - collab_mono_ms()) > 0;) {
         int rc = it_raw_recv(s, m, (int)left);
         if (rc == COLLAB_E_TIMEOUT)
             break;

@@ -89,8 +89,6 @@ uint64_t it_expect_event(collab_client_t *c, const char *name, int timeout_ms,
 /*  The agent's HMAC key from the test credentials file (a failure is a test failure). */
 void it_key(const broker_proc_t *b, const char *agent_id, uint8_t key[COLLAB_KEY_LEN]);
 
-/*  Clocks: monotonic ms for deadlines, Unix ms for envelope timestamps. */
-int64_t it_mono_ms(void);
 uint64_t it_now_ms(void);
 
 /* ---- Raw sockets: requests encoded by hand, for everything the client library is too

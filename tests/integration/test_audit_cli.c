@@ -2,7 +2,7 @@
     collab-audit. Under audit = strong a run with failed logins, a lockout, refusals, a role
     change and a revocation leaves a log whose every line carries seq and mac and that
     collab-audit verify accepts; a copy with a line altered, a line deleted or the tail cut
-    (seen with --state) is reported with the line's number. Rotation keeps the chain
+    (seen with --head) is reported with the line's number. Rotation keeps the chain
     verifiable across files. On restart the broker accepts lines written after its last
     commit when they chain (written here by hand from the documented format), and a cut
     log is kept aside and reported in the new file, which continues the chain. A plain log
@@ -41,6 +41,14 @@ static int audit(const char *first, ...)
     snprintf(ERR, sizeof ERR, "%s", c.err ? c.err : "");
     child_free(&c);
     return rc;
+}
+
+/*  The head the broker exports beside its security log (audit.h), for --head. */
+static const char *head_of(const broker_proc_t *b)
+{
+    static char path[sizeof b->seclog + 8];
+    snprintf(path, sizeof path, "%s.head", b->seclog);
+    return path;
 }
 
 static bool has(const char *text, const char *needle)
@@ -216,14 +224,18 @@ static void test_verify_run(void)
         const char *line = text + line_at(text, i);
         CHECK(strncmp(line, seq, strlen(seq)) == 0 && strstr(line, "\"mac\":\"") != NULL);
     }
-    CHECK_EQ_INT(audit("verify", A.seclog, "--key-file", AKEY, "--state", A.state, NULL), 0);
+    CHECK_EQ_INT(audit("verify", A.seclog, "--key-file", AKEY, "--head", head_of(&A), NULL), 0);
     CHECK(has(OUT, "OK") && has(OUT, "is there"));
     CHECK_EQ_INT(audit("verify", "--key-file", AKEY, A.seclog, NULL), 0);
-    CHECK(has(OUT, "no --state"));
+    CHECK(has(OUT, "no --head"));
     char head[32];
     snprintf(head, sizeof head, "%d:", n);
     CHECK(strncmp(meta(&A, "audit_head"), head, strlen(head)) == 0);
     CHECK(strcmp(meta(&A, "audit"), "chained") == 0);
+    char *exported = slurp(head_of(&A), &len); /* the same head, in its file, one line */
+    CHECK(len > 0 && exported[len - 1] == '\n');
+    CHECK(strncmp(exported, meta(&A, "audit_head"), len - 1) == 0 && len > 66);
+    free(exported);
     free(text);
 }
 
@@ -243,7 +255,7 @@ static void test_tampered_copies(void)
         hit[6] = '9';
     spit(copy, edited, len);
     free(edited);
-    CHECK_EQ_INT(audit("verify", copy, "--key-file", AKEY, "--state", A.state, NULL), 1);
+    CHECK_EQ_INT(audit("verify", copy, "--key-file", AKEY, "--head", head_of(&A), NULL), 1);
     snprintf(want, sizeof want, "line %d (seq %d)", n, n);
     CHECK(has(OUT, "TAMPERED") && has(OUT, want) && has(OUT, "altered"));
     /* deleted: the failed login is gone, the next line takes its number */
@@ -252,16 +264,16 @@ static void test_tampered_copies(void)
     memcpy(cut, text, a);
     memcpy(cut + a, text + b, len - b);
     spit(copy, cut, len - (b - a));
-    CHECK_EQ_INT(audit("verify", copy, "--key-file", AKEY, "--state", A.state, NULL), 1);
+    CHECK_EQ_INT(audit("verify", copy, "--key-file", AKEY, "--head", head_of(&A), NULL), 1);
     snprintf(want, sizeof want, "line %d (seq %d)", n, n + 1);
     CHECK(has(OUT, want) && has(OUT, "missing"));
-    /* the tail cut: a valid chain on its own, caught by the head in the state */
+    /* the tail cut: a valid chain on its own, caught by the head exported beside the log */
     spit(copy, text, line_at(text, total - 1));
     CHECK_EQ_INT(audit("verify", copy, "--key-file", AKEY, NULL), 0);
-    CHECK_EQ_INT(audit("verify", copy, "--key-file", AKEY, "--state", A.state, NULL), 1);
+    CHECK_EQ_INT(audit("verify", copy, "--key-file", AKEY, "--head", head_of(&A), NULL), 1);
     snprintf(want, sizeof want, "ends at seq %d", total - 2);
     CHECK(has(OUT, "tail cut") && has(OUT, want));
-    /* a partial last line shows even without the state */
+    /* a partial last line shows even without the head */
     spit(copy, text, line_at(text, total) + 20);
     CHECK_EQ_INT(audit("verify", copy, "--key-file", AKEY, NULL), 1);
     CHECK(has(OUT, "partial"));
@@ -282,7 +294,7 @@ static void test_tampered_copies(void)
     CHECK_EQ_INT(audit("check", A.seclog, NULL), 2);
     CHECK_EQ_INT(audit("verify", NULL), 2);
     CHECK_EQ_INT(audit("verify", "--help", NULL), 0);
-    CHECK(has(OUT, "--state") && has(OUT, "cut tail"));
+    CHECK(has(OUT, "--head") && has(OUT, "cut tail"));
     free(cut);
     free(text);
 }
@@ -329,7 +341,7 @@ static void test_restarts(void)
     snprintf(head, sizeof head, "%d:", seq + 1); /* then broker_started */
     CHECK(strncmp(meta(&A, "audit_head"), head, strlen(head)) == 0);
     CHECK(!find_file(A.dir, "security.log.tampered", moved, sizeof moved));
-    CHECK_EQ_INT(audit("verify", A.seclog, "--key-file", AKEY, "--state", A.state, NULL), 0);
+    CHECK_EQ_INT(audit("verify", A.seclog, "--key-file", AKEY, "--head", head_of(&A), NULL), 0);
 
     it_begin("restart: a cut log is kept aside and reported, the chain goes on");
     size_t len;
@@ -346,8 +358,8 @@ static void test_restarts(void)
     CHECK(find_line(text, "\"audit_tamper_detected\"") == 2 && has(text, "tail cut") &&
           has(text, "\"moved_to\""));
     free(text);
-    CHECK_EQ_INT(audit("verify", A.seclog, "--key-file", AKEY, "--state", A.state, NULL), 0);
-    CHECK_EQ_INT(audit("verify", moved, "--key-file", AKEY, "--state", A.state, NULL), 1);
+    CHECK_EQ_INT(audit("verify", A.seclog, "--key-file", AKEY, "--head", head_of(&A), NULL), 0);
+    CHECK_EQ_INT(audit("verify", moved, "--key-file", AKEY, "--head", head_of(&A), NULL), 1);
 
     it_begin("restart after kill -9: no false alarm");
     if (CHECK(broker_restart(&A) == 0)) {
@@ -357,7 +369,7 @@ static void test_restarts(void)
             CHECK_EQ_INT(broker_stop(&A), 0);
     }
     CHECK_EQ_INT(count_files(A.dir, "security.log.tampered-", moved, sizeof moved), 1);
-    CHECK_EQ_INT(audit("verify", A.seclog, "--key-file", AKEY, "--state", A.state, NULL), 0);
+    CHECK_EQ_INT(audit("verify", A.seclog, "--key-file", AKEY, "--head", head_of(&A), NULL), 0);
 
     it_begin("restart: a chained state without its audit key is refused");
     char gone[420];
@@ -387,9 +399,10 @@ static void test_rotation(void)
     CHECK_EQ_INT(broker_stop(&R), 0);
     char old[400], gone[400];
     snprintf(old, sizeof old, "%s.1", R.seclog);
-    CHECK_EQ_INT(audit("verify", old, R.seclog, "--key-file", AKEY, "--state", R.state, NULL), 0);
+    CHECK_EQ_INT(audit("verify", old, R.seclog, "--key-file", AKEY, "--head", head_of(&R), NULL),
+                 0);
     CHECK(has(OUT, "is there"));
-    CHECK_EQ_INT(audit("verify", R.seclog, "--key-file", AKEY, "--state", R.state, NULL), 0);
+    CHECK_EQ_INT(audit("verify", R.seclog, "--key-file", AKEY, "--head", head_of(&R), NULL), 0);
     CHECK(has(OUT, "continues an earlier file"));
     CHECK_EQ_INT(audit("verify", old, "--key-file", AKEY, NULL), 0);
     CHECK_EQ_INT(audit("verify", R.seclog, old, "--key-file", AKEY, NULL), 1); /* wrong order */
@@ -405,7 +418,7 @@ static void test_migrations(void)
     collab_client_destroy(&c);
     failed_login(&P, "worker1", "guess", COLLAB_E_AUTH_FAILED);
     CHECK_EQ_INT(broker_stop(&P), 0);
-    CHECK_EQ_INT(audit("verify", P.seclog, "--key-file", AKEY, "--state", P.state, NULL), 3);
+    CHECK_EQ_INT(audit("verify", P.seclog, "--key-file", AKEY, "--head", head_of(&P), NULL), 3);
     CHECK(has(OUT, "NOT CHAINED"));
     CHECK(strcmp(meta(&P, "audit"), "plain") == 0);
     char set[480], moved[600];
@@ -422,13 +435,13 @@ static void test_migrations(void)
     text = slurp(P.seclog, &len);
     CHECK(find_line(text, "\"audit_chain_started\"") == 1 && has(text, moved));
     free(text);
-    CHECK_EQ_INT(audit("verify", P.seclog, "--key-file", AKEY, "--state", P.state, NULL), 0);
+    CHECK_EQ_INT(audit("verify", P.seclog, "--key-file", AKEY, "--head", head_of(&P), NULL), 0);
     if (!CHECK(broker_restart_with(&P, NULL) == 0))
         return;
     CHECK_EQ_INT(broker_stop(&P), 0);
     CHECK(find_file(P.dir, "security.log.chained-", moved, sizeof moved));
     CHECK_EQ_INT(audit("verify", moved, "--key-file", AKEY, NULL), 0);
-    CHECK_EQ_INT(audit("verify", P.seclog, "--key-file", AKEY, "--state", P.state, NULL), 3);
+    CHECK_EQ_INT(audit("verify", P.seclog, "--key-file", AKEY, "--head", head_of(&P), NULL), 3);
     CHECK(strcmp(meta(&P, "audit"), "plain") == 0);
 }
 

@@ -4,6 +4,7 @@
     refusals; with strong peer binding a session is bound to its client's key too;
     collab-keygen's output runs a broker; the swarm completes its scenario over CURVE. */
 #include "agentproc.h"
+#include "collab_clock.h"
 #include "itest.h"
 
 #include <signal.h>
@@ -134,9 +135,9 @@ static void test_unknown_key_refused(void)
     collab_client_t *c = stranger_client(&CURVE, "worker2");
     if (!CHECK(c != NULL))
         return;
-    int64_t t0 = it_mono_ms();
+    int64_t t0 = collab_mono_ms();
     CHECK_RC(collab_client_login(c), COLLAB_E_TIMEOUT);
-    CHECK(it_mono_ms() - t0 < 2000);
+    CHECK(collab_mono_ms() - t0 < 2000);
     CHECK(seclog_shows(&CURVE, "\"key_not_allowed\"", 5000));
     CHECK_EQ_INT(broker_seclog_count(&CURVE, "\"agent_id\":\"worker2\""), 0); /* never heard */
     collab_client_destroy(&c);
@@ -147,10 +148,10 @@ static void test_unknown_key_refused(void)
     refused more than before handshakes; returns the count. */
 static uint64_t refused_beyond(const broker_proc_t *b, uint64_t before, int timeout_ms)
 {
-    int64_t deadline = it_mono_ms() + timeout_ms;
+    int64_t deadline = collab_mono_ms() + timeout_ms;
     collab_client_t *a = demo_client(b, "admin", true);
     uint64_t n;
-    while ((n = refused_count(a)) <= before && a && it_mono_ms() < deadline)
+    while ((n = refused_count(a)) <= before && a && collab_mono_ms() < deadline)
         ;
     collab_client_destroy(&a);
     return n;

@@ -3,6 +3,7 @@
     a pipelined burst of create_project loses none of the acknowledged projects; and an
     agent that reconnects catches up on exactly the events it missed, across restarts. */
 #include "itest.h"
+#include "collab_clock.h"
 
 static broker_proc_t B, K;
 
@@ -176,8 +177,8 @@ static void test_kill9_burst(void)
     }
     burst_send(&s[0]);
     burst_send(&s[1]);
-    int64_t deadline = it_mono_ms() + 20000;
-    while (nacked < KILL_AFTER && it_mono_ms() < deadline) {
+    int64_t deadline = collab_mono_ms() + 20000;
+    while (nacked < KILL_AFTER && collab_mono_ms() < deadline) {
         zmq_pollitem_t items[2] = {{zsock_resolve(s[0].raw), 0, ZMQ_POLLIN, 0},
                                    {zsock_resolve(s[1].raw), 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, 1000) <= 0)

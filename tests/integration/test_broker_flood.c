@@ -10,6 +10,7 @@
     are paced by poll timeouts against a monotonic clock, and the flood by its sockets'
     poll timeouts. */
 #include "itest.h"
+#include "collab_clock.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,13 +30,6 @@ enum {
 
 static broker_proc_t B;
 static char SHM_DIR[64];
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- The flood: its own thread and sockets, counting the answers ---- */
 
@@ -90,10 +84,10 @@ static void *flood_main(void *arg)
         goto out;
     }
     f->ready = true;
-    int64_t t0 = it_mono_ms();
+    int64_t t0 = collab_mono_ms();
     while (!atomic_load(&f->stop)) {
         /* send what the rates owe by now */
-        int64_t elapsed = it_mono_ms() - t0;
+        int64_t elapsed = collab_mono_ms() - t0;
         for (int k = 0; k < 3; k++) {
             uint64_t due = (uint64_t)(elapsed * per_s[k] / 1000) + 1;
             for (; f->sent[k] < due; f->sent[k]++) {
@@ -125,10 +119,10 @@ static void *flood_main(void *arg)
             }
     }
     /* the answers still owed, within a bound */
-    int64_t deadline = it_mono_ms() + 10000;
+    int64_t deadline = collab_mono_ms() + 10000;
     for (int k = 0; k < 3; k++)
         while (f->answers[k] < f->sent[k] && it_raw_recv(s[k], &m, 200) == 0 &&
-               it_mono_ms() < deadline)
+               collab_mono_ms() < deadline)
             if (m.env.kind == COLLAB_KIND_REPLY)
                 tally(f, k, &m);
 out:
@@ -157,15 +151,15 @@ static phase_t writes(collab_client_t *c, int round, const char *phase)
     static int64_t lat[WRITES];
     phase_t p = {0};
     char name[64];
-    int64_t next = it_mono_ms();
+    int64_t next = collab_mono_ms();
     for (int i = 0; i < WRITES; i++) {
-        for (int64_t now = it_mono_ms(); now < next; now = it_mono_ms())
+        for (int64_t now = collab_mono_ms(); now < next; now = collab_mono_ms())
             zmq_poll(NULL, 0, (long)(next - now));
         next += INTERVAL_MS;
         snprintf(name, sizeof name, "s:flood %d %s %d", round, phase, i);
-        int64_t t0 = mono_us();
+        int64_t t0 = collab_mono_us();
         int rc = it_call(c, NULL, "create_project", "name", name, NULL);
-        lat[i] = mono_us() - t0;
+        lat[i] = collab_mono_us() - t0;
         p.ok += rc == 0;
         p.limited += rc == COLLAB_E_RATE_LIMITED;
         p.other += rc != 0 && rc != COLLAB_E_RATE_LIMITED;

@@ -4,6 +4,7 @@
     a frame beyond the transport cap, whose connection libzmq drops; and afterwards the
     broker still logs in and serves, and get_stats counts what it refused. */
 #include "itest.h"
+#include "collab_clock.h"
 
 static broker_proc_t B;
 static it_msg_t M;
@@ -256,9 +257,9 @@ static void test_oversize(collab_client_t *a)
     CHECK_RC(it_raw_recv(raw, &M, 500), COLLAB_E_TIMEOUT); /* no reply: the link is gone */
     /* PROTOCOL.md 1: "a frame beyond the transport cap makes libzmq drop the connection,
        and the broker counts the drop" (get_stats: dropped, or a disconnects counter) */
-    int64_t deadline = it_mono_ms() + 3000;
+    int64_t deadline = collab_mono_ms() + 3000;
     uint64_t now = dropped;
-    while (now == dropped && it_mono_ms() < deadline)
+    while (now == dropped && collab_mono_ms() < deadline)
         now = stat_of(a, "drops");
     if (now == dropped)
         fprintf(stderr,

@@ -8,6 +8,7 @@
     refusals are audited in bulk, not one line each. Under stage2 every request of the
     same flood is served. Nothing sleeps: a wait the broker asks for is a poll timeout. */
 #include "itest.h"
+#include "collab_clock.h"
 
 static broker_proc_t RL, WEAK, SLOW;        /* SLOW: an address regains a token every 10 s */
 static collab_client_t *ADMIN_RL, *ADMIN_W; /* from 127.0.0.9: the counters */
@@ -80,7 +81,7 @@ static tally_t flood(zsock_t **socks, int n, const char *agent, const char *sid,
     static it_msg_t m;
     uint8_t f[1024];
     tally_t t = {.min_retry = UINT32_MAX};
-    int64_t t0 = it_mono_ms();
+    int64_t t0 = collab_mono_ms();
     for (int i = 0; i < FLOOD; i++) {
         it_req_t q = {.request_id = 1 + (uint64_t)i,
                       .action = "heartbeat",
@@ -91,10 +92,10 @@ static tally_t flood(zsock_t **socks, int n, const char *agent, const char *sid,
         if (legit && i % 50 == 49 && i < FLOOD - 1)
             *legit_ok += it_call(legit, NULL, "heartbeat", NULL) == 0;
     }
-    int64_t deadline = it_mono_ms() + 30000;
+    int64_t deadline = collab_mono_ms() + 30000;
     for (int k = 0; k < n; k++) {
         int want = FLOOD / n + (k < FLOOD % n), got = 0;
-        while (got < want && it_mono_ms() < deadline) {
+        while (got < want && collab_mono_ms() < deadline) {
             if (it_raw_recv(socks[k], &m, 1000) != 0)
                 continue;
             if (m.env.kind != COLLAB_KIND_REPLY)
@@ -114,7 +115,7 @@ static tally_t flood(zsock_t **socks, int n, const char *agent, const char *sid,
         }
     }
     t.missing = FLOOD - t.ok - t.limited - t.other;
-    t.elapsed_ms = it_mono_ms() - t0;
+    t.elapsed_ms = collab_mono_ms() - t0;
     fprintf(stderr, "  %s flood: %d ok, %d rate_limited (retry %u..%u ms), %d other, %lld ms\n",
             agent, t.ok, t.limited, t.limited ? t.min_retry : 0, t.max_retry, t.other,
             (long long)t.elapsed_ms);
@@ -160,8 +161,8 @@ static void test_flood(void)
     uint64_t retry = 0;
     if (rc == COLLAB_E_RATE_LIMITED &&
         CHECK(collab_map_uint(&m.data, "retry_after_ms", &retry) == 0)) {
-        int64_t until = it_mono_ms() + (int64_t)retry; /* waited out on poll timeouts */
-        for (int64_t now = it_mono_ms(); now < until; now = it_mono_ms())
+        int64_t until = collab_mono_ms() + (int64_t)retry; /* waited out on poll timeouts */
+        for (int64_t now = collab_mono_ms(); now < until; now = collab_mono_ms())
             zmq_poll(NULL, 0, (long)(until - now));
         q.request_id = 778;
         rc = it_raw_call(socks[2], &q, &m);
@@ -186,7 +187,7 @@ static void test_login_flood(void)
     if (!admin || !s)
         goto out;
     uint64_t jobs0 = stat_of(admin, "hash_jobs");
-    int64_t t0 = it_mono_ms();
+    int64_t t0 = collab_mono_ms();
     uint8_t f[1024], pay[128];
     for (int i = 0; i < FLOOD; i++) {
         it_req_t q = {.request_id = 1 + (uint64_t)i, .action = "login", .agent_id = agents[i % 5]};
@@ -204,7 +205,7 @@ static void test_login_flood(void)
         limited += rc == COLLAB_E_RATE_LIMITED;
         other += rc != COLLAB_E_AUTH_FAILED && rc != COLLAB_E_RATE_LIMITED;
     }
-    int64_t elapsed = it_mono_ms() - t0;
+    int64_t elapsed = collab_mono_ms() - t0;
     uint64_t jobs = stat_of(admin, "hash_jobs") - jobs0;
     fprintf(stderr,
             "  login flood: %d hashed and failed, %d rate_limited, %llu hash jobs, %lld ms\n",

@@ -9,6 +9,7 @@
     leaves a chain that collab-audit verify accepts.
     Usage: test_broker_seclog_flood BROKER CREDS COLLAB-AUDIT */
 #include "childproc.h"
+#include "collab_clock.h"
 #include "itest.h"
 
 #include <cJSON.h>
@@ -129,7 +130,7 @@ static int attack(const broker_proc_t *b, int bogus, int logins)
                   .payload_len = plen};
     size_t llen = it_encode(&l, login, sizeof login);
     int bad = !victim || !qlen || !llen;
-    int64_t t0 = it_mono_ms();
+    int64_t t0 = collab_mono_ms();
     for (int i = 0; i < NPEERS && !bad; i++) {
         char ep[128];
         snprintf(ep, sizeof ep, "tcp://%s:0;127.0.0.1:%d", PEERS[i], b->port);
@@ -144,7 +145,7 @@ static int attack(const broker_proc_t *b, int bogus, int logins)
         zsock_destroy(&s);
     }
     fprintf(stderr, "  %d bogus-session requests and %d bad logins from %d addresses in %lld ms\n",
-            bogus, logins, NPEERS, (long long)(it_mono_ms() - t0));
+            bogus, logins, NPEERS, (long long)(collab_mono_ms() - t0));
     if (victim)
         CHECK_OK(it_call(victim, NULL, "heartbeat", NULL)); /* still served */
     collab_client_destroy(&victim);
@@ -189,7 +190,7 @@ int main(int argc, char **argv)
     broker_cleanup(&b);
 
     it_begin("audit=strong: the same flood, and the chain verifies");
-    char key[400], set[480], older[400];
+    char key[400], set[480], older[400], head[420];
     if (CHECK(broker_init(&b, argv[1], argv[2]) == 0)) {
         snprintf(key, sizeof key, "%s/audit.key", b.dir);
         snprintf(set, sizeof set, "audit.key_file=%s", key);
@@ -200,7 +201,8 @@ int main(int argc, char **argv)
             check_log(&b, bogus, logins, 260);
             struct stat st;
             snprintf(older, sizeof older, "%s.1", b.seclog);
-            const char *argv_v[12] = {AUDIT_EXE, "verify", "--key-file", key, "--state", b.state};
+            snprintf(head, sizeof head, "%s.head", b.seclog);
+            const char *argv_v[12] = {AUDIT_EXE, "verify", "--key-file", key, "--head", head};
             int n = 6;
             if (stat(older, &st) == 0)
                 argv_v[n++] = older;

@@ -3,6 +3,7 @@
     control does), logout, a session used from another address (warned under stage2,
     refused when bound), get_session_info, and sessions per agent. */
 #include "itest.h"
+#include "collab_clock.h"
 
 static broker_proc_t IDLE, WEAK, STRONG, DEF;
 
@@ -14,7 +15,7 @@ static void test_idle_expiry(void)
         return;
     uint64_t handle = it_handle(c);
     CHECK_OK(collab_client_subscribe(c, false));
-    int64_t t0 = it_mono_ms();
+    int64_t t0 = collab_mono_ms();
     collab_event_msg_t ev;
     if (it_expect_event(c, "session_expired", 5000, &ev)) {
         uint64_t h = 0;
@@ -23,7 +24,7 @@ static void test_idle_expiry(void)
         CHECK(it_str_is(&ev.map, "reason", "idle"));
         collab_event_free(&ev);
     }
-    int64_t waited = it_mono_ms() - t0;
+    int64_t waited = collab_mono_ms() - t0;
     CHECK(waited >= 900); /* not before the idle timeout of 1 s */
     /* the sweep removed it, yet it is still told as expired (PROTOCOL.md 5), not invalid */
     CHECK_RC(it_call(c, NULL, "heartbeat", NULL), COLLAB_E_SESSION_EXPIRED);
@@ -56,16 +57,16 @@ static void test_lifetime(void)
     CHECK_EQ_U64(expires, created + 2000);
     collab_reply_free(&r);
 
-    int64_t t0 = it_mono_ms(), strong_end = 0;
+    int64_t t0 = collab_mono_ms(), strong_end = 0;
     int weak_fail = 0, strong_rc = 0;
     long beats = 0;
-    while (it_mono_ms() - t0 < 3000) {
+    while (collab_mono_ms() - t0 < 3000) {
         int rc = it_call(w, NULL, "heartbeat", NULL);
         weak_fail += rc != 0;
         if (rc && weak_fail == 1)
             fprintf(stderr, "  stage2 heartbeat refused: %s\n", collab_errname(rc));
         if (!strong_end && (strong_rc = it_call(s, NULL, "heartbeat", NULL)) != 0)
-            strong_end = it_mono_ms() - t0;
+            strong_end = collab_mono_ms() - t0;
         beats++;
     }
     fprintf(stderr, "  %ld heartbeats over 3 s; strong session ended after %lld ms (%s)\n", beats,

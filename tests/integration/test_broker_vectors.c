@@ -4,6 +4,7 @@
     vectors have the shapes of what the broker really sends (the same keys in the same
     order with the same MessagePack types), and error_reply is byte for byte the broker's. */
 #include "itest.h"
+#include "collab_hex.h"
 
 #include <cjson/cJSON.h>
 
@@ -33,16 +34,8 @@ static const cJSON *vector(const char *name)
 /*  Hex into out; returns the length, or 0 (a test failure) when it is not hex or too long. */
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
 {
-    size_t n = hex ? strlen(hex) / 2 : 0;
-    if (!CHECK(hex && strlen(hex) % 2 == 0 && n <= cap))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned b;
-        if (sscanf(hex + 2 * i, "%2x", &b) != 1)
-            return 0;
-        out[i] = (uint8_t)b;
-    }
-    return n;
+    long n = hex ? collab_hex_decode(hex, strlen(hex), out, cap) : -1;
+    return CHECK(n >= 0) ? (size_t)n : 0;
 }
 
 /*  ---- shapes: the same keys in the same order with the same types, recursively ---- */

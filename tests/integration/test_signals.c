@@ -11,6 +11,7 @@
     tools that never block (collab-keygen, collab-audit) are shown to exit normally.
     Arguments: the broker, the test credentials, then NAME=PATH for each binary. */
 #include "childproc.h"
+#include "collab_clock.h"
 #include "itest.h"
 
 #include <errno.h>
@@ -54,16 +55,16 @@ static int pidfd_of(pid_t pid)
 /*  True when the process ends within ms (a pidfd poll, no sleeping). */
 static bool ends_within(int pidfd, int ms, long long *took)
 {
-    long long t0 = it_mono_ms(), left;
+    long long t0 = collab_mono_ms(), left;
     struct pollfd p = {pidfd, POLLIN, 0};
-    while ((left = t0 + ms - it_mono_ms()) > 0) {
+    while ((left = t0 + ms - collab_mono_ms()) > 0) {
         int n = poll(&p, 1, (int)left);
         if (n > 0)
             break;
         if (n < 0 && errno != EINTR)
             return false;
     }
-    *took = it_mono_ms() - t0;
+    *took = collab_mono_ms() - t0;
     return p.revents & POLLIN;
 }
 
@@ -161,8 +162,8 @@ static void drain_fake(void)
 static bool fake_got_request(void)
 {
     zmq_pollitem_t it = {zsock_resolve(FAKE), 0, ZMQ_POLLIN, 0};
-    long long deadline = it_mono_ms() + READY_MS, left;
-    while ((left = deadline - it_mono_ms()) > 0)
+    long long deadline = collab_mono_ms() + READY_MS, left;
+    while ((left = deadline - collab_mono_ms()) > 0)
         if (zmq_poll(&it, 1, (long)left) > 0) {
             zmsg_t *m = zmsg_recv(FAKE);
             zmsg_destroy(&m);
@@ -425,17 +426,17 @@ static void tools(void)
     { /* they never connect nor wait: shown to end by themselves, promptly */
         child_t c;
         const char *kg[] = {bin("collab-keygen"), TMP, "signals", NULL};
-        long long t0 = it_mono_ms();
+        long long t0 = collab_mono_ms();
         int rc = child_run(&c, kg, NULL, BOUND_MS);
         printf("  %-52s         exit %d in %lld ms\n", "collab-keygen (one-shot)", rc,
-               it_mono_ms() - t0);
+               collab_mono_ms() - t0);
         CHECK_EQ_INT(rc, 0);
         child_free(&c);
         const char *au[] = {bin("collab-audit"), "--help", NULL};
-        t0 = it_mono_ms();
+        t0 = collab_mono_ms();
         rc = child_run(&c, au, NULL, BOUND_MS);
         printf("  %-52s         exit %d in %lld ms\n", "collab-audit (one-shot)", rc,
-               it_mono_ms() - t0);
+               collab_mono_ms() - t0);
         CHECK_EQ_INT(rc, 0);
         child_free(&c);
     }
@@ -464,13 +465,13 @@ int main(int argc, char **argv)
         return 1;
     zsock_set_linger(FAKE, 0);
     snprintf(FAKE_EP, sizeof FAKE_EP, "tcp://127.0.0.1:%d", fport);
-    long long t0 = it_mono_ms();
+    long long t0 = collab_mono_ms();
     printf("every agent and tool, stopped by a signal in each phase (bound %d ms):\n", BOUND_MS);
     connecting_and_login();
     client_cases();
     working();
     tools();
-    printf("all cases in %lld ms\n", it_mono_ms() - t0);
+    printf("all cases in %lld ms\n", collab_mono_ms() - t0);
     zsock_destroy(&FAKE);
     it_stop(&B);
     broker_cleanup(&B);

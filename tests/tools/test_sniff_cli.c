@@ -3,6 +3,7 @@
     JSON capture file, --count, -q, the port filter and a truncated file; collab-replay's
     selection and re-encoding errors, and exit 3 when no broker answers. */
 #include "childproc.h"
+#include "collab_spawn.h"
 #include "pcapgen.h"
 #include "sniftest.h"
 #include "testutil.h"
@@ -185,20 +186,18 @@ static int run_closed_pipe(const char *const *argv, const char *err_path)
     if (pipe(p) != 0)
         return -1;
     close(p[0]);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (e < 0 || dup2(p[1], 1) < 0 || dup2(e, 2) < 0)
-            _exit(99);
-        signal(SIGPIPE, SIG_DFL); /* as a shell would leave it: the tool must choose */
-        execv(argv[0], (char *const *)argv);
-        _exit(98);
-    }
+    /* SIGPIPE as a shell would leave it: the tool must choose */
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_FD,
+                                      .out_fd = p[1],
+                                      .err = COLLAB_SPAWN_FILE,
+                                      .err_path = err_path,
+                                      .default_sigpipe = true};
+    collab_proc_t child;
+    int rc = collab_spawn(&child, argv, &opts);
     close(p[1]);
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+    if (rc != 0 || collab_spawn_wait(&child, -1) != 0)
         return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return collab_spawn_code(&child);
 }
 
 static void test_sniff_closed_pipe(void)

@@ -3,6 +3,7 @@
     file: every request has its reply, no gap, the passwords show. Capturing needs root or
     CAP_NET_RAW, and tcpdump: without them the test exits 77 (skip). */
 #include "agentproc.h"
+#include "collab_clock.h"
 #include "childproc.h"
 #include "itest.h"
 #include "sniftest.h"
@@ -142,11 +143,11 @@ static bool wait_marker(int timeout_ms)
 {
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     int wd = fd >= 0 ? inotify_add_watch(fd, pcap, IN_MODIFY) : -1;
-    int64_t deadline = it_mono_ms() + timeout_ms;
+    int64_t deadline = collab_mono_ms() + timeout_ms;
     bool ok;
     while (!(ok = marker_captured()) && wd >= 0) {
         struct pollfd p = {fd, POLLIN, 0};
-        int64_t left = deadline - it_mono_ms();
+        int64_t left = deadline - collab_mono_ms();
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             break;
         char events[4096];

@@ -312,15 +312,16 @@ int attack_cover_tracks(const attack_opts_t *o, verdict_t *v)
                        removed);
     if (!o->audit_exe[0])
         return verdict(v, ATTACK_ERROR, "no verifier (collab-audit) to judge by");
-    char *argv[12] = {(char *)o->audit_exe, "verify", (char *)o->log_path};
+    char *argv[12] = {(char *)o->audit_exe, "verify", (char *)o->log_path}, head[520];
     int n = 3;
     if (o->audit_key_file[0]) {
         argv[n++] = "--key-file";
         argv[n++] = (char *)o->audit_key_file;
     }
-    if (o->state_path[0]) {
-        argv[n++] = "--state";
-        argv[n++] = (char *)o->state_path;
+    if (o->state_path[0]) { /* the defender checks the head the broker exports (audit.h) */
+        snprintf(head, sizeof head, "%s.head", o->log_path);
+        argv[n++] = "--head";
+        argv[n++] = head;
     }
     argv[n] = NULL;
     victim_t ver;

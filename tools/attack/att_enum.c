@@ -3,6 +3,7 @@
     An existing agent's login hashes the password (bcrypt cost 12, ~0.2 s); under the weak
     login control an unknown id is refused at once, so the time alone names the agents. */
 #include "attack.h"
+#include "collab_clock.h"
 
 #include <math.h>
 #include <sodium.h>
@@ -25,13 +26,6 @@ typedef struct {
     int ncand;
 } enum_t;
 
-static double mono_ms_f(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static void random_hex(char *out, size_t nbytes)
 {
     uint8_t b[32];
@@ -53,9 +47,9 @@ static int login_once(const attack_opts_t *o, const char *id, double *ms)
     collab_client_t *c = collab_client_new(&co);
     if (!c)
         return COLLAB_E_NOMEM;
-    double t0 = mono_ms_f();
+    double t0 = ((double)collab_mono_ns() / 1e6);
     int rc = collab_client_login(c);
-    *ms = mono_ms_f() - t0;
+    *ms = ((double)collab_mono_ns() / 1e6) - t0;
     if (rc == 0) /* a lucky guess: leave no session behind */
         att_call(c, NULL, "logout", NULL);
     collab_client_destroy(&c);

@@ -3,6 +3,7 @@
     (HMAC scope). Each starts an in-process capture, then the victim, and works only from
     what crossed the wire. Under CURVE nothing is readable, and each says so. */
 #include "attack.h"
+#include "collab_clock.h"
 #include "sniff.h"
 
 #include <czmq.h>
@@ -31,9 +32,9 @@ typedef bool (*wire_pred)(const collab_sniff_msg_t *m, const void *arg);
 static const collab_sniff_msg_t *wire_wait(wire_t *w, wire_pred pred, const void *arg,
                                            int timeout_ms)
 {
-    long long deadline = att_mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     const collab_sniff_msg_t *m;
-    for (long long left; (left = deadline - att_mono_ms()) > 0;) {
+    for (long long left; (left = deadline - collab_mono_ms()) > 0;) {
         if (collab_sniffer_next(w->s, &m, (int)left) != 0)
             continue;
         w->seen++;
@@ -170,10 +171,10 @@ static int send_raw(const attack_opts_t *o, const char *source, const void *fram
         rc = COLLAB_E_IO;
     /* the reply, past the victim's events: under weak peer binding the broker pushes the
        session's events to the connection that used it last, which is now this one */
-    long long deadline = att_mono_ms() + o->timeout_ms;
+    long long deadline = collab_mono_ms() + o->timeout_ms;
     for (bool replied = false; rc == 0 && !replied;) {
         zmq_pollitem_t item = {raw, 0, ZMQ_POLLIN, 0};
-        long long left = deadline - att_mono_ms();
+        long long left = deadline - collab_mono_ms();
         int n =
             left > 0 && zmq_poll(&item, 1, (long)left) > 0 ? zmq_recv(raw, rep_buf, cap, 0) : -2;
         rc = n == -2 ? COLLAB_E_TIMEOUT : n < 0 || (size_t)n > cap ? COLLAB_E_TOO_LARGE : 0;

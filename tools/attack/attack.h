@@ -161,6 +161,4 @@ int attack_enumerate_agents(const attack_opts_t *o, verdict_t *v);
 /*  collab-attack matrix (matrix.c). */
 int attack_matrix(int argc, char **argv, const char *self_exe);
 
-long long att_mono_ms(void);
-
 #endif

@@ -1,6 +1,7 @@
 /*  common.c: verdicts, narration, clients and the victim process (see attack.h). */
 #include "attack.h"
-#include "agent_stop.h"
+#include "collab_clock.h"
+#include "collab_spawn.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -16,13 +17,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-long long att_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 int verdict(verdict_t *v, int outcome, const char *fmt, ...)
 {
@@ -108,14 +102,14 @@ int att_transport(const attack_opts_t *o, char *mech, size_t cap)
     if (fd < 0)
         return -1;
     zmtp_greeting(g);
-    long long deadline = att_mono_ms() + o->timeout_ms;
+    long long deadline = collab_mono_ms() + o->timeout_ms;
     /* only the signature and the major version: a CURVE server that read our NULL
        mechanism would hang up before its own greeting was sent */
     if (send(fd, g, 11, MSG_NOSIGNAL) != 11)
         got = sizeof peer + 1; /* marks the failure below */
     while (got < sizeof peer) {
         struct pollfd p = {fd, POLLIN, 0};
-        long long left = deadline - att_mono_ms();
+        long long left = deadline - collab_mono_ms();
         ssize_t r = left > 0 && poll(&p, 1, (int)left) > 0
                         ? recv(fd, peer + got, sizeof peer - got, 0)
                         : -1;
@@ -306,26 +300,17 @@ int victim_start(victim_t *vp, const attack_opts_t *o, const char *agent, const 
 
 int victim_spawn(victim_t *vp, char *const argv[])
 {
-    int fds[2];
+    const collab_spawn_opts_t opts = {
+        .out = COLLAB_SPAWN_PIPE, .err = COLLAB_SPAWN_STDOUT, .death_signal = SIGTERM};
+    collab_proc_t child;
     memset(vp, 0, sizeof *vp);
     vp->status = -1;
-    if (pipe(fds) != 0)
+    if (collab_spawn(&child, (const char *const *)argv, &opts) != 0)
         return -1;
-    pid_t parent = getpid();
-    vp->pid = fork();
-    if (vp->pid == 0) {
-        agent_stop_child(parent);
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    vp->out = fds[0];
+    vp->pid = child.pid;
+    vp->out = child.out;
     fcntl(vp->out, F_SETFL, O_NONBLOCK);
-    return vp->pid > 0 ? 0 : -1;
+    return 0;
 }
 
 /*  Reads what is available; when the buffer is full the older half is dropped. */
@@ -347,7 +332,7 @@ static void victim_drain(victim_t *vp)
 
 bool victim_expect(victim_t *vp, const char *prefix, char *value, size_t cap, int timeout_ms)
 {
-    long long deadline = att_mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     size_t plen = strlen(prefix);
     for (;;) {
         victim_drain(vp);
@@ -360,7 +345,7 @@ bool victim_expect(victim_t *vp, const char *prefix, char *value, size_t cap, in
                 return true;
             }
         }
-        long long left = deadline - att_mono_ms();
+        long long left = deadline - collab_mono_ms();
         struct pollfd p = {vp->out, POLLIN, 0};
         if (left <= 0 || poll(&p, 1, (int)left) <= 0 ||
             (p.revents & (POLLHUP | POLLERR) && !(p.revents & POLLIN)))
@@ -370,12 +355,12 @@ bool victim_expect(victim_t *vp, const char *prefix, char *value, size_t cap, in
 
 bool victim_wait_bytes(victim_t *vp, const void *needle, size_t n, int timeout_ms)
 {
-    long long deadline = att_mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     for (;;) {
         victim_drain(vp);
         if (memmem(vp->buf, vp->len, needle, n))
             return true;
-        long long left = deadline - att_mono_ms();
+        long long left = deadline - collab_mono_ms();
         struct pollfd p = {vp->out, POLLIN, 0};
         if (left <= 0 || poll(&p, 1, (int)left) <= 0 || !(p.revents & POLLIN))
             return memmem(vp->buf, vp->len, needle, n) != NULL;
@@ -384,7 +369,7 @@ bool victim_wait_bytes(victim_t *vp, const void *needle, size_t n, int timeout_m
 
 int victim_wait(victim_t *vp, int timeout_ms)
 {
-    long long deadline = att_mono_ms() + timeout_ms;
+    long long deadline = collab_mono_ms() + timeout_ms;
     int status;
     while (vp->pid > 0) {
         victim_drain(vp);
@@ -394,7 +379,7 @@ int victim_wait(victim_t *vp, int timeout_ms)
             vp->pid = 0;
             break;
         }
-        long long left = deadline - att_mono_ms();
+        long long left = deadline - collab_mono_ms();
         struct pollfd p = {vp->out, POLLIN, 0};
         if (left <= 0) {
             victim_stop(vp);

@@ -4,8 +4,9 @@
     cell that differs from the catalogue's expectation. Cells run in parallel child
     processes (-j). */
 #include "attack.h"
-#include "agent_stop.h"
 #include "catalogue.h"
+#include "collab_clock.h"
+#include "collab_spawn.h"
 #include "readfile.h"
 
 #include <cJSON.h>
@@ -101,7 +102,7 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col, 
 {
     static char args[64][PATH_MAX + 64];
     char *argv[70];
-    int n = 0, fds[2];
+    int n = 0;
 #define ARG(...) snprintf(args[n], sizeof args[n], __VA_ARGS__), argv[n] = args[n], n++
     ARG("%s", m->broker_exe);
     ARG("--bind"), ARG("tcp://127.0.0.1:*");
@@ -136,29 +137,22 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col, 
     }
 #undef ARG
     argv[n] = NULL;
-    if (pipe(fds) != 0)
+    const collab_spawn_opts_t opts = {
+        .out = COLLAB_SPAWN_PIPE, .err = COLLAB_SPAWN_STDOUT, .death_signal = SIGTERM};
+    collab_proc_t child;
+    if (collab_spawn(&child, (const char *const *)argv, &opts) != 0)
         return -1;
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0) {
-        agent_stop_child(parent);
-        dup2(fds[1], STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
+    int fd = child.out;
     char buf[2048];
     size_t len = 0;
-    long long deadline = att_mono_ms() + 10000;
+    long long deadline = collab_mono_ms() + 10000;
     *port = 0;
     while (len < sizeof buf - 1 && !*port) {
-        struct pollfd p = {fds[0], POLLIN, 0};
-        long long left = deadline - att_mono_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        long long left = deadline - collab_mono_ms();
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             break;
-        ssize_t r = read(fds[0], buf + len, sizeof buf - 1 - len);
+        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
         if (r <= 0)
             break;
         len += (size_t)r;
@@ -167,11 +161,11 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col, 
         if (l && strchr(l, '\n'))
             *port = atoi(l + strlen("listening tcp://127.0.0.1:"));
     }
-    close(fds[0]);
+    collab_spawn_close(&child);
     if (*port)
-        return pid;
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+        return child.pid;
+    collab_spawn_kill(&child, SIGKILL);
+    collab_spawn_wait(&child, -1);
     buf[len] = '\0';
     char *nl = strchr(buf, '\n');
     snprintf(reason, rcap, "%.*s", nl ? (int)(nl - buf) : (int)len, buf);
@@ -196,7 +190,7 @@ static void run_attack(const matrix_t *m, const cJSON *atk, const char *col, con
 {
     static char args[64][PATH_MAX + 64];
     char *argv[70];
-    int n = 0, fds[2];
+    int n = 0;
     snprintf(args[n], sizeof args[n], "%s", m->self_exe), argv[n] = args[n], n++;
     snprintf(args[n], sizeof args[n], "%s",
              cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(atk, "attack"))),
@@ -218,31 +212,20 @@ static void run_attack(const matrix_t *m, const cJSON *atk, const char *col, con
     }
     argv[n] = NULL;
     cell->outcome = ATTACK_ERROR;
-    if (pipe(fds) != 0)
+    const collab_spawn_opts_t opts = {
+        .out = COLLAB_SPAWN_PIPE, .err = COLLAB_SPAWN_NULL, .death_signal = SIGTERM};
+    collab_proc_t child;
+    if (collab_spawn(&child, (const char *const *)argv, &opts) != 0)
         return;
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0) {
-        agent_stop_child(parent);
-        dup2(fds[1], STDOUT_FILENO);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
     char out[2048];
     size_t len = 0;
     ssize_t r;
-    while (len < sizeof out - 1 && (r = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
+    while (len < sizeof out - 1 && (r = read(child.out, out + len, sizeof out - 1 - len)) > 0)
         len += (size_t)r;
     out[len] = '\0';
-    close(fds[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : ATTACK_ERROR;
+    collab_spawn_close(&child);
+    collab_spawn_wait(&child, -1);
+    int code = WIFEXITED(child.wstatus) ? WEXITSTATUS(child.wstatus) : ATTACK_ERROR;
     cell->outcome = code == ATTACK_SUCCEEDED || code == ATTACK_BLOCKED ? code : ATTACK_ERROR;
     read_verdict(out, cell);
 }
@@ -271,6 +254,24 @@ static void run_cell(const matrix_t *m, const cJSON *atk, const char *col, cell_
         fprintf(stderr, "collab-attack matrix: could not remove %s\n", dir);
 }
 
+/*  One cell for a runner child to run. */
+typedef struct {
+    const matrix_t *m;
+    int idx;
+} cell_job_t;
+
+/*  In a runner child: runs the cell and writes it to fd. */
+static int run_cell_child(void *arg, int fd)
+{
+    const cell_job_t *job = arg;
+    const matrix_t *m = job->m;
+    cell_t c = {0};
+    run_cell(m, m->cat.attacks[job->idx / m->cat.ncols], m->cat.cols[job->idx % m->cat.ncols],
+             &c);
+    ssize_t w = write(fd, &c, sizeof c);
+    return w == (ssize_t)sizeof c ? 0 : 1;
+}
+
 /*  Runs every cell, at most m->jobs at a time, each in a child that reports through a pipe. */
 static void run_all(const matrix_t *m, cell_t *cells)
 {
@@ -281,21 +282,13 @@ static void run_all(const matrix_t *m, cell_t *cells)
     } slot[16];
     while (next < total || running > 0) {
         while (running < m->jobs && next < total) {
-            int fds[2], idx = next++;
-            if (pipe(fds) != 0)
+            cell_job_t job = {m, next++};
+            const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE, .death_signal = SIGTERM};
+            collab_proc_t child;
+            if (collab_spawn_fn(&child, run_cell_child, &job, &opts) != 0)
                 break;
-            pid_t parent = getpid(), pid = fork();
-            if (pid == 0) {
-                agent_stop_child(parent);
-                close(fds[0]);
-                cell_t c = {0};
-                run_cell(m, m->cat.attacks[idx / m->cat.ncols], m->cat.cols[idx % m->cat.ncols],
-                         &c);
-                ssize_t w = write(fds[1], &c, sizeof c);
-                _exit(w == (ssize_t)sizeof c ? 0 : 1);
-            }
-            close(fds[1]);
-            slot[running].pid = pid, slot[running].fd = fds[0], slot[running].idx = idx;
+            slot[running].pid = child.pid, slot[running].fd = child.out,
+            slot[running].idx = job.idx;
             running++;
         }
         struct pollfd p[16];

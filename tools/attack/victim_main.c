@@ -7,6 +7,7 @@
     password": it takes its own line); with --exec PROG ARGS it runs another agent program
     (the observer) instead, handing it that password over a pipe. */
 #include "agent_cli.h"
+#include "collab_clock.h"
 
 #include <signal.h>
 #include <sodium.h>
@@ -22,13 +23,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stopping = 1;
-}
-
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 typedef struct {
@@ -91,16 +85,16 @@ static int by_id(victim_args_t *a, const char *action, const char *key, uint64_t
 /*  Keeps the session busy with ordinary reads until the duration ends. */
 static int keep_busy(victim_args_t *a, long long until, uint64_t *served, uint64_t *refused)
 {
-    while (!stopping && mono_ms() < until) {
+    while (!stopping && collab_mono_ms() < until) {
         int rc = request(a->c, NULL, "list_projects", NULL);
         if (rc == 0)
             (*served)++;
         else
             (*refused)++;
-        long long next = mono_ms() + a->interval_ms;
+        long long next = collab_mono_ms() + a->interval_ms;
         collab_event_msg_t ev;
-        while (!stopping && mono_ms() < next && mono_ms() < until)
-            if (collab_client_next_event(a->c, &ev, (int)(next - mono_ms())) == 0)
+        while (!stopping && collab_mono_ms() < next && collab_mono_ms() < until)
+            if (collab_client_next_event(a->c, &ev, (int)(next - collab_mono_ms())) == 0)
                 collab_event_free(&ev);
     }
     return 0;
@@ -109,7 +103,7 @@ static int keep_busy(victim_args_t *a, long long until, uint64_t *served, uint64
 static int run(victim_args_t *a)
 {
     uint64_t pid = 0, tid = 0, served = 0, refused = 0;
-    long long until = mono_ms() + a->duration_ms;
+    long long until = collab_mono_ms() + a->duration_ms;
     int rc = 0;
     printf("ready\n");
     fflush(stdout);

@@ -1,13 +1,16 @@
 /*  main.c: collab-audit, the defender's verifier of the chained security log (LAB.md
     control 14): every line's HMAC under the audit key, the seq numbers, the join between a
-    rotated file and the next, and with --state the head the broker keeps in its state. */
+    rotated file and the next, and with --head the chain's head the broker exports beside the
+    log (LOG.head). It links the broker's standalone classes only: no sockets, threads or
+    SQLite. */
 #include "audit.h"
+#include "collab_error.h"
 #include "vault.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,27 +24,27 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: " PROG " verify [--key-file FILE] [--state STATE.db] LOG [LOG...]\n"
+            "usage: " PROG " verify [--key-file FILE] [--head LOG.head] LOG [LOG...]\n"
             "  Verifies the security log that collab-broker writes under audit = strong: each\n"
             "  line's \"mac\" (HMAC-SHA256 keyed with the audit key file, chained to the line\n"
             "  before), the \"seq\" numbers, and that consecutive files join: give a rotated\n"
             "  file first (security.log.1 security.log). Reports OK, or the first altered or\n"
             "  missing line by file, line number and seq, or the cut tail.\n"
             "  --key-file FILE  the audit key (default audit.key, as audit.key_file)\n"
-            "  --state FILE     the broker's state file, opened read-only: the chain's head\n"
-            "                   stored there (latest seq and mac) must be in the log.\n"
-            "  A cut tail is detected only with --state: the lines that remain after the last\n"
+            "  --head FILE      the chain's head (latest seq and mac) that the broker exports\n"
+            "                   beside the log, as LOG.head, at each line: it must be in the log.\n"
+            "  A cut tail is detected only with --head: the lines that remain after the last\n"
             "  ones are removed still form a valid chain, and without the head nothing says\n"
-            "  that more lines existed; only a partial last line (no newline) shows. The head\n"
-            "  is committed with the broker's state, which the log's writers cannot change.\n"
-            "  Lines after the head are normal (written since the broker's last commit).\n"
+            "  that more lines existed; only a partial last line (no newline) shows. The\n"
+            "  broker also keeps the head in its state, and checks the log against it at start.\n"
+            "  Lines after the head are normal (written after the head was last exported).\n"
             "exit status: 0 the chain verifies; 1 tampered (a line altered, lines missing,\n"
             "  the tail cut, a partial last line); 2 usage, or a file or key that cannot be\n"
             "  read; 3 the log is not chained (written under audit = weak: nothing to verify).\n");
 }
 
 typedef struct {
-    const char *key_file, *state;
+    const char *key_file, *head;
     const char **logs;
     size_t nlogs;
 } opts_t;
@@ -49,7 +52,7 @@ typedef struct {
 static int parse(int argc, char **argv, opts_t *o)
 {
     static const struct option longs[] = {
-        {"key-file", 1, 0, 'k'}, {"state", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"key-file", 1, 0, 'k'}, {"head", 1, 0, 's'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     o->key_file = "audit.key";
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -65,7 +68,7 @@ static int parse(int argc, char **argv, opts_t *o)
         if (c == 'k')
             o->key_file = optarg;
         else if (c == 's')
-            o->state = optarg;
+            o->head = optarg;
         else if (c == 'h') {
             usage(stdout);
             return -1;
@@ -83,35 +86,19 @@ static int parse(int argc, char **argv, opts_t *o)
     return 0;
 }
 
-/*  What the state says: its audit setting and head. Returns 0 or EXIT_USAGE. */
-static int read_state(const char *path, char *mode, size_t cap, collab_audit_head_t *head)
+/*  The head exported by the broker (audit.h). A missing file is no error when the log is
+    not chained (a broker under audit = weak exports no head). Returns 0 or EXIT_USAGE. */
+static int read_head(const char *path, bool chained, collab_audit_head_t *head, bool *found)
 {
-    char uri[4200];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    snprintf(uri, sizeof uri, "file:%s?mode=ro", path);
-    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db,
-                                "SELECT key, value FROM meta WHERE key IN"
-                                " ('audit', 'audit_head')",
-                                -1, &st, NULL);
-    bool bad = false;
-    while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-        const char *k = (const char *)sqlite3_column_text(st, 0);
-        const char *v = (const char *)sqlite3_column_blob(st, 1);
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
-        if (k && strcmp(k, "audit") == 0)
-            snprintf(mode, cap, "%.*s", (int)(n < cap ? n : cap - 1), v ? v : "");
-        else if (n > 0 && collab_audit_head_parse(v, n, head) != 0)
-            bad = true;
-    }
-    if (rc != SQLITE_OK || bad)
-        fprintf(stderr, PROG ": %s: %s\n", path,
-                bad ? "the audit head in its meta table is malformed" : sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return rc == SQLITE_OK && !bad ? 0 : EXIT_USAGE;
+    int rc = collab_audit_head_load(path, head);
+    *found = rc == 0;
+    if (rc == COLLAB_E_NOT_FOUND && !chained)
+        return 0;
+    if (rc == COLLAB_E_MALFORMED)
+        fprintf(stderr, PROG ": %s: the audit head in it is malformed\n", path);
+    else if (rc != 0)
+        fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+    return rc == 0 ? 0 : EXIT_USAGE;
 }
 
 /*  True when the first line of path carries a mac (or the file is empty). */
@@ -134,13 +121,13 @@ static void report_ok(const opts_t *o, const collab_audit_report_t *r,
     printf("OK: %" PRIu64 " line(s) verified in %zu file(s), seq %" PRIu64 " to %" PRIu64, r->lines,
            o->nlogs, r->first_seq, r->last.seq);
     if (head->seq && r->head_matched)
-        printf("; the state's head (seq %" PRIu64 ") is there", head->seq);
+        printf("; the exported head (seq %" PRIu64 ") is there", head->seq);
     else if (head->seq)
         printf("; %s", r->detail);
-    else if (!o->state)
-        printf("; no --state: a cut tail would not show");
+    else if (!o->head)
+        printf("; no --head: a cut tail would not show");
     if (head->seq && r->last.seq > head->seq)
-        printf("; %" PRIu64 " line(s) after the head (since the broker's last commit)",
+        printf("; %" PRIu64 " line(s) after the head (since it was last exported)",
                r->last.seq - head->seq);
     if (r->continued)
         printf("; %s continues an earlier file (give it first to check the join)", o->logs[0]);
@@ -153,11 +140,11 @@ int main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc < 0 ? EXIT_OK : rc;
-    char mode[16] = "";
     collab_audit_head_t head = {0};
-    if (o.state && read_state(o.state, mode, sizeof mode, &head) != 0)
+    bool chained = looks_chained(o.logs[0]), found = false;
+    if (o.head && read_head(o.head, chained, &head, &found) != 0)
         return EXIT_USAGE;
-    if (!looks_chained(o.logs[0]) && strcmp(mode, "chained") != 0) {
+    if (!chained && !found) { /* a head is exported only for a chain */
         printf("NOT CHAINED: %s carries no mac: it was written under audit = weak, and nothing "
                "in it can be verified\n",
                o.logs[0]);

@@ -1,6 +1,7 @@
 /*  common.c: verdicts, narration, the probe's login, and requests sent through the client
     library or built by hand (see probe.h). */
 #include "probe.h"
+#include "collab_clock.h"
 
 #include "collab_pack.h"
 #include "collab_sign.h"
@@ -23,13 +24,6 @@ uint64_t probe_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-int64_t probe_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int verdict(verdict_t *v, int outcome, const char *fmt, ...)
@@ -135,8 +129,8 @@ static int pack_request(const collab_envelope_t *e, uint8_t *out, size_t cap, si
 /*  Waits for the reply to id (or to id 0: a request refused before its id was read). */
 static int await_reply(collab_client_t *c, uint64_t id, probe_reply_t *out, int timeout_ms)
 {
-    int64_t deadline = probe_mono_ms() + timeout_ms;
-    for (int64_t left; (left = deadline - probe_mono_ms()) > 0;) {
+    int64_t deadline = collab_mono_ms() + timeout_ms;
+    for (int64_t left; (left = deadline - collab_mono_ms()) > 0;) {
         uint64_t got = 0;
         collab_reply_t r;
         if (collab_client_next_reply(c, &got, &r, (int)left) != 0)

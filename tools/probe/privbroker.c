@@ -1,6 +1,7 @@
 /*  privbroker.c: a private collab-broker in a temporary directory (see privbroker.h). */
 #include "privbroker.h"
-#include "agent_stop.h"
+#include "collab_clock.h"
+#include "collab_spawn.h"
 
 #include "probe.h"
 
@@ -37,25 +38,13 @@ static void remove_dir(const char *dir)
 
 /*  The child: in the temporary directory (relative paths of the configuration land there),
     stdout to the pipe, stderr to a file of its own. */
-static void exec_broker(const char *dir, int out, const char *const *argv)
-{
-    if (chdir(dir) != 0)
-        _exit(127);
-    int err = open("broker.err", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out, STDOUT_FILENO);
-    if (err >= 0)
-        dup2(err, STDERR_FILENO);
-    execv(argv[0], (char *const *)argv);
-    _exit(127);
-}
-
 /*  Reads the "listening tcp://HOST:PORT" line within the deadline. */
 static int read_listening(int fd, char *endpoint, size_t cap)
 {
     char buf[512];
     size_t len = 0;
-    int64_t deadline = probe_mono_ms() + START_DEADLINE_MS;
-    for (int64_t left; (left = deadline - probe_mono_ms()) > 0 && len < sizeof buf - 1;) {
+    int64_t deadline = collab_mono_ms() + START_DEADLINE_MS;
+    for (int64_t left; (left = deadline - collab_mono_ms()) > 0 && len < sizeof buf - 1;) {
         struct pollfd p = {fd, POLLIN, 0};
         if (poll(&p, 1, (int)left) <= 0)
             continue;
@@ -73,25 +62,20 @@ static int read_listening(int fd, char *endpoint, size_t cap)
     return -1;
 }
 
-/*  Forks and execs the broker; returns the read end of its stdout, or -1. */
+/*  Starts the broker in its folder, its stderr in broker.err there; returns the read end
+    of its stdout, or -1. */
 static int spawn(privbroker_t *b, const char *const *argv)
 {
-    int fds[2];
-    if (pipe(fds) != 0)
+    const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE,
+                                      .err = COLLAB_SPAWN_FILE,
+                                      .err_path = "broker.err",
+                                      .dir = b->dir,
+                                      .death_signal = SIGTERM};
+    collab_proc_t child;
+    if (collab_spawn(&child, argv, &opts) != 0)
         return -1;
-    pid_t parent = getpid();
-    b->pid = fork();
-    if (b->pid == 0) {
-        agent_stop_child(parent);
-        close(fds[0]);
-        exec_broker(b->dir, fds[1], argv);
-    }
-    close(fds[1]);
-    if (b->pid < 0) {
-        close(fds[0]);
-        return -1;
-    }
-    return fds[0];
+    b->pid = child.pid;
+    return child.out;
 }
 
 /*  The first line the broker wrote on stderr (why it did not start). */
@@ -153,10 +137,10 @@ void privbroker_stop(privbroker_t *b)
 {
     if (b->pid > 0) {
         kill(b->pid, SIGTERM);
-        int64_t deadline = probe_mono_ms() + STOP_DEADLINE_MS;
+        int64_t deadline = collab_mono_ms() + STOP_DEADLINE_MS;
         int status;
         while (waitpid(b->pid, &status, WNOHANG) == 0) {
-            if (probe_mono_ms() >= deadline) {
+            if (collab_mono_ms() >= deadline) {
                 kill(b->pid, SIGKILL);
                 waitpid(b->pid, &status, 0);
                 break;

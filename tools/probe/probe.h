@@ -103,7 +103,6 @@ int probe_delete_project(collab_client_t *c, uint64_t id);
 
 /*  Clocks: Unix ms for envelope timestamps, monotonic ms for deadlines. */
 uint64_t probe_now_ms(void);
-int64_t probe_mono_ms(void);
 
 /*  The probes, by subcommand. */
 int probe_idle_timeout(const probe_opts_t *o, verdict_t *v);

@@ -2,6 +2,7 @@
     unknown and malformed session ids are refused before any handler, and logout destroys
     the session. */
 #include "privbroker.h"
+#include "collab_clock.h"
 #include "probe.h"
 
 #include <poll.h>
@@ -21,7 +22,7 @@ static bool session_code(int code)
 static void stay_idle(collab_client_t *c, int64_t deadline, char *told, size_t cap)
 {
     collab_event_msg_t ev;
-    for (int64_t left; (left = deadline - probe_mono_ms()) > 0;) {
+    for (int64_t left; (left = deadline - collab_mono_ms()) > 0;) {
         if (collab_client_next_event(c, &ev, (int)left) != 0)
             continue;
         collab_span_t why = {"", 0};
@@ -51,7 +52,7 @@ static int idle_steps(const probe_opts_t *o, verdict_t *v)
     int64_t wait_ms = (int64_t)idle_s * 1000 + 1000;
     lab_say("session open, idle timeout %llu s; stay idle for %.1f s", (unsigned long long)idle_s,
             wait_ms / 1000.0);
-    stay_idle(c, probe_mono_ms() + wait_ms, told, sizeof told);
+    stay_idle(c, collab_mono_ms() + wait_ms, told, sizeof told);
     if (told[0])
         lab_say("the broker told the session's holder: %s", told);
     int expired = probe_call(c, &r, "heartbeat", NULL, 0);

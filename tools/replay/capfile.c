@@ -1,5 +1,6 @@
 /*  capfile.c: the capture file reader (see capfile.h). */
 #include "capfile.h"
+#include "collab_hex.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -15,31 +16,14 @@
 #define MAX_FRAMES 64
 #define INDEX_MAX  9007199254740992.0 /* 2^53 */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*  Decodes a hex string into a new buffer. Returns it (free it) or NULL. */
 static uint8_t *unhex(const char *s, size_t *len)
 {
     size_t n = strlen(s);
-    if (n % 2)
-        return NULL;
     uint8_t *b = malloc(n / 2 + 1);
-    for (size_t i = 0; b && i < n / 2; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(b);
-            return NULL;
-        }
-        b[i] = (uint8_t)(hi << 4 | lo);
+    if (b && collab_hex_decode(s, n, b, n / 2) < 0) {
+        free(b);
+        return NULL;
     }
     *len = n / 2;
     return b;

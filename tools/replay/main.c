@@ -5,6 +5,7 @@
     5 every one was refused, 3 none was accepted and some got no answer, 1 a file or
     socket error, 2 usage. */
 #include "agent_stop.h"
+#include "collab_clock.h"
 #include "capfile.h"
 #include "collab_client.h"
 #include "sniff.h"
@@ -242,13 +243,6 @@ static int send_frames(void *sock, const collab_span_t *frames, size_t n)
     return 0;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*  Receives one message's last frame into buf. Returns its length, or -1. */
 static int recv_message(void *sock, uint8_t *buf, size_t cap)
 {
@@ -280,8 +274,8 @@ static void print_reply(const char *what, const collab_envelope_t *e)
 static int await_reply(void *sock, uint64_t rid, long timeout_ms, const char *what)
 {
     static uint8_t buf[2 * COLLAB_MAX_FRAME];
-    int64_t deadline = mono_ms() + timeout_ms;
-    for (int64_t left; !agent_stop_signal() && (left = deadline - mono_ms()) > 0;) {
+    int64_t deadline = collab_mono_ms() + timeout_ms;
+    for (int64_t left; !agent_stop_signal() && (left = deadline - collab_mono_ms()) > 0;) {
         zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, (long)left) <= 0)
             continue;

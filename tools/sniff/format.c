@@ -1,6 +1,7 @@
 /*  format.c: messages as readable lines and as JSON capture records (see sniff.h). Every
     text that came off the wire is escaped before it is printed. */
 #include "sniff.h"
+#include "collab_hex.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -36,13 +37,7 @@ static const char *esc(const char *p, size_t n, size_t max, char *out, size_t ca
 
 static void hex(const void *p, size_t n, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
+    collab_hex_encode(p, n, out, 2 * n + 1);
 }
 
 static void value(const collab_mp_value_t *v, char *out, size_t cap, size_t *o)

@@ -2,6 +2,7 @@
     file), prints one line per message and writes a JSON-lines capture file that
     collab-replay reads. Exit codes: 0 done, 1 capture or output error, 2 usage. */
 #include "sniff.h"
+#include "collab_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,12 +178,6 @@ static void print_note(void *arg, const char *text)
     fprintf(stderr, "collab-sniff: note: %s\n", text);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int announce_ready(const opts_t *o)
 {
@@ -274,10 +269,10 @@ static void summary(const collab_sniffer_t *s)
 /*  Reads messages until the end, a limit or a signal. Returns the exit code. */
 static int run(const opts_t *o, collab_sniffer_t *s, FILE *out)
 {
-    int64_t end = o->duration_ms ? mono_ms() + o->duration_ms : -1;
+    int64_t end = o->duration_ms ? collab_mono_ms() + o->duration_ms : -1;
     long seen = 0, decoded = 0;
     while (!stopping) {
-        int64_t left = end < 0 ? 250 : end - mono_ms();
+        int64_t left = end < 0 ? 250 : end - collab_mono_ms();
         if (left <= 0)
             break;
         const collab_sniff_msg_t *m;

@@ -1,6 +1,7 @@
 /*  sniffer.c: the collab_sniffer object (see sniff.h): capture -> TCP reassembly -> ZMTP ->
     envelopes, with a queue of decoded messages between the packet side and the caller. */
 #include "sniff.h"
+#include "collab_clock.h"
 
 #include "capture.h"
 #include "tcpflow.h"
@@ -391,12 +392,6 @@ int collab_sniffer_fd(const collab_sniffer_t *self)
     return capture_fd(self->cap);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const collab_sniff_msg_t *pop(collab_sniffer_t *s)
 {
@@ -428,7 +423,7 @@ static void end_of_file(collab_sniffer_t *s)
     when the time is up or a signal interrupted the wait. */
 static bool wait_packets(collab_sniffer_t *s, int64_t deadline)
 {
-    int64_t left = deadline < 0 ? -1 : deadline - mono_ms();
+    int64_t left = deadline < 0 ? -1 : deadline - collab_mono_ms();
     if (deadline >= 0 && left <= 0)
         return false;
     struct pollfd p = {capture_fd(s->cap), POLLIN, 0};
@@ -438,7 +433,7 @@ static bool wait_packets(collab_sniffer_t *s, int64_t deadline)
 
 int collab_sniffer_next(collab_sniffer_t *self, const collab_sniff_msg_t **msg, int timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : collab_mono_ms() + timeout_ms;
     free(self->lent);
     self->lent = NULL;
     for (;;) {
