@@ -6,7 +6,6 @@
 #include "reply.h"
 #include "sessions.h"
 
-#include <czmq.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,6 @@
 #include "events.h"
 #include "sessions.h"
 
-#include <czmq.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>

@@ -8,43 +8,12 @@
 #ifndef COLLAB_STORE_H
 #define COLLAB_STORE_H
 
-#include "model.h"
+#include "store_types.h"
 #include "vault.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct collab_store collab_store_t;
-
-/*  A record key, for a record the backend does not hold (collab_store_take_refused). */
-typedef enum {
-    COLLAB_STORE_KEY_AGENT,   /* id: the agent id */
-    COLLAB_STORE_KEY_SESSION, /* id: the session token (as stored: hashed when sealed) */
-    COLLAB_STORE_KEY_PROJECT, /* num: the project id */
-    COLLAB_STORE_KEY_TASK     /* num: the task id */
-} collab_store_key_kind_t;
-
-typedef struct {
-    collab_store_key_kind_t kind;
-    const char *id;
-    uint64_t num;
-} collab_store_key_t;
-
-/*  Loading and restoring. Each callback gets a record it may copy (strings inside it are
-    only valid during the call) and returns 0 to go on or a negative code to stop; the call
-    returns that code. */
-typedef struct {
-    int (*agent)(void *arg, const collab_agent_t *a);
-    int (*session)(void *arg, const collab_session_t *s);
-    int (*project)(void *arg, const collab_project_t *p);
-    int (*task)(void *arg, const collab_task_t *t);
-} collab_store_loader_t;
-
-/*  Called for a key the backend holds no record of (collab_store_take_refused). */
-typedef int(collab_store_absent_fn)(void *arg, const collab_store_key_t *key);
-
-/*  Called with each event of collab_store_events_since (lent for the call). */
-typedef int(collab_store_event_fn)(void *arg, const collab_event_t *ev);
 
 /*  Opens or creates the state file and its schema (journal_mode=WAL, synchronous=NORMAL
     is not used: FULL, so a commit survives kill -9 of the broker). With reset, every table

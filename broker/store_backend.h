@@ -5,7 +5,8 @@
 #ifndef COLLAB_STORE_BACKEND_H
 #define COLLAB_STORE_BACKEND_H
 
-#include "store.h"
+#include "store_types.h"
+#include "vault.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -96,7 +96,7 @@ static void child_exec(const collab_spawn_opts_t *o, const char *const *argv, in
         unsetenv(o->unset_env[i]);
     if (o->default_sigpipe)
         signal(SIGPIPE, SIG_DFL);
-    execv(argv[0], (char *const *)argv);
+    collab_exec(argv);
     _exit(127);
 }
 
@@ -249,4 +249,10 @@ void collab_spawn_close(collab_proc_t *proc)
     close_fd(&proc->in);
     close_fd(&proc->out);
     close_fd(&proc->err);
+}
+
+int collab_exec(const char *const *argv)
+{
+    execv(argv[0], (char *const *)argv);
+    return -1;
 }

@@ -68,4 +68,9 @@ void collab_spawn_kill(const collab_proc_t *proc, int sig);
 /*  Closes the parent's descriptors still open (in, out, err); the child is left as is. */
 void collab_spawn_close(collab_proc_t *proc);
 
+/*  Replaces this process with argv[0] (a path), argv as given: what a program that hands
+    over to another (collab-victim to the agent it plays) calls instead of forking. Returns
+    -1, with errno, only when that could not be done. */
+int collab_exec(const char *const *argv);
+
 #endif

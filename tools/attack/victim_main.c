@@ -8,6 +8,7 @@
     (the observer) instead, handing it that password over a pipe. */
 #include "agent_cli.h"
 #include "collab_clock.h"
+#include "collab_spawn.h"
 
 #include <signal.h>
 #include <sodium.h>
@@ -207,7 +208,7 @@ static int exec_agent(char **prog, const char *password)
     argv[n++] = "--password-file";
     argv[n++] = fdpath;
     argv[n] = NULL;
-    execv(argv[0], argv);
+    collab_exec((const char *const *)argv);
     fprintf(stderr, "collab-victim: cannot run %s\n", argv[0]);
     return AGENT_EXIT_FAILED;
 }
