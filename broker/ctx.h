@@ -32,6 +32,7 @@ typedef struct {
     uint64_t rate_limited, replays, hash_jobs; /* controls 10 and 8; jobs given the hasher */
     uint64_t hash_verified;     /* password verifications the hasher ran to the end */
     uint64_t transport_refused; /* handshakes the transport refused (the loop copies it) */
+    uint64_t refused_conflict;  /* requests the store refused at commit (a cluster's conflict) */
 } collab_counters_t;
 
 /*  A clock: Unix ms (wall) or ms since an arbitrary start (monotonic), from arg. */
@@ -72,7 +73,8 @@ typedef struct collab_ctx {
     collab_expired_t expired;
     uint64_t started_ms;
     uint64_t next_project_id, next_task_id, next_handle;
-    uint64_t changeset; /* the request being handled: tags what it puts in the outbox */
+    uint64_t changeset;      /* the request being handled (0: none): tags its writes and output */
+    uint64_t next_changeset; /* the last change set id given (collab_changeset_begin) */
     /* scratch buffers for encoding, one owner each */
     uint8_t data_buf[COLLAB_MAX_PAYLOAD];  /* the reply's data map (dispatch, login) */
     uint8_t event_buf[COLLAB_MAX_PAYLOAD]; /* an event's data map (handlers, sessions) */

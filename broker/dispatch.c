@@ -74,8 +74,8 @@ void collab_dispatch_request(collab_ctx_t *ctx, req_t *req)
     collab_reply(ctx, req, rc);
 }
 
-void collab_dispatch(collab_ctx_t *ctx, const collab_transport_t *transport, zmq_msg_t *rid,
-                     zmq_msg_t *body, int frames)
+static void dispatch_one(collab_ctx_t *ctx, const collab_transport_t *transport, zmq_msg_t *rid,
+                         zmq_msg_t *body, int frames)
 {
     req_t req;
     req.rid = zmq_msg_data(rid);
@@ -88,7 +88,6 @@ void collab_dispatch(collab_ctx_t *ctx, const collab_transport_t *transport, zmq
     req.peer[0] = req.curve_key[0] = '\0';
     collab_pack_init(&req.out, ctx->data_buf, sizeof ctx->data_buf);
     ctx->stats.requests++;
-    ctx->changeset++; /* tags what this request puts in the outbox */
     if (req.rid_len > COLLAB_RID_MAX) {
         ctx->stats.dropped++;
         return;
@@ -103,4 +102,12 @@ void collab_dispatch(collab_ctx_t *ctx, const collab_transport_t *transport, zmq
         return;
     }
     collab_dispatch_request(ctx, &req);
+}
+
+void collab_dispatch(collab_ctx_t *ctx, const collab_transport_t *transport, zmq_msg_t *rid,
+                     zmq_msg_t *body, int frames)
+{
+    collab_changeset_begin(ctx); /* what the request writes and queues: refusable as one */
+    dispatch_one(ctx, transport, rid, body, frames);
+    collab_changeset_end(ctx);
 }

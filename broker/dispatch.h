@@ -17,7 +17,8 @@ void collab_dispatch(collab_ctx_t *ctx, const collab_transport_t *transport, zmq
 
 /*  Handles one decoded request whose req->env, req->args, req->action, rid, peer and now
     are set: guards, payload keys, handler, reply (the socket-free half of collab_dispatch,
-    which unit tests drive). */
+    which unit tests drive). collab_dispatch runs it in a change set of its own; any other
+    caller brackets it with collab_changeset_begin and collab_changeset_end (reply.h). */
 void collab_dispatch_request(collab_ctx_t *ctx, req_t *req);
 
 #endif

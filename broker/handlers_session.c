@@ -266,7 +266,7 @@ void collab_login_complete(collab_ctx_t *ctx, collab_hash_job_t *job)
     req.why = (collab_why_t){0};
     req.now = collab_ctx_now(ctx);
     collab_pack_init(&req.out, ctx->data_buf, sizeof ctx->data_buf);
-    ctx->changeset++; /* the completion is a change set of its own */
+    collab_changeset_begin(ctx); /* the completion is a change set of its own */
     int rc;
     if (job->op == COLLAB_HASH_VERIFY && (job->result == 0 || job->result == COLLAB_E_AUTH_FAILED))
         ctx->stats.hash_verified++; /* the whole algorithm ran on a hash it could parse */
@@ -276,12 +276,13 @@ void collab_login_complete(collab_ctx_t *ctx, collab_hash_job_t *job)
         rc = finish_change_password(ctx, &req, &p, job);
     sodium_memzero(job, sizeof *job);
     free(job);
-    if (rc == COLLAB_DEFERRED)
-        return;
-    if (rc)
-        collab_pack_init(&req.out, ctx->data_buf, sizeof ctx->data_buf);
-    collab_reply(ctx, &req, rc); /* req borrows p's routing id: free p after */
-    pending_free(p);
+    if (rc != COLLAB_DEFERRED) {
+        if (rc)
+            collab_pack_init(&req.out, ctx->data_buf, sizeof ctx->data_buf);
+        collab_reply(ctx, &req, rc); /* req borrows p's routing id: free p after */
+        pending_free(p);
+    }
+    collab_changeset_end(ctx);
 }
 
 /*  The strong login control's policy: length, not the agent id, three character classes. */

@@ -9,6 +9,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "sessions.h"
+#include "verdict.h"
 
 #include <czmq.h>
 #ifdef __GLIBC__
@@ -58,7 +59,8 @@ void collab_broker_sink(void *arg, const uint8_t *rid, size_t rid_len, const uin
         self->ctx.stats.dropped++;
 }
 
-/*  Lets the held replies and events of every committed batch go, in order. A failed
+/*  Lets the held replies and events of every committed batch go, in order, once the
+    store's verdict on them is applied (a refused request answers conflict). A failed
     commit is fatal: nothing held was acknowledged, and the state on disk is the last
     committed one, so the broker stops rather than reply with state it could not keep. */
 static int release_committed(collab_broker_t *self)
@@ -66,7 +68,8 @@ static int release_committed(collab_broker_t *self)
     uint64_t committed;
     if (collab_store_committed(self->ctx.store, &committed) != 0)
         return COLLAB_E_IO;
-    collab_outbox_release(self->ctx.outbox, committed);
+    if (collab_verdict_release(&self->ctx, committed) != 0)
+        log_error("a refused change could not be fully rolled back in memory");
     return 0;
 }
 

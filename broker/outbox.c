@@ -2,6 +2,7 @@
     order queued), each one malloc'd block holding its routing id and its bytes. */
 #include "outbox.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,8 @@ typedef struct {
     uint8_t *mem; /* rid, then the frame */
     size_t rid_len, len;
     uint64_t batch, changeset;
+    uint64_t request_id; /* a reply's (collab_outbox_put_reply), for collab_outbox_refuse */
+    bool reply;
 } held_t;
 
 struct collab_outbox {
@@ -70,8 +73,8 @@ static int make_room(collab_outbox_t *self)
     return 0;
 }
 
-int collab_outbox_put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
-                      const uint8_t *bytes, size_t len, uint64_t batch, uint64_t changeset)
+static int put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
+               size_t len, uint64_t batch, uint64_t changeset, const uint64_t *request_id)
 {
     /* and it leaves after those before it */
     if (self->n > self->head && self->q[self->n - 1].batch > batch)
@@ -88,8 +91,22 @@ int collab_outbox_put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
     memcpy(mem, rid, rid_len);
     if (len)
         memcpy(mem + rid_len, bytes, len);
-    self->q[self->n++] = (held_t){mem, rid_len, len, batch, changeset};
+    self->q[self->n++] = (held_t){
+        mem, rid_len, len, batch, changeset, request_id ? *request_id : 0, request_id != NULL};
     return 0;
+}
+
+int collab_outbox_put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
+                      const uint8_t *bytes, size_t len, uint64_t batch, uint64_t changeset)
+{
+    return put(self, rid, rid_len, bytes, len, batch, changeset, NULL);
+}
+
+int collab_outbox_put_reply(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
+                            const uint8_t *bytes, size_t len, uint64_t batch, uint64_t changeset,
+                            uint64_t request_id)
+{
+    return put(self, rid, rid_len, bytes, len, batch, changeset, &request_id);
 }
 
 void collab_outbox_release(collab_outbox_t *self, uint64_t committed)
@@ -118,4 +135,42 @@ size_t collab_outbox_drop(collab_outbox_t *self, uint64_t changeset)
     if (self->head == self->n)
         self->head = self->n = 0;
     return dropped;
+}
+
+/*  Gives a held reply new bytes, in place: its routing id is kept, its position too. */
+static int rebuild_reply(collab_outbox_t *self, held_t *m, collab_outbox_rebuild_fn rebuild,
+                         void *arg)
+{
+    size_t len = rebuild(arg, m->request_id, self->frame_buf, sizeof self->frame_buf);
+    if (len == 0)
+        return COLLAB_E_INTERNAL;
+    uint8_t *mem = realloc(m->mem, m->rid_len + len + 1);
+    if (!mem)
+        return COLLAB_E_NOMEM;
+    memcpy(mem + m->rid_len, self->frame_buf, len);
+    m->mem = mem;
+    m->len = len;
+    return 0;
+}
+
+int collab_outbox_refuse(collab_outbox_t *self, uint64_t changeset,
+                         collab_outbox_rebuild_fn rebuild, void *arg)
+{
+    size_t kept = self->head;
+    int replaced = 0;
+    for (size_t i = self->head; i < self->n; i++) {
+        held_t *m = &self->q[i];
+        if (m->changeset == changeset && m->reply && !replaced &&
+            rebuild_reply(self, m, rebuild, arg) == 0) {
+            replaced = 1;
+        } else if (m->changeset == changeset) {
+            free(m->mem); /* an event of the refused change, or a reply not rebuilt */
+            continue;
+        }
+        self->q[kept++] = *m;
+    }
+    self->n = kept;
+    if (self->head == self->n)
+        self->head = self->n = 0;
+    return replaced;
 }

@@ -30,6 +30,24 @@ void collab_outbox_destroy(collab_outbox_t **self_p);
 int collab_outbox_put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
                       const uint8_t *bytes, size_t len, uint64_t batch, uint64_t changeset);
 
+/*  As collab_outbox_put, for the reply to the request request_id: the outbox remembers
+    that it is one, so that collab_outbox_refuse can rebuild it after the store's verdict. */
+int collab_outbox_put_reply(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
+                            const uint8_t *bytes, size_t len, uint64_t batch, uint64_t changeset,
+                            uint64_t request_id);
+
+/*  Encodes into buf (cap bytes) the reply to request_id that replaces a refused one;
+    returns its length, or 0 when it cannot (the held reply is then dropped). */
+typedef size_t (*collab_outbox_rebuild_fn)(void *arg, uint64_t request_id, uint8_t *buf,
+                                           size_t cap);
+
+/*  The store refused change set cs: drops its held events and replaces its held reply, in
+    place (same routing id, same position in the queue), with what rebuild encodes. Returns
+    1 when a reply was replaced, 0 when none was held (a reply already sent, or none made).
+    Uses the frame buffer (collab_outbox_frame_buf) for the rebuild. */
+int collab_outbox_refuse(collab_outbox_t *self, uint64_t changeset,
+                         collab_outbox_rebuild_fn rebuild, void *arg);
+
 /*  Hands to the sink, in order, every held message whose batch is <= committed. */
 void collab_outbox_release(collab_outbox_t *self, uint64_t committed);
 

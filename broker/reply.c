@@ -56,5 +56,20 @@ void collab_reply(collab_ctx_t *ctx, const req_t *req, int rc)
     uint8_t *frame = collab_outbox_frame_buf(ctx->outbox);
     if (collab_envelope_encode(&rep, frame, COLLAB_MAX_FRAME, &len) != 0)
         return;
-    collab_send_to(ctx, req->rid, req->rid_len, frame, len);
+    uint64_t batch = collab_store_pending(ctx->store);
+    if (collab_outbox_put_reply(ctx->outbox, req->rid, req->rid_len, frame, len, batch,
+                                ctx->changeset, rep.request_id) != 0)
+        ctx->stats.dropped++;
+}
+
+void collab_changeset_begin(collab_ctx_t *ctx)
+{
+    ctx->changeset = ++ctx->next_changeset;
+    collab_store_set_changeset(ctx->store, ctx->changeset);
+}
+
+void collab_changeset_end(collab_ctx_t *ctx)
+{
+    ctx->changeset = 0;
+    collab_store_set_changeset(ctx->store, 0);
 }

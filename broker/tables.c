@@ -406,6 +406,22 @@ collab_task_t *collab_tables_add_task(collab_tables_t *self, const collab_task_t
     return dst;
 }
 
+void collab_tables_remove_task(collab_tables_t *self, uint64_t id)
+{
+    collab_task_t *t = zhashx_lookup(self->tasks, &id);
+    proj_rec_t *r = t ? proj_rec(self, t->project_id) : NULL;
+    if (!r)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < r->ntasks; i++)
+        if (r->tasks[i] != t)
+            r->tasks[k++] = r->tasks[i];
+    r->ntasks = k;
+    r->p.task_count = (uint32_t)k;
+    zhashx_delete(self->tasks, &id);
+    task_free(t);
+}
+
 collab_task_t *collab_tables_task(collab_tables_t *self, uint64_t id)
 {
     return zhashx_lookup(self->tasks, &id);

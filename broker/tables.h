@@ -54,6 +54,9 @@ uint32_t collab_tables_projects_owned(const collab_tables_t *self, const char *o
 
 collab_task_t *collab_tables_add_task(collab_tables_t *self, const collab_task_t *t);
 collab_task_t *collab_tables_task(collab_tables_t *self, uint64_t id);
+/*  Removes one task from its project (a refused assign_task, collab_verdict_release);
+    no-op when there is none. */
+void collab_tables_remove_task(collab_tables_t *self, uint64_t id);
 /*  The project's tasks in id order: *count receives their number. Lent. */
 collab_task_t **collab_tables_project_tasks(collab_tables_t *self, uint64_t project_id,
                                             size_t *count);

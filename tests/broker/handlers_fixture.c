@@ -4,6 +4,7 @@
 
 #include "dispatch.h"
 #include "reply.h"
+#include "verdict.h"
 
 #include <dirent.h>
 #include <sodium.h>
@@ -134,7 +135,7 @@ void fx_settle(fx_t *fx)
     if (collab_store_in_batch(fx->ctx->store))
         collab_store_commit(fx->ctx->store);
     collab_store_committed(fx->ctx->store, &committed);
-    collab_outbox_release(fx->ctx->outbox, committed);
+    collab_verdict_release(fx->ctx, committed);
 }
 
 static void req_init(fx_t *fx, const char *agent_id)
@@ -142,7 +143,7 @@ static void req_init(fx_t *fx, const char *agent_id)
     req_t *req = &fx->req;
     memset(req, 0, sizeof *req);
     req->env.kind = COLLAB_KIND_REQUEST;
-    req->env.request_id = 7;
+    req->env.request_id = fx->request_id ? fx->request_id : 7;
     req->env.agent_id = (collab_span_t){agent_id, strlen(agent_id)};
     req->rid = (const uint8_t *)"rid";
     req->rid_len = 3;
@@ -159,12 +160,14 @@ int fx_call(fx_t *fx, collab_handler_fn h, const char *agent_id, const void *pay
         die("payload", "not a map");
     req->agent = collab_tables_agent(fx->ctx->tables, agent_id, strlen(agent_id));
     req->role = req->agent->role;
-    fx->ctx->changeset++;
+    collab_changeset_begin(fx->ctx);
     int rc = h(fx->ctx, req);
     if (rc)
         collab_pack_init(&req->out, fx->ctx->data_buf, sizeof fx->ctx->data_buf);
     collab_reply(fx->ctx, req, rc);
-    fx_settle(fx);
+    collab_changeset_end(fx->ctx);
+    if (!fx->hold)
+        fx_settle(fx);
     return rc;
 }
 
@@ -176,7 +179,9 @@ int fx_request(fx_t *fx, const char *action, const char *agent_id, const char *t
     req->env.action = (collab_span_t){action, strlen(action)};
     req->action = collab_action_lookup(action, strlen(action));
     collab_map_parse("\x80", 1, &req->args);
+    collab_changeset_begin(fx->ctx);
     collab_dispatch_request(fx->ctx, req);
+    collab_changeset_end(fx->ctx);
     fx_settle(fx);
     collab_envelope_t env;
     collab_map_t data;

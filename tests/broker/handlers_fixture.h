@@ -15,7 +15,9 @@ typedef struct {
     size_t sent; /* frames the outbox handed to the sink */
     uint8_t last[COLLAB_MAX_FRAME];
     size_t last_len;
-    req_t req; /* the last request handled */
+    req_t req;           /* the last request handled */
+    uint64_t request_id; /* the next request's request_id (0: 7) */
+    bool hold; /* fx_call leaves the batch open and the outbox held (fx_settle ends both) */
     uint8_t payload[4096];
 } fx_t;
 
@@ -30,12 +32,14 @@ collab_agent_t *fx_agent(fx_t *fx, const char *id, collab_role_t role);
 collab_session_t *fx_session(fx_t *fx, const char *agent_id, uint64_t handle);
 
 /*  Calls a handler as the agent (role: its own), with a payload given as a packed map
-    (NULL: empty), replies, commits and releases the outbox. Returns the handler's rc. */
+    (NULL: empty), in a change set of its own, replies, then (unless fx->hold) commits and
+    releases the outbox. Returns the handler's rc. */
 int fx_call(fx_t *fx, collab_handler_fn h, const char *agent_id, const void *payload, size_t len);
 /*  Runs a whole request (guards, keys, handler, reply) on a session token; unsigned only. */
 int fx_request(fx_t *fx, const char *action, const char *agent_id, const char *token);
 
-/*  Commits the store's batch and lets the outbox release what it held. */
+/*  Commits the store's batch and lets the outbox release what it held, after the store's
+    verdict (collab_verdict_release: a refused request's reply becomes conflict). */
 void fx_settle(fx_t *fx);
 
 /*  The last frame sent, decoded: its envelope, and its data map in *data. 0 or an error. */
