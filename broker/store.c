@@ -4,7 +4,6 @@
 
 #include "collab_error.h"
 #include "store_backend.h"
-#include "store_sqlite.h"
 
 #include <stdlib.h>
 
@@ -29,12 +28,6 @@ collab_store_t *collab_store_new(const collab_store_backend_t *ops, void *be)
 void *collab_store_backend(collab_store_t *self, const collab_store_backend_t *ops)
 {
     return self->ops == ops ? self->be : NULL;
-}
-
-collab_store_t *collab_store_open(const char *path, bool reset, char *err, size_t errlen)
-{
-    void *be = collab_sqlite_open(path, reset, err, errlen);
-    return be ? collab_store_new(&collab_sqlite_backend, be) : NULL;
 }
 
 void collab_store_destroy(collab_store_t **self_p)

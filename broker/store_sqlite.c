@@ -4,6 +4,7 @@
 #include "store_sqlite.h"
 
 #include "collab_error.h"
+#include "store.h"
 #include "store_schema.h"
 
 #include <stdio.h>
@@ -397,3 +398,10 @@ const collab_store_backend_t collab_sqlite_backend = {
     .set_retention = sq_set_retention,
     .set_vault = sq_set_vault,
 };
+
+/*  The default store of store.h: this backend on a file. */
+collab_store_t *collab_store_open(const char *path, bool reset, char *err, size_t errlen)
+{
+    void *be = collab_sqlite_open(path, reset, err, errlen);
+    return be ? collab_store_new(&collab_sqlite_backend, be) : NULL;
+}

@@ -27,6 +27,7 @@ class Rules:
         self.acyclic = []  # folders whose files may not include each other in a circle
         self.labels = {}
         self.units = {}  # file -> the unit it is part of, for the circle check
+        self.omit = set()  # modules left out of the picture
 
 
 def parse_rules(path):
@@ -56,6 +57,8 @@ def parse_rules(path):
             elif word == "only":
                 src, _, regex = rest.partition(" ")
                 r.only.append((src, re.compile(regex.strip()), regex.strip()))
+            elif word == "omit-from-picture":
+                r.omit.update(rest.split())
             elif word == "unit":
                 f, u = rest.split()
                 r.units[f] = u
@@ -150,6 +153,7 @@ def check(root, rules):
     for p in unmapped:
         errors.append(f"{p}: in no module of the rules (add it to one)")
     graphs = {d: {} for d in rules.acyclic}
+    used = {}  # module -> modules whose headers it includes
     texts = {}
     for p, line, kind, header, target, text in includes(root, files):
         texts[p] = text
@@ -165,6 +169,8 @@ def check(root, rules):
         dst = module_of(rules, target)
         if dst and dst != src and dst not in rules.allow.get(src, ()):
             errors.append(f"{p}:{line}: {src} may not include {header} (module {dst})")
+        if dst and dst != src:
+            used.setdefault(src, set()).add(dst)
         for d in rules.acyclic:
             a, b = unit(p, rules), unit(target, rules)
             if p.startswith(d + "/") and target.startswith(d + "/") and a != b:
@@ -181,6 +187,9 @@ def check(root, rules):
             for m in regex.finditer(code):
                 line = code.count("\n", 0, m.start()) + 1
                 errors.append(f"{p}:{line}: only module {owner} may call /{raw}/")
+    c = find_cycle(used)
+    if c:
+        errors.append("modules include each other in a circle: " + " -> ".join(c))
     for d, g in graphs.items():
         c = find_cycle(g)
         if c:
@@ -195,13 +204,35 @@ def strip_comments(text):
     return re.sub(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"', blank, text, flags=re.S)
 
 
+def reduced(rules, shown):
+    """The allowed edges among shown modules, less each one a longer path already gives."""
+    edges = {m: set(rules.allow.get(m, ())) & set(shown) - {m} for m in shown}
+
+    def reach(src, skip):
+        seen, todo = set(), [d for d in edges[src] if (src, d) != skip]
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(edges[n])
+        return seen
+
+    return {m: {d for d in edges[m] if d not in reach(m, (m, d))} for m in shown}
+
+
 def dot(rules):
-    out = ["digraph taskcollab {", '  rankdir=BT;', '  node [shape=box, fontname="sans"];']
-    for name, _ in rules.modules:
-        label = rules.labels.get(name, name).replace('"', "'")
+    out = ["// Drawn from docs/architecture.rules by tests/arch/check_deps.py dot: an arrow A -> B",
+           "// says A may include B's headers; an arrow that a longer path already implies is",
+           "// left out. Regenerate, never edit by hand.",
+           "digraph taskcollab {", "  rankdir=TB;",
+           '  node [shape=box, fontname="sans", fontsize=11];']
+    shown = [m for m, _ in rules.modules if m not in rules.omit]
+    for name in shown:
+        label = rules.labels.get(name, name).replace('"', "'").replace(": ", ":\\n", 1)
         out.append(f'  "{name}" [label="{label}"];')
-    for src in [m for m, _ in rules.modules]:
-        for dst in sorted(rules.allow.get(src, ())):
+    edges = reduced(rules, shown)
+    for src in shown:
+        for dst in sorted(edges[src]):
             out.append(f'  "{src}" -> "{dst}";')
     out.append("}")
     return "\n".join(out) + "\n"
@@ -212,12 +243,22 @@ def main():
     ap.add_argument("command", choices=["check", "dot"])
     ap.add_argument("--root", default=os.path.join(os.path.dirname(__file__), "..", ".."))
     ap.add_argument("--rules", default=None)
+    ap.add_argument("--compare", metavar="FILE",
+                    help="dot: fail unless FILE holds exactly the graph the rules give")
     a = ap.parse_args()
     root = os.path.abspath(a.root)
     rules = parse_rules(a.rules or os.path.join(root, "docs", "architecture.rules"))
     if a.command == "dot":
-        sys.stdout.write(dot(rules))
-        return 0
+        graph = dot(rules)
+        if not a.compare:
+            sys.stdout.write(graph)
+            return 0
+        with open(a.compare, encoding="utf-8") as f:
+            if f.read() == graph:
+                return 0
+        print(f"{a.compare} is not the graph of the rules: run "
+              f"tests/arch/check_deps.py dot > {os.path.relpath(a.compare, root)}")
+        return 1
     errors = check(root, rules)
     for e in errors:
         print(e)

@@ -82,6 +82,28 @@ class CheckDeps(unittest.TestCase):
         rc, out = run(tree(t))
         self.assertIn("circle", out)
 
+    def test_circle_of_modules_fails(self):
+        t = dict(GOOD)
+        t["lib/core/a.c"] = '#include "b.h"\n'
+        rc, out = run(tree(t), "allow core -> app\n")
+        self.assertIn("modules include each other in a circle: app -> core -> app", out)
+
+    def test_picture_compare(self):
+        root = tree(GOOD)
+        rules = os.path.join(root, "rules")
+        with open(rules, "w") as f:
+            f.write(RULES)
+        drawn = subprocess.run([sys.executable, TOOL, "dot", "--root", root, "--rules", rules],
+                               capture_output=True, text=True).stdout
+        self.assertIn('"app" -> "core";', drawn)
+        pic = os.path.join(root, "pic.dot")
+        for text, rc in ((drawn, 0), (drawn.replace("core", "kore"), 1)):
+            with open(pic, "w") as f:
+                f.write(text)
+            p = subprocess.run([sys.executable, TOOL, "dot", "--root", root, "--rules", rules,
+                                "--compare", pic], capture_output=True, text=True)
+            self.assertEqual(p.returncode, rc)
+
     def test_file_in_no_module_fails(self):
         t = dict(GOOD)
         t["other/x.c"] = "int x;\n"
