@@ -19,6 +19,20 @@ static bool refused(const fake_store_t *self, uint64_t cs)
 }
 
 /*  Notes the key a refused change touched in its change-set's verdict. */
+/*  A key the refused change set touched, once. */
+static void add_key(fverdict_t *d, collab_store_key_kind_t kind, const char *id, uint64_t num)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->kind[i] == kind && d->num[i] == num && strcmp(d->id[i], id) == 0)
+            return;
+    if (d->n == sizeof d->kind / sizeof *d->kind)
+        return;
+    d->kind[d->n] = kind;
+    d->num[d->n] = num;
+    snprintf(d->id[d->n], sizeof d->id[0], "%s", id);
+    d->n++;
+}
+
 static void note_refusal(fake_store_t *self, const fchange_t *c)
 {
     size_t v = 0;
@@ -56,15 +70,11 @@ static void note_refusal(fake_store_t *self, const fchange_t *c)
     default:
         return; /* an event: dropped, nothing to restore */
     }
-    for (size_t i = 0; i < d->n; i++)
-        if (d->kind[i] == kind && d->num[i] == num && strcmp(d->id[i], id) == 0)
-            return;
-    if (d->n == 16)
-        return;
-    d->kind[d->n] = kind;
-    d->num[d->n] = num;
-    snprintf(d->id[d->n], sizeof d->id[0], "%s", id);
-    d->n++;
+    add_key(d, kind, id, num);
+    /* a project deleted takes its tasks along: they are the refused change's keys too */
+    for (size_t i = 0; c->kind == COLLAB_CHANGE_PROJECT_DEL && i < self->n_tasks; i++)
+        if (self->tasks[i].project_id == num)
+            add_key(d, COLLAB_STORE_KEY_TASK, "", self->tasks[i].id);
 }
 
 int fake_store_settle(fake_store_t *self)

@@ -239,6 +239,31 @@ static void test_refused_status_change(void)
     fx_destroy(&fx);
 }
 
+/*  A refused delete_project brings the project back with its tasks, as the store holds
+    them, and no project_deleted event leaves. */
+static void test_refused_delete_project(void)
+{
+    setup(true);
+    CHECK_OK(create_project(100, "p"));
+    CHECK_OK(assign(101, 1));
+    CHECK_OK(assign(102, 1));
+    n_frames = 0;
+    refuse_next();
+    size_t n = fx_payload_uint(fx, "project_id", 1, NULL, 0);
+    fx->request_id = 103;
+    CHECK_OK(fx_call(fx, collab_h_delete_project, "coord", fx->payload, n));
+    CHECK(reply_conflict(103));
+    CHECK_EQ_INT(events("project_deleted", NULL), 0);
+    collab_project_t *p = collab_tables_project(fx->ctx->tables, 1);
+    CHECK(p && p->task_count == 2);
+    CHECK(collab_tables_task(fx->ctx->tables, 1) != NULL);
+    CHECK(collab_tables_task(fx->ctx->tables, 2) != NULL);
+    size_t count = 0;
+    collab_tables_project_tasks(fx->ctx->tables, 1, &count);
+    CHECK_EQ_INT(count, 2);
+    fx_destroy(&fx);
+}
+
 /*  SQLite refuses nothing: the same batch gives two ok replies and both events. */
 static void test_sqlite_refuses_nothing(void)
 {
@@ -258,6 +283,7 @@ int main(void)
 {
     TU_RUN(test_refused_create_project);
     TU_RUN(test_refused_assign_task);
+    TU_RUN(test_refused_delete_project);
     TU_RUN(test_refused_status_change);
     TU_RUN(test_sqlite_refuses_nothing);
     return tu_exit("test_handlers_conflict");
