@@ -14,19 +14,8 @@
 static int load_agent(void *arg, const collab_agent_t *row)
 {
     collab_broker_t *self = arg;
-    collab_agent_t *a = collab_tables_agent(self->ctx.tables, row->id, strlen(row->id));
-    if (!a)
-        return 0; /* no longer in the credentials file: its state is kept but unused */
-    a->role = row->role;
-    if (row->pw_hash[0])
-        snprintf(a->pw_hash, sizeof a->pw_hash, "%s", row->pw_hash);
-    a->registered = row->registered;
-    a->cap_count = row->cap_count;
-    memcpy(a->caps, row->caps, sizeof a->caps);
-    a->last_seen = row->last_seen;
-    a->event_seq = row->event_seq;
-    a->failures = row->failures;
-    a->locked_until = row->locked_until;
+    /* an agent no longer in the credentials file: its state is kept but unused */
+    (void)collab_tables_restore_agent(self->ctx.tables, row);
     return 0;
 }
 

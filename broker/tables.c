@@ -7,6 +7,7 @@
 #include <czmq.h>
 #include <sodium.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct {
@@ -433,4 +434,25 @@ collab_task_t **collab_tables_project_tasks(collab_tables_t *self, uint64_t proj
     proj_rec_t *r = proj_rec(self, project_id);
     *count = r ? r->ntasks : 0;
     return r ? r->tasks : NULL;
+}
+
+collab_agent_t *collab_tables_restore_agent(collab_tables_t *self, const collab_agent_t *row)
+{
+    collab_agent_t *a = collab_tables_agent(self, row->id, strlen(row->id));
+    if (!a)
+        return NULL;
+    a->role = row->role;
+    if (row->pw_hash[0])
+        snprintf(a->pw_hash, sizeof a->pw_hash, "%s", row->pw_hash);
+    a->registered = row->registered;
+    a->cap_count = row->cap_count;
+    memcpy(a->caps, row->caps, sizeof a->caps);
+    a->last_seen = row->last_seen;
+    a->failures = row->failures;
+    a->locked_until = row->locked_until;
+    /* a sequence number given once is never given again, even to a refused event: the
+       stream may show a gap, never two events with one number */
+    if (row->event_seq > a->event_seq)
+        a->event_seq = row->event_seq;
+    return a;
 }

@@ -64,4 +64,10 @@ collab_task_t **collab_tables_project_tasks(collab_tables_t *self, uint64_t proj
     Returns 0 or COLLAB_E_NOMEM (the old value is kept). */
 int collab_tables_set_text(char **field, const char *s, size_t len);
 
+/*  Takes an agent's stored state (role, password hash, registration, capabilities, last
+    seen, lockout, event sequence) from a record the store gave, into the agent of the same
+    id that the credentials file made. The event sequence only moves forward. Returns that
+    agent, or NULL when the credentials file has no such agent (its record is then unused). */
+collab_agent_t *collab_tables_restore_agent(collab_tables_t *self, const collab_agent_t *row);
+
 #endif

@@ -9,22 +9,8 @@
 static int restore_agent(void *arg, const collab_agent_t *row)
 {
     collab_ctx_t *ctx = arg;
-    collab_agent_t *a = collab_tables_agent(ctx->tables, row->id, strlen(row->id));
-    if (!a)
-        return 0; /* not in the credentials file: the tables never held it */
-    a->role = row->role;
-    if (row->pw_hash[0])
-        snprintf(a->pw_hash, sizeof a->pw_hash, "%s", row->pw_hash);
-    a->registered = row->registered;
-    a->cap_count = row->cap_count;
-    memcpy(a->caps, row->caps, sizeof a->caps);
-    a->last_seen = row->last_seen;
-    a->failures = row->failures;
-    a->locked_until = row->locked_until;
-    /* a sequence number given once is never given again, even to a refused event: the
-       stream may show a gap, never two events with one number */
-    if (row->event_seq > a->event_seq)
-        a->event_seq = row->event_seq;
+    /* not in the credentials file: the tables never held it */
+    (void)collab_tables_restore_agent(ctx->tables, row);
     return 0;
 }
 
