@@ -12,6 +12,7 @@ typedef struct {
     uint64_t batch, changeset;
     uint64_t request_id; /* a reply's (collab_outbox_put_reply), for collab_outbox_refuse */
     bool reply;
+    bool ok; /* a reply that said ok */
 } held_t;
 
 struct collab_outbox {
@@ -74,7 +75,7 @@ static int make_room(collab_outbox_t *self)
 }
 
 static int put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
-               size_t len, uint64_t batch, uint64_t changeset, const uint64_t *request_id)
+               size_t len, uint64_t batch, uint64_t changeset, const uint64_t *request_id, bool ok)
 {
     /* and it leaves after those before it */
     if (self->n > self->head && self->q[self->n - 1].batch > batch)
@@ -92,21 +93,21 @@ static int put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len, const 
     if (len)
         memcpy(mem + rid_len, bytes, len);
     self->q[self->n++] = (held_t){
-        mem, rid_len, len, batch, changeset, request_id ? *request_id : 0, request_id != NULL};
+        mem, rid_len, len, batch, changeset, request_id ? *request_id : 0, request_id != NULL, ok};
     return 0;
 }
 
 int collab_outbox_put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
                       const uint8_t *bytes, size_t len, uint64_t batch, uint64_t changeset)
 {
-    return put(self, rid, rid_len, bytes, len, batch, changeset, NULL);
+    return put(self, rid, rid_len, bytes, len, batch, changeset, NULL, false);
 }
 
 int collab_outbox_put_reply(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
                             const uint8_t *bytes, size_t len, uint64_t batch, uint64_t changeset,
-                            uint64_t request_id)
+                            uint64_t request_id, bool ok)
 {
-    return put(self, rid, rid_len, bytes, len, batch, changeset, &request_id);
+    return put(self, rid, rid_len, bytes, len, batch, changeset, &request_id, ok);
 }
 
 void collab_outbox_release(collab_outbox_t *self, uint64_t committed)
@@ -154,15 +155,19 @@ static int rebuild_reply(collab_outbox_t *self, held_t *m, collab_outbox_rebuild
 }
 
 int collab_outbox_refuse(collab_outbox_t *self, uint64_t changeset,
-                         collab_outbox_rebuild_fn rebuild, void *arg)
+                         collab_outbox_rebuild_fn rebuild, void *arg, bool *was_ok)
 {
     size_t kept = self->head;
     int replaced = 0;
     for (size_t i = self->head; i < self->n; i++) {
         held_t *m = &self->q[i];
+        bool ok = m->ok;
         if (m->changeset == changeset && m->reply && !replaced &&
             rebuild_reply(self, m, rebuild, arg) == 0) {
             replaced = 1;
+            m->ok = false;
+            if (was_ok)
+                *was_ok = ok;
         } else if (m->changeset == changeset) {
             free(m->mem); /* an event of the refused change, or a reply not rebuilt */
             continue;

@@ -6,6 +6,7 @@
 
 #include "collab.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +35,7 @@ int collab_outbox_put(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
     that it is one, so that collab_outbox_refuse can rebuild it after the store's verdict. */
 int collab_outbox_put_reply(collab_outbox_t *self, const uint8_t *rid, size_t rid_len,
                             const uint8_t *bytes, size_t len, uint64_t batch, uint64_t changeset,
-                            uint64_t request_id);
+                            uint64_t request_id, bool ok);
 
 /*  Encodes into buf (cap bytes) the reply to request_id that replaces a refused one;
     returns its length, or 0 when it cannot (the held reply is then dropped). */
@@ -43,10 +44,11 @@ typedef size_t (*collab_outbox_rebuild_fn)(void *arg, uint64_t request_id, uint8
 
 /*  The store refused change set cs: drops its held events and replaces its held reply, in
     place (same routing id, same position in the queue), with what rebuild encodes. Returns
-    1 when a reply was replaced, 0 when none was held (a reply already sent, or none made).
+    1 when a reply was replaced (*was_ok, when not NULL, then says whether it had said ok),
+    0 when none was held (a reply already sent, or none made).
     Uses the frame buffer (collab_outbox_frame_buf) for the rebuild. */
 int collab_outbox_refuse(collab_outbox_t *self, uint64_t changeset,
-                         collab_outbox_rebuild_fn rebuild, void *arg);
+                         collab_outbox_rebuild_fn rebuild, void *arg, bool *was_ok);
 
 /*  Hands to the sink, in order, every held message whose batch is <= committed. */
 void collab_outbox_release(collab_outbox_t *self, uint64_t committed);

@@ -58,7 +58,7 @@ void collab_reply(collab_ctx_t *ctx, const req_t *req, int rc)
         return;
     uint64_t batch = collab_store_pending(ctx->store);
     if (collab_outbox_put_reply(ctx->outbox, req->rid, req->rid_len, frame, len, batch,
-                                ctx->changeset, rep.request_id) != 0)
+                                ctx->changeset, rep.request_id, rc == 0) != 0)
         ctx->stats.dropped++;
 }
 

@@ -114,7 +114,12 @@ int collab_verdict_release(collab_ctx_t *ctx, uint64_t committed)
         if (cs == 0)
             break;
         ctx->stats.refused_conflict++;
-        collab_outbox_refuse(ctx->outbox, cs, conflict_reply, NULL);
+        bool was_ok = false;
+        if (collab_outbox_refuse(ctx->outbox, cs, conflict_reply, NULL, &was_ok) == 1) {
+            ctx->stats.replies_error++; /* what the agent gets now is a refusal */
+            if (was_ok)
+                ctx->stats.replies_ok--;
+        }
     }
     collab_outbox_release(ctx->outbox, committed);
     return rc;

@@ -223,9 +223,13 @@ static void test_refused_status_change(void)
     CHECK_OK(create_project(100, "p"));
     CHECK_OK(assign(101, 1));
     n_frames = 0;
+    uint64_t ok0 = fx->ctx->stats.replies_ok, err0 = fx->ctx->stats.replies_error;
     refuse_next();
     CHECK_OK(set_status(102, 1, "in_progress"));
     CHECK(reply_conflict(102));
+    /* counted as what the agent got: a refusal, not an ok */
+    CHECK_EQ_INT(fx->ctx->stats.replies_ok, ok0);
+    CHECK_EQ_INT(fx->ctx->stats.replies_error, err0 + 1);
     CHECK_EQ_INT(events("task_status_changed", NULL), 0);
     collab_task_t *t = collab_tables_task(fx->ctx->tables, 1);
     CHECK(t && t->status == COLLAB_TASK_ASSIGNED);
