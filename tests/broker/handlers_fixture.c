@@ -225,3 +225,31 @@ size_t fx_payload_str(fx_t *fx, const char *k1, const char *v1, const char *k2, 
     collab_pack_finish(&p, &len);
     return len;
 }
+
+int fx_assign(fx_t *fx, const char *as, uint64_t project, const char *worker)
+{
+    collab_pack_t p;
+    size_t len = 0;
+    collab_pack_init(&p, fx->payload, sizeof fx->payload);
+    collab_pack_map(&p, 4);
+    collab_pack_kv_uint(&p, "project_id", project);
+    collab_pack_kv_str(&p, "type", "build");
+    collab_pack_kv_str(&p, "title", "a task");
+    collab_pack_kv_str(&p, "worker", worker);
+    if (collab_pack_finish(&p, &len) != 0)
+        return COLLAB_E_INTERNAL;
+    return fx_call(fx, collab_h_assign_task, as, fx->payload, len);
+}
+
+int fx_set_status(fx_t *fx, const char *as, uint64_t task, const char *status)
+{
+    collab_pack_t p;
+    size_t len = 0;
+    collab_pack_init(&p, fx->payload, sizeof fx->payload);
+    collab_pack_map(&p, 2);
+    collab_pack_kv_uint(&p, "task_id", task);
+    collab_pack_kv_str(&p, "status", status);
+    if (collab_pack_finish(&p, &len) != 0)
+        return COLLAB_E_INTERNAL;
+    return fx_call(fx, collab_h_update_task_status, as, fx->payload, len);
+}

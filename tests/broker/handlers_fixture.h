@@ -49,4 +49,9 @@ int fx_last_reply(fx_t *fx, collab_envelope_t *env, collab_map_t *data);
 size_t fx_payload_uint(fx_t *fx, const char *k1, uint64_t v1, const char *k2, uint64_t v2);
 size_t fx_payload_str(fx_t *fx, const char *k1, const char *v1, const char *k2, const char *v2);
 
+/*  assign_task of a "build" task titled "a task" in project to worker, as agent `as`;
+    update_task_status of task to status. Return the handler's code. */
+int fx_assign(fx_t *fx, const char *as, uint64_t project, const char *worker);
+int fx_set_status(fx_t *fx, const char *as, uint64_t task, const char *status);
+
 #endif

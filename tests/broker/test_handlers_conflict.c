@@ -86,30 +86,14 @@ static int create_project(uint64_t request_id, const char *name)
 
 static int assign(uint64_t request_id, uint64_t project)
 {
-    collab_pack_t p;
-    size_t len = 0;
-    collab_pack_init(&p, fx->payload, sizeof fx->payload);
-    collab_pack_map(&p, 4);
-    collab_pack_kv_uint(&p, "project_id", project);
-    collab_pack_kv_str(&p, "type", "build");
-    collab_pack_kv_str(&p, "title", "a task");
-    collab_pack_kv_str(&p, "worker", "w1");
-    CHECK_OK(collab_pack_finish(&p, &len));
     fx->request_id = request_id;
-    return fx_call(fx, collab_h_assign_task, "coord", fx->payload, len);
+    return fx_assign(fx, "coord", project, "w1");
 }
 
 static int set_status(uint64_t request_id, uint64_t task, const char *status)
 {
-    collab_pack_t p;
-    size_t len = 0;
-    collab_pack_init(&p, fx->payload, sizeof fx->payload);
-    collab_pack_map(&p, 2);
-    collab_pack_kv_uint(&p, "task_id", task);
-    collab_pack_kv_str(&p, "status", status);
-    CHECK_OK(collab_pack_finish(&p, &len));
     fx->request_id = request_id;
-    return fx_call(fx, collab_h_update_task_status, "w1", fx->payload, len);
+    return fx_set_status(fx, "w1", task, status);
 }
 
 /*  The next request's change set: refused by the fake at commit. */

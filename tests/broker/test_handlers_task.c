@@ -23,28 +23,12 @@ static int create_project(const char *as, const char *name)
 
 static int assign(const char *as, uint64_t project, const char *worker)
 {
-    collab_pack_t p;
-    size_t len = 0;
-    collab_pack_init(&p, fx->payload, sizeof fx->payload);
-    collab_pack_map(&p, 4);
-    collab_pack_kv_uint(&p, "project_id", project);
-    collab_pack_kv_str(&p, "type", "build");
-    collab_pack_kv_str(&p, "title", "a task");
-    collab_pack_kv_str(&p, "worker", worker);
-    CHECK_OK(collab_pack_finish(&p, &len));
-    return fx_call(fx, collab_h_assign_task, as, fx->payload, len);
+    return fx_assign(fx, as, project, worker);
 }
 
 static int set_status(const char *as, uint64_t task, const char *status)
 {
-    collab_pack_t p;
-    size_t len = 0;
-    collab_pack_init(&p, fx->payload, sizeof fx->payload);
-    collab_pack_map(&p, 2);
-    collab_pack_kv_uint(&p, "task_id", task);
-    collab_pack_kv_str(&p, "status", status);
-    CHECK_OK(collab_pack_finish(&p, &len));
-    return fx_call(fx, collab_h_update_task_status, as, fx->payload, len);
+    return fx_set_status(fx, as, task, status);
 }
 
 static const char *task_status(uint64_t id)
