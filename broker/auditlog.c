@@ -144,8 +144,8 @@ static int plan_reconcile(collab_ctx_t *self, const collab_prior_t *p, const uin
     return rc;
 }
 
-static int plan_chain(collab_ctx_t *self, const collab_prior_t *p, const uint8_t *key,
-                      plan_t *plan, char *err, size_t errlen)
+static int plan_chain(collab_ctx_t *self, const collab_prior_t *p, const uint8_t *key, plan_t *plan,
+                      char *err, size_t errlen)
 {
     const char *path = self->cfg.security_log_path;
     char one[COLLAB_PATH_MAX + 4];
@@ -196,8 +196,8 @@ static int open_plain(collab_ctx_t *self, const collab_prior_t *p, char *err, si
     return rc;
 }
 
-static int open_chained(collab_ctx_t *self, const collab_prior_t *p, const uint8_t *key,
-                        char *err, size_t errlen)
+static int open_chained(collab_ctx_t *self, const collab_prior_t *p, const uint8_t *key, char *err,
+                        size_t errlen)
 {
     plan_t plan = {.event = NULL};
     int rc = plan_chain(self, p, key, &plan, err, errlen);
@@ -213,8 +213,7 @@ static int open_chained(collab_ctx_t *self, const collab_prior_t *p, const uint8
     return collab_store_put_meta(self->store, "audit", "chained", 7);
 }
 
-int collab_auditlog_open(collab_ctx_t *self, const collab_prior_t *prior, char *err,
-                         size_t errlen)
+int collab_auditlog_open(collab_ctx_t *self, const collab_prior_t *prior, char *err, size_t errlen)
 {
     const collab_config_t *c = &self->cfg;
     if (!c->strong[COLLAB_CTL_AUDIT])

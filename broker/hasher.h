@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 typedef struct collab_hasher collab_hasher_t;
 
 /*  Starts `threads` workers at `nice_delta` lower priority; at most queue_max jobs wait.

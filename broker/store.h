@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-
 /*  Opens or creates the state file and its schema (journal_mode=WAL, synchronous=NORMAL
     is not used: FULL, so a commit survives kill -9 of the broker). With reset, every table
     is emptied first. On failure returns NULL and writes "PATH: what is wrong" into err;

@@ -155,7 +155,8 @@ static void test_durability(void)
         for (size_t i = 0; i < (size_t)got / 8 && n < sizeof reported / 8; i++)
             reported[n++] = ids[i];
         if (!killed && n >= DUR_WANT) {
-            collab_spawn_kill(&child, SIGKILL); /* mid-batch, most likely: the open transaction is lost */
+            collab_spawn_kill(&child,
+                              SIGKILL); /* mid-batch, most likely: the open transaction is lost */
             killed = true;
         }
     }

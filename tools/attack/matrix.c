@@ -266,8 +266,7 @@ static int run_cell_child(void *arg, int fd)
     const cell_job_t *job = arg;
     const matrix_t *m = job->m;
     cell_t c = {0};
-    run_cell(m, m->cat.attacks[job->idx / m->cat.ncols], m->cat.cols[job->idx % m->cat.ncols],
-             &c);
+    run_cell(m, m->cat.attacks[job->idx / m->cat.ncols], m->cat.cols[job->idx % m->cat.ncols], &c);
     ssize_t w = write(fd, &c, sizeof c);
     return w == (ssize_t)sizeof c ? 0 : 1;
 }

@@ -178,7 +178,6 @@ static void print_note(void *arg, const char *text)
     fprintf(stderr, "collab-sniff: note: %s\n", text);
 }
 
-
 static int announce_ready(const opts_t *o)
 {
     fprintf(stderr, "ready\n");

@@ -392,7 +392,6 @@ int collab_sniffer_fd(const collab_sniffer_t *self)
     return capture_fd(self->cap);
 }
 
-
 static const collab_sniff_msg_t *pop(collab_sniffer_t *s)
 {
     qmsg_t *q = s->head;
