@@ -1,7 +1,8 @@
 # taskcollab images: one multi-stage build, Debian 12, every binary in one runtime image.
-# Not built on the machine this was written on (no container engine there): see README.
+# BASE: debian:12 online; scripts/images --offline passes taskcollab/base:bookworm (debootstrap).
+ARG BASE=debian:12
 
-FROM debian:12 AS build
+FROM ${BASE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake pkg-config \
       libzmq3-dev libczmq-dev libsodium-dev libmsgpack-dev libsqlite3-dev libcjson-dev \
@@ -21,7 +22,9 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       collab-coordinator collab-observer collab-admin collab-client collab-sniff collab-replay \
       collab-attack collab-victim collab-audit collab-keygen
 
-FROM debian:12-slim
+# the same base for the runtime (no debian:12-slim offline); kept small by installing only the
+# libraries, without recommends, and dropping apt's lists. No compiler: scripts/images checks.
+FROM ${BASE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libzmq5 libczmq4 libsodium23 libmsgpackc2 \
       libsqlite3-0 libcjson1 libpcap0.8 libcap2-bin \
@@ -39,6 +42,7 @@ COPY --from=build /build/broker/collab-broker /build/broker/collab-passwd \
 # sniff (in the attack profile's container, which compose gives NET_RAW)
 RUN setcap cap_net_raw+eip /usr/local/bin/collab-sniff \
  && setcap cap_net_raw+eip /usr/local/bin/collab-attack
+# the public sample data only: .dockerignore keeps every secret key out of the build context
 COPY sample_data /opt/taskcollab/sample_data
 USER collab
 WORKDIR /home/collab
