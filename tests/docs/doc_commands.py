@@ -42,6 +42,8 @@ Exemptions (listed by name when the test runs):
     under every configuration, no cell differing, written after this ctest run began.
   - the fuzzing commands of the README (a clang tree and 60 s of libFuzzer): the suite
     replays the fuzz corpora in its own tests.
+  - `docker-compose`: it needs a container engine, which this test does not start; the ctest
+    cases compose_stage2, compose_hardened and compose_attack run the swarm with it.
 
 Not exempt, on purpose: the README's first command, `scripts/swarm` (the whole scenario run to
 its end, a few seconds), because it is the first thing a new user types; and `scripts/swarm
@@ -74,6 +76,7 @@ EXEMPT_TEST = "scripts/test"
 EXEMPT_MATRIX = "build/tools/attack/collab-attack matrix"
 EXEMPT_FUZZ = "scripts/fuzz"
 EXEMPT_SOAK = "scripts/soak"
+EXEMPT_COMPOSE = "docker-compose"
 
 
 class Command:
@@ -176,6 +179,9 @@ def exemption(cmd):
         return "scripts/fuzz (a clang tree and minutes of libFuzzer; the suite replays the corpora)"
     if _named(cmd, EXEMPT_SOAK):
         return "scripts/soak (about 10 minutes of load; ctest soak_script runs it small)"
+    if _named(cmd, EXEMPT_COMPOSE):
+        return ("docker-compose (needs a container engine: ctest compose_stage2, "
+                "compose_hardened and compose_attack run the swarm with it)")
     return None
 
 
