@@ -44,6 +44,8 @@ Exemptions (listed by name when the test runs):
     replays the fuzz corpora in its own tests.
   - `docker-compose`: it needs a container engine, which this test does not start; the ctest
     cases compose_stage2, compose_hardened and compose_attack run the swarm with it.
+  - `scripts/images` (the container images; needs an engine and minutes): ctest
+    images_offline runs `scripts/images --offline` on a private dockerd.
 
 Not exempt, on purpose: the README's first command, `scripts/swarm` (the whole scenario run to
 its end, a few seconds), because it is the first thing a new user types; and `scripts/swarm
@@ -77,6 +79,7 @@ EXEMPT_MATRIX = "build/tools/attack/collab-attack matrix"
 EXEMPT_FUZZ = "scripts/fuzz"
 EXEMPT_SOAK = "scripts/soak"
 EXEMPT_COMPOSE = "docker-compose"
+EXEMPT_IMAGES = "scripts/images"
 
 
 class Command:
@@ -182,6 +185,8 @@ def exemption(cmd):
     if _named(cmd, EXEMPT_COMPOSE):
         return ("docker-compose (needs a container engine: ctest compose_stage2, "
                 "compose_hardened and compose_attack run the swarm with it)")
+    if _named(cmd, EXEMPT_IMAGES):
+        return "scripts/images (needs a container engine; ctest images_offline runs it)"
     return None
 
 
