@@ -50,8 +50,7 @@ static int check_reply(const uint8_t *buf, int n)
 {
     collab_envelope_t env;
     if (n <= 0 || collab_envelope_decode(buf, (size_t)n, &env) != 0 ||
-        env.kind != COLLAB_KIND_REPLY || env.ok ||
-        env.error_code != (uint32_t)-COLLAB_E_FRAMES) {
+        env.kind != COLLAB_KIND_REPLY || env.ok || env.error_code != (uint32_t)-COLLAB_E_FRAMES) {
         fprintf(stderr, PROG ": the reply is not the broker's `frames` error\n");
         return 1;
     }
