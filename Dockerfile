@@ -15,7 +15,7 @@ COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
  && cmake --build /build -j"$(nproc)" --target collab-broker collab-passwd collab-worker \
       collab-coordinator collab-observer collab-admin collab-client collab-sniff collab-replay \
-      collab-attack collab-victim collab-audit collab-keygen
+      collab-attack collab-victim collab-audit collab-keygen collab-ping
 
 # the same base for the runtime (no debian:12-slim offline); kept small by installing only the
 # libraries, without recommends, and dropping apt's lists. No compiler: scripts/images checks.
@@ -32,7 +32,7 @@ COPY --from=build /build/broker/collab-broker /build/broker/collab-passwd \
      /build/agents/client/collab-client /build/tools/sniff/collab-sniff \
      /build/tools/replay/collab-replay /build/tools/attack/collab-attack \
      /build/tools/attack/collab-victim /build/tools/audit/collab-audit \
-     /build/tools/keygen/collab-keygen /usr/local/bin/
+     /build/tools/keygen/collab-keygen /build/tools/ping/collab-ping /usr/local/bin/
 # the instruments that capture get only the raw-socket capability, so the non-root user can
 # sniff (in the attack profile's container, which compose gives NET_RAW)
 RUN setcap cap_net_raw+eip /usr/local/bin/collab-sniff \

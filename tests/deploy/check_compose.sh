@@ -8,11 +8,12 @@ command -v docker-compose >/dev/null || { echo "skipped: docker-compose is not i
 cd "$(dirname "$compose_file")"
 docker-compose -f "$compose_file" config -q
 services=$(docker-compose -f "$compose_file" config --services | sort | tr '\n' ' ')
-want="admin attacker broker coordinator observer worker1 worker2 worker3 "
+want="admin attacker broker client coordinator observer worker1 worker2 worker3 "
 [ "$services" = "$want" ] || { echo "services: got '$services', want '$want'"; exit 1; }
 resolved=$(docker-compose -f "$compose_file" --profile attack config)
-# only the attacker is behind a profile, and that profile is "attack"
-[ "$(grep -c '^    profiles:' <<<"$resolved")" = 1 ] || { echo "exactly one service must have profiles"; exit 1; }
+# only the attacker (profile "attack") and the interactive client (profile "client") are
+# behind profiles, so that `up` starts neither
+[ "$(grep -c '^    profiles:' <<<"$resolved")" = 2 ] || { echo "exactly two services must have profiles"; exit 1; }
 awk '/^  attacker:/{a=1} /^  [a-z0-9]+:$/ && !/attacker/{a=0} a' <<<"$resolved" | grep -q -- "- attack" ||
   { echo "the attacker is not under the attack profile"; exit 1; }
 grep -q "network_mode: service:broker" <<<"$resolved" || { echo "attacker not in the broker's namespace"; exit 1; }

@@ -42,6 +42,8 @@ Exemptions (listed by name when the test runs):
     under every configuration, no cell differing, written after this ctest run began.
   - the fuzzing commands of the README (a clang tree and 60 s of libFuzzer): the suite
     replays the fuzz corpora in its own tests.
+  - `docker-compose`: it needs a container engine, which this test does not start; the ctest
+    cases compose_stage2, compose_hardened and compose_attack run the swarm with it.
   - `scripts/images` (the container images; needs an engine and minutes): ctest
     images_offline runs `scripts/images --offline` on a private dockerd.
 
@@ -76,6 +78,7 @@ EXEMPT_TEST = "scripts/test"
 EXEMPT_MATRIX = "build/tools/attack/collab-attack matrix"
 EXEMPT_FUZZ = "scripts/fuzz"
 EXEMPT_SOAK = "scripts/soak"
+EXEMPT_COMPOSE = "docker-compose"
 EXEMPT_IMAGES = "scripts/images"
 
 
@@ -179,6 +182,9 @@ def exemption(cmd):
         return "scripts/fuzz (a clang tree and minutes of libFuzzer; the suite replays the corpora)"
     if _named(cmd, EXEMPT_SOAK):
         return "scripts/soak (about 10 minutes of load; ctest soak_script runs it small)"
+    if _named(cmd, EXEMPT_COMPOSE):
+        return ("docker-compose (needs a container engine: ctest compose_stage2, "
+                "compose_hardened and compose_attack run the swarm with it)")
     if _named(cmd, EXEMPT_IMAGES):
         return "scripts/images (needs a container engine; ctest images_offline runs it)"
     return None
