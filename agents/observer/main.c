@@ -20,6 +20,9 @@ static void usage(FILE *f)
             "it keeps a live table of projects and tasks above the latest lines.\n"
             "  --max-events N       exit 0 after N events\n"
             "  --until-idle-ms N    exit 0 when no event came for N ms\n"
+            "  --heartbeat-ms N     heartbeat every N ms (default: a third of the session's idle\n"
+            "                       timeout, at most 60 s); a heartbeat notices a broker that\n"
+            "                       restarted and replays the events missed meanwhile\n"
             "  --lines              line log only, even on a terminal\n"
             "%s",
             agent_cli_help());
@@ -42,8 +45,12 @@ static int parse_own(int argc, char **argv, observer_opts_t *o, bool *lines)
             return 1;
         if (strcmp(a, "--lines") == 0) {
             *lines = true;
-        } else if (strcmp(a, "--max-events") == 0 || strcmp(a, "--until-idle-ms") == 0) {
-            if (parse_count(a, next, a[2] == 'm' ? &o->max_events : &o->until_idle_ms) != 0)
+        } else if (strcmp(a, "--max-events") == 0 || strcmp(a, "--until-idle-ms") == 0 ||
+                   strcmp(a, "--heartbeat-ms") == 0) {
+            long *n = a[2] == 'm'   ? &o->max_events
+                      : a[2] == 'u' ? &o->until_idle_ms
+                                    : &o->heartbeat_ms;
+            if (parse_count(a, next, n) != 0)
                 return -1;
             i++;
         } else {

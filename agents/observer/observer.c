@@ -56,26 +56,26 @@ static void on_event(self_t *self, const collab_event_msg_t *ev)
 }
 
 /*  Keeps the session alive while nothing happens; the client logs in again and
-    re-subscribes by itself if the session ended. Returns false when it could not (the
-    observer then stops: it would see nothing more). */
+    re-subscribes by itself if the session ended, and when the broker reports events this
+    observer has not seen (pushed to its old connection while the broker restarted) it
+    subscribes again from the last one seen, so they are replayed. Returns false when it
+    could not (the observer then stops: it would see nothing more). */
 static bool heartbeat(self_t *self)
 {
-    collab_reply_t r;
     char before[COLLAB_MAX_SESSION_ID + 1];
     snprintf(before, sizeof before, "%s", collab_client_session(self->c));
     self->last_beat = collab_mono_ms();
-    int rc = collab_client_request(self->c, "heartbeat", NULL, 0, &r);
-    if (rc) {
+    int rc = collab_client_heartbeat(self->c);
+    bool gone = rc == COLLAB_E_SESSION_INVALID || rc == COLLAB_E_SESSION_EXPIRED;
+    if (rc && !gone) {
         fprintf(stderr, "%s: heartbeat: %s\n", self->o.prog, collab_strerror(rc));
         return true; /* the broker may come back: ZeroMQ reconnects */
     }
-    bool gone = !r.ok && (r.code == COLLAB_E_SESSION_INVALID || r.code == COLLAB_E_SESSION_EXPIRED);
     if (gone)
         fprintf(stderr, "%s: the session ended and logging in again failed\n", self->o.prog);
     else if (strcmp(before, collab_client_session(self->c)) != 0)
         fprintf(stderr, "%s: the session had ended: logged in again and re-subscribed\n",
                 self->o.prog);
-    collab_reply_free(&r);
     return !gone;
 }
 
@@ -113,6 +113,10 @@ static void pick_heartbeat(self_t *self)
     collab_reply_t r;
     uint64_t idle_s = 0;
     self->beat_ms = HEARTBEAT_MS;
+    if (self->o.heartbeat_ms > 0) {
+        self->beat_ms = self->o.heartbeat_ms;
+        return;
+    }
     if (collab_client_request(self->c, "get_session_info", NULL, 0, &r) != 0)
         return;
     if (r.ok && collab_map_uint(&r.map, "idle_timeout_s", &idle_s) == 0 && idle_s > 0 &&

@@ -11,6 +11,7 @@
 typedef struct {
     long max_events;    /* stop after this many events (0: no limit) */
     long until_idle_ms; /* stop after this long without an event (0: never) */
+    long heartbeat_ms;  /* heartbeat this often (0: a third of the idle timeout, <= 60 s) */
     bool table;         /* draw the live table (a terminal, and not --lines) */
     const char *prog;
 } observer_opts_t;
