@@ -29,6 +29,10 @@ static void usage(FILE *out)
 static void *connect_dealer(void *zctx, const agent_cli_t *cli, collab_client_opts_t *o)
 {
     void *s = zmq_socket(zctx, ZMQ_DEALER);
+    if (!s) {
+        fprintf(stderr, PROG ": cannot make a socket: %s\n", zmq_strerror(errno));
+        return NULL;
+    }
     int zero = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     if (o->curve) {
@@ -45,11 +49,12 @@ static void *connect_dealer(void *zctx, const agent_cli_t *cli, collab_client_op
     return s;
 }
 
-/*  0 when the reply is the broker's answer to an empty frame. */
-static int check_reply(const uint8_t *buf, int n)
+/*  0 when the reply is the broker's answer to an empty frame. n is what zmq_recv returned:
+    the message's whole size, which may exceed cap (only cap bytes were kept). */
+static int check_reply(const uint8_t *buf, int n, size_t cap)
 {
     collab_envelope_t env;
-    if (n <= 0 || collab_envelope_decode(buf, (size_t)n, &env) != 0 ||
+    if (n <= 0 || (size_t)n > cap || collab_envelope_decode(buf, (size_t)n, &env) != 0 ||
         env.kind != COLLAB_KIND_REPLY || env.ok || env.error_code != (uint32_t)-COLLAB_E_FRAMES) {
         fprintf(stderr, PROG ": the reply is not the broker's `frames` error\n");
         return 1;
@@ -80,7 +85,7 @@ int main(int argc, char **argv)
     if (s && zmq_send(s, "", 0, 0) == 0) {
         zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, cli.timeout_ms) == 1)
-            rc = check_reply(buf, zmq_recv(s, buf, sizeof buf, 0));
+            rc = check_reply(buf, zmq_recv(s, buf, sizeof buf, 0), sizeof buf);
         else
             fprintf(stderr, PROG ": no answer from %s in %d ms\n", cli.endpoint, cli.timeout_ms);
     }
