@@ -41,20 +41,13 @@ fail() {
 # every compose command bounded in time
 dc() { timeout 240 "${compose[@]}" -p "$project" "${files[@]}" "$@"; }
 
-# What the project left: its containers (one-off ones included), networks and volumes.
-leftovers() {
-  local f=label=com.docker.compose.project=$project
-  docker ps -aq --filter "$f"
-  docker network ls -q --filter "$f"
-  docker volume ls -q --filter "$f"
-}
 teardown() {
   local status=$? left
   trap - EXIT
   dc --profile attack --profile client --profile audit down -v --remove-orphans --timeout 5 \
     >/dev/null 2>&1
   docker rm -f "$project-sniff" >/dev/null 2>&1
-  left=$(leftovers)
+  left=$(engine_project_leftovers "$project")
   if [ -n "$left" ]; then
     echo "compose_test $mode: left behind: $left" >&2
     status=1
@@ -165,6 +158,41 @@ run_swarm() {
   check_observer
 }
 
+# The broker's container is healthy again (its healthcheck, after a restart): 60 s at most.
+wait_healthy() {
+  local cid deadline=$((SECONDS + 60))
+  cid=$(dc ps -q broker)
+  until [ "$(docker inspect -f '{{.State.Health.Status}}' "$cid" 2>/dev/null)" = healthy ]; do
+    [ $SECONDS -lt $deadline ] || fail "the broker is not healthy again"
+    sleep 0.5
+  done
+}
+
+# Nothing acknowledged was lost: after a second restart, once the scenario is over, the
+# interactive client (`run --rm client`, the menu typed on its stdin) reads every project and
+# task back from the broker's state volume, and they are exactly what the coordinator was
+# acknowledged: each project's name and status, each task's worker, status and result.
+check_state_kept() {
+  local coord menu client want got
+  coord=$(docker logs "$(dc ps -q coordinator)" 2>&1)
+  dc restart -t 10 broker >/dev/null 2>&1 || fail "restart broker after the scenario"
+  wait_healthy
+  menu=$'1\ncoordinator1\ncoord123\n7\n1\n7\n2\n7\n3\n0\n'
+  client=$(printf '%s' "$menu" | dc run --rm client 2>&1) || fail "the client: $(tail -5 <<<"$client")"
+  want=$(sed -nE 's/^project ([0-9]+) (.*) \((open|closed)\)$/project \1 \2 \3/p;
+                  s/^  task ([0-9]+) +[a-z_]+ +([^ ]+) +([a-z_]+) +(.*)$/task \1 \2 \3 \4/p' <<<"$coord")
+  got=$(awk '
+    /Project #[0-9]+: / { sub(/.*Project #/, ""); id = $0; sub(/:.*/, "", id)
+                          name = $0; sub(/^[0-9]+: /, "", name); next }
+    /^  owner: / { for (i = 1; i <= NF; i++) if ($i == "status:") print "project " id " " name " " $(i + 1); next }
+    /^  [0-9]+ +[a-z_]+ +[^ ]+ / { task = "task " $1 " " $3 " " $2; next }
+    /^         result: / { r = $0; sub(/^ *result: /, "", r); print task " " r }' <<<"$client")
+  [ -n "$want" ] || fail "no summary from the coordinator"
+  [ "$got" = "$want" ] ||
+    fail "the state read back differs from what was acknowledged:$(diff <(echo "$want") <(echo "$got") | head -20)"
+  say "after a second restart the client read back all $(grep -c '^task' <<<"$got") tasks and $(grep -c '^project' <<<"$got") projects as acknowledged"
+}
+
 verify_audit() {
   dc stop -t 10 broker || fail "stop broker"
   dc --profile audit run --rm audit || fail "the audit chain does not verify"
@@ -172,7 +200,7 @@ verify_audit() {
 }
 
 case $mode in
-  stage2) run_swarm restart ;;
+  stage2) run_swarm restart; check_state_kept ;;
   hardened)
     files+=(-f docker-compose.hardened.yml)
     run_swarm

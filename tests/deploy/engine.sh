@@ -24,6 +24,9 @@
 #       containerd alive, mounts under our folders, our bridges, rules or DOCKER* chains.
 #   engine_private
 #       0 when the engine is a private daemon started by engine_start.
+#   engine_project_leftovers PROJECT
+#       Prints the containers (one-off ones included), networks and volumes that carry the
+#       compose project's label; nothing when it was torn down.
 # Variables set: DOCKER_HOST (exported), ENGINE_OWNED (1: private), ENGINE_RUN (the /tmp
 # folder), ENGINE_DATA (data-root), ENGINE_PID, ENGINE_BRIDGE, ENGINE_POOL (10.N.0.0/16).
 
@@ -171,6 +174,13 @@ engine_stop() {
   fi
   [ -z "$(_engine_mounts)" ] && rm -rf "$ENGINE_RUN"
   ENGINE_PID=
+}
+
+engine_project_leftovers() {
+  local f=label=com.docker.compose.project=${1:?engine_project_leftovers PROJECT}
+  docker ps -aq --filter "$f"
+  docker network ls -q --filter "$f"
+  docker volume ls -q --filter "$f"
 }
 
 engine_leftovers() {
