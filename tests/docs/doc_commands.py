@@ -12,6 +12,18 @@ outcome, else the test fails:
     # expect: BLOCKED         exit 10 and a line starting "BLOCKED"
     # expect: HOLDS           exit 0 and a line starting "HOLDS" (a collab-probe check)
     ...; output: TEXT         and the output (stdout + stderr) contains TEXT
+    # expect: exit N after Ctrl-C; output: TEXT
+                              runs until Ctrl-C (`docker-compose up`): started in a first
+                              terminal, left running once TEXT shows in its output, then
+                              interrupted as a terminal does (SIGINT to its process group)
+                              before the next command, or at the end of its document; its exit
+                              code must then be N. The output clause is required.
+
+The prose before `expect:` may say two more things, in its own words:
+    in another terminal       the command runs while the one before still runs until Ctrl-C
+                              (that one is not interrupted first)
+    typed: A, B, C            the lines a person types at the command's prompts: its
+                              standard input, one line per item (else stdin is empty)
 
 A prose comment may precede it (`# what it does; expect: exit 0`). Comment-only lines are prose,
 except a label line `# [ID] text`, which names the command after it. Synopses with placeholders
@@ -42,10 +54,10 @@ Exemptions (listed by name when the test runs):
     under every configuration, no cell differing, written after this ctest run began.
   - the fuzzing commands of the README (a clang tree and 60 s of libFuzzer): the suite
     replays the fuzz corpora in its own tests.
-  - `docker-compose`: it needs a container engine, which this test does not start; the ctest
-    cases compose_stage2, compose_hardened and compose_attack run the swarm with it.
-  - `scripts/images` (the container images; needs an engine and minutes): ctest
-    images_offline runs `scripts/images --offline` on a private dockerd.
+  - the container commands, `docker-compose` and `scripts/images`: they need a container
+    engine, which this test does not start. ctest doc_containers starts one
+    (tests/deploy/doc_containers.sh) and runs them with --containers: as written, in order,
+    under a compose project name of its own (COMPOSE_PROJECT_NAME), and nothing else.
 
 Not exempt, on purpose: the README's first command, `scripts/swarm` (the whole scenario run to
 its end, a few seconds), because it is the first thing a new user types; and `scripts/swarm
@@ -66,8 +78,11 @@ import tempfile
 import time
 
 EXPECT_RE = re.compile(
-    r"\s#(?:[^#\n]*;)?\s*expect:\s*(?P<what>exit\s+\d+|SUCCEEDED|BLOCKED|HOLDS)"
+    r"\s#(?P<prose>[^#\n]*;)?\s*expect:\s*"
+    r"(?P<what>exit\s+\d+(?P<ctrlc>\s+after\s+Ctrl-C)?|SUCCEEDED|BLOCKED|HOLDS)"
     r"(?:\s*;\s*output:\s*(?P<out>.*?))?\s*$")
+TYPED_RE = re.compile(r"(?:^|;)\s*typed:\s*(?P<lines>[^;]*)")
+ANOTHER_RE = re.compile(r"\bin another terminal\b")
 LABEL_RE = re.compile(r"^\s*#\s*\[(?P<id>[A-Z]+[0-9]+[a-z]?)\]")
 ASSIGN_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=")
 FENCE_RE = re.compile(r"^\s*```\s*([A-Za-z0-9_+-]*)\s*$")
@@ -88,6 +103,15 @@ class Command:
         m = EXPECT_RE.search(text)
         self.expect = m.group("what") if m else None
         self.output = m.group("out") if m and m.group("out") else None
+        prose = (m.group("prose") or "") if m else ""
+        # runs until Ctrl-C: started, left running once its output shows, then interrupted
+        self.ctrl_c = bool(m and m.group("ctrlc"))
+        if self.ctrl_c:
+            self.expect = "exit %s" % self.expect.split()[1]
+        # typed while the one before still runs in the first terminal
+        self.another_terminal = bool(ANOTHER_RE.search(prose))
+        t = TYPED_RE.search(prose)
+        self.typed = [w.strip() for w in t.group("lines").split(",")] if t else None
         self.bare = (text[:m.start()] if m else text).strip()
         self.result = None  # None: not run; True/False: passed or not
 
@@ -138,6 +162,16 @@ def parse_doc(path):
     return cmds, rows, errors
 
 
+def command_errors(c):
+    """What is wrong with one command's stated outcome, as a list."""
+    if c.expect is None:
+        return ["%s: no stated outcome (# expect: ...): %s" % (c.where(), c.bare)]
+    if c.ctrl_c and c.output is None:
+        return ["%s: a command run until Ctrl-C states the output to wait for "
+                "(...; output: TEXT): %s" % (c.where(), c.bare)]
+    return []
+
+
 def check_table(path, rows, labels):
     """The fidelity table: 20 improvements and 15 weaknesses, one existing label each."""
     errors, refs = [], []
@@ -182,12 +216,15 @@ def exemption(cmd):
         return "scripts/fuzz (a clang tree and minutes of libFuzzer; the suite replays the corpora)"
     if _named(cmd, EXEMPT_SOAK):
         return "scripts/soak (about 10 minutes of load; ctest soak_script runs it small)"
-    if _named(cmd, EXEMPT_COMPOSE):
-        return ("docker-compose (needs a container engine: ctest compose_stage2, "
-                "compose_hardened and compose_attack run the swarm with it)")
-    if _named(cmd, EXEMPT_IMAGES):
-        return "scripts/images (needs a container engine; ctest images_offline runs it)"
+    if container_command(cmd):
+        return ("a container command: ctest doc_containers runs it as written, on a "
+                "container engine (--containers)")
     return None
+
+
+def container_command(cmd):
+    """The commands that need a container engine: run only with --containers."""
+    return _named(cmd, EXEMPT_COMPOSE) or _named(cmd, EXEMPT_IMAGES)
 
 
 def ctest_start():
@@ -266,8 +303,9 @@ def check_matrix(cmd, json_path, sample_data, only_configs=None):
         if started is not None else "within the hour (no ctest run)")
 
 
-def run_one(cmd, work, env, state, timeout, outdir, index):
-    """Runs one command with bash -c; returns (passed, why, seconds)."""
+def spawn(cmd, work, env, state, outdir, index):
+    """Starts one command with bash -c in a session of its own (a terminal's process group);
+    returns the process and the paths of its stdout and stderr."""
     names = [m.group(1) for m in (ASSIGN_RE.match(cmd.bare),) if m]
     script = "source %s\n%s\n__doc_rc=$?\n" % (state, cmd.text)
     for name in names:
@@ -275,24 +313,97 @@ def run_one(cmd, work, env, state, timeout, outdir, index):
     script += "exit $__doc_rc\n"
     out_path = os.path.join(outdir, "%03d.out" % index)
     err_path = os.path.join(outdir, "%03d.err" % index)
-    t0 = time.monotonic()
+    stdin = subprocess.DEVNULL
+    if cmd.typed is not None:  # what the document says to type, one line each
+        in_path = os.path.join(outdir, "%03d.in" % index)
+        with open(in_path, "w") as f:
+            f.write("".join(line + "\n" for line in cmd.typed))
+        stdin = open(in_path, "rb")
+    # files, not pipes: a command may leave a background process holding its output
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        # files, not pipes: a command may leave a background process holding its output
         proc = subprocess.Popen(["bash", "-c", script], cwd=work, env=env, stdout=out,
-                                stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            rc = None
-        except BaseException:  # the test is stopped: the command goes with it
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise
+                                stderr=err, stdin=stdin, start_new_session=True)
+    if stdin is not subprocess.DEVNULL:
+        stdin.close()
+    return proc, out_path, err_path
+
+
+def read_output(cmd, out_path, err_path):
+    cmd.stdout = open(out_path, "rb").read().decode("utf-8", "replace")
+    cmd.stderr = open(err_path, "rb").read().decode("utf-8", "replace")
+
+
+def run_one(cmd, work, env, state, timeout, outdir, index):
+    """Runs one command with bash -c; returns (passed, why, seconds)."""
+    t0 = time.monotonic()
+    proc, out_path, err_path = spawn(cmd, work, env, state, outdir, index)
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        rc = None
+    except BaseException:  # the test is stopped: the command goes with it
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
     secs = time.monotonic() - t0
-    stdout = open(out_path, "rb").read().decode("utf-8", "replace")
-    stderr = open(err_path, "rb").read().decode("utf-8", "replace")
-    cmd.stdout, cmd.stderr = stdout, stderr
+    read_output(cmd, out_path, err_path)
+    return judge(cmd, rc, timeout, secs)
+
+
+class Background:
+    """A command that runs until Ctrl-C (`expect: exit N after Ctrl-C; output: TEXT`): started,
+    left running once TEXT is in its output, so that the commands typed "in another terminal"
+    run beside it, then interrupted as a terminal does (SIGINT to its process group) before
+    the next command of the same terminal, or at the end of its document."""
+
+    def __init__(self, cmd, work, env, state, timeout, outdir, index):
+        self.cmd, self.timeout, self.t0 = cmd, timeout, time.monotonic()
+        self.proc, self.out_path, self.err_path = spawn(cmd, work, env, state, outdir, index)
+
+    def wait_output(self):
+        """(True, why) once the stated output shows; (False, why) if it ends or times out."""
+        deadline = self.t0 + self.timeout
+        while True:
+            read_output(self.cmd, self.out_path, self.err_path)
+            if self.cmd.output in self.cmd.stdout + self.cmd.stderr:
+                return True, "its output shows %r after %.1f s; left running" % (
+                    self.cmd.output, time.monotonic() - self.t0)
+            rc = self.proc.poll()
+            if rc is not None:
+                return False, "it ended (exit %d) before its output showed %r" % (
+                    rc, self.cmd.output)
+            if time.monotonic() > deadline:
+                self.kill()
+                return False, "its output did not show %r in %d s" % (self.cmd.output,
+                                                                      self.timeout)
+            time.sleep(0.2)  # polls the output file; the deadline above bounds the wait
+
+    def interrupt(self):
+        """Ctrl-C, then its exit code is judged: (passed, why, seconds)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            rc = self.proc.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            rc = None
+        secs = time.monotonic() - self.t0
+        read_output(self.cmd, self.out_path, self.err_path)
+        passed, why, secs = judge(self.cmd, rc, self.timeout, secs)
+        return passed, "after Ctrl-C: " + why, secs
+
+    def kill(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+
+def judge(cmd, rc, timeout, secs):
+    """The stated outcome against what happened: (passed, why, seconds)."""
+    stdout, stderr = cmd.stdout, cmd.stderr
     if rc is None:
         return False, "timed out after %d s" % timeout, secs
     if cmd.expect.startswith("exit "):
@@ -306,6 +417,17 @@ def run_one(cmd, work, env, state, timeout, outdir, index):
     if cmd.output is not None and cmd.output not in stdout + stderr:
         return False, "the output lacks %r" % cmd.output, secs
     return True, "exit %d" % rc, secs
+
+
+def report(c, ok, why, secs):
+    """Prints a command's result; 1 when it failed."""
+    c.result = ok
+    label = "[%s] " % c.label if c.label else ""
+    print("  %s %5.1fs %s %s%s  (%s)" % ("ok  " if ok else "FAIL", secs, c.where(), label,
+                                        c.bare, why), flush=True)
+    if not ok:
+        print("    stdout:\n%s\n    stderr:\n%s" % (tail(c.stdout), tail(c.stderr)))
+    return 0 if ok else 1
 
 
 def tail(text, n=15):
@@ -344,6 +466,9 @@ def main():
                     help="the columns attack_matrix ran, when not all (the sanitizer build)")
     ap.add_argument("--timeout", type=int, default=240, help="seconds per command")
     ap.add_argument("--list", action="store_true", help="parse and list, run nothing")
+    ap.add_argument("--containers", action="store_true",
+                    help="run only the container commands (docker-compose, scripts/images), "
+                         "on the engine of DOCKER_HOST, which the caller provides")
     ap.add_argument("docs", nargs="+", help="markdown files, relative to --source")
     args = ap.parse_args()
     source, build = os.path.realpath(args.source), os.path.realpath(args.build)
@@ -356,8 +481,7 @@ def main():
         labels = {}
         seen = {}
         for c in cmds:
-            if c.expect is None:
-                errors.append("%s: no stated outcome (# expect: ...): %s" % (c.where(), c.bare))
+            errors += command_errors(c)
             if c.bare in seen:
                 errors.append("%s: the same command as line %d: %s" % (c.where(), seen[c.bare],
                                                                        c.bare))
@@ -380,7 +504,7 @@ def main():
             for c in cmds:
                 print("  %s%s  %s" % (c.where(), " [%s]" % c.label if c.label else "", c.bare))
         return 0
-    if os.geteuid() != 0:
+    if os.geteuid() != 0 and not args.containers:
         print("skipped: the documents' wire attacks and captures need root (libpcap on lo)")
         return 77
 
@@ -388,12 +512,14 @@ def main():
     work = make_work_tree(source, build, tmp)
     env = dict(os.environ, COLLAB_SWARM_PORT="auto", COLLAB_SWARM_NO_BUILD="1",
                COLLAB_SWARM_DIR=os.path.join(tmp, "swarm"))
+    if args.containers and "COMPOSE_PROJECT_NAME" not in env:
+        env["COMPOSE_PROJECT_NAME"] = "tcdoc%d" % os.getpid()
     for var in ("COLLAB_BROKER", "COLLAB_AGENT_ID", "COLLAB_PASSWORD_FILE",
                 "COLLAB_CREDENTIALS", "COLLAB_BUILD_DIR", "E", "S"):
         env.pop(var, None)
     outdir = os.path.join(tmp, "out")
     os.mkdir(outdir)
-    failed, summary, index = 0, [], 0
+    failed, summary, index, bg = 0, [], 0, None
     t_all = time.monotonic()
     print("doc_commands: work tree %s (build -> %s)" % (work, build))
     try:
@@ -404,29 +530,48 @@ def main():
             print("== %s" % doc)
             for c in cmds:
                 index += 1
-                why_exempt = exemption(c)
-                if why_exempt and c.bare == EXEMPT_MATRIX:
+                if args.containers and not container_command(c):
+                    continue  # doc_commands runs it
+                why_exempt = None if args.containers else exemption(c)
+                if why_exempt and c.bare != EXEMPT_MATRIX:
+                    exempt.append("%s: %s: %s" % (c.where(), c.bare, why_exempt))
+                    c.result = True
+                    continue
+                if bg is not None and not c.another_terminal:
+                    failed += report(bg.cmd, *bg.interrupt())
+                    bg = None
+                if c.another_terminal and bg is None:
+                    ok, why, secs = False, "no command runs in the first terminal", 0.0
+                    c.stdout = c.stderr = ""
+                    ran += 1
+                elif c.ctrl_c:
+                    if bg is not None:
+                        failed += report(bg.cmd, *bg.interrupt())
+                    bg = Background(c, work, env, state, args.timeout, outdir, index)
+                    ok, why = bg.wait_output()
+                    secs = time.monotonic() - bg.t0
+                    ran += 1
+                    if not ok:
+                        bg = None
+                    else:
+                        print("  run  %5.1fs %s %s  (%s)" % (secs, c.where(), c.bare, why),
+                              flush=True)
+                        continue
+                elif why_exempt:  # the matrix
                     ok, why = check_matrix(c, args.matrix_json,
                                            os.path.join(source, "sample_data"),
                                            args.matrix_configs)
                     secs = 0.0
                     exempt.append("%s: %s: %s" % (c.where(), c.bare, why_exempt))
                     c.stdout = c.stderr = ""
-                elif why_exempt:
-                    exempt.append("%s: %s: %s" % (c.where(), c.bare, why_exempt))
-                    c.result = True
-                    continue
                 else:
                     ok, why, secs = run_one(c, work, env, state, args.timeout, outdir, index)
                     ran += 1
-                c.result = ok
-                label = "[%s] " % c.label if c.label else ""
-                print("  %s %5.1fs %s %s%s  (%s)" % ("ok  " if ok else "FAIL", secs, c.where(),
-                                                    label, c.bare, why), flush=True)
-                if not ok:
-                    failed += 1
-                    print("    stdout:\n%s\n    stderr:\n%s" % (tail(c.stdout), tail(c.stderr)))
-            for key, claim, label in refs:
+                failed += report(c, ok, why, secs)
+            if bg is not None:  # the document ends: its first terminal gets Ctrl-C
+                failed += report(bg.cmd, *bg.interrupt())
+                bg = None
+            for key, claim, label in refs if not args.containers else ():
                 if not labels[label].result:
                     failed += 1
                     print("  FAIL fidelity row %s (%s): its command [%s] failed" % (key, claim,
@@ -437,6 +582,8 @@ def main():
                     len(refs), sum(1 for _, _, l in refs if labels[l].result)) if refs else "",
                 len(exempt), "".join("\n    exempt " + e for e in exempt)))
     finally:
+        if bg is not None:
+            bg.kill()
         try:
             stop_swarm(work, env)
         except (OSError, subprocess.SubprocessError) as e:

@@ -50,6 +50,78 @@ class Outcomes(unittest.TestCase):
         self.assertEqual(cmds[0].line, 3)
 
 
+class Terminals(unittest.TestCase):
+    """`after Ctrl-C`, `in another terminal` and `typed:`, read and then run for real."""
+
+    def test_forms_are_read(self):
+        cmds, _, errors = parse("```sh\n"
+                                "up   # the swarm; expect: exit 0 after Ctrl-C; output: done\n"
+                                "c    # in another terminal: menu; typed: 1, x y, 0; "
+                                "expect: exit 0; output: 3 projects in all.\n"
+                                "d    # typed: a; expect: exit 2\n"
+                                "```\n")
+        self.assertEqual(errors, [])
+        self.assertEqual([(c.expect, c.ctrl_c, c.another_terminal, c.typed, c.output)
+                          for c in cmds],
+                         [("exit 0", True, False, None, "done"),
+                          ("exit 0", False, True, ["1", "x y", "0"], "3 projects in all."),
+                          ("exit 2", False, False, ["a"], None)])
+
+    def test_container_commands(self):
+        for line, want in (("docker-compose up", True), ("scripts/images --offline", True),
+                           ("docker-composed", False), ("scripts/swarm", False)):
+            c = dc.Command("d.md", 1, line + "   # expect: exit 0", None)
+            self.assertEqual(dc.container_command(c), want, line)
+            self.assertEqual(dc.exemption(c) is not None, want, line)
+
+    def run_here(self, line, background=False):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(lambda: __import__("shutil").rmtree(tmp, ignore_errors=True))
+        state = os.path.join(tmp, "vars.sh")
+        open(state, "w").close()
+        cmd = dc.Command("d.md", 1, line, None)
+        if not background:
+            return dc.run_one(cmd, tmp, dict(os.environ), state, 20, tmp, 1)
+        return dc.Background(cmd, tmp, dict(os.environ), state, 20, tmp, 1)
+
+    def test_typed_lines_are_stdin(self):
+        ok, why, _ = self.run_here('read a; read b; echo "<$b$a>"   '
+                                   '# typed: x, y z; expect: exit 0; output: <y zx>')
+        self.assertTrue(ok, why)
+
+    def test_until_ctrl_c(self):
+        bg = self.run_here("trap 'exit 3' INT; echo ready; sleep 30; exit 9   "
+                           "# expect: exit 3 after Ctrl-C; output: ready", background=True)
+        ok, why = bg.wait_output()
+        self.assertTrue(ok, why)
+        self.assertIsNone(bg.proc.poll())  # left running
+        ok, why, _ = bg.interrupt()
+        self.assertTrue(ok, why)
+
+    def test_until_ctrl_c_wrong_exit(self):
+        bg = self.run_here("trap 'exit 4' INT; echo ready; sleep 30   "
+                           "# expect: exit 3 after Ctrl-C; output: ready", background=True)
+        self.assertTrue(bg.wait_output()[0])
+        ok, why, _ = bg.interrupt()
+        self.assertFalse(ok)
+        self.assertIn("exit 4, expected 3", why)
+
+    def test_until_ctrl_c_ended_early(self):
+        bg = self.run_here("echo other; exit 0   # expect: exit 0 after Ctrl-C; output: ready",
+                           background=True)
+        ok, why = bg.wait_output()
+        self.assertFalse(ok)
+        self.assertIn("before its output showed", why)
+
+    def test_ctrl_c_needs_output(self):
+        cmds, _, _ = parse("```sh\nup   # expect: exit 0 after Ctrl-C\nok   # expect: exit 0\n"
+                           "no   # nothing\n```\n")
+        errors = [dc.command_errors(c) for c in cmds]
+        self.assertIn("states the output to wait for", errors[0][0])
+        self.assertEqual(errors[1], [])
+        self.assertIn("no stated outcome", errors[2][0])
+
+
 class Blocks(unittest.TestCase):
     def test_text_and_plain_blocks_do_not_run(self):
         cmds, _, errors = parse("```text\nx ARG\n```\n```\ny\n```\n")
