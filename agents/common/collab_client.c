@@ -31,6 +31,7 @@ struct collab_client {
     char role[16];
     collab_controls_t controls;
     uint64_t last_seq;
+    uint64_t gap_asked; /* the event whose gap a catch-up was asked for, once */
     bool subscribed, subscribed_all;
     event_node_t *head, *tail;
     size_t queued;
@@ -153,13 +154,19 @@ static int own_map(collab_span_t src, uint8_t **data, size_t *len, collab_map_t 
     return collab_map_parse(*data, *len, map);
 }
 
+/*  Queues an event in sequence order, once: a catch-up (subscribe since the last event
+    seen) replays older events after a newer one may have been pushed live. */
 static void queue_event(collab_client_t *self, const collab_envelope_t *env)
 {
     if (env->seq <= self->last_seq || self->queued >= EVENT_QUEUE_MAX)
         return; /* already handled (catch-up overlap) or beyond the queue: asked again later */
-    for (event_node_t *n = self->head; n; n = n->next)
-        if (n->ev.seq == env->seq)
-            return;
+    event_node_t *prev = NULL, *next = self->head;
+    while (next && next->ev.seq < env->seq) {
+        prev = next;
+        next = next->next;
+    }
+    if (next && next->ev.seq == env->seq)
+        return; /* queued already */
     event_node_t *n = calloc(1, sizeof *n);
     if (!n)
         return;
@@ -171,11 +178,13 @@ static void queue_event(collab_client_t *self, const collab_envelope_t *env)
         free(n);
         return;
     }
-    if (self->tail)
-        self->tail->next = n;
+    n->next = next;
+    if (prev)
+        prev->next = n;
     else
         self->head = n;
-    self->tail = n;
+    if (!next)
+        self->tail = n;
     self->queued++;
 }
 
@@ -383,6 +392,17 @@ int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int 
     int64_t deadline = collab_mono_ms() + timeout_ms;
     zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
     for (;;) {
+        if (self->head && self->subscribed && self->last_seq &&
+            self->head->ev.seq > self->last_seq + 1 && self->gap_asked < self->head->ev.seq) {
+            /* a gap before the next event (pushed to a connection that a broker restart or a
+               failover cut): ask once for what is missing, which the queue sorts in front.
+               What is still missing after that is gone (retention): handed over as is. */
+            self->gap_asked = self->head->ev.seq;
+            int rc = collab_client_subscribe(self, self->subscribed_all);
+            if (rc == COLLAB_E_TIMEOUT && stopped(self))
+                return rc;
+            continue;
+        }
         if (self->head) {
             event_node_t *n = self->head;
             self->head = n->next;
