@@ -103,6 +103,16 @@ uint64_t collab_store_changeset(const collab_store_t *self)
     return self->changeset;
 }
 
+bool collab_store_is_shared(const collab_store_t *self)
+{
+    return self->ops->shared;
+}
+
+int collab_store_take_applied(collab_store_t *self, const collab_store_applier_t *cb, void *arg)
+{
+    return self->ops->take_applied ? self->ops->take_applied(self->be, cb, arg) : 0;
+}
+
 int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
                               const collab_store_loader_t *restore, collab_store_absent_fn *absent,
                               void *arg)

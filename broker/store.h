@@ -11,6 +11,7 @@
 #include "store_types.h"
 #include "vault.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -143,5 +144,18 @@ uint64_t collab_store_changeset(const collab_store_t *self);
 int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
                               const collab_store_loader_t *restore, collab_store_absent_fn *absent,
                               void *arg);
+
+/*  A cluster. Whether this store is shared by several brokers: then an event is pushed to
+    its subscribers when collab_store_take_applied hands it over, not when it is recorded
+    (the shared store gives it its number). False for SQLite. */
+bool collab_store_is_shared(const collab_store_t *self);
+
+/*  Hands over what the shared store committed that these tables do not hold yet, in the
+    store's order: other brokers' changes, and this broker's own (which the tables hold
+    already, except where a refusal or a later change of its own differs), and the events
+    of both. Called before the replies of committed batches are released, so that a reply
+    leaves after its own change is applied. Returns 0 (also for a store that is not
+    shared: no call), COLLAB_E_IO, or a callback's code. */
+int collab_store_take_applied(collab_store_t *self, const collab_store_applier_t *cb, void *arg);
 
 #endif

@@ -72,6 +72,11 @@ typedef struct {
     int (*get_meta)(void *be, const char *key, void *buf, size_t cap);
     void (*set_retention)(void *be, uint32_t retain);
     void (*set_vault)(void *be, const collab_vault_t *vault); /* optional */
+    /* A store shared by several brokers (a cluster): the events recorded at handling are
+       not pushed then; every broker pushes them from take_applied, numbered by the store. */
+    bool shared;
+    /* optional (NULL: nothing is ever applied from elsewhere, as for a store of one broker) */
+    int (*take_applied)(void *be, const collab_store_applier_t *cb, void *arg);
 } collab_store_backend_t;
 
 /*  A store facade over backend ops (static, lent) and be (owned: ops->close frees it, also

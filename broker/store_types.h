@@ -40,4 +40,13 @@ typedef int(collab_store_absent_fn)(void *arg, const collab_store_key_t *key);
 /*  Called with each event of collab_store_events_since (lent for the call). */
 typedef int(collab_store_event_fn)(void *arg, const collab_event_t *ev);
 
+/*  What a store shared by several brokers committed, handed to the tables in the store's
+    order (collab_store_take_applied): records as committed, records deleted, and events
+    with their final numbers, for this broker to push to its own subscribers. */
+typedef struct {
+    collab_store_loader_t records; /* a record written (agent, session, project, task) */
+    collab_store_absent_fn *gone;  /* a record deleted (a project: its tasks with it) */
+    collab_store_event_fn *event;  /* an event, numbered by the shared store */
+} collab_store_applier_t;
+
 #endif

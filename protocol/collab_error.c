@@ -46,6 +46,8 @@ static const err_row_t rows[] = {
     {COLLAB_E_BUSY, "busy", "broker busy; retry"},
     {COLLAB_E_NOMEM, "nomem", "out of memory"},
     {COLLAB_E_IO, "io", "input/output error"},
+    {COLLAB_E_UNAVAILABLE, "unavailable",
+     "the broker cannot reach its shared state now; nothing was changed, retry later"},
     {COLLAB_E_TIMEOUT, "timeout", "no reply in time"},
 };
 

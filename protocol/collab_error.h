@@ -45,6 +45,7 @@ typedef enum {
     COLLAB_E_NOMEM = -62,
     COLLAB_E_IO = -63,
     COLLAB_E_TIMEOUT = -64, /* local only: no reply in time */
+    COLLAB_E_UNAVAILABLE = -65, /* a cluster's shared state cannot be reached now; retry */
 } collab_err_t;
 
 /*  Returns a static, human-readable sentence for an error code (negative or positive). */
