@@ -45,15 +45,16 @@ int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name, 
 int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
                          const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len)
 {
-    collab_event_t ev = {.seq = agent->event_seq + 1,
+    bool shared = collab_store_is_shared(ctx->store);
+    collab_event_t ev = {.seq = shared ? 0 : agent->event_seq + 1,
                          .timestamp = collab_ctx_now(ctx),
                          .data = data,
                          .data_len = len};
     copy_str(ev.agent_id, sizeof ev.agent_id, agent->id);
     copy_str(ev.name, sizeof ev.name, name);
     int rc = collab_store_put_event(ctx->store, &ev, ctx->cfg.event_retention);
-    if (rc)
-        return rc;
+    if (rc || shared)
+        return rc; /* shared: numbered by the store, pushed when applied (collab_event_push) */
     agent->event_seq = ev.seq; /* persisted by the event itself: the log keeps the latest */
     collab_session_t *first = collab_tables_agent_sessions(agent);
     while (first && !(first->subscribed && first->rid_len))
@@ -69,6 +70,35 @@ int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *n
     if (rid_len) {
         collab_send_to(ctx, rid, rid_len, collab_outbox_frame_buf(ctx->outbox), flen);
         ctx->stats.events_sent++;
+    }
+    return 0;
+}
+
+int collab_event_push(collab_ctx_t *ctx, const collab_event_t *ev)
+{
+    collab_agent_t *agent = collab_tables_agent(ctx->tables, ev->agent_id, strlen(ev->agent_id));
+    if (!agent)
+        return 0; /* not in this broker's credentials file: nobody here listens */
+    if (ev->seq > agent->event_seq)
+        agent->event_seq = ev->seq;
+    collab_session_t *first = collab_tables_agent_sessions(agent);
+    while (first && !(first->subscribed && first->rid_len))
+        first = first->next_of_agent;
+    if (!first)
+        return 0;
+    size_t flen = encode_event(ctx, ev);
+    if (flen == 0)
+        return COLLAB_E_INTERNAL;
+    /* committed already: it waits for no batch and no refusal can drop it (change set 0),
+       only for what the outbox holds before it, so each client keeps its order */
+    const uint8_t *frame = collab_outbox_frame_buf(ctx->outbox);
+    for (collab_session_t *s = first; s; s = s->next_of_agent) {
+        if (!(s->subscribed && s->rid_len))
+            continue;
+        if (collab_outbox_put(ctx->outbox, s->rid, s->rid_len, frame, flen, 0, 0) != 0)
+            ctx->stats.dropped++;
+        else
+            ctx->stats.events_sent++;
     }
     return 0;
 }

@@ -9,12 +9,17 @@
 #include <stdbool.h>
 
 /*  Appends an event to an agent's stream and pushes it to its subscribed sessions.
-    Returns 0 or the store's error. */
+    In a cluster (a shared store) the store numbers it and every broker pushes it when it
+    is applied (collab_event_push). Returns 0 or the store's error. */
 int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name, const uint8_t *data,
                     size_t len);
 /*  The same, and also straight to one connection (a session that is ending). */
 int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
                          const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len);
+/*  A shared store (a cluster): an event it committed and numbered, from this broker or
+    another, pushed to this broker's subscribed sessions of its agent (whose event_seq
+    follows). Returns 0 or COLLAB_E_INTERNAL. */
+int collab_event_push(collab_ctx_t *ctx, const collab_event_t *ev);
 /*  The same event to each listed agent (NULL entries and duplicates skipped) and, for
     project and task events, to every agent that follows all. */
 int collab_event_fanout(collab_ctx_t *ctx, collab_agent_t **to, size_t n, bool broadcast,

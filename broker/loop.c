@@ -4,6 +4,7 @@
     thread, which commits them while the loop reads the next batch. A reply or event waits
     for the commit of the batch it reflects (group commit, pipelined). Timers expire idle
     sessions and write back activity times lazily. */
+#include "apply.h"
 #include "broker_self.h"
 #include "collab_clock.h"
 #include "dispatch.h"
@@ -68,6 +69,10 @@ static int release_committed(collab_broker_t *self)
     uint64_t committed;
     if (collab_store_committed(self->ctx.store, &committed) != 0)
         return COLLAB_E_IO;
+    /* a cluster: what the shared store committed (this broker's batches and others') goes
+       into the tables, and its events out, before the replies that reflect it */
+    if (collab_apply_committed(&self->ctx) != 0)
+        log_error("what the shared store committed could not be fully applied in memory");
     if (collab_verdict_release(&self->ctx, committed) != 0)
         log_error("a refused change could not be fully rolled back in memory");
     return 0;
