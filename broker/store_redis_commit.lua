@@ -1,0 +1,125 @@
+-- store_redis_commit.lua: one batch of one broker, decided atomically in Redis
+-- (docs/DISTRIBUTED.md, sections 2 C, 3 and 4). Run with EVALSHA, no KEYS (one Redis).
+--
+-- ARGV[1] prefix P        every key starts with it
+-- ARGV[2] node N          the broker's name
+-- ARGV[3] batch           MessagePack: an array of change sets {cs, {change, ...}}
+-- ARGV[4] log bound       the log stream's MAXLEN (approximate trim)
+-- ARGV[5] now             Unix ms (session index clean-up)
+--
+-- A change is an array whose first element is its kind:
+--   {"a", id, rev, blob}                 agent (its role, password hash, registration, activity)
+--   {"s", key, rev, blob, ttl_ms, exp}   session put (exp: its expiry in Unix ms, for the index)
+--   {"S", key, rev}                      session delete
+--   {"p", id, rev, blob}                 project put
+--   {"P", id, rev}                       project delete, with its tasks
+--   {"t", id, rev, blob, project}        task put
+--   {"e", agent, name, ts, data, retain} event: numbered here, kept in the agent's bounded list
+--   {"m", key, blob}                     node-local value: never refused, not logged
+-- rev is the revision the broker read the record at (0: absent).
+--
+-- The revision rule: a change from node N that read revision r passes when the record's
+-- revision is r, or when N wrote it last and N's run of writes began at or before r (every
+-- write since r is N's own). A key written by a change set refused earlier in this batch
+-- refuses the later ones that touch it: they were built on what was refused.
+--
+-- Returns {last log id or "", {cs, won, log id or ""}...}: won is 1 or 0.
+local P, N, batch, bound, now = ARGV[1], ARGV[2], cmsgpack.unpack(ARGV[3]), tonumber(ARGV[4]),
+    tonumber(ARGV[5])
+
+local REC = {a = "a:", s = "s:", S = "s:", p = "p:", P = "p:", t = "t:"}
+local poisoned = {}
+
+local function passes(key, r)
+  local h = redis.call("HMGET", key, "rev", "rn", "rb")
+  local rev = tonumber(h[1]) or 0
+  if rev == r then return true end
+  return h[2] == N and tonumber(h[3]) ~= nil and tonumber(h[3]) <= r and r <= rev
+end
+
+-- Writes a record: its value, the revision after, and the node's run.
+local function put(key, blob)
+  local h = redis.call("HMGET", key, "rev", "rn", "rb")
+  local rev = tonumber(h[1]) or 0
+  local base = rev
+  if h[2] == N and h[3] then base = tonumber(h[3]) end
+  redis.call("HSET", key, "v", blob, "rev", rev + 1, "rn", N, "rb", base)
+  return rev + 1
+end
+
+local function drop_project(id)
+  local tasks = redis.call("SMEMBERS", P .. "T:" .. id)
+  for _, t in ipairs(tasks) do
+    redis.call("DEL", P .. "t:" .. t)
+    redis.call("SREM", P .. "K:t", t)
+  end
+  redis.call("DEL", P .. "T:" .. id, P .. "p:" .. id)
+  redis.call("SREM", P .. "K:p", id)
+end
+
+local results, last = {}, ""
+redis.call("ZREMRANGEBYSCORE", P .. "K:s", "-inf", now)
+for _, set in ipairs(batch) do
+  local cs, changes = set[1], set[2]
+  local won = true
+  for _, c in ipairs(changes) do
+    local kind = c[1]
+    if REC[kind] then
+      local key = P .. REC[kind] .. c[2]
+      if poisoned[key] or not passes(key, c[3]) then won = false break end
+    end
+  end
+  local id = ""
+  if won then
+    local applied = {}
+    for _, c in ipairs(changes) do
+      local kind = c[1]
+      if kind == "a" then
+        local rev = put(P .. "a:" .. c[2], c[4])
+        redis.call("SADD", P .. "K:a", c[2])
+        applied[#applied + 1] = {"a", c[2], rev, c[4]}
+      elseif kind == "s" then
+        local key = P .. "s:" .. c[2]
+        local rev = put(key, c[4])
+        redis.call("PEXPIRE", key, c[5])
+        redis.call("ZADD", P .. "K:s", c[6], c[2])
+        applied[#applied + 1] = {"s", c[2], rev, c[4]}
+      elseif kind == "S" then
+        redis.call("DEL", P .. "s:" .. c[2])
+        redis.call("ZREM", P .. "K:s", c[2])
+        applied[#applied + 1] = {"S", c[2]}
+      elseif kind == "p" then
+        local rev = put(P .. "p:" .. c[2], c[4])
+        redis.call("SADD", P .. "K:p", c[2])
+        applied[#applied + 1] = {"p", c[2], rev, c[4]}
+      elseif kind == "P" then
+        drop_project(c[2])
+        applied[#applied + 1] = {"P", c[2]}
+      elseif kind == "t" then
+        local rev = put(P .. "t:" .. c[2], c[4])
+        redis.call("SADD", P .. "K:t", c[2])
+        redis.call("SADD", P .. "T:" .. c[5], c[2])
+        applied[#applied + 1] = {"t", c[2], rev, c[4]}
+      elseif kind == "e" then
+        local seq = redis.call("INCR", P .. "q:" .. c[2])
+        local list = P .. "e:" .. c[2]
+        redis.call("RPUSH", list, cmsgpack.pack({seq, c[3], c[4], c[5]}))
+        redis.call("LTRIM", list, -c[6], -1)
+        applied[#applied + 1] = {"e", c[2], seq, c[3], c[4], c[5]}
+      elseif kind == "m" then
+        redis.call("HSET", P .. "m:" .. N, c[2], c[3])
+      end
+    end
+    if #applied > 0 then
+      id = redis.call("XADD", P .. "log", "MAXLEN", "~", bound, "*", "n", N, "c", cs,
+                      "d", cmsgpack.pack(applied))
+      last = id
+    end
+  else
+    for _, c in ipairs(changes) do
+      if REC[c[1]] then poisoned[P .. REC[c[1]] .. c[2]] = true end
+    end
+  end
+  results[#results + 1] = {cs, won and 1 or 0, id}
+end
+return {last, results}
