@@ -73,6 +73,7 @@ typedef struct collab_ctx {
     collab_expired_t expired;
     uint64_t started_ms;
     uint64_t next_project_id, next_task_id, next_handle;
+    uint64_t id_end[3]; /* a cluster: the end of the block reserved, per collab_id_kind_t */
     uint64_t changeset;      /* the request being handled (0: none): tags its writes and output */
     uint64_t next_changeset; /* the last change set id given (collab_changeset_begin) */
     /* scratch buffers for encoding, one owner each */
@@ -91,6 +92,13 @@ static inline uint64_t collab_ctx_mono(const collab_ctx_t *ctx)
 {
     return ctx->mono_ms(ctx->clock_arg);
 }
+
+/*  The next number of a kind (a project id, a task id, a session handle). In a cluster it
+    comes from a block reserved in the shared store (COLLAB_ID_BLOCK at a time, so a broker
+    asks once per block), so that no two brokers give the same. Returns 0, or the store's
+    COLLAB_E_IO. */
+#define COLLAB_ID_BLOCK 256
+int collab_ctx_take_id(collab_ctx_t *ctx, collab_id_kind_t kind, uint64_t *id);
 
 /*  Fills what every context needs but a loop: empty expired ring with a random key. The
     caller sets cfg, tables, store, outbox, the clocks and the rest. */

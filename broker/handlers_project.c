@@ -55,13 +55,13 @@ int collab_h_create_project(collab_ctx_t *ctx, req_t *req)
     name_z[name.len] = '\0';
     memcpy(desc_z, desc.ptr, desc.len);
     desc_z[desc.len] = '\0';
-    collab_project_t p = {
-        .id = ctx->next_project_id, .name = name_z, .description = desc_z, .created = req->now};
+    collab_project_t p = {.name = name_z, .description = desc_z, .created = req->now};
+    if ((rc = collab_ctx_take_id(ctx, COLLAB_ID_PROJECT, &p.id)) != 0)
+        return rc;
     snprintf(p.owner, sizeof p.owner, "%s", req->agent->id);
     collab_project_t *stored = collab_tables_add_project(ctx->tables, &p);
     if (!stored)
         return COLLAB_E_NOMEM;
-    ctx->next_project_id++;
     if ((rc = collab_store_put_project(ctx->store, stored)) != 0 ||
         (rc = collab_save_ids(ctx)) != 0 ||
         (rc = project_event(ctx, stored, "project_created", req->agent->id, NULL, 0)) != 0)

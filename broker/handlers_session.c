@@ -138,10 +138,12 @@ static void evict_for(collab_ctx_t *ctx, collab_agent_t *agent)
 static int open_session(collab_ctx_t *ctx, req_t *req, collab_agent_t *agent)
 {
     collab_session_t s = {0};
+    int rc = collab_ctx_take_id(ctx, COLLAB_ID_HANDLE, &s.handle);
+    if (rc)
+        return rc;
     char token[COLLAB_MAX_SESSION_ID + 1]; /* the bearer token: in the reply, nowhere else */
     collab_idgen_next(ctx->ids, token, sizeof token);
     collab_session_key(ctx, token, strlen(token), s.token);
-    s.handle = ctx->next_handle++;
     snprintf(s.agent_id, sizeof s.agent_id, "%s", agent->id);
     s.role = agent->role;
     s.created = s.last_activity = s.persisted_activity = req->now;
@@ -153,7 +155,7 @@ static int open_session(collab_ctx_t *ctx, req_t *req, collab_agent_t *agent)
     collab_session_t *stored = collab_tables_add_session(ctx->tables, &s);
     if (!stored)
         return COLLAB_E_NOMEM;
-    int rc = collab_store_put_session(ctx->store, stored);
+    rc = collab_store_put_session(ctx->store, stored);
     if (rc) {
         collab_tables_remove_session(ctx->tables, &stored);
         return rc;

@@ -114,8 +114,7 @@ int collab_h_assign_task(collab_ctx_t *ctx, req_t *req)
     char title_z[COLLAB_MAX_STR_BYTES + 1], desc_z[COLLAB_MAX_STR_BYTES + 1];
     copy_z(title_z, sizeof title_z, title);
     copy_z(desc_z, sizeof desc_z, desc);
-    collab_task_t t = {.id = ctx->next_task_id,
-                       .project_id = pid,
+    collab_task_t t = {.project_id = pid,
                        .title = title_z,
                        .description = desc_z,
                        .result = "",
@@ -125,10 +124,11 @@ int collab_h_assign_task(collab_ctx_t *ctx, req_t *req)
     copy_z(t.type, sizeof t.type, type);
     snprintf(t.assigned_to, sizeof t.assigned_to, "%s", worker->id);
     snprintf(t.assigned_by, sizeof t.assigned_by, "%s", req->agent->id);
+    if ((rc = collab_ctx_take_id(ctx, COLLAB_ID_TASK, &t.id)) != 0)
+        return rc;
     collab_task_t *stored = collab_tables_add_task(ctx->tables, &t);
     if (!stored)
         return COLLAB_E_NOMEM;
-    ctx->next_task_id++;
     if ((rc = collab_store_put_task(ctx->store, stored)) != 0 ||
         (rc = collab_store_put_project(ctx->store, p)) != 0 || (rc = collab_save_ids(ctx)) != 0 ||
         (rc = task_event(ctx, stored, "task_assigned", req->agent->id, NULL, NULL)) != 0)

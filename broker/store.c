@@ -113,6 +113,13 @@ int collab_store_take_applied(collab_store_t *self, const collab_store_applier_t
     return self->ops->take_applied ? self->ops->take_applied(self->be, cb, arg) : 0;
 }
 
+int collab_store_reserve_ids(collab_store_t *self, collab_id_kind_t kind, uint32_t n,
+                             uint64_t *first)
+{
+    *first = 0;
+    return self->ops->reserve_ids ? self->ops->reserve_ids(self->be, kind, n, first) : 0;
+}
+
 int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
                               const collab_store_loader_t *restore, collab_store_absent_fn *absent,
                               void *arg)

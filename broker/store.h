@@ -158,4 +158,10 @@ bool collab_store_is_shared(const collab_store_t *self);
     shared: no call), COLLAB_E_IO, or a callback's code. */
 int collab_store_take_applied(collab_store_t *self, const collab_store_applier_t *cb, void *arg);
 
+/*  A cluster: reserves n numbers of a kind (project and task ids, session handles) that no
+    other broker gives, [*first, *first + n). A store of one broker reserves nothing: 0 with
+    *first = 0 (the broker numbers alone). Returns 0 or COLLAB_E_IO. */
+int collab_store_reserve_ids(collab_store_t *self, collab_id_kind_t kind, uint32_t n,
+                             uint64_t *first);
+
 #endif

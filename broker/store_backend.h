@@ -77,6 +77,8 @@ typedef struct {
     bool shared;
     /* optional (NULL: nothing is ever applied from elsewhere, as for a store of one broker) */
     int (*take_applied)(void *be, const collab_store_applier_t *cb, void *arg);
+    /* optional (NULL: the broker numbers alone, as for a store of one broker) */
+    int (*reserve_ids)(void *be, collab_id_kind_t kind, uint32_t n, uint64_t *first);
 } collab_store_backend_t;
 
 /*  A store facade over backend ops (static, lent) and be (owned: ops->close frees it, also

@@ -40,6 +40,9 @@ typedef int(collab_store_absent_fn)(void *arg, const collab_store_key_t *key);
 /*  Called with each event of collab_store_events_since (lent for the call). */
 typedef int(collab_store_event_fn)(void *arg, const collab_event_t *ev);
 
+/*  The numbers a cluster gives out (collab_store_reserve_ids). */
+typedef enum { COLLAB_ID_PROJECT, COLLAB_ID_TASK, COLLAB_ID_HANDLE } collab_id_kind_t;
+
 /*  What a store shared by several brokers committed, handed to the tables in the store's
     order (collab_store_take_applied): records as committed, records deleted, and events
     with their final numbers, for this broker to push to its own subscribers. */

@@ -29,9 +29,9 @@ int collab_verdict_release(collab_ctx_t *ctx, uint64_t committed)
                                             collab_apply_gone, ctx)) != 0) {
         if (got < 0)
             rc = got; /* the change set is taken all the same: answer it */
-        if (cs == 0)
-            break;
         ctx->stats.refused_conflict++;
+        if (cs == 0)
+            continue; /* no request's: a write-back of activity, put back, nobody to answer */
         bool was_ok = false;
         if (collab_outbox_refuse(ctx->outbox, cs, conflict_reply, NULL, &was_ok) == 1) {
             ctx->stats.replies_error++; /* what the agent gets now is a refusal */
