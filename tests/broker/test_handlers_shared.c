@@ -297,7 +297,9 @@ static void test_remote_records(void)
 }
 
 /*  Sessions are cluster-wide: one opened on another broker is accepted here once applied,
-    and one revoked there is refused here. */
+    and one revoked there is refused here. Its record names the other broker's connection,
+    which means nothing on this broker's socket: no event goes there, only to its connection
+    here once it made a request here. */
 static void test_remote_session(void)
 {
     setup();
@@ -310,6 +312,7 @@ static void test_remote_session(void)
     fx->request_id = 101;
     CHECK_OK(fx_assign(fx, "coord", 1, "w1"));
     CHECK_EQ_INT(fx_events(fx, "task_assigned", "w1"), 1);
+    CHECK_EQ_INT(fx_events(fx, "task_assigned", "b-conn"), 0);
 
     CHECK_OK(fx_request(fx, "heartbeat", "w1", "sess-b"));
     CHECK_OK(fx_request(fx, "get_session_info", "w1", "sess-b"));
@@ -319,6 +322,8 @@ static void test_remote_session(void)
     CHECK_OK(fx_last_reply(fx, &env, &data));
     CHECK_OK(collab_map_uint(&data, "handle", &handle));
     CHECK_EQ_U64(handle, 40);
+    CHECK_OK(fx_set_status(fx, "w1", 1, "in_progress")); /* now to its connection here */
+    CHECK_EQ_INT(fx_events(fx, "task_status_changed", "rid"), 1);
 
     remote((collab_change_t){.kind = COLLAB_CHANGE_SESSION_DEL, .u.key = "sess-b"});
     fx_release(fx);
