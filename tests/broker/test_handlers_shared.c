@@ -195,7 +195,7 @@ static void test_replies_wait_for_their_batch(void)
     CHECK_EQ_U64(seq_of("task_status_changed", "w1"), 2);
     CHECK_EQ_U64(seq_of("task_status_changed", "obs"), 3);
     CHECK_EQ_U64(seq_of("project_created", "obs"), 4);
-    uint64_t seq[8];
+    uint64_t seq[8] = {0};
     CHECK_EQ_INT(seqs_to("obs", seq, 8), 2);
     CHECK(seq[0] == 3 && seq[1] == 4);
     CHECK_EQ_INT(seqs_to("w1", seq, 8), 1);
@@ -227,7 +227,7 @@ static void test_store_numbers_with_remote_events(void)
     remote_event("obs", "project_closed");     /* 6 */
     remote_event("obs", "project_deleted");    /* 7 */
     fx_release(fx);
-    uint64_t seq[16];
+    uint64_t seq[16] = {0};
     size_t n = seqs_to("obs", seq, 16);
     CHECK_EQ_INT(n, 7);
     for (size_t i = 0, k = 0; i < fx->n_frames && k < 7; i++)
@@ -333,6 +333,39 @@ static void test_remote_session(void)
     fx_destroy(&fx);
 }
 
+/*  A session that ends on this broker (revoked by an admin here) is told on its own
+    connection, as on a broker of one; with a shared store once the store has numbered the
+    event, when the session has left the tables: only what was noted at handling knows
+    that connection then. */
+static void revoked_holder_is_told(bool shared)
+{
+    setup_on(shared, &fake);
+    fx_agent(fx, "adm", COLLAB_ROLE_ADMIN);
+    collab_session_t *s = fx_session(fx, "w1", 3); /* not subscribed: told all the same */
+    s->rid_len = (uint16_t)snprintf((char *)s->rid, sizeof s->rid, "w1-other");
+    size_t n = fx_payload_uint(fx, "handle", 3, NULL, 0);
+    fx->hold = true;
+    CHECK_OK(fx_call(fx, collab_h_revoke_session, "adm", fx->payload, n));
+    CHECK_EQ_INT(fx_events(fx, "session_revoked", NULL), 0);
+    fx->hold = false;
+    fx_settle(fx);
+    CHECK_EQ_U64(seq_of("session_revoked", "w1-other"), 1); /* the holder */
+    CHECK_EQ_U64(seq_of("session_revoked", "w1"), 1);       /* w1's listener */
+    n = fx_payload_uint(fx, "handle", 1, NULL, 0);
+    CHECK_OK(fx_call(fx, collab_h_revoke_session, "adm", fx->payload, n));
+    uint64_t seq[4] = {0}; /* then the listener itself, ended: told on its connection */
+    CHECK_EQ_INT(seqs_to("w1", seq, 4), 2);
+    CHECK(seq[0] == 1 && seq[1] == 2);
+    CHECK_EQ_INT(fx_events(fx, "session_revoked", "w1-other"), 1); /* told once */
+    fx_destroy(&fx);
+}
+
+static void test_revoked_holder_is_told(void)
+{
+    revoked_holder_is_told(true);
+    revoked_holder_is_told(false); /* the same as a broker of one */
+}
+
 /*  A refused change set: conflict, its event never leaves and takes no number; the next
     event, this broker's or another's, has the next number. Another request of the same
     batch stands with its event. */
@@ -360,7 +393,7 @@ static void test_refused_takes_no_number(void)
     fx_release(fx);
     CHECK_RC(fx_reply_rc(fx, 102), COLLAB_E_CONFLICT);
     CHECK_OK(fx_reply_rc(fx, 103));
-    uint64_t seq[8];
+    uint64_t seq[8] = {0};
     CHECK_EQ_INT(seqs_to("obs", seq, 8), 2);
     CHECK(seq[0] == 2 && seq[1] == 3);
     CHECK_EQ_U64(agent("obs")->event_seq, 3);
@@ -396,6 +429,7 @@ int main(void)
     TU_RUN(test_store_numbers_with_remote_events);
     TU_RUN(test_remote_records);
     TU_RUN(test_remote_session);
+    TU_RUN(test_revoked_holder_is_told);
     TU_RUN(test_refused_takes_no_number);
     TU_RUN(test_one_broker_pushes_at_handling);
     return tu_exit("test_handlers_shared");
