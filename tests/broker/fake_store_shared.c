@@ -96,6 +96,8 @@ int fake_take_applied(void *be, const collab_store_applier_t *cb, void *arg)
     int rc = 0;
     while (rc == 0 && n < a->n)
         rc = hand_over(&a->c[n++], cb, arg);
+    if (n == 0)
+        return 0; /* nothing committed since: a->c may be NULL still */
     for (size_t i = 0; i < n; i++)
         fake_change_free(&a->c[i]);
     memmove(a->c, a->c + n, (a->n - n) * sizeof *a->c);
