@@ -14,12 +14,16 @@ static int restore_agent(void *arg, const collab_agent_t *row)
     return 0;
 }
 
-/*  Replaces (or brings back) the session, keeping where its events go. */
+/*  Replaces (or brings back) the session, keeping where its events go. A routing id is a
+    connection on the socket of the broker that wrote the record, maybe another one in a
+    cluster: a session the tables do not hold comes without one, until its next request
+    here, so that no event of it goes to whoever holds that id on this broker's socket. */
 static int restore_session(void *arg, const collab_session_t *row)
 {
     collab_ctx_t *ctx = arg;
     collab_session_t s = *row;
     collab_session_t *old = collab_tables_session(ctx->tables, row->token, strlen(row->token));
+    s.rid_len = 0;
     if (old) {
         memcpy(s.rid, old->rid, old->rid_len);
         s.rid_len = old->rid_len;

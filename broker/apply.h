@@ -8,7 +8,8 @@
 
 /*  The record callbacks (arg: the collab_ctx_t): each replaces the tables' record of its key,
     or brings it back. Agents are only updated: they come from the credentials file. A
-    session keeps its routing id. */
+    session keeps its routing id; one the tables do not hold gets none from the record (it
+    may name another broker's connection) until its next request here. */
 extern const collab_store_loader_t collab_apply_records;
 
 /*  A key the store holds no record of: removed from the tables (agents are kept). */

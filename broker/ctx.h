@@ -22,6 +22,7 @@
 
 #define COLLAB_EXPIRED_MEMORY 4096 /* expired sessions remembered (a power of two) */
 #define COLLAB_EXPIRED_NONE   0xffffu
+#define COLLAB_ENDED_MAX      64 /* ended sessions' connections awaiting their event */
 
 /*  Counters reported by get_stats and the periodic log line. */
 typedef struct {
@@ -53,6 +54,21 @@ typedef struct {
     uint8_t key[16];
 } collab_expired_t;
 
+/*  A shared store (a cluster): the connection of a session that ended here, which the event
+    telling it (session_revoked, ...) must still reach once the store has numbered it, when
+    the session has left the tables (events.c). The event is known by its agent, name and
+    data (which holds the session's handle). A ring, so that an event that never comes (its
+    change set refused) is forgotten in time: past COLLAB_ENDED_MAX sessions ending within
+    one commit, the oldest noted is told only through its agent's stream. */
+typedef struct {
+    char agent_id[COLLAB_MAX_AGENT_ID + 1];
+    char name[COLLAB_MAX_EVENT_NAME + 1];
+    uint8_t data[128];
+    size_t len; /* 0: a free slot */
+    uint8_t rid[COLLAB_RID_MAX];
+    uint16_t rid_len;
+} collab_ended_t;
+
 typedef struct collab_ctx {
     collab_config_t cfg;
     collab_tables_t *tables;
@@ -71,6 +87,8 @@ typedef struct collab_ctx {
     char dummy_hash[COLLAB_HASH_MAX];
     collab_counters_t stats;
     collab_expired_t expired;
+    collab_ended_t ended[COLLAB_ENDED_MAX];
+    uint32_t ended_next;
     uint64_t started_ms;
     uint64_t next_project_id, next_task_id, next_handle;
     uint64_t id_end[3]; /* a cluster: the end of the block reserved, per collab_id_kind_t */

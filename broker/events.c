@@ -1,6 +1,7 @@
 /*  events.c: per-agent event streams. Each event gets the recipient's next sequence
     number, is stored with the batch (retained per agent), and is pushed to the agent's
-    subscribed sessions when the batch commits. */
+    subscribed sessions when the batch commits. With a shared store (a cluster) the store
+    numbers it, and it is pushed when applied (collab_event_push). */
 #include "events.h"
 #include "reply.h"
 
@@ -36,6 +37,44 @@ static void push(collab_ctx_t *ctx, const collab_session_t *s, size_t len)
     ctx->stats.events_sent++;
 }
 
+/*  The agent's first session that listens (subscribed, with a connection), or NULL. */
+static collab_session_t *first_listener(collab_agent_t *agent)
+{
+    collab_session_t *s = collab_tables_agent_sessions(agent);
+    while (s && !(s->subscribed && s->rid_len))
+        s = s->next_of_agent;
+    return s;
+}
+
+/*  A shared store: notes the ending session's connection, which the event, recorded
+    unnumbered, must reach when it is applied (the session has left the tables by then). */
+static void await_applied(collab_ctx_t *ctx, const collab_event_t *ev, const uint8_t *rid,
+                          size_t rid_len)
+{
+    collab_ended_t *e = &ctx->ended[ctx->ended_next % COLLAB_ENDED_MAX];
+    if (ev->data_len == 0 || ev->data_len > sizeof e->data || rid_len > sizeof e->rid)
+        return; /* not noted: it is in the agent's stream all the same */
+    ctx->ended_next++;
+    copy_str(e->agent_id, sizeof e->agent_id, ev->agent_id);
+    copy_str(e->name, sizeof e->name, ev->name);
+    memcpy(e->data, ev->data, ev->data_len);
+    e->len = ev->data_len;
+    memcpy(e->rid, rid, rid_len);
+    e->rid_len = (uint16_t)rid_len;
+}
+
+/*  The noted connection that awaits ev, or NULL. */
+static collab_ended_t *awaiting(collab_ctx_t *ctx, const collab_event_t *ev)
+{
+    for (size_t i = 0; i < COLLAB_ENDED_MAX; i++) {
+        collab_ended_t *e = &ctx->ended[i];
+        if (e->len && e->len == ev->data_len && memcmp(e->data, ev->data, e->len) == 0 &&
+            strcmp(e->agent_id, ev->agent_id) == 0 && strcmp(e->name, ev->name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name, const uint8_t *data,
                     size_t len)
 {
@@ -53,12 +92,12 @@ int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *n
     copy_str(ev.agent_id, sizeof ev.agent_id, agent->id);
     copy_str(ev.name, sizeof ev.name, name);
     int rc = collab_store_put_event(ctx->store, &ev, ctx->cfg.event_retention);
+    if (rc == 0 && shared && rid_len)
+        await_applied(ctx, &ev, rid, rid_len);
     if (rc || shared)
         return rc; /* shared: numbered by the store, pushed when applied (collab_event_push) */
     agent->event_seq = ev.seq; /* persisted by the event itself: the log keeps the latest */
-    collab_session_t *first = collab_tables_agent_sessions(agent);
-    while (first && !(first->subscribed && first->rid_len))
-        first = first->next_of_agent;
+    collab_session_t *first = first_listener(agent);
     if (!first && !rid_len)
         return 0; /* nobody listens now: stored for a later subscribe, no frame to make */
     size_t flen = encode_event(ctx, &ev);
@@ -74,6 +113,18 @@ int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *n
     return 0;
 }
 
+/*  An applied event's frame (encoded, flen bytes) to a connection. It is committed
+    already: it waits for no batch and no refusal can drop it (change set 0), only for
+    what the outbox holds before it, so each client keeps its order. */
+static void put_committed(collab_ctx_t *ctx, const uint8_t *rid, size_t rid_len, size_t flen)
+{
+    const uint8_t *frame = collab_outbox_frame_buf(ctx->outbox);
+    if (collab_outbox_put(ctx->outbox, rid, rid_len, frame, flen, 0, 0) != 0)
+        ctx->stats.dropped++;
+    else
+        ctx->stats.events_sent++;
+}
+
 int collab_event_push(collab_ctx_t *ctx, const collab_event_t *ev)
 {
     collab_agent_t *agent = collab_tables_agent(ctx->tables, ev->agent_id, strlen(ev->agent_id));
@@ -81,24 +132,19 @@ int collab_event_push(collab_ctx_t *ctx, const collab_event_t *ev)
         return 0; /* not in this broker's credentials file: nobody here listens */
     if (ev->seq > agent->event_seq)
         agent->event_seq = ev->seq;
-    collab_session_t *first = collab_tables_agent_sessions(agent);
-    while (first && !(first->subscribed && first->rid_len))
-        first = first->next_of_agent;
-    if (!first)
+    collab_session_t *first = first_listener(agent);
+    collab_ended_t *ended = awaiting(ctx, ev);
+    if (!first && !ended)
         return 0;
     size_t flen = encode_event(ctx, ev);
     if (flen == 0)
         return COLLAB_E_INTERNAL;
-    /* committed already: it waits for no batch and no refusal can drop it (change set 0),
-       only for what the outbox holds before it, so each client keeps its order */
-    const uint8_t *frame = collab_outbox_frame_buf(ctx->outbox);
-    for (collab_session_t *s = first; s; s = s->next_of_agent) {
-        if (!(s->subscribed && s->rid_len))
-            continue;
-        if (collab_outbox_put(ctx->outbox, s->rid, s->rid_len, frame, flen, 0, 0) != 0)
-            ctx->stats.dropped++;
-        else
-            ctx->stats.events_sent++;
+    for (collab_session_t *s = first; s; s = s->next_of_agent)
+        if (s->subscribed && s->rid_len)
+            put_committed(ctx, s->rid, s->rid_len, flen);
+    for (; ended; ended = awaiting(ctx, ev)) {
+        put_committed(ctx, ended->rid, ended->rid_len, flen);
+        ended->len = 0; /* told once */
     }
     return 0;
 }

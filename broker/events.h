@@ -13,12 +13,14 @@
     is applied (collab_event_push). Returns 0 or the store's error. */
 int collab_event_to(collab_ctx_t *ctx, collab_agent_t *agent, const char *name, const uint8_t *data,
                     size_t len);
-/*  The same, and also straight to one connection (a session that is ending). */
+/*  The same, and also straight to one connection (a session that is ending); in a cluster
+    that connection is noted (ctx->ended) and gets the event when it is applied. */
 int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *name,
                          const uint8_t *data, size_t len, const uint8_t *rid, size_t rid_len);
 /*  A shared store (a cluster): an event it committed and numbered, from this broker or
     another, pushed to this broker's subscribed sessions of its agent (whose event_seq
-    follows). Returns 0 or COLLAB_E_INTERNAL. */
+    follows), and to the connection of a session that ended here awaiting it. Returns 0 or
+    COLLAB_E_INTERNAL. */
 int collab_event_push(collab_ctx_t *ctx, const collab_event_t *ev);
 /*  The same event to each listed agent (NULL entries and duplicates skipped) and, for
     project and task events, to every agent that follows all. */

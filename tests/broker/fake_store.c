@@ -14,7 +14,7 @@ static char *copy_str(const char *s)
     return strdup(s ? s : "");
 }
 
-static void change_free(fchange_t *c)
+void fake_change_free(fchange_t *c)
 {
     free(c->project.name);
     free(c->project.description);
@@ -27,25 +27,36 @@ static void change_free(fchange_t *c)
 void fake_batch_free(fbatch_t *b)
 {
     for (size_t i = 0; i < b->n; i++)
-        change_free(&b->c[i]);
+        fake_change_free(&b->c[i]);
     free(b->c);
     memset(b, 0, sizeof *b);
 }
 
-int fake_record(void *be, const collab_change_t *ch)
+fchange_t *fake_batch_slot(fbatch_t *b)
 {
-    fake_store_t *self = be;
-    fbatch_t *b = &self->open;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 16;
         fchange_t *grown = realloc(b->c, cap * sizeof *grown);
         if (!grown)
-            return COLLAB_E_NOMEM;
+            return NULL;
         b->c = grown;
         b->cap = cap;
     }
     fchange_t *c = &b->c[b->n++];
     memset(c, 0, sizeof *c);
+    return c;
+}
+
+int fake_record(void *be, const collab_change_t *ch)
+{
+    return fake_batch_add(&((fake_store_t *)be)->open, ch);
+}
+
+int fake_batch_add(fbatch_t *b, const collab_change_t *ch)
+{
+    fchange_t *c = fake_batch_slot(b);
+    if (!c)
+        return COLLAB_E_NOMEM;
     c->kind = ch->kind;
     c->cs = ch->changeset;
     switch (ch->kind) {

@@ -86,18 +86,23 @@ int fake_store_settle(fake_store_t *self)
             if (b->c[i].kind != COLLAB_CHANGE_META && refused(self, b->c[i].cs))
                 note_refusal(self, &b->c[i]);
             else
-                fake_apply(self, &b->c[i]);
+                fake_commit_change(self, &b->c[i]);
         }
         fake_batch_free(b);
         self->committed++;
     }
     self->queued = 0;
-    if (n && self->efd >= 0) {
-        uint64_t one = 1;
-        if (write(self->efd, &one, sizeof one) != sizeof one)
-            return -1;
-    }
+    if (n && fake_wake(self) != 0)
+        return -1;
     return n;
+}
+
+int fake_wake(fake_store_t *self)
+{
+    uint64_t one = 1;
+    if (self->efd >= 0 && write(self->efd, &one, sizeof one) != sizeof one)
+        return COLLAB_E_IO;
+    return 0;
 }
 
 void fake_store_refuse(fake_store_t *self, uint64_t cs)
@@ -241,7 +246,8 @@ static int events_of(const fbatch_t *b, const char *agent_id, uint64_t since,
     return rc;
 }
 
-/*  Every event is kept (no retention): committed ones, then the waiting and open batches. */
+/*  Every event is kept (no retention): committed ones, then the waiting and open batches
+    (not when shared: an event has its number only once committed). */
 static int f_events_since(void *be, const char *agent_id, uint64_t since, collab_store_event_fn *fn,
                           void *arg, uint64_t *oldest)
 {
@@ -257,7 +263,7 @@ static int f_events_since(void *be, const char *agent_id, uint64_t since, collab
         if (ev->seq > since)
             rc = fn(arg, ev);
     }
-    for (size_t q = 0; rc == 0 && q <= self->queued; q++)
+    for (size_t q = 0; rc == 0 && !self->shared && q <= self->queued; q++)
         rc = events_of(q < self->queued ? &self->queue[q] : &self->open, agent_id, since, fn, arg,
                        &first);
     if (oldest)
@@ -306,6 +312,7 @@ static void f_close(void *be)
     fake_store_t *self = be;
     fake_store_settle(self);
     fake_batch_free(&self->open);
+    fake_batch_free(&self->applied);
     fake_tables_free(self);
     if (self->efd >= 0)
         close(self->efd);
@@ -334,7 +341,7 @@ static const collab_store_backend_t fake_backend = {
     .set_vault = NULL,
 };
 
-collab_store_t *fake_store_new(fake_store_t **fake)
+static collab_store_t *fake_new(fake_store_t **fake, bool shared)
 {
     fake_store_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -344,6 +351,24 @@ collab_store_t *fake_store_new(fake_store_t **fake)
         free(self);
         return NULL;
     }
+    self->shared = shared;
     *fake = self;
-    return collab_store_new(&fake_backend, self);
+    if (!shared)
+        return collab_store_new(&fake_backend, self);
+    static collab_store_backend_t ops; /* the fake's, and what a shared store adds */
+    ops = fake_backend;
+    ops.name = "fake-shared";
+    ops.shared = true;
+    ops.take_applied = fake_take_applied;
+    return collab_store_new(&ops, self);
+}
+
+collab_store_t *fake_store_new(fake_store_t **fake)
+{
+    return fake_new(fake, false);
+}
+
+collab_store_t *fake_store_new_shared(fake_store_t **fake)
+{
+    return fake_new(fake, true);
 }

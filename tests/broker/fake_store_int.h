@@ -1,5 +1,5 @@
-/*  fake_store_int.h: internal to the fake backend (fake_store.c, fake_store_batch.c): its
-    tables, a deep-copied change, and applying one. */
+/*  fake_store_int.h: internal to the fake backend (fake_store.c, fake_store_batch.c,
+    fake_store_shared.c): its tables, a deep-copied change, and applying one. */
 #ifndef FAKE_STORE_INT_H
 #define FAKE_STORE_INT_H
 
@@ -48,6 +48,12 @@ typedef struct {
     size_t n;
 } fverdict_t;
 
+/*  A shared store's event counter of one agent: the last number it gave. */
+typedef struct {
+    char agent_id[COLLAB_MAX_AGENT_ID + 1];
+    uint64_t last;
+} fseq_t;
+
 struct fake_store {
     collab_agent_t agents[FAKE_MAX];
     collab_session_t sessions[FAKE_MAX];
@@ -65,12 +71,30 @@ struct fake_store {
     size_t n_refuse;
     fverdict_t verdicts[8];
     size_t n_verdicts;
+    /* a shared store (fake_store_new_shared) */
+    bool shared;
+    fbatch_t applied; /* committed, in the store's order, until take_applied hands it over */
+    fseq_t seqs[FAKE_MAX];
+    size_t n_seqs;
 };
 
-/*  fake_store.c: copies a change into the open batch; applies one to the tables; frees. */
+/*  fake_store.c: copies a change into a batch (the open one: fake_record); applies one to
+    the tables; frees. A slot is a new zeroed change at the end of b (NULL: no memory). */
+fchange_t *fake_batch_slot(fbatch_t *b);
+int fake_batch_add(fbatch_t *b, const collab_change_t *ch);
 int fake_record(void *be, const collab_change_t *ch);
 void fake_apply(fake_store_t *self, const fchange_t *c);
+void fake_change_free(fchange_t *c);
 void fake_batch_free(fbatch_t *b);
 void fake_tables_free(fake_store_t *self);
+
+/*  fake_store_batch.c: makes the store's descriptor readable (the loop then asks). */
+int fake_wake(fake_store_t *self);
+
+/*  fake_store_shared.c: a change of a batch that commits: applied to the tables; when the
+    store is shared, an event is numbered first and the change is moved (c is left empty)
+    to what take_applied hands over. */
+void fake_commit_change(fake_store_t *self, fchange_t *c);
+int fake_take_applied(void *be, const collab_store_applier_t *cb, void *arg);
 
 #endif

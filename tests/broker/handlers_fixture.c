@@ -2,6 +2,7 @@
     handlers_fixture.h). */
 #include "handlers_fixture.h"
 
+#include "apply.h"
 #include "dispatch.h"
 #include "reply.h"
 #include "verdict.h"
@@ -30,14 +31,33 @@ static int no_hashing(void *arg, collab_hash_job_t **job_p)
     return -1; /* the pool is full: these tests never log in */
 }
 
+/*  Notes a frame sent in fx->frames, decoded. */
+static void note_frame(fx_t *fx, const uint8_t *rid, size_t rid_len, const uint8_t *bytes,
+                       size_t len)
+{
+    collab_envelope_t env;
+    if (fx->n_frames == FX_MAX_FRAMES || collab_envelope_decode(bytes, len, &env) != 0) {
+        fx->frames_lost++;
+        return;
+    }
+    fx_frame_t *f = &fx->frames[fx->n_frames++];
+    memset(f, 0, sizeof *f);
+    snprintf(f->rid, sizeof f->rid, "%.*s", (int)rid_len, (const char *)rid);
+    f->kind = env.kind;
+    f->request_id = env.request_id;
+    f->ok = env.ok;
+    f->error_code = env.error_code;
+    snprintf(f->name, sizeof f->name, "%.*s", (int)env.event.len, env.event.ptr);
+    f->seq = env.seq;
+}
+
 static void sink(void *arg, const uint8_t *rid, size_t rid_len, const uint8_t *bytes, size_t len)
 {
     fx_t *fx = arg;
-    (void)rid;
-    (void)rid_len;
     fx->sent++;
     memcpy(fx->last, bytes, len);
     fx->last_len = len;
+    note_frame(fx, rid, rid_len, bytes, len);
 }
 
 static void die(const char *what, const char *err)
@@ -104,6 +124,14 @@ void fx_destroy(fx_t **fx_p)
     *fx_p = NULL;
 }
 
+void fx_use_store(fx_t *fx, collab_store_t *store)
+{
+    collab_store_destroy(&fx->ctx->store);
+    fx->ctx->store = store;
+    if (!store || collab_store_start_writer(store) != 0)
+        die("store", "cannot start its writer");
+}
+
 collab_agent_t *fx_agent(fx_t *fx, const char *id, collab_role_t role)
 {
     collab_agent_t a;
@@ -129,13 +157,32 @@ collab_session_t *fx_session(fx_t *fx, const char *agent_id, uint64_t handle)
     return collab_tables_add_session(fx->ctx->tables, &s);
 }
 
-void fx_settle(fx_t *fx)
+collab_session_t *fx_listener(fx_t *fx, const char *agent_id, uint64_t handle, bool all)
+{
+    collab_session_t *s = fx_session(fx, agent_id, handle);
+    s->subscribed = true;
+    s->rid_len = (uint16_t)snprintf((char *)s->rid, sizeof s->rid, "%s", agent_id);
+    if (all)
+        collab_tables_set_follow_all(
+            fx->ctx->tables, collab_tables_agent(fx->ctx->tables, agent_id, strlen(agent_id)), s,
+            true);
+    return s;
+}
+
+void fx_release(fx_t *fx)
 {
     uint64_t committed = 0;
+    collab_store_committed(fx->ctx->store, &committed);
+    if (collab_apply_committed(fx->ctx) != 0)
+        die("apply", "what the store committed could not be applied");
+    collab_verdict_release(fx->ctx, committed);
+}
+
+void fx_settle(fx_t *fx)
+{
     if (collab_store_in_batch(fx->ctx->store))
         collab_store_commit(fx->ctx->store);
-    collab_store_committed(fx->ctx->store, &committed);
-    collab_verdict_release(fx->ctx, committed);
+    fx_release(fx);
 }
 
 static void req_init(fx_t *fx, const char *agent_id)
@@ -198,6 +245,31 @@ int fx_last_reply(fx_t *fx, collab_envelope_t *env, collab_map_t *data)
     else if (rc == 0)
         data->count = 0;
     return rc;
+}
+
+int fx_reply_at(const fx_t *fx, uint64_t request_id)
+{
+    for (size_t i = 0; i < fx->n_frames; i++)
+        if (fx->frames[i].kind == COLLAB_KIND_REPLY && fx->frames[i].request_id == request_id)
+            return (int)i;
+    return -1;
+}
+
+int fx_reply_rc(const fx_t *fx, uint64_t request_id)
+{
+    int i = fx_reply_at(fx, request_id);
+    if (i < 0)
+        return 1;
+    return fx->frames[i].ok ? 0 : -(int)fx->frames[i].error_code;
+}
+
+int fx_events(const fx_t *fx, const char *name, const char *rid)
+{
+    int n = 0;
+    for (size_t i = 0; i < fx->n_frames; i++)
+        n += fx->frames[i].kind == COLLAB_KIND_EVENT && strcmp(fx->frames[i].name, name) == 0 &&
+             (!rid || strcmp(fx->frames[i].rid, rid) == 0);
+    return n;
 }
 
 size_t fx_payload_uint(fx_t *fx, const char *k1, uint64_t v1, const char *k2, uint64_t v2)

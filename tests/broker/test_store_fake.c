@@ -1,6 +1,7 @@
 /*  test_store_fake.c: the store facade on a second backend, the in-memory fake: the round
     trip, events seen before their batch is committed, and a commit that refuses one
-    change-set (conflict) while the others stand. Also: SQLite refuses nothing. */
+    change-set (conflict) while the others stand; as a shared store, what it hands over to
+    apply. Also: SQLite refuses nothing. */
 #include "fake_store.h"
 #include "store_test.h"
 
@@ -209,6 +210,112 @@ static void test_sqlite_refuses_nothing(void)
     collab_store_destroy(&st);
 }
 
+/*  What collab_store_take_applied handed over, one word each, in order: "T1" (task 1),
+    "P5", "S:tok" (a session), "A:w1", "-S:tok" / "-P5" (deleted), "w1#3" (event 3 of w1). */
+typedef struct {
+    char log[256];
+} trace_t;
+
+static int traced(trace_t *t, const char *word, const char *id, uint64_t num)
+{
+    size_t at = strlen(t->log);
+    snprintf(t->log + at, sizeof t->log - at, "%s%s%s%.0llu", at ? " " : "", word, id,
+             (unsigned long long)num);
+    return 0;
+}
+
+static int trace_agent(void *arg, const collab_agent_t *a)
+{
+    return traced(arg, "A:", a->id, 0);
+}
+
+static int trace_session(void *arg, const collab_session_t *s)
+{
+    return traced(arg, "S:", s->token, 0);
+}
+
+static int trace_project(void *arg, const collab_project_t *p)
+{
+    return traced(arg, "P", "", p->id);
+}
+
+static int trace_task(void *arg, const collab_task_t *t)
+{
+    return traced(arg, "T", "", t->id);
+}
+
+static int trace_gone(void *arg, const collab_store_key_t *key)
+{
+    bool session = key->kind == COLLAB_STORE_KEY_SESSION;
+    return traced(arg, session ? "-S:" : "-P", session ? key->id : "", key->num);
+}
+
+static int trace_event(void *arg, const collab_event_t *ev)
+{
+    return traced(arg, ev->agent_id, "#", ev->seq);
+}
+
+static const collab_store_applier_t tracer = {
+    {trace_agent, trace_session, trace_project, trace_task}, trace_gone, trace_event};
+
+/*  The shared fake: nothing is handed over before the commit; then every change set that
+    is not refused, in order, with its events numbered per agent after what another broker
+    committed first (injected: the descriptor says so); the refused one gives nothing and
+    takes no number; what is handed over is forgotten. */
+static void test_fake_shared_applies_in_order(void)
+{
+    fake_store_t *fake = NULL;
+    collab_store_t *st = fake_store_new_shared(&fake);
+    if (!CHECK(st))
+        return;
+    CHECK(collab_store_is_shared(st));
+    CHECK_OK(collab_store_start_writer(st));
+    fake_store_refuse(fake, 2);
+    char title[] = "t", pname[] = "p5";
+    collab_task_t task;
+    collab_project_t p;
+    collab_store_set_changeset(st, 1);
+    sample_task(&task, 1, 1, title);
+    CHECK_OK(collab_store_put_task(st, &task));
+    CHECK_OK(put_test_event(st, "w1", 0, 10));
+    collab_store_set_changeset(st, 2);
+    sample_project(&p, 5, pname, NULL);
+    CHECK_OK(collab_store_put_project(st, &p));
+    CHECK_OK(put_test_event(st, "w1", 0, 10));
+    collab_store_set_changeset(st, 3);
+    CHECK_OK(collab_store_delete_session(st, "tok"));
+    CHECK_OK(collab_store_delete_project(st, 7));
+    CHECK_OK(put_test_event(st, "w1", 0, 10));
+    CHECK_OK(put_test_event(st, "obs", 0, 10));
+    collab_store_set_changeset(st, 0);
+    CHECK_OK(collab_store_submit(st));
+    trace_t t = {""};
+    CHECK_OK(collab_store_take_applied(st, &tracer, &t));
+    CHECK_STR(t.log, "");
+    check_events(st, "w1", 0, 1, 0, 0); /* unnumbered yet: not read */
+
+    collab_event_t ev = {.timestamp = 1001, .data = (const uint8_t *)"d1", .data_len = 2};
+    snprintf(ev.agent_id, sizeof ev.agent_id, "w1");
+    snprintf(ev.name, sizeof ev.name, "task_assigned");
+    collab_change_t remote = {.kind = COLLAB_CHANGE_EVENT, .u.event = {&ev, 10}};
+    CHECK_OK(fake_store_inject(fake, &remote));
+    struct pollfd pfd = {.fd = collab_store_fd(st), .events = POLLIN};
+    CHECK_EQ_INT(poll(&pfd, 1, 0), 1);
+    CHECK_EQ_INT(fake_store_settle(fake), 1);
+    CHECK_EQ_U64(fake_store_seq(fake, "w1"), 3);
+    CHECK_OK(collab_store_take_applied(st, &tracer, &t));
+    CHECK_STR(t.log, "w1#1 T1 w1#2 -S:tok -P7 w1#3 obs#1");
+    t.log[0] = '\0';
+    CHECK_OK(collab_store_take_applied(st, &tracer, &t));
+    CHECK_STR(t.log, "");
+    evlog_t e = {0};
+    CHECK_OK(collab_store_events_since(st, "w1", 1, on_any_event, &e, NULL));
+    CHECK_EQ_INT(e.n, 2);
+    CHECK_EQ_U64(e.ev[0].seq, 2);
+    CHECK_EQ_U64(e.ev[1].seq, 3);
+    collab_store_destroy(&st);
+}
+
 int main(void)
 {
     if (store_test_setup("test_store_fake") != 0)
@@ -216,5 +323,6 @@ int main(void)
     TU_RUN(test_fake_roundtrip);
     TU_RUN(test_fake_refuses_changeset);
     TU_RUN(test_sqlite_refuses_nothing);
+    TU_RUN(test_fake_shared_applies_in_order);
     return store_test_finish("test_store_fake");
 }
