@@ -31,36 +31,39 @@ static int quoted(size_t len)
     return (int)(len < QUOTE_MAX ? len : QUOTE_MAX);
 }
 
-/*  A database number: 1 to 5 digits, at most COLLAB_REDIS_DB_MAX. */
-static int parse_db(const char *s, size_t len, collab_redis_addr_t *out, char *err, size_t errlen)
+/*  The decimal number s[0..len-1] (digits only) into *v, which must be in min..max; what
+    names it in a reason. */
+static int parse_number(const char *what, const char *s, size_t len, long min, long max, long *v,
+                        collab_redis_addr_t *out, char *err, size_t errlen)
 {
     if (len == 0)
-        return bad(out, err, errlen, "the database number is missing (%s)", usage);
+        return bad(out, err, errlen, "the %s is missing (%s)", what, usage);
     if (strspn(s, "0123456789") < len)
-        return bad(out, err, errlen, "database '%.*s' is not a number", quoted(len), s);
-    long v = 0;
-    for (size_t i = 0; i < len && v <= COLLAB_REDIS_DB_MAX; i++)
-        v = v * 10 + (s[i] - '0');
-    if (v > COLLAB_REDIS_DB_MAX)
-        return bad(out, err, errlen, "database %.*s is outside 0..%d", quoted(len), s,
-                   COLLAB_REDIS_DB_MAX);
-    out->db = (int)v;
+        return bad(out, err, errlen, "%s '%.*s' is not a number", what, quoted(len), s);
+    *v = 0;
+    for (size_t i = 0; i < len && *v <= max; i++)
+        *v = *v * 10 + (s[i] - '0');
+    if (*v < min || *v > max)
+        return bad(out, err, errlen, "%s %.*s is outside %ld..%ld", what, quoted(len), s, min, max);
     return 0;
+}
+
+static int parse_db(const char *s, size_t len, collab_redis_addr_t *out, char *err, size_t errlen)
+{
+    long v;
+    int rc = parse_number("database number", s, len, 0, COLLAB_REDIS_DB_MAX, &v, out, err, errlen);
+    if (rc == 0)
+        out->db = (int)v;
+    return rc;
 }
 
 static int parse_port(const char *s, size_t len, collab_redis_addr_t *out, char *err, size_t errlen)
 {
-    if (len == 0)
-        return bad(out, err, errlen, "the port after ':' is missing (%s)", usage);
-    if (strspn(s, "0123456789") < len)
-        return bad(out, err, errlen, "port '%.*s' is not a number", quoted(len), s);
-    long v = 0;
-    for (size_t i = 0; i < len && v <= 65535; i++)
-        v = v * 10 + (s[i] - '0');
-    if (v < 1 || v > 65535)
-        return bad(out, err, errlen, "port %.*s is outside 1..65535", quoted(len), s);
-    out->port = (uint16_t)v;
-    return 0;
+    long v;
+    int rc = parse_number("port", s, len, 1, 65535, &v, out, err, errlen);
+    if (rc == 0)
+        out->port = (uint16_t)v;
+    return rc;
 }
 
 /*  A DNS name (letters, digits, '-', '_' for container names; labels of 1..63 bytes, not

@@ -255,22 +255,24 @@ int redisfix_kill9(redisfix_t *self)
     return self->proc.exited ? 0 : -1;
 }
 
-int redisfix_freeze(redisfix_t *self)
+/*  SIGSTOP (frozen) or SIGCONT (not). */
+static int set_frozen(redisfix_t *self, bool frozen)
 {
     if (!redisfix_pid(self))
         return -1;
-    collab_spawn_kill(&self->proc, SIGSTOP);
-    self->frozen = true;
+    collab_spawn_kill(&self->proc, frozen ? SIGSTOP : SIGCONT);
+    self->frozen = frozen;
     return 0;
+}
+
+int redisfix_freeze(redisfix_t *self)
+{
+    return set_frozen(self, true);
 }
 
 int redisfix_thaw(redisfix_t *self)
 {
-    if (!redisfix_pid(self))
-        return -1;
-    collab_spawn_kill(&self->proc, SIGCONT);
-    self->frozen = false;
-    return 0;
+    return set_frozen(self, false);
 }
 
 int redisfix_halt(redisfix_t *self)

@@ -61,7 +61,7 @@ static const bad_t bad[] = {
     {"redis://", "host is missing"},
     {"redis://:6379", "host is missing"},
     {"redis://h", "port is missing"},
-    {"redis://h:", "port after ':' is missing"},
+    {"redis://h:", "the port is missing"},
     {"redis://h:0", "outside 1..65535"},
     {"redis://h:65536", "outside 1..65535"},
     {"redis://h:99999999999999999999", "outside 1..65535"},

@@ -25,17 +25,25 @@ static void write_file(const char *content, size_t len, mode_t mode)
     CHECK(chmod(path, mode) == 0); /* chmod: the umask does not narrow it */
 }
 
+/*  A file of this content and mode is read as this user and password. */
+static void check_reads(const char *content, mode_t mode, const char *user, const char *password)
+{
+    collab_redis_secret_t s;
+    char err[512];
+    write_file(content, strlen(content), mode);
+    CHECK_OK(collab_redis_secret_load(path, &s, err, sizeof err));
+    CHECK_STR(err, "");
+    CHECK_STR(s.user, user);
+    CHECK_STR(s.password, password);
+    collab_redis_secret_wipe(&s);
+}
+
 static void test_modes(void)
 {
     collab_redis_secret_t s;
     char err[512];
-    write_file("s3cret-Pw\n", 10, 0600);
-    CHECK_OK(collab_redis_secret_load(path, &s, err, sizeof err));
-    CHECK_STR(s.user, "");
-    CHECK_STR(s.password, "s3cret-Pw");
-    write_file("s3cret-Pw", 9, 0400);
-    CHECK_OK(collab_redis_secret_load(path, &s, err, sizeof err));
-    CHECK_STR(s.password, "s3cret-Pw");
+    check_reads("s3cret-Pw\n", 0600, "", "s3cret-Pw");
+    check_reads("s3cret-Pw", 0400, "", "s3cret-Pw");
     static const mode_t refused[] = {0640, 0604, 0660, 0620, 0602, 0644};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         char mode[16];
@@ -55,10 +63,7 @@ static void test_content(void)
 {
     collab_redis_secret_t s;
     char err[512];
-    write_file("broker1 pw-of-broker1\r\n", 23, 0600);
-    CHECK_OK(collab_redis_secret_load(path, &s, err, sizeof err));
-    CHECK_STR(s.user, "broker1");
-    CHECK_STR(s.password, "pw-of-broker1");
+    check_reads("broker1 pw-of-broker1\r\n", 0600, "broker1", "pw-of-broker1");
     static const struct {
         const char *text;
         const char *reason;

@@ -47,181 +47,198 @@ static int call_str(collab_redis_t *c, char *out, size_t cap, const char *fmt, c
     return rc;
 }
 
-/*  The folder and the process (pid, the server's last) are gone after redisfix_stop. */
-static void check_gone(redisfix_t **fx, pid_t pid)
+/*  One case: its own server, a connection to it, and the server's pid. */
+typedef struct {
+    redisfix_t *fx;
+    collab_redis_t *c;
+    pid_t pid;
+} case_t;
+
+/*  Starts the server and connects. false (a failure counted) when either fails. */
+static bool case_start(case_t *t, const redisfix_opts_t *o, const collab_redis_secret_t *secret)
+{
+    memset(t, 0, sizeof *t);
+    t->fx = redisfix_start(o);
+    if (!CHECK(t->fx != NULL))
+        return false;
+    t->pid = redisfix_pid(t->fx);
+    t->c = conn_to(t->fx, secret);
+    return t->c != NULL;
+}
+
+/*  Closes the connection and stops the server: its folder and its process (the pid of its
+    last start) must then be gone. */
+static void case_end(case_t *t)
 {
     char dir[64];
     struct stat st;
-    snprintf(dir, sizeof dir, "%s", redisfix_dir(*fx));
-    redisfix_stop(fx);
-    CHECK(*fx == NULL);
+    collab_redis_destroy(&t->c);
+    if (!t->fx)
+        return;
+    snprintf(dir, sizeof dir, "%s", redisfix_dir(t->fx));
+    redisfix_stop(&t->fx);
+    CHECK(t->fx == NULL);
     CHECK(stat(dir, &st) != 0 && errno == ENOENT);
-    CHECK(pid > 0 && kill(pid, 0) != 0 && errno == ESRCH);
+    CHECK(t->pid > 0 && kill(t->pid, 0) != 0 && errno == ESRCH);
 }
 
 static void test_ping_and_durable(void)
 {
-    redisfix_t *fx = redisfix_start(NULL);
-    if (!CHECK(fx != NULL))
-        return;
-    pid_t pid = redisfix_pid(fx);
-    collab_redis_t *c = conn_to(fx, NULL);
+    case_t t;
     char got[64];
-    CHECK_OK(call_str(c, got, sizeof got, "PING", NULL));
-    CHECK_STR(got, "PONG");
     collab_redis_durability_t d;
-    CHECK_OK(collab_redis_check_durable(c, &d));
-    CHECK_STR(d.text, "");
-    CHECK(!d.via_info && !d.fsync_unchecked);
-    collab_redis_destroy(&c);
-    check_gone(&fx, pid);
+    if (case_start(&t, NULL, NULL)) {
+        CHECK_OK(call_str(t.c, got, sizeof got, "PING", NULL));
+        CHECK_STR(got, "PONG");
+        CHECK_OK(collab_redis_check_durable(t.c, &d));
+        CHECK_STR(d.text, "");
+        CHECK(!d.via_info && !d.fsync_unchecked);
+    }
+    case_end(&t);
 }
 
 static void test_survives_kill9(void)
 {
-    redisfix_t *fx = redisfix_start(NULL);
-    if (!CHECK(fx != NULL))
-        return;
-    pid_t pid = redisfix_pid(fx);
-    collab_redis_t *c = conn_to(fx, NULL);
+    case_t t;
     char got[64];
-    CHECK_OK(call_str(c, got, sizeof got, "SET acked %s", "before-kill"));
+    if (!case_start(&t, NULL, NULL)) {
+        case_end(&t);
+        return;
+    }
+    CHECK_OK(call_str(t.c, got, sizeof got, "SET acked %s", "before-kill"));
     CHECK_STR(got, "OK");
-    CHECK_OK(redisfix_kill9(fx));
-    CHECK_RC(call_str(c, got, sizeof got, "GET %s", "acked"), COLLAB_E_IO);
-    CHECK(!collab_redis_connected(c));
-    CHECK_RC(collab_redis_connect(c), COLLAB_E_IO); /* nothing listens */
-    CHECK(strstr(collab_redis_why(c), redisfix_url(fx)) != NULL);
-    CHECK_OK(redisfix_restart(fx));
-    CHECK(redisfix_pid(fx) != pid);
-    pid = redisfix_pid(fx);
-    CHECK_OK(collab_redis_connect(c));
-    CHECK_OK(call_str(c, got, sizeof got, "GET %s", "acked"));
+    CHECK_OK(redisfix_kill9(t.fx));
+    CHECK_RC(call_str(t.c, got, sizeof got, "GET %s", "acked"), COLLAB_E_IO);
+    CHECK(!collab_redis_connected(t.c));
+    CHECK_RC(collab_redis_connect(t.c), COLLAB_E_IO); /* nothing listens */
+    CHECK(strstr(collab_redis_why(t.c), redisfix_url(t.fx)) != NULL);
+    CHECK_OK(redisfix_restart(t.fx));
+    CHECK(redisfix_pid(t.fx) != t.pid);
+    t.pid = redisfix_pid(t.fx);
+    CHECK_OK(collab_redis_connect(t.c));
+    CHECK_OK(call_str(t.c, got, sizeof got, "GET %s", "acked"));
     CHECK_STR(got, "before-kill");
-    collab_redis_destroy(&c);
-    check_gone(&fx, pid);
+    case_end(&t);
 }
 
 static void test_frozen_times_out(void)
 {
-    redisfix_t *fx = redisfix_start(NULL);
-    if (!CHECK(fx != NULL))
-        return;
-    pid_t pid = redisfix_pid(fx);
-    collab_redis_t *c = conn_to(fx, NULL);
+    case_t t;
     char got[64];
-    CHECK_OK(redisfix_freeze(fx));
+    if (!case_start(&t, NULL, NULL)) {
+        case_end(&t);
+        return;
+    }
+    CHECK_OK(redisfix_freeze(t.fx));
     int64_t t0 = collab_mono_ms();
-    CHECK_RC(call_str(c, got, sizeof got, "PING", NULL), COLLAB_E_TIMEOUT);
+    CHECK_RC(call_str(t.c, got, sizeof got, "PING", NULL), COLLAB_E_TIMEOUT);
     int64_t took = collab_mono_ms() - t0;
     if (!CHECK(took >= COMMAND_MS && took < COMMAND_MS + 100))
         fprintf(stderr, "  the call took %lld ms\n", (long long)took);
-    CHECK(!collab_redis_connected(c));
-    CHECK(strstr(collab_redis_why(c), "no reply within 200 ms") != NULL);
-    /* a new connection is accepted by the kernel but AUTH-less PING is never answered */
-    CHECK_OK(collab_redis_connect(c));
+    CHECK(!collab_redis_connected(t.c));
+    CHECK(strstr(collab_redis_why(t.c), "no reply within 200 ms") != NULL);
+    /* a new connection is accepted by the kernel, but its PING is never answered */
+    CHECK_OK(collab_redis_connect(t.c));
     t0 = collab_mono_ms();
-    CHECK_RC(call_str(c, got, sizeof got, "PING", NULL), COLLAB_E_TIMEOUT);
+    CHECK_RC(call_str(t.c, got, sizeof got, "PING", NULL), COLLAB_E_TIMEOUT);
     CHECK(collab_mono_ms() - t0 < COMMAND_MS + 100);
-    CHECK_OK(redisfix_thaw(fx));
-    CHECK_OK(collab_redis_connect(c));
-    CHECK_OK(call_str(c, got, sizeof got, "PING", NULL));
+    CHECK_OK(redisfix_thaw(t.fx));
+    CHECK_OK(collab_redis_connect(t.c));
+    CHECK_OK(call_str(t.c, got, sizeof got, "PING", NULL));
     /* halt while frozen: it is woken to take its SIGTERM */
-    CHECK_OK(redisfix_freeze(fx));
-    CHECK_OK(redisfix_halt(fx));
-    collab_redis_destroy(&c);
-    check_gone(&fx, pid);
+    CHECK_OK(redisfix_freeze(t.fx));
+    CHECK_OK(redisfix_halt(t.fx));
+    case_end(&t);
 }
 
 static void test_everysec_refused(void)
 {
     redisfix_opts_t o = {.appendfsync = "everysec", .maxmemory = "0"};
-    redisfix_t *fx = redisfix_start(&o);
-    if (!CHECK(fx != NULL))
-        return;
-    pid_t pid = redisfix_pid(fx);
-    collab_redis_t *c = conn_to(fx, NULL);
+    case_t t;
+    char got[64];
     collab_redis_durability_t d;
-    CHECK_RC(collab_redis_check_durable(c, &d), COLLAB_E_BAD_REQUEST);
+    if (!case_start(&t, &o, NULL)) {
+        case_end(&t);
+        return;
+    }
+    CHECK_RC(collab_redis_check_durable(t.c, &d), COLLAB_E_BAD_REQUEST);
     if (!CHECK(strstr(d.text, "appendfsync is 'everysec' (want `appendfsync always`)")))
         fprintf(stderr, "  the check said: %s\n", d.text);
     CHECK(strstr(d.text, "appendonly") == NULL); /* only what is wrong is named */
     /* the same server put right: accepted, with a note that memory is unbounded */
-    char got[64];
-    CHECK_OK(call_str(c, got, sizeof got, "CONFIG SET appendfsync %s", "always"));
-    CHECK_OK(collab_redis_check_durable(c, &d));
+    CHECK_OK(call_str(t.c, got, sizeof got, "CONFIG SET appendfsync %s", "always"));
+    CHECK_OK(collab_redis_check_durable(t.c, &d));
     CHECK(strstr(d.text, "maxmemory is 0") != NULL);
-    CHECK_OK(call_str(c, got, sizeof got, "CONFIG SET maxmemory-policy %s", "allkeys-lru"));
-    CHECK_RC(collab_redis_check_durable(c, &d), COLLAB_E_BAD_REQUEST);
+    CHECK_OK(call_str(t.c, got, sizeof got, "CONFIG SET maxmemory-policy %s", "allkeys-lru"));
+    CHECK_RC(collab_redis_check_durable(t.c, &d), COLLAB_E_BAD_REQUEST);
     CHECK(strstr(d.text, "maxmemory-policy is 'allkeys-lru'") != NULL);
+    case_end(&t);
+}
+
+/*  A connection with this secret is refused at AUTH, and says why without the password. */
+static void check_refused(const redisfix_t *fx, const char *user, const char *password)
+{
+    collab_redis_secret_t secret;
+    collab_redis_opts_t o = {.secret = &secret, .command_timeout_ms = COMMAND_MS};
+    char err[256];
+    snprintf(secret.user, sizeof secret.user, "%s", user);
+    snprintf(secret.password, sizeof secret.password, "%s", password);
+    CHECK_OK(collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err));
+    collab_redis_t *c = collab_redis_new(&o);
+    CHECK_RC(collab_redis_connect(c), COLLAB_E_AUTH_FAILED);
+    CHECK(strstr(collab_redis_why(c), "WRONGPASS") != NULL);
+    CHECK(strstr(collab_redis_why(c), password) == NULL);
+    CHECK(!collab_redis_connected(c));
     collab_redis_destroy(&c);
-    check_gone(&fx, pid);
 }
 
 static void test_acl(void)
 {
     redisfix_opts_t o = {.user = "broker1", .password = "pw-Of-broker1"};
-    redisfix_t *fx = redisfix_start(&o);
-    if (!CHECK(fx != NULL))
-        return;
-    pid_t pid = redisfix_pid(fx);
     collab_redis_secret_t user = {.user = "broker1", .password = "pw-Of-broker1"};
-    collab_redis_t *c = conn_to(fx, &user);
+    case_t t;
     char got[64];
-    CHECK_OK(call_str(c, got, sizeof got, "PING", NULL));
-    CHECK_STR(got, "PONG");
-    collab_redis_destroy(&c);
-    /* the default user, with no password or with this one, and a wrong password */
-    collab_redis_secret_t bad[] = {{.user = "", .password = "pw-Of-broker1"},
-                                   {.user = "broker1", .password = "wrong"},
-                                   {.user = "default", .password = "pw-Of-broker1"}};
-    collab_redis_opts_t co = {.command_timeout_ms = COMMAND_MS};
-    CHECK_OK(collab_redis_addr_parse(redisfix_url(fx), &co.addr, got, sizeof got));
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        co.secret = &bad[i];
-        c = collab_redis_new(&co);
-        CHECK_RC(collab_redis_connect(c), COLLAB_E_AUTH_FAILED);
-        CHECK(strstr(collab_redis_why(c), "WRONGPASS") != NULL);
-        CHECK(strstr(collab_redis_why(c), "pw-Of") == NULL);
-        CHECK(!collab_redis_connected(c));
-        collab_redis_destroy(&c);
+    if (!case_start(&t, &o, &user)) {
+        case_end(&t);
+        return;
     }
-    co.secret = NULL;
-    c = collab_redis_new(&co);
-    CHECK_OK(collab_redis_connect(c)); /* no AUTH: connected, but nothing is allowed */
-    CHECK_RC(call_str(c, got, sizeof got, "PING", NULL), COLLAB_E_AUTH_FAILED);
-    CHECK(strstr(collab_redis_why(c), "NOAUTH") != NULL);
-    CHECK(collab_redis_connected(c)); /* an error reply leaves the connection up */
-    collab_redis_destroy(&c);
-    check_gone(&fx, pid);
+    CHECK_OK(call_str(t.c, got, sizeof got, "PING", NULL));
+    CHECK_STR(got, "PONG");
+    /* the default user, with this password or its own name, and a wrong password */
+    check_refused(t.fx, "", "pw-Of-broker1");
+    check_refused(t.fx, "default", "pw-Of-broker1");
+    check_refused(t.fx, "broker1", "wrong-one");
+    collab_redis_destroy(&t.c);
+    t.c = conn_to(t.fx, NULL); /* no AUTH: connected, but nothing is allowed */
+    CHECK_RC(call_str(t.c, got, sizeof got, "PING", NULL), COLLAB_E_AUTH_FAILED);
+    CHECK(strstr(collab_redis_why(t.c), "NOAUTH") != NULL);
+    CHECK(collab_redis_connected(t.c)); /* an error reply leaves the connection up */
+    case_end(&t);
 }
 
-/*  A least-privilege user that may not run CONFIG: the check reads INFO instead and says
-    that appendfsync could not be checked. */
+/*  A least-privilege user that may not run CONFIG, on a unix socket: the check reads INFO
+    instead and says that appendfsync could not be checked. */
 static void test_acl_without_config(void)
 {
     redisfix_opts_t o = {.user = "broker1",
                          .password = "pw2",
                          .unix_socket = true,
                          .acl_rules = "~* &* +@all -config"};
-    redisfix_t *fx = redisfix_start(&o);
-    if (!CHECK(fx != NULL))
-        return;
-    pid_t pid = redisfix_pid(fx);
+    collab_redis_secret_t user = {.user = "broker1", .password = "pw2"};
+    case_t t;
     char sock[160];
     struct stat st;
-    snprintf(sock, sizeof sock, "%s/redis.sock", redisfix_dir(fx));
-    CHECK(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0700);
-    CHECK(strncmp(redisfix_url(fx), "unix:///", 8) == 0);
-    collab_redis_secret_t user = {.user = "broker1", .password = "pw2"};
-    collab_redis_t *c = conn_to(fx, &user);
     collab_redis_durability_t d;
-    CHECK_OK(collab_redis_check_durable(c, &d));
-    CHECK(d.via_info && d.fsync_unchecked);
-    if (!CHECK(strstr(d.text, "appendfsync not checked") != NULL))
-        fprintf(stderr, "  the check said: %s\n", d.text);
-    collab_redis_destroy(&c);
-    check_gone(&fx, pid);
+    if (case_start(&t, &o, &user)) {
+        snprintf(sock, sizeof sock, "%s/redis.sock", redisfix_dir(t.fx));
+        CHECK(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0700);
+        CHECK(strncmp(redisfix_url(t.fx), "unix:///", 8) == 0);
+        CHECK_OK(collab_redis_check_durable(t.c, &d));
+        CHECK(d.via_info && d.fsync_unchecked);
+        if (!CHECK(strstr(d.text, "appendfsync not checked") != NULL))
+            fprintf(stderr, "  the check said: %s\n", d.text);
+    }
+    case_end(&t);
 }
 
 int main(void)
