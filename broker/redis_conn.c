@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #if defined(HIREDIS_MAJOR) && HIREDIS_MAJOR >= 1
 typedef size_t elements_t; /* hiredis 1.x counts an array's elements in a size_t */
@@ -21,8 +22,9 @@ typedef size_t elements_t; /* hiredis 1.x counts an array's elements in a size_t
 typedef int elements_t;
 #endif
 
-#define ADDR_TEXT_MAX 300 /* "redis://[host]:port/db" or "unix://path?db=N", formatted */
-#define QUOTE_MAX     160 /* bytes of Redis's own text quoted in a reason */
+#define ADDR_TEXT_MAX  300 /* "redis://[host]:port/db" or "unix://path?db=N", formatted */
+#define QUOTE_MAX      160 /* bytes of Redis's own text quoted in a reason */
+#define WRITE_SLICE_MS 10  /* the longest a write blocks: the deadline's overrun, at most */
 
 struct collab_redis {
     collab_redis_addr_t addr;
@@ -417,9 +419,12 @@ int collab_redis_connect(collab_redis_t *self)
         redisFree(c);
         return late ? COLLAB_E_TIMEOUT : COLLAB_E_IO;
     }
-    /* the socket's own timeouts bound a single read or write; the deadline bounds a reply */
-    if (redisSetTimeout(c, ms_to_tv(self->command_ms)) != REDIS_OK) {
-        fail(self, COLLAB_E_IO, "cannot set the command timeout: %s", c->errstr);
+    /* reads wait in poll, under the deadline; a write that fills the socket's buffer gives
+       up after one slice with what it wrote, and the rest waits in poll too */
+    struct timeval rcv = ms_to_tv(self->command_ms), snd = ms_to_tv(WRITE_SLICE_MS);
+    if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) != 0 ||
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd) != 0) {
+        fail(self, COLLAB_E_IO, "cannot set the socket's timeouts: %s", strerror(errno));
         redisFree(c);
         return COLLAB_E_IO;
     }

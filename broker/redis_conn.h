@@ -77,7 +77,7 @@ int collab_redis_appendf(collab_redis_t *self, const char *fmt, ...);
 size_t collab_redis_pending(const collab_redis_t *self);
 
 /*  Sends what is appended and reads the reply of the oldest pending command, within the
-    command timeout counted from this call. *reply is the reply (0), or NULL:
+    command timeout counted from this call (a write that blocks may overrun it by 10 ms). *reply is the reply (0), or NULL:
       0                     a reply that is not an error (an array's elements may be: EXEC's
                             are checked with collab_redis_reply_code)
       a Redis error reply   its code from collab_redis_reply_code; the connection stays up

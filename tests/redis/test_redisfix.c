@@ -1,9 +1,10 @@
 /*  test_redisfix.c: the private redis-server of the tests (redisfix.c) and the connection
     (broker/redis_conn.c) against it: it starts and answers PING over TCP and a unix socket
     of mode 0700; a write acknowledged before kill -9 is there after the restart (AOF,
-    appendfsync always); a frozen server (SIGSTOP) makes a call time out within the command
-    timeout; the start-up check refuses appendfsync everysec; an ACL user works and the
-    default user is refused; the folder and the process are gone at the end. */
+    appendfsync always); a frozen server (SIGSTOP) makes a call, and a pipeline larger than
+    the sockets' buffers, time out within the command timeout; the start-up check refuses
+   appendfsync everysec; an ACL user works and the default user is refused; the folder and the
+   process are gone at the end. */
 #include "redis_conn.h"
 #include "redisfix.h"
 #include "collab_clock.h"
@@ -142,6 +143,18 @@ static void test_frozen_times_out(void)
     t0 = collab_mono_ms();
     CHECK_RC(call_str(t.c, got, sizeof got, "PING", NULL), COLLAB_E_TIMEOUT);
     CHECK(collab_mono_ms() - t0 < COMMAND_MS + 100);
+    /* a pipeline of 16 MB, more than the sockets' buffers hold: the write too is bounded */
+    static char value[4096];
+    memset(value, 'v', sizeof value);
+    CHECK_OK(collab_redis_connect(t.c));
+    for (int i = 0; i < 4000; i++)
+        CHECK_OK(collab_redis_appendf(t.c, "SET k%d %b", i, value, sizeof value));
+    collab_redis_reply_t *r = NULL;
+    t0 = collab_mono_ms();
+    CHECK_RC(collab_redis_read(t.c, &r), COLLAB_E_TIMEOUT);
+    took = collab_mono_ms() - t0;
+    if (!CHECK(took >= COMMAND_MS && took < COMMAND_MS + 100))
+        fprintf(stderr, "  the pipeline's write took %lld ms\n", (long long)took);
     CHECK_OK(redisfix_thaw(t.fx));
     CHECK_OK(collab_redis_connect(t.c));
     CHECK_OK(call_str(t.c, got, sizeof got, "PING", NULL));
