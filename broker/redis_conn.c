@@ -28,8 +28,8 @@ typedef int elements_t;
 
 struct collab_redis {
     collab_redis_addr_t addr;
-    collab_redis_secret_t secret;
-    bool has_secret;
+    collab_redis_auth_t auth;
+    bool has_auth;
     int connect_ms, command_ms;
     redisContext *ctx; /* NULL when not connected */
     size_t pending;    /* commands appended, replies not yet read */
@@ -349,9 +349,9 @@ collab_redis_t *collab_redis_new(const collab_redis_opts_t *opts)
     if (!self)
         return NULL;
     self->addr = opts->addr;
-    if (opts->secret && opts->secret->password[0]) {
-        self->secret = *opts->secret;
-        self->has_secret = true;
+    if (opts->auth && opts->auth->password[0]) {
+        self->auth = *opts->auth;
+        self->has_auth = true;
     }
     self->connect_ms =
         opts->connect_timeout_ms ? opts->connect_timeout_ms : COLLAB_REDIS_CONNECT_TIMEOUT_MS;
@@ -368,7 +368,7 @@ void collab_redis_destroy(collab_redis_t **self_p)
         return;
     collab_redis_t *self = *self_p;
     close_ctx(self);
-    sodium_memzero(&self->secret, sizeof self->secret);
+    sodium_memzero(&self->auth, sizeof self->auth);
     free(self);
     *self_p = NULL;
 }
@@ -388,10 +388,10 @@ static int authenticate(collab_redis_t *self)
 {
     collab_redis_reply_t *r = NULL;
     int rc = 0;
-    if (self->has_secret && self->secret.user[0])
-        rc = collab_redis_callf(self, &r, "AUTH %s %s", self->secret.user, self->secret.password);
-    else if (self->has_secret)
-        rc = collab_redis_callf(self, &r, "AUTH %s", self->secret.password);
+    if (self->has_auth && self->auth.user[0])
+        rc = collab_redis_callf(self, &r, "AUTH %s %s", self->auth.user, self->auth.password);
+    else if (self->has_auth)
+        rc = collab_redis_callf(self, &r, "AUTH %s", self->auth.password);
     collab_redis_reply_free(&r);
     if (rc == 0 && self->addr.db != 0)
         rc = collab_redis_callf(self, &r, "SELECT %d", self->addr.db);

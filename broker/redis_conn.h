@@ -6,7 +6,7 @@
 #define COLLAB_REDIS_CONN_H
 
 #include "redis_addr.h"
-#include "redis_secret.h"
+#include "redis_passfile.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,7 +33,7 @@ typedef struct {
     collab_redis_addr_t addr;
     /* NULL, or a password ("" user: AUTH password; else AUTH user password). Copied, and
        wiped with the connection. */
-    const collab_redis_secret_t *secret;
+    const collab_redis_auth_t *auth;
     int connect_timeout_ms; /* 0: COLLAB_REDIS_CONNECT_TIMEOUT_MS; TCP connect, per attempt */
     int command_timeout_ms; /* 0: COLLAB_REDIS_COMMAND_TIMEOUT_MS; each reply read */
 } collab_redis_opts_t;
@@ -42,11 +42,11 @@ typedef struct {
     of memory or a timeout is negative. */
 collab_redis_t *collab_redis_new(const collab_redis_opts_t *opts);
 
-/*  Closes the connection and wipes the secret. NULL-safe, idempotent, nulls *self_p. */
+/*  Closes the connection and wipes the password. NULL-safe, idempotent, nulls *self_p. */
 void collab_redis_destroy(collab_redis_t **self_p);
 
 /*  Connects, and is also the reconnect: drops any connection first (replies still pending
-    are lost), then connects within the connect timeout, sends AUTH when there is a secret
+    are lost), then connects within the connect timeout, sends AUTH when there is a password
     and SELECT when the database is not 0, each under the command timeout. A host name is
     resolved by the system's resolver, which that timeout does not bound: use an address
     where it matters. Returns 0; COLLAB_E_IO (refused, reset, no such socket),
@@ -77,11 +77,10 @@ int collab_redis_appendf(collab_redis_t *self, const char *fmt, ...);
 size_t collab_redis_pending(const collab_redis_t *self);
 
 /*  Sends what is appended and reads the reply of the oldest pending command, within the
-    command timeout counted from this call (a write that blocks may overrun it by 10 ms). *reply is the reply (0), or NULL:
-      0                     a reply that is not an error (an array's elements may be: EXEC's
-                            are checked with collab_redis_reply_code)
-      a Redis error reply   its code from collab_redis_reply_code; the connection stays up
-                            and the next pending reply can be read
+    command timeout counted from this call (a write that blocks may overrun it by 10 ms). *reply is
+   the reply (0), or NULL: 0                     a reply that is not an error (an array's elements
+   may be: EXEC's are checked with collab_redis_reply_code) a Redis error reply   its code from
+   collab_redis_reply_code; the connection stays up and the next pending reply can be read
       COLLAB_E_TIMEOUT      no whole reply within the command timeout
       COLLAB_E_IO           not connected, an I/O error, the server closed, a protocol error
       COLLAB_E_TOO_LARGE    the reply broke a limit above

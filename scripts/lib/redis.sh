@@ -121,11 +121,12 @@ redis_stop() {
   [ -n "${REDIS_PID:-}" ] || return 0
   kill -CONT "$REDIS_PID" 2>/dev/null || true # a frozen server takes its SIGTERM too
   kill -TERM "$REDIS_PID" 2>/dev/null || true
-  # the deadline: a watchdog kills it at 10 s; wait returns as soon as it exits
-  (sleep 10 && kill -9 "$REDIS_PID" 2>/dev/null) &
-  local watchdog=$!
-  wait "$REDIS_PID" 2>/dev/null || true
-  kill "$watchdog" 2>/dev/null || true
-  wait "$watchdog" 2>/dev/null || true
+  # the deadline is a timer process: wait returns when the server or the timer ends first
+  sleep 10 </dev/null >/dev/null 2>&1 &
+  local timer=$! first=""
+  wait -n -p first "$REDIS_PID" "$timer" 2>/dev/null || true
+  [ "$first" != "$timer" ] || kill -9 "$REDIS_PID" 2>/dev/null || true
+  kill "$timer" 2>/dev/null || true
+  wait "$REDIS_PID" "$timer" 2>/dev/null || true
   REDIS_PID=""
 }

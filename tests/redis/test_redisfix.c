@@ -20,9 +20,9 @@
 #define COMMAND_MS 200
 
 /*  A connection to the fixture's server, connected; NULL (a failure counted) otherwise. */
-static collab_redis_t *conn_to(const redisfix_t *fx, const collab_redis_secret_t *secret)
+static collab_redis_t *conn_to(const redisfix_t *fx, const collab_redis_auth_t *secret)
 {
-    collab_redis_opts_t o = {.secret = secret, .command_timeout_ms = COMMAND_MS};
+    collab_redis_opts_t o = {.auth = secret, .command_timeout_ms = COMMAND_MS};
     char err[256];
     if (!CHECK(collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err) == 0))
         return NULL;
@@ -56,7 +56,7 @@ typedef struct {
 } case_t;
 
 /*  Starts the server and connects. false (a failure counted) when either fails. */
-static bool case_start(case_t *t, const redisfix_opts_t *o, const collab_redis_secret_t *secret)
+static bool case_start(case_t *t, const redisfix_opts_t *o, const collab_redis_auth_t *secret)
 {
     memset(t, 0, sizeof *t);
     t->fx = redisfix_start(o);
@@ -191,8 +191,8 @@ static void test_everysec_refused(void)
 /*  A connection with this secret is refused at AUTH, and says why without the password. */
 static void check_refused(const redisfix_t *fx, const char *user, const char *password)
 {
-    collab_redis_secret_t secret;
-    collab_redis_opts_t o = {.secret = &secret, .command_timeout_ms = COMMAND_MS};
+    collab_redis_auth_t secret;
+    collab_redis_opts_t o = {.auth = &secret, .command_timeout_ms = COMMAND_MS};
     char err[256];
     snprintf(secret.user, sizeof secret.user, "%s", user);
     snprintf(secret.password, sizeof secret.password, "%s", password);
@@ -208,7 +208,7 @@ static void check_refused(const redisfix_t *fx, const char *user, const char *pa
 static void test_acl(void)
 {
     redisfix_opts_t o = {.user = "broker1", .password = "pw-Of-broker1"};
-    collab_redis_secret_t user = {.user = "broker1", .password = "pw-Of-broker1"};
+    collab_redis_auth_t user = {.user = "broker1", .password = "pw-Of-broker1"};
     case_t t;
     char got[64];
     if (!case_start(&t, &o, &user)) {
@@ -237,7 +237,7 @@ static void test_acl_without_config(void)
                          .password = "pw2",
                          .unix_socket = true,
                          .acl_rules = "~* &* +@all -config"};
-    collab_redis_secret_t user = {.user = "broker1", .password = "pw2"};
+    collab_redis_auth_t user = {.user = "broker1", .password = "pw2"};
     case_t t;
     char sock[160];
     struct stat st;

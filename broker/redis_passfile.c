@@ -1,6 +1,6 @@
-/*  redis_secret.c: the Redis password file (see redis_secret.h). The bytes read are wiped
+/*  redis_passfile.c: the Redis password file (see redis_passfile.h). The bytes read are wiped
     before return, whatever the outcome; a reason names the file, never its content. */
-#include "redis_secret.h"
+#include "redis_passfile.h"
 #include "collab_error.h"
 
 #include <errno.h>
@@ -73,7 +73,7 @@ static int read_checked(int fd, const char *path, char *buf, size_t cap, char *e
 }
 
 /*  One line, "user password" or "password", into out. */
-static int parse_line(const char *s, size_t len, const char *path, collab_redis_secret_t *out,
+static int parse_line(const char *s, size_t len, const char *path, collab_redis_auth_t *out,
                       char *err, size_t errlen)
 {
     if (len >= 1 && s[len - 1] == '\n')
@@ -111,9 +111,9 @@ static int parse_line(const char *s, size_t len, const char *path, collab_redis_
     return 0;
 }
 
-int collab_redis_secret_load(const char *path, collab_redis_secret_t *out, char *err, size_t errlen)
+int collab_redis_passfile_load(const char *path, collab_redis_auth_t *out, char *err, size_t errlen)
 {
-    char buf[COLLAB_REDIS_SECRET_FILE_MAX + 1];
+    char buf[COLLAB_REDIS_PASSFILE_MAX + 1];
     if (err && errlen)
         err[0] = '\0';
     memset(out, 0, sizeof *out);
@@ -130,12 +130,12 @@ int collab_redis_secret_load(const char *path, collab_redis_secret_t *out, char 
         rc = parse_line(buf, (size_t)rc, path, out, err, errlen);
     sodium_memzero(buf, sizeof buf);
     if (rc)
-        collab_redis_secret_wipe(out);
+        collab_redis_auth_wipe(out);
     return rc;
 }
 
-void collab_redis_secret_wipe(collab_redis_secret_t *secret)
+void collab_redis_auth_wipe(collab_redis_auth_t *auth)
 {
-    if (secret)
-        sodium_memzero(secret, sizeof *secret);
+    if (auth)
+        sodium_memzero(auth, sizeof *auth);
 }
