@@ -59,11 +59,13 @@ redis_cli() {
 # Starts redis-server on the written config and waits, at most 15 s, until PING is answered
 # (any answer but LOADING: NOAUTH says it serves). Returns 0, 2 when its port was taken, 1.
 redis__spawn() {
-  command -v redis-server >/dev/null || {
+  local exe
+  exe=$(command -v redis-server || true)
+  [ -n "$exe" ] && [ -x "$exe" ] || {
     echo "redis_start: redis-server is missing: run scripts/deps (it installs it)" >&2
     return 1
   }
-  redis-server "$REDIS_DIR/redis.conf" </dev/null >/dev/null 2>>"$REDIS_DIR/redis.stderr" &
+  "$exe" "$REDIS_DIR/redis.conf" </dev/null >/dev/null 2>>"$REDIS_DIR/redis.stderr" &
   REDIS_PID=$!
   local deadline=$((SECONDS + 15)) wait=0.01 answer
   while [ $SECONDS -lt $deadline ]; do
