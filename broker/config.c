@@ -30,9 +30,15 @@ typedef struct {
         k, K_##kind, offsetof(collab_config_t, f), lo, hi, def                                     \
     }
 
-/*  The one path that may be empty: security_log = "" (or --security-log '') means no
-    security log at all (refused with audit = strong, which needs the file). */
-#define NO_FILE_KEY "security_log"
+/*  The paths that may be empty: security_log = "" (or --security-log '') means no
+    security log at all (refused with audit = strong, which needs the file); store = ""
+    means the SQLite file of `state`, a broker alone; store.node and store.password_file
+    are for a store shared by a cluster (docs/DISTRIBUTED.md). */
+static bool may_be_empty(const char *key)
+{
+    return strcmp(key, "security_log") == 0 || strcmp(key, "store") == 0 ||
+           strcmp(key, "store.node") == 0 || strcmp(key, "store.password_file") == 0;
+}
 
 /*  Printed in this order: the controls' parameters (collab_controls.def, LAB.md order),
     then the broker's own settings, in every profile. */
@@ -42,6 +48,11 @@ static const param_t params[] = {
 #include "collab_controls.def"
     PARAM("bind", PATH, bind, "tcp://127.0.0.1:5555", 0, 0),
     PARAM("state", PATH, state_path, "taskcollab.db", 0, 0),
+    PARAM("store", PATH, store_url, "", 0, 0),
+    PARAM("store.node", PATH, store_node, "", 0, 0),
+    PARAM("store.password_file", PATH, store_password_file, "", 0, 0),
+    PARAM("store.prefix", PATH, store_prefix, "tc:", 0, 0),
+    PARAM("store.timeout_ms", U32, store_timeout_ms, "500", 10, 60000),
     PARAM("credentials", PATH, credentials_path, "sample_data/valid_credentials.json", 0, 0),
     PARAM("security_log", PATH, security_log_path, "security.log", 0, 0),
     PARAM("sessions.idle_timeout_s", U32, idle_timeout_s, "1800", 1, 31536000),
@@ -200,8 +211,10 @@ static int apply(collab_config_t *cfg, const char *key, const char *value, char 
         set_err(err, errlen, "missing key before '='");
         return COLLAB_E_BAD_REQUEST;
     }
-    if (*value == '\0' && strcmp(key, NO_FILE_KEY) == 0) {
-        memset(cfg->security_log_path, 0, sizeof cfg->security_log_path); /* no log */
+    if (*value == '\0' && may_be_empty(key)) {
+        for (size_t i = 0; i < PARAM_COUNT; i++)
+            if (strcmp(params[i].key, key) == 0)
+                memset((char *)cfg + params[i].off, 0, COLLAB_PATH_MAX); /* none */
         return 0;
     }
     if (*value == '\0') {
@@ -370,8 +383,7 @@ static int validate_param(const collab_config_t *cfg, const param_t *p, char *er
     const void *field = (const char *)cfg + p->off;
     if (p->kind == K_PATH) {
         const char *s = field;
-        bool may_be_empty = strcmp(p->key, NO_FILE_KEY) == 0;
-        if (memchr(s, '\0', COLLAB_PATH_MAX) == NULL || (*s == '\0' && !may_be_empty)) {
+        if (memchr(s, '\0', COLLAB_PATH_MAX) == NULL || (*s == '\0' && !may_be_empty(p->key))) {
             set_err(err, errlen, "%s: must be a non-empty path", p->key);
             return COLLAB_E_BAD_REQUEST;
         }

@@ -36,6 +36,13 @@ typedef struct {
     /* timeouts, limits and paths, in every profile */
     char bind[COLLAB_PATH_MAX];
     char state_path[COLLAB_PATH_MAX];
+    /* a cluster (docs/DISTRIBUTED.md): store = redis://HOST:PORT[/DB] shared by brokers,
+       each with its own node name; "" (the default): the SQLite file of state_path */
+    char store_url[COLLAB_PATH_MAX];
+    char store_node[COLLAB_PATH_MAX];
+    char store_password_file[COLLAB_PATH_MAX]; /* owner-only; "" for no password */
+    char store_prefix[COLLAB_PATH_MAX];        /* every key starts with it */
+    uint32_t store_timeout_ms;                 /* each Redis call, then `unavailable` */
     char credentials_path[COLLAB_PATH_MAX];
     char security_log_path[COLLAB_PATH_MAX];
     uint32_t idle_timeout_s; /* sessions.idle_timeout_s */

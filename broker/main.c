@@ -26,6 +26,10 @@ static void usage(FILE *out)
         "  --show-config          print the settings in force and exit\n"
         "  --state PATH           SQLite state file; one broker per state (PATH.lock names\n"
         "                         the holder; a second broker exits 2)\n"
+        "  --store URL            a state shared by a cluster of brokers: redis://HOST:PORT[/DB]\n"
+        "                         or unix:///PATH (docs/DISTRIBUTED.md); default: --state\n"
+        "  --node NAME            this broker's name in the cluster (with --store)\n"
+        "  --store-password-file PATH  the Redis password (owner-only file; never argv)\n"
         "  --credentials PATH     credentials JSON file\n"
         "  --security-log PATH    JSON-lines security log ('' for none: security_log =)\n"
         "  --reset-state          start the lab afresh (empties the state file)\n"
@@ -59,6 +63,9 @@ static int parse_args(int argc, char **argv, options_t *o)
                                           {"show-config", 0, 0, 'S'},
                                           {"state", 1, 0, 't'},
                                           {"credentials", 1, 0, 'C'},
+                                          {"store", 1, 0, 'u'},
+                                          {"node", 1, 0, 'n'},
+                                          {"store-password-file", 1, 0, 'P'},
                                           {"security-log", 1, 0, 'L'},
                                           {"reset-state", 0, 0, 'R'},
                                           {"log-format", 1, 0, 'f'},
@@ -103,6 +110,15 @@ static int parse_args(int argc, char **argv, options_t *o)
             break;
         case 'C':
             rc = set_kv(&o->cfg, "credentials", optarg);
+            break;
+        case 'u':
+            rc = set_kv(&o->cfg, "store", optarg);
+            break;
+        case 'n':
+            rc = set_kv(&o->cfg, "store.node", optarg);
+            break;
+        case 'P':
+            rc = set_kv(&o->cfg, "store.password_file", optarg);
             break;
         case 'L':
             rc = set_kv(&o->cfg, "security_log", optarg);

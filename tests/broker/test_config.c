@@ -71,7 +71,35 @@ static void test_defaults(void)
     CHECK_EQ_INT(c.stats_interval_s, 60);
     CHECK_EQ_U64(c.transport_max_msg, 131072);
     CHECK_EQ_U64(c.security_log_max_bytes, 10485760);
+    CHECK_STR(c.store_url, ""); /* a broker alone, on the SQLite file of state */
+    CHECK_STR(c.store_node, "");
+    CHECK_STR(c.store_password_file, "");
+    CHECK_STR(c.store_prefix, "tc:");
+    CHECK_EQ_INT(c.store_timeout_ms, 500);
     CHECK_OK(collab_config_validate(&c, err, sizeof err));
+}
+
+/*  The cluster's settings: set, then emptied again (a broker alone), and bounded. */
+static void test_store_settings(void)
+{
+    collab_config_t c;
+    char err[256];
+    collab_config_defaults(&c);
+    CHECK_OK(collab_config_set(&c, "store = redis://127.0.0.1:6379/2", err, sizeof err));
+    CHECK_OK(collab_config_set(&c, "store.node = b1", err, sizeof err));
+    CHECK_OK(collab_config_set(&c, "store.password_file = /run/redis.pass", err, sizeof err));
+    CHECK_STR(c.store_url, "redis://127.0.0.1:6379/2");
+    CHECK_STR(c.store_node, "b1");
+    CHECK_STR(c.store_password_file, "/run/redis.pass");
+    CHECK_OK(collab_config_validate(&c, err, sizeof err));
+    CHECK_OK(collab_config_set(&c, "store =", err, sizeof err));
+    CHECK_STR(c.store_url, "");
+    CHECK_OK(collab_config_validate(&c, err, sizeof err));
+    CHECK_RC(collab_config_set(&c, "store.prefix =", err, sizeof err), COLLAB_E_BAD_REQUEST);
+    CHECK_RC(collab_config_set(&c, "store.timeout_ms = 5", err, sizeof err), COLLAB_E_BAD_REQUEST);
+    CHECK_RC(collab_config_set(&c, "state =", err, sizeof err), COLLAB_E_BAD_REQUEST);
+    CHECK_OK(collab_config_set(&c, "store.timeout_ms = 2000", err, sizeof err));
+    CHECK_EQ_INT(c.store_timeout_ms, 2000);
 }
 
 /*  collab_controls.def's list is well formed: LAB.md's numbers in order, distinct names
@@ -448,6 +476,7 @@ int main(int argc, char **argv)
     }
     TU_RUN(test_defaults);
     TU_RUN(test_control_names);
+    TU_RUN(test_store_settings);
     TU_RUN(test_profiles);
     TU_RUN(test_switches);
     TU_RUN(test_numbers);
