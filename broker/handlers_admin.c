@@ -5,6 +5,7 @@
 #include "reply.h"
 #include "sessions.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,11 +251,64 @@ int collab_h_revoke_session(collab_ctx_t *ctx, req_t *req)
     return 0;
 }
 
+/*  Adds a length-prefixed field to the digest, so that no two records hash alike by
+    moving bytes between fields. */
+static void digest_str(crypto_generichash_state *h, const char *s)
+{
+    uint64_t n = strlen(s);
+    crypto_generichash_update(h, (const uint8_t *)&n, sizeof n);
+    crypto_generichash_update(h, (const uint8_t *)s, n);
+}
+
+static void digest_u64(crypto_generichash_state *h, uint64_t v)
+{
+    crypto_generichash_update(h, (const uint8_t *)&v, sizeof v);
+}
+
+/*  BLAKE2b-256 of the projects and tasks, in id order, every field a client can read: two
+    brokers of a cluster that hold the same state give the same digest (docs/DISTRIBUTED.md). */
+static void state_digest(collab_ctx_t *ctx, char hex[2 * 32 + 1])
+{
+    crypto_generichash_state h;
+    uint8_t out[32];
+    crypto_generichash_init(&h, NULL, 0, sizeof out);
+    size_t np = collab_tables_project_count(ctx->tables);
+    for (size_t i = 0; i < np; i++) {
+        const collab_project_t *p = collab_tables_project_at(ctx->tables, i);
+        digest_u64(&h, p->id);
+        digest_str(&h, p->name);
+        digest_str(&h, p->description);
+        digest_str(&h, p->owner);
+        digest_u64(&h, p->closed);
+        digest_u64(&h, p->created);
+        size_t nt = 0;
+        collab_task_t **tasks = collab_tables_project_tasks(ctx->tables, p->id, &nt);
+        digest_u64(&h, nt);
+        for (size_t j = 0; j < nt; j++) {
+            const collab_task_t *t = tasks[j];
+            digest_u64(&h, t->id);
+            digest_str(&h, t->type);
+            digest_str(&h, t->title);
+            digest_str(&h, t->description);
+            digest_str(&h, t->result);
+            digest_u64(&h, (uint64_t)t->status);
+            digest_str(&h, t->assigned_to);
+            digest_str(&h, t->assigned_by);
+            digest_u64(&h, t->created);
+            digest_u64(&h, t->updated);
+        }
+    }
+    crypto_generichash_final(&h, out, sizeof out);
+    sodium_bin2hex(hex, 2 * sizeof out + 1, out, sizeof out);
+}
+
 int collab_h_get_stats(collab_ctx_t *ctx, req_t *req)
 {
     const collab_counters_t *c = &ctx->stats;
     collab_pack_t *o = &req->out;
-    collab_pack_map(o, 22);
+    char digest[2 * 32 + 1];
+    state_digest(ctx, digest);
+    collab_pack_map(o, 24);
     collab_pack_kv_uint(o, "requests", c->requests);
     collab_pack_kv_uint(o, "replies_ok", c->replies_ok);
     collab_pack_kv_uint(o, "replies_error", c->replies_error);
@@ -276,6 +330,8 @@ int collab_h_get_stats(collab_ctx_t *ctx, req_t *req)
     collab_pack_kv_uint(o, "hash_jobs", c->hash_jobs);
     collab_pack_kv_uint(o, "hash_verified", c->hash_verified);
     collab_pack_kv_uint(o, "commits", c->commits);
+    collab_pack_kv_uint(o, "refused_conflict", c->refused_conflict);
+    collab_pack_kv_str(o, "state_digest", digest);
     collab_pack_kv_uint(o, "uptime_s", (req->now - ctx->started_ms) / 1000u);
     return 0;
 }

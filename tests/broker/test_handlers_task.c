@@ -4,6 +4,8 @@
 #include "handlers_fixture.h"
 #include "testutil.h"
 
+#include <string.h>
+
 static fx_t *fx;
 
 static void setup(bool strong_roles)
@@ -138,11 +140,53 @@ static void test_task_events(void)
     fx_destroy(&fx);
 }
 
+/*  get_stats's state_digest: the same projects and tasks give the same digest in two
+    contexts; any field a client can read changes it. */
+static void digest_of(fx_t *f, char out[65])
+{
+    out[0] = '\0';
+    CHECK_OK(fx_call(f, collab_h_get_stats, "admin", COLLAB_EMPTY_MAP.ptr, COLLAB_EMPTY_MAP.len));
+    fx_settle(f);
+    collab_envelope_t env;
+    collab_map_t data;
+    collab_span_t d = {0};
+    int rc = fx_last_reply(f, &env, &data);
+    if (rc == 0)
+        rc = collab_map_str(&data, "state_digest", &d);
+    CHECK_OK(rc);
+    CHECK_EQ_U64(d.len, 64);
+    if (rc == 0 && d.len == 64)
+        snprintf(out, 65, "%.*s", (int)d.len, d.ptr);
+}
+
+static void test_state_digest(void)
+{
+    char a[65], b[65], c[65];
+    setup(false);
+    fx_agent(fx, "admin", COLLAB_ROLE_ADMIN);
+    fx_t *first = fx;
+    CHECK_OK(create_project("coord", "p"));
+    CHECK_OK(assign("coord", 1, "w1"));
+    digest_of(first, a);
+    setup(false); /* a second context, the same requests */
+    fx_agent(fx, "admin", COLLAB_ROLE_ADMIN);
+    CHECK_OK(create_project("coord", "p"));
+    CHECK_OK(assign("coord", 1, "w1"));
+    digest_of(fx, b);
+    CHECK_STR(a, b);
+    CHECK_OK(set_status("w1", 1, "in_progress")); /* one task's status */
+    digest_of(fx, c);
+    CHECK(c[0] != '\0' && strcmp(b, c) != 0);
+    fx_destroy(&first);
+    fx_destroy(&fx);
+}
+
 int main(void)
 {
     TU_RUN(test_transitions);
     TU_RUN(test_quotas);
     TU_RUN(test_roles_weak_and_strong);
     TU_RUN(test_task_events);
+    TU_RUN(test_state_digest);
     return tu_exit("test_handlers_task");
 }
