@@ -4,6 +4,7 @@
     classes they use (ratelimit.c, replay.c) know nothing of requests; the replies, the
     audit lines and the counters of their refusals are written here. */
 #include "guards.h"
+#include "apply.h"
 
 #include "handlers.h"
 #include "log.h"
@@ -124,6 +125,10 @@ static int check_session(collab_ctx_t *ctx, req_t *req)
     char key[COLLAB_MAX_SESSION_ID + 1]; /* the token, or its keyed hash (state_at_rest) */
     collab_session_key(ctx, req->env.session_id.ptr, req->env.session_id.len, key);
     req->session = collab_tables_session(ctx->tables, key, strlen(key));
+    /* a cluster: opened on another broker, and not yet applied here */
+    if (!req->session && collab_store_is_shared(ctx->store) &&
+        collab_store_find_session(ctx->store, key, &collab_apply_records, ctx) == 1)
+        req->session = collab_tables_session(ctx->tables, key, strlen(key));
     if (!req->session) /* expired and already swept: still session_expired (PROTOCOL.md 5) */
         return collab_session_was_expired(ctx, key) ? COLLAB_E_SESSION_EXPIRED
                                                     : COLLAB_E_SESSION_INVALID;

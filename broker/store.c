@@ -120,6 +120,12 @@ int collab_store_reserve_ids(collab_store_t *self, collab_id_kind_t kind, uint32
     return self->ops->reserve_ids ? self->ops->reserve_ids(self->be, kind, n, first) : 0;
 }
 
+int collab_store_find_session(collab_store_t *self, const char *key,
+                              const collab_store_loader_t *cb, void *arg)
+{
+    return self->ops->find_session ? self->ops->find_session(self->be, key, cb, arg) : 0;
+}
+
 int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
                               const collab_store_loader_t *restore, collab_store_absent_fn *absent,
                               void *arg)

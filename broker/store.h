@@ -164,4 +164,11 @@ int collab_store_take_applied(collab_store_t *self, const collab_store_applier_t
 int collab_store_reserve_ids(collab_store_t *self, collab_id_kind_t kind, uint32_t n,
                              uint64_t *first);
 
+/*  A cluster: a session that these tables do not hold (yet) may have been opened on
+    another broker a moment ago. Reads it from the shared store now and hands it to
+    cb->session. Returns 1 when found, 0 when the store holds no such session (or is not
+    shared), COLLAB_E_IO, or the callback's code. */
+int collab_store_find_session(collab_store_t *self, const char *key,
+                              const collab_store_loader_t *cb, void *arg);
+
 #endif

@@ -79,6 +79,8 @@ typedef struct {
     int (*take_applied)(void *be, const collab_store_applier_t *cb, void *arg);
     /* optional (NULL: the broker numbers alone, as for a store of one broker) */
     int (*reserve_ids)(void *be, collab_id_kind_t kind, uint32_t n, uint64_t *first);
+    /* optional (NULL: a session the tables lack does not exist) */
+    int (*find_session)(void *be, const char *key, const collab_store_loader_t *cb, void *arg);
 } collab_store_backend_t;
 
 /*  A store facade over backend ops (static, lent) and be (owned: ops->close frees it, also
