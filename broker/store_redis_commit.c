@@ -19,13 +19,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static bool is_str(const redisReply *r)
 {
     return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
@@ -316,7 +309,7 @@ static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *
     msgpack_sbuffer_init(&buf);
     int rc = pack_batch(b, sent, &buf);
     snprintf(bound, sizeof bound, "%" PRIu32, self->log_bound);
-    snprintf(now, sizeof now, "%" PRIu64, wall_ms());
+    snprintf(now, sizeof now, "%" PRIu64, rs_wall_ms());
     const char *argv[8] = {NULL, NULL, NULL, self->prefix, self->node, buf.data ? buf.data : "",
                            bound, now};
     size_t argvlen[8] = {0, 0, 0, strlen(self->prefix), strlen(self->node), buf.size,

@@ -134,6 +134,7 @@ void rs_fail(rs_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 
 void rs_wake_fd(rs_t *self);
 int rs_script_load(collab_redis_t *c, const char *src, size_t len, char sha[41]);
 void rs_batch_free(rs_batch_t *b);
+uint64_t rs_wall_ms(void); /* Unix ms: session expiries, the script's clean-up */
 void rs_key(const rs_t *self, const char *rel, char *out, size_t cap); /* prefix + rel */
 
 /*  store_redis_codec.c: pure. A change into a set's buffer; a record blob decoded. */

@@ -122,7 +122,7 @@ static int set_key(rs_set_t *s, const char *key)
     return 0;
 }
 
-static uint64_t wall_ms(void)
+uint64_t rs_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -142,7 +142,7 @@ static int rs_record(void *be, const collab_change_t *c)
     if (rc == 0 && key[0])
         rc = set_key(set, key);
     if (rc == 0)
-        rc = rs_encode_change(self, set, c, known ? known->rev : 0, wall_ms());
+        rc = rs_encode_change(self, set, c, known ? known->rev : 0, rs_wall_ms());
     if (rc == 0 && known) {
         known->dirty = self->submitted + 1; /* the open batch's number */
         if (c->kind == COLLAB_CHANGE_TASK)

@@ -194,13 +194,6 @@ static int load_list(rs_t *self, const idlist_t *l, const collab_store_loader_t 
     return rc;
 }
 
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /*  The log's end is read before the records: an entry after it may be in them already,
     and applying it again (take_applied) changes nothing. */
 int rs_load(void *be, const collab_store_loader_t *cb, void *arg)
@@ -217,7 +210,7 @@ int rs_load(void *be, const collab_store_loader_t *cb, void *arg)
     if (rs_sid_cmp(&end, &self->last) > 0 && self->nitems == 0)
         self->last = end;
     pthread_mutex_unlock(&self->mu);
-    snprintf(now, sizeof now, "%" PRIu64, wall_ms());
+    snprintf(now, sizeof now, "%" PRIu64, rs_wall_ms());
     static const struct {
         char kind;
         const char *cmd, *index;

@@ -69,6 +69,17 @@ static void put_task(collab_store_t *st, uint64_t cs, uint64_t id, collab_task_s
     CHECK_OK(collab_store_put_task(st, &t));
 }
 
+/*  Task id, created by n1 (change set 1) and seen by n2: both hold revision 1. */
+static void created(uint64_t id)
+{
+    put_task(a, 1, id, COLLAB_TASK_ASSIGNED);
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+    char line[64];
+    snprintf(line, sizeof line, "t:%" PRIu64 " status 0 title x", id);
+    CHECK(take_until(b, sb, rb, &nrb, has_line, line));
+}
+
 /*  Waits until batch n of st is committed, without taking anything. */
 static bool wait_committed(collab_store_t *st, uint64_t n)
 {
@@ -126,10 +137,7 @@ static void test_conflict(void)
 {
     if (!setup())
         goto out;
-    put_task(a, 1, 5, COLLAB_TASK_ASSIGNED);
-    CHECK_OK(collab_store_submit(a));
-    CHECK(settle(a, sa, ra, &nra));
-    CHECK(take_until(b, sb, rb, &nrb, has_line, "t:5 status 0 title x"));
+    created(5);
     put_task(a, 10, 5, COLLAB_TASK_IN_PROGRESS);
     put_task(b, 20, 5, COLLAB_TASK_FAILED);
     CHECK_OK(collab_store_submit(a));
@@ -155,9 +163,7 @@ static void test_run_rule(void)
 {
     if (!setup())
         goto out;
-    put_task(a, 1, 7, COLLAB_TASK_ASSIGNED);
-    CHECK_OK(collab_store_submit(a));
-    CHECK(settle(a, sa, ra, &nra));
+    created(7);
     put_task(a, 2, 7, COLLAB_TASK_IN_PROGRESS);
     CHECK_OK(collab_store_submit(a));
     put_task(a, 3, 7, COLLAB_TASK_COMPLETED);
@@ -188,11 +194,8 @@ static void test_poison(void)
 {
     if (!setup())
         goto out;
-    put_task(a, 1, 11, COLLAB_TASK_ASSIGNED);
-    put_task(a, 1, 12, COLLAB_TASK_ASSIGNED);
-    CHECK_OK(collab_store_submit(a));
-    CHECK(settle(a, sa, ra, &nra));
-    CHECK(take_until(b, sb, rb, &nrb, has_line, "t:12 status 0 title x"));
+    created(11);
+    created(12);
     put_task(a, 2, 12, COLLAB_TASK_IN_PROGRESS); /* n2 has not seen this one */
     CHECK_OK(collab_store_submit(a));
     CHECK(settle(a, sa, ra, &nra));
