@@ -1,0 +1,235 @@
+/*  test_store_redis_two.c: two brokers' stores (nodes n1 and n2) on one redis-server and
+    one prefix, each with its writer and tail threads: what one commits the other's
+    take_applied hands over (records, deletions, numbered events, in log order, once); two
+    changes of one task from the same revision: exactly one wins, the other comes back from
+    take_refused with the winner's record; a broker's own two pipelined changes of one
+    record both win (the run rule); an own entry older than a change still uncommitted does
+    not reach the tables; a later batch built on a refused change set is refused too. */
+#include "store_redis_test.h"
+
+static collab_store_t *a, *b;
+static seen_t *sa, *sb;
+static uint64_t ra[8], rb[8];
+static size_t nra, nrb;
+
+static bool setup(void)
+{
+    new_prefix();
+    a = open_ok("n1");
+    b = open_ok("n2");
+    sa = calloc(1, sizeof *sa);
+    sb = calloc(1, sizeof *sb);
+    nra = nrb = 0;
+    if (!a || !b || !sa || !sb)
+        return false;
+    CHECK_OK(collab_store_load(b, &seen_loader, sb));
+    CHECK_OK(collab_store_start_writer(a));
+    CHECK_OK(collab_store_start_writer(b));
+    return true;
+}
+
+static void teardown(void)
+{
+    if (tu_failures) {
+        dump("n1", sa);
+        dump("n2", sb);
+    }
+    collab_store_destroy(&a);
+    collab_store_destroy(&b);
+    free(sa);
+    free(sb);
+}
+
+static bool none_pending(const seen_t *s, const void *st)
+{
+    (void)s;
+    return collab_store_pending(st) == 0;
+}
+
+/*  Takes until every batch of st is committed, and what came with them. */
+static bool settle(collab_store_t *st, seen_t *s, uint64_t *refused, size_t *n)
+{
+    return take_until(st, s, refused, n, none_pending, st) && take_all(st, s, refused, n) == 0;
+}
+
+static int count_lines(const seen_t *s, const char *want)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        n += strcmp(s->line[i], want) == 0;
+    return n;
+}
+
+static void put_task(collab_store_t *st, uint64_t cs, uint64_t id, collab_task_status_t status)
+{
+    char title[] = "x";
+    collab_task_t t;
+    mk_task(&t, id, 1, status, title);
+    collab_store_set_changeset(st, cs);
+    CHECK_OK(collab_store_put_task(st, &t));
+}
+
+/*  Task id, created by n1 (change set 1) and seen by n2: both hold revision 1. */
+static void created(uint64_t id)
+{
+    put_task(a, 1, id, COLLAB_TASK_ASSIGNED);
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+    char line[64];
+    snprintf(line, sizeof line, "t:%" PRIu64 " status 0 title x", id);
+    CHECK(take_until(b, sb, rb, &nrb, has_line, line));
+}
+
+/*  Waits until batch n of st is committed, without taking anything. */
+static bool wait_committed(collab_store_t *st, uint64_t n)
+{
+    int64_t end = collab_mono_ms() + 5000;
+    uint64_t committed = 0;
+    while (collab_store_committed(st, &committed) == 0 && committed < n) {
+        struct pollfd p = {.fd = collab_store_fd(st), .events = POLLIN};
+        if (collab_mono_ms() > end)
+            return false;
+        poll(&p, 1, 100);
+    }
+    return committed >= n;
+}
+
+/*  n1's records, deletions and events reach n2 in log order, each once, with Redis's
+    numbers; n2 submits nothing (its tail brings them). */
+static void test_applied(void)
+{
+    if (!setup())
+        goto out;
+    collab_project_t p;
+    collab_task_t t;
+    collab_event_t ev;
+    mk_project(&p, 3, "alpha");
+    mk_task(&t, 5, 3, COLLAB_TASK_ASSIGNED, "review");
+    mk_event(&ev, "w1", "task_assigned");
+    collab_store_set_changeset(a, 1);
+    CHECK_OK(collab_store_put_project(a, &p));
+    CHECK_OK(collab_store_put_task(a, &t));
+    CHECK_OK(collab_store_put_event(a, &ev, 100));
+    CHECK_OK(collab_store_submit(a));
+    mk_event(&ev, "w1", "project_deleted");
+    collab_store_set_changeset(a, 2);
+    CHECK_OK(collab_store_delete_project(a, 3));
+    CHECK_OK(collab_store_put_event(a, &ev, 100));
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+    CHECK(take_until(b, sb, rb, &nrb, has_line, "ev w1 2 project_deleted"));
+    int p3 = find_line(sb, 0, "p:3 alpha"), t5 = find_line(sb, 0, "t:5 status 0 title review"),
+        e1 = find_line(sb, 0, "ev w1 1 task_assigned"), gone = find_line(sb, 0, "gone p:3"),
+        e2 = find_line(sb, 0, "ev w1 2 project_deleted");
+    CHECK(p3 >= 0 && p3 < t5 && t5 < e1 && e1 < gone && gone < e2);
+    CHECK_EQ_INT(sb->n, 5); /* none twice */
+    /* n1's own entries come back to it too: the events with their numbers */
+    CHECK(find_line(sa, 0, "ev w1 1 task_assigned") >= 0);
+    CHECK_EQ_INT(count_lines(sa, "ev w1 2 project_deleted"), 1);
+    CHECK_EQ_INT(nra + nrb, 0);
+out:
+    teardown();
+}
+
+/*  Both change task 5 from revision 1: exactly one wins; the other's change set comes out of
+    take_refused with the winner's record, and the winner's change reaches both. */
+static void test_conflict(void)
+{
+    if (!setup())
+        goto out;
+    created(5);
+    put_task(a, 10, 5, COLLAB_TASK_IN_PROGRESS);
+    put_task(b, 20, 5, COLLAB_TASK_FAILED);
+    CHECK_OK(collab_store_submit(a));
+    CHECK_OK(collab_store_submit(b));
+    CHECK(settle(a, sa, ra, &nra));
+    CHECK(settle(b, sb, rb, &nrb));
+    CHECK_EQ_INT(nra + nrb, 1);
+    if (nra == 1) { /* n2 won */
+        CHECK_EQ_U64(ra[0], 10);
+        CHECK(find_line(sa, 0, "restore t:5 status 3 title x") >= 0);
+    } else if (nrb == 1) {
+        CHECK_EQ_U64(rb[0], 20);
+        CHECK(find_line(sb, 0, "restore t:5 status 1 title x") >= 0);
+    }
+out:
+    teardown();
+}
+
+/*  n1 changes task 7 in two pipelined batches before its first entry comes back: both win
+    (every write since the revision read was n1's own). And the first entry, applied while
+    the second change waits uncommitted, does not take the tables back in time. */
+static void test_run_rule(void)
+{
+    if (!setup())
+        goto out;
+    created(7);
+    put_task(a, 2, 7, COLLAB_TASK_IN_PROGRESS);
+    CHECK_OK(collab_store_submit(a));
+    put_task(a, 3, 7, COLLAB_TASK_COMPLETED);
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+    CHECK_EQ_INT(nra, 0);
+    CHECK(take_until(b, sb, rb, &nrb, has_line, "t:7 status 2 title x"));
+    /* the next change: batch 4 committed, batch 5 recorded, then its entry is taken */
+    size_t before = sa->n;
+    put_task(a, 4, 7, COLLAB_TASK_FAILED);
+    CHECK_OK(collab_store_submit(a));
+    CHECK(wait_committed(a, 4));
+    put_task(a, 5, 7, COLLAB_TASK_CANCELLED);
+    CHECK_OK(take_all(a, sa, ra, &nra));
+    CHECK(find_line(sa, before, "t:7 status 3 title x") < 0); /* older than the tables */
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+    CHECK_EQ_INT(nra, 0);
+    CHECK(take_until(b, sb, rb, &nrb, has_line, "t:7 status 4 title x"));
+out:
+    teardown();
+}
+
+/*  n2's change set 30 (tasks 11 and 12) loses on task 12; its change set 31 (task 11 only),
+    submitted before n2 learnt it, was built on 30 and is refused too, although task 11
+    never moved. Once restored, n2's next change of task 11 wins. */
+static void test_poison(void)
+{
+    if (!setup())
+        goto out;
+    created(11);
+    created(12);
+    put_task(a, 2, 12, COLLAB_TASK_IN_PROGRESS); /* n2 has not seen this one */
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+    collab_store_t *keep = b;
+    put_task(b, 30, 11, COLLAB_TASK_IN_PROGRESS);
+    put_task(b, 30, 12, COLLAB_TASK_FAILED);
+    CHECK_OK(collab_store_submit(b));
+    put_task(b, 31, 11, COLLAB_TASK_COMPLETED);
+    CHECK_OK(collab_store_submit(b));
+    CHECK(settle(b, sb, rb, &nrb));
+    CHECK_EQ_INT(nrb, 2);
+    CHECK_EQ_U64(rb[0], 30);
+    CHECK_EQ_U64(rb[1], 31);
+    CHECK(find_line(sb, 0, "restore t:12 status 1 title x") >= 0);
+    CHECK(find_line(sb, 0, "restore t:11 status 0 title x") >= 0);
+    put_task(keep, 32, 11, COLLAB_TASK_FAILED);
+    CHECK_OK(collab_store_submit(keep));
+    CHECK(settle(b, sb, rb, &nrb));
+    CHECK_EQ_INT(nrb, 2);
+    CHECK(take_until(a, sa, ra, &nra, has_line, "t:11 status 3 title x"));
+out:
+    teardown();
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    fx = redisfix_start(NULL);
+    if (!CHECK(fx != NULL))
+        return tu_exit("test_store_redis_two");
+    TU_RUN(test_applied);
+    TU_RUN(test_conflict);
+    TU_RUN(test_run_rule);
+    TU_RUN(test_poison);
+    redisfix_stop(&fx);
+    return tu_exit("test_store_redis_two");
+}
