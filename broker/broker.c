@@ -4,6 +4,7 @@
 #include "creds.h"
 #include "log.h"
 #include "startup.h"
+#include "store_redis.h"
 
 #include <czmq.h>
 #include <sodium.h>
@@ -175,6 +176,35 @@ static int submit_hash(void *arg, collab_hash_job_t **job_p)
     return collab_hasher_submit(self->hasher, job_p);
 }
 
+/*  The store: the SQLite file of state_path, held by this broker alone (its lock); or, with
+    store = redis://..., the state a cluster shares (docs/DISTRIBUTED.md), under this
+    broker's node name. */
+static collab_store_t *open_store(const collab_config_t *cfg, bool reset_state, char *err,
+                                  size_t errlen)
+{
+    if (!cfg->store_url[0]) /* its lock is held already */
+        return collab_store_open(cfg->state_path, reset_state, err, errlen);
+    if (reset_state) {
+        snprintf(err, errlen, "--reset-state: a shared store is not reset by one of its brokers "
+                              "(start a fresh Redis, or use another store.prefix)");
+        return NULL;
+    }
+    if (!cfg->store_node[0]) {
+        snprintf(err, errlen, "store = %s needs this broker's name in the cluster: --node NAME "
+                              "(store.node)", cfg->store_url);
+        return NULL;
+    }
+    collab_store_redis_opts_t o = {.address = cfg->store_url,
+                                   .passfile = cfg->store_password_file[0]
+                                                   ? cfg->store_password_file
+                                                   : NULL,
+                                   .node = cfg->store_node,
+                                   .prefix = cfg->store_prefix,
+                                   .command_timeout_ms = (int)cfg->store_timeout_ms,
+                                   .session_idle_ms = cfg->idle_timeout_s * 1000u};
+    return collab_store_open_redis(&o, err, errlen);
+}
+
 collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state, char *err,
                                    size_t errlen)
 {
@@ -206,10 +236,11 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
         goto fail;
     /* one broker per state file; and bound before any state is touched, so that a broker
        that cannot bind leaves no new state file (nor security log) behind */
-    if (!(self->lock = collab_statelock_acquire(cfg->state_path, err, errlen)) ||
+    if ((!cfg->store_url[0] &&
+         !(self->lock = collab_statelock_acquire(cfg->state_path, err, errlen))) ||
         open_socket(self, err, errlen) != 0)
         goto fail;
-    self->ctx.store = collab_store_open(cfg->state_path, reset_state, err, errlen);
+    self->ctx.store = open_store(cfg, reset_state, err, errlen);
     if (self->ctx.store)
         collab_store_set_retention(self->ctx.store, cfg->event_retention);
     /* the security log, the state key and any migration, before the state is loaded */

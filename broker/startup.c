@@ -106,7 +106,12 @@ static int migrate_at_rest(collab_ctx_t *ctx, const collab_prior_t *p)
         return put_text(ctx->store, "state_at_rest", "plain");
     int rc = 0;
     collab_store_set_vault(ctx->store, ctx->vault); /* first: it turns on secure_delete */
-    if (strcmp(p->at_rest, "sealed") != 0) {
+    if (strcmp(p->at_rest, "sealed") != 0 && collab_store_is_shared(ctx->store)) {
+        /* a cluster's state is written sealed from its first record; another broker's
+           plaintext is not rewritten under it (docs/DISTRIBUTED.md: one profile per state) */
+        collab_vault_key_check(ctx->vault, check, sizeof check);
+        rc = put_text(ctx->store, "state_key_check", check);
+    } else if (strcmp(p->at_rest, "sealed") != 0) {
         rc = collab_store_seal_at_rest(ctx->store, ctx->vault, &sessions, &secrets);
         if (rc == 0 && (p->at_rest[0] || sessions || secrets))
             note(ctx, "state_migrated",
@@ -126,7 +131,7 @@ static int migrate_session_ids(collab_ctx_t *ctx, const collab_prior_t *p)
     bool strong = ctx->cfg.strong[COLLAB_CTL_SESSION_IDS];
     uint32_t dropped = 0;
     int rc = 0;
-    if (strong && strcmp(p->session_ids, "strong") != 0) {
+    if (strong && strcmp(p->session_ids, "strong") != 0 && !collab_store_is_shared(ctx->store)) {
         rc = collab_store_drop_sessions(ctx->store, &dropped);
         if (rc == 0 && dropped)
             note(ctx, "sessions_dropped",
@@ -157,7 +162,7 @@ int collab_startup(collab_ctx_t *ctx, char *err, size_t errlen)
         return refuse(err, errlen, "%s: cannot record the settings or migrate (%s)",
                       ctx->cfg.state_path, collab_strerror(rc));
     }
-    if (strcmp(prior.at_rest, "sealed") != 0 && ctx->vault)
+    if (strcmp(prior.at_rest, "sealed") != 0 && ctx->vault && !collab_store_is_shared(ctx->store))
         collab_store_scrub(ctx->store); /* the plaintext's old pages out of the WAL */
     return 0;
 }

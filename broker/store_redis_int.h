@@ -185,6 +185,7 @@ int rs_events_since(void *be, const char *agent_id, uint64_t since, collab_store
                     void *arg, uint64_t *oldest);
 int rs_get_meta(void *be, const char *key, void *buf, size_t cap);
 int rs_reserve_ids(void *be, collab_id_kind_t kind, uint32_t n, uint64_t *first);
+int rs_find_session(void *be, const char *key, const collab_store_loader_t *cb, void *arg);
 /*  The loop's connection, connected again if it broke. */
 int rs_conn(rs_t *self);
 /*  A Redis code (timeout, error reply, bad bytes) as COLLAB_E_IO; others as they are. */

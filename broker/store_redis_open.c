@@ -395,6 +395,7 @@ static const collab_store_backend_t redis_backend = {
     .shared = true,
     .take_applied = rs_take_applied,
     .reserve_ids = rs_reserve_ids,
+    .find_session = rs_find_session,
 };
 
 const char *collab_store_redis_why(collab_store_t *store)

@@ -286,6 +286,24 @@ int rs_events_since(void *be, const char *agent_id, uint64_t since, collab_store
     return rs_io_code(rc);
 }
 
+/*  A session opened on another broker that this one has not applied yet: read now. */
+int rs_find_session(void *be, const char *key, const collab_store_loader_t *cb, void *arg)
+{
+    rs_t *self = be;
+    char full[COLLAB_REDIS_PREFIX_MAX + RS_KEY_MAX + 4];
+    redisReply *r = NULL;
+    snprintf(full, sizeof full, "%ss:%s", self->prefix, key);
+    int rc = rs_conn(self);
+    if (rc == 0)
+        rc = collab_redis_callf(self->conn, &r, "HMGET %s v rev", full);
+    bool found = rc == 0 && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                 r->element[0]->type != REDIS_REPLY_NIL;
+    if (rc == 0 && found)
+        rc = load_one(self, 's', key, r, NULL, cb, arg);
+    collab_redis_reply_free(&r);
+    return rc ? rs_io_code(rc) : found;
+}
+
 /* ---------------------------------------------------------------------------------------
    Meta values and ids */
 
