@@ -22,7 +22,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 FROM ${BASE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libzmq5 libczmq4 libsodium23 libmsgpackc2 \
-      libsqlite3-0 libcjson1 libpcap0.8 libcap2-bin libhiredis0.14 \
+      libsqlite3-0 libcjson1 libpcap0.8 libcap2-bin libhiredis0.14 redis-server \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --uid 10001 collab \
  && mkdir -p /data && chown collab:collab /data
