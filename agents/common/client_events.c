@@ -1,0 +1,185 @@
+/*  client_events.c: pushed events, queued in sequence order, and the subscription that
+    asks for them, renewed after a reconnect or a move (see collab_client.h). */
+#include "client_self.h"
+#include "collab_clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENT_QUEUE_MAX 10000
+
+int client_own_map(collab_span_t src, uint8_t **data, size_t *len, collab_map_t *map)
+{
+    *data = malloc(src.len ? src.len : 1);
+    if (!*data)
+        return COLLAB_E_NOMEM;
+    memcpy(*data, src.ptr, src.len);
+    *len = src.len;
+    return collab_map_parse(*data, *len, map);
+}
+
+/*  Queues an event in sequence order, once: a catch-up (subscribe since the last event
+    seen) replays older events after a newer one may have been pushed live. */
+void client_queue_event(collab_client_t *self, const collab_envelope_t *env)
+{
+    if (env->seq <= self->last_seq || self->queued >= EVENT_QUEUE_MAX)
+        return; /* already handled (catch-up overlap) or beyond the queue: asked again later */
+    event_node_t *prev = NULL, *next = self->head;
+    while (next && next->ev.seq < env->seq) {
+        prev = next;
+        next = next->next;
+    }
+    if (next && next->ev.seq == env->seq)
+        return; /* queued already */
+    event_node_t *n = calloc(1, sizeof *n);
+    if (!n)
+        return;
+    snprintf(n->ev.name, sizeof n->ev.name, "%.*s", (int)env->event.len, env->event.ptr);
+    n->ev.seq = env->seq;
+    n->ev.timestamp = env->timestamp;
+    if (client_own_map(env->data, &n->ev.data, &n->ev.data_len, &n->ev.map) != 0) {
+        collab_event_free(&n->ev);
+        free(n);
+        return;
+    }
+    n->next = next;
+    if (prev)
+        prev->next = n;
+    else
+        self->head = n;
+    if (!next)
+        self->tail = n;
+    self->queued++;
+}
+
+void client_drop_events(collab_client_t *self)
+{
+    while (self->head) {
+        event_node_t *n = self->head;
+        self->head = n->next;
+        collab_event_free(&n->ev);
+        free(n);
+    }
+    self->tail = NULL;
+    self->queued = 0;
+}
+
+int client_receive_one(collab_client_t *self, uint64_t want, collab_envelope_t *env, zmq_msg_t *msg)
+{
+    if (zmq_msg_recv(msg, self->raw, ZMQ_DONTWAIT) < 0)
+        return 0;
+    if (collab_envelope_decode(zmq_msg_data(msg), zmq_msg_size(msg), env) != 0)
+        return 0;
+    if (env->kind == COLLAB_KIND_EVENT) {
+        client_queue_event(self, env);
+        return 0;
+    }
+    return env->kind == COLLAB_KIND_REPLY && env->request_id == want && want != 0;
+}
+
+int collab_client_subscribe(collab_client_t *self, bool all)
+{
+    uint8_t buf[64];
+    collab_pack_t p;
+    size_t len;
+    collab_pack_init(&p, buf, sizeof buf);
+    collab_pack_map(&p, 2);
+    collab_pack_kv_uint(&p, "since", self->last_seq);
+    collab_pack_kv_bool(&p, "all", all);
+    collab_pack_finish(&p, &len);
+    collab_reply_t r;
+    bool relogin = self->opts.auto_relogin;
+    self->opts.auto_relogin = false; /* no recursion through request's re-login */
+    self->resubscribe = false;       /* this is the renewal */
+    int rc = collab_client_request(self, "subscribe", buf, len, &r);
+    self->opts.auto_relogin = relogin;
+    if (rc)
+        return rc;
+    rc = r.ok ? 0 : r.code;
+    if (rc == 0) {
+        self->subscribed = true;
+        self->subscribed_all = all;
+        self->resubscribe = false; /* a move during this request renewed nothing more */
+    }
+    collab_reply_free(&r);
+    return rc;
+}
+
+void client_renew_subscription(collab_client_t *self)
+{
+    if (self->resubscribe && self->subscribed && self->session[0])
+        collab_client_subscribe(self, self->subscribed_all); /* failing, it stays marked */
+}
+
+/*  Hands the queue's head over as *ev. */
+static void take_head(collab_client_t *self, collab_event_msg_t *ev)
+{
+    event_node_t *n = self->head;
+    self->head = n->next;
+    if (!self->head)
+        self->tail = NULL;
+    self->queued--;
+    *ev = n->ev;
+    free(n);
+    if (ev->seq > self->last_seq)
+        self->last_seq = ev->seq;
+}
+
+int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int timeout_ms)
+{
+    int64_t deadline = collab_mono_ms() + timeout_ms;
+    for (;;) {
+        client_renew_subscription(self);
+        if (self->head && self->subscribed && self->last_seq &&
+            self->head->ev.seq > self->last_seq + 1 && self->gap_asked < self->head->ev.seq) {
+            /* a gap before the next event (pushed to a connection that a broker restart or a
+               failover cut): ask once for what is missing, which the queue sorts in front.
+               What is still missing after that is gone (retention): handed over as is. */
+            self->gap_asked = self->head->ev.seq;
+            int rc = collab_client_subscribe(self, self->subscribed_all);
+            if (rc == COLLAB_E_TIMEOUT && client_stopped(self))
+                return rc;
+            continue;
+        }
+        if (self->head) {
+            take_head(self, ev);
+            return 0;
+        }
+        int64_t left = deadline - collab_mono_ms();
+        if (client_stopped(self))
+            return COLLAB_E_TIMEOUT;
+        zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0}; /* the socket of now */
+        if (left <= 0 || zmq_poll(&item, 1, (long)left) <= 0) {
+            if (collab_mono_ms() >= deadline)
+                return COLLAB_E_TIMEOUT;
+            continue;
+        }
+        zmq_msg_t msg;
+        collab_envelope_t env;
+        zmq_msg_init(&msg);
+        client_receive_one(self, 0, &env, &msg);
+        zmq_msg_close(&msg);
+    }
+}
+
+/*  The newest event seq this client holds, handled or queued. */
+static uint64_t newest_seq(const collab_client_t *self)
+{
+    return self->tail && self->tail->ev.seq > self->last_seq ? self->tail->ev.seq : self->last_seq;
+}
+
+int collab_client_heartbeat(collab_client_t *self)
+{
+    collab_reply_t r;
+    int rc = collab_client_request(self, "heartbeat", NULL, 0, &r);
+    if (rc)
+        return rc;
+    uint64_t seq = 0;
+    rc = r.ok ? 0 : r.code;
+    if (rc == 0 && collab_map_uint(&r.map, "event_seq", &seq) == 0 && self->subscribed &&
+        seq > newest_seq(self))
+        rc = collab_client_subscribe(self, self->subscribed_all);
+    collab_reply_free(&r);
+    return rc;
+}
