@@ -65,17 +65,55 @@ void client_drop_events(collab_client_t *self)
     self->queued = 0;
 }
 
-int client_receive_one(collab_client_t *self, uint64_t want, collab_envelope_t *env, zmq_msg_t *msg)
+/*  A reply envelope copied into *reply (to free). Returns 0 or a negative code. */
+static int fill_reply(const collab_envelope_t *env, collab_reply_t *reply)
 {
-    if (zmq_msg_recv(msg, self->raw, ZMQ_DONTWAIT) < 0)
+    memset(reply, 0, sizeof *reply);
+    reply->ok = env->ok;
+    reply->code = -(int)env->error_code;
+    snprintf(reply->error, sizeof reply->error, "%.*s", (int)env->error.len, env->error.ptr);
+    return client_own_map(env->data, &reply->data, &reply->data_len, &reply->map);
+}
+
+/*  Waits up to ms for one message and takes it: an event is queued, a reply that want
+    asks for is copied into *reply (its id in *id when id is not NULL), any other reply
+    is dropped as stale. Returns 1 for that reply, 0 for anything else or nothing, or a
+    negative code when the reply could not be copied. */
+static int take_one(collab_client_t *self, int64_t ms, uint64_t want, collab_reply_t *reply,
+                    uint64_t *id)
+{
+    zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0}; /* the socket of now */
+    if (zmq_poll(&item, 1, (long)ms) <= 0)
         return 0;
-    if (collab_envelope_decode(zmq_msg_data(msg), zmq_msg_size(msg), env) != 0)
-        return 0;
-    if (env->kind == COLLAB_KIND_EVENT) {
-        client_queue_event(self, env);
-        return 0;
+    zmq_msg_t msg;
+    collab_envelope_t env;
+    int rc = 0;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, self->raw, ZMQ_DONTWAIT) >= 0 &&
+        collab_envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &env) == 0) {
+        if (env.kind == COLLAB_KIND_EVENT)
+            client_queue_event(self, &env);
+        else if (env.kind == COLLAB_KIND_REPLY && want != 0 &&
+                 (want == CLIENT_ANY_REPLY || env.request_id == want)) {
+            rc = fill_reply(&env, reply);
+            rc = rc == 0 ? 1 : rc;
+            if (id)
+                *id = env.request_id;
+        }
     }
-    return env->kind == COLLAB_KIND_REPLY && env->request_id == want && want != 0;
+    zmq_msg_close(&msg);
+    return rc;
+}
+
+int client_await(collab_client_t *self, int64_t deadline, uint64_t want, collab_reply_t *reply,
+                 uint64_t *id)
+{
+    for (int64_t left; !client_stopped(self) && (left = deadline - collab_mono_ms()) > 0;) {
+        int got = take_one(self, left, want, reply, id);
+        if (got)
+            return got < 0 ? got : 0;
+    }
+    return COLLAB_E_TIMEOUT;
 }
 
 int collab_client_subscribe(collab_client_t *self, bool all)
@@ -147,19 +185,9 @@ int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int 
             return 0;
         }
         int64_t left = deadline - collab_mono_ms();
-        if (client_stopped(self))
+        if (client_stopped(self) || left <= 0)
             return COLLAB_E_TIMEOUT;
-        zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0}; /* the socket of now */
-        if (left <= 0 || zmq_poll(&item, 1, (long)left) <= 0) {
-            if (collab_mono_ms() >= deadline)
-                return COLLAB_E_TIMEOUT;
-            continue;
-        }
-        zmq_msg_t msg;
-        collab_envelope_t env;
-        zmq_msg_init(&msg);
-        client_receive_one(self, 0, &env, &msg);
-        zmq_msg_close(&msg);
+        take_one(self, left, 0, NULL, NULL);
     }
 }
 

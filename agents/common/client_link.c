@@ -1,7 +1,6 @@
 /*  client_link.c: the client's one socket, to the endpoint in use, and the move to the
     next endpoint (see collab_client.h, "Several endpoints"). */
 #include "client_self.h"
-#include "collab_clock.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -61,19 +60,4 @@ void client_link_move(collab_client_t *self, bool watch)
         }
     }
     self->current = from; /* none of the others opens: stay */
-}
-
-void client_link_pause(collab_client_t *self, int ms)
-{
-    int64_t deadline = collab_mono_ms() + ms;
-    zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
-    for (int64_t left; !client_stopped(self) && (left = deadline - collab_mono_ms()) > 0;) {
-        if (zmq_poll(&item, 1, (long)left) <= 0)
-            continue;
-        zmq_msg_t msg;
-        collab_envelope_t env;
-        zmq_msg_init(&msg);
-        client_receive_one(self, 0, &env, &msg);
-        zmq_msg_close(&msg);
-    }
 }

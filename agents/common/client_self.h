@@ -50,13 +50,15 @@ int client_link_open(collab_client_t *self, bool watch);
 /*  Moves to the next endpoint that opens (round robin), closing the old socket with what
     it still held; marks the subscription for renewal. A no-op with one endpoint. */
 void client_link_move(collab_client_t *self, bool watch);
-/*  Waits ms (ended early by a stop signal), queueing events; replies are stale here. */
-void client_link_pause(collab_client_t *self, int ms);
 
-/*  client_events.c. Receives one message (already known readable): an event is queued; a
-    reply is returned through *env when its id is want (not 0). Returns 1 for that reply. */
-int client_receive_one(collab_client_t *self, uint64_t want, collab_envelope_t *env,
-                       zmq_msg_t *msg);
+/*  client_events.c. Waits until deadline (collab_mono_ms) for the reply to want
+    (CLIENT_ANY_REPLY: any reply; 0: none, which makes it a pause), its id in *id when id
+    is not NULL; events are queued meanwhile and other replies dropped as stale. Returns 0
+    with *reply to free, COLLAB_E_TIMEOUT at the deadline or on a stop signal, or a
+    negative code when the reply could not be copied. */
+#define CLIENT_ANY_REPLY UINT64_MAX
+int client_await(collab_client_t *self, int64_t deadline, uint64_t want, collab_reply_t *reply,
+                 uint64_t *id);
 /*  Queues a pushed event in sequence order, once (an old or a repeated one is dropped). */
 void client_queue_event(collab_client_t *self, const collab_envelope_t *env);
 /*  Subscribes again, since the last event, after a move (a no-op when not needed). */

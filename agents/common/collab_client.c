@@ -119,15 +119,6 @@ uint64_t collab_client_send(collab_client_t *self, const char *action, const voi
     return build_and_send(self, action, payload, len, &id) == 0 ? id : 0;
 }
 
-static int fill_reply(const collab_envelope_t *env, collab_reply_t *reply)
-{
-    memset(reply, 0, sizeof *reply);
-    reply->ok = env->ok;
-    reply->code = -(int)env->error_code;
-    snprintf(reply->error, sizeof reply->error, "%.*s", (int)env->error.len, env->error.ptr);
-    return client_own_map(env->data, &reply->data, &reply->data_len, &reply->map);
-}
-
 /*  One attempt: send, then wait for the matching reply until the attempt's deadline. */
 static int attempt(collab_client_t *self, const char *action, const void *payload, size_t len,
                    collab_reply_t *reply)
@@ -136,21 +127,7 @@ static int attempt(collab_client_t *self, const char *action, const void *payloa
     int rc = build_and_send(self, action, payload, len, &id);
     if (rc)
         return rc;
-    int64_t deadline = collab_mono_ms() + self->opts.timeout_ms;
-    zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
-    for (int64_t left; !client_stopped(self) && (left = deadline - collab_mono_ms()) > 0;) {
-        if (zmq_poll(&item, 1, (long)left) <= 0)
-            continue;
-        zmq_msg_t msg;
-        collab_envelope_t env;
-        zmq_msg_init(&msg);
-        int got = client_receive_one(self, id, &env, &msg);
-        rc = got ? fill_reply(&env, reply) : 0;
-        zmq_msg_close(&msg);
-        if (got)
-            return rc;
-    }
-    return COLLAB_E_TIMEOUT;
+    return client_await(self, collab_mono_ms() + self->opts.timeout_ms, id, reply, NULL);
 }
 
 static bool session_gone(const collab_reply_t *r)
@@ -209,7 +186,7 @@ static int send_with_failover(collab_client_t *self, const char *action, const v
             collab_reply_free(reply);
             memset(reply, 0, sizeof *reply);
             if (asked >= self->eps.n) { /* every endpoint said so: wait as asked */
-                client_link_pause(self, wait);
+                client_await(self, collab_mono_ms() + wait, 0, NULL, NULL);
                 asked = 0;
             }
         }
@@ -359,27 +336,7 @@ void collab_client_set_timeout(collab_client_t *self, int timeout_ms, int retrie
 int collab_client_next_reply(collab_client_t *self, uint64_t *id, collab_reply_t *reply,
                              int timeout_ms)
 {
-    int64_t deadline = collab_mono_ms() + timeout_ms;
-    zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0};
-    for (int64_t left; !client_stopped(self) && (left = deadline - collab_mono_ms()) > 0;) {
-        if (zmq_poll(&item, 1, (long)left) <= 0)
-            continue;
-        zmq_msg_t msg;
-        collab_envelope_t env;
-        zmq_msg_init(&msg);
-        int rc = 1;
-        if (zmq_msg_recv(&msg, self->raw, ZMQ_DONTWAIT) >= 0 &&
-            collab_envelope_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &env) == 0) {
-            if (env.kind == COLLAB_KIND_EVENT)
-                client_queue_event(self, &env);
-            else if (env.kind == COLLAB_KIND_REPLY && (rc = fill_reply(&env, reply)) == 0)
-                *id = env.request_id;
-        }
-        zmq_msg_close(&msg);
-        if (rc <= 0)
-            return rc;
-    }
-    return COLLAB_E_TIMEOUT;
+    return client_await(self, collab_mono_ms() + timeout_ms, CLIENT_ANY_REPLY, reply, id);
 }
 
 void collab_client_set_relogin(collab_client_t *self, bool on)
