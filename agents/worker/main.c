@@ -89,6 +89,17 @@ static int call(worker_t *w, collab_reply_t *r, const char *action, collab_pack_
     return rc;
 }
 
+/*  The task as the broker holds it, in *r (to free). Returns 0 or a negative code. */
+static int get_task(worker_t *w, uint64_t task_id, collab_reply_t *r)
+{
+    uint8_t buf[64];
+    collab_pack_t p;
+    collab_pack_init(&p, buf, sizeof buf);
+    collab_pack_map(&p, 1);
+    collab_pack_kv_uint(&p, "task_id", task_id);
+    return call(w, r, "get_task", &p);
+}
+
 #define MAX_SENDS 3 /* of one status update whose replies never came */
 
 /*  After an update's reply never came (the client library then on its next broker, which
@@ -97,14 +108,9 @@ static int call(worker_t *w, collab_reply_t *r, const char *action, collab_pack_
     went elsewhere), or a negative code when the read failed. */
 static int status_reached(worker_t *w, uint64_t task_id, const char *status)
 {
-    uint8_t buf[64];
-    collab_pack_t p;
     collab_reply_t r;
     collab_span_t to, st;
-    collab_pack_init(&p, buf, sizeof buf);
-    collab_pack_map(&p, 1);
-    collab_pack_kv_uint(&p, "task_id", task_id);
-    int rc = call(w, &r, "get_task", &p);
+    int rc = get_task(w, task_id, &r);
     if (rc)
         return rc;
     const char *before = strcmp(status, "in_progress") == 0 ? "assigned" : "in_progress";
@@ -153,14 +159,9 @@ static int set_status(worker_t *w, uint64_t task_id, const char *status, const c
 /*  Reads the task and checks it is still ours and still waiting. */
 static int fetch_task(worker_t *w, uint64_t task_id, char *type, size_t cap)
 {
-    uint8_t buf[64];
-    collab_pack_t p;
     collab_reply_t r;
     collab_span_t to, status, t;
-    collab_pack_init(&p, buf, sizeof buf);
-    collab_pack_map(&p, 1);
-    collab_pack_kv_uint(&p, "task_id", task_id);
-    int rc = call(w, &r, "get_task", &p);
+    int rc = get_task(w, task_id, &r);
     if (rc)
         return rc;
     bool mine = collab_map_str(&r.map, "assigned_to", &to) == 0 &&

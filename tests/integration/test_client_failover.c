@@ -270,6 +270,16 @@ static void two(char *out, size_t cap, const fake_t *a, const fake_t *b)
     snprintf(out, cap, "%s,%s", a->endpoint, b->endpoint);
 }
 
+/*  A new test case with fakes A and B in their modes; eps (when not NULL) gets "A,B". */
+static void fakes_two(const char *name, fake_t *f, int a, int b, char *eps, size_t cap)
+{
+    fakes_begin(name);
+    fake_start(&f[0], "A", a);
+    fake_start(&f[1], "B", b);
+    if (eps)
+        two(eps, cap, &f[0], &f[1]);
+}
+
 /*  Logged in and subscribed on A, events 1 and 2 handled; then A dies (silent). */
 static collab_client_t *subscribed_on_a(fake_t *f)
 {
@@ -291,9 +301,8 @@ static void test_read_moves(void)
     fake_t f[2];
     collab_reply_t r;
     collab_span_t from;
-    fakes_begin("a read moves, same session, resubscribed since the last event");
-    fake_start(&f[0], "A", ANSWER);
-    fake_start(&f[1], "B", ANSWER);
+    fakes_two("a read moves, same session, resubscribed since the last event", f, ANSWER, ANSWER,
+              NULL, 0);
     collab_client_t *c = subscribed_on_a(f);
     CHECK_OK(collab_client_request(c, "list_projects", NULL, 0, &r));
     CHECK(r.ok && collab_map_str(&r.map, "from", &from) == 0 && collab_span_eq(from, "B"));
@@ -314,10 +323,7 @@ static void test_write_not_resent(void)
     fake_t f[2];
     collab_reply_t r;
     char eps[160];
-    fakes_begin("a write that times out is not sent again");
-    fake_start(&f[0], "A", SILENT);
-    fake_start(&f[1], "B", ANSWER);
-    two(eps, sizeof eps, &f[0], &f[1]);
+    fakes_two("a write that times out is not sent again", f, SILENT, ANSWER, eps, sizeof eps);
     collab_client_t *c = client_for(eps, 300, 3);
     collab_client_set_session(c, "sess-A");
     CHECK_RC(collab_client_request(c, "create_project", NULL, 0, &r), COLLAB_E_TIMEOUT);
@@ -341,11 +347,9 @@ static void test_unavailable(void)
     fake_t f[2];
     collab_reply_t r;
     char eps[160];
-    fakes_begin("unavailable: moves, and waits when every broker says it");
-    fake_start(&f[0], "A", UNAVAILABLE);
-    fake_start(&f[1], "B", ANSWER);
+    fakes_two("unavailable: moves, and waits when every broker says it", f, UNAVAILABLE, ANSWER,
+              eps, sizeof eps);
     f[0].retry_after_ms = f[1].retry_after_ms = 400;
-    two(eps, sizeof eps, &f[0], &f[1]);
     collab_client_t *c = client_for(eps, 3000, 2);
     collab_client_set_session(c, "sess-A");
     int64_t t0 = collab_mono_ms();
@@ -375,11 +379,8 @@ static void test_late_reply(void)
     collab_reply_t r;
     collab_span_t from;
     char eps[160];
-    fakes_begin("a late reply from the old broker is not taken");
-    fake_start(&f[0], "A", LATE);
-    fake_start(&f[1], "B", ANSWER);
+    fakes_two("a late reply from the old broker is not taken", f, LATE, ANSWER, eps, sizeof eps);
     f[0].late = f[1].late = &late;
-    two(eps, sizeof eps, &f[0], &f[1]);
     collab_client_t *c = client_for(eps, 300, 2);
     CHECK_OK(collab_client_login(c));
     CHECK_OK(collab_client_request(c, "get_project", NULL, 0, &r));
@@ -402,9 +403,7 @@ static void test_session_invalid_after_move(void)
 {
     fake_t f[2];
     collab_reply_t r;
-    fakes_begin("session_invalid after a move: re-login");
-    fake_start(&f[0], "A", ANSWER);
-    fake_start(&f[1], "B", ANSWER);
+    fakes_two("session_invalid after a move: re-login", f, ANSWER, ANSWER, NULL, 0);
     f[1].strict = true;
     collab_client_t *c = subscribed_on_a(f);
     CHECK_OK(collab_client_request(c, "list_projects", NULL, 0, &r));

@@ -37,7 +37,7 @@ static void test_lists(void)
     CHECK_STR(eps.ep[1], "tcp://broker2:5556");
     CHECK_OK(agent_cli_check_endpoints(two, err, sizeof err));
     CHECK_OK(agent_cli_check_endpoints("ipc:///tmp/a,tcp://[::1]:5555", err, sizeof err));
-    char eight[400] = "", nine[400];
+    char eight[400] = "", nine[sizeof eight + 16];
     for (int i = 1; i <= 8; i++)
         snprintf(eight + strlen(eight), sizeof eight - strlen(eight), "%stcp://b%d:1",
                  i > 1 ? "," : "", i);

@@ -13,7 +13,7 @@
 #include <czmq.h>
 #include <signal.h>
 
-static const char *worker_exe, *coord_exe, *scenario;
+static const char *broker_exe, *creds, *worker_exe, *coord_exe, *scenario;
 
 static int start_agent(agent_proc_t *p, const char *exe, const char *agent, const char *eps,
                        const char *creds, const char *const *own)
@@ -94,7 +94,7 @@ static void test_lost_writes(void)
         {"close_project", NULL, false},
         {"update_task_status", "completed", true},
     };
-    CHECK(broker_init(&b, getenv("E2E_BROKER"), getenv("E2E_CREDS")) == 0);
+    CHECK(broker_init(&b, broker_exe, creds) == 0);
     CHECK(broker_start(&b, NULL) == 0);
     drop_proxy_t *px = drop_proxy_new(b.endpoint, 2, rules, 4);
     CHECK(px != NULL);
@@ -142,11 +142,9 @@ int main(int argc, char **argv)
 {
     if (argc < 6)
         return 2;
-    setenv("E2E_BROKER", argv[1], 1);
-    setenv("E2E_CREDS", argv[2], 1);
-    worker_exe = argv[3];
-    coord_exe = argv[4];
-    scenario = argv[5];
+    const char **args[] = {&broker_exe, &creds, &worker_exe, &coord_exe, &scenario};
+    for (int i = 0; i < 5; i++)
+        *args[i] = argv[i + 1];
     signal(SIGPIPE, SIG_IGN);
     test_lost_writes();
     zsys_shutdown();
