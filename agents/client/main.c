@@ -92,7 +92,7 @@ int main(int argc, char **argv)
         usage(own > 0 ? stdout : stderr);
         return own > 0 ? AGENT_EXIT_OK : AGENT_EXIT_USAGE;
     }
-    if (agent_cli_check_endpoint(cli.endpoint, err, sizeof err) != 0) {
+    if (agent_cli_check_endpoints(cli.endpoint, err, sizeof err) != 0) {
         fprintf(stderr, PROG ": %s\n", err);
         return AGENT_EXIT_UNREACHABLE;
     }

@@ -43,7 +43,9 @@ static const opt_t opts[] = {
 const char *agent_cli_help(void)
 {
     return "common options (and environment variables):\n"
-           "  --broker ENDPOINT      COLLAB_BROKER         default tcp://127.0.0.1:5555\n"
+           "  --broker ENDPOINT      COLLAB_BROKER         default tcp://127.0.0.1:5555; a\n"
+           "                         cluster's brokers as A,B,... (up to 8): the first is\n"
+           "                         used, the next when it times out or is unavailable\n"
            "  --agent ID             COLLAB_AGENT_ID\n"
            "  --password PW          COLLAB_PASSWORD       (prefer --password-file)\n"
            "  --password-file FILE   COLLAB_PASSWORD_FILE\n"
@@ -195,11 +197,22 @@ int agent_cli_check_endpoint(const char *ep, char *err, size_t errlen)
     if (semi) /* tcp://SRC:0;HOST:PORT: the part after the source address decides */
         hp = semi + 1;
     const char *colon = hp ? strrchr(hp, ':') : NULL;
-    if (colon && colon > hp && strcspn(hp, " \t") == strlen(hp) &&
+    if (colon && colon > hp && strcspn(hp, " \t/") == strlen(hp) && /* "a;tcp://b" is none */
         collab_parse_long(colon + 1, 1, 65535, &port) == 0)
         return 0;
     snprintf(err, errlen, "'%s' is not a broker endpoint: expected tcp://HOST:PORT", ep);
     return -1;
+}
+
+int agent_cli_check_endpoints(const char *list, char *err, size_t errlen)
+{
+    collab_endpoints_t eps;
+    if (collab_endpoints_parse(list, &eps, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < eps.n; i++)
+        if (agent_cli_check_endpoint(eps.ep[i], err, errlen) != 0)
+            return -1;
+    return 0;
 }
 
 void agent_cli_describe_failure(const agent_cli_t *cli, const char *agent, int rc, char *out,
@@ -258,7 +271,7 @@ collab_client_t *agent_cli_connect(const agent_cli_t *cli_in, const char *prog, 
         fprintf(stderr, "%s: no agent id (--agent or COLLAB_AGENT_ID)\n", prog);
         return NULL;
     }
-    if (agent_cli_check_endpoint(cli.endpoint, err, sizeof err) != 0) {
+    if (agent_cli_check_endpoints(cli.endpoint, err, sizeof err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err);
         *exit_code = AGENT_EXIT_UNREACHABLE;
         return NULL;

@@ -21,7 +21,8 @@ enum {
 };
 
 typedef struct {
-    char endpoint[512]; /* --broker, COLLAB_BROKER (default tcp://127.0.0.1:5555) */
+    /* --broker, COLLAB_BROKER: one endpoint or several, "A,B" (default tcp://127.0.0.1:5555) */
+    char endpoint[COLLAB_ENDPOINTS_MAX];
     char agent_id[COLLAB_MAX_AGENT_ID + 1]; /* --agent, COLLAB_AGENT_ID */
     char password[COLLAB_PASSWORD_MAX + 1]; /* --password, COLLAB_PASSWORD */
     char password_file[512];                /* --password-file, COLLAB_PASSWORD_FILE */
@@ -60,6 +61,11 @@ int agent_cli_load_curve(const agent_cli_t *cli, collab_client_opts_t *o, char *
     tcp://SRC:0;HOST:PORT) or ipc://PATH. Returns 0, or -1 with the reason in err. */
 int agent_cli_check_endpoint(const char *endpoint, char *err, size_t errlen);
 
+/*  The same for --broker's value: a list of 1 to COLLAB_CLIENT_MAX_ENDPOINTS endpoints
+    separated by commas (collab_endpoints_parse), each checked as above. Returns 0, or -1
+    with the reason, naming the endpoint at fault, in err. */
+int agent_cli_check_endpoints(const char *list, char *err, size_t errlen);
+
 /*  The message for a first login that failed with rc (no broker, handshake refused, login
     refused), one line without the program name. */
 void agent_cli_describe_failure(const agent_cli_t *cli, const char *agent, int rc, char *out,
@@ -67,8 +73,8 @@ void agent_cli_describe_failure(const agent_cli_t *cli, const char *agent, int r
 
 /*  Creates a client and logs in; on failure prints one clear message and returns NULL,
     with the exit code to use in *exit_code (128 + the signal when a stop signal came
-    first): 3 when the endpoint is not one (see
-    agent_cli_check_endpoint) or no broker answers within connect_timeout_ms. */
+    first): 3 when the endpoint list is not one (see agent_cli_check_endpoints) or no
+    broker answers within connect_timeout_ms (on each endpoint in turn). */
 collab_client_t *agent_cli_connect(const agent_cli_t *cli, const char *prog, int *exit_code);
 
 /*  Installs the common SIGINT/SIGTERM handling (agent_stop.h), calling fn (may be NULL)

@@ -1,10 +1,45 @@
 /*  collab_client.h: one agent's connection to the broker. A DEALER socket, login, signing
     as the login reply's controls say (a retry is signed again), requests with a timeout and
-    retries, re-login after the broker restarts or the session ends, heartbeats, and pushed
-    events queued for the caller with catch-up after a reconnect. */
+    retries, re-login after the broker restarts or the session ends, heartbeats, pushed
+    events queued for the caller with catch-up after a reconnect, and failover between the
+    brokers of a cluster.
+
+    Several endpoints ("tcp://a:5555,tcp://b:5556", at most COLLAB_CLIENT_MAX_ENDPOINTS).
+    The client uses the first. A session is cluster-wide (docs/DISTRIBUTED.md 6), so a move
+    to another endpoint keeps the session id and the last event seq: no new login.
+    - An attempt that times out, or a reply `unavailable` (65), moves the client to the next
+      endpoint (round robin) at once: a timeout says that broker may be dead, and another is
+      there. The request's budget is still 1 + retries attempts in all, spread over the
+      endpoints.
+    - A request that changes no state (collab_action_state_changing false: list_*, get_*,
+      heartbeat, subscribe, login, logout) is sent again on the new endpoint. A second
+      login leaves at worst an unused session to its idle timeout.
+    - A state-changing request (create_project, assign_task, update_task_status, ...) that
+      timed out is NOT sent again anywhere: its broker may have done it before dying, and
+      no broker de-duplicates (only control 8 does). The call returns COLLAB_E_TIMEOUT with
+      the client on the next endpoint; the caller reads the state and sends only what is
+      missing. After `unavailable` it is sent again, since that reply means nothing was
+      changed (PROTOCOL.md 9).
+    - When every endpoint has answered `unavailable` in turn, the client waits the last
+      reply's retry_after_ms (bounded to COLLAB_CLIENT_UNAVAILABLE_MIN_MS..MAX_MS) before
+      the next attempt. The last attempt's `unavailable` is returned as the reply.
+    - After a move, a client that had subscribed subscribes again on the new broker,
+      `since` its last event, before its next request or event wait. `session_invalid`
+      from the new broker is handled as from any broker: re-login when auto_relogin is on.
+    - The first login's wait for a connection (connect_timeout_ms) is given to each
+      endpoint in turn until one completes its handshake.
+    One socket at a time, not one per endpoint: a move closes the old DEALER (linger 0) and
+    connects a new one. A reply or event that the old broker sends late dies with the old
+    socket, and a request still queued in it (its broker was down) is dropped instead of
+    reaching that broker when it comes back, after the caller may have done it elsewhere.
+    Request ids keep increasing across sockets, so even a stray reply could not match.
+    With one endpoint nothing moves: a timeout is retried on it, writes included, as
+    before; only `unavailable` is waited out and retried.
+    The fire-and-forget pair (collab_client_send, _next_reply) does not fail over. */
 #ifndef COLLAB_CLIENT_H
 #define COLLAB_CLIENT_H
 
+#include "client_endpoints.h"
 #include "collab.h"
 
 #include <stdbool.h>
@@ -16,7 +51,8 @@ typedef struct collab_client collab_client_t;
 #define COLLAB_CURVE_KEY_LEN 32 /* a CURVE key in binary; 40 characters in Z85 */
 
 typedef struct {
-    const char *endpoint; /* tcp://127.0.0.1:5555; "tcp://SRC:0;HOST:PORT" sends from SRC */
+    const char *endpoint; /* tcp://127.0.0.1:5555; "tcp://SRC:0;HOST:PORT" sends from SRC;
+                             several, separated by commas (see above) */
     const char *agent_id;
     const char *password;
     uint8_t key[COLLAB_KEY_LEN];
@@ -32,7 +68,8 @@ typedef struct {
     bool curve;
     uint8_t curve_server[COLLAB_CURVE_KEY_LEN];
     uint8_t curve_public[COLLAB_CURVE_KEY_LEN];
-    uint8_t curve_secret[COLLAB_CURVE_KEY_LEN]; /* wiped by the client once applied */
+    uint8_t curve_secret[COLLAB_CURVE_KEY_LEN]; /* the client wipes its copy once applied,
+                                                   or in destroy when it may move */
 } collab_client_opts_t;
 
 /*  A decoded reply: data is a copy the reply owns; args views it. */
@@ -63,7 +100,12 @@ typedef struct {
     uint32_t window_s;
 } collab_controls_t;
 
-/*  Connects (lazily: ZeroMQ connects in the background). NULL on bad options. */
+/*  The bounds of the wait after `unavailable` from every endpoint. */
+#define COLLAB_CLIENT_UNAVAILABLE_MIN_MS 50
+#define COLLAB_CLIENT_UNAVAILABLE_MAX_MS 2000
+
+/*  Connects to the first endpoint (lazily: ZeroMQ connects in the background). NULL on bad
+    options, a bad endpoint list (collab_endpoints_parse) included. */
 collab_client_t *collab_client_new(const collab_client_opts_t *opts);
 void collab_client_destroy(collab_client_t **self_p);
 
@@ -75,8 +117,9 @@ int collab_client_login(collab_client_t *self);
 
 /*  Sends one request with a packed payload map (NULL/0 for {}), signing it when the
     controls require, waiting for its reply. Events that arrive meanwhile are queued.
-    Returns 0 when a reply came (reply->ok tells the outcome) or COLLAB_E_TIMEOUT. The
-    caller frees the reply with collab_reply_free. */
+    Returns 0 when a reply came (reply->ok tells the outcome) or COLLAB_E_TIMEOUT (for a
+    state-changing action with several endpoints: it may or may not have been done; read
+    before sending it again). The caller frees the reply with collab_reply_free. */
 int collab_client_request(collab_client_t *self, const char *action, const void *payload,
                           size_t len, collab_reply_t *reply);
 
@@ -115,8 +158,11 @@ void collab_event_free(collab_event_msg_t *ev);
 const char *collab_client_session(const collab_client_t *self);
 const collab_controls_t *collab_client_controls(const collab_client_t *self);
 const char *collab_client_role(const collab_client_t *self);
-/*  The raw libzmq socket (for polling alongside other inputs). */
+/*  The raw libzmq socket (for polling alongside other inputs): the current one, which a
+    move to another endpoint replaces. */
 void *collab_client_socket(collab_client_t *self);
+/*  The endpoint in use (one of the list). */
+const char *collab_client_endpoint(const collab_client_t *self);
 /*  The last event sequence number handled. */
 uint64_t collab_client_last_seq(const collab_client_t *self);
 /*  Turns the automatic re-login on session_invalid/expired on or off. */

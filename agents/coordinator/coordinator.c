@@ -1,6 +1,7 @@
 /*  coordinator.c: assignment, monitoring and reassignment (see coordinator.h). */
 #include "coordinator.h"
 #include "collab_clock.h"
+#include "reconcile.h"
 #include "collab_text.h"
 
 #include <stdlib.h>
@@ -17,8 +18,7 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/*  Sends a request with a packed payload; returns 0 with *r to free, or an error code. */
-static int call(coord_t *co, collab_reply_t *r, const char *action, collab_pack_t *p)
+int coord_call(coord_t *co, collab_reply_t *r, const char *action, collab_pack_t *p)
 {
     size_t len = 0;
     if (p && collab_pack_finish(p, &len) != 0)
@@ -53,7 +53,7 @@ static void read_worker(coord_worker_t *w, const collab_map_t *m)
 static int refresh_workers(coord_t *co)
 {
     collab_reply_t r;
-    int rc = call(co, &r, "list_workers", NULL);
+    int rc = coord_call(co, &r, "list_workers", NULL);
     if (rc)
         return rc;
     collab_mp_reader_t rd;
@@ -169,14 +169,17 @@ static int create_projects(coord_t *co)
         collab_pack_map(&pk, 2);
         collab_pack_kv_str(&pk, "name", name);
         collab_pack_kv_str(&pk, "description", p->description);
-        int rc = call(co, &r, "create_project", &pk);
-        if (rc) {
+        coord_new_project_t np = {p, name};
+        int rc = coord_write(co, &r, "create_project", &pk, coord_project_created, &np);
+        if (rc < 0) {
             fprintf(stderr, "collab-coordinator: create_project '%s' refused: %s\n", p->name,
                     collab_strerror(rc));
             return rc;
         }
-        collab_map_uint(&r.map, "project_id", &p->project_id);
-        collab_reply_free(&r);
+        if (rc == 0) {
+            collab_map_uint(&r.map, "project_id", &p->project_id);
+            collab_reply_free(&r);
+        }
         printf("created project %llu: %s\n", (unsigned long long)p->project_id, name);
     }
     return 0;
@@ -197,14 +200,16 @@ static int assign(coord_t *co, scenario_task_t *t)
     collab_pack_kv_str(&pk, "title", t->title);
     collab_pack_kv_str(&pk, "description", t->description);
     collab_pack_kv_str(&pk, "worker", w->id);
-    int rc = call(co, &r, "assign_task", &pk);
-    if (rc)
+    int rc = coord_write(co, &r, "assign_task", &pk, coord_task_assigned, t);
+    if (rc < 0)
         return rc;
-    collab_map_uint(&r.map, "task_id", &t->task_id);
-    collab_reply_free(&r);
-    snprintf(t->worker, sizeof t->worker, "%s", w->id);
-    snprintf(t->status, sizeof t->status, "assigned");
-    printf("assigned task %llu (%s) to %s\n", (unsigned long long)t->task_id, t->type, w->id);
+    if (rc == 0) {
+        collab_map_uint(&r.map, "task_id", &t->task_id);
+        collab_reply_free(&r);
+        snprintf(t->worker, sizeof t->worker, "%s", w->id);
+        snprintf(t->status, sizeof t->status, "assigned");
+    }
+    printf("assigned task %llu (%s) to %s\n", (unsigned long long)t->task_id, t->type, t->worker);
     return 0;
 }
 
@@ -220,10 +225,12 @@ static int reassign(coord_t *co, scenario_task_t *t, const char *why)
     collab_pack_map(&pk, 2);
     collab_pack_kv_uint(&pk, "task_id", t->task_id);
     collab_pack_kv_str(&pk, "worker", w->id);
-    int rc = call(co, &r, "reassign_task", &pk);
-    if (rc)
+    coord_reassign_t ra = {t, w->id};
+    int rc = coord_write(co, &r, "reassign_task", &pk, coord_task_reassigned, &ra);
+    if (rc < 0)
         return rc;
-    collab_reply_free(&r);
+    if (rc == 0)
+        collab_reply_free(&r);
     printf("reassigned task %llu from %s to %s (%s)\n", (unsigned long long)t->task_id, t->worker,
            w->id, why);
     snprintf(t->worker, sizeof t->worker, "%s", w->id);
@@ -261,28 +268,17 @@ static void apply_status(coord_t *co, const collab_map_t *m)
         snprintf(t->worker, sizeof t->worker, "%.*s", (int)to.len, to.ptr);
 }
 
+static int apply_one(coord_t *co, const collab_map_t *m, void *arg)
+{
+    (void)arg;
+    apply_status(co, m);
+    return 0;
+}
+
 /*  Reads every task of a project, in case an event was lost (a broker restart). */
 static void poll_project(coord_t *co, const scenario_project_t *p)
 {
-    uint64_t off = 0;
-    for (bool more = true; more;) {
-        uint8_t buf[64];
-        collab_pack_t pk;
-        collab_reply_t r;
-        collab_pack_init(&pk, buf, sizeof buf);
-        collab_pack_map(&pk, 2);
-        collab_pack_kv_uint(&pk, "project_id", p->project_id);
-        collab_pack_kv_uint(&pk, "task_offset", off);
-        if (call(co, &r, "get_project", &pk) != 0)
-            return;
-        collab_mp_reader_t rd;
-        uint32_t n = 0;
-        if (collab_map_array(&r.map, "tasks", &rd, &n) == 0)
-            for (collab_map_t m; n > 0 && collab_map_array_next(&rd, &m) == 0; n--)
-                apply_status(co, &m);
-        more = collab_map_uint(&r.map, "next_task_offset", &off) == 0;
-        collab_reply_free(&r);
-    }
+    coord_read_each(co, p->project_id, apply_one, NULL);
 }
 
 static bool project_done(const coord_t *co, size_t pi, bool *all_completed)
@@ -314,10 +310,10 @@ static void close_finished(coord_t *co)
         collab_pack_init(&pk, buf, sizeof buf);
         collab_pack_map(&pk, 1);
         collab_pack_kv_uint(&pk, "project_id", p->project_id);
-        int rc = call(co, &r, "close_project", &pk);
+        int rc = coord_write(co, &r, "close_project", &pk, coord_project_closed, p);
         if (rc == 0)
             collab_reply_free(&r);
-        if (rc == 0 || rc == COLLAB_E_CONFLICT) {
+        if (rc >= 0 || rc == COLLAB_E_CONFLICT) {
             char name[COLLAB_MAX_STR_BYTES + 1];
             round_name(co, p->name, name, sizeof name);
             p->closed = 1;
@@ -431,9 +427,10 @@ static void delete_last_round(coord_t *co)
         collab_pack_init(&pk, buf, sizeof buf);
         collab_pack_map(&pk, 1);
         collab_pack_kv_uint(&pk, "project_id", p->project_id);
-        int rc = call(co, &r, "delete_project", &pk);
-        if (rc == 0) {
-            collab_reply_free(&r);
+        int rc = coord_write(co, &r, "delete_project", &pk, coord_project_deleted, p);
+        if (rc >= 0) {
+            if (rc == 0)
+                collab_reply_free(&r);
             printf("deleted project %llu of round %ld\n", (unsigned long long)p->project_id,
                    co->round - 1);
         } else if (rc != COLLAB_E_NOT_FOUND) {

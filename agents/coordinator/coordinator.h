@@ -40,6 +40,10 @@ typedef struct {
     round that ran to its end completed (a round cut short by a stop does not count). */
 int coord_run(coord_t *co);
 
+/*  Sends a request with a packed payload (p NULL: {}), through the client's failover.
+    Returns 0 with *r to free, or a negative code: the reply's error or the client's. */
+int coord_call(coord_t *co, collab_reply_t *r, const char *action, collab_pack_t *p);
+
 /*  Prints one line per task of the current round and a total. */
 void coord_print_summary(const coord_t *co, FILE *out);
 

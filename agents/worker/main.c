@@ -89,6 +89,41 @@ static int call(worker_t *w, collab_reply_t *r, const char *action, collab_pack_
     return rc;
 }
 
+/*  The task as the broker holds it, in *r (to free). Returns 0 or a negative code. */
+static int get_task(worker_t *w, uint64_t task_id, collab_reply_t *r)
+{
+    uint8_t buf[64];
+    collab_pack_t p;
+    collab_pack_init(&p, buf, sizeof buf);
+    collab_pack_map(&p, 1);
+    collab_pack_kv_uint(&p, "task_id", task_id);
+    return call(w, r, "get_task", &p);
+}
+
+#define MAX_SENDS 3 /* of one status update whose replies never came */
+
+/*  After an update's reply never came (the client library then on its next broker, which
+    does not send it again): whether the task has the status already (1: it was done), is
+    still ours one step before it (0: send it again), or neither (COLLAB_E_CONFLICT: it
+    went elsewhere), or a negative code when the read failed. */
+static int status_reached(worker_t *w, uint64_t task_id, const char *status)
+{
+    collab_reply_t r;
+    collab_span_t to, st;
+    int rc = get_task(w, task_id, &r);
+    if (rc)
+        return rc;
+    const char *before = strcmp(status, "in_progress") == 0 ? "assigned" : "in_progress";
+    bool has = collab_map_str(&r.map, "status", &st) == 0;
+    bool mine =
+        collab_map_str(&r.map, "assigned_to", &to) == 0 && collab_span_eq(to, w->cli.agent_id);
+    rc = has && collab_span_eq(st, status)           ? 1
+         : has && mine && collab_span_eq(st, before) ? 0
+                                                     : COLLAB_E_CONFLICT;
+    collab_reply_free(&r);
+    return rc;
+}
+
 static int set_status(worker_t *w, uint64_t task_id, const char *status, const char *result)
 {
     uint8_t buf[4096];
@@ -103,7 +138,19 @@ static int set_status(worker_t *w, uint64_t task_id, const char *status, const c
     int rc = call(w, &r, "update_task_status", &p);
     if (rc == 0)
         collab_reply_free(&r);
-    else
+    for (int sends = 1; rc == COLLAB_E_TIMEOUT && !stopping && sends < MAX_SENDS; sends++) {
+        printf("%s: no reply to task %llu -> %s: reading the task through %s\n", w->cli.agent_id,
+               (unsigned long long)task_id, status, collab_client_endpoint(w->c));
+        int got = status_reached(w, task_id, status);
+        if (got != 0) {
+            rc = got == 1 ? 0 : got;
+            break;
+        }
+        rc = call(w, &r, "update_task_status", &p); /* not done: send it again */
+        if (rc == 0)
+            collab_reply_free(&r);
+    }
+    if (rc)
         fprintf(stderr, "collab-worker %s: task %llu -> %s refused: %s\n", w->cli.agent_id,
                 (unsigned long long)task_id, status, collab_strerror(rc));
     return rc;
@@ -112,14 +159,9 @@ static int set_status(worker_t *w, uint64_t task_id, const char *status, const c
 /*  Reads the task and checks it is still ours and still waiting. */
 static int fetch_task(worker_t *w, uint64_t task_id, char *type, size_t cap)
 {
-    uint8_t buf[64];
-    collab_pack_t p;
     collab_reply_t r;
     collab_span_t to, status, t;
-    collab_pack_init(&p, buf, sizeof buf);
-    collab_pack_map(&p, 1);
-    collab_pack_kv_uint(&p, "task_id", task_id);
-    int rc = call(w, &r, "get_task", &p);
+    int rc = get_task(w, task_id, &r);
     if (rc)
         return rc;
     bool mine = collab_map_str(&r.map, "assigned_to", &to) == 0 &&

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every binary of the lab answers --help (exit 0, its usage on standard output), and number
 # options that are not numbers, or are out of range, are usage errors (exit 2) before any
-# connection; an agent whose endpoint is none, or whose broker is down, says so with exit 3
-# (within the 5 s default for the first connection). Arguments: the binaries, as NAME=PATH.
+# connection; an agent whose endpoint is none (or a list holding one that is none, or a
+# list that is none), or whose brokers are down, says so with exit 3 (within the 5 s
+# default for the first connection). Arguments: the binaries, as NAME=PATH.
 set -uo pipefail
 declare -A bin
 for a in "$@"; do bin[${a%%=*}]=${a#*=}; done
@@ -40,6 +41,15 @@ expect 2 "usage: echo" -- "${bin[echo]}" --reply-bytes abc
 expect 3 "'notaurl' is not a broker endpoint" -- "$w" --broker notaurl --agent worker1 --password x
 expect 3 "'tcp://127.0.0.1:99999' is not a broker endpoint" -- "$adm" --broker tcp://127.0.0.1:99999 \
   --agent admin --password x list-agents
+# a list of endpoints (a cluster's brokers): each checked, the list bounded, from either source
+expect 3 "'notaurl' is not a broker endpoint" -- "$w" --broker tcp://127.0.0.1:5555,notaurl \
+  --agent worker1 --password x
+expect 3 "has an empty endpoint" -- env COLLAB_BROKER=tcp://127.0.0.1:5555, "$adm" --agent admin \
+  --password x list-agents
+expect 3 "more than 8 endpoints" -- "$c" --agent coordinator1 --password x \
+  --broker "$(printf 'tcp://127.0.0.1:%d,' 1 2 3 4 5 6 7 8)tcp://127.0.0.1:9"
+expect 3 "no broker answers at tcp://127.0.0.1:1,tcp://127.0.0.1:2" -- "$w" --agent worker1 \
+  --password x --broker tcp://127.0.0.1:1,tcp://127.0.0.1:2 --connect-timeout-ms 200
 start=$(date +%s%N)
 expect 3 "no broker answers at tcp://127.0.0.1:1" -- "$w" --broker tcp://127.0.0.1:1 --agent worker1 --password x
 ms=$(( ($(date +%s%N) - start) / 1000000 ))

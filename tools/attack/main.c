@@ -329,7 +329,11 @@ int main(int argc, char **argv)
     if (rest < 0)
         return ATTACK_USAGE;
     /* --broker, --timeout-ms and --json are common agent options: agent_cli took them */
-    snprintf(o.broker, sizeof o.broker, "%s", o.own.endpoint);
+    if (strchr(o.own.endpoint, ',') || strlen(o.own.endpoint) >= sizeof o.broker) {
+        fprintf(stderr, "collab-attack: --broker: an attack targets one broker endpoint\n");
+        return ATTACK_USAGE;
+    }
+    snprintf(o.broker, sizeof o.broker, "%.*s", (int)sizeof o.broker - 1, o.own.endpoint);
     o.timeout_ms = o.own.timeout_ms;
     o.json = o.own.json;
     o.own.retries = 1;
