@@ -267,7 +267,7 @@ static void digest_u64(crypto_generichash_state *h, uint64_t v)
 
 /*  BLAKE2b-256 of the projects and tasks, in id order, every field a client can read: two
     brokers of a cluster that hold the same state give the same digest (docs/DISTRIBUTED.md). */
-static void state_digest(collab_ctx_t *ctx, char hex[2 * 32 + 1])
+static void state_digest(collab_ctx_t *ctx, char hex[2 * 32 + 1], uint64_t *ntasks)
 {
     crypto_generichash_state h;
     uint8_t out[32];
@@ -284,6 +284,7 @@ static void state_digest(collab_ctx_t *ctx, char hex[2 * 32 + 1])
         size_t nt = 0;
         collab_task_t **tasks = collab_tables_project_tasks(ctx->tables, p->id, &nt);
         digest_u64(&h, nt);
+        *ntasks += nt;
         for (size_t j = 0; j < nt; j++) {
             const collab_task_t *t = tasks[j];
             digest_u64(&h, t->id);
@@ -307,8 +308,9 @@ int collab_h_get_stats(collab_ctx_t *ctx, req_t *req)
     const collab_counters_t *c = &ctx->stats;
     collab_pack_t *o = &req->out;
     char digest[2 * 32 + 1];
-    state_digest(ctx, digest);
-    collab_pack_map(o, 24);
+    uint64_t ntasks = 0;
+    state_digest(ctx, digest, &ntasks);
+    collab_pack_map(o, 26);
     collab_pack_kv_uint(o, "requests", c->requests);
     collab_pack_kv_uint(o, "replies_ok", c->replies_ok);
     collab_pack_kv_uint(o, "replies_error", c->replies_error);
@@ -332,6 +334,8 @@ int collab_h_get_stats(collab_ctx_t *ctx, req_t *req)
     collab_pack_kv_uint(o, "commits", c->commits);
     collab_pack_kv_uint(o, "refused_conflict", c->refused_conflict);
     collab_pack_kv_str(o, "state_digest", digest);
+    collab_pack_kv_uint(o, "projects", collab_tables_project_count(ctx->tables));
+    collab_pack_kv_uint(o, "tasks", ntasks);
     collab_pack_kv_uint(o, "uptime_s", (req->now - ctx->started_ms) / 1000u);
     return 0;
 }
