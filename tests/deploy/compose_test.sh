@@ -7,10 +7,13 @@
 #   hardened  the same over CURVE with docker-compose.hardened.yml; the audit chain verifies
 #   attack    the attack profile's sniffer on the bus: a login with its password under
 #             stage2; under hardened only encrypted traffic, no password
+#   cluster   docker-compose.cluster.yml: redis and two brokers; the first broker is killed
+#             mid-scenario, the agents fail over, the coordinator exits 0 with every task
+#             completed, and the state holds exactly 3 projects and 12 tasks
 # Tears down by project name (down -v, one-off containers) and asserts that nothing of the
 # project is left, nor of the private engine. Exit 77 only when no engine can be had.
 set -uo pipefail
-mode=${1:?usage: compose_test.sh stage2|hardened|attack SOURCE_DIR CACHE_DIR}
+mode=${1:?usage: compose_test.sh stage2|hardened|attack|cluster SOURCE_DIR CACHE_DIR}
 top=${2:?source dir}
 cache=${3:?cache dir}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -143,6 +146,13 @@ run_swarm() {
   local cid code out
   dc up -d || fail "up"
   cid=$(dc ps -q coordinator)
+  if [ "${1:-}" = kill ]; then
+    wait_line "$cid" " is completed" 120 || fail "no task completed"
+    [ "$(docker inspect -f '{{.State.Running}}' "$cid")" = true ] ||
+      fail "the scenario ended before the broker was killed: nothing was tested mid-scenario"
+    say "killing broker1 mid-scenario (SIGKILL)"
+    dc kill broker >/dev/null 2>&1 || fail "kill broker"
+  fi
   if [ "${1:-}" = restart ]; then
     wait_line "$cid" " is completed" 120 || fail "no task completed"
     [ "$(docker inspect -f '{{.State.Running}}' "$cid")" = true ] ||
@@ -215,6 +225,14 @@ case $mode in
       dc --profile attack down -v --remove-orphans --timeout 5 >/dev/null 2>&1
       docker rm -f "$project-sniff" >/dev/null 2>&1
     done
+    ;;
+  cluster)
+    files+=(-f docker-compose.cluster.yml)
+    run_swarm kill
+    stats=$(dc run --rm admin collab-admin stats 2>&1) || fail "admin stats: $stats"
+    grep -qE "^projects +3$" <<<"$stats" && grep -qE "^tasks +12$" <<<"$stats" ||
+      fail "the state does not hold exactly 3 projects and 12 tasks: $stats"
+    say "after broker1's death the state holds exactly 3 projects and 12 tasks"
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
