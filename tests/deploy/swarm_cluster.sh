@@ -8,10 +8,20 @@
 set -uo pipefail
 src=$1 build=$2 run=$3
 rm -rf "$run"
+# Two consecutive free ports picked at random in 20000..32767 (as the integration tests'
+# brokers do), not `--port auto`: auto scans up from 49152, where the brokers of tests running
+# beside this one crowd, and once b1 is killed another test's broker could take its port and
+# answer the agents that still list it.
+port=
+for _ in $(seq 20); do
+  p=$((20000 + RANDOM % 12767))
+  if ! ss -Htln "( sport = :$p or sport = :$((p + 1)) )" | grep -q .; then port=$p; break; fi
+done
+[ -n "$port" ] || { echo "swarm_cluster: no two free ports"; exit 1; }
 out=$(COLLAB_BUILD_DIR=$build COLLAB_SWARM_DIR=$run \
   COLLAB_SWARM_CREDENTIALS=$src/sample_data/test_credentials.json \
   COLLAB_SWARM_PASSWORDS=$src/sample_data/test_passwords.txt \
-  timeout 240 "$src/scripts/swarm" --no-build --port auto --work-ms 50 --brokers 2 \
+  timeout 240 "$src/scripts/swarm" --no-build --port "$port" --work-ms 50 --brokers 2 \
   --kill-broker-after 4 2>&1)
 rc=$?
 echo "$out" | grep -E "^== |tasks completed|^projects|^tasks "
