@@ -19,9 +19,12 @@ export COMPOSE_PROJECT_NAME=tcdoc$$
 teardown() {
   local status=$1 left
   trap - EXIT
-  (cd "$src" && timeout 120 docker-compose -f docker-compose.yml -f docker-compose.hardened.yml \
-    --profile attack --profile client --profile audit down -v --remove-orphans --timeout 5) \
-    >/dev/null 2>&1
+  local over
+  for over in docker-compose.cluster.yml docker-compose.hardened.yml; do # each file's volumes
+    (cd "$src" && timeout 120 docker-compose -f docker-compose.yml -f "$over" \
+      --profile attack --profile client --profile audit down -v --remove-orphans --timeout 5) \
+      >/dev/null 2>&1
+  done
   left=$(engine_project_leftovers "$COMPOSE_PROJECT_NAME")
   [ -z "$left" ] || { echo "doc_containers: left behind: $left" >&2; status=1; }
   engine_stop
