@@ -74,21 +74,33 @@ local function event(agent, name, ts, data, retain)
   return {"e", agent, seq, name, ts, data}
 end
 
--- The agents that follow all now, in order, but those in except; drops the fields of
--- sessions that are gone.
-local function followers(except)
-  local skip, out = {}, {}
-  for _, a in ipairs(except) do skip[a] = true end
+-- The agents that follow all, in order; drops the fields of sessions that are gone. Read
+-- once per batch, and again after a session is written (fol = nil).
+local fol
+local function following()
+  if fol then return fol end
+  local seen = {}
+  fol = {}
   local f = redis.call("HGETALL", P .. "F")
   for i = 1, #f, 2 do
     if redis.call("EXISTS", P .. "s:" .. f[i]) == 0 then
       redis.call("HDEL", P .. "F", f[i])
-    elseif not skip[f[i + 1]] then
-      skip[f[i + 1]] = true
-      out[#out + 1] = f[i + 1]
+    elseif not seen[f[i + 1]] then
+      seen[f[i + 1]] = true
+      fol[#fol + 1] = f[i + 1]
     end
   end
-  table.sort(out)
+  table.sort(fol)
+  return fol
+end
+
+-- The same, but those in except.
+local function followers(except)
+  local skip, out = {}, {}
+  for _, a in ipairs(except) do skip[a] = true end
+  for _, a in ipairs(following()) do
+    if not skip[a] then out[#out + 1] = a end
+  end
   return out
 end
 
@@ -123,11 +135,13 @@ for _, set in ipairs(batch) do
         else
           redis.call("HDEL", P .. "F", c[2])
         end
+        fol = nil
         applied[#applied + 1] = {"s", c[2], rev, c[4]}
       elseif kind == "S" then
         redis.call("DEL", P .. "s:" .. c[2])
         redis.call("ZREM", P .. "K:s", c[2])
         redis.call("HDEL", P .. "F", c[2])
+        fol = nil
         applied[#applied + 1] = {"S", c[2]}
       elseif kind == "p" then
         local rev = put(P .. "p:" .. c[2], c[4])

@@ -233,9 +233,9 @@ static void put_follower(collab_store_t *st, uint64_t cs, const char *token, con
     CHECK_OK(collab_store_put_session(st, &s));
 }
 
-/*  n1 creates a project: the event to its owner coord by a change of its own, and to every
-    follower of all but coord; committed and taken. */
-static void broadcast(uint64_t cs)
+/*  n1 creates a project in change set cs of its open batch: the event to its owner coord by
+    a change of its own, and to every follower of all but coord. */
+static void broadcast_in(uint64_t cs)
 {
     collab_event_t ev;
     const char *except[] = {"coord"};
@@ -243,6 +243,12 @@ static void broadcast(uint64_t cs)
     collab_store_set_changeset(a, cs);
     CHECK_OK(collab_store_put_event(a, &ev, 100));
     CHECK_OK(collab_store_put_broadcast(a, &ev, except, 1, 100));
+}
+
+/*  The same, committed and taken. */
+static void broadcast(uint64_t cs)
+{
+    broadcast_in(cs);
     CHECK_OK(collab_store_submit(a));
     CHECK(settle(a, sa, ra, &nra));
 }
@@ -303,6 +309,17 @@ static void test_broadcast(void)
     CHECK(find_line(sa, 0, "ev ghost 1 project_created") < 0);
     CHECK_EQ_INT(hexists_follower("sg"), 0);
     CHECK_EQ_INT(count_lines(sa, "ev coord 3 project_created"), 1);
+
+    /* one batch: a broadcast, then viewer follows again, then a broadcast: only the second
+       is viewer's (the script reads the followers again after a session is written) */
+    broadcast_in(10);
+    put_follower(a, 11, "sv3", "viewer", true);
+    broadcast_in(12);
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+    CHECK_EQ_INT(count_lines(sa, "ev viewer 3 project_created"), 1);
+    CHECK(find_line(sa, 0, "ev viewer 4 project_created") < 0);
+    CHECK_EQ_INT(count_lines(sa, "ev coord 5 project_created"), 1);
     CHECK_EQ_INT(nra + nrb, 0);
 out:
     teardown();
