@@ -1,10 +1,12 @@
 /*  events.c: per-agent event streams. Each event gets the recipient's next sequence
     number, is stored with the batch (retained per agent), and is pushed to the agent's
     subscribed sessions when the batch commits. With a shared store (a cluster) the store
-    numbers it, and it is pushed when applied (collab_event_push). */
+    numbers it, and it is pushed when applied (collab_event_push); the store also decides
+    who follows all (collab_store_put_broadcast). */
 #include "events.h"
 #include "reply.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /*  Copies a NUL-terminated string into dst[cap], cut short if it must be. */
@@ -157,6 +159,26 @@ static bool listed(collab_agent_t **to, size_t n, const collab_agent_t *a)
     return false;
 }
 
+/*  A shared store: the followers of all are the cluster's, which these tables may not hold
+    yet (a subscription made on another broker a moment ago), so the store finds them at
+    commit. The listed agents have the event already. */
+static int broadcast_shared(collab_ctx_t *ctx, collab_agent_t **to, size_t n, const char *name,
+                            const uint8_t *data, size_t len)
+{
+    const char **except = n ? malloc(n * sizeof *except) : NULL;
+    if (n && !except)
+        return COLLAB_E_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (to[i] && !listed(to, i, to[i]))
+            except[k++] = to[i]->id;
+    collab_event_t ev = {.timestamp = collab_ctx_now(ctx), .data = data, .data_len = len};
+    copy_str(ev.name, sizeof ev.name, name);
+    int rc = collab_store_put_broadcast(ctx->store, &ev, except, k, ctx->cfg.event_retention);
+    free(except);
+    return rc;
+}
+
 int collab_event_fanout(collab_ctx_t *ctx, collab_agent_t **to, size_t n, bool broadcast,
                         const char *name, const uint8_t *data, size_t len)
 {
@@ -164,7 +186,11 @@ int collab_event_fanout(collab_ctx_t *ctx, collab_agent_t **to, size_t n, bool b
     for (size_t i = 0; i < n && rc == 0; i++)
         if (to[i] && !listed(to, i, to[i]))
             rc = collab_event_to(ctx, to[i], name, data, len);
-    if (!broadcast || collab_tables_follow_all_count(ctx->tables) == 0)
+    if (rc || !broadcast)
+        return rc;
+    if (collab_store_is_shared(ctx->store))
+        return broadcast_shared(ctx, to, n, name, data, len);
+    if (collab_tables_follow_all_count(ctx->tables) == 0)
         return rc;
     size_t count = collab_tables_agent_count(ctx->tables);
     for (size_t i = 0; i < count && rc == 0; i++) {

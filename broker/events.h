@@ -22,8 +22,10 @@ int collab_event_to_also(collab_ctx_t *ctx, collab_agent_t *agent, const char *n
     follows), and to the connection of a session that ended here awaiting it. Returns 0 or
     COLLAB_E_INTERNAL. */
 int collab_event_push(collab_ctx_t *ctx, const collab_event_t *ev);
-/*  The same event to each listed agent (NULL entries and duplicates skipped) and, for
-    project and task events, to every agent that follows all. */
+/*  The same event to each listed agent (NULL entries and duplicates skipped) and, when
+    broadcast (project and task events), to every agent that follows all: those of these
+    tables, or, with a shared store, those of the whole cluster when the store commits
+    (collab_store_put_broadcast). */
 int collab_event_fanout(collab_ctx_t *ctx, collab_agent_t **to, size_t n, bool broadcast,
                         const char *name, const uint8_t *data, size_t len);
 /*  Replays retained events with seq > since to one session. */

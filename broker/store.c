@@ -187,6 +187,16 @@ int collab_store_put_event(collab_store_t *self, const collab_event_t *ev, uint3
     return record(self, &c);
 }
 
+int collab_store_put_broadcast(collab_store_t *self, const collab_event_t *ev,
+                               const char *const *except, size_t nexcept, uint32_t retain)
+{
+    if (!self->ops->shared)
+        return COLLAB_E_INTERNAL; /* a broker of one decides the recipients itself */
+    collab_change_t c = {.kind = COLLAB_CHANGE_BROADCAST,
+                         .u.broadcast = {ev, retain, except, nexcept}};
+    return record(self, &c);
+}
+
 int collab_store_put_meta(collab_store_t *self, const char *key, const void *val, size_t len)
 {
     collab_change_t c = {.kind = COLLAB_CHANGE_META, .u.meta = {key, val, len}};

@@ -84,6 +84,16 @@ int collab_store_put_task(collab_store_t *self, const collab_task_t *t);
 /*  Appends an event to the log and drops that agent's events older than the newest
     `retain`. The log also keeps each agent's latest seq: loading sets event_seq from it. */
 int collab_store_put_event(collab_store_t *self, const collab_event_t *ev, uint32_t retain);
+/*  A cluster (a shared store): the event (ev->agent_id unused) for every agent that follows
+    all at commit, that is, that has a session whose record the store holds subscribed with
+    all, on any broker, except the nexcept agents listed (they have the event through a
+    put_event of their own). The store decides the recipients where it decides the commit,
+    so a follower that subscribed on another broker a moment ago is one; it numbers each
+    agent's copy as put_event would and hands it over through take_applied. A store that is
+    not shared refuses it (COLLAB_E_INTERNAL): its broker finds the followers in its own
+    tables. Returns 0, COLLAB_E_IO or COLLAB_E_NOMEM. */
+int collab_store_put_broadcast(collab_store_t *self, const collab_event_t *ev,
+                               const char *const *except, size_t nexcept, uint32_t retain);
 /*  Each agent keeps its newest `retain` events from now on; what a file holds beyond that
     (from a larger retention before) is dropped. */
 void collab_store_set_retention(collab_store_t *self, uint32_t retain);

@@ -20,7 +20,8 @@ typedef enum {
     COLLAB_CHANGE_PROJECT_DEL, /* delete project u.id and all its tasks */
     COLLAB_CHANGE_TASK,        /* put u.task */
     COLLAB_CHANGE_EVENT,       /* append u.event.ev, keep the agent's newest u.event.retain */
-    COLLAB_CHANGE_META         /* put u.meta (a node-local value: never refused) */
+    COLLAB_CHANGE_META,        /* put u.meta (a node-local value: never refused) */
+    COLLAB_CHANGE_BROADCAST    /* a shared store only: u.broadcast to every follower of all */
 } collab_change_kind_t;
 
 /*  One change of the open batch. Everything in it is lent for the call: a backend that
@@ -44,6 +45,12 @@ typedef struct {
             const void *val;
             size_t len;
         } meta;
+        struct { /* ev's agent_id is unused: the store finds the recipients at commit */
+            const collab_event_t *ev;
+            uint32_t retain;
+            const char *const *except; /* agents given the event by a change of their own */
+            size_t nexcept;
+        } broadcast;
     } u;
 } collab_change_t;
 

@@ -192,6 +192,21 @@ static void pk_session_life(const rs_t *self, pk_t *p, const collab_session_t *s
     pk_u64(p, exp);
 }
 
+/*  A broadcast: {"b", name, ts, data, retain, {agent...}}, the agents it skips. */
+static void pk_broadcast(pk_t *p, const collab_event_t *ev, uint32_t retain,
+                         const char *const *except, size_t nexcept)
+{
+    pk_array(p, 6);
+    pk_strn(p, "b", 1);
+    pk_str(p, ev->name, sizeof ev->name);
+    pk_u64(p, ev->timestamp);
+    pk_strn(p, ev->data ? (const void *)ev->data : "", ev->data_len);
+    pk_u64(p, retain ? retain : 1);
+    pk_array(p, nexcept);
+    for (size_t i = 0; i < nexcept; i++)
+        pk_str(p, except[i], COLLAB_MAX_AGENT_ID + 1);
+}
+
 int rs_encode_change(rs_t *self, rs_set_t *set, const collab_change_t *c, uint64_t rev,
                      uint64_t now_ms)
 {
@@ -207,12 +222,15 @@ int rs_encode_change(rs_t *self, rs_set_t *set, const collab_change_t *c, uint64
         rc = put_blob(self, &p, c);
         break;
     case COLLAB_CHANGE_SESSION:
-        pk_array(&p, 6);
+        pk_array(&p, 7);
         pk_strn(&p, "s", 1);
         pk_str(&p, c->u.session->token, sizeof c->u.session->token);
         pk_u64(&p, rev);
         rc = put_blob(self, &p, c);
         pk_session_life(self, &p, c->u.session, now_ms);
+        /* who it makes a follower of all ("": nobody): the script's follower set */
+        pk_str(&p, c->u.session->subscribed_all ? c->u.session->agent_id : "",
+               sizeof c->u.session->agent_id);
         break;
     case COLLAB_CHANGE_SESSION_DEL:
         pk_array(&p, 3);
@@ -250,6 +268,10 @@ int rs_encode_change(rs_t *self, rs_set_t *set, const collab_change_t *c, uint64
         pk_strn(&p, c->u.event.ev->data ? (const void *)c->u.event.ev->data : "",
                 c->u.event.ev->data_len);
         pk_u64(&p, c->u.event.retain ? c->u.event.retain : 1);
+        break;
+    case COLLAB_CHANGE_BROADCAST:
+        pk_broadcast(&p, c->u.broadcast.ev, c->u.broadcast.retain, c->u.broadcast.except,
+                     c->u.broadcast.nexcept);
         break;
     case COLLAB_CHANGE_META:
         pk_array(&p, 3);

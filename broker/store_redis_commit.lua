@@ -9,12 +9,15 @@
 --
 -- A change is an array whose first element is its kind:
 --   {"a", id, rev, blob}                 agent (its role, password hash, registration, activity)
---   {"s", key, rev, blob, ttl_ms, exp}   session put (exp: its expiry in Unix ms, for the index)
+--   {"s", key, rev, blob, ttl_ms, exp, all}  session put (exp: its expiry in Unix ms, for the
+--                                        index; all: its agent when it follows all, else "")
 --   {"S", key, rev}                      session delete
 --   {"p", id, rev, blob}                 project put
 --   {"P", id, rev}                       project delete, with its tasks
 --   {"t", id, rev, blob, project}        task put
 --   {"e", agent, name, ts, data, retain} event: numbered here, kept in the agent's bounded list
+--   {"b", name, ts, data, retain, {agent...}}  broadcast: an "e" for each follower of all now,
+--                                        but the agents listed (they have an "e" of their own)
 --   {"m", key, blob}                     node-local value: never refused, not logged
 -- rev is the revision the broker read the record at (0: absent).
 --
@@ -22,6 +25,11 @@
 -- revision is r, or when N wrote it last and N's run of writes began at or before r (every
 -- write since r is N's own). A key written by a change set refused earlier in this batch
 -- refuses the later ones that touch it: they were built on what was refused.
+--
+-- The followers of all: the hash F, session key -> agent, one field per session that follows
+-- all, written with the session record itself (so a refused change set changes nothing, and
+-- a session deleted twice is one field gone). A session that Redis let expire without a
+-- broker deleting it leaves its field: the next broadcast finds its key gone and drops it.
 --
 -- Returns {last log id or "", {cs, won, log id or ""}...}: won is 1 or 0.
 local P, N, batch, bound, now = ARGV[1], ARGV[2], cmsgpack.unpack(ARGV[3]), tonumber(ARGV[4]),
@@ -57,6 +65,45 @@ local function drop_project(id)
   redis.call("SREM", P .. "K:p", id)
 end
 
+-- Numbers an event for agent, keeps it in the agent's bounded list: the applied change.
+local function event(agent, name, ts, data, retain)
+  local seq = redis.call("INCR", P .. "q:" .. agent)
+  local list = P .. "e:" .. agent
+  redis.call("RPUSH", list, cmsgpack.pack({seq, name, ts, data}))
+  redis.call("LTRIM", list, -retain, -1)
+  return {"e", agent, seq, name, ts, data}
+end
+
+-- The agents that follow all, in order; drops the fields of sessions that are gone. Read
+-- once per batch, and again after a session is written (fol = nil).
+local fol
+local function following()
+  if fol then return fol end
+  local seen = {}
+  fol = {}
+  local f = redis.call("HGETALL", P .. "F")
+  for i = 1, #f, 2 do
+    if redis.call("EXISTS", P .. "s:" .. f[i]) == 0 then
+      redis.call("HDEL", P .. "F", f[i])
+    elseif not seen[f[i + 1]] then
+      seen[f[i + 1]] = true
+      fol[#fol + 1] = f[i + 1]
+    end
+  end
+  table.sort(fol)
+  return fol
+end
+
+-- The same, but those in except.
+local function followers(except)
+  local skip, out = {}, {}
+  for _, a in ipairs(except) do skip[a] = true end
+  for _, a in ipairs(following()) do
+    if not skip[a] then out[#out + 1] = a end
+  end
+  return out
+end
+
 local results, last = {}, ""
 redis.call("ZREMRANGEBYSCORE", P .. "K:s", "-inf", now)
 for _, set in ipairs(batch) do
@@ -83,10 +130,18 @@ for _, set in ipairs(batch) do
         local rev = put(key, c[4])
         redis.call("PEXPIRE", key, c[5])
         redis.call("ZADD", P .. "K:s", c[6], c[2])
+        if c[7] ~= "" then
+          redis.call("HSET", P .. "F", c[2], c[7])
+        else
+          redis.call("HDEL", P .. "F", c[2])
+        end
+        fol = nil
         applied[#applied + 1] = {"s", c[2], rev, c[4]}
       elseif kind == "S" then
         redis.call("DEL", P .. "s:" .. c[2])
         redis.call("ZREM", P .. "K:s", c[2])
+        redis.call("HDEL", P .. "F", c[2])
+        fol = nil
         applied[#applied + 1] = {"S", c[2]}
       elseif kind == "p" then
         local rev = put(P .. "p:" .. c[2], c[4])
@@ -101,11 +156,11 @@ for _, set in ipairs(batch) do
         redis.call("SADD", P .. "T:" .. c[5], c[2])
         applied[#applied + 1] = {"t", c[2], rev, c[4]}
       elseif kind == "e" then
-        local seq = redis.call("INCR", P .. "q:" .. c[2])
-        local list = P .. "e:" .. c[2]
-        redis.call("RPUSH", list, cmsgpack.pack({seq, c[3], c[4], c[5]}))
-        redis.call("LTRIM", list, -c[6], -1)
-        applied[#applied + 1] = {"e", c[2], seq, c[3], c[4], c[5]}
+        applied[#applied + 1] = event(c[2], c[3], c[4], c[5], c[6])
+      elseif kind == "b" then
+        for _, agent in ipairs(followers(c[6])) do
+          applied[#applied + 1] = event(agent, c[2], c[3], c[4], c[5])
+        end
       elseif kind == "m" then
         redis.call("HSET", P .. "m:" .. N, c[2], c[3])
       end

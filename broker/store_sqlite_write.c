@@ -335,6 +335,8 @@ int sq_record(void *be, const collab_change_t *c)
         return put_event(self, c->u.event.ev, c->u.event.retain);
     case COLLAB_CHANGE_META:
         return put_meta(self, c->u.meta.key, c->u.meta.val, c->u.meta.len);
+    case COLLAB_CHANGE_BROADCAST: /* a shared store's only: the facade never hands it here */
+        break;
     }
     return COLLAB_E_INTERNAL;
 }

@@ -22,6 +22,7 @@ void fake_change_free(fchange_t *c)
     free(c->task.description);
     free(c->task.result);
     free((void *)c->event.data);
+    free(c->except);
 }
 
 void fake_batch_free(fbatch_t *b)
@@ -50,6 +51,24 @@ fchange_t *fake_batch_slot(fbatch_t *b)
 int fake_record(void *be, const collab_change_t *ch)
 {
     return fake_batch_add(&((fake_store_t *)be)->open, ch);
+}
+
+/*  A broadcast's event and the agents it skips, copied into c. */
+static int copy_broadcast(fchange_t *c, const collab_change_t *ch)
+{
+    size_t n = ch->u.broadcast.nexcept;
+    c->event = *ch->u.broadcast.ev;
+    c->retain = ch->u.broadcast.retain;
+    c->event.data = malloc(c->event.data_len + 1);
+    c->except = calloc(n ? n : 1, sizeof *c->except);
+    if (!c->event.data || !c->except)
+        return COLLAB_E_NOMEM; /* the slot is freed with its batch */
+    if (c->event.data_len)
+        memcpy((void *)c->event.data, ch->u.broadcast.ev->data, c->event.data_len);
+    for (size_t i = 0; i < n; i++)
+        snprintf(c->except[i], sizeof c->except[i], "%s", ch->u.broadcast.except[i]);
+    c->nexcept = n;
+    return 0;
 }
 
 int fake_batch_add(fbatch_t *b, const collab_change_t *ch)
@@ -90,6 +109,8 @@ int fake_batch_add(fbatch_t *b, const collab_change_t *ch)
         if (c->event.data_len)
             memcpy((void *)c->event.data, ch->u.event.ev->data, c->event.data_len);
         break;
+    case COLLAB_CHANGE_BROADCAST:
+        return copy_broadcast(c, ch);
     case COLLAB_CHANGE_META:
         snprintf(c->key, sizeof c->key, "%s", ch->u.meta.key);
         c->len = ch->u.meta.len < sizeof c->val ? ch->u.meta.len : sizeof c->val;
@@ -250,6 +271,8 @@ void fake_apply(fake_store_t *self, const fchange_t *c)
         break;
     case COLLAB_CHANGE_META:
         put_meta(self, c);
+        break;
+    case COLLAB_CHANGE_BROADCAST: /* numbered per follower first (fake_commit_change) */
         break;
     }
 }

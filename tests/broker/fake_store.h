@@ -18,7 +18,10 @@ collab_store_t *fake_store_new(fake_store_t **fake);
     that commits numbers its events, each with its agent's next number (they were recorded
     unnumbered), and keeps each change of a change set it does not refuse (records written,
     sessions and projects deleted, events; not meta values) for collab_store_take_applied,
-    which hands them over in the store's order and forgets them. A refused change set
+    which hands them over in the store's order and forgets them. A broadcast
+    (collab_store_put_broadcast) commits as one numbered event for each agent that has a
+    session in the fake's tables subscribed with all, the cluster's followers, whether this
+    broker recorded it or another's was injected. A refused change set
     leaves nothing to apply, and its events take no number. Uncommitted events are not
     read (collab_store_events_since): they have no number yet. */
 collab_store_t *fake_store_new_shared(fake_store_t **fake);

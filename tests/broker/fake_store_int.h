@@ -20,8 +20,10 @@ typedef struct {
     collab_session_t session;
     collab_project_t project;
     collab_task_t task;
-    collab_event_t event;
+    collab_event_t event; /* an event's, or a broadcast's */
     uint32_t retain;
+    char (*except)[COLLAB_MAX_AGENT_ID + 1]; /* a broadcast's agents to skip (heap) */
+    size_t nexcept;
     char key[COLLAB_MAX_SESSION_ID + 1]; /* a session token or a meta key */
     uint64_t id;
     uint8_t val[256];
@@ -93,7 +95,8 @@ int fake_wake(fake_store_t *self);
 
 /*  fake_store_shared.c: a change of a batch that commits: applied to the tables; when the
     store is shared, an event is numbered first and the change is moved (c is left empty)
-    to what take_applied hands over. */
+    to what take_applied hands over, and a broadcast becomes one numbered event for each
+    agent that follows all in the tables' sessions now (the cluster's), but those it skips. */
 void fake_commit_change(fake_store_t *self, fchange_t *c);
 int fake_take_applied(void *be, const collab_store_applier_t *cb, void *arg);
 

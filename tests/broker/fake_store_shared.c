@@ -6,6 +6,7 @@
 #include "collab_error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*  The agent's next event number: its own counter, as the shared store keeps one. */
@@ -32,8 +33,55 @@ uint64_t fake_store_seq(const fake_store_t *self, const char *agent_id)
     return 0;
 }
 
+/*  Whether session i is the first that makes its agent a follower of all, and the agent is
+    not one the broadcast b skips. */
+static bool follower(const fake_store_t *self, size_t i, const fchange_t *b)
+{
+    const collab_session_t *s = &self->sessions[i];
+    if (!s->subscribed_all)
+        return false;
+    for (size_t k = 0; k < i; k++)
+        if (self->sessions[k].subscribed_all &&
+            strcmp(self->sessions[k].agent_id, s->agent_id) == 0)
+            return false;
+    for (size_t k = 0; k < b->nexcept; k++)
+        if (strcmp(b->except[k], s->agent_id) == 0)
+            return false;
+    return true;
+}
+
+/*  A broadcast committed: a numbered event for each follower of all, applied and kept for
+    take_applied as if recorded one by one. */
+static void expand(fake_store_t *self, const fchange_t *b)
+{
+    for (size_t i = 0; i < self->n_sessions; i++) {
+        if (!follower(self, i, b))
+            continue;
+        fchange_t *e = fake_batch_slot(&self->applied);
+        if (!e)
+            return;
+        e->kind = COLLAB_CHANGE_EVENT;
+        e->cs = b->cs;
+        e->retain = b->retain;
+        e->event = b->event;
+        e->event.data = malloc(b->event.data_len + 1);
+        if (!e->event.data) {
+            self->applied.n--;
+            return;
+        }
+        memcpy((void *)e->event.data, b->event.data, b->event.data_len);
+        snprintf(e->event.agent_id, sizeof e->event.agent_id, "%s", self->sessions[i].agent_id);
+        e->event.seq = next_seq(self, e->event.agent_id);
+        fake_apply(self, e);
+    }
+}
+
 void fake_commit_change(fake_store_t *self, fchange_t *c)
 {
+    if (self->shared && c->kind == COLLAB_CHANGE_BROADCAST) {
+        expand(self, c);
+        return;
+    }
     if (self->shared && c->kind == COLLAB_CHANGE_EVENT)
         c->event.seq = next_seq(self, c->event.agent_id); /* recorded unnumbered (seq 0) */
     fake_apply(self, c);
@@ -50,6 +98,14 @@ int fake_store_inject(fake_store_t *self, const collab_change_t *change)
 {
     if (!self->shared || change->kind == COLLAB_CHANGE_META)
         return COLLAB_E_INTERNAL;
+    if (change->kind == COLLAB_CHANGE_BROADCAST) {
+        fbatch_t one = {0};
+        int rc = fake_batch_add(&one, change);
+        if (rc == 0)
+            expand(self, &one.c[0]);
+        fake_batch_free(&one);
+        return rc ? rc : fake_wake(self);
+    }
     int rc = fake_batch_add(&self->applied, change);
     if (rc)
         return rc;
@@ -81,6 +137,7 @@ static int hand_over(const fchange_t *c, const collab_store_applier_t *cb, void 
     case COLLAB_CHANGE_EVENT:
         return cb->event(arg, &c->event);
     case COLLAB_CHANGE_META:
+    case COLLAB_CHANGE_BROADCAST: /* expanded into events at commit: never kept */
         break;
     }
     return 0;

@@ -166,7 +166,16 @@ collab_session_t *fx_listener(fx_t *fx, const char *agent_id, uint64_t handle, b
         collab_tables_set_follow_all(
             fx->ctx->tables, collab_tables_agent(fx->ctx->tables, agent_id, strlen(agent_id)), s,
             true);
-    return s;
+    if (!collab_store_is_shared(fx->ctx->store))
+        return s;
+    /* a shared store knows who follows all from the session records it holds, as after a
+       subscribe: committed and applied back (a new copy in the tables) */
+    char token[sizeof s->token];
+    snprintf(token, sizeof token, "%s", s->token);
+    if (collab_store_put_session(fx->ctx->store, s) != 0)
+        die("listener", agent_id);
+    fx_settle(fx);
+    return collab_tables_session(fx->ctx->tables, token, strlen(token));
 }
 
 void fx_release(fx_t *fx)

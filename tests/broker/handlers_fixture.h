@@ -51,7 +51,8 @@ collab_agent_t *fx_agent(fx_t *fx, const char *id, collab_role_t role);
 collab_session_t *fx_session(fx_t *fx, const char *agent_id, uint64_t handle);
 
 /*  A listener: a session of the agent, subscribed, whose routing id is the agent's id;
-    all: it follows every project and task event. */
+    all: it follows every project and task event. On a shared store its record is
+    committed and applied too, as a subscribe's (the store decides who follows all). */
 collab_session_t *fx_listener(fx_t *fx, const char *agent_id, uint64_t handle, bool all);
 
 /*  Calls a handler as the agent (role: its own), with a payload given as a packed map

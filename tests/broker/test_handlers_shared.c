@@ -2,8 +2,9 @@
     the shared fake and without sockets. An event a handler causes leaves only once the store
     has committed and numbered it; the numbers are the store's, also with another broker's
     events between this one's; another broker's records reach the tables and the handlers'
-    answers, sessions included; a refused change set is a conflict whose events take no
-    number. On a store of one broker (the fake, SQLite) events still leave at handling. */
+    answers, sessions included; a follower of all subscribed on another broker is numbered
+    a broadcast that these tables would miss; a refused change set is a conflict whose events
+    take no number. On a store of one broker (the fake, SQLite) events still leave at handling. */
 #include "fake_store.h"
 #include "handlers_fixture.h"
 #include "testutil.h"
@@ -121,12 +122,14 @@ static void remote_project(uint64_t id, const char *name)
     remote((collab_change_t){.kind = COLLAB_CHANGE_PROJECT, .u.project = &p});
 }
 
-/*  A session of w1 opened on another broker, subscribed there on that broker's connection. */
-static void remote_session(const char *token, uint64_t handle)
+/*  A session of agent_id opened on another broker, subscribed there (with all, or not) on
+    that broker's connection. */
+static void remote_session(const char *agent_id, const char *token, uint64_t handle, bool all)
 {
-    collab_session_t s = {.handle = handle, .role = COLLAB_ROLE_WORKER, .subscribed = true};
+    collab_session_t s = {.handle = handle, .subscribed = true, .subscribed_all = all};
+    s.role = agent(agent_id)->role;
     snprintf(s.token, sizeof s.token, "%s", token);
-    snprintf(s.agent_id, sizeof s.agent_id, "w1");
+    snprintf(s.agent_id, sizeof s.agent_id, "%s", agent_id);
     s.created = s.last_activity = fx->now;
     snprintf(s.peer, sizeof s.peer, "10.0.0.2");
     s.rid_len = (uint16_t)snprintf((char *)s.rid, sizeof s.rid, "b-conn");
@@ -303,7 +306,7 @@ static void test_remote_records(void)
 static void test_remote_session(void)
 {
     setup();
-    remote_session("sess-b", 40);
+    remote_session("w1", "sess-b", 40, false);
     CHECK(collab_tables_session(fx->ctx->tables, "sess-b", 6) == NULL);
     fx_release(fx);
     collab_session_t *s = collab_tables_session(fx->ctx->tables, "sess-b", 6);
@@ -364,6 +367,37 @@ static void test_revoked_holder_is_told(void)
 {
     revoked_holder_is_told(true);
     revoked_holder_is_told(false); /* the same as a broker of one */
+}
+
+/*  A follower of all is the cluster's, not this broker's tables': obs2 subscribed with all
+    on another broker, committed there before this broker handles create_project, whose
+    tables do not hold that session yet. The project's event is numbered for obs2 all the
+    same (the store decides who follows, at commit), and obs2's event_seq here follows it
+    once applied; the owner, a follower too, is not numbered twice. Once that session has
+    ended there, a broadcast no longer reaches obs2. */
+static void test_follower_of_another_broker(void)
+{
+    setup();
+    fx_agent(fx, "obs2", COLLAB_ROLE_OBSERVER);
+    remote_session("obs2", "sess-b", 40, true);
+    remote_session("coord", "sess-c", 41, true);
+    CHECK(collab_tables_session(fx->ctx->tables, "sess-b", 6) == NULL); /* not applied yet */
+    CHECK_EQ_U64(agent("obs2")->follow_all, 0);
+    CHECK_OK(create_project(100, "p"));
+    CHECK_OK(fx_reply_rc(fx, 100));
+    CHECK_EQ_U64(fake_store_seq(fake, "obs2"), 1);
+    CHECK_EQ_U64(agent("obs2")->event_seq, 1);
+    CHECK_EQ_U64(fake_store_seq(fake, "coord"), 1); /* the owner: once */
+    CHECK_EQ_U64(seq_of("project_created", "obs"), 1);
+
+    remote((collab_change_t){.kind = COLLAB_CHANGE_SESSION_DEL, .u.key = "sess-b"});
+    fx_release(fx);
+    CHECK_OK(create_project(101, "q"));
+    CHECK_OK(fx_reply_rc(fx, 101));
+    CHECK_EQ_U64(fake_store_seq(fake, "obs2"), 1);
+    CHECK_EQ_U64(seq_of("project_created", "obs"), 0); /* two now, to obs */
+    CHECK_EQ_U64(agent("obs")->event_seq, 2);
+    fx_destroy(&fx);
 }
 
 /*  A refused change set: conflict, its event never leaves and takes no number; the next
@@ -431,6 +465,7 @@ int main(void)
     TU_RUN(test_remote_session);
     TU_RUN(test_revoked_holder_is_told);
     TU_RUN(test_refused_takes_no_number);
+    TU_RUN(test_follower_of_another_broker);
     TU_RUN(test_one_broker_pushes_at_handling);
     return tu_exit("test_handlers_shared");
 }

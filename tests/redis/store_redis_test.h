@@ -5,10 +5,12 @@
 #define STORE_REDIS_TEST_H
 
 #include "collab_clock.h"
+#include "redis_conn.h"
 #include "redisfix.h"
 #include "store_redis.h"
 #include "testutil.h"
 
+#include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
@@ -43,6 +45,25 @@ static inline collab_store_t *open_ok(const char *node)
     if (!st)
         tu_fail(__FILE__, __LINE__, "open %s: %s", node, err);
     return st;
+}
+
+/* ---------------------------------------------------------------------------------------
+   A raw look at Redis, beside the store */
+
+/*  One command, fmt with one %s: the prefix and key. The reply (freeReplyObject), or NULL. */
+static inline redisReply *raw(const char *fmt, const char *key)
+{
+    collab_redis_opts_t o = {.command_timeout_ms = 2000};
+    char err[256], full[256];
+    redisReply *r = NULL;
+    snprintf(full, sizeof full, "%s%s", prefix, key);
+    if (collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err) != 0)
+        return NULL;
+    collab_redis_t *c = collab_redis_new(&o);
+    if (c && collab_redis_connect(c) == 0)
+        collab_redis_callf(c, &r, fmt, full);
+    collab_redis_destroy(&c);
+    return r;
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -5,26 +5,7 @@
     with the same node name and a server that is not durable are refused, and after kill -9
     of redis-server and a restart every acknowledged batch loads back. */
 #include "store_redis_test.h"
-#include "redis_conn.h"
 #include "vault.h"
-
-#include <hiredis/hiredis.h>
-
-/*  A raw look at Redis, beside the store. */
-static redisReply *raw(const char *fmt, const char *key)
-{
-    collab_redis_opts_t o = {.command_timeout_ms = 2000};
-    char err[256], full[256];
-    redisReply *r = NULL;
-    snprintf(full, sizeof full, "%s%s", prefix, key);
-    if (collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err) != 0)
-        return NULL;
-    collab_redis_t *c = collab_redis_new(&o);
-    if (c && collab_redis_connect(c) == 0)
-        collab_redis_callf(c, &r, fmt, full);
-    collab_redis_destroy(&c);
-    return r;
-}
 
 static void put_sample(collab_store_t *st)
 {

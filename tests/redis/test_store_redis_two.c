@@ -4,7 +4,9 @@
     changes of one task from the same revision: exactly one wins, the other comes back from
     take_refused with the winner's record; a broker's own two pipelined changes of one
     record both win (the run rule); an own entry older than a change still uncommitted does
-    not reach the tables; a later batch built on a refused change set is refused too. */
+    not reach the tables; a later batch built on a refused change set is refused too; a
+    broadcast reaches the followers of all that Redis knows, whichever node they subscribed
+    on. */
 #include "store_redis_test.h"
 
 static collab_store_t *a, *b;
@@ -220,6 +222,109 @@ out:
     teardown();
 }
 
+/*  A session of agent, subscribed with all or not, put by st in change set cs. */
+static void put_follower(collab_store_t *st, uint64_t cs, const char *token, const char *agent,
+                         bool all)
+{
+    collab_session_t s;
+    mk_session(&s, token, agent);
+    s.subscribed_all = all;
+    collab_store_set_changeset(st, cs);
+    CHECK_OK(collab_store_put_session(st, &s));
+}
+
+/*  n1 creates a project in change set cs of its open batch: the event to its owner coord by
+    a change of its own, and to every follower of all but coord. */
+static void broadcast_in(uint64_t cs)
+{
+    collab_event_t ev;
+    const char *except[] = {"coord"};
+    mk_event(&ev, "coord", "project_created");
+    collab_store_set_changeset(a, cs);
+    CHECK_OK(collab_store_put_event(a, &ev, 100));
+    CHECK_OK(collab_store_put_broadcast(a, &ev, except, 1, 100));
+}
+
+/*  The same, committed and taken. */
+static void broadcast(uint64_t cs)
+{
+    broadcast_in(cs);
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+}
+
+static int hexists_follower(const char *token)
+{
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "HEXISTS %%s %s", token);
+    redisReply *r = raw(cmd, "F");
+    int v = r && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+    if (r)
+        freeReplyObject(r);
+    return v;
+}
+
+/*  A broadcast's recipients are decided by the commit script, from the sessions that follow
+    all in Redis: viewer subscribed with all through n2 only, and n1's broadcast, which knows
+    no follower, is numbered for viewer once (two sessions), for coord once (listed apart),
+    never for w1 (subscribed, not to all); both nodes take it. A session deleted, or put
+    again without all, follows no more; one that Redis let expire is dropped by the next
+    broadcast. */
+static void test_broadcast(void)
+{
+    if (!setup())
+        goto out;
+    put_follower(b, 1, "sv1", "viewer", true);
+    put_follower(b, 1, "sv2", "viewer", true);
+    put_follower(b, 1, "sc", "coord", true);
+    put_follower(b, 1, "sw", "w1", false);
+    CHECK_OK(collab_store_submit(b));
+    CHECK(settle(b, sb, rb, &nrb));
+    broadcast(1);
+    CHECK_EQ_INT(count_lines(sa, "ev viewer 1 project_created"), 1);
+    CHECK_EQ_INT(count_lines(sa, "ev coord 1 project_created"), 1);
+    CHECK(find_line(sa, 0, "ev w1 1 project_created") < 0);
+    CHECK(find_line(sa, 0, "ev coord 2 project_created") < 0);
+    CHECK(take_until(b, sb, rb, &nrb, has_line, "ev viewer 1 project_created"));
+
+    collab_store_set_changeset(b, 2);
+    CHECK_OK(collab_store_delete_session(b, "sv1"));
+    CHECK_OK(collab_store_submit(b));
+    CHECK(settle(b, sb, rb, &nrb));
+    CHECK_EQ_INT(hexists_follower("sv1"), 0);
+    broadcast(2);
+    CHECK_EQ_INT(count_lines(sa, "ev viewer 2 project_created"), 1); /* sv2 still follows */
+
+    put_follower(b, 3, "sv2", "viewer", false); /* subscribe with all=false */
+    put_follower(b, 3, "sg", "ghost", true);
+    CHECK_OK(collab_store_submit(b));
+    CHECK(settle(b, sb, rb, &nrb));
+    CHECK_EQ_INT(hexists_follower("sg"), 1);
+    redisReply *r = raw("DEL %s", "s:sg"); /* as when its TTL runs out, no broker ending it */
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+    if (r)
+        freeReplyObject(r);
+    broadcast(3);
+    CHECK(find_line(sa, 0, "ev viewer 3 project_created") < 0);
+    CHECK(find_line(sa, 0, "ev ghost 1 project_created") < 0);
+    CHECK_EQ_INT(hexists_follower("sg"), 0);
+    CHECK_EQ_INT(count_lines(sa, "ev coord 3 project_created"), 1);
+
+    /* one batch: a broadcast, then viewer follows again, then a broadcast: only the second
+       is viewer's (the script reads the followers again after a session is written) */
+    broadcast_in(10);
+    put_follower(a, 11, "sv3", "viewer", true);
+    broadcast_in(12);
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+    CHECK_EQ_INT(count_lines(sa, "ev viewer 3 project_created"), 1);
+    CHECK(find_line(sa, 0, "ev viewer 4 project_created") < 0);
+    CHECK_EQ_INT(count_lines(sa, "ev coord 5 project_created"), 1);
+    CHECK_EQ_INT(nra + nrb, 0);
+out:
+    teardown();
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -230,6 +335,7 @@ int main(void)
     TU_RUN(test_conflict);
     TU_RUN(test_run_rule);
     TU_RUN(test_poison);
+    TU_RUN(test_broadcast);
     redisfix_stop(&fx);
     return tu_exit("test_store_redis_two");
 }
