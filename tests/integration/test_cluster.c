@@ -7,7 +7,9 @@
       sent before either reply is read: exactly one wins each round, the other gets
       `conflict`; the brokers count (refused_conflict) the rounds decided at commit, where
       both were in flight at once, at least 900; and at the end both report the same
-      state digest (get_stats).
+      state digest (get_stats);
+    - broker A killed with -9 during a burst of writes: every write A acknowledged is
+      readable through B.
     argv: collab-broker, the test credentials. Needs redis-server (scripts/deps). */
 #include "itest.h"
 #include "redisfix.h"
@@ -26,9 +28,9 @@ static int start_cluster(void)
         return -1;
     const char *url = redisfix_url(R);
     const char *a_args[] = {"--store", url, "--node", "a", "--set", "limits.tasks_per_project=5000",
-                            NULL};
+                            "--set", "limits.projects_per_agent=5000", NULL};
     const char *b_args[] = {"--store", url, "--node", "b", "--set", "limits.tasks_per_project=5000",
-                            NULL};
+                            "--set", "limits.projects_per_agent=5000", NULL};
     if (broker_start(&A, a_args) != 0 || broker_start(&B, b_args) != 0)
         return -1;
     return 0;
@@ -173,6 +175,62 @@ out:
     collab_client_destroy(&wb);
 }
 
+static void test_kill_during_burst(void)
+{
+    it_begin("kill -9 of a broker during a write burst: every acknowledged write is on B");
+    enum { BURST = 900, KILL_AFTER = 20 }; /* below the socket's send high-water mark */
+    collab_client_t *on_a = it_client(&A, "coordinator1", true);
+    collab_client_t *on_b = it_client(&B, "coordinator1", false);
+    if (!CHECK(on_a && on_b))
+        goto out;
+    collab_client_set_session(on_b, collab_client_session(on_a));
+    static uint64_t acked[BURST];
+    size_t nacked = 0;
+    for (int i = 0; i < BURST; i++) { /* all on the wire: A works through them as it dies */
+        uint8_t buf[96];
+        char name[48];
+        snprintf(name, sizeof name, "s:burst %d", i);
+        size_t len = it_pack(buf, sizeof buf, "name", name, NULL);
+        if (!CHECK(collab_client_send(on_a, "create_project", buf, len) != 0))
+            goto out;
+    }
+    bool killed = false;
+    for (;;) {
+        uint64_t id = 0;
+        collab_reply_t r;
+        if (collab_client_next_reply(on_a, &id, &r, killed ? 500 : 5000) != 0)
+            break; /* A is gone: what it answered is all it acknowledged */
+        CHECK(r.ok || killed); /* before the kill, every write is acknowledged */
+        if (r.ok)
+            acked[nacked++] = it_u64(&r, "project_id");
+        collab_reply_free(&r);
+        if (!killed && nacked == KILL_AFTER) {
+            broker_kill9(&A);
+            killed = true;
+        }
+    }
+    CHECK(killed);
+    fprintf(stderr, "  %zu of %d writes acknowledged before the kill\n", nacked, BURST);
+    CHECK(nacked >= KILL_AFTER && nacked < BURST);
+    /* each acknowledged project, read through B (which applies A's last entries within a
+       round trip of its tail: bounded by a deadline, read by read) */
+    size_t found = 0;
+    uint64_t deadline = it_now_ms() + 5000;
+    for (size_t i = 0; i < nacked; i++) {
+        char id[24];
+        int rc;
+        while ((rc = it_call(on_b, NULL, "get_project", "project_id", it_u(id, acked[i]), NULL)) ==
+                   COLLAB_E_NOT_FOUND &&
+               it_now_ms() < deadline)
+            ;
+        found += rc == 0;
+    }
+    CHECK_EQ_U64(found, nacked);
+out:
+    collab_client_destroy(&on_a);
+    collab_client_destroy(&on_b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -190,6 +248,7 @@ int main(int argc, char **argv)
     test_session_on_both();
     test_events_across();
     test_conflicts();
+    test_kill_during_burst(); /* last: it kills A */
     broker_cleanup(&A);
     broker_cleanup(&B);
     redisfix_stop(&R);
