@@ -91,8 +91,8 @@ int collab_apply_gone(void *arg, const collab_store_key_t *key)
     return 0;
 }
 
-const collab_store_loader_t collab_apply_records = {restore_agent, restore_session,
-                                                    restore_project, restore_task};
+const collab_store_loader_t collab_apply_records = {restore_agent, restore_session, restore_project,
+                                                    restore_task};
 
 static int apply_event(void *arg, const collab_event_t *ev)
 {

@@ -185,23 +185,25 @@ static collab_store_t *open_store(const collab_config_t *cfg, bool reset_state, 
     if (!cfg->store_url[0]) /* its lock is held already */
         return collab_store_open(cfg->state_path, reset_state, err, errlen);
     if (reset_state) {
-        snprintf(err, errlen, "--reset-state: a shared store is not reset by one of its brokers "
-                              "(start a fresh Redis, or use another store.prefix)");
+        snprintf(err, errlen,
+                 "--reset-state: a shared store is not reset by one of its brokers "
+                 "(start a fresh Redis, or use another store.prefix)");
         return NULL;
     }
     if (!cfg->store_node[0]) {
-        snprintf(err, errlen, "store = %s needs this broker's name in the cluster: --node NAME "
-                              "(store.node)", cfg->store_url);
+        snprintf(err, errlen,
+                 "store = %s needs this broker's name in the cluster: --node NAME "
+                 "(store.node)",
+                 cfg->store_url);
         return NULL;
     }
-    collab_store_redis_opts_t o = {.address = cfg->store_url,
-                                   .passfile = cfg->store_password_file[0]
-                                                   ? cfg->store_password_file
-                                                   : NULL,
-                                   .node = cfg->store_node,
-                                   .prefix = cfg->store_prefix,
-                                   .command_timeout_ms = (int)cfg->store_timeout_ms,
-                                   .session_idle_ms = cfg->idle_timeout_s * 1000u};
+    collab_store_redis_opts_t o = {
+        .address = cfg->store_url,
+        .passfile = cfg->store_password_file[0] ? cfg->store_password_file : NULL,
+        .node = cfg->store_node,
+        .prefix = cfg->store_prefix,
+        .command_timeout_ms = (int)cfg->store_timeout_ms,
+        .session_idle_ms = cfg->idle_timeout_s * 1000u};
     return collab_store_open_redis(&o, err, errlen);
 }
 

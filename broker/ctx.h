@@ -91,7 +91,7 @@ typedef struct collab_ctx {
     uint32_t ended_next;
     uint64_t started_ms;
     uint64_t next_project_id, next_task_id, next_handle;
-    uint64_t id_end[3]; /* a cluster: the end of the block reserved, per collab_id_kind_t */
+    uint64_t id_end[3];      /* a cluster: the end of the block reserved, per collab_id_kind_t */
     uint64_t changeset;      /* the request being handled (0: none): tags its writes and output */
     uint64_t next_changeset; /* the last change set id given (collab_changeset_begin) */
     /* scratch buffers for encoding, one owner each */

@@ -56,22 +56,15 @@ static int set_kv(collab_config_t *cfg, const char *key, const char *val)
 
 static int parse_args(int argc, char **argv, options_t *o)
 {
-    static const struct option longs[] = {{"bind", 1, 0, 'b'},
-                                          {"profile", 1, 0, 'p'},
-                                          {"config", 1, 0, 'c'},
-                                          {"set", 1, 0, 's'},
-                                          {"show-config", 0, 0, 'S'},
-                                          {"state", 1, 0, 't'},
-                                          {"credentials", 1, 0, 'C'},
-                                          {"store", 1, 0, 'u'},
-                                          {"node", 1, 0, 'n'},
-                                          {"store-password-file", 1, 0, 'P'},
-                                          {"security-log", 1, 0, 'L'},
-                                          {"reset-state", 0, 0, 'R'},
-                                          {"log-format", 1, 0, 'f'},
-                                          {"log-level", 1, 0, 'l'},
-                                          {"help", 0, 0, 'h'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"bind", 1, 0, 'b'},         {"profile", 1, 0, 'p'},
+        {"config", 1, 0, 'c'},       {"set", 1, 0, 's'},
+        {"show-config", 0, 0, 'S'},  {"state", 1, 0, 't'},
+        {"credentials", 1, 0, 'C'},  {"store", 1, 0, 'u'},
+        {"node", 1, 0, 'n'},         {"store-password-file", 1, 0, 'P'},
+        {"security-log", 1, 0, 'L'}, {"reset-state", 0, 0, 'R'},
+        {"log-format", 1, 0, 'f'},   {"log-level", 1, 0, 'l'},
+        {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
     char err[512];
     int c;
     collab_config_defaults(&o->cfg);

@@ -25,13 +25,13 @@
 #define COLLAB_REDIS_PREFIX_MAX 64
 
 typedef struct {
-    const char *address;   /* redis://HOST:PORT[/DB] or unix:///path[?db=N] (redis_addr.h) */
-    const char *passfile;  /* NULL, or an owner-only password file (redis_passfile.h) */
-    const char *node;      /* this broker's name in the cluster: required */
-    const char *prefix;    /* NULL: "tc:"; every key starts with it */
-    int command_timeout_ms;   /* 0: 500; each Redis reply */
-    uint32_t log_bound;       /* 0: 100000; the log stream's MAXLEN (approximate) */
-    uint32_t session_idle_ms; /* 0: 3600000; a session's key lives its idle timeout... */
+    const char *address;       /* redis://HOST:PORT[/DB] or unix:///path[?db=N] (redis_addr.h) */
+    const char *passfile;      /* NULL, or an owner-only password file (redis_passfile.h) */
+    const char *node;          /* this broker's name in the cluster: required */
+    const char *prefix;        /* NULL: "tc:"; every key starts with it */
+    int command_timeout_ms;    /* 0: 500; each Redis reply */
+    uint32_t log_bound;        /* 0: 100000; the log stream's MAXLEN (approximate) */
+    uint32_t session_idle_ms;  /* 0: 3600000; a session's key lives its idle timeout... */
     uint32_t session_slack_ms; /* 0: 60000; ...plus this (the broker's sweep ends it first) */
     uint32_t node_ttl_ms;      /* 0: 10000; the node key's lifetime, refreshed by the broker */
 } collab_store_redis_opts_t;

@@ -145,7 +145,8 @@ int rs_poison_add(rs_t *self, const char *key)
         }
     if (self->npoison == self->cappoison) {
         size_t cap = self->cappoison ? self->cappoison * 2 : 64;
-        rs_poison_t *grown = cap > RS_POISON_MAX ? NULL : realloc(self->poison, cap * sizeof *grown);
+        rs_poison_t *grown =
+            cap > RS_POISON_MAX ? NULL : realloc(self->poison, cap * sizeof *grown);
         if (!grown) {
             snprintf(self->why, sizeof self->why, "more than %d keys of refused change sets wait",
                      RS_POISON_MAX);
@@ -211,8 +212,7 @@ static bool parse_num(const char *s, uint64_t *out)
 }
 
 /*  A record written: [kind, id, rev, blob]. */
-static int apply_record(rs_t *self, rd_t *d, char kind, const collab_store_applier_t *cb,
-                        void *arg)
+static int apply_record(rs_t *self, rd_t *d, char kind, const collab_store_applier_t *cb, void *arg)
 {
     char key[RS_KEY_MAX];
     collab_mp_value_t rev, blob;
@@ -281,8 +281,7 @@ static int apply_event(rd_t *d, const collab_store_applier_t *cb, void *arg)
 }
 
 /*  One log entry: the cmsgpack array of what its change set applied. */
-static int apply_entry(rs_t *self, const rs_item_t *it, const collab_store_applier_t *cb,
-                       void *arg)
+static int apply_entry(rs_t *self, const rs_item_t *it, const collab_store_applier_t *cb, void *arg)
 {
     rd_t d = {.bad = false};
     collab_mp_value_t n, c, kind;

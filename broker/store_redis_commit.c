@@ -91,8 +91,8 @@ static int range_once(rs_t *self, collab_redis_t *c, const rs_sid_t *from, const
     if (rc == 0)
         rc = collab_redis_appendf(c, "XRANGE %s %s %s", log, from->text, from->text);
     if (rc == 0)
-        rc = collab_redis_appendf(c, "XRANGE %s %s %s COUNT %d", log, start,
-                                  to ? to->text : "+", RS_RANGE_COUNT);
+        rc = collab_redis_appendf(c, "XRANGE %s %s %s COUNT %d", log, start, to ? to->text : "+",
+                                  RS_RANGE_COUNT);
     if (rc == 0)
         rc = collab_redis_appendf(c, "EXEC");
     for (int i = 0; rc == 0 && i < 3; i++) {
@@ -101,9 +101,9 @@ static int range_once(rs_t *self, collab_redis_t *c, const rs_sid_t *from, const
     }
     if (rc == 0)
         rc = collab_redis_read(c, &r);
-    if (rc == 0 && (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-                    r->element[0]->type != REDIS_REPLY_ARRAY ||
-                    r->element[1]->type != REDIS_REPLY_ARRAY))
+    if (rc == 0 &&
+        (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+         r->element[0]->type != REDIS_REPLY_ARRAY || r->element[1]->type != REDIS_REPLY_ARRAY))
         rc = COLLAB_E_IO;
     if (rc == 0 && r->element[0]->elements == 0 && (from->ms || from->seq)) {
         rs_fail(self,
@@ -251,9 +251,9 @@ static int refuse(rs_t *self, collab_redis_t *c, rs_batch_t *b, rs_set_t *set)
                      (int)argc, argv, argvlen, &r);
     }
     rs_sid_t upto = {0};
-    if (rc == 0 && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !is_str(r->element[0]) ||
-                    (r->element[0]->len && !rs_sid_parse(r->element[0]->str,
-                                                         r->element[0]->len, &upto))))
+    if (rc == 0 &&
+        (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !is_str(r->element[0]) ||
+         (r->element[0]->len && !rs_sid_parse(r->element[0]->str, r->element[0]->len, &upto))))
         rc = COLLAB_E_IO;
     if (rc == 0)
         rc = fetched(r->element[1], &v);
@@ -310,10 +310,10 @@ static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *
     int rc = pack_batch(b, sent, &buf);
     snprintf(bound, sizeof bound, "%" PRIu32, self->log_bound);
     snprintf(now, sizeof now, "%" PRIu64, rs_wall_ms());
-    const char *argv[8] = {NULL, NULL, NULL, self->prefix, self->node, buf.data ? buf.data : "",
+    const char *argv[8] = {NULL,  NULL, NULL, self->prefix, self->node, buf.data ? buf.data : "",
                            bound, now};
-    size_t argvlen[8] = {0, 0, 0, strlen(self->prefix), strlen(self->node), buf.size,
-                         strlen(bound), strlen(now)};
+    size_t argvlen[8] = {
+        0, 0, 0, strlen(self->prefix), strlen(self->node), buf.size, strlen(bound), strlen(now)};
     if (rc == 0)
         rc = evalsha(c, self->commit_sha, collab_redis_commit_lua, collab_redis_commit_lua_len, 8,
                      argv, argvlen, &r);
@@ -397,17 +397,15 @@ static void *writer_main(void *arg)
     key that holds another token means the name went to another broker: fatal. */
 static int refresh_node(rs_t *self, collab_redis_t *c)
 {
-    static const char script[] =
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-        "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
+    static const char script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                                 "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
     char key[COLLAB_REDIS_PREFIX_MAX + COLLAB_REDIS_NODE_MAX + 8], ttl[16];
     snprintf(key, sizeof key, "%snode:%s", self->prefix, self->node);
     snprintf(ttl, sizeof ttl, "%" PRIu32, self->node_ttl_ms);
     redisReply *r = NULL;
     int rc = collab_redis_callf(c, &r, "EVAL %s 1 %s %s %s", script, key, self->node_token, ttl);
     if (rc == 0 && (r->type != REDIS_REPLY_INTEGER || r->integer != 1)) {
-        rs_fail(self, "the node name %s was taken by another broker (%s expired)", self->node,
-                key);
+        rs_fail(self, "the node name %s was taken by another broker (%s expired)", self->node, key);
         rc = COLLAB_E_IO;
     }
     collab_redis_reply_free(&r);

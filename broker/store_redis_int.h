@@ -25,14 +25,14 @@ extern const char collab_redis_fetch_lua[];
 extern const size_t collab_redis_fetch_lua_len;
 
 /*  Bounds. */
-#define RS_MAX_QUEUED     4       /* batches submitted and not committed, before submit waits */
-#define RS_APPLIED_MAX    65536   /* log entries waiting for take_applied: the tail stops here */
-#define RS_APPLIED_HARD   262144  /* ...and the writer fails past this (the loop takes nothing) */
-#define RS_RANGE_COUNT    512     /* log entries per XRANGE / XREAD */
-#define RS_POISON_MAX     65536   /* keys of refused change sets still poisoning later batches */
-#define RS_KEY_MAX        (2 + COLLAB_MAX_SESSION_ID + 1) /* "s:" token, NUL */
-#define RS_SID_MAX        48      /* a stream id "ms-seq" */
-#define RS_WHY_MAX        384
+#define RS_MAX_QUEUED   4      /* batches submitted and not committed, before submit waits */
+#define RS_APPLIED_MAX  65536  /* log entries waiting for take_applied: the tail stops here */
+#define RS_APPLIED_HARD 262144 /* ...and the writer fails past this (the loop takes nothing) */
+#define RS_RANGE_COUNT  512    /* log entries per XRANGE / XREAD */
+#define RS_POISON_MAX   65536  /* keys of refused change sets still poisoning later batches */
+#define RS_KEY_MAX      (2 + COLLAB_MAX_SESSION_ID + 1) /* "s:" token, NUL */
+#define RS_SID_MAX      48                              /* a stream id "ms-seq" */
+#define RS_WHY_MAX      384
 
 /*  A stream id, parsed, and its text. */
 typedef struct {
@@ -105,7 +105,7 @@ typedef struct rs {
     /* the loop's */
     collab_redis_t *conn;
     rs_batch_t open;
-    zhashx_t *revs; /* relative key -> rs_rev_t */
+    zhashx_t *revs;    /* relative key -> rs_rev_t */
     uint64_t reported; /* committed, as collab_store_committed last said */
     bool async;
     /* shared with the threads, under mu */
@@ -114,8 +114,8 @@ typedef struct rs {
     rs_batch_t queue[RS_MAX_QUEUED];
     size_t qhead, queued;
     bool busy, stop, failed, tail_stop;
-    uint64_t gen;                /* batches the writer has started: the tail's results are
-                                    dropped when one started meanwhile */
+    uint64_t gen; /* batches the writer has started: the tail's results are
+                     dropped when one started meanwhile */
     uint64_t submitted, committed;
     rs_item_t *items; /* the applied queue, a ring */
     size_t ihead, nitems, capitems;
