@@ -78,6 +78,10 @@ engine_start() {
   ENGINE_POOL=10.$n.0.0/16
   ENGINE_BRIDGE=tce$n
   ENGINE_CHAINS_BEFORE=$(_engine_iptables_chains)
+  # chains seen now while another dockerd runs are that daemon's (another test run's private
+  # engine, or the system's): once no dockerd runs any more, they are nobody's and go too
+  ENGINE_OTHER_AT_START=0
+  _engine_other_dockerd && ENGINE_OTHER_AT_START=1
   ENGINE_FWD_BEFORE=$(cat /proc/sys/net/ipv4/ip_forward)
   ENGINE_FWD_POLICY=$(iptables -S FORWARD 2>/dev/null | awk '$1=="-P"{print $3}')
   ENGINE_LINKS_BEFORE=$(ip -o link show type bridge | awk -F': ' '{print $2}')
@@ -135,6 +139,12 @@ _engine_procs() {
   return 0
 }
 
+# The DOCKER* chains to keep when no dockerd runs any more: those that were there before us
+# while no other dockerd ran (a stopped system docker's), none if one ran (its own).
+_engine_chains_kept() {
+  [ "${ENGINE_OTHER_AT_START:-0}" = 1 ] || printf '%s\n' "$ENGINE_CHAINS_BEFORE"
+}
+
 _engine_other_dockerd() {
   local p
   for p in $(pgrep -x dockerd); do [ "$p" != "${ENGINE_PID:-}" ] && return 0; done
@@ -158,8 +168,10 @@ engine_stop() {
   done
   for b in $(_engine_our_bridges); do ip link del "$b" 2>/dev/null; done
   if ! _engine_other_dockerd; then
+    local kept
+    kept=$(_engine_chains_kept)
     for c in $(_engine_iptables_chains); do
-      grep -qx "$c" <<<"$ENGINE_CHAINS_BEFORE" && continue
+      grep -qx "$c" <<<"$kept" && continue
       t=${c%%:*}
       iptables -t "$t" -S | grep -E -- "^-A [A-Z]+ .*-j ${c#*:}$" | while read -r line; do
         eval "iptables -t $t ${line/#-A/-D}" 2>/dev/null
@@ -167,7 +179,7 @@ engine_stop() {
       iptables -t "$t" -F "${c#*:}" 2>/dev/null
     done
     for c in $(_engine_iptables_chains); do
-      grep -qx "$c" <<<"$ENGINE_CHAINS_BEFORE" || iptables -t "${c%%:*}" -X "${c#*:}" 2>/dev/null
+      grep -qx "$c" <<<"$kept" || iptables -t "${c%%:*}" -X "${c#*:}" 2>/dev/null
     done
     [ -n "$ENGINE_FWD_POLICY" ] && iptables -P FORWARD "$ENGINE_FWD_POLICY"
     echo "$ENGINE_FWD_BEFORE" >/proc/sys/net/ipv4/ip_forward
@@ -193,7 +205,7 @@ engine_leftovers() {
   [ -n "$(_engine_our_rules)" ] && out+="iptables rules: $(_engine_our_rules | paste -sd';' -)"$'\n'
   if ! _engine_other_dockerd; then
     for c in $(_engine_iptables_chains); do
-      grep -qx "$c" <<<"$ENGINE_CHAINS_BEFORE" || out+="iptables chain $c"$'\n'
+      grep -qx "$c" <<<"$(_engine_chains_kept)" || out+="iptables chain $c"$'\n'
     done
   fi
   [ -d "$ENGINE_RUN" ] && out+="folder $ENGINE_RUN"$'\n'
