@@ -88,8 +88,8 @@ static int cmp_num(const void *a, const void *b)
 }
 
 /*  The members of an index (SMEMBERS or ZRANGEBYSCORE), as strings; numbers sorted. */
-static int read_index(rs_t *self, char kind, const char *cmd, const char *index,
-                      const char *min, idlist_t *out)
+static int read_index(rs_t *self, char kind, const char *cmd, const char *index, const char *min,
+                      idlist_t *out)
 {
     char key[COLLAB_REDIS_PREFIX_MAX + 8];
     redisReply *r = NULL;
@@ -128,8 +128,8 @@ static void idlist_free(idlist_t *l)
 
 /*  One record of an HMGET v rev reply (and an agent's GET q) into the map and the loader.
     A key that is gone meanwhile (a session expired, a project deleted) is skipped. */
-static int load_one(rs_t *self, char kind, const char *id, const redisReply *h,
-                    const redisReply *q, const collab_store_loader_t *cb, void *arg)
+static int load_one(rs_t *self, char kind, const char *id, const redisReply *h, const redisReply *q,
+                    const collab_store_loader_t *cb, void *arg)
 {
     char key[RS_KEY_MAX];
     if (h->type != REDIS_REPLY_ARRAY || h->elements != 2)
@@ -240,9 +240,9 @@ static bool decode_event(const char *p, size_t len, collab_event_t *ev)
     collab_mp_reader_init(&r, p, len);
     if (collab_mp_read(&r, &a) || a.type != COLLAB_MP_ARRAY || a.len != 4 ||
         collab_mp_read(&r, &seq) || seq.type != COLLAB_MP_UINT || collab_mp_read(&r, &name) ||
-        name.type != COLLAB_MP_STR || name.len > COLLAB_MAX_EVENT_NAME ||
-        collab_mp_read(&r, &ts) || ts.type != COLLAB_MP_UINT || collab_mp_read(&r, &data) ||
-        data.type != COLLAB_MP_STR || !collab_mp_at_end(&r))
+        name.type != COLLAB_MP_STR || name.len > COLLAB_MAX_EVENT_NAME || collab_mp_read(&r, &ts) ||
+        ts.type != COLLAB_MP_UINT || collab_mp_read(&r, &data) || data.type != COLLAB_MP_STR ||
+        !collab_mp_at_end(&r))
         return false;
     ev->seq = seq.u;
     memcpy(ev->name, name.ptr, name.len);

@@ -44,7 +44,7 @@ typedef enum {
     COLLAB_E_BUSY = -61,     /* the broker is overloaded; retry */
     COLLAB_E_NOMEM = -62,
     COLLAB_E_IO = -63,
-    COLLAB_E_TIMEOUT = -64, /* local only: no reply in time */
+    COLLAB_E_TIMEOUT = -64,     /* local only: no reply in time */
     COLLAB_E_UNAVAILABLE = -65, /* a cluster's shared state cannot be reached now; retry */
 } collab_err_t;
 

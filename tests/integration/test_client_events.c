@@ -33,9 +33,12 @@ static int send_envelope(void *router, zmq_msg_t *id, const collab_envelope_t *e
 static int push_events(void *router, zmq_msg_t *id, const uint64_t *seqs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        collab_envelope_t ev = {.kind = COLLAB_KIND_EVENT, .version = COLLAB_PROTOCOL_VERSION,
-                                .timestamp = 1, .data = COLLAB_EMPTY_MAP,
-                                .event = {"task_created", 12}, .seq = seqs[i]};
+        collab_envelope_t ev = {.kind = COLLAB_KIND_EVENT,
+                                .version = COLLAB_PROTOCOL_VERSION,
+                                .timestamp = 1,
+                                .data = COLLAB_EMPTY_MAP,
+                                .event = {"task_created", 12},
+                                .seq = seqs[i]};
         if (send_envelope(router, id, &ev) != 0)
             return -1;
     }
@@ -77,8 +80,11 @@ static void *fake_broker(void *router)
             rc = push_events(router, &id, live, 4);
         else if (strcmp(action, "subscribe") == 0 && since == 2 && ++subscribes == 2)
             rc = push_events(router, &id, missed, 2); /* the first: nothing missed yet */
-        collab_envelope_t rep = {.kind = COLLAB_KIND_REPLY, .version = COLLAB_PROTOCOL_VERSION,
-                                 .request_id = in.request_id, .ok = true, .error = {"", 0},
+        collab_envelope_t rep = {.kind = COLLAB_KIND_REPLY,
+                                 .version = COLLAB_PROTOCOL_VERSION,
+                                 .request_id = in.request_id,
+                                 .ok = true,
+                                 .error = {"", 0},
                                  .data = COLLAB_EMPTY_MAP};
         if (rc == 0)
             rc = send_envelope(router, &id, &rep);
@@ -102,7 +108,7 @@ int main(void)
     collab_client_opts_t o = {.endpoint = ENDPOINT, .agent_id = "viewer1", .timeout_ms = 5000};
     collab_client_t *c = collab_client_new(&o);
     CHECK(c != NULL);
-    collab_client_set_last_seq(c, 2); /* events 1 and 2 were handled before */
+    collab_client_set_last_seq(c, 2);           /* events 1 and 2 were handled before */
     CHECK_OK(collab_client_subscribe(c, true)); /* since 2: nothing missed yet */
     collab_reply_t r;
     CHECK_OK(collab_client_request(c, "heartbeat", NULL, 0, &r));

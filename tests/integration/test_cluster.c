@@ -27,10 +27,16 @@ static int start_cluster(void)
     if (!(R = redisfix_start(NULL)))
         return -1;
     const char *url = redisfix_url(R);
-    const char *a_args[] = {"--store", url, "--node", "a", "--set", "limits.tasks_per_project=5000",
-                            "--set", "limits.projects_per_agent=5000", NULL};
-    const char *b_args[] = {"--store", url, "--node", "b", "--set", "limits.tasks_per_project=5000",
-                            "--set", "limits.projects_per_agent=5000", NULL};
+    const char *a_args[] = {"--store", url,
+                            "--node",  "a",
+                            "--set",   "limits.tasks_per_project=5000",
+                            "--set",   "limits.projects_per_agent=5000",
+                            NULL};
+    const char *b_args[] = {"--store", url,
+                            "--node",  "b",
+                            "--set",   "limits.tasks_per_project=5000",
+                            "--set",   "limits.projects_per_agent=5000",
+                            NULL};
     if (broker_start(&A, a_args) != 0 || broker_start(&B, b_args) != 0)
         return -1;
     return 0;
@@ -126,8 +132,8 @@ static void test_conflicts(void)
     for (int i = 0; i < ROUNDS; i++) {
         uint8_t buf[128];
         char id[24];
-        size_t len = it_pack(buf, sizeof buf, "task_id", it_u(id, task[i]), "status",
-                             "s:in_progress", NULL);
+        size_t len =
+            it_pack(buf, sizeof buf, "task_id", it_u(id, task[i]), "status", "s:in_progress", NULL);
         /* the barrier: both requests are on the wire before either reply is read */
         uint64_t ida = collab_client_send(wa, "update_task_status", buf, len);
         uint64_t idb = collab_client_send(wb, "update_task_status", buf, len);
@@ -199,7 +205,7 @@ static void test_kill_during_burst(void)
         uint64_t id = 0;
         collab_reply_t r;
         if (collab_client_next_reply(on_a, &id, &r, killed ? 500 : 5000) != 0)
-            break; /* A is gone: what it answered is all it acknowledged */
+            break;             /* A is gone: what it answered is all it acknowledged */
         CHECK(r.ok || killed); /* before the kill, every write is acknowledged */
         if (r.ok)
             acked[nacked++] = it_u64(&r, "project_id");

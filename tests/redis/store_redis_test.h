@@ -33,8 +33,8 @@ static inline void new_prefix(void)
 
 static inline collab_store_t *open_node(const char *node, char *err, size_t errlen)
 {
-    collab_store_redis_opts_t o = {.address = redisfix_url(fx), .node = node, .prefix = prefix,
-                                   .command_timeout_ms = 2000};
+    collab_store_redis_opts_t o = {
+        .address = redisfix_url(fx), .node = node, .prefix = prefix, .command_timeout_ms = 2000};
     return collab_store_open_redis(&o, err, errlen);
 }
 
