@@ -5,6 +5,7 @@
     audit lines and the counters of their refusals are written here. */
 #include "guards.h"
 #include "apply.h"
+#include "ids.h"
 
 #include "handlers.h"
 #include "log.h"
@@ -120,13 +121,21 @@ static int check_peer(collab_ctx_t *ctx, req_t *req)
     return 0;
 }
 
+/*  A session id of a length the broker gives (a weak UUID or a strong token): only such an
+    id is looked up in a cluster's shared store, a blocking read on the loop, so that random
+    bytes from the wire cost no round trip to Redis. */
+static bool plausible_id(collab_span_t id)
+{
+    return id.len == COLLAB_UUID_LEN || id.len == COLLAB_TOKEN_LEN;
+}
+
 static int check_session(collab_ctx_t *ctx, req_t *req)
 {
     char key[COLLAB_MAX_SESSION_ID + 1]; /* the token, or its keyed hash (state_at_rest) */
     collab_session_key(ctx, req->env.session_id.ptr, req->env.session_id.len, key);
     req->session = collab_tables_session(ctx->tables, key, strlen(key));
     /* a cluster: opened on another broker, and not yet applied here */
-    if (!req->session && collab_store_is_shared(ctx->store) &&
+    if (!req->session && collab_store_is_shared(ctx->store) && plausible_id(req->env.session_id) &&
         collab_store_find_session(ctx->store, key, &collab_apply_records, ctx) == 1)
         req->session = collab_tables_session(ctx->tables, key, strlen(key));
     if (!req->session) /* expired and already swept: still session_expired (PROTOCOL.md 5) */
