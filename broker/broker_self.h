@@ -7,6 +7,7 @@
 #include "broker.h"
 #include "ctx.h"
 #include "hasher.h"
+#include "outage.h"
 #include "statelock.h"
 #include "transport.h"
 
@@ -26,6 +27,7 @@ struct collab_broker {
     /* loop.c's trim when quiet: the last second's start and its request count, and the
        counters at the last trim */
     uint64_t trim_tick_ms, trim_tick_requests, trim_requests, trim_disconnects;
+    collab_outage_t outage;           /* the shared store's, while one lasts (outage.c) */
     volatile sig_atomic_t stop;       /* collab_broker_stop */
     volatile sig_atomic_t *stop_flag; /* a signal handler's, lent (or NULL) */
 };

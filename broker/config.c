@@ -53,6 +53,7 @@ static const param_t params[] = {
     PARAM("store.password_file", PATH, store_password_file, "", 0, 0),
     PARAM("store.prefix", PATH, store_prefix, "tc:", 0, 0),
     PARAM("store.timeout_ms", U32, store_timeout_ms, "500", 10, 60000),
+    PARAM("store.log_bound", U32, store_log_bound, "100000", 10, 100000000),
     PARAM("credentials", PATH, credentials_path, "sample_data/valid_credentials.json", 0, 0),
     PARAM("security_log", PATH, security_log_path, "security.log", 0, 0),
     PARAM("sessions.idle_timeout_s", U32, idle_timeout_s, "1800", 1, 31536000),

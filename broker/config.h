@@ -43,6 +43,7 @@ typedef struct {
     char store_password_file[COLLAB_PATH_MAX]; /* owner-only; "" for no password */
     char store_prefix[COLLAB_PATH_MAX];        /* every key starts with it */
     uint32_t store_timeout_ms;                 /* each Redis call, then `unavailable` */
+    uint32_t store_log_bound; /* the log stream's length (approximate); a broker behind reloads */
     char credentials_path[COLLAB_PATH_MAX];
     char security_log_path[COLLAB_PATH_MAX];
     uint32_t idle_timeout_s; /* sessions.idle_timeout_s */

@@ -34,6 +34,10 @@ typedef struct {
     uint64_t hash_verified;     /* password verifications the hasher ran to the end */
     uint64_t transport_refused; /* handshakes the transport refused (the loop copies it) */
     uint64_t refused_conflict;  /* requests the store refused at commit (a cluster's conflict) */
+    /* a cluster's shared store unreachable (outage.c) */
+    uint64_t store_unavailable; /* requests answered unavailable */
+    uint64_t store_unanswered;  /* requests of a batch in flight, outcome unknown: no answer */
+    uint64_t store_outages, store_reconnects, store_reloads;
 } collab_counters_t;
 
 /*  A clock: Unix ms (wall) or ms since an arbitrary start (monotonic), from arg. */

@@ -5,6 +5,7 @@
 
 #include "guards.h"
 #include "handlers.h"
+#include "outage.h"
 #include "reply.h"
 
 #include <czmq.h>
@@ -53,8 +54,13 @@ static void read_peer(const collab_transport_t *transport, req_t *req, zmq_msg_t
 
 void collab_dispatch_request(collab_ctx_t *ctx, req_t *req)
 {
-    int rc = req->action == COLLAB_ACT_LOGIN ? collab_guard_login(ctx, req)
-                                             : collab_guard_request(ctx, req);
+    int rc = collab_outage_refuse(ctx, req); /* a cluster's store unreachable: nothing done */
+    if (rc) {
+        collab_reply(ctx, req, rc);
+        return;
+    }
+    rc = req->action == COLLAB_ACT_LOGIN ? collab_guard_login(ctx, req)
+                                         : collab_guard_request(ctx, req);
     if (rc) {
         collab_reply(ctx, req, rc);
         return;

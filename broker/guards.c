@@ -135,9 +135,13 @@ static int check_session(collab_ctx_t *ctx, req_t *req)
     collab_session_key(ctx, req->env.session_id.ptr, req->env.session_id.len, key);
     req->session = collab_tables_session(ctx->tables, key, strlen(key));
     /* a cluster: opened on another broker, and not yet applied here */
-    if (!req->session && collab_store_is_shared(ctx->store) && plausible_id(req->env.session_id) &&
-        collab_store_find_session(ctx->store, key, &collab_apply_records, ctx) == 1)
-        req->session = collab_tables_session(ctx->tables, key, strlen(key));
+    if (!req->session && collab_store_is_shared(ctx->store) && plausible_id(req->env.session_id)) {
+        int found = collab_store_find_session(ctx->store, key, &collab_apply_records, ctx);
+        if (found == COLLAB_E_UNAVAILABLE)
+            return found; /* it may exist: the store cannot say now */
+        if (found == 1)
+            req->session = collab_tables_session(ctx->tables, key, strlen(key));
+    }
     if (!req->session) /* expired and already swept: still session_expired (PROTOCOL.md 5) */
         return collab_session_was_expired(ctx, key) ? COLLAB_E_SESSION_EXPIRED
                                                     : COLLAB_E_SESSION_INVALID;

@@ -310,7 +310,7 @@ int collab_h_get_stats(collab_ctx_t *ctx, req_t *req)
     char digest[2 * 32 + 1];
     uint64_t ntasks = 0;
     state_digest(ctx, digest, &ntasks);
-    collab_pack_map(o, 26);
+    collab_pack_map(o, 32);
     collab_pack_kv_uint(o, "requests", c->requests);
     collab_pack_kv_uint(o, "replies_ok", c->replies_ok);
     collab_pack_kv_uint(o, "replies_error", c->replies_error);
@@ -337,5 +337,12 @@ int collab_h_get_stats(collab_ctx_t *ctx, req_t *req)
     collab_pack_kv_uint(o, "projects", collab_tables_project_count(ctx->tables));
     collab_pack_kv_uint(o, "tasks", ntasks);
     collab_pack_kv_uint(o, "uptime_s", (req->now - ctx->started_ms) / 1000u);
+    /* a cluster's shared store (outage.c); 1 and zeros for a broker alone */
+    collab_pack_kv_uint(o, "store_available", collab_store_available(ctx->store));
+    collab_pack_kv_uint(o, "store_unavailable", c->store_unavailable);
+    collab_pack_kv_uint(o, "store_unanswered", c->store_unanswered);
+    collab_pack_kv_uint(o, "store_outages", c->store_outages);
+    collab_pack_kv_uint(o, "store_reconnects", c->store_reconnects);
+    collab_pack_kv_uint(o, "store_reloads", c->store_reloads);
     return 0;
 }

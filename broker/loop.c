@@ -63,11 +63,14 @@ void collab_broker_sink(void *arg, const uint8_t *rid, size_t rid_len, const uin
 /*  Lets the held replies and events of every committed batch go, in order, once the
     store's verdict on them is applied (a refused request answers conflict). A failed
     commit is fatal: nothing held was acknowledged, and the state on disk is the last
-    committed one, so the broker stops rather than reply with state it could not keep. */
+    committed one, so the broker stops rather than reply with state it could not keep.
+    A shared store that cannot be reached is an outage instead (outage.c): what did commit
+    is released, then the rest is refused until the store is back. */
 static int release_committed(collab_broker_t *self)
 {
     uint64_t committed;
-    if (collab_store_committed(self->ctx.store, &committed) != 0)
+    int rc = collab_store_committed(self->ctx.store, &committed);
+    if (rc != 0 && rc != COLLAB_E_UNAVAILABLE)
         return COLLAB_E_IO;
     /* a cluster: what the shared store committed (this broker's batches and others') goes
        into the tables, and its events out, before the replies that reflect it */
@@ -75,6 +78,8 @@ static int release_committed(collab_broker_t *self)
         log_error("what the shared store committed could not be fully applied in memory");
     if (collab_verdict_release(&self->ctx, committed) != 0)
         log_error("a refused change could not be fully rolled back in memory");
+    if (rc == COLLAB_E_UNAVAILABLE)
+        collab_outage_step(&self->ctx, &self->outage);
     return 0;
 }
 
@@ -84,7 +89,10 @@ static int submit_batch(collab_broker_t *self)
 {
     if (!collab_store_in_batch(self->ctx.store))
         return 0;
-    if (collab_store_submit(self->ctx.store) != 0)
+    int rc = collab_store_submit(self->ctx.store);
+    if (rc == COLLAB_E_UNAVAILABLE)
+        return 0; /* dropped: an outage, which release_committed acts on */
+    if (rc != 0)
         return COLLAB_E_IO;
     self->ctx.stats.commits++;
     return 0;
@@ -280,8 +288,9 @@ int collab_broker_run(collab_broker_t *self)
     collab_session_flush_activity(&self->ctx);
     collab_seclog_flush(self->ctx.seclog,
                         collab_broker_wall_ms(NULL)); /* the counts, and their head, kept */
-    if (rc == 0 && (collab_store_commit(self->ctx.store) != 0 || release_committed(self) != 0))
-        rc = COLLAB_E_IO;
+    int last = rc == 0 ? collab_store_commit(self->ctx.store) : 0;
+    if (rc == 0 && ((last != 0 && last != COLLAB_E_UNAVAILABLE) || release_committed(self) != 0))
+        rc = COLLAB_E_IO; /* an outage loses nothing acknowledged: not a failure to stop on */
     log_stats(self);
     return rc;
 }

@@ -179,3 +179,29 @@ int collab_outbox_refuse(collab_outbox_t *self, uint64_t changeset,
         self->head = self->n = 0;
     return replaced;
 }
+
+static bool is_lost(const uint64_t *lost, size_t nlost, uint64_t cs)
+{
+    for (size_t i = 0; i < nlost; i++)
+        if (lost[i] == cs)
+            return true;
+    return false;
+}
+
+void collab_outbox_fail(collab_outbox_t *self, const uint64_t *lost, size_t nlost,
+                        collab_outbox_rebuild_fn rebuild, void *arg, size_t *unanswered,
+                        size_t *refused)
+{
+    *unanswered = *refused = 0;
+    for (size_t i = self->head; i < self->n; i++) {
+        held_t *m = &self->q[i];
+        if (m->reply && m->changeset && is_lost(lost, nlost, m->changeset))
+            (*unanswered)++;
+        else if (m->reply && rebuild_reply(self, m, rebuild, arg) == 0) {
+            self->sink(self->arg, m->mem, m->rid_len, m->mem + m->rid_len, m->len);
+            (*refused)++;
+        }
+        free(m->mem);
+    }
+    self->head = self->n = 0;
+}

@@ -50,6 +50,15 @@ typedef size_t (*collab_outbox_rebuild_fn)(void *arg, uint64_t request_id, uint8
 int collab_outbox_refuse(collab_outbox_t *self, uint64_t changeset,
                          collab_outbox_rebuild_fn rebuild, void *arg, bool *was_ok);
 
+/*  A shared store's outage (nothing held will commit): every held message leaves or goes,
+    in order. Those of the change sets in lost[0..nlost) (a batch whose outcome is unknown)
+    are dropped, replies included: *unanswered counts those replies. Every other held reply
+    is replaced, as by collab_outbox_refuse, with what rebuild encodes (a refusal) and sent;
+    *refused counts them. Other held messages (events) are dropped. Nothing is held after. */
+void collab_outbox_fail(collab_outbox_t *self, const uint64_t *lost, size_t nlost,
+                        collab_outbox_rebuild_fn rebuild, void *arg, size_t *unanswered,
+                        size_t *refused);
+
 /*  Hands to the sink, in order, every held message whose batch is <= committed. */
 void collab_outbox_release(collab_outbox_t *self, uint64_t committed);
 

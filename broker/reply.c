@@ -2,6 +2,7 @@
     outbox behind the store's open batch (a reply or event waits for the commit of the
     batch it reflects). */
 #include "reply.h"
+#include "outage.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,11 @@ void collab_reply(collab_ctx_t *ctx, const req_t *req, int rc)
                              .ok = rc == 0,
                              .error_code = (uint32_t)(rc < 0 ? -rc : 0)};
     size_t data_len = 0, len = 0;
+    if (rc == 0 && collab_outage_refuse(ctx, req)) /* done during an outage: never stored */
+        rep = (collab_envelope_t){.kind = COLLAB_KIND_REPLY,
+                                  .version = COLLAB_PROTOCOL_VERSION,
+                                  .request_id = req->env.request_id,
+                                  .error_code = (uint32_t)-(rc = COLLAB_E_UNAVAILABLE)};
     if (collab_pack_finish(&req->out, &data_len) != 0) {
         rc = COLLAB_E_INTERNAL; /* a reply that outgrew its buffer, or miscounted: a bug */
         rep.ok = false;
@@ -47,8 +53,17 @@ void collab_reply(collab_ctx_t *ctx, const req_t *req, int rc)
     }
     rep.error.ptr = rc ? error_text(&why, rc, text, sizeof text) : "";
     rep.error.len = strlen(rep.error.ptr);
+    uint8_t retry[32];
     if (rc == 0 || rc == COLLAB_E_RATE_LIMITED)
         rep.data = (collab_span_t){(const char *)req->out.data, data_len};
+    else if (rc == COLLAB_E_UNAVAILABLE) { /* PROTOCOL.md 9: {retry_after_ms} */
+        collab_pack_t p;
+        collab_pack_init(&p, retry, sizeof retry);
+        collab_pack_map(&p, 1);
+        collab_pack_kv_uint(&p, "retry_after_ms", collab_outage_retry_ms(ctx));
+        if (collab_pack_finish(&p, &data_len) == 0)
+            rep.data = (collab_span_t){(const char *)retry, data_len};
+    }
     if (rc == 0)
         ctx->stats.replies_ok++;
     else

@@ -126,6 +126,24 @@ int collab_store_find_session(collab_store_t *self, const char *key,
     return self->ops->find_session ? self->ops->find_session(self->be, key, cb, arg) : 0;
 }
 
+bool collab_store_available(const collab_store_t *self)
+{
+    return !self->ops->available || self->ops->available(self->be);
+}
+
+int collab_store_outage(collab_store_t *self, collab_store_outage_t *out)
+{
+    *out = (collab_store_outage_t){.why = ""};
+    return self->ops->outage ? self->ops->outage(self->be, out) : 0;
+}
+
+int collab_store_recover(collab_store_t *self, const collab_store_loader_t *cb, void *arg,
+                         bool *reloaded)
+{
+    *reloaded = false;
+    return self->ops->recover ? self->ops->recover(self->be, cb, arg, reloaded) : 0;
+}
+
 int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
                               const collab_store_loader_t *restore, collab_store_absent_fn *absent,
                               void *arg)

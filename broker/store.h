@@ -181,4 +181,42 @@ int collab_store_reserve_ids(collab_store_t *self, collab_id_kind_t kind, uint32
 int collab_store_find_session(collab_store_t *self, const char *key,
                               const collab_store_loader_t *cb, void *arg);
 
+/*  An outage of a shared store (a cluster): Redis cannot be reached (killed, frozen past the
+    command timeout, the connection cut) or the log was trimmed past this broker. While down,
+    collab_store_committed says COLLAB_E_UNAVAILABLE (with the batches that did commit in
+    *committed), a submit drops the open batch (COLLAB_E_UNAVAILABLE), reads that need Redis
+    refuse with COLLAB_E_UNAVAILABLE at once, and the store reconnects by itself (bounded
+    back-off). */
+typedef struct {
+    bool down;               /* refusing */
+    bool settled;            /* every batch submitted before the outage is committed or lost */
+    bool ready;              /* reconnected: collab_store_recover may bring the tables up */
+    const uint64_t *lost;    /* the change sets of the batch whose outcome is unknown (lent) */
+    size_t nlost;            /* (their replies stay unanswered: the clients read and reconcile) */
+    uint32_t retry_after_ms; /* about when the next attempt to reconnect is made */
+    const char *why;         /* the first failure, a sentence (lent; "" when up) */
+} collab_store_outage_t;
+
+/*  The loop's view of an outage: false from the collab_store_committed or
+    collab_store_outage call that first reported it until collab_store_recover succeeds.
+    Meanwhile writes are dropped (the recovery reloads the tables) and collab_store_pending
+    is 0, so what the loop answers leaves at once: requests are to be refused, never done.
+    Always true for a store that is not shared. Loop thread only. */
+bool collab_store_available(const collab_store_t *self);
+
+/*  The store's outage, if any, into *out (lent until the next call into the store). Returns
+    0 when up (out->down false; a store that is not shared is always up) or
+    COLLAB_E_UNAVAILABLE. */
+int collab_store_outage(collab_store_t *self, collab_store_outage_t *out);
+
+/*  While down, settled and ready: brings the tables up to date and ends the outage. The
+    batches lost in it (the caller has answered or dropped their messages) count as done.
+    When nothing was lost or dropped and the log still holds the last entry applied, the
+    log from there is applied later through take_applied as usual; otherwise every record
+    is handed to cb, as by collab_store_load, and *reloaded is set: the caller then removes
+    what cb was not given. Returns 0 (up again), COLLAB_E_UNAVAILABLE (still down: it failed
+    and the store reconnects again), or a callback's code. */
+int collab_store_recover(collab_store_t *self, const collab_store_loader_t *cb, void *arg,
+                         bool *reloaded);
+
 #endif

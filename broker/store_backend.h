@@ -5,6 +5,7 @@
 #ifndef COLLAB_STORE_BACKEND_H
 #define COLLAB_STORE_BACKEND_H
 
+#include "store.h" /* collab_store_outage_t */
 #include "store_types.h"
 #include "vault.h"
 
@@ -88,6 +89,10 @@ typedef struct {
     int (*reserve_ids)(void *be, collab_id_kind_t kind, uint32_t n, uint64_t *first);
     /* optional (NULL: a session the tables lack does not exist) */
     int (*find_session)(void *be, const char *key, const collab_store_loader_t *cb, void *arg);
+    /* optional (NULL: never down, as for a store of one broker, whose failure is fatal) */
+    bool (*available)(const void *be);
+    int (*outage)(void *be, collab_store_outage_t *out);
+    int (*recover)(void *be, const collab_store_loader_t *cb, void *arg, bool *reloaded);
 } collab_store_backend_t;
 
 /*  A store facade over backend ops (static, lent) and be (owned: ops->close frees it, also

@@ -106,11 +106,11 @@ static int range_once(rs_t *self, collab_redis_t *c, const rs_sid_t *from, const
          r->element[0]->type != REDIS_REPLY_ARRAY || r->element[1]->type != REDIS_REPLY_ARRAY))
         rc = COLLAB_E_IO;
     if (rc == 0 && r->element[0]->elements == 0 && (from->ms || from->seq)) {
-        rs_fail(self,
+        rs_down(self, true,
                 "the log %s was trimmed past entry %s, the last this broker applied: its "
-                "state can no longer follow the cluster's (a full reload is not built yet)",
+                "tables are reloaded from Redis",
                 log, from->text);
-        rc = COLLAB_E_IO;
+        rc = COLLAB_E_UNAVAILABLE;
     }
     if (rc)
         collab_redis_reply_free(&r);
@@ -351,9 +351,6 @@ int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
             rc = refuse(self, c, b, &b->sets[i]);
     free(sent);
     free(won);
-    if (rc)
-        rs_fail(self, "batch %" PRIu64 " could not be committed: %s", b->number,
-                collab_redis_why(c)[0] ? collab_redis_why(c) : collab_strerror(rc));
     return rc;
 }
 
@@ -365,8 +362,14 @@ static void *writer_main(void *arg)
     rs_t *self = arg;
     pthread_mutex_lock(&self->mu);
     for (;;) {
-        while (self->queued == 0 && !self->stop)
+        while (self->queued == 0 && !self->stop && !(self->down && !self->ready && !self->failed))
             pthread_cond_wait(&self->wake, &self->mu);
+        if (self->down && !self->ready && !self->failed) {
+            rs_writer_outage(self); /* drops the queue; reconnects, or waits its back-off */
+            if (self->stop)
+                break;
+            continue;
+        }
         if (self->queued == 0)
             break;
         rs_batch_t *b = &self->queue[self->qhead];
@@ -375,6 +378,21 @@ static void *writer_main(void *arg)
         bool failed = self->failed;
         pthread_mutex_unlock(&self->mu);
         int rc = failed ? COLLAB_E_IO : rs_commit_batch(self, self->wconn, b);
+        char why[RS_WHY_MAX] = "";
+        if (rc && !failed)
+            snprintf(why, sizeof why, "batch %" PRIu64 " could not be committed: %s", b->number,
+                     collab_redis_why(self->wconn)[0] ? collab_redis_why(self->wconn)
+                                                       : collab_strerror(rc));
+        pthread_mutex_lock(&self->mu);
+        if (rc && !failed && rs_unreachable(rc)) { /* sent, maybe run: its outcome is unknown */
+            rs_lost_batch(self, b);
+            pthread_mutex_unlock(&self->mu);
+            rs_down(self, true, "%s", why);
+        } else {
+            pthread_mutex_unlock(&self->mu);
+            if (rc && !failed)
+                rs_fail(self, "%s", why);
+        }
         rs_batch_free(b);
         pthread_mutex_lock(&self->mu);
         self->qhead = (self->qhead + 1) % RS_MAX_QUEUED;
@@ -406,7 +424,7 @@ static int refresh_node(rs_t *self, collab_redis_t *c)
     int rc = collab_redis_callf(c, &r, "EVAL %s 1 %s %s %s", script, key, self->node_token, ttl);
     if (rc == 0 && (r->type != REDIS_REPLY_INTEGER || r->integer != 1)) {
         rs_fail(self, "the node name %s was taken by another broker (%s expired)", self->node, key);
-        rc = COLLAB_E_IO;
+        rc = COLLAB_E_CONFLICT; /* fatal, not an outage */
     }
     collab_redis_reply_free(&r);
     return rc;
@@ -457,30 +475,37 @@ static void *tail_main(void *arg)
     int block_ms = self->ropts.command_timeout_ms / 4;
     block_ms = block_ms < 10 ? 10 : block_ms > 100 ? 100 : block_ms;
     int64_t refreshed = collab_mono_ms();
+    uint64_t epoch = 0;
     pthread_mutex_lock(&self->mu);
     while (!self->tail_stop && !self->failed) {
-        if (self->busy || self->queued || self->nitems >= RS_APPLIED_MAX) {
+        if (self->down || self->busy || self->queued || self->nitems >= RS_APPLIED_MAX) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += (long)block_ms * 1000000L;
             ts.tv_sec += ts.tv_nsec / 1000000000L;
             ts.tv_nsec %= 1000000000L;
             pthread_cond_timedwait(&self->room, &self->mu, &ts);
-            if (!(collab_mono_ms() - refreshed > (int64_t)self->node_ttl_ms / 3))
+            if (self->down || !(collab_mono_ms() - refreshed > (int64_t)self->node_ttl_ms / 3))
                 continue;
         }
+        bool fresh = epoch != self->epoch; /* after an outage: a new connection */
+        epoch = self->epoch;
         pthread_mutex_unlock(&self->mu);
         int rc = 0;
-        if (collab_mono_ms() - refreshed > (int64_t)self->node_ttl_ms / 3) {
+        if (fresh || !collab_redis_connected(self->tconn))
+            rc = collab_redis_connect(self->tconn);
+        if (rc == 0 && collab_mono_ms() - refreshed > (int64_t)self->node_ttl_ms / 3) {
             rc = refresh_node(self, self->tconn);
             refreshed = collab_mono_ms();
         }
         if (rc == 0)
             rc = tail_turn(self, self->tconn, block_ms);
-        if (rc)
-            rs_fail(self, "the log could not be followed: %s",
-                    collab_redis_why(self->tconn)[0] ? collab_redis_why(self->tconn)
-                                                     : collab_strerror(rc));
+        const char *why = collab_redis_why(self->tconn);
+        if (rc && rs_unreachable(rc)) /* the trimmed log said so itself (UNAVAILABLE) */
+            rs_down(self, false, "the log could not be followed: %s",
+                    why[0] ? why : collab_strerror(rc));
+        else if (rc)
+            rs_fail(self, "the log could not be followed: %s", why[0] ? why : collab_strerror(rc));
         pthread_mutex_lock(&self->mu);
     }
     pthread_mutex_unlock(&self->mu);

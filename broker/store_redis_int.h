@@ -108,6 +108,8 @@ typedef struct rs {
     zhashx_t *revs;    /* relative key -> rs_rev_t */
     uint64_t reported; /* committed, as collab_store_committed last said */
     bool async;
+    bool loop_down;  /* the loop has seen the outage: writes are dropped, replies leave */
+    bool discarded;  /* a write was dropped meanwhile: recovery reloads */
     /* shared with the threads, under mu */
     pthread_mutex_t mu;
     pthread_cond_t wake, done, room;
@@ -127,7 +129,38 @@ typedef struct rs {
     pthread_t writer, tail;
     bool writer_started, tail_started;
     collab_redis_t *wconn, *tconn;
+    /* an outage (store_redis_outage.c), under mu */
+    bool down;           /* Redis cannot be reached: nothing is submitted, reads refuse */
+    bool ready;          /* the writer has reconnected: the loop may recover */
+    bool reload;         /* recovery reloads the whole state: the tables may hold what
+                            Redis does not (a batch lost or discarded, the log trimmed) */
+    uint64_t epoch;      /* recoveries so far: the tail reconnects when it moves */
+    uint32_t backoff_ms; /* the writer's wait before its next attempt to reconnect */
+    uint64_t *lost;      /* the change sets of the batch whose outcome is unknown */
+    size_t nlost, caplost;
+    char down_why[RS_WHY_MAX];
 } rs_t;
+
+/*  store_redis_outage.c: an outage and the recovery from it (see store_redis.h). */
+/*  Redis cannot be reached (any thread): from now on nothing is submitted, the loop's reads
+    refuse with COLLAB_E_UNAVAILABLE, and the writer reconnects. reload: the tables may hold
+    what Redis does not. The first reason is kept until the recovery. */
+void rs_down(rs_t *self, bool reload, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool rs_is_down(rs_t *self);
+bool rs_available(const void *be); /* the loop's view: false from when it saw the outage */
+/*  The writer, while down (under mu, released meanwhile): drops the batches queued (never
+    sent), then one attempt to reconnect its connection (durability check, scripts, the
+    node's name), or the back-off wait after a failed one. */
+void rs_writer_outage(rs_t *self);
+/*  The batch b failed on the writer's connection: its outcome is unknown (under mu). */
+void rs_lost_batch(rs_t *self, const rs_batch_t *b);
+/*  Whether a Redis call's code means the server cannot be reached now (timeout, I/O,
+    a reply past a limit, LOADING/BUSY, OOM, an error reply of the scripts). */
+bool rs_unreachable(int rc);
+/*  A loop-side Redis call's failure: down when unreachable; returns the code to give. */
+int rs_loop_failed(rs_t *self, int rc, const char *what);
+int rs_outage(void *be, collab_store_outage_t *out);
+int rs_recover(void *be, const collab_store_loader_t *cb, void *arg, bool *reloaded);
 
 /*  store_redis_open.c */
 void rs_fail(rs_t *self, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -180,6 +213,9 @@ bool rs_poisoned(rs_t *self, const char *key, uint64_t batch); /* under mu */
 int rs_poison_add(rs_t *self, const char *key);                /* under mu */
 
 /*  store_redis_read.c */
+/*  The records and their revisions into the map and the loader (rs_load without its
+    commit of what is recorded); self->last becomes the log's end read before them. */
+int rs_load_records(rs_t *self, const collab_store_loader_t *cb, void *arg);
 int rs_load(void *be, const collab_store_loader_t *cb, void *arg);
 int rs_events_since(void *be, const char *agent_id, uint64_t since, collab_store_event_fn *fn,
                     void *arg, uint64_t *oldest);

@@ -135,6 +135,10 @@ static int rs_record(void *be, const collab_change_t *c)
 {
     rs_t *self = be;
     char key[RS_KEY_MAX];
+    if (self->loop_down) { /* the tables hold a change that Redis never will */
+        self->discarded |= c->kind != COLLAB_CHANGE_META; /* node-local: no table holds it */
+        return 0;
+    }
     rs_change_key(c, key, sizeof key);
     rs_set_t *set = set_of(&self->open, c->changeset, c->kind == COLLAB_CHANGE_META);
     rs_rev_t *known = key[0] ? rs_rev(self, key, true) : NULL;
@@ -168,7 +172,10 @@ static bool rs_in_batch(const void *be)
 
 static void rs_rollback(void *be)
 {
-    rs_batch_free(&((rs_t *)be)->open);
+    rs_t *self = be;
+    for (size_t i = 0; i < self->open.n; i++)
+        self->discarded |= !self->open.sets[i].meta; /* a recovery reloads the tables */
+    rs_batch_free(&self->open);
 }
 
 /*  Direct mode: the loop commits on its own connection, now. */
@@ -201,11 +208,14 @@ static int rs_submit(void *be)
     if (!self->async)
         return submit_direct(self);
     pthread_mutex_lock(&self->mu);
-    while (self->queued == RS_MAX_QUEUED && !self->failed) /* back-pressure */
+    while (self->queued == RS_MAX_QUEUED && !self->failed && !self->down) /* back-pressure */
         pthread_cond_wait(&self->done, &self->mu);
-    if (self->failed) {
+    if (self->failed || self->down) {
+        int rc = self->failed ? COLLAB_E_IO : COLLAB_E_UNAVAILABLE;
+        self->reload |= self->down; /* dropped: the tables hold its changes */
         pthread_mutex_unlock(&self->mu);
-        return COLLAB_E_IO;
+        rs_batch_free(&self->open);
+        return rc;
     }
     self->open.number = ++self->submitted;
     self->queue[(self->qhead + self->queued++) % RS_MAX_QUEUED] = self->open;
@@ -219,9 +229,9 @@ static int rs_submit(void *be)
 static int sync_all(rs_t *self)
 {
     pthread_mutex_lock(&self->mu);
-    while (self->committed < self->submitted && !self->failed)
+    while (self->committed < self->submitted && !self->failed && !self->down)
         pthread_cond_wait(&self->done, &self->mu);
-    int rc = self->failed ? COLLAB_E_IO : 0;
+    int rc = self->failed ? COLLAB_E_IO : self->down ? COLLAB_E_UNAVAILABLE : 0;
     pthread_mutex_unlock(&self->mu);
     return rc;
 }
@@ -251,12 +261,14 @@ static bool rs_idle(void *be)
 static uint64_t rs_pending(const void *be)
 {
     const rs_t *self = be;
-    if (self->open.n)
-        return self->submitted + 1;
+    if (self->loop_down) /* nothing more commits: what is made now leaves at once */
+        return 0;
     rs_t *m = (rs_t *)(uintptr_t)self; /* the mutex only */
     pthread_mutex_lock(&m->mu);
     uint64_t committed = self->committed;
     pthread_mutex_unlock(&m->mu);
+    if (self->open.n)
+        return self->submitted + 1;
     return self->submitted > committed ? self->submitted : 0;
 }
 
@@ -270,7 +282,8 @@ static int rs_committed(void *be, uint64_t *committed)
     }
     pthread_mutex_lock(&self->mu);
     *committed = self->reported = self->committed;
-    int rc = self->failed ? COLLAB_E_IO : 0;
+    int rc = self->failed ? COLLAB_E_IO : self->down ? COLLAB_E_UNAVAILABLE : 0;
+    self->loop_down |= self->down;
     pthread_mutex_unlock(&self->mu);
     return rc;
 }
@@ -358,6 +371,7 @@ static void rs_close(void *be)
         rs_item_free(&self->items[self->ihead + i]);
     free(self->items);
     free(self->poison);
+    free(self->lost);
     zhashx_destroy(&self->revs);
     collab_redis_destroy(&self->conn);
     collab_redis_destroy(&self->wconn);
@@ -396,6 +410,9 @@ static const collab_store_backend_t redis_backend = {
     .take_applied = rs_take_applied,
     .reserve_ids = rs_reserve_ids,
     .find_session = rs_find_session,
+    .available = rs_available,
+    .outage = rs_outage,
+    .recover = rs_recover,
 };
 
 const char *collab_store_redis_why(collab_store_t *store)

@@ -196,18 +196,15 @@ static int load_list(rs_t *self, const idlist_t *l, const collab_store_loader_t 
 
 /*  The log's end is read before the records: an entry after it may be in them already,
     and applying it again (take_applied) changes nothing. */
-int rs_load(void *be, const collab_store_loader_t *cb, void *arg)
+int rs_load_records(rs_t *self, const collab_store_loader_t *cb, void *arg)
 {
-    rs_t *self = be;
     rs_sid_t end;
     char now[24];
-    int rc = read_begin(self);
-    if (rc == 0)
-        rc = rs_log_end(self, &end);
+    int rc = rs_log_end(self, &end);
     if (rc)
-        return COLLAB_E_IO;
+        return rc;
     pthread_mutex_lock(&self->mu);
-    if (rs_sid_cmp(&end, &self->last) > 0 && self->nitems == 0)
+    if (self->nitems == 0) /* a reload has emptied the queue: from the end, wherever it is */
         self->last = end;
     pthread_mutex_unlock(&self->mu);
     snprintf(now, sizeof now, "%" PRIu64, rs_wall_ms());
@@ -226,7 +223,16 @@ int rs_load(void *be, const collab_store_loader_t *cb, void *arg)
             rc = load_list(self, &l, cb, arg);
         idlist_free(&l);
     }
-    return rs_io_code(rc);
+    return rc;
+}
+
+int rs_load(void *be, const collab_store_loader_t *cb, void *arg)
+{
+    rs_t *self = be;
+    int rc = read_begin(self);
+    if (rc)
+        return COLLAB_E_IO;
+    return rs_io_code(rs_load_records(self, cb, arg));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -263,6 +269,8 @@ int rs_events_since(void *be, const char *agent_id, uint64_t since, collab_store
     if (oldest)
         *oldest = 0;
     snprintf(key, sizeof key, "%se:%s", self->prefix, agent_id);
+    if (rs_is_down(self))
+        return COLLAB_E_UNAVAILABLE;
     int rc = rs_conn(self);
     if (rc == 0)
         rc = collab_redis_callf(self->conn, &r, "LRANGE %s %lld -1", key, from);
@@ -283,7 +291,7 @@ int rs_events_since(void *be, const char *agent_id, uint64_t since, collab_store
             rc = fn(arg, &ev);
     }
     collab_redis_reply_free(&r);
-    return rs_io_code(rc);
+    return rs_io_code(rs_loop_failed(self, rc, "the events could not be read"));
 }
 
 /*  A session opened on another broker that this one has not applied yet: read now. */
@@ -293,6 +301,8 @@ int rs_find_session(void *be, const char *key, const collab_store_loader_t *cb, 
     char full[COLLAB_REDIS_PREFIX_MAX + RS_KEY_MAX + 4];
     redisReply *r = NULL;
     snprintf(full, sizeof full, "%ss:%s", self->prefix, key);
+    if (rs_is_down(self))
+        return COLLAB_E_UNAVAILABLE;
     int rc = rs_conn(self);
     if (rc == 0)
         rc = collab_redis_callf(self->conn, &r, "HMGET %s v rev", full);
@@ -301,7 +311,7 @@ int rs_find_session(void *be, const char *key, const collab_store_loader_t *cb, 
     if (rc == 0 && found)
         rc = load_one(self, 's', key, r, NULL, cb, arg);
     collab_redis_reply_free(&r);
-    return rc ? rs_io_code(rc) : found;
+    return rc ? rs_io_code(rs_loop_failed(self, rc, "a session could not be read")) : found;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -344,6 +354,8 @@ int rs_reserve_ids(void *be, collab_id_kind_t kind, uint32_t n, uint64_t *first)
     if ((unsigned)kind >= sizeof names / sizeof *names || n == 0)
         return COLLAB_E_INTERNAL;
     rs_key(self, names[kind], key, sizeof key);
+    if (rs_is_down(self))
+        return COLLAB_E_UNAVAILABLE;
     int rc = rs_conn(self);
     if (rc == 0)
         rc = collab_redis_callf(self->conn, &r, "INCRBY %s %u", key, (unsigned)n);
@@ -352,5 +364,6 @@ int rs_reserve_ids(void *be, collab_id_kind_t kind, uint32_t n, uint64_t *first)
     if (rc == 0)
         *first = (uint64_t)r->integer - n + 1;
     collab_redis_reply_free(&r);
-    return rc ? COLLAB_E_IO : 0;
+    rc = rc ? rs_loop_failed(self, rc, "ids could not be reserved") : 0;
+    return rc == COLLAB_E_UNAVAILABLE ? rc : rc ? COLLAB_E_IO : 0;
 }

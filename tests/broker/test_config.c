@@ -76,6 +76,7 @@ static void test_defaults(void)
     CHECK_STR(c.store_password_file, "");
     CHECK_STR(c.store_prefix, "tc:");
     CHECK_EQ_INT(c.store_timeout_ms, 500);
+    CHECK_EQ_INT(c.store_log_bound, 100000);
     CHECK_OK(collab_config_validate(&c, err, sizeof err));
 }
 
@@ -100,6 +101,9 @@ static void test_store_settings(void)
     CHECK_RC(collab_config_set(&c, "state =", err, sizeof err), COLLAB_E_BAD_REQUEST);
     CHECK_OK(collab_config_set(&c, "store.timeout_ms = 2000", err, sizeof err));
     CHECK_EQ_INT(c.store_timeout_ms, 2000);
+    CHECK_RC(collab_config_set(&c, "store.log_bound = 9", err, sizeof err), COLLAB_E_BAD_REQUEST);
+    CHECK_OK(collab_config_set(&c, "store.log_bound = 50", err, sizeof err));
+    CHECK_EQ_INT(c.store_log_bound, 50);
 }
 
 /*  collab_controls.def's list is well formed: LAB.md's numbers in order, distinct names

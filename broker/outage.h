@@ -1,0 +1,39 @@
+/*  outage.h: the broker through an outage of its shared store (a cluster; docs/DISTRIBUTED.md
+    section 5): while Redis cannot be reached, every request but a heartbeat (and get_stats,
+    which reads only this broker's counters) is answered `unavailable` with
+    {retry_after_ms}, and nothing is changed; the batch in flight when Redis failed, whose
+    outcome is unknown, stays unanswered; once the store has reconnected, the tables are
+    brought up to date (the log, or a whole reload that keeps this broker's sessions'
+    connections) before anything is answered again. A store of one broker never calls in. */
+#ifndef COLLAB_OUTAGE_H
+#define COLLAB_OUTAGE_H
+
+#include "ctx.h"
+#include "req.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*  The loop's record of the outage under way (zeroed: none). */
+typedef struct {
+    bool noted;       /* logged and counted */
+    bool settled;     /* what was held for it is answered or dropped */
+    uint64_t since_ms; /* monotonic, when it was noted */
+} collab_outage_t;
+
+/*  One step, each loop turn after the committed batches are released: notes an outage,
+    answers or drops what it held once the store's batches are settled, and recovers once
+    the store has reconnected (counted in stats, logged, a security-log line at each end).
+    No-op while the store is up. */
+void collab_outage_step(collab_ctx_t *ctx, collab_outage_t *o);
+
+/*  Whether the request must be refused now: the store is unavailable (as the loop has seen
+    it) and the action is not one served without it (heartbeat, get_stats). Then returns
+    COLLAB_E_UNAVAILABLE, counted; else 0. */
+int collab_outage_refuse(collab_ctx_t *ctx, const req_t *req);
+
+/*  The retry_after_ms an `unavailable` reply carries: about when the store tries again,
+    at least 50 ms. */
+uint32_t collab_outage_retry_ms(collab_ctx_t *ctx);
+
+#endif

@@ -1,0 +1,362 @@
+/*  test_cluster_outage: two real brokers on one real redis-server (docs/DISTRIBUTED.md 5),
+    the failures of the shared store, each ending with the brokers (the same processes)
+    answering again and reporting equal state digests:
+    - the log trimmed past broker B (B frozen by SIGSTOP while A writes more than the log
+      bound): B reloads its tables from Redis, and its own session survives;
+    - redis-server frozen by SIGSTOP: reads are refused `unavailable` within
+      store.timeout_ms (plus a tolerance) of the freeze, and a write and a read after that
+      at once; heartbeats are answered meanwhile; after SIGCONT the brokers answer again;
+    - redis-server killed with -9 during a write burst through both brokers, then restarted
+      on its folder (AOF, fsync always): every reply is `ok` or `unavailable` (or none, for
+      the batch in flight), every write acknowledged is readable through both brokers, and
+      requests during the outage get `unavailable` while heartbeats are answered.
+    argv: collab-broker, the test credentials. Needs redis-server (scripts/deps). */
+#include "itest.h"
+#include "redisfix.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TIMEOUT_MS 300 /* store.timeout_ms here: small, to keep the test fast */
+/*  The tolerance on "unavailable within store.timeout_ms of the freeze". The tail's call
+    that meets the freeze started at most its XREAD block (timeout/4, here 75 ms) before it,
+    and fails TIMEOUT_MS after it started; then the loop wakes on the store's descriptor at
+    once. What is left is scheduling on a 2-CPU machine shared with other test runs, under
+    the sanitizers too: 250 ms covers it with room (measured: see the printed latency). */
+#define TOLERANCE_MS 250
+/*  The log's bound here: above what a few batches of a burst add (a batch holds up to
+    batch_max requests), so that a broker that follows is never trimmed past, and small
+    enough that the trimmed case stays quick. */
+#define LOG_BOUND "1000"
+
+static broker_proc_t A, B;
+static redisfix_t *R;
+static collab_client_t *admin_a, *admin_b; /* logged in before any outage */
+
+static int start_cluster(void)
+{
+    if (!(R = redisfix_start(NULL)))
+        return -1;
+    const char *url = redisfix_url(R);
+    const char *a_args[] = {"--store", url, "--node", "a", "--set", "store.timeout_ms=300",
+                            "--set",   "store.log_bound=" LOG_BOUND,
+                            "--set",   "limits.projects_per_agent=5000",
+                            NULL};
+    const char *b_args[] = {"--store", url, "--node", "b", "--set", "store.timeout_ms=300",
+                            "--set",   "store.log_bound=" LOG_BOUND,
+                            "--set",   "limits.projects_per_agent=5000",
+                            NULL};
+    if (broker_start(&A, a_args) != 0 || broker_start(&B, b_args) != 0)
+        return -1;
+    admin_a = it_client(&A, "admin", true);
+    admin_b = it_client(&B, "admin", true);
+    return admin_a && admin_b ? 0 : -1;
+}
+
+/*  get_stats on one broker (allowed during an outage: it reads only its counters). */
+static int stats(collab_client_t *admin, collab_reply_t *r)
+{
+    int rc = it_call(admin, r, "get_stats", NULL);
+    if (rc)
+        collab_reply_free(r);
+    return rc;
+}
+
+static uint64_t stat_of(collab_client_t *admin, const char *key)
+{
+    collab_reply_t r;
+    if (stats(admin, &r) != 0)
+        return UINT64_MAX;
+    uint64_t v = it_u64(&r, key);
+    collab_reply_free(&r);
+    return v;
+}
+
+static bool digest(collab_client_t *admin, char out[65])
+{
+    collab_reply_t r;
+    collab_span_t d = {0};
+    bool ok = stats(admin, &r) == 0 && collab_map_str(&r.map, "state_digest", &d) == 0 &&
+              d.len == 64;
+    if (ok)
+        snprintf(out, 65, "%.*s", (int)d.len, d.ptr);
+    if (ok)
+        collab_reply_free(&r);
+    return ok;
+}
+
+/*  Both brokers answer (store_available) and agree (equal digests), within ms. */
+static bool converged(int ms)
+{
+    char da[65] = "", db[65] = "x";
+    uint64_t deadline = it_now_ms() + (uint64_t)ms;
+    do {
+        if (stat_of(admin_a, "store_available") == 1 && stat_of(admin_b, "store_available") == 1 &&
+            digest(admin_a, da) && digest(admin_b, db) && strcmp(da, db) == 0)
+            return true;
+    } while (it_now_ms() < deadline);
+    fprintf(stderr, "  digests: A %s, B %s\n", da, db);
+    return false;
+}
+
+/*  One request, its one reply (no failover, no retry): the reply's code (0: ok), or
+    COLLAB_E_TIMEOUT; *ms receives the round trip. data_retry: the reply's
+    retry_after_ms (0 when none). */
+static int once(collab_client_t *c, const char *action, const uint8_t *payload, size_t len,
+                uint64_t *ms, uint64_t *retry)
+{
+    collab_reply_t r;
+    uint64_t got = 0, t0 = it_now_ms();
+    uint64_t id = collab_client_send(c, action, payload, len);
+    int rc = collab_client_next_reply(c, &got, &r, 3000);
+    if (ms)
+        *ms = it_now_ms() - t0;
+    if (rc != 0 || got != id)
+        return COLLAB_E_TIMEOUT;
+    rc = r.ok ? 0 : r.code;
+    if (retry) {
+        *retry = 0;
+        collab_map_uint(&r.map, "retry_after_ms", retry);
+    }
+    collab_reply_free(&r);
+    return rc;
+}
+
+static int create(collab_client_t *c, const char *name, uint64_t *ms, uint64_t *retry)
+{
+    uint8_t buf[96];
+    char v[64];
+    snprintf(v, sizeof v, "s:%s", name);
+    size_t len = it_pack(buf, sizeof buf, "name", v, NULL);
+    return once(c, "create_project", buf, len, ms, retry);
+}
+
+static bool running(const broker_proc_t *b)
+{
+    return b->pid > 0 && kill(b->pid, 0) == 0;
+}
+
+/* --------------------------------------------------------------------------------------- */
+
+static void test_trimmed(void)
+{
+    it_begin("the log trimmed past broker B: B reloads, its session survives, digests agree");
+    enum { WRITES = 1600, CHUNK = 400 }; /* past the bound (1000, trimmed by nodes of 100) */
+    collab_client_t *on_a = it_client(&A, "coordinator1", true);
+    collab_client_t *on_b = it_client(&B, "coordinator2", true);
+    if (!CHECK(on_a && on_b))
+        goto out;
+    uint64_t reloads0 = stat_of(admin_b, "store_reloads");
+    if (!CHECK(kill(B.pid, SIGSTOP) == 0))
+        goto out;
+    size_t made = 0;
+    for (int i = 0; i < WRITES; i += CHUNK) { /* pipelined, a chunk at a time */
+        for (int j = i; j < i + CHUNK; j++) {
+            uint8_t buf[96];
+            char name[48];
+            snprintf(name, sizeof name, "s:while B sleeps %d", j);
+            size_t len = it_pack(buf, sizeof buf, "name", name, NULL);
+            collab_client_send(on_a, "create_project", buf, len);
+        }
+        for (int j = i; j < i + CHUNK; j++) {
+            uint64_t id = 0;
+            collab_reply_t r;
+            if (collab_client_next_reply(on_a, &id, &r, 5000) != 0)
+                break;
+            made += r.ok;
+            collab_reply_free(&r);
+        }
+    }
+    CHECK(kill(B.pid, SIGCONT) == 0);
+    CHECK_EQ_U64(made, WRITES);
+    CHECK(converged(10000));
+    uint64_t reloads = stat_of(admin_b, "store_reloads");
+    fprintf(stderr, "  B reloaded %llu time(s)\n", (unsigned long long)(reloads - reloads0));
+    CHECK(reloads != UINT64_MAX && reloads > reloads0);
+    /* B's own session, kept through the reload, and the state A wrote, read on B */
+    CHECK_OK(it_call(on_b, NULL, "get_session_info", NULL));
+    CHECK_OK(it_call(on_b, NULL, "heartbeat", NULL));
+    CHECK(it_create_project(on_b, "after the reload") != 0);
+out:
+    collab_client_destroy(&on_a);
+    collab_client_destroy(&on_b);
+}
+
+static void test_frozen(void)
+{
+    it_begin("redis-server frozen: unavailable within store.timeout_ms, heartbeats answered");
+    collab_client_t *on_a = it_client(&A, "coordinator1", true);
+    collab_client_t *on_b = it_client(&B, "coordinator1", false);
+    if (!CHECK(on_a && on_b))
+        goto out;
+    collab_client_set_session(on_b, collab_client_session(on_a));
+    CHECK(it_create_project(on_a, "before the freeze") != 0);
+    if (!CHECK(redisfix_freeze(R) == 0))
+        goto out;
+    /* reads, one after the other on each broker, until each refuses: local reads are
+       answered until the broker sees the freeze, then refused */
+    uint64_t t0 = it_now_ms(), seen[2] = {0, 0}, retry = 0;
+    collab_client_t *cs[2] = {on_a, on_b};
+    for (int k = 0; k < 2; k++) {
+        int rc;
+        while ((rc = once(cs[k], "list_projects", NULL, 0, NULL, &retry)) == 0 &&
+               it_now_ms() < t0 + 5000)
+            ;
+        seen[k] = it_now_ms() - t0;
+        CHECK_EQ_INT(rc, COLLAB_E_UNAVAILABLE);
+        CHECK(retry >= 50 && retry <= 2000);
+    }
+    fprintf(stderr, "  unavailable after the freeze: A %llu ms, B %llu ms (timeout %d + %d)\n",
+            (unsigned long long)seen[0], (unsigned long long)seen[1], TIMEOUT_MS, TOLERANCE_MS);
+    CHECK(seen[0] <= TIMEOUT_MS + TOLERANCE_MS);
+    CHECK(seen[1] <= TIMEOUT_MS + TOLERANCE_MS);
+    /* now a new write and a new read are refused at once; heartbeats are answered */
+    uint64_t wms = 0, rms = 0, hms = 0;
+    CHECK_EQ_INT(create(on_a, "during the freeze", &wms, &retry), COLLAB_E_UNAVAILABLE);
+    CHECK_EQ_INT(once(on_b, "list_projects", NULL, 0, &rms, NULL), COLLAB_E_UNAVAILABLE);
+    CHECK_EQ_INT(once(on_a, "heartbeat", NULL, 0, &hms, NULL), 0);
+    CHECK_EQ_INT(once(on_b, "heartbeat", NULL, 0, NULL, NULL), 0);
+    fprintf(stderr, "  then: write refused in %llu ms, read in %llu ms, heartbeat ok in %llu ms\n",
+            (unsigned long long)wms, (unsigned long long)rms, (unsigned long long)hms);
+    CHECK(wms <= TIMEOUT_MS && rms <= TIMEOUT_MS);
+    CHECK(stat_of(admin_a, "store_available") == 0);
+    CHECK_OK(redisfix_thaw(R));
+    CHECK(converged(10000));
+    CHECK(it_create_project(on_b, "after the thaw") != 0);
+    CHECK_OK(it_call(on_a, NULL, "list_projects", NULL));
+    CHECK(stat_of(admin_a, "store_reconnects") >= 1 && stat_of(admin_b, "store_reconnects") >= 1);
+out:
+    collab_client_destroy(&on_a);
+    collab_client_destroy(&on_b);
+}
+
+/*  Replies of a pipelined burst on one client: acknowledged project ids into acked, the
+    refusals counted. Reads until silence (wait_ms without a reply) or every reply. */
+static void collect(collab_client_t *c, size_t sent, uint64_t *acked, size_t *nacked,
+                    size_t *unavailable, size_t *other, size_t *answered, int wait_ms)
+{
+    while (*answered < sent) {
+        uint64_t id = 0;
+        collab_reply_t r;
+        if (collab_client_next_reply(c, &id, &r, wait_ms) != 0)
+            return;
+        (*answered)++;
+        if (r.ok)
+            acked[(*nacked)++] = it_u64(&r, "project_id");
+        else if (r.code == COLLAB_E_UNAVAILABLE)
+            (*unavailable)++;
+        else
+            (*other)++;
+        collab_reply_free(&r);
+    }
+}
+
+static void test_kill9(void)
+{
+    it_begin("redis-server killed during a burst on both brokers: nothing acknowledged lost");
+    enum { BURST = 400, KILL_AFTER = 40 };
+    collab_client_t *on[2] = {it_client(&A, "coordinator1", true), NULL};
+    on[1] = it_client(&B, "coordinator1", false);
+    pid_t pa = A.pid, pb = B.pid;
+    static uint64_t acked[2][BURST];
+    size_t nacked[2] = {0, 0}, unavail[2] = {0, 0}, other[2] = {0, 0}, answered[2] = {0, 0};
+    if (!CHECK(on[0] && on[1]))
+        goto out;
+    collab_client_set_session(on[1], collab_client_session(on[0]));
+    for (int i = 0; i < BURST; i++)
+        for (int k = 0; k < 2; k++) {
+            uint8_t buf[96];
+            char name[48];
+            snprintf(name, sizeof name, "s:burst %c %d", "AB"[k], i);
+            size_t len = it_pack(buf, sizeof buf, "name", name, NULL);
+            if (!CHECK(collab_client_send(on[k], "create_project", buf, len) != 0))
+                goto out;
+        }
+    /* the first acknowledgements, then the kill while the rest is being worked through */
+    while (nacked[0] + nacked[1] < KILL_AFTER && answered[0] < BURST) {
+        size_t before = answered[0] + answered[1];
+        for (int k = 0; k < 2; k++) {
+            size_t want = answered[k] + 1;
+            collect(on[k], want, acked[k], &nacked[k], &unavail[k], &other[k], &answered[k], 5000);
+        }
+        if (!CHECK(answered[0] + answered[1] > before))
+            goto out;
+    }
+    CHECK_OK(redisfix_kill9(R));
+    for (int k = 0; k < 2; k++) /* until silence: what stays unanswered is the batch in flight */
+        collect(on[k], BURST, acked[k], &nacked[k], &unavail[k], &other[k], &answered[k], 1500);
+    for (int k = 0; k < 2; k++)
+        fprintf(stderr, "  %c: %zu acknowledged, %zu unavailable, %zu unanswered, %zu other\n",
+                "AB"[k], nacked[k], unavail[k], BURST - answered[k], other[k]);
+    CHECK_EQ_U64(other[0] + other[1], 0);
+    CHECK(unavail[0] + unavail[1] > 0);
+    CHECK(nacked[0] + nacked[1] >= KILL_AFTER);
+    /* during the outage: refused, heartbeats answered, nothing changed */
+    uint64_t retry = 0;
+    CHECK_EQ_INT(create(on[0], "during the outage", NULL, &retry), COLLAB_E_UNAVAILABLE);
+    CHECK(retry >= 50 && retry <= 2000);
+    CHECK_EQ_INT(once(on[1], "list_projects", NULL, 0, NULL, NULL), COLLAB_E_UNAVAILABLE);
+    CHECK_EQ_INT(once(on[0], "heartbeat", NULL, 0, NULL, NULL), 0);
+    CHECK_EQ_INT(once(on[1], "heartbeat", NULL, 0, NULL, NULL), 0);
+    CHECK_OK(redisfix_restart(R));
+    CHECK(converged(15000));
+    CHECK(running(&A) && running(&B) && A.pid == pa && B.pid == pb); /* the same processes */
+    /* every acknowledged write, through both brokers */
+    size_t found[2] = {0, 0}, total = nacked[0] + nacked[1];
+    for (int b = 0; b < 2; b++)
+        for (int k = 0; k < 2; k++)
+            for (size_t i = 0; i < nacked[k]; i++) {
+                char id[24];
+                found[b] += it_call(on[b], NULL, "get_project", "project_id",
+                                    it_u(id, acked[k][i]), NULL) == 0;
+            }
+    CHECK_EQ_U64(found[0], total);
+    CHECK_EQ_U64(found[1], total);
+    CHECK(it_create_project(on[0], "after the restart") != 0);
+    CHECK(it_create_project(on[1], "after the restart, on B") != 0);
+    CHECK(converged(10000));
+    for (int k = 0; k < 2; k++) {
+        collab_client_t *adm = k ? admin_b : admin_a;
+        fprintf(stderr,
+                "  %c: outages %llu, reconnects %llu, reloads %llu, refused %llu, unanswered "
+                "%llu\n",
+                "AB"[k], (unsigned long long)stat_of(adm, "store_outages"),
+                (unsigned long long)stat_of(adm, "store_reconnects"),
+                (unsigned long long)stat_of(adm, "store_reloads"),
+                (unsigned long long)stat_of(adm, "store_unavailable"),
+                (unsigned long long)stat_of(adm, "store_unanswered"));
+        CHECK(stat_of(adm, "store_reconnects") >= 2); /* the freeze's, and this one */
+    }
+    CHECK(broker_seclog_count(&A, "store_unavailable") >= 1);
+    CHECK(broker_seclog_count(&A, "store_available") >= 1);
+out:
+    collab_client_destroy(&on[0]);
+    collab_client_destroy(&on[1]);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_cluster_outage COLLAB_BROKER CREDENTIALS\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    broker_init(&A, argv[1], argv[2]);
+    broker_init(&B, argv[1], argv[2]);
+    if (CHECK(start_cluster() == 0)) {
+        test_trimmed();
+        test_frozen();
+        test_kill9();
+        collab_client_destroy(&admin_a);
+        collab_client_destroy(&admin_b);
+        it_stop(&A);
+        it_stop(&B);
+    }
+    collab_client_destroy(&admin_a);
+    collab_client_destroy(&admin_b);
+    broker_cleanup(&A);
+    broker_cleanup(&B);
+    redisfix_stop(&R);
+    return it_exit("test_cluster_outage");
+}
