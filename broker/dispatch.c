@@ -5,7 +5,7 @@
 
 #include "guards.h"
 #include "handlers.h"
-#include "outage.h"
+#include "unavail.h"
 #include "reply.h"
 
 #include <czmq.h>

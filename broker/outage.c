@@ -4,28 +4,12 @@
 #include "outage.h"
 
 #include "apply.h"
+#include "unavail.h"
 #include "log.h"
 
-#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-uint32_t collab_outage_retry_ms(collab_ctx_t *ctx)
-{
-    collab_store_outage_t info;
-    collab_store_outage(ctx->store, &info);
-    return info.retry_after_ms > 50 ? info.retry_after_ms : 50;
-}
-
-int collab_outage_refuse(collab_ctx_t *ctx, const req_t *req)
-{
-    if (collab_store_available(ctx->store) || req->action == COLLAB_ACT_HEARTBEAT ||
-        req->action == COLLAB_ACT_GET_STATS)
-        return 0;
-    ctx->stats.store_unavailable++;
-    return COLLAB_E_UNAVAILABLE;
-}
 
 /*  A held reply replaced by `unavailable` (PROTOCOL.md 9). */
 static size_t unavailable_reply(void *arg, uint64_t request_id, uint8_t *buf, size_t cap)
@@ -52,32 +36,46 @@ static size_t unavailable_reply(void *arg, uint64_t request_id, uint8_t *buf, si
 /* ---------------------------------------------------------------------------------------
    The reload: every record given, the rest removed */
 
+#define KEY_MAX (COLLAB_MAX_SESSION_ID + 4) /* "s:" token, "p:N", "t:N", NUL */
+
 typedef struct {
     collab_ctx_t *ctx;
-    zhashx_t *seen; /* "s:KEY", "p:N", "t:N" -> (void *)1 */
-    int rc;
+    char (*seen)[KEY_MAX]; /* the keys given, sorted once the load is over */
+    size_t n, cap;
 } reload_t;
+
+static void key_of(char out[KEY_MAX], char kind, const char *id, uint64_t num)
+{
+    if (id)
+        snprintf(out, KEY_MAX, "%c:%s", kind, id);
+    else
+        snprintf(out, KEY_MAX, "%c:%llu", kind, (unsigned long long)num);
+}
 
 static int mark(reload_t *r, char kind, const char *id, uint64_t num)
 {
-    char key[COLLAB_MAX_SESSION_ID + 4];
-    if (id)
-        snprintf(key, sizeof key, "%c:%s", kind, id);
-    else
-        snprintf(key, sizeof key, "%c:%llu", kind, (unsigned long long)num);
-    return zhashx_insert(r->seen, key, (void *)1) == -1 && !zhashx_lookup(r->seen, key)
-               ? COLLAB_E_NOMEM
-               : 0;
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 256;
+        void *grown = realloc(r->seen, cap * sizeof *r->seen);
+        if (!grown)
+            return COLLAB_E_NOMEM;
+        r->seen = grown;
+        r->cap = cap;
+    }
+    key_of(r->seen[r->n++], kind, id, num);
+    return 0;
 }
 
-static bool seen(reload_t *r, char kind, const char *id, uint64_t num)
+static int cmp_key(const void *a, const void *b)
 {
-    char key[COLLAB_MAX_SESSION_ID + 4];
-    if (id)
-        snprintf(key, sizeof key, "%c:%s", kind, id);
-    else
-        snprintf(key, sizeof key, "%c:%llu", kind, (unsigned long long)num);
-    return zhashx_lookup(r->seen, key) != NULL;
+    return strcmp(a, b);
+}
+
+static bool seen(const reload_t *r, char kind, const char *id, uint64_t num)
+{
+    char key[KEY_MAX];
+    key_of(key, kind, id, num);
+    return r->n && bsearch(key, r->seen, r->n, sizeof *r->seen, cmp_key) != NULL;
 }
 
 static int reload_agent(void *arg, const collab_agent_t *row)
@@ -121,33 +119,34 @@ static const collab_store_loader_t reload_loader = {reload_agent, reload_session
 static int sweep(reload_t *r)
 {
     collab_tables_t *t = r->ctx->tables;
-    zlistx_t *gone = zlistx_new();
+    size_t n = collab_tables_session_count(t), k = 0;
+    char(*gone)[COLLAB_MAX_SESSION_ID + 1] = calloc(n + 1, sizeof *gone);
     if (!gone)
         return COLLAB_E_NOMEM;
-    zlistx_set_destructor(gone, (zlistx_destructor_fn *)zstr_free);
-    int rc = 0;
-    for (collab_session_t *s = collab_tables_session_first(t); s && rc == 0;
+    if (r->n)
+        qsort(r->seen, r->n, sizeof *r->seen, cmp_key);
+    for (collab_session_t *s = collab_tables_session_first(t); s && k < n;
          s = collab_tables_session_next(t))
-        if (!seen(r, 's', s->token, 0) && !zlistx_add_end(gone, strdup(s->token)))
-            rc = COLLAB_E_NOMEM;
-    for (char *k = zlistx_first(gone); k; k = zlistx_next(gone)) {
-        collab_session_t *s = collab_tables_session(t, k, strlen(k));
+        if (!seen(r, 's', s->token, 0))
+            snprintf(gone[k++], sizeof gone[0], "%s", s->token);
+    for (size_t i = 0; i < k; i++) { /* not while iterating */
+        collab_session_t *s = collab_tables_session(t, gone[i], strlen(gone[i]));
         collab_tables_remove_session(t, &s);
     }
+    free(gone);
     for (size_t i = collab_tables_project_count(t); i-- > 0;) {
         collab_project_t *p = collab_tables_project_at(t, i);
         if (!seen(r, 'p', NULL, p->id)) {
             collab_tables_remove_project(t, p->id); /* and its tasks */
             continue;
         }
-        size_t n = 0;
-        collab_task_t **tasks = collab_tables_project_tasks(t, p->id, &n);
-        for (size_t j = n; j-- > 0;)
+        size_t nt = 0;
+        collab_task_t **tasks = collab_tables_project_tasks(t, p->id, &nt);
+        for (size_t j = nt; j-- > 0;)
             if (!seen(r, 't', NULL, tasks[j]->id))
                 collab_tables_remove_task(t, tasks[j]->id);
     }
-    zlistx_destroy(&gone);
-    return rc;
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -182,26 +181,25 @@ static void settle(collab_ctx_t *ctx, collab_outage_t *o, const collab_store_out
 
 static void recover(collab_ctx_t *ctx, collab_outage_t *o)
 {
-    reload_t r = {ctx, zhashx_new(), 0};
+    reload_t r = {ctx, NULL, 0, 0};
     bool reloaded = false;
-    if (!r.seen)
-        return; /* out of memory: tried again next turn */
     int rc = collab_store_recover(ctx->store, &reload_loader, &r, &reloaded);
     if (rc) { /* down again: the store reconnects, and this is tried again */
-        zhashx_destroy(&r.seen);
+        free(r.seen);
         if (rc != COLLAB_E_UNAVAILABLE)
             log_error("the tables could not be reloaded: %s", collab_strerror(rc));
         return;
     }
     if (reloaded && sweep(&r) != 0)
         log_error("the tables could not be fully brought up to date: out of memory");
-    zhashx_destroy(&r.seen);
+    free(r.seen);
     uint64_t down_ms = collab_ctx_mono(ctx) - o->since_ms;
     char ms[24];
     snprintf(ms, sizeof ms, "%llu", (unsigned long long)down_ms);
     ctx->stats.store_reconnects++;
     ctx->stats.store_reloads += reloaded;
-    log_info("the shared store is back after %llu ms; the tables were %s", (unsigned long long)down_ms,
+    log_info("the shared store is back after %llu ms; the tables were %s",
+             (unsigned long long)down_ms,
              reloaded ? "reloaded from it" : "brought up to date from its log");
     collab_seclog_emit(ctx->seclog, collab_ctx_now(ctx), "store_available", "down_ms", ms,
                        "reloaded", reloaded ? "yes" : "no", NULL);

@@ -9,15 +9,14 @@
 #define COLLAB_OUTAGE_H
 
 #include "ctx.h"
-#include "req.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
 /*  The loop's record of the outage under way (zeroed: none). */
 typedef struct {
-    bool noted;       /* logged and counted */
-    bool settled;     /* what was held for it is answered or dropped */
+    bool noted;        /* logged and counted */
+    bool settled;      /* what was held for it is answered or dropped */
     uint64_t since_ms; /* monotonic, when it was noted */
 } collab_outage_t;
 
@@ -26,14 +25,5 @@ typedef struct {
     the store has reconnected (counted in stats, logged, a security-log line at each end).
     No-op while the store is up. */
 void collab_outage_step(collab_ctx_t *ctx, collab_outage_t *o);
-
-/*  Whether the request must be refused now: the store is unavailable (as the loop has seen
-    it) and the action is not one served without it (heartbeat, get_stats). Then returns
-    COLLAB_E_UNAVAILABLE, counted; else 0. */
-int collab_outage_refuse(collab_ctx_t *ctx, const req_t *req);
-
-/*  The retry_after_ms an `unavailable` reply carries: about when the store tries again,
-    at least 50 ms. */
-uint32_t collab_outage_retry_ms(collab_ctx_t *ctx);
 
 #endif

@@ -2,7 +2,7 @@
     outbox behind the store's open batch (a reply or event waits for the commit of the
     batch it reflects). */
 #include "reply.h"
-#include "outage.h"
+#include "unavail.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -43,7 +43,7 @@ void collab_reply(collab_ctx_t *ctx, const req_t *req, int rc)
         rep = (collab_envelope_t){.kind = COLLAB_KIND_REPLY,
                                   .version = COLLAB_PROTOCOL_VERSION,
                                   .request_id = req->env.request_id,
-                                  .error_code = (uint32_t)-(rc = COLLAB_E_UNAVAILABLE)};
+                                  .error_code = (uint32_t) - (rc = COLLAB_E_UNAVAILABLE)};
     if (collab_pack_finish(&req->out, &data_len) != 0) {
         rc = COLLAB_E_INTERNAL; /* a reply that outgrew its buffer, or miscounted: a bug */
         rep.ok = false;

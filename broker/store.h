@@ -181,21 +181,7 @@ int collab_store_reserve_ids(collab_store_t *self, collab_id_kind_t kind, uint32
 int collab_store_find_session(collab_store_t *self, const char *key,
                               const collab_store_loader_t *cb, void *arg);
 
-/*  An outage of a shared store (a cluster): Redis cannot be reached (killed, frozen past the
-    command timeout, the connection cut) or the log was trimmed past this broker. While down,
-    collab_store_committed says COLLAB_E_UNAVAILABLE (with the batches that did commit in
-    *committed), a submit drops the open batch (COLLAB_E_UNAVAILABLE), reads that need Redis
-    refuse with COLLAB_E_UNAVAILABLE at once, and the store reconnects by itself (bounded
-    back-off). */
-typedef struct {
-    bool down;               /* refusing */
-    bool settled;            /* every batch submitted before the outage is committed or lost */
-    bool ready;              /* reconnected: collab_store_recover may bring the tables up */
-    const uint64_t *lost;    /* the change sets of the batch whose outcome is unknown (lent) */
-    size_t nlost;            /* (their replies stay unanswered: the clients read and reconcile) */
-    uint32_t retry_after_ms; /* about when the next attempt to reconnect is made */
-    const char *why;         /* the first failure, a sentence (lent; "" when up) */
-} collab_store_outage_t;
+/*  An outage of a shared store: collab_store_outage_t (store_types.h). */
 
 /*  The loop's view of an outage: false from the collab_store_committed or
     collab_store_outage call that first reported it until collab_store_recover succeeds.

@@ -5,7 +5,6 @@
 #ifndef COLLAB_STORE_BACKEND_H
 #define COLLAB_STORE_BACKEND_H
 
-#include "store.h" /* collab_store_outage_t */
 #include "store_types.h"
 #include "vault.h"
 

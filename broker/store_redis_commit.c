@@ -382,7 +382,7 @@ static void *writer_main(void *arg)
         if (rc && !failed)
             snprintf(why, sizeof why, "batch %" PRIu64 " could not be committed: %s", b->number,
                      collab_redis_why(self->wconn)[0] ? collab_redis_why(self->wconn)
-                                                       : collab_strerror(rc));
+                                                      : collab_strerror(rc));
         pthread_mutex_lock(&self->mu);
         if (rc && !failed && rs_unreachable(rc)) { /* sent, maybe run: its outcome is unknown */
             rs_lost_batch(self, b);

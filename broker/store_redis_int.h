@@ -108,8 +108,8 @@ typedef struct rs {
     zhashx_t *revs;    /* relative key -> rs_rev_t */
     uint64_t reported; /* committed, as collab_store_committed last said */
     bool async;
-    bool loop_down;  /* the loop has seen the outage: writes are dropped, replies leave */
-    bool discarded;  /* a write was dropped meanwhile: recovery reloads */
+    bool loop_down; /* the loop has seen the outage: writes are dropped, replies leave */
+    bool discarded; /* a write was dropped meanwhile: recovery reloads */
     /* shared with the threads, under mu */
     pthread_mutex_t mu;
     pthread_cond_t wake, done, room;

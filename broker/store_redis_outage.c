@@ -139,7 +139,8 @@ static int reconnect(rs_t *self, char *why, size_t cap)
         snprintf(why, cap, "the node name %s was taken by another broker during the outage",
                  self->node);
     else if (rc)
-        snprintf(why, cap, "%s", collab_redis_why(c)[0] ? collab_redis_why(c) : collab_strerror(rc));
+        snprintf(why, cap, "%s",
+                 collab_redis_why(c)[0] ? collab_redis_why(c) : collab_strerror(rc));
     return rc;
 }
 

@@ -39,11 +39,15 @@ static int start_cluster(void)
     if (!(R = redisfix_start(NULL)))
         return -1;
     const char *url = redisfix_url(R);
-    const char *a_args[] = {"--store", url, "--node", "a", "--set", "store.timeout_ms=300",
+    const char *a_args[] = {"--store", url,
+                            "--node",  "a",
+                            "--set",   "store.timeout_ms=300",
                             "--set",   "store.log_bound=" LOG_BOUND,
                             "--set",   "limits.projects_per_agent=5000",
                             NULL};
-    const char *b_args[] = {"--store", url, "--node", "b", "--set", "store.timeout_ms=300",
+    const char *b_args[] = {"--store", url,
+                            "--node",  "b",
+                            "--set",   "store.timeout_ms=300",
                             "--set",   "store.log_bound=" LOG_BOUND,
                             "--set",   "limits.projects_per_agent=5000",
                             NULL};
@@ -77,8 +81,8 @@ static bool digest(collab_client_t *admin, char out[65])
 {
     collab_reply_t r;
     collab_span_t d = {0};
-    bool ok = stats(admin, &r) == 0 && collab_map_str(&r.map, "state_digest", &d) == 0 &&
-              d.len == 64;
+    bool ok =
+        stats(admin, &r) == 0 && collab_map_str(&r.map, "state_digest", &d) == 0 && d.len == 64;
     if (ok)
         snprintf(out, 65, "%.*s", (int)d.len, d.ptr);
     if (ok)
@@ -308,8 +312,8 @@ static void test_kill9(void)
         for (int k = 0; k < 2; k++)
             for (size_t i = 0; i < nacked[k]; i++) {
                 char id[24];
-                found[b] += it_call(on[b], NULL, "get_project", "project_id",
-                                    it_u(id, acked[k][i]), NULL) == 0;
+                found[b] += it_call(on[b], NULL, "get_project", "project_id", it_u(id, acked[k][i]),
+                                    NULL) == 0;
             }
     CHECK_EQ_U64(found[0], total);
     CHECK_EQ_U64(found[1], total);

@@ -95,7 +95,8 @@ static void test_frozen_in_flight(void)
     CHECK_RC(collab_store_outage(st, &o), COLLAB_E_UNAVAILABLE);
     CHECK(!collab_store_available(st)); /* the loop has seen it */
     CHECK_EQ_U64(o.nlost, 2);
-    CHECK(o.nlost == 2 && ((o.lost[0] == 7 && o.lost[1] == 8) || (o.lost[0] == 8 && o.lost[1] == 7)));
+    CHECK(o.nlost == 2 &&
+          ((o.lost[0] == 7 && o.lost[1] == 8) || (o.lost[0] == 8 && o.lost[1] == 7)));
     CHECK(o.why[0] != '\0');
     CHECK(o.retry_after_ms >= 50);
     CHECK_EQ_U64(collab_store_pending(st), 0); /* what is made now leaves at once */
