@@ -6,11 +6,13 @@
     (collab_store_take_applied). Events are numbered in Redis. Reads are the broker's own
     tables; this backend is shared (collab_store_is_shared).
 
-    Failures: a Redis that cannot be reached, or a call past the command timeout, fails the
-    batch, and collab_store_committed returns COLLAB_E_IO from then on, which the broker treats
-    as fatal, as with SQLite. Answering `unavailable` and reconnecting instead is the next
-    step of issue 16; so is reloading the whole state when the log was trimmed past the
-    last entry this broker applied (today: COLLAB_E_IO, said by collab_store_redis_why). */
+    Failures (store_redis_outage.c): a Redis that cannot be reached, a call past the command
+    timeout, or the log trimmed past this broker makes the store down, not failed: the
+    facade's outage calls (collab_store_outage, collab_store_recover in store.h) say what
+    the loop answers, the store reconnects by itself, and the recovery reloads the whole
+    state when the tables may hold what Redis does not. Failed (COLLAB_E_IO from
+    collab_store_committed, fatal to the broker) is left for what no reconnect cures: the
+    node's name taken by another broker, the applied queue past its bound. */
 #ifndef COLLAB_STORE_REDIS_H
 #define COLLAB_STORE_REDIS_H
 
@@ -30,7 +32,8 @@ typedef struct {
     const char *node;          /* this broker's name in the cluster: required */
     const char *prefix;        /* NULL: "tc:"; every key starts with it */
     int command_timeout_ms;    /* 0: 500; each Redis reply */
-    uint32_t log_bound;        /* 0: 100000; the log stream's MAXLEN (approximate) */
+    uint32_t log_bound;        /* 0: 100000; the log stream's MAXLEN (approximate); a
+                                  broker further behind reloads */
     uint32_t session_idle_ms;  /* 0: 3600000; a session's key lives its idle timeout... */
     uint32_t session_slack_ms; /* 0: 60000; ...plus this (the broker's sweep ends it first) */
     uint32_t node_ttl_ms;      /* 0: 10000; the node key's lifetime, refreshed by the broker */
