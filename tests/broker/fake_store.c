@@ -50,7 +50,10 @@ fchange_t *fake_batch_slot(fbatch_t *b)
 
 int fake_record(void *be, const collab_change_t *ch)
 {
-    return fake_batch_add(&((fake_store_t *)be)->open, ch);
+    fake_store_t *self = be;
+    if (self->loop_down)
+        return 0; /* an outage the loop has seen: dropped, as a shared store drops it */
+    return fake_batch_add(&self->open, ch);
 }
 
 /*  A broadcast's event and the agents it skips, copied into c. */

@@ -43,4 +43,14 @@ void fake_store_refuse(fake_store_t *self, uint64_t cs);
     descriptor becomes readable. Returns how many batches were committed. */
 int fake_store_settle(fake_store_t *self);
 
+/*  An outage of the shared fake (docs/DISTRIBUTED.md 5): from now on it is down. Of the
+    batches submitted and not settled, the oldest was in flight: its change sets are
+    reported lost (collab_store_outage), and when in_flight_commits its changes are
+    committed all the same, as a frozen Redis runs a script on SIGCONT; the others are
+    dropped. Submits are refused, and once the loop has seen it, writes are dropped. */
+void fake_store_down(fake_store_t *self, bool in_flight_commits);
+
+/*  Reconnected: collab_store_recover may run, and always reloads (every record). */
+void fake_store_up(fake_store_t *self);
+
 #endif

@@ -166,6 +166,10 @@ static int f_submit(void *be)
     fake_store_t *self = be;
     if (self->open.n == 0)
         return 0;
+    if (self->down) { /* an outage: dropped, as a shared store drops it */
+        fake_batch_free(&self->open);
+        return COLLAB_E_UNAVAILABLE;
+    }
     if (self->queued == sizeof self->queue / sizeof *self->queue)
         fake_store_settle(self);
     self->queue[self->queued++] = self->open;
@@ -205,6 +209,8 @@ static bool f_idle(void *be)
 static uint64_t f_pending(const void *be)
 {
     const fake_store_t *self = be;
+    if (self->loop_down)
+        return 0;
     if (self->open.n)
         return self->submitted + 1;
     return self->submitted > self->committed ? self->submitted : 0;
@@ -217,7 +223,8 @@ static int f_committed(void *be, uint64_t *committed)
     ssize_t got = read(self->efd, &v, sizeof v); /* clears it; EAGAIN: no news */
     (void)got;
     *committed = self->committed;
-    return 0;
+    self->loop_down |= self->down;
+    return self->down ? COLLAB_E_UNAVAILABLE : 0;
 }
 
 static int f_fd(const void *be)
@@ -284,6 +291,11 @@ static int f_load(void *be, const collab_store_loader_t *cb, void *arg)
     for (size_t i = 0; rc == 0 && cb->task && i < self->n_tasks; i++)
         rc = cb->task(arg, &self->tasks[i]);
     return rc;
+}
+
+int fake_load(void *be, const collab_store_loader_t *cb, void *arg)
+{
+    return f_load(be, cb, arg);
 }
 
 /*  A start-up read: commits first, as the contract allows. */
@@ -360,6 +372,9 @@ static collab_store_t *fake_new(fake_store_t **fake, bool shared)
     ops.name = "fake-shared";
     ops.shared = true;
     ops.take_applied = fake_take_applied;
+    ops.available = fake_available;
+    ops.outage = fake_outage;
+    ops.recover = fake_recover;
     return collab_store_new(&ops, self);
 }
 

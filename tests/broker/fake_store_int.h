@@ -78,6 +78,10 @@ struct fake_store {
     fbatch_t applied; /* committed, in the store's order, until take_applied hands it over */
     fseq_t seqs[FAKE_MAX];
     size_t n_seqs;
+    /* an outage (fake_store_outage.c) */
+    bool down, ready, loop_down;
+    uint64_t lost[FAKE_MAX]; /* the change sets of the batch in flight when it began */
+    size_t nlost;
 };
 
 /*  fake_store.c: copies a change into a batch (the open one: fake_record); applies one to
@@ -99,5 +103,13 @@ int fake_wake(fake_store_t *self);
     agent that follows all in the tables' sessions now (the cluster's), but those it skips. */
 void fake_commit_change(fake_store_t *self, fchange_t *c);
 int fake_take_applied(void *be, const collab_store_applier_t *cb, void *arg);
+
+/*  fake_store_batch.c: every record to cb, as a load. */
+int fake_load(void *be, const collab_store_loader_t *cb, void *arg);
+
+/*  fake_store_outage.c: a shared store's outage calls (store_backend.h). */
+bool fake_available(const void *be);
+int fake_outage(void *be, collab_store_outage_t *out);
+int fake_recover(void *be, const collab_store_loader_t *cb, void *arg, bool *reloaded);
 
 #endif
