@@ -6,13 +6,18 @@
     - redis-server frozen by SIGSTOP: reads are refused `unavailable` within
       store.timeout_ms (plus a tolerance) of the freeze, and a write and a read after that
       at once; heartbeats are answered meanwhile; after SIGCONT the brokers answer again;
+    - every broker's connection to Redis cut (CLIENT KILL, as a network cut ends them): the
+      brokers reconnect by themselves and answer again, the writes before it kept;
     - redis-server killed with -9 during a write burst through both brokers, then restarted
       on its folder (AOF, fsync always): every reply is `ok` or `unavailable` (or none, for
       the batch in flight), every write acknowledged is readable through both brokers, and
       requests during the outage get `unavailable` while heartbeats are answered.
     argv: collab-broker, the test credentials. Needs redis-server (scripts/deps). */
 #include "itest.h"
+#include "redis_conn.h"
 #include "redisfix.h"
+
+#include <hiredis/hiredis.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -235,6 +240,54 @@ out:
     collab_client_destroy(&on_b);
 }
 
+/*  CLIENT KILL of every connection but this one: each broker's three, as a cut would. */
+static int cut_connections(void)
+{
+    collab_redis_opts_t o = {.command_timeout_ms = 2000};
+    char err[256];
+    redisReply *r = NULL;
+    if (collab_redis_addr_parse(redisfix_url(R), &o.addr, err, sizeof err) != 0)
+        return -1;
+    collab_redis_t *c = collab_redis_new(&o);
+    int rc = c ? collab_redis_connect(c) : -1;
+    if (rc == 0)
+        rc = collab_redis_callf(c, &r, "CLIENT KILL TYPE normal SKIPME yes");
+    if (rc == 0 && (r->type != REDIS_REPLY_INTEGER || r->integer < 6))
+        rc = -1; /* three per broker at least */
+    collab_redis_reply_free(&r);
+    collab_redis_destroy(&c);
+    return rc;
+}
+
+static void test_cut(void)
+{
+    it_begin("the brokers' connections to Redis cut: they reconnect and answer again");
+    collab_client_t *on_a = it_client(&A, "coordinator1", true);
+    collab_client_t *on_b = it_client(&B, "coordinator1", false);
+    if (!CHECK(on_a && on_b))
+        goto out;
+    collab_client_set_session(on_b, collab_client_session(on_a));
+    uint64_t before = it_create_project(on_a, "before the cut");
+    uint64_t outages_a = stat_of(admin_a, "store_outages");
+    uint64_t outages_b = stat_of(admin_b, "store_outages");
+    CHECK_OK(cut_connections());
+    uint64_t deadline = it_now_ms() + 10000; /* each broker sees it (its tail's next call) */
+    while ((stat_of(admin_a, "store_outages") == outages_a ||
+            stat_of(admin_b, "store_outages") == outages_b) &&
+           it_now_ms() < deadline)
+        ;
+    CHECK(stat_of(admin_a, "store_outages") > outages_a);
+    CHECK(stat_of(admin_b, "store_outages") > outages_b);
+    CHECK(converged(10000));
+    char id[24];
+    CHECK_OK(it_call(on_b, NULL, "get_project", "project_id", it_u(id, before), NULL));
+    CHECK(it_create_project(on_b, "after the cut") != 0);
+    CHECK(converged(10000));
+out:
+    collab_client_destroy(&on_a);
+    collab_client_destroy(&on_b);
+}
+
 /*  Replies of a pipelined burst on one client: acknowledged project ids into acked, the
     refusals counted. Reads until silence (wait_ms without a reply) or every reply. */
 static void collect(collab_client_t *c, size_t sent, uint64_t *acked, size_t *nacked,
@@ -330,7 +383,7 @@ static void test_kill9(void)
                 (unsigned long long)stat_of(adm, "store_reloads"),
                 (unsigned long long)stat_of(adm, "store_unavailable"),
                 (unsigned long long)stat_of(adm, "store_unanswered"));
-        CHECK(stat_of(adm, "store_reconnects") >= 2); /* the freeze's, and this one */
+        CHECK(stat_of(adm, "store_reconnects") >= 3); /* the freeze's, the cut's, this one */
     }
     CHECK(broker_seclog_count(&A, "store_unavailable") >= 1);
     CHECK(broker_seclog_count(&A, "store_available") >= 1);
@@ -351,6 +404,7 @@ int main(int argc, char **argv)
     if (CHECK(start_cluster() == 0)) {
         test_trimmed();
         test_frozen();
+        test_cut();
         test_kill9();
         collab_client_destroy(&admin_a);
         collab_client_destroy(&admin_b);
