@@ -5,6 +5,7 @@
 
 #include "apply.h"
 #include "unavail.h"
+#include "verdict.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -167,7 +168,13 @@ static void note(collab_ctx_t *ctx, collab_outage_t *o, const collab_store_outag
 static void settle(collab_ctx_t *ctx, collab_outage_t *o, const collab_store_outage_t *info)
 {
     size_t unanswered = 0, refused = 0;
+    uint64_t committed = 0;
     o->settled = true;
+    /* the writer may have finished a batch since the turn asked: settled, nothing more
+       commits, so what did is released first, as a batch's own */
+    collab_store_committed(ctx->store, &committed);
+    if (collab_apply_committed(ctx) != 0 || collab_verdict_release(ctx, committed) != 0)
+        log_error("what the shared store committed could not be fully applied in memory");
     collab_store_rollback(ctx->store); /* what the open batch holds will never commit */
     collab_outbox_fail(ctx->outbox, info->lost, info->nlost, unavailable_reply, ctx, &unanswered,
                        &refused);

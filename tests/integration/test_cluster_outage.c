@@ -347,7 +347,9 @@ static void test_kill9(void)
         fprintf(stderr, "  %c: %zu acknowledged, %zu unavailable, %zu unanswered, %zu other\n",
                 "AB"[k], nacked[k], unavail[k], BURST - answered[k], other[k]);
     CHECK_EQ_U64(other[0] + other[1], 0);
-    CHECK(unavail[0] + unavail[1] > 0);
+    /* the kill met the burst: what was left is refused or, in flight, unanswered (how much
+       of each depends on how the brokers had batched it) */
+    CHECK(nacked[0] + nacked[1] < 2 * BURST);
     CHECK(nacked[0] + nacked[1] >= KILL_AFTER);
     /* during the outage: refused, heartbeats answered, nothing changed */
     uint64_t retry = 0;
