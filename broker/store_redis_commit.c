@@ -411,22 +411,15 @@ static void *writer_main(void *arg)
 /* ---------------------------------------------------------------------------------------
    The tail thread */
 
-/*  Keeps the node's name: its key lives node_ttl_ms, and is refreshed at a third of it. A
-    key that holds another token means the name went to another broker: fatal. */
+/*  Keeps the node's name: its key lives node_ttl_ms, and is refreshed at a third of it
+    (rs_retake_node: still this broker's token, or expired meanwhile, when this process was
+    stopped longer than that, and free). A key that holds another token means the name went
+    to another broker: fatal. */
 static int refresh_node(rs_t *self, collab_redis_t *c)
 {
-    static const char script[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                                 "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0";
-    char key[COLLAB_REDIS_PREFIX_MAX + COLLAB_REDIS_NODE_MAX + 8], ttl[16];
-    snprintf(key, sizeof key, "%snode:%s", self->prefix, self->node);
-    snprintf(ttl, sizeof ttl, "%" PRIu32, self->node_ttl_ms);
-    redisReply *r = NULL;
-    int rc = collab_redis_callf(c, &r, "EVAL %s 1 %s %s %s", script, key, self->node_token, ttl);
-    if (rc == 0 && (r->type != REDIS_REPLY_INTEGER || r->integer != 1)) {
-        rs_fail(self, "the node name %s was taken by another broker (%s expired)", self->node, key);
-        rc = COLLAB_E_CONFLICT; /* fatal, not an outage */
-    }
-    collab_redis_reply_free(&r);
+    int rc = rs_retake_node(self, c);
+    if (rc == COLLAB_E_CONFLICT) /* fatal, not an outage */
+        rs_fail(self, "the node name %s was taken by another broker", self->node);
     return rc;
 }
 

@@ -152,6 +152,10 @@ bool rs_available(const void *be); /* the loop's view: false from when it saw th
     sent), then one attempt to reconnect its connection (durability check, scripts, the
     node's name), or the back-off wait after a failed one. */
 void rs_writer_outage(rs_t *self);
+/*  The node's name taken again and its lifetime renewed: the key still holds this broker's
+    token, or expired (an outage, this process stopped) and is free. Another broker's token
+    in it means the name was taken meanwhile: COLLAB_E_CONFLICT. */
+int rs_retake_node(rs_t *self, collab_redis_t *c);
 /*  The batch b failed on the writer's connection: its outcome is unknown (under mu). */
 void rs_lost_batch(rs_t *self, const rs_batch_t *b);
 /*  Whether a Redis call's code means the server cannot be reached now (timeout, I/O,

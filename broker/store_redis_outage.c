@@ -101,9 +101,7 @@ void rs_lost_batch(rs_t *self, const rs_batch_t *b)
 /* ---------------------------------------------------------------------------------------
    The writer's reconnection */
 
-/*  The node's name again: still ours, or expired during the outage and free. Another
-    broker's token in it means the name was taken meanwhile: COLLAB_E_CONFLICT. */
-static int retake_node(rs_t *self, collab_redis_t *c)
+int rs_retake_node(rs_t *self, collab_redis_t *c)
 {
     static const char script[] =
         "local v = redis.call('GET', KEYS[1]) if v == false or v == ARGV[1] then "
@@ -135,7 +133,7 @@ static int reconnect(rs_t *self, char *why, size_t cap)
                             self->commit_sha);
     if (rc == 0)
         rc = rs_script_load(c, collab_redis_fetch_lua, collab_redis_fetch_lua_len, self->fetch_sha);
-    if (rc == 0 && (rc = retake_node(self, c)) == COLLAB_E_CONFLICT)
+    if (rc == 0 && (rc = rs_retake_node(self, c)) == COLLAB_E_CONFLICT)
         snprintf(why, cap, "the node name %s was taken by another broker during the outage",
                  self->node);
     else if (rc)

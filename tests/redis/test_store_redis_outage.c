@@ -5,7 +5,9 @@
       is dropped, the loop's reads refuse at once; thawed, it reconnects by itself and the
       recovery reloads (a batch was lost), then commits again;
     - killed (-9) while idle: the tail sees it; restarted, the recovery is clean (nothing
-      lost, the log still holds the last entry applied), and the log goes on from there. */
+      lost, the log still holds the last entry applied), and the log goes on from there;
+    - the node's key expired (a process stopped longer than its lifetime): taken again, no
+      failure; the key taken by another broker: fatal (COLLAB_E_IO). */
 #include "store_redis_test.h"
 
 #define TIMEOUT_MS 300
@@ -16,7 +18,8 @@ static collab_store_t *open_fast(const char *node)
     collab_store_redis_opts_t o = {.address = redisfix_url(fx),
                                    .node = node,
                                    .prefix = prefix,
-                                   .command_timeout_ms = TIMEOUT_MS};
+                                   .command_timeout_ms = TIMEOUT_MS,
+                                   .node_ttl_ms = 600}; /* refreshed every 200 ms */
     collab_store_t *st = collab_store_open_redis(&o, err, sizeof err);
     if (!st)
         tu_fail(__FILE__, __LINE__, "open %s: %s", node, err);
@@ -154,6 +157,65 @@ out:
     free(re);
 }
 
+/*  Whether the node's key holds want, within 5 s: GET after GET on one connection (each a
+    round trip; the broker refreshes on its own clock, which no descriptor tells). */
+static bool node_key_is(const char *want)
+{
+    collab_redis_opts_t o = {.command_timeout_ms = 2000};
+    char err[256], key[128];
+    bool is = false;
+    snprintf(key, sizeof key, "%snode:n1", prefix);
+    if (collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err) != 0)
+        return false;
+    collab_redis_t *c = collab_redis_new(&o);
+    int64_t end = collab_mono_ms() + 5000;
+    while (!is && c && collab_mono_ms() < end) {
+        redisReply *r = NULL;
+        if (collab_redis_callf(c, &r, "GET %s", key) != 0 && collab_redis_connect(c) != 0)
+            break;
+        is = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, want) == 0;
+        collab_redis_reply_free(&r);
+    }
+    collab_redis_destroy(&c);
+    return is;
+}
+
+static void test_node_key(void)
+{
+    new_prefix();
+    seen_t *s = calloc(1, sizeof *s);
+    collab_store_t *st = open_fast("n1");
+    if (!st || !s)
+        goto out;
+    CHECK_OK(collab_store_start_writer(st));
+    redisReply *r = raw("GET %s", "node:n1");
+    char token[64] = "";
+    if (CHECK(r && r->type == REDIS_REPLY_STRING))
+        snprintf(token, sizeof token, "%s", r->str);
+    if (r)
+        freeReplyObject(r);
+    /* expired: the next refresh takes it again, and nothing fails */
+    if ((r = raw("DEL %s", "node:n1")))
+        freeReplyObject(r);
+    CHECK(node_key_is(token));
+    CHECK(commit_one(st, s, 1, 1, "still fine"));
+    /* another broker's now: fatal at the next refresh */
+    if ((r = raw("SET %s someone-else", "node:n1")))
+        freeReplyObject(r);
+    uint64_t committed;
+    int rc = 0;
+    int64_t end = collab_mono_ms() + 5000;
+    while ((rc = collab_store_committed(st, &committed)) == 0 && collab_mono_ms() < end) {
+        struct pollfd p = {.fd = collab_store_fd(st), .events = POLLIN};
+        poll(&p, 1, 50);
+    }
+    CHECK_RC(rc, COLLAB_E_IO);
+    CHECK(strstr(collab_store_redis_why(st), "taken") != NULL);
+out:
+    collab_store_destroy(&st);
+    free(s);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -162,6 +224,7 @@ int main(void)
         return tu_exit("test_store_redis_outage");
     TU_RUN(test_frozen_in_flight);
     TU_RUN(test_killed_idle);
+    TU_RUN(test_node_key);
     redisfix_stop(&fx);
     return tu_exit("test_store_redis_outage");
 }
