@@ -140,24 +140,25 @@ static void try_token(const attack_opts_t *o, use_t *u, const char *agent, const
     collab_client_destroy(&cl);
 }
 
-/*  The store's address: redis://HOST:PORT, HOST under the target rule. */
-static int store_target(const attack_opts_t *o, char *host, size_t cap, int *port, verdict_t *v)
+int attack_store_target(const attack_opts_t *o, char *host, size_t cap, int *port)
 {
     char as_tcp[600];
-    if (strncmp(o->store, "redis://", 8) != 0)
-        return verdict(v, ATTACK_ERROR, "store-snoop needs --store redis://HOST:PORT"), -1;
+    if (strncmp(o->store, "redis://", 8) != 0) {
+        fprintf(stderr, "collab-attack: --store must be redis://HOST:PORT, not '%s'\n", o->store);
+        return -1;
+    }
     snprintf(as_tcp, sizeof as_tcp, "tcp://%.580s", o->store + 8);
-    if (lab_target_parse("collab-attack --store", as_tcp, o->target_is_mine, host, cap, port) != 0)
-        return verdict(v, ATTACK_ERROR, "refused target %s", o->store), -1;
-    return 0;
+    return lab_target_parse("collab-attack --store", as_tcp, o->target_is_mine, host, cap, port);
 }
 
 int attack_store_snoop(const attack_opts_t *o, verdict_t *v)
 {
     char host[128], refusal[256] = "", line[64];
     int port;
-    if (store_target(o, host, sizeof host, &port, v) != 0)
-        return v->outcome;
+    if (!o->store[0])
+        return verdict(v, ATTACK_ERROR, "store-snoop needs --store redis://HOST:PORT");
+    if (attack_store_target(o, host, sizeof host, &port) != 0)
+        return verdict(v, ATTACK_ERROR, "refused target %s", o->store);
     victim_t vic;
     const char *args[] = {"--duration-ms", "20000", NULL};
     if (victim_start(&vic, o, "coordinator1", "busy", args) != 0 ||

@@ -159,6 +159,9 @@ int attack_terminal_injection(const attack_opts_t *o, verdict_t *v);
 int attack_cover_tracks(const attack_opts_t *o, verdict_t *v);
 int attack_enumerate_agents(const attack_opts_t *o, verdict_t *v);
 int attack_store_snoop(const attack_opts_t *o, verdict_t *v);
+/*  --store's address (redis://HOST:PORT) into host and *port, under the target rule of
+    lab_target_parse; -1 after a message on stderr. */
+int attack_store_target(const attack_opts_t *o, char *host, size_t cap, int *port);
 
 /*  collab-attack matrix (matrix.c). */
 int attack_matrix(int argc, char **argv, const char *self_exe);

@@ -301,6 +301,12 @@ static int parse(int argc, char **argv, attack_opts_t *o)
         snprintf(o->own.curve_cert, sizeof o->own.curve_cert, "%.400s/%s.cert_secret", o->curve_dir,
                  o->own.agent_id);
     }
+    if (o->store[0]) { /* the store is a target too: the same rule */
+        char host[128];
+        int port;
+        if (attack_store_target(o, host, sizeof host, &port) != 0)
+            return -1;
+    }
     return parse_target(o);
 }
 
