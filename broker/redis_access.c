@@ -80,7 +80,8 @@ int collab_redis_check_access(collab_redis_t *self, const collab_redis_addr_t *a
         /* a key that cannot start with the prefix: the prefix's first byte changed */
         char key[80];
         snprintf(key, sizeof key, "%c%s", prefix[0] == '#' ? '!' : '#', "collab-access-probe");
-        rc = must_refuse(self, "may read keys outside its prefix (EXISTS of another key is answered)",
+        rc = must_refuse(self,
+                         "may read keys outside its prefix (EXISTS of another key is answered)",
                          "restrict its keys to the prefix (`resetkeys ~PREFIX*`)", why, whylen,
                          "EXISTS %s", key);
     }

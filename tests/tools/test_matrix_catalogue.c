@@ -35,8 +35,11 @@ static int run_matrix_cols(child_t *c, const char *configs)
 {
     char broker[128];
     snprintf(broker, sizeof broker, "%s/no-broker", dir);
-    const char *argv[] = {attack_exe, "matrix", "--json", "--sample-data", dir, "--broker-exe",
-                          broker,     "-j",     "2",      configs ? "--configs" : NULL,
+    const char *argv[] = {attack_exe, "matrix",
+                          "--json",   "--sample-data",
+                          dir,        "--broker-exe",
+                          broker,     "-j",
+                          "2",        configs ? "--configs" : NULL,
                           configs,    NULL};
     return child_run(c, argv, NULL, 60000);
 }
@@ -119,15 +122,16 @@ static void test_unknown_configuration_refused(void)
     left to the replay cell; the other cluster columns default to stage2. */
 static void test_cluster_rows(void)
 {
-    write_catalogue("{\"attacks\": ["
-                    " {\"attack\": \"c1\", \"cluster\": true, \"args\": [\"{broker2}\", \"{store}\"],"
-                    "  \"expected\": {\"stage2\": \"SUCCEEDED\", \"hardened\": \"BLOCKED\","
-                    "  \"replay\": \"BLOCKED\", \"store_access\": \"BLOCKED\"}},"
-                    " {\"attack\": \"c2\", \"cluster\": true, \"expected\": {\"stage2\": "
-                    "  \"SUCCEEDED\", \"hardened\": \"BLOCKED\", \"replay_scope\": \"BLOCKED\"}},"
-                    " {\"attack\": \"c3\", \"cluster\": true, \"expected\": {\"stage2\": "
-                    "  \"SUCCEEDED\", \"hardened\": \"BLOCKED\", \"replay\": \"SUCCEEDED\","
-                    "  \"stage2+replay+replay_scope\": \"BLOCKED\"}}]}");
+    write_catalogue(
+        "{\"attacks\": ["
+        " {\"attack\": \"c1\", \"cluster\": true, \"args\": [\"{broker2}\", \"{store}\"],"
+        "  \"expected\": {\"stage2\": \"SUCCEEDED\", \"hardened\": \"BLOCKED\","
+        "  \"replay\": \"BLOCKED\", \"store_access\": \"BLOCKED\"}},"
+        " {\"attack\": \"c2\", \"cluster\": true, \"expected\": {\"stage2\": "
+        "  \"SUCCEEDED\", \"hardened\": \"BLOCKED\", \"replay_scope\": \"BLOCKED\"}},"
+        " {\"attack\": \"c3\", \"cluster\": true, \"expected\": {\"stage2\": "
+        "  \"SUCCEEDED\", \"hardened\": \"BLOCKED\", \"replay\": \"SUCCEEDED\","
+        "  \"stage2+replay+replay_scope\": \"BLOCKED\"}}]}");
     child_t c;
     /* replay_scope selects its column by the control's name */
     CHECK_EQ_INT(run_matrix_cols(&c, "stage2,replay_scope,revocation,store_access"), 1);

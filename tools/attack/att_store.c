@@ -220,6 +220,5 @@ int attack_store_snoop(const attack_opts_t *o, verdict_t *v)
     return blocked(v, control_of(u.code, "state_at_rest"),
                    "%d session records read from the store, %d tried: none is usable as a "
                    "session token (%s); %s",
-                   s.nsessions, u.tried, u.code ? collab_errname(u.code) : "nothing tried",
-                   hashes);
+                   s.nsessions, u.tried, u.code ? collab_errname(u.code) : "nothing tried", hashes);
 }

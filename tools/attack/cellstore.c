@@ -21,7 +21,7 @@
 /*  A broker's ACL rules: what broker/redis_access.h's COLLAB_REDIS_BROKER_ACL says, on the
     default key prefix. */
 #define BROKER_RULES                                                                               \
-    "resetchannels resetkeys ~tc:* -@all +@read +@write +@scripting +@keyspace +@connection "     \
+    "resetchannels resetkeys ~tc:* -@all +@read +@write +@scripting +@keyspace +@connection "      \
     "+@transaction -@dangerous +info -script|flush -function"
 
 static const char *server_path(void)

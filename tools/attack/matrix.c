@@ -25,9 +25,11 @@
 #include <unistd.h>
 
 /*  The full matrix's wall time with the default -j, measured on this project's 2-CPU
-    machine while other builds shared it (load 4-6): -j 3 (the default) 104 s, -j 2 137 s,
-    -j 4 114 s. Stated in --help. */
-#define MATRIX_MEASURED "105 s"
+    machine while other builds shared it. 15 attacks x 16 configurations (load 4-6): -j 3
+    (the default) 104 s, -j 2 137 s, -j 4 114 s. 16 attacks x 19 configurations, the first
+    cluster row (store-snoop) included, while a sanitizer build ran (load 6-10): 175 s.
+    Stated in --help. */
+#define MATRIX_MEASURED "175 s"
 
 typedef struct {
     char exe_dir[PATH_MAX / 2];
@@ -216,8 +218,8 @@ static void read_verdict(const char *out, cell_t *cell)
 }
 
 /*  Runs the attack of one cell as a child collab-attack; fills the cell. */
-static void run_attack(const matrix_t *m, const cJSON *atk, const char *col,
-                       const cell_env_t *env, int port, cell_t *cell)
+static void run_attack(const matrix_t *m, const cJSON *atk, const char *col, const cell_env_t *env,
+                       int port, cell_t *cell)
 {
     static char args[64][PATH_MAX + 64];
     char *argv[70];
@@ -513,13 +515,17 @@ static void matrix_usage(FILE *out)
             "usage: collab-attack matrix [--json] [-j N] [--attacks a,b] [--configs c,d]\n"
             "                            [--json-out FILE] [--sample-data DIR] [--broker-exe F]\n"
             "Runs every attack of the catalogue under stage2, hardened and stage2 with each\n"
-            "single control strong, each cell against a fresh broker on an ephemeral port,\n"
-            "and compares each verdict with the catalogue (exit 1 when one differs).\n"
+            "single control strong, each cell against a fresh broker on an ephemeral port\n"
+            "(a cluster row: a fresh redis-server and two brokers, a and b), and compares\n"
+            "each verdict with the catalogue (exit 1 when one differs). replay_scope's column\n"
+            "is stage2+replay+replay_scope (it acts only on top of replay). A single-broker\n"
+            "row is not run in the cluster controls' columns (shown as -).\n"
             "  -j N            cells at a time (default: CPUs + 1 = %d here, since a cell\n"
-            "                  mostly waits); the full matrix (15 attacks x 16 configurations)\n"
+            "                  mostly waits); the full matrix (16 attacks x 19 configurations)\n"
             "                  took about " MATRIX_MEASURED " with the default (-j 3) on a shared\n"
-            "                  2-CPU machine, against 137 s with -j 2 and 114 s with -j 4\n"
-            "  --attacks LIST  only these attacks; --configs LIST only these columns\n"
+            "                  2-CPU machine under load (15 x 16: 105 s; -j 2 137 s, -j 4 114 s)\n"
+            "  --attacks LIST  only these attacks; --configs LIST only these columns (a\n"
+            "                  column's name, or its control's: replay_scope)\n"
             "  --sample-data DIR  the catalogue, test credentials and passwords (default %s)\n"
             "  --broker-exe F  the broker (default: beside this build)\n"
             "  --json          cells as JSON: attack, config, verdict, expected, reason,\n"
