@@ -162,7 +162,7 @@ int catalogue_parse(catalogue_t *c, const char *text, const char *only, const ch
     cJSON_ArrayForEach(a, attacks)
     {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "attack"));
-        if (name && c->nattacks < CATALOGUE_MAX_ATTACKS && (!only || strstr(only, name)))
+        if (name && c->nattacks < CATALOGUE_MAX_ATTACKS && (!only || in_list(only, name)))
             c->attacks[c->nattacks++] = a;
     }
     for (int i = -2; i < COLLAB_CONTROL_COUNT && c->ncols < CATALOGUE_MAX_COLS; i++) {

@@ -32,7 +32,8 @@ typedef struct {
     char colbuf[CATALOGUE_MAX_COLS][CATALOGUE_COL_MAX];
 } catalogue_t;
 
-/*  Parses the catalogue's text into *c: the attacks named in only (a comma list; NULL: all)
+/*  Parses the catalogue's text into *c: the attacks named in only (a comma list of whole
+    names, so that `replay` does not pick cross-broker-replay; NULL: all)
     and the columns named in cols (a comma list of column names or control names; NULL:
     all). Refuses an expected cell of a configuration that is no column (a misspelt control
     would otherwise quietly take the stage2 verdict), a cell of a cluster control in a
