@@ -32,6 +32,7 @@ done <"$sample/test_passwords.txt"
 start_broker() {
   local node=$1 deadline=$((SECONDS + 10))
   shift
+  rm -f "$dir/$node.log" # an earlier phase's log must not be read as this broker's
   "$broker_exe" --bind 'tcp://127.0.0.1:*' --store "$REDIS_URL" --node "$node" \
     --credentials "$creds" --state "$dir/$node.db" --security-log "$dir/$node.seclog" \
     --log-level error --set "state_at_rest.key_file=$dir/state.key" \
