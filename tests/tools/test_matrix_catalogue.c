@@ -31,22 +31,24 @@ static void write_catalogue(const char *text)
 
 /*  Runs the matrix on dir's catalogue, the broker a file that does not exist; returns the
     exit code, the output in *c. */
-static int run_matrix_cols(child_t *c, const char *configs)
+static int run_matrix_cols(child_t *c, const char *configs, const char *attacks)
 {
     char broker[128];
     snprintf(broker, sizeof broker, "%s/no-broker", dir);
-    const char *argv[] = {attack_exe, "matrix",
-                          "--json",   "--sample-data",
-                          dir,        "--broker-exe",
-                          broker,     "-j",
-                          "2",        configs ? "--configs" : NULL,
-                          configs,    NULL};
+    const char *argv[16] = {attack_exe, "matrix", "--json", "--sample-data", dir, "--broker-exe",
+                            broker,     "-j",     "2"};
+    int n = 9;
+    if (configs)
+        argv[n++] = "--configs", argv[n++] = configs;
+    if (attacks)
+        argv[n++] = "--attacks", argv[n++] = attacks;
+    argv[n] = NULL;
     return child_run(c, argv, NULL, 60000);
 }
 
 static int run_matrix(child_t *c)
 {
-    return run_matrix_cols(c, NULL);
+    return run_matrix_cols(c, NULL, NULL);
 }
 
 /*  The matrix's column of control i. */
@@ -134,7 +136,7 @@ static void test_cluster_rows(void)
         "  \"stage2+replay+replay_scope\": \"BLOCKED\"}}]}");
     child_t c;
     /* replay_scope selects its column by the control's name */
-    CHECK_EQ_INT(run_matrix_cols(&c, "stage2,replay_scope,revocation,store_access"), 1);
+    CHECK_EQ_INT(run_matrix_cols(&c, "stage2,replay_scope,revocation,store_access", NULL), 1);
     cJSON *root = cJSON_Parse(c.out ? c.out : "");
     const cJSON *cells = cJSON_GetObjectItem(root, "cells");
     if (CHECK(cells != NULL)) {
@@ -148,6 +150,21 @@ static void test_cluster_rows(void)
         CHECK_STR(expected(cells, "c3", "replay"), ""); /* not selected */
     } else
         fprintf(stderr, "  output: %s\n  errors: %s\n", c.out, c.err);
+    cJSON_Delete(root);
+    child_free(&c);
+}
+
+/*  --attacks takes whole names: "c1x" does not select c1. */
+static void test_attacks_by_whole_name(void)
+{
+    write_catalogue("{\"attacks\": ["
+                    " {\"attack\": \"c1\", \"expected\": {\"stage2\": \"SUCCEEDED\"}},"
+                    " {\"attack\": \"c1x\", \"expected\": {\"stage2\": \"SUCCEEDED\"}}]}");
+    child_t c;
+    CHECK_EQ_INT(run_matrix_cols(&c, "stage2", "c1x"), 1); /* no broker: the cell differs */
+    cJSON *root = cJSON_Parse(c.out ? c.out : "");
+    const cJSON *cells = cJSON_GetObjectItem(root, "cells");
+    CHECK(cells && cJSON_GetArraySize(cells) == 1 && *expected(cells, "c1x", "stage2"));
     cJSON_Delete(root);
     child_free(&c);
 }
@@ -192,6 +209,7 @@ int main(int argc, char **argv)
     TU_RUN(test_unknown_configuration_refused);
     TU_RUN(test_cluster_rows);
     TU_RUN(test_cluster_refusals);
+    TU_RUN(test_attacks_by_whole_name);
     char path[128];
     snprintf(path, sizeof path, "%s/attack_scenarios.json", dir);
     unlink(path);
