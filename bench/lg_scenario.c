@@ -7,6 +7,8 @@
 
 #include "lg_setup.h"
 
+#include "collab_spawn.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +23,13 @@
 /* ---------------------------------------------------------------------------------------
    Connections and identities */
 
-/*  Opens n connections into cs[0..n). Returns 0 or -1 (none left open). */
+/*  Opens n connections into cs[0..n), connection i to endpoint i % nendpoints (a cluster's
+    brokers share the load evenly). Returns 0 or -1 (none left open). */
 static int open_into(bench_t *b, lg_conn_t *cs, unsigned n, unsigned window)
 {
     for (unsigned i = 0; i < n; i++)
-        if (lg_conn_open(&cs[i], b->ctx, b->endpoint, &b->curve, window) != 0) {
-            fprintf(stderr, "loadgen: cannot connect to %s\n", b->endpoint);
+        if (lg_conn_open(&cs[i], b->ctx, b->endpoints[i % b->nendpoints], &b->curve, window) != 0) {
+            fprintf(stderr, "loadgen: cannot connect to %s\n", b->endpoints[i % b->nendpoints]);
             for (unsigned k = 0; k < i; k++)
                 lg_conn_close(&cs[k]);
             return -1;
@@ -58,7 +61,7 @@ static void close_conns(lg_conn_t *cs, unsigned n)
 
 /*  Logs c in as agent (broker), or makes up the identity the broker would have given it
     (echo: the frames then have the broker run's sizes). Returns 0 or a negative code. */
-static int become(bench_t *b, lg_conn_t *c, const char *agent, const char *password)
+int lg_become(bench_t *b, lg_conn_t *c, const char *agent, const char *password)
 {
     uint8_t key[COLLAB_KEY_LEN] = {0};
     if (b->echo) {
@@ -103,7 +106,7 @@ static size_t pool_size(const bench_t *b, unsigned window, bool fresh, size_t un
 /*  Creates the project (as bench-coord) with ntasks tasks, task i assigned to worker
     i % nworkers; task_ids (may be NULL) receives their ids. Against the echo server the
     ids are those a fresh broker would give. Returns 0 or -1. */
-static int make_project(bench_t *b, unsigned ntasks, uint64_t *task_ids)
+int lg_make_project(bench_t *b, unsigned ntasks, uint64_t *task_ids)
 {
     uint8_t pl[1024];
     size_t plen;
@@ -115,7 +118,7 @@ static int make_project(bench_t *b, unsigned ntasks, uint64_t *task_ids)
     lg_conn_t coord;
     if (lg_conn_open(&coord, b->ctx, b->endpoint, &b->curve, 1) != 0)
         return -1;
-    int rc = become(b, &coord, "bench-coord", b->password);
+    int rc = lg_become(b, &coord, "bench-coord", b->password);
     if (rc == 0) {
         plen = lg_payload_create_project(pl, sizeof pl, "bench project", DESC);
         rc = lg_rpc(&coord, COLLAB_ACT_CREATE_PROJECT, pl, plen, "project_id", &b->project_id);
@@ -143,7 +146,7 @@ static int prepare_readers(bench_t *b, lg_conn_t *cs, unsigned n)
     size_t plen = lg_payload_get_project(pl, sizeof pl, b->project_id);
     for (unsigned i = 0; i < n; i++) {
         lg_conn_t *c = &cs[i];
-        if (become(b, c, b->workers[i % b->nworkers], b->password) != 0)
+        if (lg_become(b, c, b->workers[i % b->nworkers], b->password) != 0)
             return -1;
         bool fresh = must_be_fresh(&c->id, COLLAB_ACT_GET_PROJECT);
         size_t frames = pool_size(b, c->window, fresh, 1);
@@ -159,18 +162,42 @@ static int prepare_readers(bench_t *b, lg_conn_t *cs, unsigned n)
 /* ---------------------------------------------------------------------------------------
    Measuring */
 
-typedef struct {
-    uint64_t t0;
-    lg_proc_t p0;
-    double gen0, busy0;
-} mark_t;
+/*  The servers' CPU time and memory added up (a cluster's brokers). */
+static void sample_servers(const bench_t *b, lg_proc_t *out)
+{
+    *out = (lg_proc_t){0};
+    for (unsigned i = 0; i < b->npids; i++) {
+        lg_proc_t p;
+        lg_proc_sample(b->pids[i], &p);
+        out->cpu_s += p.cpu_s;
+        out->rss_kb += p.rss_kb;
+        out->hwm_kb += p.hwm_kb;
+    }
+}
 
-static void mark(const bench_t *b, mark_t *m)
+void lg_mark(const bench_t *b, lg_mark_t *m)
 {
     m->t0 = ((uint64_t)collab_mono_ns());
-    lg_proc_sample(b->pid, &m->p0);
+    sample_servers(b, &m->p0);
+    lg_proc_sample(b->store_pid, &m->s0);
     m->gen0 = lg_proc_self_cpu();
     m->busy0 = lg_proc_machine_busy();
+}
+
+#define ON_WINDOW_TIMEOUT_MS 10000
+
+int lg_on_window(const bench_t *b, const char *phase)
+{
+    if (!b->on_window)
+        return 0;
+    const char *argv[] = {"/bin/sh", "-c", b->on_window, "loadgen", phase, NULL};
+    collab_proc_t proc;
+    if (collab_spawn(&proc, argv, NULL) != 0 || collab_spawn_wait(&proc, ON_WINDOW_TIMEOUT_MS) ||
+        collab_spawn_code(&proc) != 0) {
+        fprintf(stderr, "loadgen: --on-window '%s' %s failed\n", b->on_window, phase);
+        return -1;
+    }
+    return 0;
 }
 
 static double us(uint64_t ns)
@@ -179,12 +206,13 @@ static double us(uint64_t ns)
 }
 
 /*  Prints the result line of a phase that started at m, over connections cs. */
-static void report(const bench_t *b, const char *phase, const lg_conn_t *cs, unsigned n,
-                   const lg_hist_t *h, const mark_t *m)
+void lg_report(const bench_t *b, const char *phase, const lg_conn_t *cs, unsigned n,
+               const lg_hist_t *h, const lg_mark_t *m)
 {
     uint64_t t1 = ((uint64_t)collab_mono_ns());
-    lg_proc_t p1;
-    lg_proc_sample(b->pid, &p1);
+    lg_proc_t p1, s1;
+    sample_servers(b, &p1);
+    lg_proc_sample(b->store_pid, &s1);
     double gen = lg_proc_self_cpu() - m->gen0, secs = (double)(t1 - m->t0) / 1e9;
     double busy = lg_proc_machine_busy() - m->busy0;
     uint64_t done = 0, errors = 0, lost = 0, req = 0, rep = 0, sent = 0;
@@ -201,20 +229,22 @@ static void report(const bench_t *b, const char *phase, const lg_conn_t *cs, uns
             last_error = cs[i].last_error;
         spent += !cs[i].pool.cycle && cs[i].pool.next == cs[i].pool.n;
     }
-    double cpu = p1.cpu_s - m->p0.cpu_s;
+    double cpu = p1.cpu_s - m->p0.cpu_s, store = s1.cpu_s - m->s0.cpu_s;
     printf("result scenario=%s label=%s phase=%s mode=%s conns=%u window=%u seconds=%.3f "
            "requests=%llu rps=%.0f mean_us=%.1f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
            "max_us=%.1f errors=%llu last_error=%s lost=%llu req_bytes=%.0f rep_bytes=%.0f "
            "server_cpu_s=%.2f server_cpu_us_per_req=%.1f rss_kb=%ld hwm_kb=%ld "
-           "gen_cpu_s=%.2f other_cpu_s=%.2f pools_spent=%u\n",
+           "store_cpu_s=%.2f store_cpu_us_per_req=%.1f gen_cpu_s=%.2f other_cpu_s=%.2f "
+           "pools_spent=%u\n",
            b->scenario, b->label, phase, b->echo ? "echo" : "broker", n, cs[0].window, secs,
            (unsigned long long)h->total, (double)h->total / secs, us((uint64_t)lg_hist_mean(h)),
            us(lg_hist_quantile(h, 0.50)), us(lg_hist_quantile(h, 0.99)),
            us(lg_hist_quantile(h, 0.999)), us(h->max), (unsigned long long)errors,
            last_error ? collab_errname(last_error) : "none", (unsigned long long)lost,
            sent ? (double)req / (double)sent : 0.0, done ? (double)rep / (double)done : 0.0, cpu,
-           h->total ? cpu * 1e6 / (double)h->total : 0.0, p1.rss_kb, p1.hwm_kb, gen,
-           busy > cpu + gen ? busy - cpu - gen : 0.0, spent);
+           h->total ? cpu * 1e6 / (double)h->total : 0.0, p1.rss_kb, p1.hwm_kb, store,
+           h->total ? store * 1e6 / (double)h->total : 0.0, gen,
+           busy > cpu + store + gen ? busy - cpu - store - gen : 0.0, spent);
     fflush(stdout);
 }
 
@@ -227,18 +257,20 @@ static void phase_all(lg_conn_t *cs, unsigned n, lg_hist_t *h)
 /*  Warm-up (not recorded), then the timed window, reported as phase. */
 static int timed(bench_t *b, lg_conn_t *cs, unsigned n, lg_hist_t *h, const char *phase)
 {
-    mark_t m;
+    lg_mark_t m;
     phase_all(cs, n, NULL);
     if (lg_drive(&b->drv, cs, n, ((uint64_t)collab_mono_ns()) + (uint64_t)(b->warmup * 1e9), NULL,
                  NULL) != 0)
         return -1;
     lg_hist_reset(h);
     phase_all(cs, n, h);
-    mark(b, &m);
+    if (lg_on_window(b, "start") != 0)
+        return -1;
+    lg_mark(b, &m);
     if (lg_drive(&b->drv, cs, n, m.t0 + (uint64_t)(b->duration * 1e9), NULL, NULL) != 0)
         return -1;
-    report(b, phase, cs, n, h, &m);
-    return 0;
+    lg_report(b, phase, cs, n, h, &m);
+    return lg_on_window(b, "end");
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -250,7 +282,7 @@ int lg_scenario_read(bench_t *b)
     lg_conn_t *cs = open_conns(b, b->conns, b->window);
     int rc = h && cs ? 0 : -1;
     if (rc == 0)
-        rc = make_project(b, b->tasks, NULL);
+        rc = lg_make_project(b, b->tasks, NULL);
     if (rc == 0)
         rc = prepare_readers(b, cs, b->conns);
     if (rc == 0)
@@ -273,7 +305,7 @@ static int prepare_writers(bench_t *b, lg_conn_t *cs, unsigned n, const uint64_t
     for (unsigned i = 0; i < n; i++) {
         lg_conn_t *c = &cs[i];
         const char *worker = b->workers[i % b->nworkers];
-        if (become(b, c, worker, b->password) != 0)
+        if (lg_become(b, c, worker, b->password) != 0)
             return -1;
         plen[0] = lg_payload_update_status(pl[0], sizeof pl[0], task_ids[i], "in_progress");
         plen[1] = lg_payload_update_status(pl[1], sizeof pl[1], task_ids[i], "failed");
@@ -321,7 +353,7 @@ int lg_scenario_write(bench_t *b)
     lg_conn_t *cs = open_conns(b, b->conns, b->window);
     int rc = h && tasks && cs ? 0 : -1;
     if (rc == 0)
-        rc = make_project(b, b->conns, tasks);
+        rc = lg_make_project(b, b->conns, tasks);
     if (rc == 0)
         rc = prepare_writers(b, cs, b->conns, tasks);
     if (rc == 0 && b->prefill)
@@ -383,7 +415,7 @@ int lg_scenario_storm(bench_t *b)
         close_conns_in(all, nr);
     bool opened = rc == 0;
     if (rc == 0)
-        rc = make_project(b, b->tasks, NULL);
+        rc = lg_make_project(b, b->tasks, NULL);
     if (rc == 0)
         rc = prepare_readers(b, all, nr);
     if (rc == 0)
@@ -391,17 +423,17 @@ int lg_scenario_storm(bench_t *b)
     if (rc == 0)
         rc = timed(b, all, nr, &h[0], "base");
     if (rc == 0) {
-        mark_t m;
+        lg_mark_t m;
         group_t g = {all + nr, ns};
         phase_all(all, nr, &h[1]);
         phase_all(all + nr, ns, &h[2]);
         for (unsigned i = 0; i < ns; i++)
             all[nr + i].sending = true;
-        mark(b, &m);
+        lg_mark(b, &m);
         rc =
             lg_drive(&b->drv, all, nr + ns, m.t0 + STORM_TIMEOUT_S * 1000000000ull, group_idle, &g);
-        report(b, "storm", all, nr, &h[1], &m);
-        report(b, "logins", all + nr, ns, &h[2], &m);
+        lg_report(b, "storm", all, nr, &h[1], &m);
+        lg_report(b, "logins", all + nr, ns, &h[2], &m);
     }
     if (opened) {
         lg_drain(&b->drv, all, nr + ns, DRAIN_MS);
@@ -439,7 +471,7 @@ int lg_scenario_memory(bench_t *b)
     lg_conn_t *cs = open_conns(b, b->conns, b->window);
     int rc = h && cs ? 0 : -1;
     for (unsigned i = 0; rc == 0 && i < b->conns; i++) {
-        rc = become(b, &cs[i], b->workers[i % b->nworkers], b->password);
+        rc = lg_become(b, &cs[i], b->workers[i % b->nworkers], b->password);
         if (rc == 0 && b->echo) { /* one round trip, as a login would make */
             uint8_t pl[512], reply[1024];
             size_t rlen = 0;
@@ -454,21 +486,23 @@ int lg_scenario_memory(bench_t *b)
     if (rc == 0)
         rc = prepare_logins(b, cs, b->conns, b->sessions);
     if (rc == 0) {
-        mark_t m;
+        lg_mark_t m;
         group_t g = {cs, b->conns};
         lg_hist_reset(h);
         phase_all(cs, b->conns, h);
-        mark(b, &m);
-        rc = lg_drive(&b->drv, cs, b->conns, m.t0 + MEMORY_TIMEOUT_S * 1000000000ull, group_idle,
-                      &g);
+        rc = lg_on_window(b, "start");
+        lg_mark(b, &m);
+        if (rc == 0)
+            rc = lg_drive(&b->drv, cs, b->conns, m.t0 + MEMORY_TIMEOUT_S * 1000000000ull,
+                          group_idle, &g);
         lg_proc_t p1;
-        lg_proc_sample(b->pid, &p1);
+        sample_servers(b, &p1);
         uint64_t ok = 0, errors = 0;
         for (unsigned i = 0; i < b->conns; i++) {
             ok += cs[i].done - cs[i].errors;
             errors += cs[i].errors;
         }
-        report(b, "logins", cs, b->conns, h, &m);
+        lg_report(b, "logins", cs, b->conns, h, &m);
         long grown = p1.rss_kb - m.p0.rss_kb;
         printf("result scenario=%s label=%s phase=sessions mode=%s conns=%u sessions=%llu "
                "errors=%llu rss_before_kb=%ld rss_after_kb=%ld hwm_kb=%ld "
@@ -477,6 +511,8 @@ int lg_scenario_memory(bench_t *b)
                (unsigned long long)errors, m.p0.rss_kb, p1.rss_kb, p1.hwm_kb,
                ok ? (double)grown * 1024.0 / (double)ok : 0.0);
         fflush(stdout);
+        if (lg_on_window(b, "end") != 0)
+            rc = -1;
     }
     if (cs)
         lg_drain(&b->drv, cs, b->conns, DRAIN_MS);

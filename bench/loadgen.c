@@ -16,8 +16,15 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: loadgen --endpoint EP --scenario read|write|storm|memory [options]\n"
-            "  --pid PID              the server process: its CPU time and memory are reported\n"
+            "usage: loadgen --endpoint EP[,EP...] --scenario read|write|storm|memory|event "
+            "[options]\n"
+            "  --endpoint A,B         several (a cluster's brokers): connection i uses the\n"
+            "                         i-th modulo their number; setup uses A. event: caused on\n"
+            "                         A, delivered on A and on B\n"
+            "  --pid PID[,PID...]     the server processes: their CPU time and memory (added up)\n"
+            "  --store-pid PID        a store process (redis-server): its CPU time, apart\n"
+            "  --on-window CMD        runs sh -c CMD with $1 = start, then end, around each\n"
+            "                         timed window (the load stands still meanwhile)\n"
             "  --echo                 the server is bench/echo (no setup; made-up sessions)\n"
             "  --conns N              connections, one agent each (default 64)\n"
             "  --window W             requests in flight per connection (default 1)\n"
@@ -59,6 +66,43 @@ static int seconds(const char *flag, const char *v, bool zero_ok, double *out)
     return -1;
 }
 
+/*  --pid A,B,...: the processes whose CPU time and memory are added up. */
+static int split_pids(const char *v, bench_t *b)
+{
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", v);
+    b->npids = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        long n;
+        if (b->npids == LG_MAX_PIDS || num("pid", t, 1, INT_MAX, &n) != 0) {
+            fprintf(stderr, "loadgen: --pid takes 1 to %d process ids\n", LG_MAX_PIDS);
+            return -1;
+        }
+        b->pids[b->npids++] = (int)n;
+    }
+    return 0;
+}
+
+/*  --endpoint A,B,...: cut in place (the argument outlives the run); endpoint becomes A. */
+static int split_endpoints(bench_t *b)
+{
+    char *save = NULL;
+    b->nendpoints = 0;
+    for (char *t = strtok_r((char *)b->endpoint, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (b->nendpoints == LG_MAX_ENDPOINTS) {
+            fprintf(stderr, "loadgen: --endpoint takes at most %d endpoints\n", LG_MAX_ENDPOINTS);
+            return -1;
+        }
+        b->endpoints[b->nendpoints++] = t;
+    }
+    if (b->nendpoints == 0) {
+        fprintf(stderr, "loadgen: --endpoint is empty\n");
+        return -1;
+    }
+    b->endpoint = b->endpoints[0];
+    return 0;
+}
+
 #define NUM(field, min, max)                                                                       \
     do {                                                                                           \
         long n_;                                                                                   \
@@ -92,6 +136,8 @@ static int parse_args(int argc, char **argv, bench_t *b)
                                           {"io-threads", 1, 0, 'i'},
                                           {"curve-server-cert", 1, 0, 'k'},
                                           {"curve-client-cert", 1, 0, 'K'},
+                                          {"store-pid", 1, 0, 'Q'},
+                                          {"on-window", 1, 0, 'O'},
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
     const char *server_cert = NULL, *client_cert = NULL;
@@ -108,7 +154,14 @@ static int parse_args(int argc, char **argv, bench_t *b)
             b->label = optarg;
             break;
         case 'p':
-            NUM(pid, 1, INT_MAX);
+            if (split_pids(optarg, b) != 0)
+                return -1;
+            break;
+        case 'Q':
+            NUM(store_pid, 1, INT_MAX);
+            break;
+        case 'O':
+            b->on_window = optarg;
             break;
         case 'E':
             b->echo = true;
@@ -177,6 +230,8 @@ static int parse_args(int argc, char **argv, bench_t *b)
             return -1;
         }
     }
+    if (b->endpoint && split_endpoints(b) != 0)
+        return -1;
     if (!b->endpoint || !b->scenario || optind < argc || b->conns < 1 || b->window < 1 ||
         b->duration <= 0 || b->echo_session_len > COLLAB_MAX_SESSION_ID || b->storm < 1 ||
         b->sessions < 1) {
@@ -248,8 +303,11 @@ int main(int argc, char **argv)
         rc = lg_scenario_storm(&b);
     else if (strcmp(b.scenario, "memory") == 0)
         rc = lg_scenario_memory(&b);
+    else if (strcmp(b.scenario, "event") == 0 && !b.echo)
+        rc = lg_scenario_event(&b);
     else {
-        fprintf(stderr, "loadgen: unknown scenario '%s' (storm needs the broker)\n", b.scenario);
+        fprintf(stderr, "loadgen: unknown scenario '%s' (storm and event need the broker)\n",
+                b.scenario);
         rc = -1;
     }
     zmq_ctx_term(b.ctx);

@@ -6,13 +6,20 @@
 #include "lg_conn.h"
 #include "lg_proc.h"
 
-#define LG_MAX_AGENTS 1024
+#define LG_MAX_AGENTS    1024
+#define LG_MAX_ENDPOINTS 4 /* a cluster's brokers: connection i uses endpoint i % n */
+#define LG_MAX_PIDS      4 /* server processes whose CPU time is added up */
 
 typedef struct {
     /* what to run */
     const char *endpoint, *scenario, *label;
-    bool echo;               /* the target is bench/echo: no setup, sessions are made up */
-    int pid;                 /* the server process to sample (0: none) */
+    const char *endpoints[LG_MAX_ENDPOINTS]; /* --endpoint A,B,...: endpoints[0] is A */
+    unsigned nendpoints;
+    bool echo;             /* the target is bench/echo: no setup, sessions are made up */
+    int pids[LG_MAX_PIDS]; /* the server processes to sample (none: npids 0) */
+    unsigned npids;
+    int store_pid;           /* a store process (redis-server) sampled apart (0: none) */
+    const char *on_window;   /* a shell command run with "start" and "end" around a window */
     unsigned conns;          /* connections (agents) driving the load */
     unsigned window;         /* requests in flight per connection (1: synchronous) */
     double duration, warmup; /* seconds */
@@ -43,5 +50,23 @@ int lg_scenario_read(bench_t *b);
 int lg_scenario_write(bench_t *b);
 int lg_scenario_storm(bench_t *b);
 int lg_scenario_memory(bench_t *b);
+/*  An event caused on endpoints[0] and delivered there and on endpoints[1] (lg_event.c). */
+int lg_scenario_event(bench_t *b);
+
+/*  Helpers the scenario files share (lg_scenario.c). */
+typedef struct {
+    uint64_t t0;
+    lg_proc_t p0, s0; /* the servers, the store */
+    double gen0, busy0;
+} lg_mark_t;
+void lg_mark(const bench_t *b, lg_mark_t *m);
+void lg_report(const bench_t *b, const char *phase, const lg_conn_t *cs, unsigned n,
+               const lg_hist_t *h, const lg_mark_t *m);
+/*  Runs --on-window with phase ("start", "end"); nothing without it. Returns 0 or -1. */
+int lg_on_window(const bench_t *b, const char *phase);
+/*  Logs c in as agent, or makes up its identity against the echo server. */
+int lg_become(bench_t *b, lg_conn_t *c, const char *agent, const char *password);
+/*  Creates the project (as bench-coord on endpoints[0]) with ntasks tasks. */
+int lg_make_project(bench_t *b, unsigned ntasks, uint64_t *task_ids);
 
 #endif

@@ -35,6 +35,7 @@ static const attack_row_t attacks[] = {
     {"terminal-injection", attack_terminal_injection, "a worker's credentials"},
     {"cover-tracks", attack_cover_tracks, "write access to the log file (--security-log)"},
     {"enumerate-agents", attack_enumerate_agents, "wire access and a list of candidate ids"},
+    {"store-snoop", attack_store_snoop, "network access to the cluster's Redis (--store)"},
 };
 
 static void usage(FILE *out)
@@ -50,6 +51,7 @@ static void usage(FILE *out)
             "  --agent ID --password-file F   the attacker's own agent, where its row allows one;\n"
             "                             --credentials F its key (default: the victims' file)\n"
             "  --state PATH, --security-log PATH, --audit-key-file PATH\n"
+            "  --store redis://HOST:PORT  a cluster's Redis (store-snoop; the target rule too)\n"
             "  --victim-passwords PATH    a directory of AGENT.pw files, or a file of \"agent\n"
             "                             password\" lines, handed to the victim processes the\n"
             "                             attack starts (never read by the attack itself)\n"
@@ -175,6 +177,7 @@ static int parse(int argc, char **argv, attack_opts_t *o)
                                           {"target-is-mine", 0, 0, 'M'},
                                           {"iface", 1, 0, 'i'},
                                           {"state", 1, 0, 's'},
+                                          {"store", 1, 0, 'R'},
                                           {"security-log", 1, 0, 'L'},
                                           {"audit-key-file", 1, 0, 'K'},
                                           {"victim-passwords", 1, 0, 'V'},
@@ -211,6 +214,9 @@ static int parse(int argc, char **argv, attack_opts_t *o)
             break;
         case 's':
             STR(state_path);
+            break;
+        case 'R':
+            STR(store);
             break;
         case 'L':
             STR(log_path);
@@ -294,6 +300,12 @@ static int parse(int argc, char **argv, attack_opts_t *o)
                  o->curve_dir);
         snprintf(o->own.curve_cert, sizeof o->own.curve_cert, "%.400s/%s.cert_secret", o->curve_dir,
                  o->own.agent_id);
+    }
+    if (o->store[0]) { /* the store is a target too: the same rule */
+        char host[128];
+        int port;
+        if (attack_store_target(o, host, sizeof host, &port) != 0)
+            return -1;
     }
     return parse_target(o);
 }
