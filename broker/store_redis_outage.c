@@ -7,6 +7,7 @@
 #include "store_redis_int.h"
 
 #include "collab_error.h"
+#include "redis_access.h"
 
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -118,7 +119,8 @@ int rs_retake_node(rs_t *self, collab_redis_t *c)
 }
 
 /*  One attempt: connect, check that the server (maybe another one, restarted) is still
-    durable and bounded, load the scripts (a restart forgot them) and take the name. */
+    durable and bounded, and closed to others when store_access is strong, load the scripts
+    (a restart forgot them) and take the name. */
 static int reconnect(rs_t *self, char *why, size_t cap)
 {
     collab_redis_t *c = self->wconn;
@@ -128,6 +130,10 @@ static int reconnect(rs_t *self, char *why, size_t cap)
         snprintf(why, cap, "refused as a store: %.300s", dur.text);
         return rc;
     }
+    if (rc == 0 && self->check_access && /* store_access strong: checked again, as at start */
+        (rc = collab_redis_check_access(c, &self->ropts.addr, self->auth.user, self->prefix, why,
+                                        cap)) != 0)
+        return rc;
     if (rc == 0)
         rc = rs_script_load(c, collab_redis_commit_lua, collab_redis_commit_lua_len,
                             self->commit_sha);
