@@ -9,6 +9,10 @@
 #include "log.h"
 
 #include <stdio.h>
+
+/*  How often a lasting outage is said again in the log, with why the store cannot reconnect
+    (a restarted server that is refused, a wrong password...). */
+#define OUTAGE_SAY_MS 5000
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,7 +160,7 @@ static int sweep(reload_t *r)
 static void note(collab_ctx_t *ctx, collab_outage_t *o, const collab_store_outage_t *info)
 {
     o->noted = true;
-    o->since_ms = collab_ctx_mono(ctx);
+    o->since_ms = o->said_ms = collab_ctx_mono(ctx);
     ctx->stats.store_outages++;
     log_error("the shared store is unavailable: %s; requests are refused (unavailable) until "
               "it is back",
@@ -222,6 +226,14 @@ void collab_outage_step(collab_ctx_t *ctx, collab_outage_t *o)
         note(ctx, o, &info);
     if (info.settled && !o->settled)
         settle(ctx, o, &info);
+    uint64_t now = collab_ctx_mono(ctx);
+    if (info.attempts && now - o->said_ms >= OUTAGE_SAY_MS) { /* a server refused, say */
+        o->said_ms = now;
+        log_warning("the shared store is still unavailable after %llu ms and %llu attempts to "
+                    "reconnect; the last: %s",
+                    (unsigned long long)(now - o->since_ms), (unsigned long long)info.attempts,
+                    info.attempt_why[0] ? info.attempt_why : "(no reason given)");
+    }
     if (o->settled && info.ready)
         recover(ctx, o);
 }

@@ -18,6 +18,7 @@ typedef struct {
     bool noted;        /* logged and counted */
     bool settled;      /* what was held for it is answered or dropped */
     uint64_t since_ms; /* monotonic, when it was noted */
+    uint64_t said_ms;  /* monotonic, when the failed attempts were last logged */
 } collab_outage_t;
 
 /*  One step, each loop turn after the committed batches are released: notes an outage,

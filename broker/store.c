@@ -133,7 +133,7 @@ bool collab_store_available(const collab_store_t *self)
 
 int collab_store_outage(collab_store_t *self, collab_store_outage_t *out)
 {
-    *out = (collab_store_outage_t){.why = ""};
+    *out = (collab_store_outage_t){.why = "", .attempt_why = ""};
     return self->ops->outage ? self->ops->outage(self->be, out) : 0;
 }
 

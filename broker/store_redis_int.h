@@ -140,6 +140,8 @@ typedef struct rs {
     uint64_t *lost;      /* the change sets of the batch whose outcome is unknown */
     size_t nlost, caplost;
     char down_why[RS_WHY_MAX];
+    uint64_t attempts; /* failed attempts to reconnect in this outage, and the last's why */
+    char attempt_why[RS_WHY_MAX];
 } rs_t;
 
 /*  store_redis_outage.c: an outage and the recovery from it (see store_redis.h). */

@@ -126,7 +126,8 @@ static int reconnect(rs_t *self, char *why, size_t cap)
     collab_redis_t *c = self->wconn;
     collab_redis_durability_t dur = {0};
     int rc = collab_redis_connect(c);
-    if (rc == 0 && (rc = collab_redis_check_durable(c, &dur)) != 0 && dur.text[0]) {
+    if (rc == 0 && (rc = collab_redis_check_durable(c, &dur)) != 0 && dur.text[0] &&
+        (rc == COLLAB_E_BAD_REQUEST || rc == COLLAB_E_FORBIDDEN)) { /* not a timeout: refused */
         snprintf(why, cap, "refused as a store: %.300s", dur.text);
         return rc;
     }
@@ -178,6 +179,8 @@ void rs_writer_outage(rs_t *self)
         rs_wake_fd(self);
         return;
     }
+    self->attempts++;
+    snprintf(self->attempt_why, sizeof self->attempt_why, "%s", why);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_nsec += (long)wait * 1000000L;
@@ -208,6 +211,8 @@ int rs_outage(void *be, collab_store_outage_t *out)
     out->nlost = self->nlost;
     out->retry_after_ms = self->backoff_ms ? self->backoff_ms : RS_BACKOFF_MIN_MS;
     out->why = self->down ? self->down_why : "";
+    out->attempts = self->attempts;
+    out->attempt_why = self->attempt_why;
     pthread_mutex_unlock(&self->mu);
     return out->down ? COLLAB_E_UNAVAILABLE : 0;
 }
@@ -271,7 +276,8 @@ int rs_recover(void *be, const collab_store_loader_t *cb, void *arg, bool *reloa
     pthread_mutex_lock(&self->mu);
     self->down = self->ready = self->reload = false;
     self->loop_down = self->discarded = false;
-    self->down_why[0] = '\0';
+    self->down_why[0] = self->attempt_why[0] = '\0';
+    self->attempts = 0;
     self->epoch++;
     self->nlost = 0;
     self->committed = self->reported = self->submitted; /* lost: answered or dropped */

@@ -66,6 +66,8 @@ typedef struct {
     size_t nlost;            /* (their replies stay unanswered: the clients read and reconcile) */
     uint32_t retry_after_ms; /* about when the next attempt to reconnect is made */
     const char *why;         /* the first failure, a sentence (lent; "" when up) */
+    uint64_t attempts;       /* attempts to reconnect that failed in this outage */
+    const char *attempt_why; /* why the last one failed (lent; "" when none) */
 } collab_store_outage_t;
 
 #endif

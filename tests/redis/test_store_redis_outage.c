@@ -113,6 +113,15 @@ static void test_frozen_in_flight(void)
     CHECK(collab_mono_ms() - t0 < 50);
     bool reloaded = true;
     CHECK_RC(collab_store_recover(st, &seen_loader, re, &reloaded), COLLAB_E_UNAVAILABLE);
+    /* it keeps trying, and says why each attempt failed (each waits out the timeout) */
+    int64_t end = collab_mono_ms() + 5000;
+    while (collab_store_outage(st, &o) == COLLAB_E_UNAVAILABLE && o.attempts == 0 &&
+           collab_mono_ms() < end) {
+        struct pollfd p = {.fd = collab_store_fd(st), .events = POLLIN};
+        poll(&p, 1, 50);
+    }
+    CHECK(o.attempts >= 1 && o.attempt_why[0] != '\0');
+    fprintf(stderr, "  attempt %llu failed: %s\n", (unsigned long long)o.attempts, o.attempt_why);
     CHECK_OK(redisfix_thaw(fx));
     CHECK(wait_outage(st, s, true, true, 10000) >= 0); /* it reconnected by itself */
     CHECK_OK(collab_store_recover(st, &seen_loader, re, &reloaded));
