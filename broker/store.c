@@ -3,6 +3,8 @@
 #include "store.h"
 
 #include "collab_error.h"
+#include "collab_hex.h"
+#include "collab_limits.h"
 #include "store_backend.h"
 
 #include <stdlib.h>
@@ -124,6 +126,26 @@ int collab_store_find_session(collab_store_t *self, const char *key,
                               const collab_store_loader_t *cb, void *arg)
 {
     return self->ops->find_session ? self->ops->find_session(self->be, key, cb, arg) : 0;
+}
+
+int collab_store_claim_nonce(collab_store_t *self, const uint8_t *nonce, size_t nonce_len,
+                             uint64_t ttl_ms)
+{
+    char hex[2 * COLLAB_NONCE_LEN + 1];
+    if (!self->ops->require)
+        return 0;
+    if (collab_hex_encode(nonce, nonce_len, hex, sizeof hex) < 0)
+        return COLLAB_E_INTERNAL; /* the guard passes only a nonce of COLLAB_NONCE_LEN */
+    collab_require_t r = {COLLAB_REQUIRE_NONCE, self->changeset, hex, ttl_ms};
+    return self->ops->require(self->be, &r);
+}
+
+int collab_store_require_session(collab_store_t *self, const char *key)
+{
+    if (!self->ops->require)
+        return 0;
+    collab_require_t r = {COLLAB_REQUIRE_SESSION, self->changeset, key, 0};
+    return self->ops->require(self->be, &r);
 }
 
 int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
