@@ -164,8 +164,7 @@ void collab_session_flush_activity(collab_ctx_t *ctx)
 {
     for (collab_session_t *s = collab_tables_session_first(ctx->tables); s;
          s = collab_tables_session_next(ctx->tables)) {
-        /* a stale session (weak revocation) is gone from the shared state: never put back */
-        if (!s->stale && s->last_activity != s->persisted_activity &&
+        if (s->last_activity != s->persisted_activity &&
             collab_store_put_session(ctx->store, s) == 0)
             s->persisted_activity = s->last_activity;
     }

@@ -175,6 +175,8 @@ int collab_store_put_agent(collab_store_t *self, const collab_agent_t *agent)
 
 int collab_store_put_session(collab_store_t *self, const collab_session_t *s)
 {
+    if (s->stale) /* ended in the shared state (weak revocation keeps it here): never revived */
+        return 0;
     collab_change_t c = {.kind = COLLAB_CHANGE_SESSION, .u.session = s};
     return record(self, &c);
 }

@@ -73,7 +73,9 @@ int collab_store_committed(collab_store_t *self, uint64_t *committed);
 /*  Readable when collab_store_committed has news; -1 in direct mode. */
 int collab_store_fd(const collab_store_t *self);
 
-/*  Writes: each opens the batch transaction if needed. Return 0 or COLLAB_E_IO. */
+/*  Writes: each opens the batch transaction if needed. Return 0 or COLLAB_E_IO. A session
+    marked stale (ended on another broker, kept by the weak revocation control) is not
+    written: that would bring it back for every broker. */
 int collab_store_put_agent(collab_store_t *self, const collab_agent_t *agent);
 int collab_store_put_session(collab_store_t *self, const collab_session_t *s);
 int collab_store_delete_session(collab_store_t *self, const char *token);

@@ -284,8 +284,8 @@ static int refuse(rs_t *self, collab_redis_t *c, rs_batch_t *b, rs_set_t *set, i
 
 /*  The script's answer: {last id or "", {cs, won, id}...}, one result per set sent; won is
     1, or why the set was refused: 0 a conflict, 2 a nonce claimed before, 3 a session gone.
-    won[i] receives 1, or the refusal as a collab_store_refusal_t. */
-static int read_results(const redisReply *r, size_t nsent, rs_sid_t *last, int *won)
+    no[i] receives 0 (won), or the refusal as a collab_store_refusal_t. */
+static int read_results(const redisReply *r, size_t nsent, rs_sid_t *last, int *no)
 {
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !is_str(r->element[0]) ||
         r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements != nsent)
@@ -299,17 +299,17 @@ static int read_results(const redisReply *r, size_t nsent, rs_sid_t *last, int *
             e->element[1]->type != REDIS_REPLY_INTEGER)
             return COLLAB_E_IO;
         long long code = e->element[1]->integer;
-        won[i] = code == 1   ? 1
-                 : code == 2 ? COLLAB_STORE_REFUSED_REPLAY
-                 : code == 3 ? COLLAB_STORE_REFUSED_SESSION
-                             : COLLAB_STORE_REFUSED_CONFLICT;
+        no[i] = code == 1   ? 0
+                : code == 2 ? COLLAB_STORE_REFUSED_REPLAY
+                : code == 3 ? COLLAB_STORE_REFUSED_SESSION
+                            : COLLAB_STORE_REFUSED_CONFLICT;
     }
     return 0;
 }
 
-/*  Sends the sets not refused locally; won[i] for each set of b afterwards: 1, or why it was
-    refused (a set refused locally: a conflict). */
-static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *sent, int *won,
+/*  Sends the sets not refused locally; no[i] for each set of b afterwards: 0 (won), or why
+    it was refused (a set refused locally: a conflict). */
+static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *sent, int *no,
                       rs_sid_t *last)
 {
     msgpack_sbuffer buf;
@@ -333,7 +333,7 @@ static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *
     if (rc == 0)
         rc = w ? read_results(r, nsent, last, w) : COLLAB_E_NOMEM;
     for (size_t i = 0, j = 0; rc == 0 && i < b->n; i++)
-        won[i] = sent[i] ? w[j++] : COLLAB_STORE_REFUSED_CONFLICT;
+        no[i] = sent[i] ? w[j++] : COLLAB_STORE_REFUSED_CONFLICT;
     free(w);
     collab_redis_reply_free(&r);
     msgpack_sbuffer_destroy(&buf);
@@ -343,10 +343,10 @@ static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *
 int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
 {
     bool *sent = calloc(b->n + 1, sizeof *sent);
-    int *won = calloc(b->n + 1, sizeof *won);
+    int *no = calloc(b->n + 1, sizeof *no); /* 0: won, else why refused */
     size_t nsent = 0;
     rs_sid_t last = {0};
-    int rc = sent && won ? 0 : COLLAB_E_NOMEM;
+    int rc = sent && no ? 0 : COLLAB_E_NOMEM;
     pthread_mutex_lock(&self->mu);
     for (size_t i = 0; rc == 0 && i < b->n; i++) {
         sent[i] = b->sets[i].meta || !refuse_locally(self, &b->sets[i], b->number);
@@ -354,14 +354,14 @@ int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
     }
     pthread_mutex_unlock(&self->mu);
     if (rc == 0 && nsent)
-        rc = send_batch(self, c, b, sent, won, &last);
+        rc = send_batch(self, c, b, sent, no, &last);
     if (rc == 0 && (last.ms || last.seq))
         rc = rs_read_log(self, c, &last);
     for (size_t i = 0; rc == 0 && i < b->n; i++)
-        if (won[i] != 1 && !b->sets[i].meta)
-            rc = refuse(self, c, b, &b->sets[i], won[i] ? won[i] : COLLAB_STORE_REFUSED_CONFLICT);
+        if (!b->sets[i].meta && (no[i] || !sent[i]))
+            rc = refuse(self, c, b, &b->sets[i], no[i] ? no[i] : COLLAB_STORE_REFUSED_CONFLICT);
     free(sent);
-    free(won);
+    free(no);
     if (rc)
         rs_fail(self, "batch %" PRIu64 " could not be committed: %s", b->number,
                 collab_redis_why(c)[0] ? collab_redis_why(c) : collab_strerror(rc));
