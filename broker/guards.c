@@ -85,7 +85,8 @@ static int replay_check(collab_ctx_t *ctx, req_t *req)
     }
     if (rc == 0 && strong(ctx, COLLAB_CTL_REPLAY_SCOPE))
         rc = collab_store_claim_nonce(ctx->store, (const uint8_t *)req->env.nonce.ptr,
-                                      req->env.nonce.len, 2000u * (uint64_t)ctx->cfg.replay_window_s);
+                                      req->env.nonce.len,
+                                      2000u * (uint64_t)ctx->cfg.replay_window_s);
     return rc;
 }
 

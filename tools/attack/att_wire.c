@@ -1,7 +1,8 @@
 /*  att_wire.c: the attacks of an attacker who only sees the wire: sniff (plaintext
     transport), predict-session (V-001), hijack (V-004/V-024), replay (V-022), its cluster
-    form cross-broker-replay (control 15) and tamper (HMAC scope). Each starts an in-process capture, then the victim, and works only from
-    what crossed the wire. Under CURVE nothing is readable, and each says so. */
+    form cross-broker-replay (control 15) and tamper (HMAC scope). Each starts an in-process
+   capture, then the victim, and works only from what crossed the wire. Under CURVE nothing is
+   readable, and each says so. */
 #include "attack.h"
 #include "collab_clock.h"
 #include "sniff.h"

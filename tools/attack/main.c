@@ -304,9 +304,8 @@ static int parse(int argc, char **argv, attack_opts_t *o)
         snprintf(o->own.curve_cert, sizeof o->own.curve_cert, "%.400s/%s.cert_secret", o->curve_dir,
                  o->own.agent_id);
     }
-    if (o->broker2[0] &&
-        lab_target_parse("collab-attack", o->broker2, o->target_is_mine, o->host2,
-                         sizeof o->host2, &o->port2) != 0)
+    if (o->broker2[0] && lab_target_parse("collab-attack", o->broker2, o->target_is_mine, o->host2,
+                                          sizeof o->host2, &o->port2) != 0)
         return -1;
     return parse_target(o);
 }
