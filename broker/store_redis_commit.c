@@ -261,7 +261,8 @@ static int refuse(rs_t *self, collab_redis_t *c, rs_batch_t *b, rs_set_t *set, i
     if (rc == 0)
         rc = fetched(r->element[1], &v);
     if (rc == 0 && (v.keys = calloc(set->nkeys + 1, sizeof *v.keys))) {
-        memcpy(v.keys, set->keys, set->nkeys * sizeof *v.keys);
+        if (set->nkeys) /* a set of conditions alone touches no record */
+            memcpy(v.keys, set->keys, set->nkeys * sizeof *v.keys);
         v.nkeys = set->nkeys;
     } else if (rc == 0) {
         rc = COLLAB_E_NOMEM;
