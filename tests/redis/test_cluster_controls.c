@@ -8,11 +8,15 @@
     The handlers, with the fixture's fake clock, on two contexts (brokers a and b): after a
     revocation through a, b trusts the session from its cache under the weak setting until
     revocation.cache_s after it last saw it valid, and then refuses it; under the strong
-    setting b refuses it at once, while its tables still hold it (a's log not applied). */
+    setting b refuses it at once, while its tables still hold it (a's log not applied). A
+    read signed with a nonce (strong signature_scope) that a did is refused by b under
+    replay_scope strong, and done again by b without it. */
 #include "handlers_fixture.h"
 #include "store_redis_test.h"
 
 #include "apply.h"
+#include "collab_sign.h"
+#include "dispatch.h"
 #include "collab_hex.h"
 #include "reply.h"
 #include "sessions.h"
@@ -250,6 +254,73 @@ static void test_revocation_strong(void)
     two_brokers_end();
 }
 
+/*  A read (list_projects) of w1's session tok5, signed over every field with w1's key (the
+    fixture's: zeros), with nonce n, run whole (guards, handler, reply) on broker f. Returns
+    the reply's code. */
+static int signed_read(fx_t *f, const uint8_t *n)
+{
+    static uint8_t sig[COLLAB_SIGNATURE_LEN];
+    static const uint8_t key[COLLAB_KEY_LEN] = {0};
+    req_t *req = &f->req;
+    memset(req, 0, sizeof *req);
+    req->env = (collab_envelope_t){.kind = COLLAB_KIND_REQUEST,
+                                   .version = COLLAB_PROTOCOL_VERSION,
+                                   .request_id = 9,
+                                   .action = {"list_projects", 13},
+                                   .agent_id = {"w1", 2},
+                                   .session_id = {"tok5", 4},
+                                   .timestamp = f->now,
+                                   .nonce = {(const char *)n, COLLAB_NONCE_LEN},
+                                   .payload = COLLAB_EMPTY_MAP};
+    collab_sign(&req->env, COLLAB_SCOPE_FULL, key, sig);
+    req->env.signature = (collab_span_t){(const char *)sig, sizeof sig};
+    req->action = COLLAB_ACT_LIST_PROJECTS;
+    req->rid = (const uint8_t *)"rid";
+    req->rid_len = 3;
+    snprintf(req->peer, sizeof req->peer, "127.0.0.1");
+    req->now = f->now;
+    collab_map_parse(COLLAB_EMPTY_MAP.ptr, COLLAB_EMPTY_MAP.len, &req->args);
+    collab_pack_init(&req->out, f->ctx->data_buf, sizeof f->ctx->data_buf);
+    collab_changeset_begin(f->ctx);
+    collab_dispatch_request(f->ctx, req);
+    collab_changeset_end(f->ctx);
+    fx_settle(f);
+    collab_envelope_t env;
+    collab_map_t data;
+    if (fx_last_reply(f, &env, &data) != 0)
+        return COLLAB_E_INTERNAL;
+    return env.ok ? 0 : -(int)env.error_code;
+}
+
+/*  Replay strong, signature_scope strong (reads are signed, with a nonce) on both brokers:
+    a read seen by a is refused by b under replay_scope strong, and done again without it. */
+static void reads_across(bool scope)
+{
+    two_brokers(false);
+    fx_t *both[2] = {fa, fb};
+    for (int i = 0; i < 2; i++) {
+        collab_config_t *cfg = &both[i]->ctx->cfg;
+        cfg->strong[COLLAB_CTL_REPLAY] = cfg->strong[COLLAB_CTL_SIGNATURE_SCOPE] = true;
+        cfg->strong[COLLAB_CTL_REPLAY_SCOPE] = scope;
+        both[i]->ctx->replay = collab_replay_new(1000, cfg->replay_window_s, both[i]->now - 1000);
+    }
+    login_on_a();
+    CHECK_EQ_INT(signed_read(fa, nonce), 0);
+    CHECK_EQ_INT(signed_read(fa, nonce), COLLAB_E_REPLAY); /* a's own cache, as ever */
+    CHECK_EQ_INT(signed_read(fb, nonce), scope ? COLLAB_E_REPLAY : 0);
+    CHECK_EQ_U64(fb->ctx->stats.replays, scope ? 1 : 0);
+    for (int i = 0; i < 2; i++)
+        collab_replay_destroy(&both[i]->ctx->replay);
+    two_brokers_end();
+}
+
+/*  A signed read carries a nonce too: claimed in the cluster like a write's. */
+static void test_signed_reads(void)
+{
+    reads_across(false);
+    reads_across(true);
+}
+
 int main(void)
 {
     if (!(fx = redisfix_start(NULL)))
@@ -259,6 +330,7 @@ int main(void)
     TU_RUN(test_single_broker_checks_nothing);
     TU_RUN(test_revocation_weak);
     TU_RUN(test_revocation_strong);
+    TU_RUN(test_signed_reads);
     redisfix_stop(&fx);
     return tu_exit("test_cluster_controls");
 }
