@@ -204,7 +204,8 @@ static collab_store_t *open_store(const collab_config_t *cfg, bool reset_state, 
         .node = cfg->store_node,
         .prefix = cfg->store_prefix,
         .command_timeout_ms = (int)cfg->store_timeout_ms,
-        .session_idle_ms = cfg->idle_timeout_s * 1000u};
+        .session_idle_ms = cfg->idle_timeout_s * 1000u,
+        .check_access = cfg->strong[COLLAB_CTL_STORE_ACCESS]};
     return collab_store_open_redis(&o, err, errlen);
 }
 

@@ -16,6 +16,7 @@
 
 #include "store.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,9 +35,11 @@ typedef struct {
     uint32_t session_idle_ms;  /* 0: 3600000; a session's key lives its idle timeout... */
     uint32_t session_slack_ms; /* 0: 60000; ...plus this (the broker's sweep ends it first) */
     uint32_t node_ttl_ms;      /* 0: 10000; the node key's lifetime, refreshed by the broker */
+    bool check_access; /* store_access strong: refuse a store open to others (redis_access.h) */
 } collab_store_redis_opts_t;
 
 /*  Connects, checks that the server is durable and bounded (collab_redis_check_durable),
+    with check_access that only its brokers get in (collab_redis_check_access), then
     loads the scripts and registers the node (`SET P node:NAME R NX PX ttl`): a second
     broker with the same name is refused while the first runs. Returns the store, or NULL
     with a sentence in err (the address, what is wrong; never a password). */

@@ -105,6 +105,7 @@ typedef struct rs {
     collab_redis_opts_t ropts;
     collab_redis_auth_t auth;
     uint32_t log_bound, idle_ms, slack_ms, node_ttl_ms, retain;
+    bool check_access; /* store_access strong */
     const collab_vault_t *vault;
     /* the loop's */
     collab_redis_t *conn;

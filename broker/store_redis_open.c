@@ -4,6 +4,7 @@
     store_redis_commit.c, what is handed to the tables in store_redis_apply.c, the start-up
     and event reads in store_redis_read.c, the bytes in store_redis_codec.c. */
 #include "store_redis_int.h"
+#include "redis_access.h"
 
 #include "collab_error.h"
 
@@ -495,6 +496,7 @@ static int configure(rs_t *self, const collab_store_redis_opts_t *o, char *err, 
     self->idle_ms = o->session_idle_ms ? o->session_idle_ms : 3600000;
     self->slack_ms = o->session_slack_ms ? o->session_slack_ms : 60000;
     self->node_ttl_ms = o->node_ttl_ms ? o->node_ttl_ms : 10000;
+    self->check_access = o->check_access;
     self->ropts.command_timeout_ms =
         o->command_timeout_ms ? o->command_timeout_ms : COLLAB_REDIS_COMMAND_TIMEOUT_MS;
     if (collab_redis_addr_parse(o->address ? o->address : "", &self->ropts.addr, err, errlen))
@@ -546,6 +548,10 @@ static int open_conn(rs_t *self, char *err, size_t errlen)
                  dur.text[0] ? dur.text : collab_strerror(rc));
         return rc;
     }
+    if (self->check_access &&
+        (rc = collab_redis_check_access(self->conn, &self->ropts.addr, self->auth.user,
+                                        self->prefix, err, errlen)) != 0)
+        return rc;
     if ((rc = rs_script_load(self->conn, collab_redis_commit_lua, collab_redis_commit_lua_len,
                              self->commit_sha)) != 0 ||
         (rc = rs_script_load(self->conn, collab_redis_fetch_lua, collab_redis_fetch_lua_len,

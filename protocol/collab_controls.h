@@ -48,4 +48,32 @@ static inline int collab_control_find(const char *name)
     return -1;
 }
 
+/*  The control that control index acts on top of (COLLAB_CONTROL_REQUIRES), or -1. */
+static inline int collab_control_requires(int index)
+{
+    static const struct {
+        int id, required;
+    } req[] = {
+#define COLLAB_CONTROL_REQUIRES(id, required) {COLLAB_CTL_##id, COLLAB_CTL_##required},
+#include "collab_controls.def"
+        {-1, -1}};
+    for (size_t i = 0; req[i].id >= 0; i++)
+        if (req[i].id == index)
+            return req[i].required;
+    return -1;
+}
+
+/*  Whether control index acts only in a cluster of brokers (COLLAB_CONTROL_CLUSTER). */
+static inline int collab_control_is_cluster(int index)
+{
+    static const int cl[] = {
+#define COLLAB_CONTROL_CLUSTER(id) COLLAB_CTL_##id,
+#include "collab_controls.def"
+        -1};
+    for (size_t i = 0; cl[i] >= 0; i++)
+        if (cl[i] == index)
+            return 1;
+    return 0;
+}
+
 #endif

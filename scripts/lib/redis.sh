@@ -1,12 +1,16 @@
 # scripts/lib/redis.sh: a private redis-server for scripts, the shell twin of the tests'
 # tests/redis/redisfix.c. Source it, then:
-#   redis_start DIR [--unix] [--acl PASSWORD_FILE]
+#   redis_start DIR [--unix] [--acl PASSWORD_FILE | --users NODE,NODE...]
 #       writes DIR/redis.conf (DIR must exist and be the caller's own; mode 0700 is set) and
 #       starts redis-server DIR/redis.conf: loopback on a free port (retried when taken) or,
 #       with --unix, DIR/redis.sock with unixsocketperm 700; appendonly yes, appendfsync
 #       always, maxmemory 256mb with noeviction, no RDB. --acl reads `user password` from an
 #       owner-only file: `user default off` and that user, whose password is written only
-#       into redis.conf (0600), never on a command line. Waits until it answers PING.
+#       into redis.conf (0600), never on a command line. --users: `user default off` and one
+#       least-privilege ACL user per broker node (REDIS_BROKER_RULES: its commands, keys
+#       under tc: only), each with a fresh random password written to DIR/NODE.redispw
+#       (0600, `NODE PASSWORD`: a broker's store.password_file) and into redis.conf.
+#       Waits until it answers PING.
 #       Sets REDIS_PID, REDIS_URL (redis://127.0.0.1:PORT or unix://DIR/redis.sock),
 #       REDIS_PORT (0 with --unix) and REDIS_DIR. Returns 1, with the log, on failure.
 #   redis_restart       starts it again on the same folder (its AOF) and port or socket
@@ -19,8 +23,11 @@ redis__free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-redis__conf() { # DIR UNIX PORT ACL_FILE
-  local dir=$1 unix=$2 port=$3 acl=$4 user="" pw=""
+# A broker's ACL rules: broker/redis_access.h's COLLAB_REDIS_BROKER_ACL on the tc: prefix.
+REDIS_BROKER_RULES='resetchannels resetkeys ~tc:* -@all +@read +@write +@scripting +@keyspace +@connection +@transaction -@dangerous +info -script|flush -function'
+
+redis__conf() { # DIR UNIX PORT ACL_FILE USERS
+  local dir=$1 unix=$2 port=$3 acl=$4 users=${5:-} user="" pw="" node
   if [ -n "$acl" ]; then
     if [ ! -f "$acl" ] || [ $((8#$(stat -c %a "$acl") & 8#077)) -ne 0 ]; then
       echo "redis_start: $acl must be a regular, owner-only file (chmod 600)" >&2
@@ -44,6 +51,14 @@ redis__conf() { # DIR UNIX PORT ACL_FILE
         printf 'bind 127.0.0.1\nport %s\n' "$port"
       fi
       [ -z "$user" ] || printf 'user default off\nuser %s on >%s ~* &* +@all\n' "$user" "$pw"
+      if [ -n "$users" ]; then
+        echo "user default off"
+        for node in ${users//,/ }; do
+          pw=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+          printf '%s %s\n' "$node" "$pw" >"$dir/$node.redispw"
+          printf 'user %s on >%s %s\n' "$node" "$pw" "$REDIS_BROKER_RULES"
+        done
+      fi
     } >"$dir/redis.conf"
   )
 }
@@ -87,12 +102,13 @@ redis__spawn() {
 }
 
 redis_start() {
-  local dir=$1 unix=0 acl="" rc=2 attempt
+  local dir=$1 unix=0 acl="" users="" rc=2 attempt
   shift
   while [ $# -gt 0 ]; do
     case $1 in
       --unix) unix=1 ;;
       --acl) acl=$2; shift ;;
+      --users) users=$2; shift ;;
       *) echo "redis_start: unknown option $1" >&2; return 1 ;;
     esac
     shift
@@ -102,7 +118,7 @@ redis_start() {
   for attempt in 1 2 3 4 5; do
     REDIS_PORT=0
     [ "$unix" = 1 ] || REDIS_PORT=$(redis__free_port)
-    redis__conf "$REDIS_DIR" "$unix" "$REDIS_PORT" "$acl" || return 1
+    redis__conf "$REDIS_DIR" "$unix" "$REDIS_PORT" "$acl" "$users" || return 1
     rc=0
     redis__spawn || rc=$?
     [ "$rc" = 2 ] || break

@@ -249,10 +249,27 @@ def ctest_start():
 
 
 def control_names(source):
-    """The controls of protocol/collab_controls.def, in its order: the matrix's columns
-    after stage2 and hardened."""
+    """The controls of protocol/collab_controls.def, in its order."""
     with open(os.path.join(source, "protocol", "collab_controls.def")) as f:
         return re.findall(r'^COLLAB_CONTROL\(\w+, "(\w+)"', f.read(), re.M)
+
+
+def matrix_columns(source):
+    """The matrix's columns after stage2 and hardened: the controls of
+    protocol/collab_controls.def, in its order, a control that requires another
+    (COLLAB_CONTROL_REQUIRES) named stage2+REQUIRED+NAME."""
+    with open(os.path.join(source, "protocol", "collab_controls.def")) as f:
+        text = f.read()
+    ids = dict(re.findall(r'^COLLAB_CONTROL\((\w+), "(\w+)"', text, re.M))
+    requires = dict(re.findall(r'^COLLAB_CONTROL_REQUIRES\((\w+), (\w+)\)', text, re.M))
+    columns = []
+    for ident, name in re.findall(r'^COLLAB_CONTROL\((\w+), "(\w+)"', text, re.M):
+        chain, k = [], ident
+        while k in ids and k not in chain:
+            chain.insert(0, k)
+            k = requires.get(k)
+        columns.append(name if len(chain) == 1 else "+".join(["stage2"] + [ids[c] for c in chain]))
+    return columns
 
 
 def check_matrix(cmd, json_path, sample_data, only_configs=None):
@@ -275,7 +292,7 @@ def check_matrix(cmd, json_path, sample_data, only_configs=None):
     try:
         result = json.load(open(json_path))
         cat = json.load(open(os.path.join(sample_data, "attack_scenarios.json")))
-        controls = control_names(os.path.dirname(sample_data))
+        controls = matrix_columns(os.path.dirname(sample_data))
     except (OSError, ValueError) as e:
         return False, "cannot read the matrix result: %s" % e
     attacks = {a["attack"] for a in cat.get("attacks", [])}

@@ -102,6 +102,8 @@ static int write_conf(redisfix_t *self, const redisfix_opts_t *o)
     if (o->user)
         fprintf(f, "user default off\nuser %s on >%s %s\n", o->user, o->password,
                 o->acl_rules ? o->acl_rules : "~* &* +@all");
+    if (o->extra_conf)
+        fprintf(f, "%s\n", o->extra_conf);
     return fclose(f) == 0 ? 0 : -1;
 }
 

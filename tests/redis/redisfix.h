@@ -18,6 +18,7 @@ typedef struct {
     const char *acl_rules;   /* its rules; NULL: "~* &* +@all" */
     const char *appendfsync; /* NULL: "always" */
     const char *maxmemory;   /* NULL: "64mb" */
+    const char *extra_conf;  /* NULL, or more lines of redis.conf (more ACL users) */
 } redisfix_opts_t;
 
 typedef struct redisfix redisfix_t;

@@ -41,6 +41,7 @@ typedef struct {
     agent_cli_t own;      /* --agent, --password-file, --credentials: the attacker's own agent */
     char state_path[512]; /* --state: read access to the broker's state file */
     char log_path[512];   /* --security-log: write access to the log file */
+    char store[512];      /* --store redis://HOST:PORT: network access to a cluster's store */
     /* the victim: paths handed to the victim process, never opened by the attack */
     char victim_passwords[512]; /* a directory of AGENT.pw files, or a file of "agent
                                    password" lines (collab-victim reads its own line) */
@@ -162,6 +163,10 @@ int attack_cover_tracks(const attack_opts_t *o, verdict_t *v);
 int attack_enumerate_agents(const attack_opts_t *o, verdict_t *v);
 int attack_cross_broker_replay(const attack_opts_t *o, verdict_t *v);
 int attack_stale_revocation(const attack_opts_t *o, verdict_t *v);
+int attack_store_snoop(const attack_opts_t *o, verdict_t *v);
+/*  --store's address (redis://HOST:PORT) into host and *port, under the target rule of
+    lab_target_parse; -1 after a message on stderr. */
+int attack_store_target(const attack_opts_t *o, char *host, size_t cap, int *port);
 
 /*  collab-attack matrix (matrix.c). */
 int attack_matrix(int argc, char **argv, const char *self_exe);

@@ -1,10 +1,12 @@
 /*  catalogue.c: the matrix's catalogue (see catalogue.h): its columns come from
-    collab_controls.def, and a control's missing cell defaults to the stage2 verdict. */
+    collab_controls.def, and a control's missing cell defaults to the stage2 verdict (or to
+    its required control's cell). */
 #include "catalogue.h"
 #include "attack.h"
 #include "collab_controls.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -19,30 +21,130 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-/*  Whether name is a column of the full matrix. */
+/*  The chain of controls control i needs, the required ones first, into out; its length. */
+static int chain(int i, int out[CATALOGUE_MAX_CHAIN])
+{
+    int n = 0, rev[CATALOGUE_MAX_CHAIN];
+    for (int k = i; k >= 0 && n < CATALOGUE_MAX_CHAIN; k = collab_control_requires(k))
+        rev[n++] = k;
+    for (int j = 0; j < n; j++)
+        out[j] = rev[n - 1 - j];
+    return n;
+}
+
+/*  The column name of control i: its name, or "stage2+REQUIRED+NAME" when it requires one. */
+static void column_name(int i, char *out, size_t cap)
+{
+    int ch[CATALOGUE_MAX_CHAIN], n = chain(i, ch);
+    if (n == 1) {
+        snprintf(out, cap, "%s", collab_control_name(i));
+        return;
+    }
+    size_t o = (size_t)snprintf(out, cap, "stage2");
+    for (int j = 0; j < n && o < cap; j++)
+        o += (size_t)snprintf(out + o, cap - o, "+%s", collab_control_name(ch[j]));
+}
+
+/*  The control of a column or control name: its index, -1 for stage2, hardened or none. */
+static int control_of_col(const char *col)
+{
+    int i = collab_control_find(col);
+    if (i >= 0)
+        return i;
+    if (strncmp(col, "stage2+", 7) != 0)
+        return -1;
+    const char *last = strrchr(col, '+');
+    i = collab_control_find(last + 1);
+    char name[CATALOGUE_COL_MAX];
+    if (i < 0)
+        return -1;
+    column_name(i, name, sizeof name);
+    return strcmp(name, col) == 0 ? i : -1;
+}
+
+int catalogue_col_controls(const char *col, int out[CATALOGUE_MAX_CHAIN])
+{
+    if (strcmp(col, "stage2") == 0 || strcmp(col, "hardened") == 0)
+        return 0;
+    int i = control_of_col(col);
+    return i < 0 ? -1 : chain(i, out);
+}
+
+bool catalogue_col_is_cluster(const char *col)
+{
+    int i = control_of_col(col);
+    return i >= 0 && collab_control_is_cluster(i);
+}
+
+bool catalogue_is_cluster(const cJSON *attack)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(attack, "cluster"));
+}
+
+/*  Whether name is a column of the full matrix, or a control's name. */
 static int is_column(const char *name)
 {
     return strcmp(name, "stage2") == 0 || strcmp(name, "hardened") == 0 ||
-           collab_control_find(name) >= 0;
+           control_of_col(name) >= 0;
 }
 
-/*  Every cell of every attack names a column. */
+/*  A single-broker row's arguments name no second broker and no store. */
+static int check_args(const cJSON *a, const char *name, char *err, size_t errlen)
+{
+    const cJSON *arg;
+    cJSON_ArrayForEach(arg, cJSON_GetObjectItemCaseSensitive(a, "args"))
+    {
+        const char *s = cJSON_GetStringValue(arg);
+        if (s && (strstr(s, "{broker2}") || strstr(s, "{store}")))
+            return fail(err, errlen,
+                        "attack %s: '%s' needs a cluster: {broker2} and {store} are for rows "
+                        "with \"cluster\": true",
+                        name, s);
+    }
+    return 0;
+}
+
+/*  Every cell of every attack names a column, fit for the row. */
 static int check_cells(const cJSON *attacks, char *err, size_t errlen)
 {
     const cJSON *a, *cell;
     cJSON_ArrayForEach(a, attacks)
     {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "attack"));
+        const cJSON *cl = cJSON_GetObjectItemCaseSensitive(a, "cluster");
+        name = name ? name : "?";
+        if (cl && !cJSON_IsBool(cl))
+            return fail(err, errlen, "attack %s: \"cluster\" must be true or false", name);
+        if (!catalogue_is_cluster(a) && check_args(a, name, err, errlen) != 0)
+            return -1;
         cJSON_ArrayForEach(cell, cJSON_GetObjectItemCaseSensitive(a, "expected"))
         {
             if (!cell->string || !is_column(cell->string))
                 return fail(err, errlen,
                             "attack %s: '%s' is no configuration (stage2, "
                             "hardened or a control of collab_controls.def)",
-                            name ? name : "?", cell->string ? cell->string : "");
+                            name, cell->string ? cell->string : "");
+            if (!catalogue_is_cluster(a) && catalogue_col_is_cluster(cell->string))
+                return fail(err, errlen,
+                            "attack %s: '%s' is a cluster control: a single-broker row has no "
+                            "cell there (add \"cluster\": true to run the row on a cluster)",
+                            name, cell->string);
         }
     }
     return 0;
+}
+
+/*  Whether the comma list holds name as one of its items. */
+static bool in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
 }
 
 int catalogue_parse(catalogue_t *c, const char *text, const char *only, const char *cols, char *err,
@@ -60,16 +162,18 @@ int catalogue_parse(catalogue_t *c, const char *text, const char *only, const ch
     cJSON_ArrayForEach(a, attacks)
     {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "attack"));
-        if (name && c->nattacks < CATALOGUE_MAX_ATTACKS && (!only || strstr(only, name)))
+        if (name && c->nattacks < CATALOGUE_MAX_ATTACKS && (!only || in_list(only, name)))
             c->attacks[c->nattacks++] = a;
     }
-    const char *all[CATALOGUE_MAX_COLS] = {"stage2", "hardened"};
-    int nall = 2;
-    for (int i = 0; i < COLLAB_CONTROL_COUNT && nall < CATALOGUE_MAX_COLS; i++)
-        all[nall++] = collab_control_name(i);
-    for (int i = 0; i < nall; i++)
-        if (!cols || strstr(cols, all[i]))
-            c->cols[c->ncols++] = all[i];
+    for (int i = -2; i < COLLAB_CONTROL_COUNT && c->ncols < CATALOGUE_MAX_COLS; i++) {
+        char *col = c->colbuf[c->ncols];
+        if (i < 0)
+            snprintf(col, CATALOGUE_COL_MAX, "%s", i == -2 ? "stage2" : "hardened");
+        else
+            column_name(i, col, CATALOGUE_COL_MAX);
+        if (!cols || in_list(cols, col) || (i >= 0 && in_list(cols, collab_control_name(i))))
+            c->cols[c->ncols++] = col;
+    }
     if (c->nattacks > 0 && c->ncols > 0)
         return 0;
     catalogue_free(c);
@@ -86,8 +190,19 @@ static int parse_outcome(const char *s)
 int catalogue_expected(const cJSON *attack, const char *col)
 {
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(attack, "expected");
+    int i = control_of_col(col);
+    if (i >= 0 && collab_control_is_cluster(i) && !catalogue_is_cluster(attack))
+        return CATALOGUE_NOT_APPLICABLE;
     const cJSON *cell = cJSON_GetObjectItemCaseSensitive(exp, col);
-    if (!cell && collab_control_find(col) >= 0)
+    while (!cell && i >= 0) { /* its own name, then the required control's cell, then stage2 */
+        cell = cJSON_GetObjectItemCaseSensitive(exp, collab_control_name(i));
+        if (!cell && (i = collab_control_requires(i)) >= 0) {
+            char name[CATALOGUE_COL_MAX];
+            column_name(i, name, sizeof name);
+            cell = cJSON_GetObjectItemCaseSensitive(exp, name);
+        }
+    }
+    if (!cell && control_of_col(col) >= 0)
         cell = cJSON_GetObjectItemCaseSensitive(exp, "stage2"); /* the control left weak */
     return parse_outcome(cJSON_GetStringValue(cell));
 }

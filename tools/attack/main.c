@@ -38,6 +38,7 @@ static const attack_row_t attacks[] = {
     {"cross-broker-replay", attack_cross_broker_replay, "wire only (a capture on broker A's host)"},
     {"stale-revocation", attack_stale_revocation,
      "a session of its own, which an admin then revokes through broker A"},
+    {"store-snoop", attack_store_snoop, "network access to the cluster's Redis (--store)"},
 };
 
 static void usage(FILE *out)
@@ -55,6 +56,7 @@ static void usage(FILE *out)
             "  --agent ID --password-file F   the attacker's own agent, where its row allows one;\n"
             "                             --credentials F its key (default: the victims' file)\n"
             "  --state PATH, --security-log PATH, --audit-key-file PATH\n"
+            "  --store redis://HOST:PORT  a cluster's Redis (store-snoop; the target rule too)\n"
             "  --victim-passwords PATH    a directory of AGENT.pw files, or a file of \"agent\n"
             "                             password\" lines, handed to the victim processes the\n"
             "                             attack starts (never read by the attack itself)\n"
@@ -181,6 +183,7 @@ static int parse(int argc, char **argv, attack_opts_t *o)
                                           {"target-is-mine", 0, 0, 'M'},
                                           {"iface", 1, 0, 'i'},
                                           {"state", 1, 0, 's'},
+                                          {"store", 1, 0, 'R'},
                                           {"security-log", 1, 0, 'L'},
                                           {"audit-key-file", 1, 0, 'K'},
                                           {"victim-passwords", 1, 0, 'V'},
@@ -220,6 +223,9 @@ static int parse(int argc, char **argv, attack_opts_t *o)
             break;
         case 's':
             STR(state_path);
+            break;
+        case 'R':
+            STR(store);
             break;
         case 'L':
             STR(log_path);
@@ -307,6 +313,12 @@ static int parse(int argc, char **argv, attack_opts_t *o)
     if (o->broker2[0] && lab_target_parse("collab-attack", o->broker2, o->target_is_mine, o->host2,
                                           sizeof o->host2, &o->port2) != 0)
         return -1;
+    if (o->store[0]) { /* the store is a target too: the same rule */
+        char host[128];
+        int port;
+        if (attack_store_target(o, host, sizeof host, &port) != 0)
+            return -1;
+    }
     return parse_target(o);
 }
 

@@ -1,10 +1,12 @@
 /*  matrix.c: collab-attack matrix. Runs every attack of the catalogue under stage2, under
     hardened, and under stage2 with each single control strong, each cell against a fresh
-    broker with a fresh state file on an ephemeral port, and prints the table, marking every
-    cell that differs from the catalogue's expectation. Cells run in parallel child
-    processes (-j). */
+    broker with a fresh state file on an ephemeral port (a cluster row: two fresh brokers on
+    a fresh redis-server), and prints the table, marking every cell that differs from the
+    catalogue's expectation. Cells run in parallel child processes (-j). */
 #include "attack.h"
 #include "catalogue.h"
+#include "cellstore.h"
+#include "collab_controls.h"
 #include "collab_clock.h"
 #include "collab_spawn.h"
 #include "readfile.h"
@@ -23,9 +25,11 @@
 #include <unistd.h>
 
 /*  The full matrix's wall time with the default -j, measured on this project's 2-CPU
-    machine while other builds shared it (load 4-6): -j 3 (the default) 104 s, -j 2 137 s,
-    -j 4 114 s. Stated in --help. */
-#define MATRIX_MEASURED "105 s"
+    machine while other builds shared it. 15 attacks x 16 configurations (load 4-6): -j 3
+    (the default) 104 s, -j 2 137 s, -j 4 114 s. 16 attacks x 19 configurations, the first
+    cluster row (store-snoop) included, while a sanitizer build ran (load 6-10): 175 s.
+    Stated in --help. */
+#define MATRIX_MEASURED "175 s"
 
 typedef struct {
     char exe_dir[PATH_MAX / 2];
@@ -38,8 +42,16 @@ typedef struct {
     catalogue_t cat;      /* its attacks and columns */
 } matrix_t;
 
+/*  What one cell's placeholders expand to. */
 typedef struct {
-    int outcome; /* ATTACK_* or -2: configuration not available */
+    const char *dir;
+    char broker2[64]; /* a cluster cell: tcp://127.0.0.1:PORT of broker b */
+    char store[64];   /* a cluster cell: redis://127.0.0.1:PORT */
+    bool locked;      /* a cluster cell under store_access strong: ACL users per broker */
+} cell_env_t;
+
+typedef struct {
+    int outcome; /* ATTACK_*, -2: configuration not available, or CATALOGUE_NOT_APPLICABLE */
     bool expected_known;
     int expected;
     char reason[300];
@@ -67,21 +79,27 @@ static int write_passwords(const matrix_t *m, const char *dir)
     return 0;
 }
 
-/*  Replaces {dir} {pw} {creds} {state} {log} {data} in a catalogue argument. */
-static void expand(const char *in, const char *dir, const matrix_t *m, char *out, size_t cap)
+/*  Replaces {dir} {pw} {creds} {state} {log} {data} {broker2} {store} in a catalogue
+    argument. */
+static void expand(const char *in, const cell_env_t *env, const matrix_t *m, char *out, size_t cap)
 {
-    static const char *const keys[] = {"{dir}", "{pw}", "{creds}", "{state}", "{log}", "{data}"};
-    char vals[6][PATH_MAX + 64];
+    static const char *const keys[] = {"{dir}", "{pw}",   "{creds}",   "{state}",
+                                       "{log}", "{data}", "{broker2}", "{store}"};
+    enum { NKEYS = sizeof keys / sizeof keys[0] };
+    const char *dir = env->dir;
+    char vals[NKEYS][PATH_MAX + 64];
     snprintf(vals[0], sizeof vals[0], "%s", dir);
     snprintf(vals[1], sizeof vals[1], "%s/pw", dir);
     snprintf(vals[2], sizeof vals[2], "%s", m->creds);
     snprintf(vals[3], sizeof vals[3], "%s/state.db", dir);
     snprintf(vals[4], sizeof vals[4], "%s/security.log", dir);
     snprintf(vals[5], sizeof vals[5], "%s", m->data_dir);
+    snprintf(vals[6], sizeof vals[6], "%s", env->broker2);
+    snprintf(vals[7], sizeof vals[7], "%s", env->store);
     size_t o = 0;
     while (*in && o + 1 < cap) {
         int hit = -1;
-        for (int k = 0; k < 6 && hit < 0; k++)
+        for (int k = 0; k < NKEYS && hit < 0; k++)
             if (strncmp(in, keys[k], strlen(keys[k])) == 0)
                 hit = k;
         if (hit < 0) {
@@ -96,24 +114,38 @@ static void expand(const char *in, const char *dir, const matrix_t *m, char *out
     out[o] = '\0';
 }
 
-/*  Starts the broker of one cell; returns its pid and port, or pid -1 with the reason. */
-static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col, const char *dir,
-                          int *port, char *reason, size_t rcap)
+/*  Starts the broker of one cell (node: its name in a cluster cell, else NULL); returns
+    its pid and port, or pid -1 with the reason. */
+static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col,
+                          const cell_env_t *env, const char *node, int *port, char *reason,
+                          size_t rcap)
 {
+    const char *dir = env->dir;
     static char args[64][PATH_MAX + 64];
     char *argv[70];
     int n = 0;
 #define ARG(...) snprintf(args[n], sizeof args[n], __VA_ARGS__), argv[n] = args[n], n++
     ARG("%s", m->broker_exe);
     ARG("--bind"), ARG("tcp://127.0.0.1:*");
-    ARG("--state"), ARG("%s/state.db", dir);
-    ARG("--security-log"), ARG("%s/security.log", dir);
+    if (node && strcmp(node, "a") != 0) { /* {state} and {log} are broker a's */
+        ARG("--state"), ARG("%s/state-%s.db", dir, node);
+        ARG("--security-log"), ARG("%s/security-%s.log", dir, node);
+    } else {
+        ARG("--state"), ARG("%s/state.db", dir);
+        ARG("--security-log"), ARG("%s/security.log", dir);
+    }
+    if (node) {
+        ARG("--store"), ARG("%s", env->store);
+        ARG("--node"), ARG("%s", node);
+        if (env->locked)
+            ARG("--store-password-file"), ARG("%s/%s.redispw", dir, node);
+    }
     /* an attack may need the lab's real hashes (cost 12) rather than the cheap test ones */
     const char *bcreds =
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(atk, "broker_credentials"));
     ARG("--credentials");
     if (bcreds)
-        expand(bcreds, dir, m, args[n], sizeof args[n]), argv[n] = args[n], n++;
+        expand(bcreds, env, m, args[n], sizeof args[n]), argv[n] = args[n], n++;
     else
         ARG("%s", m->creds);
     ARG("--log-level"), ARG("error");
@@ -124,14 +156,15 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col, 
     /* the TEST-ONLY CURVE keys of the sample data, whatever the working folder */
     ARG("--set"), ARG("transport.server_cert=%.2000s/curve/broker.cert", m->data_dir);
     ARG("--set"), ARG("transport.clients_dir=%.2000s/curve/clients", m->data_dir);
-    if (strcmp(col, "stage2") != 0 && strcmp(col, "hardened") != 0)
-        ARG("--set"), ARG("%s=strong", col);
+    int chain[CATALOGUE_MAX_CHAIN], nchain = catalogue_col_controls(col, chain);
+    for (int i = 0; i < nchain; i++) /* the column's control, and those it requires */
+        ARG("--set"), ARG("%s=strong", collab_control_name(chain[i]));
     const cJSON *set;
     cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(atk, "broker_set"))
     {
         if (cJSON_IsString(set) && n < 64) {
             ARG("--set");
-            expand(set->valuestring, dir, m, args[n], sizeof args[n]);
+            expand(set->valuestring, env, m, args[n], sizeof args[n]);
             argv[n] = args[n], n++;
         }
     }
@@ -185,7 +218,7 @@ static void read_verdict(const char *out, cell_t *cell)
 }
 
 /*  Runs the attack of one cell as a child collab-attack; fills the cell. */
-static void run_attack(const matrix_t *m, const cJSON *atk, const char *col, const char *dir,
+static void run_attack(const matrix_t *m, const cJSON *atk, const char *col, const cell_env_t *env,
                        int port, cell_t *cell)
 {
     static char args[64][PATH_MAX + 64];
@@ -202,7 +235,7 @@ static void run_attack(const matrix_t *m, const cJSON *atk, const char *col, con
     cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(atk, "args"))
     {
         if (cJSON_IsString(a) && n < 66) {
-            expand(a->valuestring, dir, m, args[n], sizeof args[n]);
+            expand(a->valuestring, env, m, args[n], sizeof args[n]);
             argv[n] = args[n], n++;
         }
     }
@@ -230,10 +263,52 @@ static void run_attack(const matrix_t *m, const cJSON *atk, const char *col, con
     read_verdict(out, cell);
 }
 
+/*  Whether the column sets store_access strong: its cluster's store then has ACL users. */
+static bool locks_store(const char *col)
+{
+    int chain[CATALOGUE_MAX_CHAIN], n = catalogue_col_controls(col, chain);
+    bool locked = strcmp(col, "hardened") == 0;
+    for (int i = 0; i < n; i++)
+        locked |= chain[i] == COLLAB_CTL_STORE_ACCESS;
+    return locked;
+}
+
+/*  Starts a cluster cell's store and its broker b (broker a is started by the caller). */
+static pid_t start_cluster(const matrix_t *m, const cJSON *atk, const char *col, cell_env_t *env,
+                           cellstore_t *store, cell_t *cell)
+{
+    static const char *const nodes[] = {"a", "b"};
+    int port = 0;
+    env->locked = locks_store(col);
+    if (cellstore_start(store, env->dir, env->locked, nodes, 2, cell->reason,
+                        sizeof cell->reason) != 0)
+        return -1;
+    snprintf(env->store, sizeof env->store, "%s", store->url);
+    pid_t b = start_broker(m, atk, col, env, "b", &port, cell->reason, sizeof cell->reason);
+    if (b > 0)
+        snprintf(env->broker2, sizeof env->broker2, "tcp://127.0.0.1:%d", port);
+    return b;
+}
+
+static void stop_broker(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+}
+
 static void run_cell(const matrix_t *m, const cJSON *atk, const char *col, cell_t *cell)
 {
     char dir[] = "/tmp/collab-matrix-XXXXXX", pwdir[PATH_MAX], cmd[PATH_MAX + 32];
     int port = 0;
+    bool cluster = catalogue_is_cluster(atk);
+    if (!cluster && catalogue_col_is_cluster(col)) {
+        cell->outcome = CATALOGUE_NOT_APPLICABLE;
+        snprintf(cell->reason, sizeof cell->reason,
+                 "not run: %s acts only between brokers, and this row runs one broker", col);
+        return;
+    }
     if (!mkdtemp(dir)) {
         snprintf(cell->reason, sizeof cell->reason, "no temporary directory");
         return;
@@ -241,14 +316,23 @@ static void run_cell(const matrix_t *m, const cJSON *atk, const char *col, cell_
     snprintf(pwdir, sizeof pwdir, "%s/pw", dir);
     mkdir(pwdir, 0700);
     write_passwords(m, pwdir);
-    pid_t broker = start_broker(m, atk, col, dir, &port, cell->reason, sizeof cell->reason);
-    if (broker < 0) {
+    cell_env_t env = {.dir = dir};
+    cellstore_t store = {.proc.pid = 0};
+    pid_t b = 0, a = -1;
+    if (cluster)
+        b = start_cluster(m, atk, col, &env, &store, cell);
+    if (b >= 0)
+        a = start_broker(m, atk, col, &env, cluster ? "a" : NULL, &port, cell->reason,
+                         sizeof cell->reason);
+    if (a < 0) {
         cell->outcome = -2;
     } else {
-        run_attack(m, atk, col, dir, port, cell);
-        kill(broker, SIGTERM);
-        waitpid(broker, NULL, 0);
+        run_attack(m, atk, col, &env, port, cell);
+        stop_broker(a);
     }
+    stop_broker(b);
+    if (cluster)
+        cellstore_stop(&store);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "collab-attack matrix: could not remove %s\n", dir);
@@ -312,10 +396,17 @@ static void run_all(const matrix_t *m, cell_t *cells)
 
 static const char *mark(int outcome)
 {
-    return outcome == ATTACK_SUCCEEDED ? "SUCCEEDED"
-           : outcome == ATTACK_BLOCKED ? "BLOCKED"
-           : outcome == -2             ? "n/a"
-                                       : "ERROR";
+    return outcome == ATTACK_SUCCEEDED           ? "SUCCEEDED"
+           : outcome == ATTACK_BLOCKED           ? "BLOCKED"
+           : outcome == -2                       ? "n/a"
+           : outcome == CATALOGUE_NOT_APPLICABLE ? "-"
+                                                 : "ERROR";
+}
+
+/*  The JSON's verdict: mark's, with "not applicable" spelled out. */
+static const char *json_mark(int outcome)
+{
+    return outcome == CATALOGUE_NOT_APPLICABLE ? "not applicable" : mark(outcome);
 }
 
 /*  Fills each cell's expectation from the catalogue; returns the number of mismatches. */
@@ -326,7 +417,7 @@ static int compare(const matrix_t *m, cell_t *cells)
         for (int c = 0; c < m->cat.ncols; c++) {
             cell_t *cell = &cells[a * m->cat.ncols + c];
             int want = catalogue_expected(m->cat.attacks[a], m->cat.cols[c]);
-            cell->expected_known = want >= 0;
+            cell->expected_known = want >= 0 || want == CATALOGUE_NOT_APPLICABLE;
             cell->expected = want;
             bad += !cell->expected_known || cell->outcome != want;
         }
@@ -349,6 +440,16 @@ static void print_table(const matrix_t *m, const cell_t *cells, int bad)
         }
         printf("\n");
     }
+    bool legend = false;
+    for (int c = 0; c < m->cat.ncols; c++) /* a chain of controls: its full name */
+        if (strchr(m->cat.cols[c], '+')) {
+            printf("%s%.10s = %s", legend ? "; " : "\ncolumns: ", m->cat.cols[c], m->cat.cols[c]);
+            legend = true;
+        }
+    bool skipped = false;
+    for (int i = 0; i < m->cat.nattacks * m->cat.ncols; i++)
+        skipped |= cells[i].outcome == CATALOGUE_NOT_APPLICABLE;
+    printf("\n%s", skipped ? "- : not run (a cluster control, and the row runs one broker)\n" : "");
     printf("\nreasons:\n");
     for (int a = 0; a < m->cat.nattacks; a++)
         for (int c = 0; c < m->cat.ncols; c++) {
@@ -370,9 +471,9 @@ static void print_json(const matrix_t *m, const cell_t *cells, int bad, FILE *ou
                                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
                                     m->cat.attacks[i / m->cat.ncols], "attack")));
         cJSON_AddStringToObject(o, "config", m->cat.cols[i % m->cat.ncols]);
-        cJSON_AddStringToObject(o, "verdict", mark(cells[i].outcome));
+        cJSON_AddStringToObject(o, "verdict", json_mark(cells[i].outcome));
         cJSON_AddStringToObject(o, "expected",
-                                cells[i].expected_known ? mark(cells[i].expected) : "unknown");
+                                cells[i].expected_known ? json_mark(cells[i].expected) : "unknown");
         cJSON_AddStringToObject(o, "reason", cells[i].reason);
         if (cells[i].decided_by[0])
             cJSON_AddStringToObject(o, "decided_by", cells[i].decided_by);
@@ -414,13 +515,17 @@ static void matrix_usage(FILE *out)
             "usage: collab-attack matrix [--json] [-j N] [--attacks a,b] [--configs c,d]\n"
             "                            [--json-out FILE] [--sample-data DIR] [--broker-exe F]\n"
             "Runs every attack of the catalogue under stage2, hardened and stage2 with each\n"
-            "single control strong, each cell against a fresh broker on an ephemeral port,\n"
-            "and compares each verdict with the catalogue (exit 1 when one differs).\n"
+            "single control strong, each cell against a fresh broker on an ephemeral port\n"
+            "(a cluster row: a fresh redis-server and two brokers, a and b), and compares\n"
+            "each verdict with the catalogue (exit 1 when one differs). replay_scope's column\n"
+            "is stage2+replay+replay_scope (it acts only on top of replay). A single-broker\n"
+            "row is not run in the cluster controls' columns (shown as -).\n"
             "  -j N            cells at a time (default: CPUs + 1 = %d here, since a cell\n"
-            "                  mostly waits); the full matrix (15 attacks x 16 configurations)\n"
+            "                  mostly waits); the full matrix (16 attacks x 19 configurations)\n"
             "                  took about " MATRIX_MEASURED " with the default (-j 3) on a shared\n"
-            "                  2-CPU machine, against 137 s with -j 2 and 114 s with -j 4\n"
-            "  --attacks LIST  only these attacks; --configs LIST only these columns\n"
+            "                  2-CPU machine under load (15 x 16: 105 s; -j 2 137 s, -j 4 114 s)\n"
+            "  --attacks LIST  only these attacks; --configs LIST only these columns (a\n"
+            "                  column's name, or its control's: replay_scope)\n"
             "  --sample-data DIR  the catalogue, test credentials and passwords (default %s)\n"
             "  --broker-exe F  the broker (default: beside this build)\n"
             "  --json          cells as JSON: attack, config, verdict, expected, reason,\n"
