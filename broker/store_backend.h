@@ -88,6 +88,9 @@ typedef struct {
     int (*reserve_ids)(void *be, collab_id_kind_t kind, uint32_t n, uint64_t *first);
     /* optional (NULL: a session the tables lack does not exist) */
     int (*find_session)(void *be, const char *key, const collab_store_loader_t *cb, void *arg);
+    /* optional (NULL: nothing to check beyond the records, as for a store of one broker):
+       a condition checked at commit with the open batch (collab_store_claim_nonce) */
+    int (*require)(void *be, const collab_require_t *r);
 } collab_store_backend_t;
 
 /*  A store facade over backend ops (static, lent) and be (owned: ops->close frees it, also
