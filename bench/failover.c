@@ -2,8 +2,8 @@
     library (agents/common, `--broker A,B`), reads in a loop; for each line "PID_A PID_B ..."
     on stdin (the brokers' current process ids, in the order of the endpoint list) it
     kill -9s the broker it is using, right after a successful read, and times from the kill
-    to its next successful read, which the library gets from another broker (a timeout
-    moves it on; the session is cluster-wide). It prints "failover kill=K index=I ms=T
+    to its next successful read, which the library gets from another broker (the lost
+    connection, or else a timeout, moves it on; the session is cluster-wide). It prints "failover kill=K index=I ms=T
     reads=N" per kill (I: the endpoint killed), then waits for the next line: scripts/bench
     restarts the killed broker meanwhile. Usage: failover -h */
 #include "collab_client.h"
@@ -22,8 +22,9 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: failover --broker A,B --creds FILE --agent ID --password PW\n"
                  "                [--timeout-ms N] [--retries N]\n"
-                 "  --timeout-ms N   the client's per-attempt timeout (default 1000): a killed\n"
-                 "                   broker is noticed when an attempt times out\n"
+                 "  --timeout-ms N   the client's per-attempt timeout (default 3000, the agents'\n"
+                 "                   own): a killed broker is noticed when its connection is\n"
+                 "                   lost, or else when an attempt times out\n"
                  "  stdin: one line of process ids per kill, in the endpoint order; stdout: one\n"
                  "  result line per kill\n");
 }
@@ -112,7 +113,7 @@ int main(int argc, char **argv)
                                           {"agent", 1, 0, 'a'},      {"password", 1, 0, 'p'},
                                           {"timeout-ms", 1, 0, 't'}, {"retries", 1, 0, 'r'},
                                           {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
-    collab_client_opts_t o = {.timeout_ms = 1000, .retries = 2, .connect_timeout_ms = 5000};
+    collab_client_opts_t o = {.timeout_ms = 3000, .retries = 2, .connect_timeout_ms = 5000};
     const char *creds = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longs, NULL)) != -1) {

@@ -30,6 +30,8 @@ static int restore_session(void *arg, const collab_session_t *row)
         collab_tables_remove_session(ctx->tables, &old);
     }
     s.persisted_activity = s.last_activity;
+    s.verified_ms = collab_ctx_now(ctx); /* seen valid in the shared state just now */
+    s.stale = false;
     if (!collab_tables_agent(ctx->tables, s.agent_id, strlen(s.agent_id)))
         return 0;
     return collab_tables_add_session(ctx->tables, &s) ? 0 : COLLAB_E_NOMEM;
@@ -94,6 +96,24 @@ int collab_apply_gone(void *arg, const collab_store_key_t *key)
 const collab_store_loader_t collab_apply_records = {restore_agent, restore_session, restore_project,
                                                     restore_task};
 
+/*  A record that the shared store's log says is deleted. Under the weak revocation control
+    (16) a session that these tables hold is not dropped: it is marked stale, and the
+    guards trust it until revocation.cache_s after this broker last saw it valid, the
+    cache of the weak setting. Anything else, and every session under the strong control,
+    is gone at once. */
+static int apply_gone_logged(void *arg, const collab_store_key_t *key)
+{
+    collab_ctx_t *ctx = arg;
+    if (key->kind == COLLAB_STORE_KEY_SESSION && !collab_strong(&ctx->cfg, COLLAB_CTL_REVOCATION)) {
+        collab_session_t *s = collab_tables_session(ctx->tables, key->id, strlen(key->id));
+        if (s) {
+            s->stale = true;
+            return 0;
+        }
+    }
+    return collab_apply_gone(arg, key);
+}
+
 static int apply_event(void *arg, const collab_event_t *ev)
 {
     return collab_event_push(arg, ev);
@@ -103,7 +123,7 @@ int collab_apply_committed(collab_ctx_t *ctx)
 {
     static const collab_store_applier_t applier = {
         .records = {restore_agent, restore_session, restore_project, restore_task},
-        .gone = collab_apply_gone,
+        .gone = apply_gone_logged,
         .event = apply_event};
     return collab_store_take_applied(ctx->store, &applier, ctx);
 }

@@ -25,6 +25,7 @@ static int load_session(void *arg, const collab_session_t *row)
     collab_broker_t *self = arg;
     collab_session_t s = *row;
     s.persisted_activity = s.last_activity;
+    s.verified_ms = collab_ctx_now(&self->ctx);
     if (!collab_tables_agent(self->ctx.tables, s.agent_id, strlen(s.agent_id)))
         return 0;
     if (!collab_tables_add_session(self->ctx.tables, &s))

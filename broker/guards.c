@@ -69,7 +69,11 @@ bool collab_guard_charge(collab_ctx_t *ctx, const req_t *req)
 
 /*  Under the strong replay control, after the signature and the timestamp window: admits a
     signed request (PROTOCOL.md 4.4) or refuses it with stale_timestamp (before the broker
-    started), nonce_missing, replay (audited "replay", with what was seen again) or busy. */
+    started), nonce_missing, replay (audited "replay", with what was seen again) or busy.
+    This broker's cache is its own; in a cluster under the strong replay_scope control (15)
+    the nonce is also claimed in the shared store with the request's commit, for twice the
+    window (the longest a timestamp stays acceptable), and a nonce that any broker claimed
+    before turns the request's reply into replay then (verdict.c). */
 static int replay_check(collab_ctx_t *ctx, req_t *req)
 {
     collab_replay_why_t why = COLLAB_REPLAY_OK;
@@ -79,6 +83,10 @@ static int replay_check(collab_ctx_t *ctx, req_t *req)
         ctx->stats.replays++;
         collab_audit(ctx, req, "replay", "seen", collab_replay_why_name(why));
     }
+    if (rc == 0 && strong(ctx, COLLAB_CTL_REPLAY_SCOPE))
+        rc = collab_store_claim_nonce(ctx->store, (const uint8_t *)req->env.nonce.ptr,
+                                      req->env.nonce.len,
+                                      2000u * (uint64_t)ctx->cfg.replay_window_s);
     return rc;
 }
 
@@ -129,6 +137,30 @@ static bool plausible_id(collab_span_t id)
     return id.len == COLLAB_UUID_LEN || id.len == COLLAB_TOKEN_LEN;
 }
 
+/*  A session ended on another broker, kept by the weak revocation control (16): trusted
+    until revocation.cache_s after this broker last saw it valid in the shared state, then
+    dropped from the tables (the shared state lost it already: nothing is written). */
+static bool stale_expired(collab_ctx_t *ctx, req_t *req)
+{
+    collab_session_t *s = req->session;
+    if (!s->stale || req->now < s->verified_ms + (uint64_t)ctx->cfg.revocation_cache_s * 1000u)
+        return false;
+    collab_tables_remove_session(ctx->tables, &req->session);
+    return true;
+}
+
+/*  The strong revocation control (16) in a cluster: the session must still be in the shared
+    state when the request commits, so a revocation or expiry acknowledged by any broker
+    holds here at once; the check rides on the batch's one round trip (verdict.c answers
+    session_invalid). A heartbeat reads and changes no state and is not checked, so that it
+    is answered while the shared store is away. */
+static int check_revocation(collab_ctx_t *ctx, req_t *req)
+{
+    if (!strong(ctx, COLLAB_CTL_REVOCATION) || req->action == COLLAB_ACT_HEARTBEAT)
+        return 0;
+    return collab_store_require_session(ctx->store, req->session->token);
+}
+
 static int check_session(collab_ctx_t *ctx, req_t *req)
 {
     char key[COLLAB_MAX_SESSION_ID + 1]; /* the token, or its keyed hash (state_at_rest) */
@@ -145,6 +177,8 @@ static int check_session(collab_ctx_t *ctx, req_t *req)
     if (!req->session) /* expired and already swept: still session_expired (PROTOCOL.md 5) */
         return collab_session_was_expired(ctx, key) ? COLLAB_E_SESSION_EXPIRED
                                                     : COLLAB_E_SESSION_INVALID;
+    if (stale_expired(ctx, req))
+        return COLLAB_E_SESSION_INVALID;
     int rc = check_expiry(ctx, req);
     if (rc)
         return rc;
@@ -154,7 +188,8 @@ static int check_session(collab_ctx_t *ctx, req_t *req)
         return COLLAB_E_SESSION_INVALID;
     if (!collab_span_eq(req->env.agent_id, req->agent->id))
         return COLLAB_E_AGENT_MISMATCH;
-    return check_peer(ctx, req);
+    rc = check_peer(ctx, req);
+    return rc ? rc : check_revocation(ctx, req);
 }
 
 /* ---- Signature, timestamp window, replay ---- */

@@ -146,7 +146,7 @@ static int open_session(collab_ctx_t *ctx, req_t *req, collab_agent_t *agent)
     collab_session_key(ctx, token, strlen(token), s.token);
     snprintf(s.agent_id, sizeof s.agent_id, "%s", agent->id);
     s.role = agent->role;
-    s.created = s.last_activity = s.persisted_activity = req->now;
+    s.created = s.last_activity = s.persisted_activity = s.verified_ms = req->now;
     snprintf(s.peer, sizeof s.peer, "%s", req->peer);
     snprintf(s.curve_key, sizeof s.curve_key, "%s", req->curve_key); /* bound to it (CURVE) */
     memcpy(s.rid, req->rid, req->rid_len);

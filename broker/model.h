@@ -80,7 +80,10 @@ typedef struct {
     bool subscribed;
     bool subscribed_all;
     /* broker-only bookkeeping, not persisted */
-    uint64_t persisted_activity;         /* last_activity as last written to the store */
+    uint64_t persisted_activity; /* last_activity as last written to the store */
+    uint64_t verified_ms;        /* a cluster: when this broker last saw it in the shared state */
+    bool stale; /* a cluster, weak revocation: ended on another broker, trusted from the
+                   cache until verified_ms + revocation.cache_s (guards.c) */
     void *next_of_agent, *prev_of_agent; /* the agent's sessions, a doubly-linked list */
 } collab_session_t;
 

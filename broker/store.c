@@ -3,6 +3,8 @@
 #include "store.h"
 
 #include "collab_error.h"
+#include "collab_hex.h"
+#include "collab_limits.h"
 #include "store_backend.h"
 
 #include <stdlib.h>
@@ -144,6 +146,26 @@ int collab_store_recover(collab_store_t *self, const collab_store_loader_t *cb, 
     return self->ops->recover ? self->ops->recover(self->be, cb, arg, reloaded) : 0;
 }
 
+int collab_store_claim_nonce(collab_store_t *self, const uint8_t *nonce, size_t nonce_len,
+                             uint64_t ttl_ms)
+{
+    char hex[2 * COLLAB_NONCE_LEN + 1];
+    if (!self->ops->require)
+        return 0;
+    if (collab_hex_encode(nonce, nonce_len, hex, sizeof hex) < 0)
+        return COLLAB_E_INTERNAL; /* the guard passes only a nonce of COLLAB_NONCE_LEN */
+    collab_require_t r = {COLLAB_REQUIRE_NONCE, self->changeset, hex, ttl_ms};
+    return self->ops->require(self->be, &r);
+}
+
+int collab_store_require_session(collab_store_t *self, const char *key)
+{
+    if (!self->ops->require)
+        return 0;
+    collab_require_t r = {COLLAB_REQUIRE_SESSION, self->changeset, key, 0};
+    return self->ops->require(self->be, &r);
+}
+
 int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
                               const collab_store_loader_t *restore, collab_store_absent_fn *absent,
                               void *arg)
@@ -171,6 +193,8 @@ int collab_store_put_agent(collab_store_t *self, const collab_agent_t *agent)
 
 int collab_store_put_session(collab_store_t *self, const collab_session_t *s)
 {
+    if (s->stale) /* ended in the shared state (weak revocation keeps it here): never revived */
+        return 0;
     collab_change_t c = {.kind = COLLAB_CHANGE_SESSION, .u.session = s};
     return record(self, &c);
 }

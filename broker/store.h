@@ -73,7 +73,9 @@ int collab_store_committed(collab_store_t *self, uint64_t *committed);
 /*  Readable when collab_store_committed has news; -1 in direct mode. */
 int collab_store_fd(const collab_store_t *self);
 
-/*  Writes: each opens the batch transaction if needed. Return 0 or COLLAB_E_IO. */
+/*  Writes: each opens the batch transaction if needed. Return 0 or COLLAB_E_IO. A session
+    marked stale (ended on another broker, kept by the weak revocation control) is not
+    written: that would bring it back for every broker. */
 int collab_store_put_agent(collab_store_t *self, const collab_agent_t *agent);
 int collab_store_put_session(collab_store_t *self, const collab_session_t *s);
 int collab_store_delete_session(collab_store_t *self, const char *token);
@@ -147,10 +149,12 @@ uint64_t collab_store_changeset(const collab_store_t *self);
     reported durable, oldest first. Returns 1 with its id in *cs after calling restore with
     the authoritative record of every key its writes touched (agent, session, project,
     task: the value the backend holds now, or absent(key) when it holds none), so
-    that the caller puts its tables back and answers that request with COLLAB_E_CONFLICT;
-    returns 0 when no refusal is left; or a callback's negative code (the change-set is
-    then still taken). A refused change-set's events are dropped: the restored agent
-    carries the event_seq that stands. */
+    that the caller puts its tables back and answers that request; returns 0 when no
+    refusal is left; or a callback's negative code (the change-set is then still taken).
+    The positive answer says why (collab_store_refusal_t): 1 (CONFLICT) a record changed
+    since it was read; 2 (REPLAY) a nonce it claimed had been claimed before; 3 (SESSION)
+    the session it required is gone (that key is then handed to absent too). A refused
+    change-set's events are dropped: the restored agent carries the event_seq that stands. */
 int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
                               const collab_store_loader_t *restore, collab_store_absent_fn *absent,
                               void *arg);
@@ -204,5 +208,19 @@ int collab_store_outage(collab_store_t *self, collab_store_outage_t *out);
     and the store reconnects again), or a callback's code. */
 int collab_store_recover(collab_store_t *self, const collab_store_loader_t *cb, void *arg,
                          bool *reloaded);
+
+/*  A cluster's checks at commit, in the current change-set, decided atomically with the
+    batch's commit (one round trip per batch, on the writer's thread: the loop never waits
+    on them; the request's reply waits for the commit, as a write's does). A store of one
+    broker checks nothing: 0 at once.
+    claim_nonce (control 15 strong): the nonce (nonce_len bytes, at most COLLAB_NONCE_LEN)
+    is claimed for ttl_ms on every broker of the shared store; when any broker claimed it
+    before, the change-set is refused with COLLAB_STORE_REFUSED_REPLAY.
+    require_session (control 16 strong): the session of key (as stored) must still be in
+    the shared state, else the change-set is refused with COLLAB_STORE_REFUSED_SESSION.
+    Return 0, COLLAB_E_NOMEM, COLLAB_E_IO or (a nonce too long) COLLAB_E_INTERNAL. */
+int collab_store_claim_nonce(collab_store_t *self, const uint8_t *nonce, size_t nonce_len,
+                             uint64_t ttl_ms);
+int collab_store_require_session(collab_store_t *self, const char *key);
 
 #endif

@@ -92,6 +92,9 @@ typedef struct {
     bool (*available)(const void *be);
     int (*outage)(void *be, collab_store_outage_t *out);
     int (*recover)(void *be, const collab_store_loader_t *cb, void *arg, bool *reloaded);
+    /* optional (NULL: nothing to check beyond the records, as for a store of one broker):
+       a condition checked at commit with the open batch (collab_store_claim_nonce) */
+    int (*require)(void *be, const collab_require_t *r);
 } collab_store_backend_t;
 
 /*  A store facade over backend ops (static, lent) and be (owned: ops->close frees it, also

@@ -378,10 +378,11 @@ int rs_take_refused(void *be, uint64_t *cs, const collab_store_loader_t *cb,
         if (r && !rc)
             rc = r;
     }
+    int why = v.why ? v.why : COLLAB_STORE_REFUSED_CONFLICT;
     rs_item_free(&v);
     pthread_mutex_lock(&self->mu);
     if (self->nitems)
         rs_wake_fd(self); /* entries after the verdict wait for the next take_applied */
     pthread_mutex_unlock(&self->mu);
-    return rc ? rc : 1;
+    return rc ? rc : why;
 }

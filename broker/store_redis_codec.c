@@ -287,6 +287,25 @@ int rs_encode_change(rs_t *self, rs_set_t *set, const collab_change_t *c, uint64
     return rc;
 }
 
+int rs_encode_require(rs_set_t *set, const collab_require_t *r)
+{
+    pk_t p;
+    pk_init(&p, &set->buf);
+    if (r->kind == COLLAB_REQUIRE_NONCE) {
+        pk_array(&p, 3);
+        pk_strn(&p, "n", 1);
+        pk_str(&p, r->key, 2 * COLLAB_NONCE_LEN + 1);
+        pk_u64(&p, r->ttl_ms ? r->ttl_ms : 1);
+    } else {
+        pk_array(&p, 2);
+        pk_strn(&p, "L", 1);
+        pk_str(&p, r->key, COLLAB_MAX_SESSION_ID + 1);
+    }
+    if (p.rc == 0)
+        set->count++;
+    return p.rc;
+}
+
 /* ---------------------------------------------------------------------------------------
    Decoding a blob */
 

@@ -226,15 +226,17 @@ static int fetched(const redisReply *recs, rs_item_t *v)
     return 0;
 }
 
-/*  A refused set: its records as Redis holds them now, queued as a verdict after every log
-    entry up to that moment. Its keys poison the batches built on it. */
-static int refuse(rs_t *self, collab_redis_t *c, rs_batch_t *b, rs_set_t *set)
+/*  A refused set: its records as Redis holds them now, queued as a verdict (why) after
+    every log entry up to that moment; a set refused for a session that is gone reads that
+    session too, so that the tables lose it. Its record keys poison the batches built on it. */
+static int refuse(rs_t *self, collab_redis_t *c, rs_batch_t *b, rs_set_t *set, int why)
 {
-    size_t argc = 4 + set->nkeys;
+    size_t nlive = why == COLLAB_STORE_REFUSED_SESSION ? set->nlive : 0;
+    size_t argc = 4 + set->nkeys + nlive;
     const char **argv = calloc(argc, sizeof *argv);
     size_t *argvlen = calloc(argc, sizeof *argvlen);
     redisReply *r = NULL;
-    rs_item_t v = {.verdict = true, .cs = set->cs, .batch = b->number};
+    rs_item_t v = {.verdict = true, .cs = set->cs, .batch = b->number, .why = why};
     int rc = argv && argvlen ? 0 : COLLAB_E_NOMEM;
     pthread_mutex_lock(&self->mu);
     for (size_t k = 0; rc == 0 && k < set->nkeys; k++)
@@ -243,9 +245,10 @@ static int refuse(rs_t *self, collab_redis_t *c, rs_batch_t *b, rs_set_t *set)
     if (rc == 0) {
         argv[3] = self->prefix;
         argvlen[3] = strlen(self->prefix);
-        for (size_t k = 0; k < set->nkeys; k++) {
-            argv[4 + k] = set->keys[k];
-            argvlen[4 + k] = strlen(set->keys[k]);
+        for (size_t k = 0; k < set->nkeys + nlive; k++) {
+            const char *key = k < set->nkeys ? set->keys[k] : set->live[k - set->nkeys];
+            argv[4 + k] = key;
+            argvlen[4 + k] = strlen(key);
         }
         rc = evalsha(c, self->fetch_sha, collab_redis_fetch_lua, collab_redis_fetch_lua_len,
                      (int)argc, argv, argvlen, &r);
@@ -258,7 +261,8 @@ static int refuse(rs_t *self, collab_redis_t *c, rs_batch_t *b, rs_set_t *set)
     if (rc == 0)
         rc = fetched(r->element[1], &v);
     if (rc == 0 && (v.keys = calloc(set->nkeys + 1, sizeof *v.keys))) {
-        memcpy(v.keys, set->keys, set->nkeys * sizeof *v.keys);
+        if (set->nkeys) /* a set of conditions alone touches no record */
+            memcpy(v.keys, set->keys, set->nkeys * sizeof *v.keys);
         v.nkeys = set->nkeys;
     } else if (rc == 0) {
         rc = COLLAB_E_NOMEM;
@@ -279,8 +283,10 @@ static int refuse(rs_t *self, collab_redis_t *c, rs_batch_t *b, rs_set_t *set)
     return rc;
 }
 
-/*  The script's answer: {last id or "", {cs, won, id}...}, one result per set sent. */
-static int read_results(const redisReply *r, size_t nsent, rs_sid_t *last, bool *won)
+/*  The script's answer: {last id or "", {cs, won, id}...}, one result per set sent; won is
+    1, or why the set was refused: 0 a conflict, 2 a nonce claimed before, 3 a session gone.
+    no[i] receives 0 (won), or the refusal as a collab_store_refusal_t. */
+static int read_results(const redisReply *r, size_t nsent, rs_sid_t *last, int *no)
 {
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !is_str(r->element[0]) ||
         r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements != nsent)
@@ -293,13 +299,18 @@ static int read_results(const redisReply *r, size_t nsent, rs_sid_t *last, bool 
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 3 ||
             e->element[1]->type != REDIS_REPLY_INTEGER)
             return COLLAB_E_IO;
-        won[i] = e->element[1]->integer == 1;
+        long long code = e->element[1]->integer;
+        no[i] = code == 1   ? 0
+                : code == 2 ? COLLAB_STORE_REFUSED_REPLAY
+                : code == 3 ? COLLAB_STORE_REFUSED_SESSION
+                            : COLLAB_STORE_REFUSED_CONFLICT;
     }
     return 0;
 }
 
-/*  Sends the sets not refused locally; *won[i] for each set of b afterwards. */
-static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *sent, bool *won,
+/*  Sends the sets not refused locally; no[i] for each set of b afterwards: 0 (won), or why
+    it was refused (a set refused locally: a conflict). */
+static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *sent, int *no,
                       rs_sid_t *last)
 {
     msgpack_sbuffer buf;
@@ -317,13 +328,13 @@ static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *
     if (rc == 0)
         rc = evalsha(c, self->commit_sha, collab_redis_commit_lua, collab_redis_commit_lua_len, 8,
                      argv, argvlen, &r);
-    bool *w = calloc(b->n + 1, sizeof *w);
+    int *w = calloc(b->n + 1, sizeof *w);
     for (size_t i = 0; i < b->n; i++)
         nsent += sent[i];
     if (rc == 0)
         rc = w ? read_results(r, nsent, last, w) : COLLAB_E_NOMEM;
     for (size_t i = 0, j = 0; rc == 0 && i < b->n; i++)
-        won[i] = sent[i] && w[j++];
+        no[i] = sent[i] ? w[j++] : COLLAB_STORE_REFUSED_CONFLICT;
     free(w);
     collab_redis_reply_free(&r);
     msgpack_sbuffer_destroy(&buf);
@@ -332,10 +343,11 @@ static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *
 
 int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
 {
-    bool *sent = calloc(b->n + 1, sizeof *sent), *won = calloc(b->n + 1, sizeof *won);
+    bool *sent = calloc(b->n + 1, sizeof *sent);
+    int *no = calloc(b->n + 1, sizeof *no); /* 0: won, else why refused */
     size_t nsent = 0;
     rs_sid_t last = {0};
-    int rc = sent && won ? 0 : COLLAB_E_NOMEM;
+    int rc = sent && no ? 0 : COLLAB_E_NOMEM;
     pthread_mutex_lock(&self->mu);
     for (size_t i = 0; rc == 0 && i < b->n; i++) {
         sent[i] = b->sets[i].meta || !refuse_locally(self, &b->sets[i], b->number);
@@ -343,14 +355,14 @@ int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
     }
     pthread_mutex_unlock(&self->mu);
     if (rc == 0 && nsent)
-        rc = send_batch(self, c, b, sent, won, &last);
+        rc = send_batch(self, c, b, sent, no, &last);
     if (rc == 0 && (last.ms || last.seq))
         rc = rs_read_log(self, c, &last);
     for (size_t i = 0; rc == 0 && i < b->n; i++)
-        if (!won[i] && !b->sets[i].meta)
-            rc = refuse(self, c, b, &b->sets[i]);
+        if (!b->sets[i].meta && (no[i] || !sent[i]))
+            rc = refuse(self, c, b, &b->sets[i], no[i] ? no[i] : COLLAB_STORE_REFUSED_CONFLICT);
     free(sent);
-    free(won);
+    free(no);
     return rc;
 }
 

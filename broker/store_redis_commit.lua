@@ -19,6 +19,10 @@
 --   {"b", name, ts, data, retain, {agent...}}  broadcast: an "e" for each follower of all now,
 --                                        but the agents listed (they have an "e" of their own)
 --   {"m", key, blob}                     node-local value: never refused, not logged
+--   {"n", hex, ttl_ms}                   a nonce claimed (control 15): the set is refused when
+--                                        nonce:{hex} exists, else it is set with SET NX PX
+--   {"L", key}                           a session required (control 16): the set is refused
+--                                        when the session's record is gone
 -- rev is the revision the broker read the record at (0: absent).
 --
 -- The revision rule: a change from node N that read revision r passes when the record's
@@ -31,7 +35,8 @@
 -- a session deleted twice is one field gone). A session that Redis let expire without a
 -- broker deleting it leaves its field: the next broadcast finds its key gone and drops it.
 --
--- Returns {last log id or "", {cs, won, log id or ""}...}: won is 1 or 0.
+-- Returns {last log id or "", {cs, won, log id or ""}...}: won is 1, or why the set was
+-- refused: 0 a record's revision (conflict), 2 a nonce claimed before, 3 a session gone.
 local P, N, batch, bound, now = ARGV[1], ARGV[2], cmsgpack.unpack(ARGV[3]), tonumber(ARGV[4]),
     tonumber(ARGV[5])
 
@@ -104,18 +109,31 @@ local function followers(except)
   return out
 end
 
+-- Why the set cannot win before its records are checked: 3 a session it requires is gone,
+-- 2 a nonce it claims was claimed before (by any broker), else 1.
+local function conditions(changes)
+  for _, c in ipairs(changes) do
+    if c[1] == "L" and redis.call("EXISTS", P .. "s:" .. c[2]) == 0 then return 3 end
+  end
+  for _, c in ipairs(changes) do
+    if c[1] == "n" and redis.call("EXISTS", P .. "nonce:" .. c[2]) == 1 then return 2 end
+  end
+  return 1
+end
+
 local results, last = {}, ""
 redis.call("ZREMRANGEBYSCORE", P .. "K:s", "-inf", now)
 for _, set in ipairs(batch) do
   local cs, changes = set[1], set[2]
-  local won = true
+  local code = conditions(changes)
   for _, c in ipairs(changes) do
     local kind = c[1]
-    if REC[kind] then
+    if code == 1 and REC[kind] then
       local key = P .. REC[kind] .. c[2]
-      if poisoned[key] or not passes(key, c[3]) then won = false break end
+      if poisoned[key] or not passes(key, c[3]) then code = 0 end
     end
   end
+  local won = code == 1
   local id = ""
   if won then
     local applied = {}
@@ -163,6 +181,8 @@ for _, set in ipairs(batch) do
         end
       elseif kind == "m" then
         redis.call("HSET", P .. "m:" .. N, c[2], c[3])
+      elseif kind == "n" then
+        redis.call("SET", P .. "nonce:" .. c[2], N, "NX", "PX", c[3])
       end
     end
     if #applied > 0 then
@@ -175,6 +195,6 @@ for _, set in ipairs(batch) do
       if REC[c[1]] then poisoned[P .. REC[c[1]] .. c[2]] = true end
     end
   end
-  results[#results + 1] = {cs, won and 1 or 0, id}
+  results[#results + 1] = {cs, code, id}
 end
 return {last, results}

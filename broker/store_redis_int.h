@@ -41,7 +41,8 @@ typedef struct {
 } rs_sid_t;
 
 /*  One change set of a batch: its changes, MessagePack-encoded one after the other, and
-    the record keys they touch (relative: "a:ID", "s:KEY", "p:N", "t:N"). */
+    the record keys they touch (relative: "a:ID", "s:KEY", "p:N", "t:N"). The sessions it
+    requires (control 16) are kept apart: they are read at a refusal, never poisoned. */
 typedef struct {
     uint64_t cs;
     bool meta; /* the node-local values: never refused */
@@ -49,6 +50,8 @@ typedef struct {
     uint32_t count;
     char (*keys)[RS_KEY_MAX];
     size_t nkeys, capkeys;
+    char (*live)[RS_KEY_MAX];
+    size_t nlive, caplive;
 } rs_set_t;
 
 typedef struct {
@@ -73,6 +76,7 @@ typedef struct {
     char *data; /* entry: the cmsgpack array of applied changes */
     size_t len;
     uint64_t cs, batch; /* verdict */
+    int why;            /* verdict: a collab_store_refusal_t */
     rs_fetched_t *recs;
     size_t nrecs;
     char (*keys)[RS_KEY_MAX]; /* verdict: the keys it touched, for the poison's end */
@@ -180,6 +184,9 @@ void rs_key(const rs_t *self, const char *rel, char *out, size_t cap); /* prefix
 /*  store_redis_codec.c: pure. A change into a set's buffer; a record blob decoded. */
 int rs_encode_change(rs_t *self, rs_set_t *set, const collab_change_t *c, uint64_t rev,
                      uint64_t now_ms);
+/*  A condition checked at commit into a set's buffer: {"n", hex, ttl_ms} (a nonce claimed)
+    or {"L", key} (a session required). */
+int rs_encode_require(rs_set_t *set, const collab_require_t *r);
 /*  The relative key of a record change ("" for an event or a meta value). */
 void rs_change_key(const collab_change_t *c, char *out, size_t cap);
 

@@ -72,6 +72,7 @@ static void set_free(rs_set_t *s)
 {
     msgpack_sbuffer_destroy(&s->buf);
     free(s->keys);
+    free(s->live);
 }
 
 void rs_batch_free(rs_batch_t *b)
@@ -153,6 +154,47 @@ static int rs_record(void *be, const collab_change_t *c)
         if (c->kind == COLLAB_CHANGE_TASK)
             known->project = c->u.task->project_id;
     }
+    if (rc) {
+        self->open.number = UINT64_MAX; /* failed: the batch must not be committed */
+        return rc == COLLAB_E_NOMEM ? rc : COLLAB_E_IO;
+    }
+    return 0;
+}
+
+/*  A session a set requires: kept apart from its record keys (never poisoned). */
+static int live_key(rs_set_t *s, const char *key)
+{
+    for (size_t i = 0; i < s->nlive; i++)
+        if (strcmp(s->live[i], key) == 0)
+            return 0;
+    if (s->nlive == s->caplive) {
+        size_t cap = s->caplive ? s->caplive * 2 : 2;
+        void *grown = realloc(s->live, cap * sizeof *s->live);
+        if (!grown)
+            return COLLAB_E_NOMEM;
+        s->live = grown;
+        s->caplive = cap;
+    }
+    snprintf(s->live[s->nlive++], RS_KEY_MAX, "%s", key);
+    return 0;
+}
+
+/*  A condition of the change set, checked by the commit script with the batch (a nonce
+    claimed, a session required); it touches no record, so the revision map is left as is. */
+static int rs_require(void *be, const collab_require_t *r)
+{
+    rs_t *self = be;
+    char key[RS_KEY_MAX];
+    if (self->loop_down) /* an outage: the request is refused, or (a heartbeat, get_stats) */
+        return 0;        /* answered from these tables alone; nothing of it is committed */
+    rs_set_t *set = set_of(&self->open, r->changeset, false);
+    int rc = set ? 0 : COLLAB_E_NOMEM;
+    if (rc == 0 && r->kind == COLLAB_REQUIRE_SESSION) {
+        snprintf(key, sizeof key, "s:%s", r->key);
+        rc = live_key(set, key);
+    }
+    if (rc == 0)
+        rc = rs_encode_require(set, r);
     if (rc) {
         self->open.number = UINT64_MAX; /* failed: the batch must not be committed */
         return rc == COLLAB_E_NOMEM ? rc : COLLAB_E_IO;
@@ -414,6 +456,7 @@ static const collab_store_backend_t redis_backend = {
     .available = rs_available,
     .outage = rs_outage,
     .recover = rs_recover,
+    .require = rs_require,
 };
 
 const char *collab_store_redis_why(collab_store_t *store)

@@ -40,6 +40,27 @@ typedef int(collab_store_absent_fn)(void *arg, const collab_store_key_t *key);
 /*  Called with each event of collab_store_events_since (lent for the call). */
 typedef int(collab_store_event_fn)(void *arg, const collab_event_t *ev);
 
+/*  Why a shared store refused a change set at commit (collab_store_take_refused's answer):
+    a record changed since it was read (conflict), a nonce that some broker had already
+    claimed (control 15), or a session that the shared state no longer holds (control 16). */
+typedef enum {
+    COLLAB_STORE_REFUSED_CONFLICT = 1,
+    COLLAB_STORE_REFUSED_REPLAY = 2,
+    COLLAB_STORE_REFUSED_SESSION = 3
+} collab_store_refusal_t;
+
+/*  A condition a shared store checks at commit, with the change set it belongs to
+    (collab_store_claim_nonce, collab_store_require_session): the set is refused whole
+    when it does not hold. */
+typedef enum { COLLAB_REQUIRE_NONCE, COLLAB_REQUIRE_SESSION } collab_require_kind_t;
+
+typedef struct {
+    collab_require_kind_t kind;
+    uint64_t changeset;
+    const char *key; /* NONCE: the nonce in hex; SESSION: the session's key (as stored) */
+    uint64_t ttl_ms; /* NONCE: how long the claim lasts */
+} collab_require_t;
+
 /*  The numbers a cluster gives out (collab_store_reserve_ids). */
 typedef enum { COLLAB_ID_PROJECT, COLLAB_ID_TASK, COLLAB_ID_HANDLE } collab_id_kind_t;
 

@@ -75,16 +75,25 @@ static int fill_reply(const collab_envelope_t *env, collab_reply_t *reply)
     return client_own_map(env->data, &reply->data, &reply->data_len, &reply->map);
 }
 
+/*  take_one's answer when the connection was lost while a reply was awaited */
+#define TAKE_LOST 2
+
 /*  Waits up to ms for one message and takes it: an event is queued, a reply that want
     asks for is copied into *reply (its id in *id when id is not NULL), any other reply
-    is dropped as stale. Returns 1 for that reply, 0 for anything else or nothing, or a
-    negative code when the reply could not be copied. */
+    is dropped as stale. Returns 1 for that reply, TAKE_LOST when, with want not 0, the
+    connection in use was lost (watched with several endpoints), 0 for anything else or
+    nothing, or a negative code when the reply could not be copied. */
 static int take_one(collab_client_t *self, int64_t ms, uint64_t want, collab_reply_t *reply,
                     uint64_t *id)
 {
-    zmq_pollitem_t item = {self->raw, 0, ZMQ_POLLIN, 0}; /* the socket of now */
-    if (zmq_poll(&item, 1, (long)ms) <= 0)
+    zmq_pollitem_t item[2] = {{self->raw, 0, ZMQ_POLLIN, 0}}; /* the socket of now */
+    int n = 1;
+    if (self->mon && self->eps.n > 1 && self->first_done)
+        item[n++] = (zmq_pollitem_t){client_monitor_socket(self->mon), 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(item, n, (long)ms) <= 0)
         return 0;
+    if (!(item[0].revents & ZMQ_POLLIN)) /* only the monitor: a reply is taken first */
+        return client_monitor_lost(self->mon) && want != 0 ? TAKE_LOST : 0;
     zmq_msg_t msg;
     collab_envelope_t env;
     int rc = 0;
@@ -110,6 +119,8 @@ int client_await(collab_client_t *self, int64_t deadline, uint64_t want, collab_
 {
     for (int64_t left; !client_stopped(self) && (left = deadline - collab_mono_ms()) > 0;) {
         int got = take_one(self, left, want, reply, id);
+        if (got == TAKE_LOST)
+            return COLLAB_E_TIMEOUT; /* the reply cannot come: as its timeout, only sooner */
         if (got)
             return got < 0 ? got : 0;
     }

@@ -33,7 +33,8 @@ int client_link_open(collab_client_t *self, bool watch)
        yet sent are dropped, so that none reaches a broker that comes back later */
     zsock_set_linger(sock, 0);
     zsock_set_maxmsgsize(sock, 2 * COLLAB_MAX_FRAME);
-    client_monitor_t *mon = watch ? client_monitor_new(zsock_resolve(sock)) : NULL;
+    client_monitor_t *mon =
+        watch || self->eps.n > 1 ? client_monitor_new(zsock_resolve(sock)) : NULL;
     if ((self->opts.curve && apply_curve(self, sock) != 0) ||
         zsock_connect(sock, "%s", self->eps.ep[self->current]) != 0) {
         client_monitor_destroy(&mon);
@@ -60,4 +61,13 @@ void client_link_move(collab_client_t *self, bool watch)
         }
     }
     self->current = from; /* none of the others opens: stay */
+}
+
+void client_link_check(collab_client_t *self)
+{
+    if (self->eps.n < 2 || !self->mon)
+        return;
+    client_monitor_lost(self->mon); /* a loss before this request takes nothing from it */
+    if (client_monitor_down(self->mon))
+        client_link_move(self, false);
 }

@@ -13,10 +13,14 @@
 #define WATCHED                                                                                    \
     (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                        \
      ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+/*  A failed handshake, as opposed to its success or a connection lost later */
+#define FAILED (WATCHED & ~ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
 
 struct client_monitor {
     void *sock; /* the watched socket, lent */
     void *pair; /* receives the monitor's events */
+    bool lost;  /* a DISCONNECTED read since the last client_monitor_lost */
+    bool down;  /* the last event read was a DISCONNECTED */
 };
 
 client_monitor_t *client_monitor_new(void *sock)
@@ -28,7 +32,7 @@ client_monitor_t *client_monitor_new(void *sock)
         return NULL;
     snprintf(addr, sizeof addr, "inproc://collab-client-monitor-%p-%lu", (void *)self, counter++);
     self->sock = sock;
-    if (zmq_socket_monitor(sock, addr, WATCHED) != 0 ||
+    if (zmq_socket_monitor(sock, addr, WATCHED | ZMQ_EVENT_DISCONNECTED) != 0 ||
         !(self->pair = zmq_socket(zsys_init(), ZMQ_PAIR)) || zmq_connect(self->pair, addr) != 0) {
         client_monitor_destroy(&self);
         return NULL;
@@ -36,9 +40,11 @@ client_monitor_t *client_monitor_new(void *sock)
     return self;
 }
 
-/*  One event: its number, or 0 when the message is not an event frame pair. */
-static unsigned read_event(void *pair)
+/*  One event: its number, or 0 when the message is not an event frame pair (or none
+    was there). The link's state follows it. */
+static unsigned read_event(client_monitor_t *self)
 {
+    void *pair = self->pair;
     zmq_msg_t m;
     unsigned event = 0;
     zmq_msg_init(&m);
@@ -51,6 +57,10 @@ static unsigned read_event(void *pair)
         if (zmq_msg_recv(&m, pair, ZMQ_DONTWAIT) < 0)
             break;
     zmq_msg_close(&m);
+    if (event == ZMQ_EVENT_DISCONNECTED)
+        self->lost = self->down = true;
+    else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+        self->down = false;
     return event;
 }
 
@@ -61,13 +71,32 @@ int client_monitor_wait(client_monitor_t *self, int timeout_ms, int (*stop)(void
     for (int64_t left; !(stop && stop()) && (left = deadline - collab_mono_ms()) > 0;) {
         if (zmq_poll(&item, 1, (long)left) <= 0)
             continue;
-        unsigned e = read_event(self->pair);
+        unsigned e = read_event(self);
         if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             return 0;
-        if (e & WATCHED)
+        if (e & FAILED)
             return COLLAB_E_IO;
     }
     return COLLAB_E_TIMEOUT;
+}
+
+void *client_monitor_socket(client_monitor_t *self)
+{
+    return self->pair;
+}
+
+bool client_monitor_lost(client_monitor_t *self)
+{
+    while (read_event(self))
+        ;
+    bool lost = self->lost;
+    self->lost = false;
+    return lost;
+}
+
+bool client_monitor_down(const client_monitor_t *self)
+{
+    return self->down;
 }
 
 void client_monitor_destroy(client_monitor_t **self_p)

@@ -25,7 +25,10 @@ struct collab_client {
     char password[COLLAB_PASSWORD_MAX + 1];
     zsock_t *sock; /* one DEALER, connected to the endpoint in use only */
     void *raw;
-    client_monitor_t *mon; /* the first connection, watched until the first login */
+    client_monitor_t *mon; /* the socket's monitor: the first connection, watched until the
+                              first login, and with several endpoints every connection,
+                              for its loss (NULL when unwatched) */
+    bool first_done;       /* the first login's wait for a connection is over */
     uint64_t next_id;      /* never reset: a request id is unique across every socket */
     char session[COLLAB_MAX_SESSION_ID + 1];
     char role[16];
@@ -44,18 +47,23 @@ struct collab_client {
     (COLLAB_E_TIMEOUT) and is not retried, except the bounded farewell logout. */
 bool client_stopped(const collab_client_t *self);
 
-/*  client_link.c. Opens the socket to eps.ep[current] (watched by a monitor when watch),
+/*  client_link.c. Opens the socket to eps.ep[current] (watched by a monitor when watch, and
+    always with several endpoints),
     replacing the one open; on failure the old one is kept. Returns 0 or COLLAB_E_IO. */
 int client_link_open(collab_client_t *self, bool watch);
 /*  Moves to the next endpoint that opens (round robin), closing the old socket with what
     it still held; marks the subscription for renewal. A no-op with one endpoint. */
 void client_link_move(collab_client_t *self, bool watch);
+/*  Before a request: forgets a loss already past and, when the connection in use is down
+    (lost, not back), moves to the next endpoint at once. A no-op with one endpoint. */
+void client_link_check(collab_client_t *self);
 
 /*  client_events.c. Waits until deadline (collab_mono_ms) for the reply to want
     (CLIENT_ANY_REPLY: any reply; 0: none, which makes it a pause), its id in *id when id
     is not NULL; events are queued meanwhile and other replies dropped as stale. Returns 0
-    with *reply to free, COLLAB_E_TIMEOUT at the deadline or on a stop signal, or a
-    negative code when the reply could not be copied. */
+    with *reply to free, COLLAB_E_TIMEOUT at the deadline, on a stop signal or, waiting for
+    a reply with several endpoints, as soon as the connection is lost (the reply cannot
+    come), or a negative code when the reply could not be copied. */
 #define CLIENT_ANY_REPLY UINT64_MAX
 int client_await(collab_client_t *self, int64_t deadline, uint64_t want, collab_reply_t *reply,
                  uint64_t *id);

@@ -170,6 +170,7 @@ static int send_with_failover(collab_client_t *self, const char *action, const v
                   strcmp(action, "logout") != 0;
     size_t asked = 0; /* endpoints asked since the last wait */
     for (int i = 0;; i++) {
+        client_link_check(self);
         if (renews)
             client_renew_subscription(self);
         int rc = attempt(self, action, payload, len, reply);
@@ -230,9 +231,9 @@ static void read_controls(collab_client_t *self, const collab_map_t *data)
 static int first_connection(collab_client_t *self)
 {
     int up = 0;
-    for (size_t tried = 1; self->mon; tried++) {
+    for (size_t tried = 1; !self->first_done && self->opts.connect_timeout_ms > 0 && self->mon;
+         tried++) {
         up = client_monitor_wait(self->mon, self->opts.connect_timeout_ms, agent_stop_signal);
-        client_monitor_destroy(&self->mon);
         if (up == 0 || tried >= self->eps.n || agent_stop_signal())
             break;
         unsigned moves = self->moves;
@@ -241,6 +242,9 @@ static int first_connection(collab_client_t *self)
             break; /* no other endpoint opens */
         up = 0;    /* the next one: its monitor decides, or, without one, the login's timeouts */
     }
+    self->first_done = true;
+    if (self->eps.n < 2)
+        client_monitor_destroy(&self->mon); /* one endpoint: nothing more to watch for */
     return up;
 }
 

@@ -28,6 +28,12 @@
       from the new broker is handled as from any broker: re-login when auto_relogin is on.
     - The first login's wait for a connection (connect_timeout_ms) is given to each
       endpoint in turn until one completes its handshake.
+    - The connection in use is watched (a libzmq socket monitor). When it is lost (the
+      broker died: its TCP connection closed), the reply being waited for cannot come, so
+      the attempt ends then, as a timeout would, rather than at timeout_ms; and a client
+      whose connection was lost while it was idle moves before its next request instead
+      of sending it into the dead link. A broker killed with -9 thus costs a request about
+      one round trip, not its timeout.
     One socket at a time, not one per endpoint: a move closes the old DEALER (linger 0) and
     connects a new one. A reply or event that the old broker sends late dies with the old
     socket, and a request still queued in it (its broker was down) is dropped instead of

@@ -328,6 +328,9 @@ static void test_remote_session(void)
     CHECK_OK(fx_set_status(fx, "w1", 1, "in_progress")); /* now to its connection here */
     CHECK_EQ_INT(fx_events(fx, "task_status_changed", "rid"), 1);
 
+    /* ended on the other broker: gone at once under the strong revocation control (the
+       weak one trusts it from its cache for a while: test_cluster_controls) */
+    fx->ctx->cfg.strong[COLLAB_CTL_REVOCATION] = true;
     remote((collab_change_t){.kind = COLLAB_CHANGE_SESSION_DEL, .u.key = "sess-b"});
     fx_release(fx);
     CHECK(collab_tables_session(fx->ctx->tables, "sess-b", 6) == NULL);

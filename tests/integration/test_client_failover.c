@@ -16,7 +16,9 @@
 #include <string.h>
 #include <czmq.h>
 
-typedef enum { ANSWER, SILENT, UNAVAILABLE, LATE } mode_t_;
+/*  DIES: the next request that is not a login closes the fake's socket (its TCP
+    connections with it, as when a broker is killed) and ends its thread unanswered. */
+typedef enum { ANSWER, SILENT, UNAVAILABLE, LATE, DIES } mode_t_;
 
 /*  The hand-over between a LATE broker A and broker B: B tells A the id of the request it
     got; A answers its own old request late, with that id; then B answers. */
@@ -177,6 +179,12 @@ static int handle(fake_t *f, zmq_msg_t *id, const collab_envelope_t *in, const c
     switch (atomic_load(&f->mode)) {
     case SILENT:
         return 0;
+    case DIES:
+        if (strcmp(action, "login") == 0)
+            return answer(f, id, in, action, since);
+        zmq_close(f->router);
+        f->router = NULL;
+        return 1;
     case UNAVAILABLE: {
         uint8_t data[64];
         collab_pack_t p;
@@ -210,8 +218,9 @@ static void *run(void *arg)
         zmq_msg_init(&req);
         int ok = zmq_msg_recv(&id, f->router, 0) >= 0 && zmq_msg_recv(&req, f->router, 0) >= 0;
         if (ok &&
-            collab_envelope_decode_map(zmq_msg_data(&req), zmq_msg_size(&req), &in, &body) == 0)
-            handle(f, &id, &in, &body);
+            collab_envelope_decode_map(zmq_msg_data(&req), zmq_msg_size(&req), &in, &body) == 0 &&
+            handle(f, &id, &in, &body) == 1)
+            ok = 0; /* it died */
         zmq_msg_close(&id);
         zmq_msg_close(&req);
         if (!ok)
@@ -245,8 +254,10 @@ static void fakes_stop(fake_t *fakes, size_t n)
 {
     zmq_ctx_shutdown(FCTX);
     for (size_t i = 0; i < n; i++) {
-        pthread_join(fakes[i].th, NULL);
-        zmq_close(fakes[i].router);
+        if (!pthread_equal(fakes[i].th, pthread_self())) /* not joined already */
+            pthread_join(fakes[i].th, NULL);
+        if (fakes[i].router)
+            zmq_close(fakes[i].router);
         pthread_mutex_destroy(&fakes[i].mu);
     }
     zmq_ctx_term(FCTX);
@@ -440,6 +451,60 @@ static void test_first_connection(void)
     CHECK_STR(f[0].log, "login");
 }
 
+/*  A broker that dies (its connection closed, as by kill -9) while a request waits: the
+    attempt ends with the connection, not at its timeout (20 s here, never reached), a read
+    moves and is answered by B; on B a write is not sent again, and the caller's read is
+    answered by C. Then C dies while the client only waits for events, which takes the
+    loss in passing: its next read moves before it is sent, to D, instead of waiting for
+    a reply from the dead link. */
+static void test_connection_lost(void)
+{
+    fake_t f[4];
+    collab_reply_t r;
+    collab_span_t from;
+    collab_event_msg_t ev;
+    char eps[320];
+    fakes_two("a lost connection ends the wait at once", f, ANSWER, ANSWER, NULL, 0);
+    fake_start(&f[2], "C", ANSWER);
+    fake_start(&f[3], "D", ANSWER);
+    snprintf(eps, sizeof eps, "%s,%s,%s,%s", f[0].endpoint, f[1].endpoint, f[2].endpoint,
+             f[3].endpoint);
+    collab_client_t *c = client_for(eps, 20000, 2);
+    CHECK_OK(collab_client_login(c));
+    atomic_store(&f[0].mode, DIES);
+    int64_t t0 = collab_mono_ms();
+    CHECK_OK(collab_client_request(c, "list_projects", NULL, 0, &r));
+    CHECK(r.ok && collab_map_str(&r.map, "from", &from) == 0 && collab_span_eq(from, "B"));
+    collab_reply_free(&r);
+    CHECK(collab_mono_ms() - t0 < 10000); /* well before the 20 s timeout */
+    CHECK_STR(collab_client_endpoint(c), f[1].endpoint);
+
+    atomic_store(&f[1].mode, DIES); /* a write on B, lost with B: not sent again */
+    t0 = collab_mono_ms();
+    CHECK_RC(collab_client_request(c, "create_project", NULL, 0, &r), COLLAB_E_TIMEOUT);
+    CHECK(collab_mono_ms() - t0 < 10000);
+    CHECK_OK(collab_client_request(c, "get_project", NULL, 0, &r)); /* the caller reads, on C */
+    CHECK(r.ok && collab_map_str(&r.map, "from", &from) == 0 && collab_span_eq(from, "C"));
+    collab_reply_free(&r);
+
+    atomic_store(&f[2].mode, DIES);
+    CHECK(collab_client_send(c, "heartbeat", NULL, 0) != 0); /* fire and forget: C dies */
+    pthread_join(f[2].th, NULL);
+    CHECK_RC(collab_client_next_event(c, &ev, 300), COLLAB_E_TIMEOUT); /* none comes */
+    t0 = collab_mono_ms();
+    CHECK_OK(collab_client_request(c, "list_projects", NULL, 0, &r));
+    CHECK(r.ok && collab_map_str(&r.map, "from", &from) == 0 && collab_span_eq(from, "D"));
+    collab_reply_free(&r);
+    CHECK(collab_mono_ms() - t0 < 10000);
+    collab_client_destroy(&c);
+    f[2].th = pthread_self(); /* joined above */
+    fakes_stop(f, 4);
+    CHECK_STR(f[0].log, "login list_projects");
+    CHECK_STR(f[1].log, "list_projects create_project");
+    CHECK_STR(f[2].log, "get_project heartbeat");
+    CHECK_STR(f[3].log, "list_projects");
+}
+
 int main(void)
 {
     test_read_moves();
@@ -448,6 +513,7 @@ int main(void)
     test_late_reply();
     test_session_invalid_after_move();
     test_first_connection();
+    test_connection_lost();
     zsys_shutdown();
     return tu_exit("test_client_failover");
 }

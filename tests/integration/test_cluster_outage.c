@@ -12,7 +12,9 @@
       on its folder (AOF, fsync always): every reply is `ok` or `unavailable` (or none, for
       the batch in flight), every write acknowledged is readable through both brokers, and
       requests during the outage get `unavailable` while heartbeats are answered.
-    argv: collab-broker, the test credentials. Needs redis-server (scripts/deps). */
+    argv: collab-broker, the test credentials, and "strong" to run it all with the controls
+    that check the shared state at commit strong (replay, replay_scope, revocation). Needs
+    redis-server (scripts/deps). */
 #include "itest.h"
 #include "redis_conn.h"
 #include "redisfix.h"
@@ -37,24 +39,37 @@
 
 static broker_proc_t A, B;
 static redisfix_t *R;
+static bool strong;          /* argv[3] "strong": replay, replay_scope, revocation strong */
+static int once_wait = 3000; /* once()'s wait for its reply */
 static collab_client_t *admin_a, *admin_b; /* logged in before any outage */
 
-static int start_cluster(void)
+/*  strong: the controls that check the shared state at commit (replay with replay_scope,
+    revocation) strong too, so that the outage meets their checks. */
+static int start_cluster(bool strong)
 {
     if (!(R = redisfix_start(NULL)))
         return -1;
     const char *url = redisfix_url(R);
+    const char *replay = strong ? "replay=strong" : "replay=weak";
+    const char *scope = strong ? "replay_scope=strong" : "replay_scope=weak";
+    const char *revocation = strong ? "revocation=strong" : "revocation=weak";
     const char *a_args[] = {"--store", url,
                             "--node",  "a",
                             "--set",   "store.timeout_ms=300",
                             "--set",   "store.log_bound=" LOG_BOUND,
                             "--set",   "limits.projects_per_agent=5000",
+                            "--set",   replay,
+                            "--set",   scope,
+                            "--set",   revocation,
                             NULL};
     const char *b_args[] = {"--store", url,
                             "--node",  "b",
                             "--set",   "store.timeout_ms=300",
                             "--set",   "store.log_bound=" LOG_BOUND,
                             "--set",   "limits.projects_per_agent=5000",
+                            "--set",   replay,
+                            "--set",   scope,
+                            "--set",   revocation,
                             NULL};
     if (broker_start(&A, a_args) != 0 || broker_start(&B, b_args) != 0)
         return -1;
@@ -118,7 +133,7 @@ static int once(collab_client_t *c, const char *action, const uint8_t *payload, 
     collab_reply_t r;
     uint64_t got = 0, t0 = it_now_ms();
     uint64_t id = collab_client_send(c, action, payload, len);
-    int rc = collab_client_next_reply(c, &got, &r, 3000);
+    int rc = collab_client_next_reply(c, &got, &r, once_wait);
     if (ms)
         *ms = it_now_ms() - t0;
     if (rc != 0 || got != id)
@@ -139,6 +154,17 @@ static int create(collab_client_t *c, const char *name, uint64_t *ms, uint64_t *
     snprintf(v, sizeof v, "s:%s", name);
     size_t len = it_pack(buf, sizeof buf, "name", v, NULL);
     return once(c, "create_project", buf, len, ms, retry);
+}
+
+/*  coordinator1 on b, beside first (on the other broker): the same session, which is
+    cluster-wide; under the strong controls a login of its own, since a client learns
+    from its login reply to sign with a nonce. */
+static collab_client_t *second(const broker_proc_t *b, collab_client_t *first)
+{
+    collab_client_t *c = it_client(b, "coordinator1", strong);
+    if (c && first && !strong)
+        collab_client_set_session(c, collab_client_session(first));
+    return c;
 }
 
 static bool running(const broker_proc_t *b)
@@ -196,30 +222,37 @@ static void test_frozen(void)
 {
     it_begin("redis-server frozen: unavailable within store.timeout_ms, heartbeats answered");
     collab_client_t *on_a = it_client(&A, "coordinator1", true);
-    collab_client_t *on_b = it_client(&B, "coordinator1", false);
+    collab_client_t *on_b = second(&B, on_a);
     if (!CHECK(on_a && on_b))
         goto out;
-    collab_client_set_session(on_b, collab_client_session(on_a));
     CHECK(it_create_project(on_a, "before the freeze") != 0);
     if (!CHECK(redisfix_freeze(R) == 0))
         goto out;
     /* reads, one after the other on each broker, until each refuses: local reads are
-       answered until the broker sees the freeze, then refused */
+       answered until the broker sees the freeze, then refused. Under strong revocation a
+       read is checked at commit, so the one under way at the freeze is in flight and gets
+       no reply: its wait (IN_FLIGHT_WAIT) is then part of what the client sees. */
+    enum { IN_FLIGHT_WAIT = 1000 };
     uint64_t t0 = it_now_ms(), seen[2] = {0, 0}, retry = 0;
     collab_client_t *cs[2] = {on_a, on_b};
+    once_wait = IN_FLIGHT_WAIT;
     for (int k = 0; k < 2; k++) {
         int rc;
-        while ((rc = once(cs[k], "list_projects", NULL, 0, NULL, &retry)) == 0 &&
+        while (((rc = once(cs[k], "list_projects", NULL, 0, NULL, &retry)) == 0 ||
+                (strong && rc == COLLAB_E_TIMEOUT)) &&
                it_now_ms() < t0 + 5000)
             ;
         seen[k] = it_now_ms() - t0;
         CHECK_EQ_INT(rc, COLLAB_E_UNAVAILABLE);
         CHECK(retry >= 50 && retry <= 2000);
     }
-    fprintf(stderr, "  unavailable after the freeze: A %llu ms, B %llu ms (timeout %d + %d)\n",
-            (unsigned long long)seen[0], (unsigned long long)seen[1], TIMEOUT_MS, TOLERANCE_MS);
-    CHECK(seen[0] <= TIMEOUT_MS + TOLERANCE_MS);
-    CHECK(seen[1] <= TIMEOUT_MS + TOLERANCE_MS);
+    once_wait = 3000;
+    fprintf(stderr, "  unavailable after the freeze: A %llu ms, B %llu ms (timeout %d + %d%s)\n",
+            (unsigned long long)seen[0], (unsigned long long)seen[1], TIMEOUT_MS, TOLERANCE_MS,
+            strong ? " + a read in flight" : "");
+    uint64_t bound = TIMEOUT_MS + TOLERANCE_MS + (strong ? IN_FLIGHT_WAIT : 0);
+    CHECK(seen[0] <= bound);
+    CHECK(seen[1] <= bound);
     /* now a new write and a new read are refused at once; heartbeats are answered */
     uint64_t wms = 0, rms = 0, hms = 0;
     CHECK_EQ_INT(create(on_a, "during the freeze", &wms, &retry), COLLAB_E_UNAVAILABLE);
@@ -263,10 +296,9 @@ static void test_cut(void)
 {
     it_begin("the brokers' connections to Redis cut: they reconnect and answer again");
     collab_client_t *on_a = it_client(&A, "coordinator1", true);
-    collab_client_t *on_b = it_client(&B, "coordinator1", false);
+    collab_client_t *on_b = second(&B, on_a);
     if (!CHECK(on_a && on_b))
         goto out;
-    collab_client_set_session(on_b, collab_client_session(on_a));
     uint64_t before = it_create_project(on_a, "before the cut");
     uint64_t outages_a = stat_of(admin_a, "store_outages");
     uint64_t outages_b = stat_of(admin_b, "store_outages");
@@ -314,13 +346,12 @@ static void test_kill9(void)
     it_begin("redis-server killed during a burst on both brokers: nothing acknowledged lost");
     enum { BURST = 400, KILL_AFTER = 40 };
     collab_client_t *on[2] = {it_client(&A, "coordinator1", true), NULL};
-    on[1] = it_client(&B, "coordinator1", false);
+    on[1] = second(&B, on[0]);
     pid_t pa = A.pid, pb = B.pid;
     static uint64_t acked[2][BURST];
     size_t nacked[2] = {0, 0}, unavail[2] = {0, 0}, other[2] = {0, 0}, answered[2] = {0, 0};
     if (!CHECK(on[0] && on[1]))
         goto out;
-    collab_client_set_session(on[1], collab_client_session(on[0]));
     for (int i = 0; i < BURST; i++)
         for (int k = 0; k < 2; k++) {
             uint8_t buf[96];
@@ -397,13 +428,14 @@ out:
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: test_cluster_outage COLLAB_BROKER CREDENTIALS\n");
+        fprintf(stderr, "usage: test_cluster_outage COLLAB_BROKER CREDENTIALS [strong]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
     broker_init(&A, argv[1], argv[2]);
     broker_init(&B, argv[1], argv[2]);
-    if (CHECK(start_cluster() == 0)) {
+    strong = argc > 3 && strcmp(argv[3], "strong") == 0;
+    if (CHECK(start_cluster(strong) == 0)) {
         test_trimmed();
         test_frozen();
         test_cut();

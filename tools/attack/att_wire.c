@@ -1,7 +1,8 @@
 /*  att_wire.c: the attacks of an attacker who only sees the wire: sniff (plaintext
-    transport), predict-session (V-001), hijack (V-004/V-024), replay (V-022) and tamper
-    (HMAC scope). Each starts an in-process capture, then the victim, and works only from
-    what crossed the wire. Under CURVE nothing is readable, and each says so. */
+    transport), predict-session (V-001), hijack (V-004/V-024), replay (V-022), its cluster
+    form cross-broker-replay (control 15) and tamper (HMAC scope). Each starts an in-process
+   capture, then the victim, and works only from what crossed the wire. Under CURVE nothing is
+   readable, and each says so. */
 #include "attack.h"
 #include "collab_clock.h"
 #include "sniff.h"
@@ -235,6 +236,58 @@ int attack_replay(const attack_opts_t *o, verdict_t *v)
                    "the captured create_project, sent again from a new "
                    "connection, created project %llu (the original made %s)",
                    (unsigned long long)id, orig);
+}
+
+/*  Captures the victim's signed create_project on broker A's wire (o->port), then sends it,
+    byte for byte, to broker B of the same cluster from a new connection. B's own nonce cache
+    never saw it: only a cache that every broker shares (replay_scope strong) refuses it. */
+int attack_cross_broker_replay(const attack_opts_t *o, verdict_t *v)
+{
+    wire_t w;
+    victim_t vic;
+    static uint8_t frame[COLLAB_MAX_FRAME], rep_buf[COLLAB_MAX_FRAME];
+    static attack_opts_t b; /* the same attacker, aimed at broker B */
+    size_t len = 0;
+    if (!o->broker2[0])
+        return verdict(v, ATTACK_ERROR,
+                       "no second broker: cross-broker-replay needs --broker2 (a cluster of two)");
+    if (wire_open(&w, o, v) != 0)
+        return v->outcome;
+    victim_start(&vic, o, "coordinator1", "create-project", NULL);
+    const collab_sniff_msg_t *m = wire_wait(&w, is_request, "create_project", o->timeout_ms * 3);
+    if (m)
+        len = keep_frame(m, frame, sizeof frame);
+    if (m)
+        wire_wait(&w, is_reply_to, "create_project", o->timeout_ms * 3); /* A has done it */
+    wire_close(&w, NULL); /* the victim stays logged in, working */
+    if (!len)
+        return nothing_seen(&w, o, &vic, v, "signed create_project");
+    lab_say("captured the victim's signed create_project on A (%zu bytes); sending it to B (%s)",
+            len, o->broker2);
+    b = *o;
+    snprintf(b.broker, sizeof b.broker, "%s", o->broker2);
+    snprintf(b.host, sizeof b.host, "%s", o->host2);
+    b.port = o->port2;
+    collab_envelope_t rep;
+    int rc = send_raw(&b, NULL, frame, len, rep_buf, sizeof rep_buf, &rep);
+    victim_stop(&vic);
+    if (rc)
+        return verdict(v, ATTACK_ERROR, "the replay on B got no reply: %s", collab_strerror(rc));
+    if (!rep.ok && -(int)rep.error_code == COLLAB_E_REPLAY) /* B's own cache never saw it */
+        return blocked(v, "replay_scope",
+                       "B refused the request captured on A: %.*s (a nonce cache shared by the "
+                       "cluster)",
+                       (int)rep.error.len, rep.error.ptr);
+    if (!rep.ok)
+        return refused(v, -(int)rep.error_code, "the request replayed on B", rep.error);
+    collab_map_t d;
+    uint64_t id = 0;
+    if (collab_map_parse(rep.data.ptr, rep.data.len, &d) == 0)
+        collab_map_uint(&d, "project_id", &id);
+    return verdict(v, ATTACK_SUCCEEDED,
+                   "the create_project captured on broker A's wire, sent to broker B from a new "
+                   "connection, created another project (%llu)",
+                   (unsigned long long)id);
 }
 
 int attack_tamper(const attack_opts_t *o, verdict_t *v)

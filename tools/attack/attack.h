@@ -32,6 +32,9 @@ typedef struct {
     char broker[512]; /* tcp://HOST:PORT */
     char host[128];
     int port;
+    char broker2[512]; /* --broker2: a second broker of the same cluster (cluster attacks) */
+    char host2[128];
+    int port2;
     bool target_is_mine; /* --target-is-mine: allow targets outside loopback/test namespaces */
     char iface[64];      /* capture interface for wire attacks (default: lo) */
     /* what the attacker holds (only what its row allows; unused fields stay empty) */
@@ -158,6 +161,8 @@ int attack_sniff(const attack_opts_t *o, verdict_t *v);
 int attack_terminal_injection(const attack_opts_t *o, verdict_t *v);
 int attack_cover_tracks(const attack_opts_t *o, verdict_t *v);
 int attack_enumerate_agents(const attack_opts_t *o, verdict_t *v);
+int attack_cross_broker_replay(const attack_opts_t *o, verdict_t *v);
+int attack_stale_revocation(const attack_opts_t *o, verdict_t *v);
 int attack_store_snoop(const attack_opts_t *o, verdict_t *v);
 /*  --store's address (redis://HOST:PORT) into host and *port, under the target rule of
     lab_target_parse; -1 after a message on stderr. */

@@ -35,6 +35,9 @@ static const attack_row_t attacks[] = {
     {"terminal-injection", attack_terminal_injection, "a worker's credentials"},
     {"cover-tracks", attack_cover_tracks, "write access to the log file (--security-log)"},
     {"enumerate-agents", attack_enumerate_agents, "wire access and a list of candidate ids"},
+    {"cross-broker-replay", attack_cross_broker_replay, "wire only (a capture on broker A's host)"},
+    {"stale-revocation", attack_stale_revocation,
+     "a session of its own, which an admin then revokes through broker A"},
     {"store-snoop", attack_store_snoop, "network access to the cluster's Redis (--store)"},
 };
 
@@ -48,6 +51,8 @@ static void usage(FILE *out)
             "options:\n"
             "  --broker tcp://HOST:PORT   the target (loopback or the project's test namespaces,\n"
             "                             unless --target-is-mine)\n"
+            "  --broker2 tcp://HOST:PORT  the cluster attacks (cross-broker-replay,\n"
+            "                             stale-revocation): a second broker of the same cluster\n"
             "  --agent ID --password-file F   the attacker's own agent, where its row allows one;\n"
             "                             --credentials F its key (default: the victims' file)\n"
             "  --state PATH, --security-log PATH, --audit-key-file PATH\n"
@@ -174,6 +179,7 @@ static bool valid_candidates(const char *list)
 static int parse(int argc, char **argv, attack_opts_t *o)
 {
     static const struct option longs[] = {{"broker", 1, 0, 'b'},
+                                          {"broker2", 1, 0, '2'},
                                           {"target-is-mine", 0, 0, 'M'},
                                           {"iface", 1, 0, 'i'},
                                           {"state", 1, 0, 's'},
@@ -205,6 +211,9 @@ static int parse(int argc, char **argv, attack_opts_t *o)
         switch (c) {
         case 'b':
             STR(broker);
+            break;
+        case '2':
+            STR(broker2);
             break;
         case 'M':
             o->target_is_mine = true;
@@ -301,6 +310,9 @@ static int parse(int argc, char **argv, attack_opts_t *o)
         snprintf(o->own.curve_cert, sizeof o->own.curve_cert, "%.400s/%s.cert_secret", o->curve_dir,
                  o->own.agent_id);
     }
+    if (o->broker2[0] && lab_target_parse("collab-attack", o->broker2, o->target_is_mine, o->host2,
+                                          sizeof o->host2, &o->port2) != 0)
+        return -1;
     if (o->store[0]) { /* the store is a target too: the same rule */
         char host[128];
         int port;

@@ -2,7 +2,7 @@
     doing ordinary work through the same client library as every agent. It prints only
     non-secret progress lines ("ready", "project_id=N", ...), never its session id, its
     password or its key: an attack learns those only the way its row of LAB.md allows.
-    Scripts: busy, relogin, create-project, close-project, demote, assign, reader.
+    Scripts: busy, relogin, create-project, close-project, demote, assign, reader, revoke.
     Its password comes from --password-file, or from --passwords FILE (lines "agent
     password": it takes its own line); with --exec PROG ARGS it runs another agent program
     (the observer) instead, handing it that password over a pipe. */
@@ -154,6 +154,19 @@ static int run(victim_args_t *a)
         collab_pack_kv_str(&p, "role", a->role);
         if ((rc = request(a->c, NULL, "set_role", &p)) == 0)
             printf("role_set\n");
+    } else if (strcmp(a->script, "revoke") == 0 && a->target) {
+        uint8_t buf[256];
+        collab_pack_t p;
+        collab_reply_t r;
+        uint64_t n = 0;
+        collab_pack_init(&p, buf, sizeof buf);
+        collab_pack_map(&p, 1);
+        collab_pack_kv_str(&p, "agent_id", a->target);
+        if ((rc = request(a->c, &r, "revoke_session", &p)) == 0) {
+            collab_map_uint(&r.map, "revoked", &n);
+            collab_reply_free(&r);
+            printf("revoked=%llu\n", (unsigned long long)n);
+        }
     } else {
         fprintf(stderr, "collab-victim: unknown script or missing argument\n");
         return AGENT_EXIT_USAGE;
@@ -223,7 +236,8 @@ static void usage(FILE *out)
             "The scripted victim that collab-attack starts: it does ordinary work as ID and\n"
             "prints only progress lines (ready, project_id=N, task_id=N, done), never a secret.\n"
             "scripts: busy, reader (reads until --duration-ms), relogin, create-project,\n"
-            "close-project, assign (--worker), demote (--target, --role).\n"
+            "close-project, assign (--worker), demote (--target, --role), revoke (--target:\n"
+            "every session of that agent).\n"
             "--passwords F: a file of \"agent password\" lines; the victim takes its own.\n"
             "--exec PROG ARGS: runs PROG as ID instead, handing it the password over a pipe\n"
             "(--password-file /dev/fd/N).\n"
