@@ -3,9 +3,9 @@
     on stdin (the brokers' current process ids, in the order of the endpoint list) it
     kill -9s the broker it is using, right after a successful read, and times from the kill
     to its next successful read, which the library gets from another broker (the lost
-    connection, or else a timeout, moves it on; the session is cluster-wide). It prints "failover kill=K index=I ms=T
-    reads=N" per kill (I: the endpoint killed), then waits for the next line: scripts/bench
-    restarts the killed broker meanwhile. Usage: failover -h */
+    connection, or else a timeout, moves it on; the session is cluster-wide). It prints "failover
+   kill=K index=I ms=T reads=N" per kill (I: the endpoint killed), then waits for the next line:
+   scripts/bench restarts the killed broker meanwhile. Usage: failover -h */
 #include "collab_client.h"
 #include "collab_clock.h"
 

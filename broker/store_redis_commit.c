@@ -311,22 +311,33 @@ static int read_results(const redisReply *r, size_t nsent, rs_sid_t *last, int *
 /*  Sends the sets not refused locally; no[i] for each set of b afterwards: 0 (won), or why
     it was refused (a set refused locally: a conflict). */
 static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *sent, int *no,
-                      rs_sid_t *last)
+                      rs_sid_t *last, uint64_t epoch)
 {
     msgpack_sbuffer buf;
-    char bound[24], now[24];
+    char bound[24], now[24], run[COLLAB_REDIS_NODE_MAX + 24];
     redisReply *r = NULL;
     size_t nsent = 0;
     msgpack_sbuffer_init(&buf);
     int rc = pack_batch(b, sent, &buf);
     snprintf(bound, sizeof bound, "%" PRIu32, self->log_bound);
     snprintf(now, sizeof now, "%" PRIu64, rs_wall_ms());
-    const char *argv[8] = {NULL,  NULL, NULL, self->prefix, self->node, buf.data ? buf.data : "",
-                           bound, now};
-    size_t argvlen[8] = {
-        0, 0, 0, strlen(self->prefix), strlen(self->node), buf.size, strlen(bound), strlen(now)};
+    /* the run's owner: this node since its last recovery. A batch lost in an outage that
+       Redis runs late belongs to the run before, so that no write after the recovery
+       passes over it by the run rule (the commit script's passes()) */
+    snprintf(run, sizeof run, "%s#%" PRIu64, self->node, epoch);
+    const char *argv[9] = {NULL,  NULL, NULL, self->prefix, self->node, buf.data ? buf.data : "",
+                           bound, now,  run};
+    size_t argvlen[9] = {0,
+                         0,
+                         0,
+                         strlen(self->prefix),
+                         strlen(self->node),
+                         buf.size,
+                         strlen(bound),
+                         strlen(now),
+                         strlen(run)};
     if (rc == 0)
-        rc = evalsha(c, self->commit_sha, collab_redis_commit_lua, collab_redis_commit_lua_len, 8,
+        rc = evalsha(c, self->commit_sha, collab_redis_commit_lua, collab_redis_commit_lua_len, 9,
                      argv, argvlen, &r);
     int *w = calloc(b->n + 1, sizeof *w);
     for (size_t i = 0; i < b->n; i++)
@@ -349,13 +360,14 @@ int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
     rs_sid_t last = {0};
     int rc = sent && no ? 0 : COLLAB_E_NOMEM;
     pthread_mutex_lock(&self->mu);
+    uint64_t epoch = self->epoch;
     for (size_t i = 0; rc == 0 && i < b->n; i++) {
         sent[i] = b->sets[i].meta || !refuse_locally(self, &b->sets[i], b->number);
         nsent += sent[i];
     }
     pthread_mutex_unlock(&self->mu);
     if (rc == 0 && nsent)
-        rc = send_batch(self, c, b, sent, no, &last);
+        rc = send_batch(self, c, b, sent, no, &last, epoch);
     if (rc == 0 && (last.ms || last.seq))
         rc = rs_read_log(self, c, &last);
     for (size_t i = 0; rc == 0 && i < b->n; i++)

@@ -6,6 +6,7 @@
 -- ARGV[3] batch           MessagePack: an array of change sets {cs, {change, ...}}
 -- ARGV[4] log bound       the log stream's MAXLEN (approximate trim)
 -- ARGV[5] now             Unix ms (session index clean-up)
+-- ARGV[6] run R           N#epoch: the node since its last recovery from an outage
 --
 -- A change is an array whose first element is its kind:
 --   {"a", id, rev, blob}                 agent (its role, password hash, registration, activity)
@@ -27,7 +28,9 @@
 --
 -- The revision rule: a change from node N that read revision r passes when the record's
 -- revision is r, or when N wrote it last and N's run of writes began at or before r (every
--- write since r is N's own). A key written by a change set refused earlier in this batch
+-- write since r is N's own). The run belongs to R, N since its last recovery: a batch that
+-- N lost in an outage, which Redis may still run after N recovered, is another run's, so a
+-- later change of N that did not see it is refused rather than written over it. A key written by a change set refused earlier in this batch
 -- refuses the later ones that touch it: they were built on what was refused.
 --
 -- The followers of all: the hash F, session key -> agent, one field per session that follows
@@ -39,6 +42,7 @@
 -- refused: 0 a record's revision (conflict), 2 a nonce claimed before, 3 a session gone.
 local P, N, batch, bound, now = ARGV[1], ARGV[2], cmsgpack.unpack(ARGV[3]), tonumber(ARGV[4]),
     tonumber(ARGV[5])
+local R = ARGV[6]
 
 local REC = {a = "a:", s = "s:", S = "s:", p = "p:", P = "p:", t = "t:"}
 local poisoned = {}
@@ -47,7 +51,7 @@ local function passes(key, r)
   local h = redis.call("HMGET", key, "rev", "rn", "rb")
   local rev = tonumber(h[1]) or 0
   if rev == r then return true end
-  return h[2] == N and tonumber(h[3]) ~= nil and tonumber(h[3]) <= r and r <= rev
+  return h[2] == R and tonumber(h[3]) ~= nil and tonumber(h[3]) <= r and r <= rev
 end
 
 -- Writes a record: its value, the revision after, and the node's run.
@@ -55,8 +59,8 @@ local function put(key, blob)
   local h = redis.call("HMGET", key, "rev", "rn", "rb")
   local rev = tonumber(h[1]) or 0
   local base = rev
-  if h[2] == N and h[3] then base = tonumber(h[3]) end
-  redis.call("HSET", key, "v", blob, "rev", rev + 1, "rn", N, "rb", base)
+  if h[2] == R and h[3] then base = tonumber(h[3]) end
+  redis.call("HSET", key, "v", blob, "rev", rev + 1, "rn", R, "rb", base)
   return rev + 1
 end
 

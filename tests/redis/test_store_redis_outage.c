@@ -7,7 +7,10 @@
     - killed (-9) while idle: the tail sees it; restarted, the recovery is clean (nothing
       lost, the log still holds the last entry applied), and the log goes on from there;
     - the node's key expired (a process stopped longer than its lifetime): taken again, no
-      failure; the key taken by another broker: fatal (COLLAB_E_IO). */
+      failure; the key taken by another broker: fatal (COLLAB_E_IO);
+    - a batch lost in an outage that Redis runs only after the recovery (its EVALSHA was
+      still on the wire): the node's next change that did not see it is refused, not
+      written over it by the node's run rule. */
 #include "store_redis_test.h"
 
 #define TIMEOUT_MS 300
@@ -166,6 +169,59 @@ out:
     free(re);
 }
 
+/*  After a recovery, Redis runs a batch the node had lost (late, from the old connection):
+    emulated by writing the task as that batch's commit script would have (the node's run
+    before the recovery, "n1#0", one revision on, not in the log). The node's tables still
+    hold the revision before it; their next change of the task must be refused and the
+    record restored from Redis. Before runs were per recovery, it passed as the node's own
+    run and overwrote the lost batch's write. */
+static void test_lost_batch_run_late(void)
+{
+    new_prefix();
+    seen_t *s = calloc(1, sizeof *s), *re = calloc(1, sizeof *re);
+    collab_store_t *st = open_fast("n1");
+    if (!st || !s || !re)
+        goto out;
+    CHECK_OK(collab_store_start_writer(st));
+    CHECK(commit_one(st, s, 1, 1, "before"));
+    redisReply *r = raw("HGET %s rn", "t:1");
+    CHECK(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "n1#0") == 0);
+    if (r)
+        freeReplyObject(r);
+    CHECK_OK(redisfix_kill9(fx));
+    CHECK(wait_outage(st, s, true, false, 5000) >= 0);
+    CHECK_OK(redisfix_restart(fx));
+    CHECK(wait_outage(st, s, true, true, 10000) >= 0);
+    bool reloaded = true;
+    CHECK_OK(collab_store_recover(st, &seen_loader, re, &reloaded));
+    CHECK(!reloaded);
+    r = raw("HSET %s rev 2 rn n1#0 rb 0", "t:1"); /* the lost batch, run late */
+    CHECK(r && r->type == REDIS_REPLY_INTEGER);
+    if (r)
+        freeReplyObject(r);
+    uint64_t refused[8];
+    size_t nrefused = 0;
+    put_task(st, 2, 1, "after");
+    CHECK_OK(collab_store_submit(st));
+    int64_t end = collab_mono_ms() + 5000;
+    while (nrefused == 0 && collab_mono_ms() < end) {
+        struct pollfd p = {.fd = collab_store_fd(st), .events = POLLIN};
+        poll(&p, 1, 50);
+        CHECK_OK(take_all(st, s, refused, &nrefused));
+    }
+    CHECK_EQ_U64(nrefused, 1);
+    CHECK_EQ_U64(refused[0], 2);
+    CHECK(find_line(s, 0, "restore t:1 status 0 title before") >= 0);
+    r = raw("HGET %s rev", "t:1");
+    CHECK(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "2") == 0); /* not written */
+    if (r)
+        freeReplyObject(r);
+out:
+    collab_store_destroy(&st);
+    free(s);
+    free(re);
+}
+
 /*  Whether the node's key holds want, within 5 s: GET after GET on one connection (each a
     round trip; the broker refreshes on its own clock, which no descriptor tells). */
 static bool node_key_is(const char *want)
@@ -234,6 +290,7 @@ int main(void)
     TU_RUN(test_frozen_in_flight);
     TU_RUN(test_killed_idle);
     TU_RUN(test_node_key);
+    TU_RUN(test_lost_batch_run_late);
     redisfix_stop(&fx);
     return tu_exit("test_store_redis_outage");
 }
