@@ -235,6 +235,13 @@ case $mode in
     grep -qE "^projects +3$" <<<"$stats" && grep -qE "^tasks +12$" <<<"$stats" ||
       fail "the state does not hold exactly 3 projects and 12 tasks: $stats"
     say "after broker1's death the state holds exactly 3 projects and 12 tasks"
+    # Redis is on the store network only: an agent's container cannot reach it, a broker's can
+    out=$(dc run --rm --no-deps --entrypoint redis-cli admin -h redis -p 6379 ping 2>&1) &&
+      fail "an agent's container reached Redis: $out"
+    out=$(dc exec -T broker2 redis-cli -h redis -p 6379 ping 2>&1) ||
+      fail "broker2 cannot reach Redis: $out"
+    [ "$out" = PONG ] || fail "broker2's ping of Redis answered: $out"
+    say "Redis answers the brokers and is out of the agents' reach"
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
