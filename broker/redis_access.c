@@ -73,8 +73,8 @@ int collab_redis_check_access(collab_redis_t *self, const collab_redis_addr_t *a
     const char *least = "allow only the commands it needs (`" COLLAB_REDIS_BROKER_ACL "`)";
     if ((rc = must_refuse(self, "may run admin commands (ACL USERS is answered)", least, why,
                           whylen, "ACL %s", "USERS")) != 0 ||
-        (rc = must_refuse(self, "may run admin commands (CONFIG GET is answered)", least, why,
-                          whylen, "CONFIG GET %s", "maxmemory")) != 0)
+        (rc = must_refuse(self, "may change the server's configuration (CONFIG SET is answered)",
+                          least, why, whylen, "CONFIG SET appendfsync %s", "always")) != 0)
         return rc;
     if (prefix && prefix[0]) {
         /* a key that cannot start with the prefix: the prefix's first byte changed */

@@ -4,18 +4,12 @@
 #ifndef COLLAB_REDIS_ACCESS_H
 #define COLLAB_REDIS_ACCESS_H
 
+#include "collab_redis_acl.h"
 #include "redis_conn.h"
 
 #include <stddef.h>
 
-/*  The commands a broker's ACL user needs, and no more (redis.conf:
-    `user NAME on >PASSWORD resetchannels resetkeys ~PREFIX* ` followed by these): reads,
-    writes and scripts on its keys, MULTI/EXEC, INFO for the durability check; no admin or
-    dangerous command (CONFIG, ACL, FLUSHALL, KEYS, DEBUG...), no SCRIPT FLUSH. The same
-    rules are in scripts/lib/redis.sh and in collab-attack matrix's cluster cells. */
-#define COLLAB_REDIS_BROKER_ACL                                                                    \
-    "-@all +@read +@write +@scripting +@keyspace +@connection +@transaction -@dangerous +info "    \
-    "-script|flush -function"
+/*  The commands a broker's ACL user needs: COLLAB_REDIS_BROKER_ACL (collab_redis_acl.h). */
 
 /*  Checks, on the connection self (already authenticated as user), that:
       - user is an ACL user of its own: neither "" (requirepass, which is the default user)

@@ -23,8 +23,9 @@ redis__free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# A broker's ACL rules: broker/redis_access.h's COLLAB_REDIS_BROKER_ACL on the tc: prefix.
-REDIS_BROKER_RULES='resetchannels resetkeys ~tc:* -@all +@read +@write +@scripting +@keyspace +@connection +@transaction -@dangerous +info -script|flush -function'
+# A broker's ACL rules: common/collab_redis_acl.h's COLLAB_REDIS_BROKER_ACL on the tc: prefix
+# (test_redis_sh checks that they are equal).
+REDIS_BROKER_RULES='resetchannels resetkeys ~tc:* -@all +@read +@write +@scripting +@keyspace +@connection +@transaction -@dangerous +info +config|get -script|flush -function'
 
 redis__conf() { # DIR UNIX PORT ACL_FILE USERS
   local dir=$1 unix=$2 port=$3 acl=$4 users=${5:-} user="" pw="" node

@@ -1,7 +1,8 @@
 /*  test_redis_access.c: control 17's start-up check (broker/redis_access.c) on real
     redis-servers: an open store, a password on the default user, a user that may run admin
-    commands or reach other keys are each refused with their reason; a least-privilege ACL
-    user with the default user off is accepted. */
+    commands, change the configuration or reach other keys are each refused with their
+    reason; a least-privilege ACL user with the default user off is accepted, and the
+    durability check at start reads every setting it needs with that user's rights. */
 #include "redis_access.h"
 #include "redisfix.h"
 #include "testutil.h"
@@ -13,8 +14,8 @@
 
 /*  Starts a server with opts, connects as user/password, runs the check; returns its code
     with the reason in why. */
-static int check(const redisfix_opts_t *fo, const char *user, const char *password, char *why,
-                 size_t whylen)
+static int check_dur(const redisfix_opts_t *fo, const char *user, const char *password, char *why,
+                     size_t whylen, collab_redis_durability_t *dur)
 {
     redisfix_t *fx = redisfix_start(fo);
     if (!CHECK(fx != NULL))
@@ -30,9 +31,17 @@ static int check(const redisfix_opts_t *fo, const char *user, const char *passwo
     CHECK_OK(rc);
     if (rc == 0)
         rc = collab_redis_check_access(c, &o.addr, auth.user, "tc:", why, whylen);
+    if (rc == 0 && dur)
+        rc = collab_redis_check_durable(c, dur);
     collab_redis_destroy(&c);
     redisfix_stop(&fx);
     return rc;
+}
+
+static int check(const redisfix_opts_t *fo, const char *user, const char *password, char *why,
+                 size_t whylen)
+{
+    return check_dur(fo, user, password, why, whylen, NULL);
 }
 
 static void test_open_store_refused(void)
@@ -65,6 +74,14 @@ static void test_admin_user_refused(void)
     CHECK(strstr(why, "admin commands") != NULL);
 }
 
+static void test_config_set_refused(void)
+{
+    char why[400];
+    redisfix_opts_t fo = {.user = "b1", .password = "pw-b1", .acl_rules = LEAST " +config|set"};
+    CHECK_RC(check(&fo, "b1", "pw-b1", why, sizeof why), COLLAB_E_FORBIDDEN);
+    CHECK(strstr(why, "CONFIG SET") != NULL);
+}
+
 static void test_other_keys_refused(void)
 {
     char why[400];
@@ -82,7 +99,9 @@ static void test_least_privilege_accepted(void)
                           .password = "pw-b1",
                           .acl_rules = LEAST,
                           .extra_conf = "user b2 on >pw-b2 " LEAST};
-    CHECK_OK(check(&fo, "b1", "pw-b1", why, sizeof why));
+    collab_redis_durability_t dur = {0};
+    CHECK_OK(check_dur(&fo, "b1", "pw-b1", why, sizeof why, &dur));
+    CHECK(!dur.via_info); /* CONFIG GET allowed: appendfsync checked too, not left unchecked */
     CHECK_OK(check(&fo, "b2", "pw-b2", why, sizeof why));
 }
 
@@ -92,6 +111,7 @@ int main(void)
     TU_RUN(test_open_store_refused);
     TU_RUN(test_default_with_password_refused);
     TU_RUN(test_admin_user_refused);
+    TU_RUN(test_config_set_refused);
     TU_RUN(test_other_keys_refused);
     TU_RUN(test_least_privilege_accepted);
     return tu_exit("test_redis_access");

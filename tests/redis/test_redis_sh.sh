@@ -10,6 +10,12 @@ dir=$(mktemp -d /tmp/collab-redis-sh.XXXXXX)
 trap 'redis_stop; rm -rf "$dir"' EXIT
 fail() { echo "test_redis_sh: FAIL: $*" >&2; exit 1; }
 
+# the broker's ACL rules here are the C header's (common/collab_redis_acl.h), word for word
+acl=$(sed -n '/define COLLAB_REDIS_BROKER_ACL/,/^$/p' "$(dirname "$0")/../../common/collab_redis_acl.h" |
+  grep -o '"[^"]*"' | tr -d '"\n' | tr -s ' ' | sed 's/ *$//')
+[ -n "$acl" ] && [ "$REDIS_BROKER_RULES" = "resetchannels resetkeys ~tc:* $acl" ] ||
+  fail "REDIS_BROKER_RULES differs from COLLAB_REDIS_BROKER_ACL: '$REDIS_BROKER_RULES' vs '$acl'"
+
 mkdir "$dir/tcp" "$dir/unix"
 printf 'broker1 pw-in-file-only\n' >"$dir/pass"
 chmod 600 "$dir/pass"

@@ -1,5 +1,6 @@
 /*  cellstore.c: a cluster cell's redis-server (see cellstore.h). */
 #include "cellstore.h"
+#include "collab_redis_acl.h"
 #include "collab_clock.h"
 
 #include <arpa/inet.h>
@@ -18,11 +19,8 @@
 
 #define START_DEADLINE_MS 10000
 #define PORT_ATTEMPTS     5
-/*  A broker's ACL rules: what broker/redis_access.h's COLLAB_REDIS_BROKER_ACL says, on the
-    default key prefix. */
-#define BROKER_RULES                                                                               \
-    "resetchannels resetkeys ~tc:* -@all +@read +@write +@scripting +@keyspace +@connection "      \
-    "+@transaction -@dangerous +info -script|flush -function"
+/*  A broker's ACL rules on the default key prefix. */
+#define BROKER_RULES "resetchannels resetkeys ~tc:* " COLLAB_REDIS_BROKER_ACL
 
 static const char *server_path(void)
 {
