@@ -4,6 +4,7 @@
 #include "redisfix.h"
 #include "collab_clock.h"
 #include "collab_spawn.h"
+#include "collab_port.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,36 +36,6 @@ struct redisfix {
     bool unix_socket, frozen;
     collab_proc_t proc;
 };
-
-/*  redis-server on PATH, else where Debian puts it. NULL when missing. */
-static const char *server_path(void)
-{
-    static char found[512];
-    const char *path = getenv("PATH");
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s:/usr/bin:/usr/sbin:/usr/local/bin", path ? path : "");
-    for (char *save = NULL, *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        int n = snprintf(found, sizeof found, "%s/redis-server", d);
-        if (n > 0 && (size_t)n < sizeof found && access(found, X_OK) == 0)
-            return found;
-    }
-    return NULL;
-}
-
-/*  A port that was free a moment ago: bound with port 0, then released. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 /*  The last bytes of the server's log, for a failure's message. */
 static void log_tail(const redisfix_t *self, char *out, size_t cap)
@@ -141,7 +112,8 @@ static bool still_running(redisfix_t *self, int ms)
     1 when it exited at once because its port was taken, -1 otherwise. */
 static int spawn_and_wait(redisfix_t *self)
 {
-    const char *exe = server_path();
+    char exe_buf[512];
+    const char *exe = collab_port_find_program("redis-server", exe_buf, sizeof exe_buf);
     if (!exe) {
         fprintf(stderr, "redisfix: redis-server not found: run scripts/deps (it installs "
                         "redis-server)\n");
@@ -192,7 +164,7 @@ static redisfix_t *made(redisfix_t *self, const redisfix_opts_t *o)
     int rc = 1;
     for (int attempt = 0; rc == 1 && attempt < PORT_ATTEMPTS; attempt++) {
         if (!self->unix_socket) {
-            self->port = free_port();
+            self->port = collab_port_free();
             snprintf(self->url, sizeof self->url, "redis://127.0.0.1:%d", self->port);
         }
         rc = self->port < 0 || write_conf(self, o) != 0 ? -1 : spawn_and_wait(self);

@@ -2,6 +2,7 @@
 #include "cellstore.h"
 #include "collab_redis_acl.h"
 #include "collab_clock.h"
+#include "collab_port.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,34 +22,6 @@
 #define PORT_ATTEMPTS     5
 /*  A broker's ACL rules on the default key prefix. */
 #define BROKER_RULES "resetchannels resetkeys ~tc:* " COLLAB_REDIS_BROKER_ACL
-
-static const char *server_path(void)
-{
-    static char found[512];
-    const char *path = getenv("PATH");
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s:/usr/bin:/usr/sbin:/usr/local/bin", path ? path : "");
-    for (char *save = NULL, *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        int n = snprintf(found, sizeof found, "%s/redis-server", d);
-        if (n > 0 && (size_t)n < sizeof found && access(found, X_OK) == 0)
-            return found;
-    }
-    return NULL;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 /*  An owner-only file with one line. */
 static int write_private(const char *path, const char *line)
@@ -151,7 +124,8 @@ int cellstore_start(cellstore_t *s, const char *dir, bool locked, const char *co
 {
     memset(s, 0, sizeof *s);
     s->proc.in = s->proc.out = s->proc.err = -1;
-    const char *exe = server_path();
+    char exe_buf[512];
+    const char *exe = collab_port_find_program("redis-server", exe_buf, sizeof exe_buf);
     char conf[700];
     if (!exe) {
         snprintf(err, errlen, "redis-server not found: run scripts/deps (it installs it)");
@@ -169,7 +143,7 @@ int cellstore_start(cellstore_t *s, const char *dir, bool locked, const char *co
     }
     int rc = 1;
     for (int attempt = 0; rc == 1 && attempt < PORT_ATTEMPTS; attempt++) {
-        s->port = free_port();
+        s->port = collab_port_free();
         rc = s->port < 0 || write_conf(s, locked, nodes, n, conf) != 0
                  ? -1
                  : spawn_and_wait(s, exe, conf);
