@@ -197,29 +197,46 @@ static size_t keep_frame(const collab_sniff_msg_t *m, uint8_t *buf, size_t cap)
     return f.len;
 }
 
-int attack_replay(const attack_opts_t *o, verdict_t *v)
+/*  Starts the victim coordinator1, which creates a project, and captures its signed
+    create_project on o's wire into frame, and the project id its broker answered into orig
+    ("?" when unseen). Returns the frame's length, or -1 with the verdict in v (the wire
+    could not be opened, or nothing readable was seen). */
+static long capture_create(const attack_opts_t *o, victim_t *vic, verdict_t *v, uint8_t *frame,
+                           size_t cap, char *orig, size_t origcap)
 {
     wire_t w;
-    victim_t vic;
-    static uint8_t frame[COLLAB_MAX_FRAME], rep_buf[COLLAB_MAX_FRAME];
-    char orig[32] = "?";
     size_t len = 0;
+    snprintf(orig, origcap, "?");
     if (wire_open(&w, o, v) != 0)
-        return v->outcome;
-    victim_start(&vic, o, "coordinator1", "create-project", NULL);
+        return -1;
+    victim_start(vic, o, "coordinator1", "create-project", NULL);
     const collab_sniff_msg_t *m = wire_wait(&w, is_request, "create_project", o->timeout_ms * 3);
     if (m)
-        len = keep_frame(m, frame, sizeof frame);
+        len = keep_frame(m, frame, cap);
     if (m && (m = wire_wait(&w, is_reply_to, "create_project", o->timeout_ms * 3)) != NULL) {
         collab_map_t d;
         uint64_t id;
         if (collab_map_parse(m->env.data.ptr, m->env.data.len, &d) == 0 &&
             collab_map_uint(&d, "project_id", &id) == 0)
-            snprintf(orig, sizeof orig, "%llu", (unsigned long long)id);
+            snprintf(orig, origcap, "%llu", (unsigned long long)id);
     }
     wire_close(&w, NULL); /* the victim stays logged in, working */
-    if (!len)
-        return nothing_seen(&w, o, &vic, v, "signed create_project");
+    if (!len) {
+        nothing_seen(&w, o, vic, v, "signed create_project");
+        return -1;
+    }
+    return (long)len;
+}
+
+int attack_replay(const attack_opts_t *o, verdict_t *v)
+{
+    victim_t vic;
+    static uint8_t frame[COLLAB_MAX_FRAME], rep_buf[COLLAB_MAX_FRAME];
+    char orig[32];
+    long got = capture_create(o, &vic, v, frame, sizeof frame, orig, sizeof orig);
+    if (got < 0)
+        return v->outcome;
+    size_t len = (size_t)got;
     lab_say("captured the victim's signed create_project (%zu bytes); sending it again", len);
     collab_envelope_t rep;
     int rc = send_raw(o, NULL, frame, len, rep_buf, sizeof rep_buf, &rep);
@@ -243,25 +260,17 @@ int attack_replay(const attack_opts_t *o, verdict_t *v)
     never saw it: only a cache that every broker shares (replay_scope strong) refuses it. */
 int attack_cross_broker_replay(const attack_opts_t *o, verdict_t *v)
 {
-    wire_t w;
     victim_t vic;
     static uint8_t frame[COLLAB_MAX_FRAME], rep_buf[COLLAB_MAX_FRAME];
     static attack_opts_t b; /* the same attacker, aimed at broker B */
-    size_t len = 0;
+    char orig[32];
     if (!o->broker2[0])
         return verdict(v, ATTACK_ERROR,
                        "no second broker: cross-broker-replay needs --broker2 (a cluster of two)");
-    if (wire_open(&w, o, v) != 0)
+    long got = capture_create(o, &vic, v, frame, sizeof frame, orig, sizeof orig);
+    if (got < 0)
         return v->outcome;
-    victim_start(&vic, o, "coordinator1", "create-project", NULL);
-    const collab_sniff_msg_t *m = wire_wait(&w, is_request, "create_project", o->timeout_ms * 3);
-    if (m)
-        len = keep_frame(m, frame, sizeof frame);
-    if (m)
-        wire_wait(&w, is_reply_to, "create_project", o->timeout_ms * 3); /* A has done it */
-    wire_close(&w, NULL); /* the victim stays logged in, working */
-    if (!len)
-        return nothing_seen(&w, o, &vic, v, "signed create_project");
+    size_t len = (size_t)got;
     lab_say("captured the victim's signed create_project on A (%zu bytes); sending it to B (%s)",
             len, o->broker2);
     b = *o;
