@@ -153,6 +153,21 @@ static int open_guards(collab_broker_t *self, char *err, size_t errlen)
     if (c->strong[COLLAB_CTL_RATE_LIMIT] &&
         !(self->ctx.rate = collab_rate_gate_new(&b, COLLAB_RATE_BUCKETS_MAX)))
         goto fail;
+    if (self->ctx.rate && c->store_url[0]) { /* a cluster: the budgets are the cluster's */
+        collab_ratesync_opts_t o = {.address = c->store_url,
+                                    .passfile =
+                                        c->store_password_file[0] ? c->store_password_file : NULL,
+                                    .prefix = c->store_prefix,
+                                    .node = c->store_node,
+                                    .command_timeout_ms = (int)c->store_timeout_ms,
+                                    .sync_ms = c->rate_sync_ms,
+                                    .agent_per_s = b.agent_per_s,
+                                    .login_per_s = b.login_per_s,
+                                    .anon_per_s = b.anon_per_s};
+        return (self->ratesync = collab_ratesync_new(&o, self->ctx.rate, err, errlen))
+                   ? 0
+                   : COLLAB_E_BAD_REQUEST;
+    }
     return 0;
 fail:
     snprintf(err, errlen, "cannot set up the replay cache or the rate limits: out of memory");
@@ -293,6 +308,7 @@ void collab_broker_destroy(collab_broker_t **self_p)
     collab_transport_destroy(&self->transport); /* zauth outlives the socket it serves */
     collab_hasher_destroy(&self->hasher);
     collab_replay_destroy(&self->ctx.replay);
+    collab_ratesync_destroy(&self->ratesync); /* before the gate it lends from */
     collab_rate_gate_destroy(&self->ctx.rate);
     if (self->ctx.store && collab_store_in_batch(self->ctx.store))
         collab_store_commit(self->ctx.store);

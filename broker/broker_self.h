@@ -8,6 +8,7 @@
 #include "ctx.h"
 #include "hasher.h"
 #include "outage.h"
+#include "ratesync.h"
 #include "statelock.h"
 #include "transport.h"
 
@@ -15,10 +16,11 @@
 #include <stdint.h>
 
 struct collab_broker {
-    collab_ctx_t ctx; /* what handlers may touch: config, tables, store, outbox ... */
-    void *router;     /* raw libzmq handle of the ROUTER (owned through zsock) */
-    void *zsock;      /* zsock_t *, kept opaque here */
-    void *monitor;    /* PAIR receiving the ROUTER's socket events */
+    collab_ctx_t ctx;            /* what handlers may touch: config, tables, store, outbox ... */
+    void *router;                /* raw libzmq handle of the ROUTER (owned through zsock) */
+    void *zsock;                 /* zsock_t *, kept opaque here */
+    void *monitor;               /* PAIR receiving the ROUTER's socket events */
+    collab_ratesync_t *ratesync; /* a cluster's shared rate budgets, else NULL */
     int port;
     collab_transport_t *transport; /* CURVE and ZAP, or nothing (transport control) */
     collab_statelock_t *lock;      /* STATE.lock, held while the broker lives */

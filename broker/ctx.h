@@ -38,6 +38,7 @@ typedef struct {
     uint64_t store_unavailable; /* requests answered unavailable */
     uint64_t store_unanswered;  /* requests of a batch in flight, outcome unknown: no answer */
     uint64_t store_outages, store_reconnects, store_reloads;
+    uint64_t rate_syncs, rate_sync_failures; /* a cluster's shared rate budgets (ratesync.h) */
 } collab_counters_t;
 
 /*  A clock: Unix ms (wall) or ms since an arbitrary start (monotonic), from arg. */

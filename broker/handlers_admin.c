@@ -328,6 +328,8 @@ int collab_h_get_stats(collab_ctx_t *ctx, req_t *req)
     collab_pack_kv_uint(o, "peer_warnings", c->peer_warnings);
     collab_pack_kv_uint(o, "transport_refused", ctx->stats.transport_refused);
     collab_pack_kv_uint(o, "rate_limited", c->rate_limited);
+    collab_pack_kv_uint(o, "rate_syncs", c->rate_syncs);
+    collab_pack_kv_uint(o, "rate_sync_failures", c->rate_sync_failures);
     collab_pack_kv_uint(o, "replays", c->replays);
     collab_pack_kv_uint(o, "hash_jobs", c->hash_jobs);
     collab_pack_kv_uint(o, "hash_verified", c->hash_verified);

@@ -242,8 +242,24 @@ static void trim_when_quiet(collab_broker_t *self, uint64_t now)
 #endif
 }
 
+/*  A cluster's shared rate budgets: a sync's result into the buckets, the next snapshot
+    handed over when the period is over (never a wait on Redis). */
+static void sync_rates(collab_broker_t *self, uint64_t now)
+{
+    int r = collab_ratesync_tick(self->ratesync, collab_ctx_mono(&self->ctx), now);
+    if (r > 0) {
+        self->ctx.stats.rate_syncs++;
+    } else if (r < 0) {
+        if (self->ctx.stats.rate_sync_failures++ % 100 == 0) /* a line per 100 at most */
+            log_warning("rate budgets not shared (the buckets go on alone): %s",
+                        collab_ratesync_why(self->ratesync));
+    }
+}
+
 static void run_timers(collab_broker_t *self, uint64_t now)
 {
+    if (self->ratesync)
+        sync_rates(self, now);
     trim_when_quiet(self, now);
     if (now - self->last_sweep_ms >= 250) {
         self->last_sweep_ms = now;
@@ -263,15 +279,26 @@ static void run_timers(collab_broker_t *self, uint64_t now)
 
 int collab_broker_run(collab_broker_t *self)
 {
-    zmq_pollitem_t items[4] = {
+    zmq_pollitem_t items[5] = {
         {self->router, 0, ZMQ_POLLIN, 0},
         {NULL, collab_hasher_fd(self->hasher), ZMQ_POLLIN, 0},
         {NULL, collab_store_fd(self->ctx.store), ZMQ_POLLIN, 0},
         {self->monitor, 0, ZMQ_POLLIN, 0},
+        {NULL, self->ratesync ? collab_ratesync_fd(self->ratesync) : -1, ZMQ_POLLIN, 0},
     };
+    int nitems = 3;
+    if (self->monitor)
+        nitems = 4;
+    if (self->ratesync) { /* its fd wakes the loop; without a monitor, it takes slot 3 */
+        items[nitems] = items[4];
+        nitems++;
+    }
+    long wait_ms = self->ratesync && collab_ratesync_period(self->ratesync) < 250
+                       ? (long)collab_ratesync_period(self->ratesync)
+                       : 250;
     int rc = 0;
     while (!stopping(self)) {
-        if (zmq_poll(items, self->monitor ? 4 : 3, 250) < 0 && zmq_errno() != EINTR)
+        if (zmq_poll(items, nitems, wait_ms) < 0 && zmq_errno() != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN)
             drain_router(self);

@@ -23,6 +23,8 @@ typedef struct {
     uint64_t last_ms;   /* tokens were counted at this time */
     uint64_t report_ms; /* refusals before this time are counted, not reported */
     uint32_t refused;   /* refusals not reported yet */
+    uint32_t spent;     /* tokens spent since the last collab_ratelimit_take_spent */
+    bool listed;        /* in dirty[] */
     uint32_t next;      /* hash chain */
     uint32_t newer, older;
 } bucket_t;
@@ -35,6 +37,9 @@ struct collab_ratelimit {
     uint32_t mask;
     uint32_t newest, oldest;
     uint8_t hkey[crypto_shorthash_KEYBYTES];
+    uint32_t *dirty; /* slots spent from since the last take_spent (a slot reused by an
+                        eviction may appear twice: its spent is taken once) */
+    uint32_t ndirty, capdirty;
 };
 
 static uint32_t hash_of(const collab_ratelimit_t *self, const char *key, size_t len)
@@ -93,6 +98,7 @@ void collab_ratelimit_destroy(collab_ratelimit_t **self_p)
         return;
     free((*self_p)->b);
     free((*self_p)->heads);
+    free((*self_p)->dirty);
     free(*self_p);
     *self_p = NULL;
 }
@@ -235,6 +241,27 @@ int collab_ratelimit_check(collab_ratelimit_t *self, const char *key, size_t len
     return COLLAB_E_RATE_LIMITED;
 }
 
+/*  Lists slot i for the next take_spent. The list grows by doubling up to the table's cap
+    (twice it: evictions may list a slot again); past that a spend goes unreported to the
+    cluster, which costs only accuracy, never memory. */
+static void note_dirty(collab_ratelimit_t *self, uint32_t i)
+{
+    if (self->b[i].listed)
+        return;
+    if (self->ndirty == self->capdirty) {
+        uint32_t cap = self->capdirty ? self->capdirty * 2 : FIRST_SLOTS;
+        if (cap > 2 * (uint64_t)self->cap || cap < self->capdirty)
+            return;
+        uint32_t *d = realloc(self->dirty, (size_t)cap * sizeof *d);
+        if (!d)
+            return;
+        self->dirty = d;
+        self->capdirty = cap;
+    }
+    self->dirty[self->ndirty++] = i;
+    self->b[i].listed = true;
+}
+
 int collab_ratelimit_spend(collab_ratelimit_t *self, const char *key, size_t len, uint64_t now_ms)
 {
     len = cut(len);
@@ -247,6 +274,9 @@ int collab_ratelimit_spend(collab_ratelimit_t *self, const char *key, size_t len
     if (b->tokens < 1.0 - EPS)
         return COLLAB_E_RATE_LIMITED;
     b->tokens = b->tokens > 1.0 ? b->tokens - 1.0 : 0.0;
+    if (b->spent < UINT32_MAX)
+        b->spent++;
+    note_dirty(self, i);
     return 0;
 }
 
@@ -258,6 +288,39 @@ double collab_ratelimit_tokens(collab_ratelimit_t *self, const char *key, size_t
         return self->burst;
     refill(self, &self->b[i], now_ms);
     return self->b[i].tokens;
+}
+
+size_t collab_ratelimit_take_spent(collab_ratelimit_t *self, size_t max, collab_rate_spent_fn fn,
+                                   void *arg)
+{
+    size_t n = 0;
+    while (self->ndirty > 0 && n < max) {
+        bucket_t *b = &self->b[self->dirty[--self->ndirty]];
+        b->listed = false;
+        if (b->spent == 0)
+            continue;
+        fn(arg, b->key, b->key_len, b->spent);
+        b->spent = 0;
+        n++;
+    }
+    return n;
+}
+
+void collab_ratelimit_share(collab_ratelimit_t *self, const char *key, size_t len, double ahead_ms,
+                            uint64_t now_ms)
+{
+    len = cut(len);
+    double shared = self->burst - (ahead_ms > 0 ? ahead_ms * self->per_ms : 0.0);
+    uint32_t i = find(self, key, len);
+    if (i == NONE) {
+        if (shared >= self->burst - EPS || (i = create(self, key, len, now_ms)) == NONE)
+            return; /* full, as a bucket this broker lacks already is */
+    }
+    bucket_t *b = &self->b[i];
+    b->tokens = shared - b->spent; /* what this broker spent since the snapshot: not in it */
+    if (b->tokens > self->burst)
+        b->tokens = self->burst;
+    b->last_ms = now_ms;
 }
 
 /* ---- The budgets ---- */

@@ -41,6 +41,24 @@ int collab_ratelimit_check(collab_ratelimit_t *self, const char *key, size_t len
     stays at zero: the caller charges, it does not refuse). */
 int collab_ratelimit_spend(collab_ratelimit_t *self, const char *key, size_t len, uint64_t now_ms);
 
+/* ---- Sharing the buckets between brokers (ratesync.c, docs/DISTRIBUTED.md 3) ---- */
+
+typedef void (*collab_rate_spent_fn)(void *arg, const char *key, size_t len, uint32_t spent);
+
+/*  Calls fn once for each of at most max buckets spent from since the last call, with the
+    tokens spent meanwhile, and resets that count (the rest wait for the next call). Returns
+    how many it reported. */
+size_t collab_ratelimit_take_spent(collab_ratelimit_t *self, size_t max, collab_rate_spent_fn fn,
+                                   void *arg);
+
+/*  Sets key's bucket to the cluster's view at now_ms: ahead_ms is how far the key's
+    theoretical arrival time (GCRA) is past the shared clock, i.e. the shared bucket lacks
+    ahead_ms x rate tokens (more than burst: a debt, repaid before anything passes). What
+    this broker spent since its last take_spent is not in that view and is subtracted. A
+    key without a bucket gets one only when the view is not full. */
+void collab_ratelimit_share(collab_ratelimit_t *self, const char *key, size_t len, double ahead_ms,
+                            uint64_t now_ms);
+
 /*  Buckets held now. */
 uint32_t collab_ratelimit_count(const collab_ratelimit_t *self);
 
