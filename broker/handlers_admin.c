@@ -310,7 +310,7 @@ int collab_h_get_stats(collab_ctx_t *ctx, req_t *req)
     char digest[2 * 32 + 1];
     uint64_t ntasks = 0;
     state_digest(ctx, digest, &ntasks);
-    collab_pack_map(o, 32);
+    collab_pack_map(o, 34);
     collab_pack_kv_uint(o, "requests", c->requests);
     collab_pack_kv_uint(o, "replies_ok", c->replies_ok);
     collab_pack_kv_uint(o, "replies_error", c->replies_error);

@@ -5,6 +5,7 @@
     debt both see; every key is under the prefix with a TTL; a least-privilege ACL user
     (COLLAB_REDIS_BROKER_ACL) runs it; with Redis gone the buckets go on alone. Time: the
     buckets' clock is given by the test; the shared clock is a wall time it gives too. */
+#include "collab_clock.h"
 #include "ratesync.h"
 #include "redis_access.h"
 #include "redis_conn.h"
@@ -18,7 +19,6 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BURST 5
@@ -34,9 +34,7 @@ static redisfix_t *R;
 
 static uint64_t real_ms(void) /* the deadlines' clock */
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)collab_mono_ms();
 }
 static uint64_t now_ms = 1000; /* the buckets' clock, moved by the test */
 
