@@ -40,13 +40,17 @@ static int start_cluster(void)
         !(RC = collab_redis_new(&o)) || collab_redis_connect(RC) != 0)
         return -1;
 #define STRONG(node)                                                                               \
-    {"--store", url, "--node", node, "--set", "rate_limit=strong", "--set",                        \
-     "rate_limit.agent_per_s=" PER_S, "--set", "rate_limit.agent_burst=6", "--set",               \
-     "rate_limit.sync_ms=20", NULL}
+    {                                                                                              \
+        "--store", url, "--node", node, "--set", "rate_limit=strong", "--set",                     \
+            "rate_limit.agent_per_s=" PER_S, "--set", "rate_limit.agent_burst=6", "--set",         \
+            "rate_limit.sync_ms=20", NULL                                                          \
+    }
 #define WEAK(node)                                                                                 \
-    {"--store", url, "--node", node, "--set", "store.prefix=tw:", "--set",                         \
-     "rate_limit.agent_per_s=" PER_S, "--set", "rate_limit.agent_burst=6", "--set",               \
-     "rate_limit.sync_ms=20", NULL}
+    {                                                                                              \
+        "--store", url, "--node", node, "--set", "store.prefix=tw:", "--set",                      \
+            "rate_limit.agent_per_s=" PER_S, "--set", "rate_limit.agent_burst=6", "--set",         \
+            "rate_limit.sync_ms=20", NULL                                                          \
+    }
     const char *a[] = STRONG("a"), *b[] = STRONG("b"), *wa[] = WEAK("wa"), *wb[] = WEAK("wb");
     if (broker_start(&A, a) != 0 || broker_start(&B, b) != 0 || broker_start(&WA, wa) != 0 ||
         broker_start(&WB, wb) != 0)
@@ -125,6 +129,16 @@ static void test_spent_on_a_refused_on_b(void)
     CHECK(retry > 0 && retry <= TOKEN_MS);
     CHECK_RC(one(on_a, &retry), COLLAB_E_RATE_LIMITED);
     CHECK(retry > 0 && retry <= TOKEN_MS);
+    /* the brokers count their syncs (the admin's one request is within its own budget) */
+    collab_client_t *admin = it_client(&B, "admin", true);
+    collab_reply_t r;
+    if (CHECK(admin) && CHECK(it_call(admin, &r, "get_stats", NULL) == 0)) {
+        CHECK(it_u64(&r, "rate_syncs") >= 4);
+        CHECK(it_u64(&r, "rate_sync_failures") == 0);
+        CHECK(it_u64(&r, "rate_limited") >= 1);
+        collab_reply_free(&r);
+    }
+    collab_client_destroy(&admin);
 out:
     collab_client_destroy(&on_a);
     collab_client_destroy(&on_b);
