@@ -249,14 +249,19 @@ static void note_dirty(collab_ratelimit_t *self, uint32_t i)
     if (self->b[i].listed)
         return;
     if (self->ndirty == self->capdirty) {
-        uint32_t cap = self->capdirty ? self->capdirty * 2 : FIRST_SLOTS;
-        if (cap > 2 * (uint64_t)self->cap || cap < self->capdirty)
+        uint64_t most = 2 * (uint64_t)self->cap,
+                 cap = self->capdirty ? 2 * (uint64_t)self->capdirty : FIRST_SLOTS;
+        if (most > UINT32_MAX)
+            most = UINT32_MAX;
+        if (cap > most)
+            cap = most;
+        if (cap <= self->capdirty)
             return;
         uint32_t *d = realloc(self->dirty, (size_t)cap * sizeof *d);
         if (!d)
             return;
         self->dirty = d;
-        self->capdirty = cap;
+        self->capdirty = (uint32_t)cap;
     }
     self->dirty[self->ndirty++] = i;
     self->b[i].listed = true;

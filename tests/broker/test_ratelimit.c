@@ -332,6 +332,58 @@ static void test_admit_reporting(void)
     collab_rate_gate_destroy(&g);
 }
 
+typedef struct {
+    char keys[8][COLLAB_RATE_KEY_MAX + 1];
+    uint32_t spent[8];
+    int n;
+} taken_t;
+
+static void take(void *arg, const char *key, size_t len, uint32_t spent)
+{
+    taken_t *t = arg;
+    if (t->n < 8) {
+        snprintf(t->keys[t->n], sizeof t->keys[t->n], "%.*s", (int)len, key);
+        t->spent[t->n++] = spent;
+    }
+}
+
+/*  What a cluster's sync reads (the spends since the last take) and writes (the shared
+    view, minus what was spent since the take). */
+static void test_take_spent_and_share(void)
+{
+    collab_ratelimit_t *rl = collab_ratelimit_new(1.0, 10, 16);
+    if (!CHECK(rl))
+        return;
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(collab_ratelimit_spend(rl, "a", 1, 0));
+    CHECK_OK(collab_ratelimit_spend(rl, "b", 1, 0));
+    taken_t t = {0};
+    CHECK(collab_ratelimit_take_spent(rl, 1, take, &t) == 1); /* at most max... */
+    CHECK(collab_ratelimit_take_spent(rl, 8, take, &t) == 1); /* ...the rest next time */
+    CHECK(t.n == 2);
+    CHECK(collab_ratelimit_take_spent(rl, 8, take, &t) == 0); /* nothing spent since */
+    int ia = strcmp(t.keys[0], "a") == 0 ? 0 : 1;
+    CHECK(t.spent[ia] == 3 && t.spent[1 - ia] == 1);
+    /* spent once more after the take: not in the shared view, so subtracted from it */
+    CHECK_OK(collab_ratelimit_spend(rl, "a", 1, 0));
+    collab_ratelimit_share(rl, "a", 1, 5000.0, 0); /* the cluster lacks 5 tokens */
+    CHECK(collab_ratelimit_tokens(rl, "a", 1, 0) > 3.99 &&
+          collab_ratelimit_tokens(rl, "a", 1, 0) < 4.01);
+    /* a debt: below zero, refused with the wait for one token */
+    collab_ratelimit_share(rl, "b", 1, 13000.0, 0);
+    collab_rate_verdict_t v = {0};
+    CHECK_RC(collab_ratelimit_check(rl, "b", 1, 0, &v), COLLAB_E_RATE_LIMITED);
+    CHECK_EQ_U64(v.retry_after_ms, 4000);
+    /* a key this table lacks: a bucket only when the view is not full */
+    uint32_t n = collab_ratelimit_count(rl);
+    collab_ratelimit_share(rl, "c", 1, 0.0, 0);
+    CHECK(collab_ratelimit_count(rl) == n);
+    collab_ratelimit_share(rl, "d", 1, 9500.0, 0);
+    CHECK(collab_ratelimit_count(rl) == n + 1);
+    CHECK_RC(collab_ratelimit_check(rl, "d", 1, 0, NULL), COLLAB_E_RATE_LIMITED);
+    collab_ratelimit_destroy(&rl);
+}
+
 int main(void)
 {
     TU_RUN(test_burst_and_refill);
@@ -345,5 +397,6 @@ int main(void)
     TU_RUN(test_session_draws_on_agent_only);
     TU_RUN(test_login_budgets);
     TU_RUN(test_admit_reporting);
+    TU_RUN(test_take_spent_and_share);
     return tu_exit("test_ratelimit");
 }
