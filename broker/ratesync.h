@@ -16,7 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define COLLAB_RATESYNC_KEYS_MAX 4096   /* keys sent, and keys brought back, per sync */
+/*  Keys sent, and keys brought back, per sync. A script holds Redis for its whole run, about
+    20 us a key here (measured: 0.4 ms for 1 key, 2.3 ms for 100, 20 ms for 1,000), so a
+    flood of keys (addresses) must not stall every broker's commits behind it. */
+#define COLLAB_RATESYNC_KEYS_MAX 512
 #define COLLAB_RATESYNC_KEEP_MS  60000u /* lifetime of rate:recent, rate:seq, rate:node:N */
 #define COLLAB_RATESYNC_RECENT   65536  /* rate:recent's members, at most */
 
