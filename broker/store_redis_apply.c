@@ -61,10 +61,11 @@ static bool pop(rs_t *self, bool verdict, rs_item_t *out)
         if (it->verdict == verdict && (!verdict || it->batch <= self->reported)) {
             *out = *it;
             self->ihead++;
-            if (--self->nitems == 0)
+            if (self->nitems-- >= RS_APPLIED_MAX) /* the tail waited for room: it has some */
+                pthread_cond_broadcast(&self->room);
+            if (self->nitems == 0)
                 self->ihead = 0;
             got = true;
-            pthread_cond_broadcast(&self->room);
         }
     }
     pthread_mutex_unlock(&self->mu);
