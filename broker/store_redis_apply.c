@@ -61,10 +61,13 @@ static bool pop(rs_t *self, bool verdict, rs_item_t *out)
         if (it->verdict == verdict && (!verdict || it->batch <= self->reported)) {
             *out = *it;
             self->ihead++;
-            if (--self->nitems == 0)
+            /* the tail waits on room: once the queue is drained (or has room again after
+               being full), not once per entry */
+            if (self->nitems-- >= RS_APPLIED_MAX || self->nitems == 0)
+                pthread_cond_broadcast(&self->room);
+            if (self->nitems == 0)
                 self->ihead = 0;
             got = true;
-            pthread_cond_broadcast(&self->room);
         }
     }
     pthread_mutex_unlock(&self->mu);

@@ -167,12 +167,20 @@ static int evalsha(collab_redis_t *c, char sha[41], const char *src, size_t srcl
     }
 }
 
-/*  Whether any key of the set is poisoned for batch n; if so the set's keys poison too. */
-static bool refuse_locally(rs_t *self, rs_set_t *set, uint64_t n)
+/*  Whether any key of the set is poisoned for the loop's batch n (the set's: a merged batch
+    holds several); if so the set's keys poison too, now, so that a later set of the same
+    batch built on it is refused as it would be in a batch of its own. 1 refused, 0 not, or
+    a negative code. */
+static int refuse_locally(rs_t *self, rs_set_t *set, uint64_t n)
 {
     bool hit = false;
     for (size_t k = 0; !hit && k < set->nkeys; k++)
         hit = rs_poisoned(self, set->keys[k], n);
+    for (size_t k = 0; hit && k < set->nkeys; k++) {
+        int rc = rs_poison_add(self, set->keys[k]);
+        if (rc)
+            return rc;
+    }
     return hit;
 }
 
@@ -229,14 +237,14 @@ static int fetched(const redisReply *recs, rs_item_t *v)
 /*  A refused set: its records as Redis holds them now, queued as a verdict (why) after
     every log entry up to that moment; a set refused for a session that is gone reads that
     session too, so that the tables lose it. Its record keys poison the batches built on it. */
-static int refuse(rs_t *self, collab_redis_t *c, rs_batch_t *b, rs_set_t *set, int why)
+static int refuse(rs_t *self, collab_redis_t *c, rs_set_t *set, int why)
 {
     size_t nlive = why == COLLAB_STORE_REFUSED_SESSION ? set->nlive : 0;
     size_t argc = 4 + set->nkeys + nlive;
     const char **argv = calloc(argc, sizeof *argv);
     size_t *argvlen = calloc(argc, sizeof *argvlen);
     redisReply *r = NULL;
-    rs_item_t v = {.verdict = true, .cs = set->cs, .batch = b->number, .why = why};
+    rs_item_t v = {.verdict = true, .cs = set->cs, .batch = set->batch, .why = why};
     int rc = argv && argvlen ? 0 : COLLAB_E_NOMEM;
     pthread_mutex_lock(&self->mu);
     for (size_t k = 0; rc == 0 && k < set->nkeys; k++)
@@ -362,7 +370,9 @@ int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
     pthread_mutex_lock(&self->mu);
     uint64_t epoch = self->epoch;
     for (size_t i = 0; rc == 0 && i < b->n; i++) {
-        sent[i] = b->sets[i].meta || !refuse_locally(self, &b->sets[i], b->number);
+        int no_local = b->sets[i].meta ? 0 : refuse_locally(self, &b->sets[i], b->sets[i].batch);
+        rc = no_local < 0 ? no_local : 0;
+        sent[i] = no_local == 0;
         nsent += sent[i];
     }
     pthread_mutex_unlock(&self->mu);
@@ -372,7 +382,7 @@ int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
         rc = rs_read_log(self, c, &last);
     for (size_t i = 0; rc == 0 && i < b->n; i++)
         if (!b->sets[i].meta && (no[i] || !sent[i]))
-            rc = refuse(self, c, b, &b->sets[i], no[i] ? no[i] : COLLAB_STORE_REFUSED_CONFLICT);
+            rc = refuse(self, c, &b->sets[i], no[i] ? no[i] : COLLAB_STORE_REFUSED_CONFLICT);
     free(sent);
     free(no);
     return rc;
@@ -396,7 +406,8 @@ static void *writer_main(void *arg)
         }
         if (self->queued == 0)
             break;
-        rs_batch_t *b = &self->queue[self->qhead];
+        rs_batch_t *b = &self->queue[self->qhead]; /* no merge into it while busy */
+        uint64_t number = b->number;
         self->busy = true;
         self->gen++;
         bool failed = self->failed;
@@ -423,7 +434,7 @@ static void *writer_main(void *arg)
         self->queued--;
         self->busy = false;
         if (rc == 0)
-            self->committed++;
+            self->committed = number; /* a merged batch commits the loop's batches in it */
         pthread_cond_broadcast(&self->done);
         pthread_cond_broadcast(&self->room);
         rs_wake_fd(self);

@@ -47,30 +47,46 @@ local R = ARGV[6]
 local REC = {a = "a:", s = "s:", S = "s:", p = "p:", P = "p:", t = "t:"}
 local poisoned = {}
 
-local function passes(key, r)
-  local h = redis.call("HMGET", key, "rev", "rn", "rb")
-  local rev = tonumber(h[1]) or 0
-  if rev == r then return true end
-  return h[2] == R and tonumber(h[3]) ~= nil and tonumber(h[3]) <= r and r <= rev
+-- What the batch knows of a record: {rev, rn, rb} as read once (HMGET) and then as this
+-- script wrote it; a key it deletes is forgotten (read again if touched again).
+local known = {}
+local function state(key)
+  local k = known[key]
+  if not k then
+    local h = redis.call("HMGET", key, "rev", "rn", "rb")
+    k = {tonumber(h[1]) or 0, h[2], tonumber(h[3])}
+    known[key] = k
+  end
+  return k
 end
 
--- Writes a record: its value, the revision after, and the node's run.
+local function passes(key, r)
+  local k = state(key)
+  if k[1] == r then return true end
+  return k[2] == R and k[3] ~= nil and k[3] <= r and r <= k[1]
+end
+
+-- Writes a record: its value, the revision after, and the node's run. Returns the revision
+-- after and whether the record is new (absent before: its index sets gain it).
 local function put(key, blob)
-  local h = redis.call("HMGET", key, "rev", "rn", "rb")
-  local rev = tonumber(h[1]) or 0
+  local k = state(key)
+  local rev = k[1]
   local base = rev
-  if h[2] == R and h[3] then base = tonumber(h[3]) end
+  if k[2] == R and k[3] then base = k[3] end
   redis.call("HSET", key, "v", blob, "rev", rev + 1, "rn", R, "rb", base)
-  return rev + 1
+  known[key] = {rev + 1, R, base}
+  return rev + 1, rev == 0
 end
 
 local function drop_project(id)
   local tasks = redis.call("SMEMBERS", P .. "T:" .. id)
   for _, t in ipairs(tasks) do
     redis.call("DEL", P .. "t:" .. t)
+    known[P .. "t:" .. t] = nil
     redis.call("SREM", P .. "K:t", t)
   end
   redis.call("DEL", P .. "T:" .. id, P .. "p:" .. id)
+  known[P .. "p:" .. id] = nil
   redis.call("SREM", P .. "K:p", id)
 end
 
@@ -78,8 +94,9 @@ end
 local function event(agent, name, ts, data, retain)
   local seq = redis.call("INCR", P .. "q:" .. agent)
   local list = P .. "e:" .. agent
-  redis.call("RPUSH", list, cmsgpack.pack({seq, name, ts, data}))
-  redis.call("LTRIM", list, -retain, -1)
+  if redis.call("RPUSH", list, cmsgpack.pack({seq, name, ts, data})) > retain then
+    redis.call("LTRIM", list, -retain, -1)
+  end
   return {"e", agent, seq, name, ts, data}
 end
 
@@ -126,7 +143,9 @@ local function conditions(changes)
 end
 
 local results, last = {}, ""
-redis.call("ZREMRANGEBYSCORE", P .. "K:s", "-inf", now)
+-- The session index loses its expired entries before the batch's first session put: only a
+-- put adds to it, so a batch without one leaves it as bounded as it was.
+local swept = false
 for _, set in ipairs(batch) do
   local cs, changes = set[1], set[2]
   local code = conditions(changes)
@@ -144,11 +163,15 @@ for _, set in ipairs(batch) do
     for _, c in ipairs(changes) do
       local kind = c[1]
       if kind == "a" then
-        local rev = put(P .. "a:" .. c[2], c[4])
-        redis.call("SADD", P .. "K:a", c[2])
+        local rev, new = put(P .. "a:" .. c[2], c[4])
+        if new then redis.call("SADD", P .. "K:a", c[2]) end
         applied[#applied + 1] = {"a", c[2], rev, c[4]}
       elseif kind == "s" then
         local key = P .. "s:" .. c[2]
+        if not swept then
+          redis.call("ZREMRANGEBYSCORE", P .. "K:s", "-inf", now)
+          swept = true
+        end
         local rev = put(key, c[4])
         redis.call("PEXPIRE", key, c[5])
         redis.call("ZADD", P .. "K:s", c[6], c[2])
@@ -161,21 +184,24 @@ for _, set in ipairs(batch) do
         applied[#applied + 1] = {"s", c[2], rev, c[4]}
       elseif kind == "S" then
         redis.call("DEL", P .. "s:" .. c[2])
+        known[P .. "s:" .. c[2]] = nil
         redis.call("ZREM", P .. "K:s", c[2])
         redis.call("HDEL", P .. "F", c[2])
         fol = nil
         applied[#applied + 1] = {"S", c[2]}
       elseif kind == "p" then
-        local rev = put(P .. "p:" .. c[2], c[4])
-        redis.call("SADD", P .. "K:p", c[2])
+        local rev, new = put(P .. "p:" .. c[2], c[4])
+        if new then redis.call("SADD", P .. "K:p", c[2]) end
         applied[#applied + 1] = {"p", c[2], rev, c[4]}
       elseif kind == "P" then
         drop_project(c[2])
         applied[#applied + 1] = {"P", c[2]}
       elseif kind == "t" then
-        local rev = put(P .. "t:" .. c[2], c[4])
-        redis.call("SADD", P .. "K:t", c[2])
-        redis.call("SADD", P .. "T:" .. c[5], c[2])
+        local rev, new = put(P .. "t:" .. c[2], c[4])
+        if new then -- a task keeps its project: the index sets hold it from its creation
+          redis.call("SADD", P .. "K:t", c[2])
+          redis.call("SADD", P .. "T:" .. c[5], c[2])
+        end
         applied[#applied + 1] = {"t", c[2], rev, c[4]}
       elseif kind == "e" then
         applied[#applied + 1] = event(c[2], c[3], c[4], c[5], c[6])

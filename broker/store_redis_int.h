@@ -26,6 +26,7 @@ extern const size_t collab_redis_fetch_lua_len;
 
 /*  Bounds. */
 #define RS_MAX_QUEUED   4      /* batches submitted and not committed, before submit waits */
+#define RS_MERGE_MAX    512    /* change sets a queued batch takes in from later submits */
 #define RS_APPLIED_MAX  65536  /* log entries waiting for take_applied: the tail stops here */
 #define RS_APPLIED_HARD 262144 /* ...and the writer fails past this (the loop takes nothing) */
 #define RS_RANGE_COUNT  512    /* log entries per XRANGE / XREAD */
@@ -45,7 +46,8 @@ typedef struct {
     requires (control 16) are kept apart: they are read at a refusal, never poisoned. */
 typedef struct {
     uint64_t cs;
-    bool meta; /* the node-local values: never refused */
+    uint64_t batch; /* the number of the loop's batch it was submitted in */
+    bool meta;      /* the node-local values: never refused */
     msgpack_sbuffer buf;
     uint32_t count;
     char (*keys)[RS_KEY_MAX];
@@ -54,6 +56,8 @@ typedef struct {
     size_t nlive, caplive;
 } rs_set_t;
 
+/*  A batch as the writer commits it: one or more of the loop's batches, merged while they
+    waited behind the batch in flight; number is the last of them. */
 typedef struct {
     rs_set_t *sets;
     size_t n, cap;

@@ -226,6 +226,8 @@ static int submit_direct(rs_t *self)
 {
     int rc = rs_conn(self);
     self->open.number = ++self->submitted;
+    for (size_t i = 0; i < self->open.n; i++)
+        self->open.sets[i].batch = self->open.number;
     if (rc == 0)
         rc = rs_commit_batch(self, self->conn, &self->open);
     rs_batch_free(&self->open);
@@ -239,6 +241,34 @@ static int submit_direct(rs_t *self)
     self->committed = self->reported = self->submitted;
     pthread_mutex_unlock(&self->mu);
     return 0;
+}
+
+/*  Under mu: appends the open batch to the last queued one when that one waits behind the
+    batch in flight, so that one script call, one fsync and one read of the log serve both
+    (each set keeps its batch's number: poisoning and verdicts are per loop batch). The
+    merged batch takes the open one's number; committing it commits both. False when it
+    cannot (nothing waits, the waiting one is full, or out of memory): queued as it is. */
+static bool merge_queued(rs_t *self)
+{
+    if (self->queued == 0 || (self->queued == 1 && self->busy))
+        return false;
+    rs_batch_t *to = &self->queue[(self->qhead + self->queued - 1) % RS_MAX_QUEUED];
+    size_t n = to->n + self->open.n;
+    if (n > RS_MERGE_MAX)
+        return false;
+    if (n > to->cap) {
+        rs_set_t *grown = realloc(to->sets, n * sizeof *grown);
+        if (!grown)
+            return false;
+        to->sets = grown;
+        to->cap = n;
+    }
+    memcpy(to->sets + to->n, self->open.sets, self->open.n * sizeof *to->sets);
+    to->n = n;
+    to->number = self->open.number;
+    free(self->open.sets); /* its sets moved */
+    memset(&self->open, 0, sizeof self->open);
+    return true;
 }
 
 static int rs_submit(void *be)
@@ -261,8 +291,12 @@ static int rs_submit(void *be)
         return rc;
     }
     self->open.number = ++self->submitted;
-    self->queue[(self->qhead + self->queued++) % RS_MAX_QUEUED] = self->open;
-    memset(&self->open, 0, sizeof self->open);
+    for (size_t i = 0; i < self->open.n; i++)
+        self->open.sets[i].batch = self->open.number;
+    if (!merge_queued(self)) {
+        self->queue[(self->qhead + self->queued++) % RS_MAX_QUEUED] = self->open;
+        memset(&self->open, 0, sizeof self->open);
+    }
     pthread_cond_signal(&self->wake);
     pthread_mutex_unlock(&self->mu);
     return 0;

@@ -1,5 +1,6 @@
 /*  test_store_redis_open.c: the Redis store (broker/store_redis*.c) on a real redis-server, one
     broker at a time: what is committed loads back into a fresh store with its revisions,
+    the index sets hold a record from its creation through later puts,
     events are numbered by Redis and kept within the retention, meta values are the node's
     own, id blocks never overlap, password hashes are sealed under a vault, a second broker
     with the same node name and a server that is not durable are refused, and after kill -9
@@ -60,6 +61,71 @@ static void test_write_load(void)
     redisReply *r = raw("HGET %s rev", "t:5");
     CHECK(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "2") == 0);
     freeReplyObject(r);
+    free(s);
+    collab_store_destroy(&b);
+}
+
+/*  Whether member is in the index set key (SISMEMBER). */
+static bool indexed(const char *key, const char *member)
+{
+    char fmt[128];
+    snprintf(fmt, sizeof fmt, "SISMEMBER %%s %s", member);
+    redisReply *r = raw(fmt, key);
+    bool in = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r)
+        freeReplyObject(r);
+    return in;
+}
+
+/*  The index sets gain a record when the commit script creates it, and only then: a record
+    put again (in the same batch as its creation, and in later ones) is still in them, and
+    loads back; a project deleted leaves them with its tasks. */
+static void test_index_sets(void)
+{
+    new_prefix();
+    collab_store_t *a = open_ok("n1");
+    if (!a)
+        return;
+    put_sample(a); /* cs 1: agent w1, project 3, task 5 */
+    collab_task_t t;
+    mk_task(&t, 5, 3, COLLAB_TASK_COMPLETED, "review");
+    collab_store_set_changeset(a, 2); /* the same batch: task 5 put again */
+    CHECK_OK(collab_store_put_task(a, &t));
+    CHECK_OK(collab_store_commit(a));
+    collab_agent_t ag;
+    collab_project_t p;
+    mk_agent(&ag, "w1");
+    mk_project(&p, 3, "alpha2");
+    mk_task(&t, 5, 3, COLLAB_TASK_FAILED, "review2");
+    collab_store_set_changeset(a, 3); /* a later batch: each put again */
+    CHECK_OK(collab_store_put_agent(a, &ag));
+    CHECK_OK(collab_store_put_project(a, &p));
+    CHECK_OK(collab_store_put_task(a, &t));
+    CHECK_OK(collab_store_commit(a));
+    redisReply *r = raw("HGET %s rev", "t:5");
+    CHECK(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "3") == 0);
+    if (r)
+        freeReplyObject(r);
+    CHECK(indexed("K:a", "w1"));
+    CHECK(indexed("K:p", "3"));
+    CHECK(indexed("K:t", "5"));
+    CHECK(indexed("T:3", "5"));
+    collab_store_destroy(&a);
+    collab_store_t *b = open_ok("n2");
+    seen_t *s = calloc(1, sizeof *s);
+    CHECK_OK(collab_store_load(b, &seen_loader, s));
+    CHECK_EQ_INT(s->n, 4);
+    CHECK(find_line(s, 0, "p:3 alpha2") >= 0);
+    CHECK(find_line(s, 0, "t:5 status 3 title review2") >= 0);
+    if (tu_failures)
+        dump("load", s);
+    /* deleted: out of them, with its task */
+    collab_store_set_changeset(b, 4);
+    CHECK_OK(collab_store_delete_project(b, 3));
+    CHECK_OK(collab_store_commit(b));
+    CHECK(!indexed("K:p", "3"));
+    CHECK(!indexed("K:t", "5"));
+    CHECK(!indexed("T:3", "5"));
     free(s);
     collab_store_destroy(&b);
 }
@@ -283,6 +349,7 @@ int main(void)
     if (!CHECK(fx != NULL))
         return tu_exit("test_store_redis");
     TU_RUN(test_write_load);
+    TU_RUN(test_index_sets);
     TU_RUN(test_events_retention);
     TU_RUN(test_meta);
     TU_RUN(test_reserve_ids);

@@ -4,7 +4,8 @@
     changes of one task from the same revision: exactly one wins, the other comes back from
     take_refused with the winner's record; a broker's own two pipelined changes of one
     record both win (the run rule); an own entry older than a change still uncommitted does
-    not reach the tables; a later batch built on a refused change set is refused too; a
+    not reach the tables; a later batch built on a refused change set is refused too, and
+    so is a chain of them, merged into one script call or not; a
     broadcast reaches the followers of all that Redis knows, whichever node they subscribed
     on. */
 #include "store_redis_test.h"
@@ -222,6 +223,43 @@ out:
     teardown();
 }
 
+/*  A chain built on a refused change set is refused, however the writer groups the batches
+    (one script call for batches that waited behind the one in flight): n2's set 40 (tasks
+    21, 22) loses on 22; 41 (22, 23) was built on it; 42 (task 23 only) was built on 41,
+    although neither 23 nor 21 moved in Redis. All three come back refused, in order, and
+    Redis still holds 23 at its first revision. */
+static void test_poison_chain(void)
+{
+    if (!setup())
+        goto out;
+    created(21);
+    created(22);
+    created(23);
+    put_task(a, 2, 22, COLLAB_TASK_IN_PROGRESS); /* n2 has not seen this one */
+    CHECK_OK(collab_store_submit(a));
+    CHECK(settle(a, sa, ra, &nra));
+    put_task(b, 40, 21, COLLAB_TASK_IN_PROGRESS);
+    put_task(b, 40, 22, COLLAB_TASK_FAILED);
+    CHECK_OK(collab_store_submit(b));
+    put_task(b, 41, 22, COLLAB_TASK_COMPLETED);
+    put_task(b, 41, 23, COLLAB_TASK_IN_PROGRESS);
+    CHECK_OK(collab_store_submit(b));
+    put_task(b, 42, 23, COLLAB_TASK_COMPLETED);
+    CHECK_OK(collab_store_submit(b));
+    CHECK(settle(b, sb, rb, &nrb));
+    CHECK_EQ_INT(nrb, 3);
+    CHECK_EQ_U64(rb[0], 40);
+    CHECK_EQ_U64(rb[1], 41);
+    CHECK_EQ_U64(rb[2], 42);
+    redisReply *r = raw("HGET %s rev", "t:23");
+    CHECK(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "1") == 0);
+    if (r)
+        freeReplyObject(r);
+    CHECK(find_line(sb, 0, "restore t:23 status 0 title x") >= 0);
+out:
+    teardown();
+}
+
 /*  A session of agent, subscribed with all or not, put by st in change set cs. */
 static void put_follower(collab_store_t *st, uint64_t cs, const char *token, const char *agent,
                          bool all)
@@ -335,6 +373,7 @@ int main(void)
     TU_RUN(test_conflict);
     TU_RUN(test_run_rule);
     TU_RUN(test_poison);
+    TU_RUN(test_poison_chain);
     TU_RUN(test_broadcast);
     redisfix_stop(&fx);
     return tu_exit("test_store_redis_two");
