@@ -1,5 +1,5 @@
 # scripts/lib/redis.sh: a private redis-server for scripts, the shell twin of the tests'
-# tests/redis/redisfix.c. Source it, then:
+# tools/common/redisproc.c. Source it, then:
 #   redis_start DIR [--unix] [--acl PASSWORD_FILE | --users NODE,NODE...]
 #       writes DIR/redis.conf (DIR must exist and be the caller's own; mode 0700 is set) and
 #       starts redis-server DIR/redis.conf: loopback on a free port (retried when taken) or,

@@ -8,7 +8,7 @@
     argv: collab-broker, the test credentials, collab-attack. Needs redis-server. */
 #include "agentproc.h"
 #include "itest.h"
-#include "redisfix.h"
+#include "redisproc.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,7 +33,7 @@ static void write_passwords(const char *dir)
 }
 
 typedef struct {
-    redisfix_t *redis;
+    redisproc_t *redis;
     broker_proc_t a, b;
 } cluster_t;
 
@@ -42,13 +42,13 @@ typedef struct {
 static bool cluster_start(cluster_t *cl, const char *const *sets)
 {
     memset(cl, 0, sizeof *cl);
-    if (!(cl->redis = redisfix_start(NULL)))
+    if (!(cl->redis = redisproc_start(NULL)))
         return false;
     const char *args[2][24];
     for (int k = 0; k < 2; k++) {
         int n = 0;
         args[k][n++] = "--store";
-        args[k][n++] = redisfix_url(cl->redis);
+        args[k][n++] = redisproc_url(cl->redis);
         args[k][n++] = "--node";
         args[k][n++] = k == 0 ? "a" : "b";
         for (int i = 0; sets && sets[i] && n < 22; i++)
@@ -64,7 +64,7 @@ static void cluster_stop(cluster_t *cl)
 {
     broker_cleanup(&cl->a);
     broker_cleanup(&cl->b);
-    redisfix_stop(&cl->redis);
+    redisproc_stop(&cl->redis);
 }
 
 /*  Runs one attack against a (and b as --broker2) with --json; returns its exit code. */

@@ -12,7 +12,7 @@
       readable through B.
     argv: collab-broker, the test credentials. Needs redis-server (scripts/deps). */
 #include "itest.h"
-#include "redisfix.h"
+#include "redisproc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,13 +20,13 @@
 #define ROUNDS 1000
 
 static broker_proc_t A, B;
-static redisfix_t *R;
+static redisproc_t *R;
 
 static int start_cluster(void)
 {
-    if (!(R = redisfix_start(NULL)))
+    if (!(R = redisproc_start(NULL)))
         return -1;
-    const char *url = redisfix_url(R);
+    const char *url = redisproc_url(R);
     const char *a_args[] = {"--store", url,
                             "--node",  "a",
                             "--set",   "limits.tasks_per_project=5000",
@@ -248,7 +248,7 @@ int main(int argc, char **argv)
     if (!CHECK(start_cluster() == 0)) {
         broker_cleanup(&A);
         broker_cleanup(&B);
-        redisfix_stop(&R);
+        redisproc_stop(&R);
         return it_exit("test_cluster");
     }
     test_session_on_both();
@@ -257,6 +257,6 @@ int main(int argc, char **argv)
     test_kill_during_burst(); /* last: it kills A */
     broker_cleanup(&A);
     broker_cleanup(&B);
-    redisfix_stop(&R);
+    redisproc_stop(&R);
     return it_exit("test_cluster");
 }

@@ -17,7 +17,7 @@
     redis-server (scripts/deps). */
 #include "itest.h"
 #include "redis_conn.h"
-#include "redisfix.h"
+#include "redisproc.h"
 
 #include <hiredis/hiredis.h>
 
@@ -38,7 +38,7 @@
 #define LOG_BOUND "1000"
 
 static broker_proc_t A, B;
-static redisfix_t *R;
+static redisproc_t *R;
 static bool strong;          /* argv[3] "strong": replay, replay_scope, revocation strong */
 static int once_wait = 3000; /* once()'s wait for its reply */
 static collab_client_t *admin_a, *admin_b; /* logged in before any outage */
@@ -47,9 +47,9 @@ static collab_client_t *admin_a, *admin_b; /* logged in before any outage */
     revocation) strong too, so that the outage meets their checks. */
 static int start_cluster(bool strong)
 {
-    if (!(R = redisfix_start(NULL)))
+    if (!(R = redisproc_start(NULL)))
         return -1;
-    const char *url = redisfix_url(R);
+    const char *url = redisproc_url(R);
     const char *replay = strong ? "replay=strong" : "replay=weak";
     const char *scope = strong ? "replay_scope=strong" : "replay_scope=weak";
     const char *revocation = strong ? "revocation=strong" : "revocation=weak";
@@ -226,7 +226,7 @@ static void test_frozen(void)
     if (!CHECK(on_a && on_b))
         goto out;
     CHECK(it_create_project(on_a, "before the freeze") != 0);
-    if (!CHECK(redisfix_freeze(R) == 0))
+    if (!CHECK(redisproc_freeze(R) == 0))
         goto out;
     /* reads, one after the other on each broker, until each refuses: local reads are
        answered until the broker sees the freeze, then refused. Under strong revocation a
@@ -263,7 +263,7 @@ static void test_frozen(void)
             (unsigned long long)wms, (unsigned long long)rms, (unsigned long long)hms);
     CHECK(wms <= TIMEOUT_MS && rms <= TIMEOUT_MS);
     CHECK(stat_of(admin_a, "store_available") == 0);
-    CHECK_OK(redisfix_thaw(R));
+    CHECK_OK(redisproc_thaw(R));
     CHECK(converged(10000));
     CHECK(it_create_project(on_b, "after the thaw") != 0);
     CHECK_OK(it_call(on_a, NULL, "list_projects", NULL));
@@ -279,7 +279,7 @@ static int cut_connections(void)
     collab_redis_opts_t o = {.command_timeout_ms = 2000};
     char err[256];
     redisReply *r = NULL;
-    if (collab_redis_addr_parse(redisfix_url(R), &o.addr, err, sizeof err) != 0)
+    if (collab_redis_addr_parse(redisproc_url(R), &o.addr, err, sizeof err) != 0)
         return -1;
     collab_redis_t *c = collab_redis_new(&o);
     int rc = c ? collab_redis_connect(c) : -1;
@@ -380,7 +380,7 @@ static void test_kill9(void)
                     5000);
     }
     CHECK(sent < BURST); /* the kill meets the burst */
-    CHECK_OK(redisfix_kill9(R));
+    CHECK_OK(redisproc_kill9(R));
     for (; sent < BURST; sent++)
         for (int k = 0; k < 2; k++)
             if (!CHECK(send_burst(on[k], "AB"[k], sent) == 0))
@@ -402,7 +402,7 @@ static void test_kill9(void)
     CHECK_EQ_INT(once(on[1], "list_projects", NULL, 0, NULL, NULL), COLLAB_E_UNAVAILABLE);
     CHECK_EQ_INT(once(on[0], "heartbeat", NULL, 0, NULL, NULL), 0);
     CHECK_EQ_INT(once(on[1], "heartbeat", NULL, 0, NULL, NULL), 0);
-    CHECK_OK(redisfix_restart(R));
+    CHECK_OK(redisproc_restart(R));
     CHECK(converged(15000));
     CHECK(running(&A) && running(&B) && A.pid == pa && B.pid == pb); /* the same processes */
     /* every acknowledged write, through both brokers */
@@ -462,6 +462,6 @@ int main(int argc, char **argv)
     collab_client_destroy(&admin_b);
     broker_cleanup(&A);
     broker_cleanup(&B);
-    redisfix_stop(&R);
+    redisproc_stop(&R);
     return it_exit("test_cluster_outage");
 }

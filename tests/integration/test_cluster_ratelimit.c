@@ -15,7 +15,7 @@
     counters, with deadlines. argv: collab-broker, the test credentials. */
 #include "itest.h"
 #include "redis_conn.h"
-#include "redisfix.h"
+#include "redisproc.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -26,14 +26,14 @@
 #define TOKEN_MS 20000u /* one token */
 
 static broker_proc_t A, B, WA, WB; /* WA, WB: rate_limit weak */
-static redisfix_t *R;
+static redisproc_t *R;
 static collab_redis_t *RC; /* the test's own connection: the sync counters */
 
 static int start_cluster(void)
 {
-    if (!(R = redisfix_start(NULL)))
+    if (!(R = redisproc_start(NULL)))
         return -1;
-    const char *url = redisfix_url(R);
+    const char *url = redisproc_url(R);
     char err[256];
     collab_redis_opts_t o = {0};
     if (collab_redis_addr_parse(url, &o.addr, err, sizeof err) != 0 ||
@@ -236,6 +236,6 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4; i++)
         broker_cleanup(all[i]);
     collab_redis_destroy(&RC);
-    redisfix_stop(&R);
+    redisproc_stop(&R);
     return it_exit("test_cluster_ratelimit");
 }

@@ -6,7 +6,7 @@
 
 #include "collab_clock.h"
 #include "redis_conn.h"
-#include "redisfix.h"
+#include "redisproc.h"
 #include "store_redis.h"
 #include "testutil.h"
 
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static redisfix_t *fx;
+static redisproc_t *fx;
 static char prefix[64];
 
 /*  A fresh prefix: each test sees only its own keys. */
@@ -34,7 +34,7 @@ static inline void new_prefix(void)
 static inline collab_store_t *open_node(const char *node, char *err, size_t errlen)
 {
     collab_store_redis_opts_t o = {
-        .address = redisfix_url(fx), .node = node, .prefix = prefix, .command_timeout_ms = 2000};
+        .address = redisproc_url(fx), .node = node, .prefix = prefix, .command_timeout_ms = 2000};
     return collab_store_open_redis(&o, err, errlen);
 }
 
@@ -57,7 +57,7 @@ static inline redisReply *raw(const char *fmt, const char *key)
     char err[256], full[256];
     redisReply *r = NULL;
     snprintf(full, sizeof full, "%s%s", prefix, key);
-    if (collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err) != 0)
+    if (collab_redis_addr_parse(redisproc_url(fx), &o.addr, err, sizeof err) != 0)
         return NULL;
     collab_redis_t *c = collab_redis_new(&o);
     if (c && collab_redis_connect(c) == 0)

@@ -323,7 +323,7 @@ static void test_signed_reads(void)
 
 int main(void)
 {
-    if (!(fx = redisfix_start(NULL)))
+    if (!(fx = redisproc_start(NULL)))
         return 1;
     TU_RUN(test_nonce_across_brokers);
     TU_RUN(test_session_required);
@@ -331,6 +331,6 @@ int main(void)
     TU_RUN(test_revocation_weak);
     TU_RUN(test_revocation_strong);
     TU_RUN(test_signed_reads);
-    redisfix_stop(&fx);
+    redisproc_stop(&fx);
     return tu_exit("test_cluster_controls");
 }

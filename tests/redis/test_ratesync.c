@@ -9,7 +9,7 @@
 #include "ratesync.h"
 #include "redis_access.h"
 #include "redis_conn.h"
-#include "redisfix.h"
+#include "redisproc.h"
 #include "testutil.h"
 
 #include <fcntl.h>
@@ -30,7 +30,7 @@ typedef struct {
     collab_ratesync_t *sync;
 } node_t;
 
-static redisfix_t *R;
+static redisproc_t *R;
 
 static uint64_t real_ms(void) /* the deadlines' clock */
 {
@@ -43,7 +43,7 @@ static int node_open(node_t *n, const char *name, const char *passfile)
     collab_rate_budgets_t b = {PER_S, BURST, PER_S, BURST, PER_S, BURST};
     char err[256] = "";
     n->gate = collab_rate_gate_new(&b, 1024);
-    collab_ratesync_opts_t o = {.address = redisfix_url(R),
+    collab_ratesync_opts_t o = {.address = redisproc_url(R),
                                 .passfile = passfile,
                                 .prefix = "tc:",
                                 .node = name,
@@ -177,7 +177,7 @@ static void test_keys_bounded(void)
 {
     collab_redis_opts_t o = {0};
     char err[256];
-    CHECK_OK(collab_redis_addr_parse(redisfix_url(R), &o.addr, err, sizeof err));
+    CHECK_OK(collab_redis_addr_parse(redisproc_url(R), &o.addr, err, sizeof err));
     collab_redis_t *c = collab_redis_new(&o);
     if (!CHECK(c && collab_redis_connect(c) == 0))
         goto out;
@@ -204,16 +204,16 @@ out:
 
 static void test_least_privilege_user(void)
 {
-    redisfix_t *plain = R;
-    redisfix_opts_t fo = {.user = "b1",
+    redisproc_t *plain = R;
+    redisproc_opts_t fo = {.user = "b1",
                           .password = "pw-b1",
                           .acl_rules = "resetchannels resetkeys ~tc:* " COLLAB_REDIS_BROKER_ACL};
-    R = redisfix_start(&fo);
+    R = redisproc_start(&fo);
     node_t a = {0}, b = {0};
     char pf[512];
     if (!CHECK(R != NULL))
         goto out;
-    snprintf(pf, sizeof pf, "%s/b1.redispw", redisfix_dir(R));
+    snprintf(pf, sizeof pf, "%s/b1.redispw", redisproc_dir(R));
     int fd = open(pf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK(fd >= 0 && write(fd, "b1 pw-b1\n", 9) == 9);
     if (fd >= 0)
@@ -228,7 +228,7 @@ static void test_least_privilege_user(void)
 out:
     node_close(&a);
     node_close(&b);
-    redisfix_stop(&R);
+    redisproc_stop(&R);
     R = plain;
 }
 
@@ -238,7 +238,7 @@ static void test_redis_gone(void)
     if (!CHECK(node_open(&a, "a", NULL) == 0))
         goto out;
     CHECK_EQ_INT(sync_once(&a), 1);
-    CHECK_OK(redisfix_halt(R));
+    CHECK_OK(redisproc_halt(R));
     for (int i = 0; i < BURST; i++)
         CHECK_OK(admit(&a, "w6", NULL));
     CHECK_EQ_INT(sync_once(&a), -1);
@@ -246,7 +246,7 @@ static void test_redis_gone(void)
     /* the buckets go on alone */
     CHECK_RC(admit(&a, "w6", NULL), COLLAB_E_RATE_LIMITED);
     CHECK_OK(admit(&a, "w7", NULL));
-    CHECK_OK(redisfix_restart(R));
+    CHECK_OK(redisproc_restart(R));
     now_ms += 2000; /* past the back-off */
     CHECK_EQ_INT(sync_once(&a), 1);
 out:
@@ -256,7 +256,7 @@ out:
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    R = redisfix_start(NULL);
+    R = redisproc_start(NULL);
     if (!CHECK(R != NULL))
         return tu_exit("test_ratesync");
     TU_RUN(test_spent_on_a_refused_on_b);
@@ -265,6 +265,6 @@ int main(void)
     TU_RUN(test_keys_bounded);
     TU_RUN(test_least_privilege_user);
     TU_RUN(test_redis_gone);
-    redisfix_stop(&R);
+    redisproc_stop(&R);
     return tu_exit("test_ratesync");
 }

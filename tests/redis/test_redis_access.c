@@ -4,7 +4,7 @@
     reason; a least-privilege ACL user with the default user off is accepted, and the
     durability check at start reads every setting it needs with that user's rights. */
 #include "redis_access.h"
-#include "redisfix.h"
+#include "redisproc.h"
 #include "testutil.h"
 
 #include <signal.h>
@@ -14,10 +14,10 @@
 
 /*  Starts a server with opts, connects as user/password, runs the check; returns its code
     with the reason in why. */
-static int check_dur(const redisfix_opts_t *fo, const char *user, const char *password, char *why,
+static int check_dur(const redisproc_opts_t *fo, const char *user, const char *password, char *why,
                      size_t whylen, collab_redis_durability_t *dur)
 {
-    redisfix_t *fx = redisfix_start(fo);
+    redisproc_t *fx = redisproc_start(fo);
     if (!CHECK(fx != NULL))
         return -999;
     collab_redis_auth_t auth = {{0}, {0}};
@@ -25,7 +25,7 @@ static int check_dur(const redisfix_opts_t *fo, const char *user, const char *pa
     snprintf(auth.user, sizeof auth.user, "%s", user ? user : "");
     snprintf(auth.password, sizeof auth.password, "%s", password ? password : "");
     char err[256];
-    CHECK_OK(collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err));
+    CHECK_OK(collab_redis_addr_parse(redisproc_url(fx), &o.addr, err, sizeof err));
     collab_redis_t *c = collab_redis_new(&o);
     int rc = collab_redis_connect(c);
     CHECK_OK(rc);
@@ -34,11 +34,11 @@ static int check_dur(const redisfix_opts_t *fo, const char *user, const char *pa
     if (rc == 0 && dur)
         rc = collab_redis_check_durable(c, dur);
     collab_redis_destroy(&c);
-    redisfix_stop(&fx);
+    redisproc_stop(&fx);
     return rc;
 }
 
-static int check(const redisfix_opts_t *fo, const char *user, const char *password, char *why,
+static int check(const redisproc_opts_t *fo, const char *user, const char *password, char *why,
                  size_t whylen)
 {
     return check_dur(fo, user, password, why, whylen, NULL);
@@ -51,7 +51,7 @@ static void test_open_store_refused(void)
     CHECK_RC(check(NULL, NULL, NULL, why, sizeof why), COLLAB_E_FORBIDDEN);
     CHECK(strstr(why, "default user") != NULL);
     /* an ACL user of its own, but the default user still on without a password */
-    redisfix_opts_t fo = {.extra_conf = "user default on nopass ~* &* +@all\n"
+    redisproc_opts_t fo = {.extra_conf = "user default on nopass ~* &* +@all\n"
                                         "user b1 on >pw-b1 " LEAST};
     CHECK_RC(check(&fo, "b1", "pw-b1", why, sizeof why), COLLAB_E_FORBIDDEN);
     CHECK(strstr(why, "did not authenticate") != NULL);
@@ -60,7 +60,7 @@ static void test_open_store_refused(void)
 static void test_default_with_password_refused(void)
 {
     char why[400];
-    redisfix_opts_t fo = {.extra_conf = "requirepass pw-default"};
+    redisproc_opts_t fo = {.extra_conf = "requirepass pw-default"};
     CHECK_RC(check(&fo, "", "pw-default", why, sizeof why), COLLAB_E_FORBIDDEN);
     CHECK(strstr(why, "default user") != NULL);
     CHECK_RC(check(&fo, "default", "pw-default", why, sizeof why), COLLAB_E_FORBIDDEN);
@@ -69,7 +69,7 @@ static void test_default_with_password_refused(void)
 static void test_admin_user_refused(void)
 {
     char why[400];
-    redisfix_opts_t fo = {.user = "b1", .password = "pw-b1"}; /* ~* &* +@all */
+    redisproc_opts_t fo = {.user = "b1", .password = "pw-b1"}; /* ~* &* +@all */
     CHECK_RC(check(&fo, "b1", "pw-b1", why, sizeof why), COLLAB_E_FORBIDDEN);
     CHECK(strstr(why, "admin commands") != NULL);
 }
@@ -77,7 +77,7 @@ static void test_admin_user_refused(void)
 static void test_config_set_refused(void)
 {
     char why[400];
-    redisfix_opts_t fo = {.user = "b1", .password = "pw-b1", .acl_rules = LEAST " +config|set"};
+    redisproc_opts_t fo = {.user = "b1", .password = "pw-b1", .acl_rules = LEAST " +config|set"};
     CHECK_RC(check(&fo, "b1", "pw-b1", why, sizeof why), COLLAB_E_FORBIDDEN);
     CHECK(strstr(why, "CONFIG SET") != NULL);
 }
@@ -85,7 +85,7 @@ static void test_config_set_refused(void)
 static void test_other_keys_refused(void)
 {
     char why[400];
-    redisfix_opts_t fo = {.user = "b1",
+    redisproc_opts_t fo = {.user = "b1",
                           .password = "pw-b1",
                           .acl_rules = "resetchannels ~* " COLLAB_REDIS_BROKER_ACL};
     CHECK_RC(check(&fo, "b1", "pw-b1", why, sizeof why), COLLAB_E_FORBIDDEN);
@@ -95,7 +95,7 @@ static void test_other_keys_refused(void)
 static void test_least_privilege_accepted(void)
 {
     char why[400] = "unset";
-    redisfix_opts_t fo = {.user = "b1",
+    redisproc_opts_t fo = {.user = "b1",
                           .password = "pw-b1",
                           .acl_rules = LEAST,
                           .extra_conf = "user b2 on >pw-b2 " LEAST};

@@ -1,11 +1,11 @@
 /*  test_redis_conn.c: the connection's replies (broker/redis_conn.c). On a real
-    redis-server (redisfix): a pipeline's replies in order, an error reply among them that
+    redis-server (redisproc): a pipeline's replies in order, an error reply among them that
     leaves the connection up, OOM under noeviction as a clear COLLAB_E_QUOTA, EXEC's errors,
     SELECT, the pipeline's bound. On a fake server in this process, which writes raw bytes:
     a reply too large in elements or in bytes, a protocol error and a server that closes each
     break the connection with their own code, bounded in memory. */
 #include "redis_conn.h"
-#include "redisfix.h"
+#include "redisproc.h"
 #include "collab_spawn.h"
 #include "testutil.h"
 
@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static redisfix_t *fx; /* the real server of the first tests */
+static redisproc_t *fx; /* the real server of the first tests */
 
 static collab_redis_t *conn_to_url(const char *url, int command_ms)
 {
@@ -30,7 +30,7 @@ static collab_redis_t *conn_to_url(const char *url, int command_ms)
 
 static void test_pipeline(void)
 {
-    collab_redis_t *c = conn_to_url(redisfix_url(fx), 2000);
+    collab_redis_t *c = conn_to_url(redisproc_url(fx), 2000);
     collab_redis_reply_t *r = NULL;
     CHECK_OK(collab_redis_connect(c));
     CHECK_RC(collab_redis_read(c, &r), COLLAB_E_INTERNAL); /* nothing pending */
@@ -85,7 +85,7 @@ static void test_pipeline(void)
 
 static void test_oom(void)
 {
-    collab_redis_t *c = conn_to_url(redisfix_url(fx), 2000);
+    collab_redis_t *c = conn_to_url(redisproc_url(fx), 2000);
     collab_redis_reply_t *r = NULL;
     CHECK_OK(collab_redis_connect(c));
     CHECK_OK(collab_redis_callf(c, &r, "SET %s %s", "before", "full"));
@@ -110,8 +110,8 @@ static void test_select(void)
 {
     char url[200];
     collab_redis_reply_t *r = NULL;
-    snprintf(url, sizeof url, "%s/3", redisfix_url(fx));
-    collab_redis_t *c3 = conn_to_url(url, 2000), *c0 = conn_to_url(redisfix_url(fx), 2000);
+    snprintf(url, sizeof url, "%s/3", redisproc_url(fx));
+    collab_redis_t *c3 = conn_to_url(url, 2000), *c0 = conn_to_url(redisproc_url(fx), 2000);
     CHECK_OK(collab_redis_connect(c3));
     CHECK_OK(collab_redis_connect(c0));
     CHECK_OK(collab_redis_callf(c3, &r, "SET %s %s", "in3", "x"));
@@ -120,7 +120,7 @@ static void test_select(void)
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
     collab_redis_reply_free(&r);
     collab_redis_destroy(&c3);
-    snprintf(url, sizeof url, "%s/99", redisfix_url(fx));
+    snprintf(url, sizeof url, "%s/99", redisproc_url(fx));
     c3 = conn_to_url(url, 2000);
     CHECK_RC(collab_redis_connect(c3), COLLAB_E_BAD_REQUEST);
     CHECK(strstr(collab_redis_why(c3), "out of range") != NULL);
@@ -272,12 +272,12 @@ static void test_fake_huge_bulk(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    fx = redisfix_start(NULL);
+    fx = redisproc_start(NULL);
     if (CHECK(fx != NULL)) {
         TU_RUN(test_pipeline);
         TU_RUN(test_oom);
         TU_RUN(test_select);
-        redisfix_stop(&fx);
+        redisproc_stop(&fx);
     }
     TU_RUN(test_fake_replies);
     TU_RUN(test_fake_huge_bulk);

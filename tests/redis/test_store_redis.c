@@ -275,18 +275,18 @@ static void test_duplicate_node(void)
 /*  A server that would lose acknowledged writes (fsync every second) is refused, saying so. */
 static void test_not_durable(void)
 {
-    redisfix_opts_t o = {.appendfsync = "everysec"};
-    redisfix_t *lax = redisfix_start(&o);
+    redisproc_opts_t o = {.appendfsync = "everysec"};
+    redisproc_t *lax = redisproc_start(&o);
     if (!CHECK(lax != NULL))
         return;
-    collab_store_redis_opts_t so = {.address = redisfix_url(lax), .node = "n1"};
+    collab_store_redis_opts_t so = {.address = redisproc_url(lax), .node = "n1"};
     char err[1024] = "";
     collab_store_t *st = collab_store_open_redis(&so, err, sizeof err);
     CHECK(st == NULL);
     if (!CHECK(strstr(err, "appendfsync") != NULL && strstr(err, "everysec") != NULL))
         fprintf(stderr, "  err: %s\n", err);
     collab_store_destroy(&st);
-    redisfix_stop(&lax);
+    redisproc_stop(&lax);
 }
 
 /*  Waits until every batch submitted so far is acknowledged (committed). */
@@ -328,8 +328,8 @@ static void test_kill9(void)
             CHECK(acknowledged(st));
     }
     CHECK(acknowledged(st));
-    CHECK_OK(redisfix_kill9(fx));
-    CHECK_OK(redisfix_restart(fx));
+    CHECK_OK(redisproc_kill9(fx));
+    CHECK_OK(redisproc_restart(fx));
     collab_store_destroy(&st); /* its connections broke: it gives its name back on a new one */
     st = open_ok("n2");
     seen_t *s = calloc(1, sizeof *s);
@@ -345,7 +345,7 @@ out:
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    fx = redisfix_start(NULL);
+    fx = redisproc_start(NULL);
     if (!CHECK(fx != NULL))
         return tu_exit("test_store_redis");
     TU_RUN(test_write_load);
@@ -357,6 +357,6 @@ int main(void)
     TU_RUN(test_duplicate_node);
     TU_RUN(test_not_durable);
     TU_RUN(test_kill9);
-    redisfix_stop(&fx);
+    redisproc_stop(&fx);
     return tu_exit("test_store_redis");
 }

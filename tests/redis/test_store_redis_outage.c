@@ -18,7 +18,7 @@
 static collab_store_t *open_fast(const char *node)
 {
     char err[512] = "";
-    collab_store_redis_opts_t o = {.address = redisfix_url(fx),
+    collab_store_redis_opts_t o = {.address = redisproc_url(fx),
                                    .node = node,
                                    .prefix = prefix,
                                    .command_timeout_ms = TIMEOUT_MS,
@@ -89,7 +89,7 @@ static void test_frozen_in_flight(void)
     CHECK_OK(collab_store_start_writer(st));
     CHECK(commit_one(st, s, 1, 1, "before"));
     CHECK(collab_store_available(st));
-    CHECK_OK(redisfix_freeze(fx));
+    CHECK_OK(redisproc_freeze(fx));
     put_task(st, 7, 2, "in flight");
     put_task(st, 8, 3, "in flight too");
     CHECK_OK(collab_store_submit(st)); /* handed to the writer: EVALSHA meets the freeze */
@@ -125,7 +125,7 @@ static void test_frozen_in_flight(void)
     }
     CHECK(o.attempts >= 1 && o.attempt_why[0] != '\0');
     fprintf(stderr, "  attempt %llu failed: %s\n", (unsigned long long)o.attempts, o.attempt_why);
-    CHECK_OK(redisfix_thaw(fx));
+    CHECK_OK(redisproc_thaw(fx));
     CHECK(wait_outage(st, s, true, true, 10000) >= 0); /* it reconnected by itself */
     CHECK_OK(collab_store_recover(st, &seen_loader, re, &reloaded));
     CHECK(reloaded); /* a batch was lost: the tables may hold what Redis does not */
@@ -150,12 +150,12 @@ static void test_killed_idle(void)
         goto out;
     CHECK_OK(collab_store_start_writer(st));
     CHECK(commit_one(st, s, 1, 1, "before"));
-    CHECK_OK(redisfix_kill9(fx));
+    CHECK_OK(redisproc_kill9(fx));
     CHECK(wait_outage(st, s, true, false, 5000) >= 0); /* the tail's next call fails */
     collab_store_outage_t o;
     CHECK_RC(collab_store_outage(st, &o), COLLAB_E_UNAVAILABLE);
     CHECK_EQ_U64(o.nlost, 0);
-    CHECK_OK(redisfix_restart(fx));
+    CHECK_OK(redisproc_restart(fx));
     CHECK(wait_outage(st, s, true, true, 10000) >= 0);
     bool reloaded = true;
     CHECK_OK(collab_store_recover(st, &seen_loader, re, &reloaded));
@@ -188,9 +188,9 @@ static void test_lost_batch_run_late(void)
     CHECK(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "n1#0") == 0);
     if (r)
         freeReplyObject(r);
-    CHECK_OK(redisfix_kill9(fx));
+    CHECK_OK(redisproc_kill9(fx));
     CHECK(wait_outage(st, s, true, false, 5000) >= 0);
-    CHECK_OK(redisfix_restart(fx));
+    CHECK_OK(redisproc_restart(fx));
     CHECK(wait_outage(st, s, true, true, 10000) >= 0);
     bool reloaded = true;
     CHECK_OK(collab_store_recover(st, &seen_loader, re, &reloaded));
@@ -230,7 +230,7 @@ static bool node_key_is(const char *want)
     char err[256], key[128];
     bool is = false;
     snprintf(key, sizeof key, "%snode:n1", prefix);
-    if (collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err) != 0)
+    if (collab_redis_addr_parse(redisproc_url(fx), &o.addr, err, sizeof err) != 0)
         return false;
     collab_redis_t *c = collab_redis_new(&o);
     int64_t end = collab_mono_ms() + 5000;
@@ -284,13 +284,13 @@ out:
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    fx = redisfix_start(NULL);
+    fx = redisproc_start(NULL);
     if (!CHECK(fx != NULL))
         return tu_exit("test_store_redis_outage");
     TU_RUN(test_frozen_in_flight);
     TU_RUN(test_killed_idle);
     TU_RUN(test_node_key);
     TU_RUN(test_lost_batch_run_late);
-    redisfix_stop(&fx);
+    redisproc_stop(&fx);
     return tu_exit("test_store_redis_outage");
 }

@@ -366,7 +366,7 @@ out:
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    fx = redisfix_start(NULL);
+    fx = redisproc_start(NULL);
     if (!CHECK(fx != NULL))
         return tu_exit("test_store_redis_two");
     TU_RUN(test_applied);
@@ -375,6 +375,6 @@ int main(void)
     TU_RUN(test_poison);
     TU_RUN(test_poison_chain);
     TU_RUN(test_broadcast);
-    redisfix_stop(&fx);
+    redisproc_stop(&fx);
     return tu_exit("test_store_redis_two");
 }

@@ -317,7 +317,7 @@ static void run_cell(const matrix_t *m, const cJSON *atk, const char *col, cell_
     mkdir(pwdir, 0700);
     write_passwords(m, pwdir);
     cell_env_t env = {.dir = dir};
-    cellstore_t store = {.proc.pid = 0};
+    cellstore_t store = {.server = NULL};
     pid_t b = 0, a = -1;
     if (cluster)
         b = start_cluster(m, atk, col, &env, &store, cell);

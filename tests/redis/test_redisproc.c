@@ -1,4 +1,4 @@
-/*  test_redisfix.c: the private redis-server of the tests (redisfix.c) and the connection
+/*  test_redisproc.c: the private redis-server of the tests (redisproc.c) and the connection
     (broker/redis_conn.c) against it: it starts and answers PING over TCP and a unix socket
     of mode 0700; a write acknowledged before kill -9 is there after the restart (AOF,
     appendfsync always); a frozen server (SIGSTOP) makes a call, and a pipeline larger than
@@ -6,7 +6,7 @@
    appendfsync everysec; an ACL user works and the default user is refused; the folder and the
    process are gone at the end. */
 #include "redis_conn.h"
-#include "redisfix.h"
+#include "redisproc.h"
 #include "collab_clock.h"
 #include "testutil.h"
 
@@ -20,11 +20,11 @@
 #define COMMAND_MS 200
 
 /*  A connection to the fixture's server, connected; NULL (a failure counted) otherwise. */
-static collab_redis_t *conn_to(const redisfix_t *fx, const collab_redis_auth_t *secret)
+static collab_redis_t *conn_to(const redisproc_t *fx, const collab_redis_auth_t *secret)
 {
     collab_redis_opts_t o = {.auth = secret, .command_timeout_ms = COMMAND_MS};
     char err[256];
-    if (!CHECK(collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err) == 0))
+    if (!CHECK(collab_redis_addr_parse(redisproc_url(fx), &o.addr, err, sizeof err) == 0))
         return NULL;
     collab_redis_t *c = collab_redis_new(&o);
     if (CHECK(c != NULL) && collab_redis_connect(c) != 0) {
@@ -50,19 +50,19 @@ static int call_str(collab_redis_t *c, char *out, size_t cap, const char *fmt, c
 
 /*  One case: its own server, a connection to it, and the server's pid. */
 typedef struct {
-    redisfix_t *fx;
+    redisproc_t *fx;
     collab_redis_t *c;
     pid_t pid;
 } case_t;
 
 /*  Starts the server and connects. false (a failure counted) when either fails. */
-static bool case_start(case_t *t, const redisfix_opts_t *o, const collab_redis_auth_t *secret)
+static bool case_start(case_t *t, const redisproc_opts_t *o, const collab_redis_auth_t *secret)
 {
     memset(t, 0, sizeof *t);
-    t->fx = redisfix_start(o);
+    t->fx = redisproc_start(o);
     if (!CHECK(t->fx != NULL))
         return false;
-    t->pid = redisfix_pid(t->fx);
+    t->pid = redisproc_pid(t->fx);
     t->c = conn_to(t->fx, secret);
     return t->c != NULL;
 }
@@ -76,8 +76,8 @@ static void case_end(case_t *t)
     collab_redis_destroy(&t->c);
     if (!t->fx)
         return;
-    snprintf(dir, sizeof dir, "%s", redisfix_dir(t->fx));
-    redisfix_stop(&t->fx);
+    snprintf(dir, sizeof dir, "%s", redisproc_dir(t->fx));
+    redisproc_stop(&t->fx);
     CHECK(t->fx == NULL);
     CHECK(stat(dir, &st) != 0 && errno == ENOENT);
     CHECK(t->pid > 0 && kill(t->pid, 0) != 0 && errno == ESRCH);
@@ -108,14 +108,14 @@ static void test_survives_kill9(void)
     }
     CHECK_OK(call_str(t.c, got, sizeof got, "SET acked %s", "before-kill"));
     CHECK_STR(got, "OK");
-    CHECK_OK(redisfix_kill9(t.fx));
+    CHECK_OK(redisproc_kill9(t.fx));
     CHECK_RC(call_str(t.c, got, sizeof got, "GET %s", "acked"), COLLAB_E_IO);
     CHECK(!collab_redis_connected(t.c));
     CHECK_RC(collab_redis_connect(t.c), COLLAB_E_IO); /* nothing listens */
-    CHECK(strstr(collab_redis_why(t.c), redisfix_url(t.fx)) != NULL);
-    CHECK_OK(redisfix_restart(t.fx));
-    CHECK(redisfix_pid(t.fx) != t.pid);
-    t.pid = redisfix_pid(t.fx);
+    CHECK(strstr(collab_redis_why(t.c), redisproc_url(t.fx)) != NULL);
+    CHECK_OK(redisproc_restart(t.fx));
+    CHECK(redisproc_pid(t.fx) != t.pid);
+    t.pid = redisproc_pid(t.fx);
     CHECK_OK(collab_redis_connect(t.c));
     CHECK_OK(call_str(t.c, got, sizeof got, "GET %s", "acked"));
     CHECK_STR(got, "before-kill");
@@ -130,7 +130,7 @@ static void test_frozen_times_out(void)
         case_end(&t);
         return;
     }
-    CHECK_OK(redisfix_freeze(t.fx));
+    CHECK_OK(redisproc_freeze(t.fx));
     int64_t t0 = collab_mono_ms();
     CHECK_RC(call_str(t.c, got, sizeof got, "PING", NULL), COLLAB_E_TIMEOUT);
     int64_t took = collab_mono_ms() - t0;
@@ -155,18 +155,18 @@ static void test_frozen_times_out(void)
     took = collab_mono_ms() - t0;
     if (!CHECK(took >= COMMAND_MS && took < COMMAND_MS + 100))
         fprintf(stderr, "  the pipeline's write took %lld ms\n", (long long)took);
-    CHECK_OK(redisfix_thaw(t.fx));
+    CHECK_OK(redisproc_thaw(t.fx));
     CHECK_OK(collab_redis_connect(t.c));
     CHECK_OK(call_str(t.c, got, sizeof got, "PING", NULL));
     /* halt while frozen: it is woken to take its SIGTERM */
-    CHECK_OK(redisfix_freeze(t.fx));
-    CHECK_OK(redisfix_halt(t.fx));
+    CHECK_OK(redisproc_freeze(t.fx));
+    CHECK_OK(redisproc_halt(t.fx));
     case_end(&t);
 }
 
 static void test_everysec_refused(void)
 {
-    redisfix_opts_t o = {.appendfsync = "everysec", .maxmemory = "0"};
+    redisproc_opts_t o = {.appendfsync = "everysec", .maxmemory = "0"};
     case_t t;
     char got[64];
     collab_redis_durability_t d;
@@ -189,14 +189,14 @@ static void test_everysec_refused(void)
 }
 
 /*  A connection with this secret is refused at AUTH, and says why without the password. */
-static void check_refused(const redisfix_t *fx, const char *user, const char *password)
+static void check_refused(const redisproc_t *fx, const char *user, const char *password)
 {
     collab_redis_auth_t secret;
     collab_redis_opts_t o = {.auth = &secret, .command_timeout_ms = COMMAND_MS};
     char err[256];
     snprintf(secret.user, sizeof secret.user, "%s", user);
     snprintf(secret.password, sizeof secret.password, "%s", password);
-    CHECK_OK(collab_redis_addr_parse(redisfix_url(fx), &o.addr, err, sizeof err));
+    CHECK_OK(collab_redis_addr_parse(redisproc_url(fx), &o.addr, err, sizeof err));
     collab_redis_t *c = collab_redis_new(&o);
     CHECK_RC(collab_redis_connect(c), COLLAB_E_AUTH_FAILED);
     CHECK(strstr(collab_redis_why(c), "WRONGPASS") != NULL);
@@ -207,7 +207,7 @@ static void check_refused(const redisfix_t *fx, const char *user, const char *pa
 
 static void test_acl(void)
 {
-    redisfix_opts_t o = {.user = "broker1", .password = "pw-Of-broker1"};
+    redisproc_opts_t o = {.user = "broker1", .password = "pw-Of-broker1"};
     collab_redis_auth_t user = {.user = "broker1", .password = "pw-Of-broker1"};
     case_t t;
     char got[64];
@@ -233,19 +233,19 @@ static void test_acl(void)
     instead and says that appendfsync could not be checked. */
 static void test_acl_without_config(void)
 {
-    redisfix_opts_t o = {.user = "broker1",
-                         .password = "pw2",
-                         .unix_socket = true,
-                         .acl_rules = "~* &* +@all -config"};
+    redisproc_opts_t o = {.user = "broker1",
+                          .password = "pw2",
+                          .unix_socket = true,
+                          .acl_rules = "~* &* +@all -config"};
     collab_redis_auth_t user = {.user = "broker1", .password = "pw2"};
     case_t t;
     char sock[160];
     struct stat st;
     collab_redis_durability_t d;
     if (case_start(&t, &o, &user)) {
-        snprintf(sock, sizeof sock, "%s/redis.sock", redisfix_dir(t.fx));
+        snprintf(sock, sizeof sock, "%s/redis.sock", redisproc_dir(t.fx));
         CHECK(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0700);
-        CHECK(strncmp(redisfix_url(t.fx), "unix:///", 8) == 0);
+        CHECK(strncmp(redisproc_url(t.fx), "unix:///", 8) == 0);
         CHECK_OK(collab_redis_check_durable(t.c, &d));
         CHECK(d.via_info && d.fsync_unchecked);
         if (!CHECK(strstr(d.text, "appendfsync not checked") != NULL))
@@ -263,5 +263,5 @@ int main(void)
     TU_RUN(test_everysec_refused);
     TU_RUN(test_acl);
     TU_RUN(test_acl_without_config);
-    return tu_exit("test_redisfix");
+    return tu_exit("test_redisproc");
 }

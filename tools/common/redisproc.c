@@ -1,7 +1,7 @@
-/*  redisfix.c: a private redis-server for a test (see redisfix.h). Readiness is a PING that
+/*  redisproc.c: a private redis-server for a test (see redisproc.h). Readiness is a PING that
     is answered; between tries the fixture waits on the server's stdout pipe, which wakes it
     at once when the server exits (end of file), or after a short growing backoff. */
-#include "redisfix.h"
+#include "redisproc.h"
 #include "collab_clock.h"
 #include "collab_spawn.h"
 #include "collab_port.h"
@@ -26,19 +26,19 @@
 #define PORT_ATTEMPTS     5
 #define LOG_TAIL          2048
 
-struct redisfix {
-    char dir[64];
-    char conf[128];
-    char log[128];
-    char sock[128];
-    char url[160];
-    int port; /* 0 with a unix socket */
-    bool unix_socket, frozen;
+struct redisproc {
+    char dir[512];
+    char conf[560];
+    char log[560];
+    char sock[560];
+    char url[600];
+    int port;                       /* 0 with a unix socket */
+    bool unix_socket, frozen, kept; /* kept: the caller's folder, not removed */
     collab_proc_t proc;
 };
 
 /*  The last bytes of the server's log, for a failure's message. */
-static void log_tail(const redisfix_t *self, char *out, size_t cap)
+static void log_tail(const redisproc_t *self, char *out, size_t cap)
 {
     out[0] = '\0';
     int fd = open(self->log, O_RDONLY | O_CLOEXEC);
@@ -51,7 +51,7 @@ static void log_tail(const redisfix_t *self, char *out, size_t cap)
     close(fd);
 }
 
-static int write_conf(redisfix_t *self, const redisfix_opts_t *o)
+static int write_conf(redisproc_t *self, const redisproc_opts_t *o)
 {
     FILE *f = NULL;
     int fd = open(self->conf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -61,7 +61,7 @@ static int write_conf(redisfix_t *self, const redisfix_opts_t *o)
         return -1;
     }
     fprintf(f,
-            "# a private redis-server of a test (tests/redis/redisfix.c)\n"
+            "# a private redis-server of a test (tools/common/redisproc.c)\n"
             "daemonize no\ndir %s\nlogfile %s\nsave \"\"\nappendonly yes\n"
             "appendfsync %s\nmaxmemory %s\nmaxmemory-policy noeviction\n",
             self->dir, self->log, o->appendfsync ? o->appendfsync : "always",
@@ -80,7 +80,7 @@ static int write_conf(redisfix_t *self, const redisfix_opts_t *o)
 
 /*  Whether the server answers PING (an error other than LOADING counts: NOAUTH says that
     it serves, and a test with an ACL gives no password here). */
-static bool answers(const redisfix_t *self)
+static bool answers(const redisproc_t *self)
 {
     struct timeval tv = {0, 200 * 1000};
     redisContext *c = self->unix_socket ? redisConnectUnixWithTimeout(self->sock, tv)
@@ -98,7 +98,7 @@ static bool answers(const redisfix_t *self)
 }
 
 /*  Waits up to ms on the server's stdout: false once it has exited (end of file). */
-static bool still_running(redisfix_t *self, int ms)
+static bool still_running(redisproc_t *self, int ms)
 {
     struct pollfd pf = {self->proc.out, POLLIN, 0};
     if (poll(&pf, 1, ms) <= 0)
@@ -110,12 +110,12 @@ static bool still_running(redisfix_t *self, int ms)
 
 /*  Starts the server on the current port or socket and waits until it answers. Returns 0,
     1 when it exited at once because its port was taken, -1 otherwise. */
-static int spawn_and_wait(redisfix_t *self)
+static int spawn_and_wait(redisproc_t *self)
 {
     char exe_buf[512];
     const char *exe = collab_port_find_program("redis-server", exe_buf, sizeof exe_buf);
     if (!exe) {
-        fprintf(stderr, "redisfix: redis-server not found: run scripts/deps (it installs "
+        fprintf(stderr, "redisproc: redis-server not found: run scripts/deps (it installs "
                         "redis-server)\n");
         return -1;
     }
@@ -129,7 +129,7 @@ static int spawn_and_wait(redisfix_t *self)
                                       .close_fds = true};
     collab_spawn_close(&self->proc);
     if (collab_spawn(&self->proc, argv, &opts) != 0) {
-        fprintf(stderr, "redisfix: cannot start %s: %s\n", exe, strerror(errno));
+        fprintf(stderr, "redisproc: cannot start %s: %s\n", exe, strerror(errno));
         return -1;
     }
     int64_t deadline = collab_mono_ms() + START_DEADLINE_MS;
@@ -142,12 +142,12 @@ static int spawn_and_wait(redisfix_t *self)
             log_tail(self, tail, sizeof tail);
             if (strstr(tail, "Address already in use"))
                 return 1;
-            fprintf(stderr, "redisfix: redis-server exited (status %d); its log:\n%s\n",
+            fprintf(stderr, "redisproc: redis-server exited (status %d); its log:\n%s\n",
                     collab_spawn_code(&self->proc), tail);
             return -1;
         }
     }
-    fprintf(stderr, "redisfix: redis-server did not answer within %d ms\n", START_DEADLINE_MS);
+    fprintf(stderr, "redisproc: redis-server did not answer within %d ms\n", START_DEADLINE_MS);
     collab_spawn_kill(&self->proc, SIGKILL);
     collab_spawn_wait(&self->proc, STOP_DEADLINE_MS);
     return -1;
@@ -159,7 +159,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-static redisfix_t *made(redisfix_t *self, const redisfix_opts_t *o)
+static redisproc_t *made(redisproc_t *self, const redisproc_opts_t *o)
 {
     int rc = 1;
     for (int attempt = 0; rc == 1 && attempt < PORT_ATTEMPTS; attempt++) {
@@ -171,29 +171,39 @@ static redisfix_t *made(redisfix_t *self, const redisfix_opts_t *o)
     }
     if (rc != 0) {
         if (rc == 1)
-            fprintf(stderr, "redisfix: %d ports in a row were taken\n", PORT_ATTEMPTS);
-        redisfix_stop(&self);
+            fprintf(stderr, "redisproc: %d ports in a row were taken\n", PORT_ATTEMPTS);
+        redisproc_stop(&self);
     }
     return self;
 }
 
-redisfix_t *redisfix_start(const redisfix_opts_t *opts)
+redisproc_t *redisproc_start(const redisproc_opts_t *opts)
 {
-    const redisfix_opts_t none = {0};
-    const redisfix_opts_t *o = opts ? opts : &none;
+    const redisproc_opts_t none = {0};
+    const redisproc_opts_t *o = opts ? opts : &none;
     if (o->user && (!o->password || !o->password[0] || strpbrk(o->password, " \t\r\n#"))) {
-        fprintf(stderr, "redisfix: an ACL user needs a password without blanks or '#'\n");
+        fprintf(stderr, "redisproc: an ACL user needs a password without blanks or '#'\n");
         return NULL;
     }
-    redisfix_t *self = calloc(1, sizeof *self);
+    redisproc_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->proc.in = self->proc.out = self->proc.err = -1;
-    snprintf(self->dir, sizeof self->dir, "/tmp/collab-redis-XXXXXX");
-    if (!mkdtemp(self->dir)) {
-        fprintf(stderr, "redisfix: mkdtemp: %s\n", strerror(errno));
-        free(self);
-        return NULL;
+    if (o->dir) {
+        self->kept = true;
+        if (snprintf(self->dir, sizeof self->dir, "%s", o->dir) >= (int)sizeof self->dir ||
+            (mkdir(self->dir, 0700) != 0 && errno != EEXIST)) {
+            fprintf(stderr, "redisproc: cannot use the folder %s\n", o->dir);
+            free(self);
+            return NULL;
+        }
+    } else {
+        snprintf(self->dir, sizeof self->dir, "/tmp/collab-redis-XXXXXX");
+        if (!mkdtemp(self->dir)) {
+            fprintf(stderr, "redisproc: mkdtemp: %s\n", strerror(errno));
+            free(self);
+            return NULL;
+        }
     }
     self->unix_socket = o->unix_socket;
     snprintf(self->conf, sizeof self->conf, "%s/redis.conf", self->dir);
@@ -204,24 +214,24 @@ redisfix_t *redisfix_start(const redisfix_opts_t *opts)
     return made(self, o);
 }
 
-const char *redisfix_url(const redisfix_t *self)
+const char *redisproc_url(const redisproc_t *self)
 {
     return self->url;
 }
 
-const char *redisfix_dir(const redisfix_t *self)
+const char *redisproc_dir(const redisproc_t *self)
 {
     return self->dir;
 }
 
-pid_t redisfix_pid(const redisfix_t *self)
+pid_t redisproc_pid(const redisproc_t *self)
 {
     return self->proc.pid > 0 && !self->proc.exited ? self->proc.pid : 0;
 }
 
-int redisfix_kill9(redisfix_t *self)
+int redisproc_kill9(redisproc_t *self)
 {
-    if (!redisfix_pid(self))
+    if (!redisproc_pid(self))
         return -1;
     collab_spawn_kill(&self->proc, SIGKILL);
     self->frozen = false;
@@ -230,51 +240,52 @@ int redisfix_kill9(redisfix_t *self)
 }
 
 /*  SIGSTOP (frozen) or SIGCONT (not). */
-static int set_frozen(redisfix_t *self, bool frozen)
+static int set_frozen(redisproc_t *self, bool frozen)
 {
-    if (!redisfix_pid(self))
+    if (!redisproc_pid(self))
         return -1;
     collab_spawn_kill(&self->proc, frozen ? SIGSTOP : SIGCONT);
     self->frozen = frozen;
     return 0;
 }
 
-int redisfix_freeze(redisfix_t *self)
+int redisproc_freeze(redisproc_t *self)
 {
     return set_frozen(self, true);
 }
 
-int redisfix_thaw(redisfix_t *self)
+int redisproc_thaw(redisproc_t *self)
 {
     return set_frozen(self, false);
 }
 
-int redisfix_halt(redisfix_t *self)
+int redisproc_halt(redisproc_t *self)
 {
-    if (!redisfix_pid(self))
+    if (!redisproc_pid(self))
         return -1;
     if (self->frozen)
-        redisfix_thaw(self);
+        redisproc_thaw(self);
     collab_spawn_kill(&self->proc, SIGTERM);
     return collab_spawn_wait(&self->proc, STOP_DEADLINE_MS);
 }
 
-int redisfix_restart(redisfix_t *self)
+int redisproc_restart(redisproc_t *self)
 {
-    if (redisfix_pid(self))
+    if (redisproc_pid(self))
         return -1;
     return spawn_and_wait(self) == 0 ? 0 : -1;
 }
 
-void redisfix_stop(redisfix_t **self_p)
+void redisproc_stop(redisproc_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    redisfix_t *self = *self_p;
-    if (redisfix_pid(self))
-        redisfix_halt(self);
+    redisproc_t *self = *self_p;
+    if (redisproc_pid(self))
+        redisproc_halt(self);
     collab_spawn_close(&self->proc);
-    nftw(self->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    if (!self->kept)
+        nftw(self->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     free(self);
     *self_p = NULL;
 }
