@@ -206,8 +206,8 @@ static void test_least_privilege_user(void)
 {
     redisproc_t *plain = R;
     redisproc_opts_t fo = {.user = "b1",
-                          .password = "pw-b1",
-                          .acl_rules = "resetchannels resetkeys ~tc:* " COLLAB_REDIS_BROKER_ACL};
+                           .password = "pw-b1",
+                           .acl_rules = "resetchannels resetkeys ~tc:* " COLLAB_REDIS_BROKER_ACL};
     R = redisproc_start(&fo);
     node_t a = {0}, b = {0};
     char pf[512];

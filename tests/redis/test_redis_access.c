@@ -52,7 +52,7 @@ static void test_open_store_refused(void)
     CHECK(strstr(why, "default user") != NULL);
     /* an ACL user of its own, but the default user still on without a password */
     redisproc_opts_t fo = {.extra_conf = "user default on nopass ~* &* +@all\n"
-                                        "user b1 on >pw-b1 " LEAST};
+                                         "user b1 on >pw-b1 " LEAST};
     CHECK_RC(check(&fo, "b1", "pw-b1", why, sizeof why), COLLAB_E_FORBIDDEN);
     CHECK(strstr(why, "did not authenticate") != NULL);
 }
@@ -86,8 +86,8 @@ static void test_other_keys_refused(void)
 {
     char why[400];
     redisproc_opts_t fo = {.user = "b1",
-                          .password = "pw-b1",
-                          .acl_rules = "resetchannels ~* " COLLAB_REDIS_BROKER_ACL};
+                           .password = "pw-b1",
+                           .acl_rules = "resetchannels ~* " COLLAB_REDIS_BROKER_ACL};
     CHECK_RC(check(&fo, "b1", "pw-b1", why, sizeof why), COLLAB_E_FORBIDDEN);
     CHECK(strstr(why, "outside its prefix") != NULL);
 }
@@ -96,9 +96,9 @@ static void test_least_privilege_accepted(void)
 {
     char why[400] = "unset";
     redisproc_opts_t fo = {.user = "b1",
-                          .password = "pw-b1",
-                          .acl_rules = LEAST,
-                          .extra_conf = "user b2 on >pw-b2 " LEAST};
+                           .password = "pw-b1",
+                           .acl_rules = LEAST,
+                           .extra_conf = "user b2 on >pw-b2 " LEAST};
     collab_redis_durability_t dur = {0};
     CHECK_OK(check_dur(&fo, "b1", "pw-b1", why, sizeof why, &dur));
     CHECK(!dur.via_info); /* CONFIG GET allowed: appendfsync checked too, not left unchecked */
