@@ -2,7 +2,9 @@
     the failures of the shared store, each ending with the brokers (the same processes)
     answering again and reporting equal state digests:
     - the log trimmed past broker B (B frozen by SIGSTOP while A writes more than the log
-      bound): B reloads its tables from Redis, and its own session survives;
+      bound): B reloads its tables from Redis, and its own session survives; then again
+      with writes waiting on B as it wakes, so that its writer finds the trim: logins and
+      writes on B go on after the reload;
     - redis-server frozen by SIGSTOP: reads are refused `unavailable` within
       store.timeout_ms (plus a tolerance) of the freeze, and a write and a read after that
       at once; heartbeats are answered meanwhile; after SIGCONT the brokers answer again;
@@ -174,13 +176,23 @@ static bool running(const broker_proc_t *b)
 
 /* --------------------------------------------------------------------------------------- */
 
-static void test_trimmed(void)
+/*  busy: B has writes and a login waiting when it wakes, so that its writer, committing
+    them, may be the first to find its place trimmed (else its tail finds it): either way
+    B reloads, and answers logins and writes afterwards. A write waiting is answered ok
+    (then readable on A), unavailable, or not at all (the batch whose outcome is unknown). */
+static void test_trimmed(bool busy)
 {
-    it_begin("the log trimmed past broker B: B reloads, its session survives, digests agree");
+    it_begin(busy
+                 ? "the log trimmed past broker B, with B's writes waiting: B reloads, logins "
+                   "and writes go on"
+                 : "the log trimmed past broker B: B reloads, its session survives, digests agree");
     enum { WRITES = 1600, CHUNK = 400 }; /* past the bound (1000, trimmed by nodes of 100) */
+    enum { WAITING = 16 };
     collab_client_t *on_a = it_client(&A, "coordinator1", true);
     collab_client_t *on_b = it_client(&B, "coordinator2", true);
-    if (!CHECK(on_a && on_b))
+    collab_client_t *late = it_client(&B, "worker1", false);
+    uint64_t sent[WAITING];
+    if (!CHECK(on_a && on_b && late))
         goto out;
     uint64_t reloads0 = stat_of(admin_b, "store_reloads");
     if (!CHECK(kill(B.pid, SIGSTOP) == 0))
@@ -203,9 +215,55 @@ static void test_trimmed(void)
             collab_reply_free(&r);
         }
     }
+    for (int j = 0; busy && j < WAITING; j++) { /* read by B once it wakes */
+        uint8_t buf[96];
+        char name[48];
+        snprintf(name, sizeof name, "s:waiting on B %d", j);
+        size_t len = it_pack(buf, sizeof buf, "name", name, NULL);
+        sent[j] = collab_client_send(on_b, "create_project", buf, len);
+    }
     CHECK(kill(B.pid, SIGCONT) == 0);
     CHECK_EQ_U64(made, WRITES);
+    size_t ok = 0, refused = 0, unanswered = 0;
+    for (int j = 0; busy && j < WAITING; j++) {
+        uint64_t id = 0;
+        collab_reply_t r;
+        if (collab_client_next_reply(on_b, &id, &r, 2000) != 0) {
+            unanswered = (size_t)WAITING - (size_t)j;
+            break;
+        }
+        CHECK(id >= sent[0] && id <= sent[WAITING - 1]);
+        if (r.ok) {
+            ok++;
+            char name[48], pid[24]; /* what B acknowledged, A reads */
+            snprintf(name, sizeof name, "waiting on B %llu", (unsigned long long)(id - sent[0]));
+            collab_reply_t g;
+            int rc = it_call(on_a, &g, "get_project", "project_id",
+                             it_u(pid, it_u64(&r, "project_id")), NULL);
+            CHECK_OK(rc);
+            CHECK(rc != 0 || it_str_is(&g.map, "name", name));
+            collab_reply_free(&g);
+        } else {
+            refused++;
+            CHECK_EQ_INT(r.code, COLLAB_E_UNAVAILABLE);
+        }
+        collab_reply_free(&r);
+    }
+    if (busy)
+        fprintf(stderr, "  B's waiting writes: %zu ok, %zu unavailable, %zu unanswered\n", ok,
+                refused, unanswered);
     CHECK(converged(10000));
+    if (busy) { /* a login on B after the reload, and a write with it */
+        uint64_t deadline = it_now_ms() + 5000;
+        int rc;
+        while ((rc = collab_client_login(late)) != 0 && it_now_ms() < deadline)
+            ;
+        CHECK_OK(rc);
+        CHECK_OK(it_call(late, NULL, "get_session_info", NULL));
+        collab_client_t *again = it_client(&B, "coordinator2", true);
+        CHECK(again && it_create_project(again, "a login after the reload") != 0);
+        collab_client_destroy(&again);
+    }
     uint64_t reloads = stat_of(admin_b, "store_reloads");
     fprintf(stderr, "  B reloaded %llu time(s)\n", (unsigned long long)(reloads - reloads0));
     CHECK(reloads != UINT64_MAX && reloads > reloads0);
@@ -216,6 +274,7 @@ static void test_trimmed(void)
 out:
     collab_client_destroy(&on_a);
     collab_client_destroy(&on_b);
+    collab_client_destroy(&late);
 }
 
 static void test_frozen(void)
@@ -449,7 +508,8 @@ int main(int argc, char **argv)
     broker_init(&B, argv[1], argv[2]);
     strong = argc > 3 && strcmp(argv[3], "strong") == 0;
     if (CHECK(start_cluster(strong) == 0)) {
-        test_trimmed();
+        test_trimmed(false);
+        test_trimmed(true);
         test_frozen();
         test_cut();
         test_kill9();
