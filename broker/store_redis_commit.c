@@ -1,7 +1,7 @@
 /*  store_redis_commit.c: the Redis backend's commits and log reads (see store_redis_int.h).
-    One batch is one EVALSHA of the commit script; then the log is read up to the batch's
-    last entry, so that its own entries and any other broker's before them are queued for
-    take_applied before `committed` moves. A refused change set is fetched as Redis holds
+    One batch is one EVALSHA of the commit script, which also reads the log back up to the
+    batch's last entry, so that its own entries and any other broker's before them are
+    queued for take_applied before `committed` moves. A refused change set is fetched as Redis holds
     it now (the fetch script) and queued as a verdict after every entry up to that moment.
     The writer thread commits batches in order; the tail thread reads other brokers'
     entries while the writer is idle, and keeps the node's name alive. */
@@ -296,8 +296,9 @@ static int refuse(rs_t *self, collab_redis_t *c, rs_set_t *set, int why)
     no[i] receives 0 (won), or the refusal as a collab_store_refusal_t. */
 static int read_results(const redisReply *r, size_t nsent, rs_sid_t *last, int *no)
 {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || !is_str(r->element[0]) ||
-        r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements != nsent)
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4 || !is_str(r->element[0]) ||
+        r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements != nsent ||
+        r->element[2]->type != REDIS_REPLY_INTEGER || r->element[3]->type != REDIS_REPLY_ARRAY)
         return COLLAB_E_IO;
     memset(last, 0, sizeof *last);
     if (r->element[0]->len && !rs_sid_parse(r->element[0]->str, r->element[0]->len, last))
@@ -316,13 +317,34 @@ static int read_results(const redisReply *r, size_t nsent, rs_sid_t *last, int *
     return 0;
 }
 
+/*  The log as the script read it back after from, up to the batch's last entry: queued as
+    rs_read_log would queue it (which reads on when the script's count was not enough), or
+    the store down when from was trimmed meanwhile, as range_once says it. */
+static int read_back(rs_t *self, const redisReply *r, const rs_sid_t *from)
+{
+    if (r->element[2]->integer == 0) {
+        char log[COLLAB_REDIS_PREFIX_MAX + 8];
+        rs_key(self, "log", log, sizeof log);
+        rs_down(self, true,
+                "the log %s was trimmed past entry %s, the last this broker applied: its "
+                "tables are reloaded from Redis",
+                log, from->text);
+        return COLLAB_E_UNAVAILABLE;
+    }
+    pthread_mutex_lock(&self->mu);
+    int rc = queue_entries(self, r->element[3]);
+    pthread_mutex_unlock(&self->mu);
+    return rc < 0 ? rc : 0;
+}
+
 /*  Sends the sets not refused locally; no[i] for each set of b afterwards: 0 (won), or why
-    it was refused (a set refused locally: a conflict). */
+    it was refused (a set refused locally: a conflict). The script reads the log back after
+    from, in the same step (read_back). */
 static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *sent, int *no,
-                      rs_sid_t *last, uint64_t epoch)
+                      rs_sid_t *last, uint64_t epoch, const rs_sid_t *from)
 {
     msgpack_sbuffer buf;
-    char bound[24], now[24], run[COLLAB_REDIS_NODE_MAX + 24];
+    char bound[24], now[24], run[COLLAB_REDIS_NODE_MAX + 24], count[16];
     redisReply *r = NULL;
     size_t nsent = 0;
     msgpack_sbuffer_init(&buf);
@@ -333,19 +355,23 @@ static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *
        Redis runs late belongs to the run before, so that no write after the recovery
        passes over it by the run rule (the commit script's passes()) */
     snprintf(run, sizeof run, "%s#%" PRIu64, self->node, epoch);
-    const char *argv[9] = {NULL,  NULL, NULL, self->prefix, self->node, buf.data ? buf.data : "",
-                           bound, now,  run};
-    size_t argvlen[9] = {0,
-                         0,
-                         0,
-                         strlen(self->prefix),
-                         strlen(self->node),
-                         buf.size,
-                         strlen(bound),
-                         strlen(now),
-                         strlen(run)};
+    snprintf(count, sizeof count, "%d", RS_RANGE_COUNT);
+    const char *start = from->ms || from->seq ? from->text : "0-0";
+    const char *argv[11] = {NULL,  NULL, NULL, self->prefix, self->node, buf.data ? buf.data : "",
+                            bound, now,  run,  start,        count};
+    size_t argvlen[11] = {0,
+                          0,
+                          0,
+                          strlen(self->prefix),
+                          strlen(self->node),
+                          buf.size,
+                          strlen(bound),
+                          strlen(now),
+                          strlen(run),
+                          strlen(start),
+                          strlen(count)};
     if (rc == 0)
-        rc = evalsha(c, self->commit_sha, collab_redis_commit_lua, collab_redis_commit_lua_len, 9,
+        rc = evalsha(c, self->commit_sha, collab_redis_commit_lua, collab_redis_commit_lua_len, 11,
                      argv, argvlen, &r);
     int *w = calloc(b->n + 1, sizeof *w);
     for (size_t i = 0; i < b->n; i++)
@@ -354,6 +380,8 @@ static int send_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b, const bool *
         rc = w ? read_results(r, nsent, last, w) : COLLAB_E_NOMEM;
     for (size_t i = 0, j = 0; rc == 0 && i < b->n; i++)
         no[i] = sent[i] ? w[j++] : COLLAB_STORE_REFUSED_CONFLICT;
+    if (rc == 0 && (last->ms || last->seq))
+        rc = read_back(self, r, from);
     free(w);
     collab_redis_reply_free(&r);
     msgpack_sbuffer_destroy(&buf);
@@ -369,6 +397,7 @@ int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
     int rc = sent && no ? 0 : COLLAB_E_NOMEM;
     pthread_mutex_lock(&self->mu);
     uint64_t epoch = self->epoch;
+    rs_sid_t from = self->last; /* the tail queues nothing while the writer is busy */
     for (size_t i = 0; rc == 0 && i < b->n; i++) {
         int no_local = b->sets[i].meta ? 0 : refuse_locally(self, &b->sets[i], b->sets[i].batch);
         rc = no_local < 0 ? no_local : 0;
@@ -377,8 +406,8 @@ int rs_commit_batch(rs_t *self, collab_redis_t *c, rs_batch_t *b)
     }
     pthread_mutex_unlock(&self->mu);
     if (rc == 0 && nsent)
-        rc = send_batch(self, c, b, sent, no, &last, epoch);
-    if (rc == 0 && (last.ms || last.seq))
+        rc = send_batch(self, c, b, sent, no, &last, epoch, &from);
+    if (rc == 0 && (last.ms || last.seq)) /* on, when the script's read back was not all */
         rc = rs_read_log(self, c, &last);
     for (size_t i = 0; rc == 0 && i < b->n; i++)
         if (!b->sets[i].meta && (no[i] || !sent[i]))

@@ -7,6 +7,8 @@
 -- ARGV[4] log bound       the log stream's MAXLEN (approximate trim)
 -- ARGV[5] now             Unix ms (session index clean-up)
 -- ARGV[6] run R           N#epoch: the node since its last recovery from an outage
+-- ARGV[7] from            the log id the broker has read up to ("0-0": none)
+-- ARGV[8] count           at most this many log entries returned (the read back)
 --
 -- A change is an array whose first element is its kind:
 --   {"a", id, rev, blob}                 agent (its role, password hash, registration, activity)
@@ -38,11 +40,17 @@
 -- a session deleted twice is one field gone). A session that Redis let expire without a
 -- broker deleting it leaves its field: the next broadcast finds its key gone and drops it.
 --
--- Returns {last log id or "", {cs, won, log id or ""}...}: won is 1, or why the set was
--- refused: 0 a record's revision (conflict), 2 a nonce claimed before, 3 a session gone.
+-- The batch's won sets make one log entry: their applied changes, in order (each won set's
+-- log id is that entry's).
+--
+-- Returns {last log id or "", {cs, won, log id or ""}..., present, entries}: won is 1, or
+-- why the set was refused: 0 a record's revision (conflict), 2 a nonce claimed before, 3 a
+-- session gone. entries: the log after `from` up to the batch's last entry (at most count,
+-- as XRANGE gives them), which the broker applies without a read of its own; present is 0
+-- when the entry `from` was trimmed from the log meanwhile (the broker then reloads).
 local P, N, batch, bound, now = ARGV[1], ARGV[2], cmsgpack.unpack(ARGV[3]), tonumber(ARGV[4]),
     tonumber(ARGV[5])
-local R = ARGV[6]
+local R, from, count = ARGV[6], ARGV[7], tonumber(ARGV[8])
 
 local REC = {a = "a:", s = "s:", S = "s:", p = "p:", P = "p:", t = "t:"}
 local poisoned = {}
@@ -91,10 +99,12 @@ local function drop_project(id)
 end
 
 -- Numbers an event for agent, keeps it in the agent's bounded list: the applied change.
+-- The list is trimmed back to retain once it holds a sixteenth more (a trim per push of a
+-- full list would double the commands of an event); readers take its last retain entries.
 local function event(agent, name, ts, data, retain)
   local seq = redis.call("INCR", P .. "q:" .. agent)
   local list = P .. "e:" .. agent
-  if redis.call("RPUSH", list, cmsgpack.pack({seq, name, ts, data})) > retain then
+  if redis.call("RPUSH", list, cmsgpack.pack({seq, name, ts, data})) > retain + math.floor(retain / 16) then
     redis.call("LTRIM", list, -retain, -1)
   end
   return {"e", agent, seq, name, ts, data}
@@ -142,7 +152,8 @@ local function conditions(changes)
   return 1
 end
 
-local results, last = {}, ""
+-- Every won set's applied changes go, in order, into the batch's one log entry.
+local results, last, applied, logged = {}, "", {}, {}
 -- The session index loses its expired entries before the batch's first session put: only a
 -- put adds to it, so a batch without one leaves it as bounded as it was.
 local swept = false
@@ -157,9 +168,8 @@ for _, set in ipairs(batch) do
     end
   end
   local won = code == 1
-  local id = ""
   if won then
-    local applied = {}
+    local n0 = #applied
     for _, c in ipairs(changes) do
       local kind = c[1]
       if kind == "a" then
@@ -215,16 +225,24 @@ for _, set in ipairs(batch) do
         redis.call("SET", P .. "nonce:" .. c[2], N, "NX", "PX", c[3])
       end
     end
-    if #applied > 0 then
-      id = redis.call("XADD", P .. "log", "MAXLEN", "~", bound, "*", "n", N, "c", cs,
-                      "d", cmsgpack.pack(applied))
-      last = id
-    end
+    if #applied > n0 then logged[#results + 1] = true end
   else
     for _, c in ipairs(changes) do
       if REC[c[1]] then poisoned[P .. REC[c[1]] .. c[2]] = true end
     end
   end
-  results[#results + 1] = {cs, code, id}
+  results[#results + 1] = {cs, code, ""}
 end
-return {last, results}
+if #applied > 0 then
+  last = redis.call("XADD", P .. "log", "MAXLEN", "~", bound, "*", "n", N, "d", cmsgpack.pack(applied))
+  for i in pairs(logged) do results[i][3] = last end
+end
+local present, entries = 1, {}
+if last ~= "" then
+  if from ~= "0-0" and #redis.call("XRANGE", P .. "log", from, from) == 0 then
+    present = 0
+  else
+    entries = redis.call("XRANGE", P .. "log", "(" .. from, last, "COUNT", count)
+  end
+end
+return {last, results, present, entries}

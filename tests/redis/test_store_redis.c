@@ -144,6 +144,20 @@ static int on_event(void *arg, const collab_event_t *ev)
     return 0;
 }
 
+typedef struct {
+    size_t n;
+    uint64_t first, last;
+} counted_t;
+
+static int on_count(void *arg, const collab_event_t *ev)
+{
+    counted_t *c = arg;
+    if (c->n++ == 0)
+        c->first = ev->seq;
+    c->last = ev->seq;
+    return 0;
+}
+
 /*  Events are numbered 1, 2, ... per agent; only the newest `retain` are kept, and
     events_since says which is the oldest. */
 static void test_events_retention(void)
@@ -179,6 +193,25 @@ static void test_events_retention(void)
     CHECK_OK(collab_store_events_since(st, "nobody", 0, on_event, &s, &oldest));
     CHECK_EQ_INT(s.n, 0);
     CHECK_EQ_U64(oldest, 0);
+    /* a longer retention (32) is trimmed back once the list holds a sixteenth more: Redis
+       keeps at most 34, events_since gives exactly the newest 32 */
+    collab_store_set_retention(st, 32);
+    mk_event(&ev, "w3", "task_updated");
+    for (int i = 0; i < 40; i++) {
+        CHECK_OK(collab_store_put_event(st, &ev, 32));
+        CHECK_OK(collab_store_commit(st));
+        redisReply *r = raw("LLEN %s", "e:w3");
+        CHECK(r && r->type == REDIS_REPLY_INTEGER &&
+              r->integer == (i < 34 ? i + 1 : 32 + (i - 34) % 3));
+        if (r)
+            freeReplyObject(r);
+    }
+    counted_t c = {0};
+    CHECK_OK(collab_store_events_since(st, "w3", 0, on_count, &c, &oldest));
+    CHECK_EQ_INT(c.n, 32);
+    CHECK_EQ_U64(c.first, 9);
+    CHECK_EQ_U64(c.last, 40);
+    CHECK_EQ_U64(oldest, 9);
     collab_store_destroy(&st);
 }
 
