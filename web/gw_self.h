@@ -30,7 +30,7 @@ typedef struct login login_t;
 #define WEB_CSRF_HEADER      "X-CSRF-Token"
 #define WEB_COOKIE_STRONG    "__Host-tc"
 #define WEB_COOKIE_WEAK      "tc_session"
-#define WEB_ORIGIN_MAX       256
+#define WEB_ORIGIN_MAX       (COLLAB_PATH_MAX + 80)
 #define WEB_ADDR_MAX         64
 
 /*  What collab-web runs with: the broker's configuration (controls, credentials, idle

@@ -39,13 +39,6 @@ int web_settings_bind(web_settings_t *set, const char *hostport)
     return 0;
 }
 
-/*  The switch of a web control, by its name (false while the control is not defined). */
-static bool strong(const collab_config_t *cfg, const char *name)
-{
-    int i = collab_control_find(name);
-    return i >= 0 && cfg->strong[i];
-}
-
 /*  The broker's bind as a client's endpoint: a wildcard host is reached on loopback. */
 static void broker_from_bind(web_settings_t *set)
 {
@@ -59,12 +52,22 @@ static void broker_from_bind(web_settings_t *set)
 int web_settings_from_config(web_settings_t *set, char *err, size_t errlen)
 {
     const collab_config_t *cfg = &set->cfg;
-    set->strong_session = strong(cfg, "web_session");
-    set->strong_csrf = strong(cfg, "csrf");
-    set->strong_output = strong(cfg, "web_output");
-    set->strong_token = strong(cfg, "web_token");
+    set->strong_session = collab_strong(cfg, COLLAB_CTL_WEB_SESSION);
+    set->strong_csrf = collab_strong(cfg, COLLAB_CTL_CSRF);
+    set->strong_output = collab_strong(cfg, COLLAB_CTL_WEB_OUTPUT);
+    set->strong_token = collab_strong(cfg, COLLAB_CTL_WEB_TOKEN);
     if (!set->broker[0])
         broker_from_bind(set);
+    if (cfg->web_bind[0] && web_settings_bind(set, cfg->web_bind) != 0) {
+        snprintf(err, errlen, "web.bind: '%s' is not HOST:PORT", cfg->web_bind);
+        return -1;
+    }
+    if (cfg->web_static_dir[0])
+        snprintf(set->static_dir, sizeof set->static_dir, "%s", cfg->web_static_dir);
+    snprintf(set->origin, sizeof set->origin, "%s", cfg->web_origin);
+    set->rate_per_s = cfg->web_rate_per_s;
+    set->rate_burst = cfg->web_rate_burst;
+    set->max_streams = cfg->web_max_streams;
     if (set->rate_burst < 1 || set->max_streams < 1) {
         snprintf(err, errlen, "web.rate_burst and web.max_streams must be at least 1");
         return -1;
