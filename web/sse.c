@@ -98,26 +98,38 @@ static void close_stream(struct sse *st)
     }
 }
 
-/*  The reply to this stream's `subscribe`: a refusal closes the stream. */
+#define SEQ_PENDING UINT64_MAX /* a stream "from now" waits for its subscribe's reply */
+
+/*  The reply to this stream's `subscribe`: a refusal closes the stream; a stream from now
+    starts after the agent's latest event, which the reply gives. */
 static void subscribed(void *arg, const collab_reply_t *reply, int rc)
 {
     struct sse *st = arg;
+    uint64_t last = 0;
     if (rc != 0 || !reply->ok) {
         if (st->sess)
             st->sess->subscribed = false;
         close_stream(st);
+        return;
     }
+    collab_map_uint(&reply->map, "last_seq", &last);
+    if (st->last_seq == SEQ_PENDING)
+        st->last_seq = last;
+    if (st->sess && collab_client_last_seq(st->sess->client) < last && st->last_seq >= last)
+        collab_client_set_last_seq(st->sess->client, last);
 }
 
-/*  Asks the broker for every event after since (all: the board's whole feed). */
-static int subscribe(struct sse *st, uint64_t since)
+/*  Asks the broker for every event after since (since_given false: from now on only), all
+    of them (the board's whole feed). */
+static int subscribe(struct sse *st, bool since_given, uint64_t since)
 {
     uint8_t buf[64];
     collab_pack_t p;
     size_t len;
     collab_pack_init(&p, buf, sizeof buf);
-    collab_pack_map(&p, 2);
-    collab_pack_kv_uint(&p, "since", since);
+    collab_pack_map(&p, since_given ? 2 : 1);
+    if (since_given)
+        collab_pack_kv_uint(&p, "since", since);
     collab_pack_kv_bool(&p, "all", true);
     if (collab_pack_finish(&p, &len) != 0)
         return COLLAB_E_INTERNAL;
@@ -137,10 +149,30 @@ static int start_at(struct sse *st, const char *last_event_id)
         st->last_seq = since;
         if (since < now) /* the client would drop the replay as already seen */
             collab_client_set_last_seq(s->client, since);
-        return subscribe(st, since);
+        return subscribe(st, true, since);
     }
-    st->last_seq = now;
-    return s->subscribed ? 0 : subscribe(st, now);
+    if (s->subscribed) { /* the client is up to date: now is its last event */
+        st->last_seq = now;
+        return 0;
+    }
+    st->last_seq = SEQ_PENDING;
+    return subscribe(st, false, 0);
+}
+
+/*  At WEB_STREAMS_PER_SESS streams, the session's oldest is closed for the new one: a
+    browser that reloads a page has closed its old stream, but a suspended connection is
+    not seen to close until something is written to it (the next keep-alive). */
+static void evict_oldest(websess_t *s)
+{
+    if (s->stream_count < WEB_STREAMS_PER_SESS)
+        return;
+    struct sse *oldest = s->streams;
+    while (oldest && oldest->next)
+        oldest = oldest->next;
+    if (oldest) {
+        close_stream(oldest);
+        unlink_stream(oldest);
+    }
 }
 
 int sse_open(webreq_t *req)
@@ -148,10 +180,11 @@ int sse_open(webreq_t *req)
     websess_t *s = req->sess;
     const web_settings_t *set = gw_settings(req->gw);
     uint32_t *count = gw_stream_count(req->gw);
-    if (*count >= set->max_streams || s->stream_count >= WEB_STREAMS_PER_SESS) {
+    if (*count >= set->max_streams) {
         web_answer_error(req, 429, "too_many_streams", "too many event streams open");
         return 0;
     }
+    evict_oldest(s);
     struct sse *st = calloc(1, sizeof *st);
     if (!st) {
         web_answer_error(req, 503, "nomem", "out of memory");

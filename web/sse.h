@@ -14,8 +14,9 @@
 
 #define SSE_QUEUE_MAX (256 * 1024) /* bytes queued on one stream, then it is closed */
 
-/*  GET /api/events: opens a stream on req's session (at most web_max_streams in all and
-    WEB_STREAMS_PER_SESS per session, else 429), resuming after Last-Event-ID when given. */
+/*  GET /api/events: opens a stream on req's session, resuming after Last-Event-ID when
+    given: at most web_max_streams in all (then 429) and WEB_STREAMS_PER_SESS per session
+    (then the session's oldest stream is closed). */
 int sse_open(webreq_t *req);
 
 /*  Queues ev on each stream of s that has not had it. */
