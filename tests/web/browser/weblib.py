@@ -164,7 +164,7 @@ class Swarm:
                                 "--set", "web.static_dir=" + os.path.join(self.build, "web", "static"),
                                 "--set", "web.token_key_file=" + os.path.join(self.dir, "web-token.key")]
                            + [a for s in web_sets for a in ("--set", s)],
-                        self.dir, r"listening (http://[0-9.]+:\d+)")
+                        self.dir, r"collab-web: (http://[0-9.]+:\d+)")
         self.url = self.web.match.group(1)
         log(f"broker {self.endpoint}, gateway {self.url} ({profile})")
 
