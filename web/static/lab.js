@@ -70,18 +70,18 @@ function drawMatrix(mx) {
 function normalizeControls(c) {
   const src = c && c.controls !== undefined ? c.controls : c;
   const out = [];
+  const settingOf = (v) => (typeof v === 'boolean' ? (v ? 'strong' : 'weak')
+    : v && typeof v === 'object' ? (v.setting || (v.strong === true ? 'strong' : 'weak')) : v);
   if (Array.isArray(src)) {
     for (const x of src) {
       if (!x || typeof x !== 'object') continue;
-      const setting = x.setting !== undefined ? x.setting : x.strong !== undefined ? (x.strong ? 'strong' : 'weak') : x.value;
-      out.push({ name: x.name || x.control, setting });
+      const setting = settingOf(x.setting !== undefined ? x.setting : x.value !== undefined ? x.value : x);
+      // the gateway gives each setting's meaning under its name: {weak: "...", strong: "..."}
+      const meaning = typeof x[setting] === 'string' ? x[setting] : '';
+      out.push({ number: x.number, name: x.name || x.control, setting, meaning });
     }
   } else if (src && typeof src === 'object') {
-    for (const [k, v] of Object.entries(src)) {
-      const setting = typeof v === 'boolean' ? (v ? 'strong' : 'weak')
-        : v && typeof v === 'object' ? (v.setting || (v.strong ? 'strong' : 'weak')) : v;
-      out.push({ name: k, setting });
-    }
+    for (const [k, v] of Object.entries(src)) out.push({ name: k, setting: settingOf(v), meaning: '' });
   }
   return out;
 }
@@ -89,11 +89,16 @@ function normalizeControls(c) {
 function drawControls(c) {
   const rows = normalizeControls(c);
   const extra = [];
-  if (c && c.profile !== undefined) extra.push(h('tr', { class: 'profile' }, h('th', { scope: 'row' }, 'profile'), h('td', {}, serverText(c.profile))));
+  if (c && c.profile !== undefined) {
+    extra.push(h('tr', { class: 'profile' }, h('td', {}), h('th', { scope: 'row' }, 'profile'),
+      h('td', {}, serverText(c.profile)), h('td', {})));
+  }
   fill(document.getElementById('controls-body'), extra, rows.map((r) => h('tr', { 'data-control': r.name },
+    h('td', {}, r.number !== undefined ? serverText(r.number) : null),
     h('th', { scope: 'row' }, serverText(r.name)),
     h('td', { class: 'setting setting-' + (r.setting === 'strong' ? 'strong' : r.setting === 'weak' ? 'weak' : 'other') },
-      serverText(r.setting)))));
+      serverText(r.setting)),
+    h('td', { class: 'meaning' }, r.meaning ? serverText(r.meaning) : null))));
   return c && (c.capture !== undefined ? c.capture : c.web_capture);
 }
 
@@ -227,9 +232,13 @@ async function main() {
     get('/api/lab/matrix').then(normalizeMatrix).catch((err) => { page.refused('Reading the matrix', err); return null; }),
     get('/api/lab/controls').then((c) => { capture = drawControls(c); }).catch((err) => page.refused('Reading the controls', err)),
   ]);
-  if (mx) {
+  if (mx && mx.rows.length) {
     drawMatrix(mx);
     if (isAdmin) drawAttackList(mx);
+  } else {
+    document.getElementById('matrix-wrap').hidden = true;
+    setOwnText(document.getElementById('matrix-note'), 'The matrix could not be read from the gateway.');
+    if (isAdmin) setOwnText(document.getElementById('run-note'), 'No attacks to run: the matrix could not be read from the gateway.');
   }
   if (isAdmin && capture !== false && capture !== 0) {
     document.getElementById('bus').hidden = false;

@@ -31,7 +31,8 @@ export class Page {
       if (err instanceof ApiError && err.status === 401) {
         this.end(err.name === 'session_invalid' || err.name === 'session_expired'
           ? 'Your session is no longer valid; it may have been revoked.'
-          : 'You are not signed in.', err.name + (err.message ? ': ' + err.message : ''));
+          : 'You are not signed in.', err.name + (err.message ? ': ' + err.message : ''),
+        'The gateway answered: ');
       } else {
         sayRefusal(this.live, 'Loading your session', err);
       }
@@ -55,10 +56,10 @@ export class Page {
   }
 
   // The session ended: the banner says why, every action form is disabled.
-  end(why, detail) {
+  end(why, detail, label) {
     if (this.ended) return;
     this.ended = true;
-    renderSessionEnded(this.banner, why, detail);
+    renderSessionEnded(this.banner, why, detail, label);
     for (const el of document.querySelectorAll('main form button, main form input, main form select, main form textarea, main button'))
       el.disabled = true;
     for (const f of this.onEnded) f();
@@ -67,8 +68,9 @@ export class Page {
   // A stream event that ends the session; returns whether it was one.
   handleEnding(name, data) {
     if (!ENDING_EVENTS.includes(name)) return false;
-    const by = data && data.by ? 'by ' + data.by : '';
-    this.end(ENDED_WHY[name], by);
+    if (name === 'session_revoked') this.end(ENDED_WHY[name], data && data.by, 'Revoked by: ');
+    else if (name === 'session_expired') this.end(ENDED_WHY[name], data && data.reason, 'Reason: ');
+    else this.end(ENDED_WHY[name]);
     return true;
   }
 
@@ -77,7 +79,7 @@ export class Page {
   refused(what, err) {
     if (err instanceof ApiError && err.status === 401) {
       this.end('Your session is no longer valid; it may have been revoked.',
-        err.name + (err.message ? ': ' + err.message : ''));
+        err.name + (err.message ? ': ' + err.message : ''), 'The gateway answered: ');
       return;
     }
     sayRefusal(this.live, what, err);

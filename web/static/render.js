@@ -114,11 +114,13 @@ export function renderNav(nav, me) {
 }
 
 // A session that ended: the page says so plainly and where to go.
-export function renderSessionEnded(banner, why, detail) {
+// label (the page's own words) introduces detail (server text), e.g. "Revoked by: admin".
+export function renderSessionEnded(banner, why, detail, label = '') {
   banner.hidden = false;
   fill(banner,
     h('h2', {}, 'Your session has ended'),
-    h('p', {}, why, detail ? ' ' : '', detail ? serverText(detail, 'span', { class: 'ended-detail' }) : null),
+    h('p', { class: 'ended-why' }, why),
+    detail ? h('p', { class: 'ended-detail' }, label, serverText(detail, 'code')) : null,
     h('p', {}, h('a', { href: 'login.html' }, 'Log in again')));
   banner.focus();
 }

@@ -14,6 +14,8 @@ CHECK is one of:
   observer  an observer sees no action; its forged POST is refused by the broker (403
             forbidden) and the page shows the broker's refusal
   revoke    the admin revokes a session in the admin page; the revoked user's page says so
+  strong    the pages under the four web controls strong: HttpOnly __Host-tc cookie, no
+            session in a link, the CSRF token on every POST, strict CSP, markup kept as text
 Each check starts its own broker and gateway on ephemeral ports and stops them by pid."""
 import argparse
 import os
@@ -235,6 +237,9 @@ def check_live(args):
         br = Browser(swarm, args.artifacts)
         br.login("coordinator1", swarm.password("coordinator1"))
         br.wait_js("document.getElementById('stream-state').dataset.state === 'open'", "the stream open")
+        links = [a.get_attribute("href") for a in br.finds("nav a")]
+        check(all("session=" in h for h in links),
+              f"under weak web_session the pages' links do not carry the session: {links}")
         loading = api_requests(br.requests())
         log(f"live: the load made {loading}")
         check(sum(1 for m, p in loading if p == "/api/events") >= 1, "the board opened no event stream")
@@ -355,9 +360,66 @@ def check_revoke(args):
         swarm.stop()
 
 
+def check_strong(args):
+    """The pages under the web controls strong (on stage2's bus): the web session cookie
+    is __Host-tc (HttpOnly, never in a URL), every POST carries the CSRF token of /api/me,
+    the strict CSP runs the pages, and markup in a title or result stays text."""
+    sets = ["web_session = strong", "csrf = strong", "web_output = strong", "web_token = strong"]
+    swarm = Swarm(args.build, args.source, sets=sets)
+    br = None
+    try:
+        br = Browser(swarm, args.artifacts)
+        br.login("coordinator1", swarm.password("coordinator1"))
+        cookies = {c["name"]: c for c in br.driver.get_cookies()}
+        check("__Host-tc" in cookies and cookies["__Host-tc"].get("httpOnly"),
+              f"no HttpOnly __Host-tc cookie: {list(cookies)}")
+        check(not br.finds("#who-session-id"), "the bus session id is shown under strong web_session")
+        links = [a.get_attribute("href") for a in br.finds("nav a")]
+        check(all("session=" not in (h or "") for h in links), f"a link carries the session: {links}")
+        check(br.js("return document.documentElement.dataset.webOutput") == "strong",
+              "the page does not follow strong web_output")
+        br.wait_js("document.getElementById('stream-state').dataset.state === 'open'", "the stream open")
+        name = "<b>Strong</b> project"
+        br.find("#project-name").send_keys(name)
+        br.find("#create-project-form button[type=submit]").click()
+        article = br.wait(lambda d: [a for a in br.finds("article.project")
+                                     if name in a.find_element(weblib.By.CSS_SELECTOR, "h3").text],
+                          "the new project, its name as text")[0]
+        pid = int(article.get_attribute("data-project-id"))
+        br.find(f"#p{pid}-title").send_keys('<img src="x" id="injected-title">Markup title')
+        br.find(f"#p{pid}-worker").send_keys("worker1")
+        br.find(f'form.assign-form[data-project-id="{pid}"] button[type=submit]').click()
+        li = br.wait(lambda d: br.finds(f'article[data-project-id="{pid}"] li.task'), "the task")[0]
+        tid = int(li.get_attribute("data-task-id"))
+        worker = HttpClient(swarm.url)
+        me = worker.login("worker1", swarm.password("worker1"))
+        check(me.get("csrf"), "/api/me gives no csrf token under strong csrf")
+        worker.ok("POST", "/api/tasks/status", {"task_id": tid, "status": "in_progress"})
+        worker.ok("POST", "/api/tasks/status", {"task_id": tid, "status": "completed",
+                                                "result": '<b id="injected-result">bold</b> result'})
+        done = br.wait(lambda d: br.finds(f'section.group-completed li.task[data-task-id="{tid}"]'),
+                       "the completed task, from the stream")[0]
+        check('<b id="injected-result">bold</b>' in done.text, f"the result is not shown as text: {done.text!r}")
+        check(not br.finds("#injected-title, #injected-result, article.project h3 b"),
+              "markup from the server became elements under strong web_output")
+        # a POST without the token is refused by the gateway (403), before the broker
+        status = br.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch('/api/projects', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                    body: JSON.stringify({name: 'no token'}), credentials: 'same-origin'})
+              .then(r => r.json().then(j => done([r.status, j.error])), e => done([0, String(e)]));""")
+        check(status[0] == 403, f"a POST without the CSRF token got {status}")
+        br.screenshot("board-strong-1280")
+        check_user_agent(swarm)
+    finally:
+        if br:
+            br.close()
+        swarm.stop()
+
+
 CHECKS = {"static": check_static, "layout": check_layout, "axe": check_axe,
           "keyboard": check_keyboard, "live": check_live, "observer": check_observer,
-          "revoke": check_revoke}
+          "revoke": check_revoke, "strong": check_strong}
 
 
 def main():

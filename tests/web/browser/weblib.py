@@ -8,7 +8,6 @@ it makes it removes.
 
 Run with Debian's /usr/bin/python3 (python3-selenium). A missing dependency is a failure,
 never a skip: scripts/deps installs them."""
-import http.cookiejar
 import json
 import os
 import re
@@ -184,29 +183,42 @@ class Swarm:
 # ---- an HTTP client, for what a test does outside the browser (the worker's side) ----------
 
 class HttpClient:
-    """The web API as a script sees it: a cookie jar, JSON bodies, the CSRF token of
-    /api/me when it gives one."""
+    """The web API as a script sees it: the session cookie (kept by hand: a cookie jar would
+    not send strong web_session's Secure __Host-tc over http://127.0.0.1, which Chromium
+    does), JSON bodies, the CSRF token of /api/me when it gives one."""
 
     def __init__(self, base):
         self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.cookies = {}
         self.csrf = ""
+
+    def _keep_cookies(self, headers):
+        for line in headers.get_all("Set-Cookie") or []:
+            pair = line.split(";", 1)[0]
+            name, _, value = pair.partition("=")
+            if re.search(r"(?i)max-age=0|expires=thu, 01 jan 1970", line) or not value:
+                self.cookies.pop(name.strip(), None)
+            else:
+                self.cookies[name.strip()] = value.strip()
 
     def call(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base + path, data=data, method=method)
         req.add_header("Accept", "application/json")
         req.add_header("Origin", self.base)
+        if self.cookies:
+            req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         if data is not None:
             req.add_header("Content-Type", "application/json")
         if self.csrf and method != "GET":
             req.add_header("X-CSRF-Token", self.csrf)
         try:
-            with self.opener.open(req, timeout=15) as res:
+            with urllib.request.urlopen(req, timeout=15) as res:
+                self._keep_cookies(res.headers)
                 text = res.read().decode()
                 return res.status, (json.loads(text) if text else None)
         except urllib.error.HTTPError as e:
+            self._keep_cookies(e.headers)
             text = e.read().decode()
             try:
                 return e.code, json.loads(text)
