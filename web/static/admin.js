@@ -51,14 +51,17 @@ async function loadSessions() {
 }
 
 async function revoke(handle, agent, button) {
-  button.disabled = true;
+  if (button.getAttribute('aria-disabled') === 'true') return;
+  button.setAttribute('aria-disabled', 'true');
   try {
     const r = await post('/api/admin/revoke', { handle: Number(handle) });
     page.ok('Revoked ', String(r && r.revoked !== undefined ? r.revoked : 1), ' session(s) of ',
       serverText(agent), ' (handle ', serverText(handle), ').');
     await loadSessions();
+    // the row and its button are gone: the keyboard focus goes back to the table
+    document.getElementById('sessions-wrap').focus();
   } catch (err) {
-    button.disabled = false;
+    button.removeAttribute('aria-disabled');
     page.refused('Revoking the session', err);
   }
 }
@@ -67,7 +70,8 @@ async function setRole(form) {
   const agentId = form.elements.agent_id.value.trim();
   const role = form.elements.role.value;
   const button = form.querySelector('button[type="submit"]');
-  button.disabled = true;
+  if (button.getAttribute('aria-disabled') === 'true') return;
+  button.setAttribute('aria-disabled', 'true');
   try {
     const r = await post('/api/admin/role', { agent_id: agentId, role });
     page.ok(serverText(agentId), ' is now ', serverText(r && r.role ? r.role : role),
@@ -77,7 +81,7 @@ async function setRole(form) {
   } catch (err) {
     page.refused('Setting the role', err);
   } finally {
-    if (!page.ended) button.disabled = false;
+    button.removeAttribute('aria-disabled');
   }
 }
 

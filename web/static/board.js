@@ -245,15 +245,20 @@ function workerForm(t, titleId) {
 
 // ---- actions ------------------------------------------------------------------------------
 
+// Runs fn once at a time per form. The button is marked aria-disabled, not disabled, so that
+// the keyboard focus stays on it (a disabled button drops the focus to the page's body).
 async function busy(form, fn) {
+  if (form.dataset.busy === 'true' || page.ended) return;
   const button = form.querySelector('button[type="submit"]');
-  button.disabled = true;
+  form.dataset.busy = 'true';
   form.setAttribute('aria-busy', 'true');
+  button.setAttribute('aria-disabled', 'true');
   try {
     await fn();
   } finally {
+    delete form.dataset.busy;
     form.removeAttribute('aria-busy');
-    if (!page.ended) button.disabled = false;
+    button.removeAttribute('aria-disabled');
   }
 }
 

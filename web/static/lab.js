@@ -119,8 +119,14 @@ function verdictOf(name, d) {
   return null;
 }
 
+// aria-disabled, not disabled: the focus stays on the button the user pressed.
+let runBusy = false;
 function setRunning(on) {
-  for (const b of document.querySelectorAll('#attack-list button')) b.disabled = on || page.ended;
+  runBusy = on;
+  for (const b of document.querySelectorAll('#attack-list button')) {
+    if (on || page.ended) b.setAttribute('aria-disabled', 'true');
+    else b.removeAttribute('aria-disabled');
+  }
 }
 
 function finishRun(text) {
@@ -131,7 +137,7 @@ function finishRun(text) {
 }
 
 async function run(attack) {
-  if (running) return;
+  if (runBusy || page.ended) return;
   const lines = document.getElementById('run-lines');
   const verdict = document.getElementById('run-verdict');
   document.getElementById('run-output').hidden = false;

@@ -207,6 +207,8 @@ def check_keyboard(args):
                                      if name in a.find_element(weblib.By.CSS_SELECTOR, "h3").text],
                           "the project made with the keyboard")[0]
         pid = article.get_attribute("data-project-id")
+        check(br.js("return document.activeElement.closest('#create-project-form') !== null"),
+              f"the focus left the form after its action ({br.active_id()})")
         log(f"keyboard: project {pid} created with Tab and Enter")
         # assign a task in it, still with the keyboard only
         br.tab_to(f"p{pid}-title")
