@@ -270,11 +270,16 @@ def check_live(args):
         worker.ok("POST", "/api/tasks/status", {"task_id": tid, "status": "in_progress"})
         br.wait(lambda d: br.finds(f'li.task[data-task-id="{tid}"][data-status="in_progress"]'),
                 "the task in progress, from the stream")
-        result = f"counted 42 widgets ({os.getpid()})"
+        # stage2's weak web_output inserts results as HTML (control 20's weakness, on purpose:
+        # web-xss depends on it); the strong check shows the same markup kept as text
+        result = f'counted <b class="weak-markup">42</b> widgets ({os.getpid()})'
         worker.ok("POST", "/api/tasks/status", {"task_id": tid, "status": "completed", "result": result})
         done = br.wait(lambda d: br.finds(f'section.group-completed li.task[data-task-id="{tid}"]'),
                        "the task completed, from the stream")[0]
-        check(result in done.text, f"the completed task does not show its result: {done.text!r}")
+        check(f"counted 42 widgets ({os.getpid()})" in done.text,
+              f"the completed task does not show its result: {done.text!r}")
+        check(br.finds(f'li.task[data-task-id="{tid}"] .task-result b.weak-markup'),
+              "under weak web_output the result's markup did not become HTML")
         after = api_requests(br.requests())
         log(f"live: while the worker worked the page made {after}")
         check(all(p == "/api/events" for _, p in after),
