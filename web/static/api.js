@@ -102,11 +102,9 @@ export async function logout() {
 // (true = strong) or {strong: bool}/{setting: "..."}. Unknown or missing: strong (fail safe).
 export function controlStrong(controls, name) {
   if (!controls) return true;
-  let v = controls[name];
-  if (Array.isArray(controls)) {
-    const row = controls.find((c) => c && (c.name === name || c.control === name));
-    v = row === undefined ? undefined : row;
-  }
+  let v = Array.isArray(controls)
+    ? controls.find((c) => c && (c.name === name || c.control === name))
+    : controls[name];
   if (v && typeof v === 'object') {
     if (typeof v.strong === 'boolean') return v.strong;
     v = v.setting !== undefined ? v.setting : v.value;

@@ -18,10 +18,6 @@ export function setOutputMode(controls) {
   document.documentElement.dataset.webOutput = strongOutput ? 'strong' : 'weak';
 }
 
-export function outputIsStrong() {
-  return strongOutput;
-}
-
 function str(value) {
   if (value === null || value === undefined) return '';
   if (typeof value === 'object') return JSON.stringify(value);
