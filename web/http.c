@@ -51,8 +51,11 @@ void web_answer_response(webreq_t *req, unsigned status, struct MHD_Response *re
     web_common_headers(gw_settings(req->gw), resp, strncmp(req->path, "/api/", 5) == 0);
     if (req->set_cookie[0])
         MHD_add_response_header(resp, "Set-Cookie", req->set_cookie);
-    if (status == 429)
-        MHD_add_response_header(resp, "Retry-After", "1");
+    if (status == 429) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", req->retry_after_s ? req->retry_after_s : 1);
+        MHD_add_response_header(resp, "Retry-After", secs);
+    }
     if (req->suspended) {
         req->suspended = false;
         MHD_resume_connection(req->conn);
@@ -158,6 +161,7 @@ static bool rate_ok(webreq_t *req, web_bucket_t *b)
                      : web_rate_take(gw_rate(req->gw), req->addr, now);
     if (wait == 0)
         return true;
+    req->retry_after_s = (unsigned)((wait + 999) / 1000);
     web_answer_error(req, 429, "rate_limited", "too many requests: retry later");
     return false;
 }

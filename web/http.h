@@ -39,6 +39,7 @@ struct webreq {
     unsigned status;
     struct MHD_Response *resp;
     char set_cookie[400];
+    unsigned retry_after_s; /* a 429's Retry-After (at least 1) */
     int64_t started_ms;
     void *job; /* a handler's state across bus calls, freed with job_free */
     void (*job_free)(void *job);

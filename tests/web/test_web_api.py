@@ -312,12 +312,32 @@ def test_static_and_limits(web, tmp):
     check(st == 405, "a wrong method is 405")
 
 
+def test_static_dir(exe, tmp, broker, creds):
+    """--static: only regular files under the folder, with their types; no link out of it."""
+    d = os.path.join(tmp, "static")
+    os.makedirs(os.path.join(d, "js"))
+    with open(os.path.join(d, "js", "app.js"), "w") as f:
+        f.write("export const x = 1;\n")
+    with open(os.path.join(tmp, "secret.txt"), "w") as f:
+        f.write("outside the folder\n")
+    os.symlink(os.path.join(tmp, "secret.txt"), os.path.join(d, "leak.txt"))
+    os.symlink(tmp, os.path.join(d, "up"))
+    web = Web(exe, tmp, "static", broker, creds, ["--static", d])
+    st, resp, _, data = web.request("GET", "/js/app.js")
+    check(st == 200 and resp.getheader("Content-Type").startswith("text/javascript") and b"export" in data,
+          "a module is served as text/javascript")
+    for path in ("/leak.txt", "/up/secret.txt", "/js", "/"):
+        st, _, _, data = web.request("GET", path)
+        check(st == 404 and b"outside" not in data, "no file out of the folder, no directory: %s -> %s" % (path, st))
+    check(stop(web.proc) == 0, "the static gateway exits 0")
+
+
 def test_rate(exe, tmp, broker, creds):
     web = Web(exe, tmp, "rate", broker, creds, ["--set", "web.rate_burst=3", "--set", "web.rate_per_s=1"])
     codes = [web.request("GET", "/")[0] for _ in range(5)]
     st, resp, js, _ = web.request("GET", "/")
     check(codes[:3] == [200, 200, 200] and st == 429 and js["error"] == "rate_limited", "the per-address bucket: %s %s" % (codes, st))
-    check(resp.getheader("Retry-After") is not None, "429 says Retry-After")
+    check(resp.getheader("Retry-After") == "1", "429 says Retry-After (1 s at 1 a second): %s" % resp.getheader("Retry-After"))
     check(stop(web.proc) == 0, "the rate gateway exits 0")
 
 
@@ -325,6 +345,8 @@ def test_logins_bounded(exe, tmp, broker, creds):
     web = Web(exe, tmp, "logins", broker, creds)
     codes = [web.login("worker1", "bad-password")[0] for _ in range(12)]
     check(codes[:10] == [401] * 10 and codes[-1] == 429, "login attempts per address are bounded: %s" % codes)
+    st, resp, js, _ = web.request("POST", "/api/login", {"agent_id": "worker1", "password": "worker123"})
+    check(st == 429 and 1 <= int(resp.getheader("Retry-After")) <= 5, "a good password waits too, up to 5 s: %s" % resp.getheader("Retry-After"))
     check(stop(web.proc) == 0, "the login gateway exits 0")
 
 
@@ -356,6 +378,7 @@ def main():
         test_weak_csrf_and_headers(web, cookie)
         test_static_and_limits(web, tmp)
         test_strong(web_exe, tmp, endpoint, creds)
+        test_static_dir(web_exe, tmp, endpoint, creds)
         test_rate(web_exe, tmp, endpoint, creds)
         test_logins_bounded(web_exe, tmp, endpoint, creds)
         test_timeout(web, broker, cookie)
