@@ -36,6 +36,7 @@ struct webreq {
     websess_t *sess; /* lent; NULL when the route needs none or it ended */
     web_values_t *values;
     bool suspended, answered, queued;
+    bool bearer; /* the session came from a bearer token, not a cookie */
     unsigned status;
     struct MHD_Response *resp;
     char set_cookie[400];
