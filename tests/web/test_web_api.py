@@ -322,13 +322,19 @@ def test_static_dir(exe, tmp, broker, creds):
         f.write("outside the folder\n")
     os.symlink(os.path.join(tmp, "secret.txt"), os.path.join(d, "leak.txt"))
     os.symlink(tmp, os.path.join(d, "up"))
-    web = Web(exe, tmp, "static", broker, creds, ["--static", d])
+    web = Web(exe, tmp, "static", broker, creds, ["--static", d, "--set", "web.max_streams=1"])
     st, resp, _, data = web.request("GET", "/js/app.js")
     check(st == 200 and resp.getheader("Content-Type").startswith("text/javascript") and b"export" in data,
           "a module is served as text/javascript")
     for path in ("/leak.txt", "/up/secret.txt", "/js", "/"):
         st, _, _, data = web.request("GET", path)
         check(st == 404 and b"outside" not in data, "no file out of the folder, no directory: %s -> %s" % (path, st))
+    st, cookie, _, _ = web.login("coordinator1")
+    one = Stream(web, cookie)
+    two = Stream(web, cookie)
+    check(one.status == 200 and two.status == 429, "web.max_streams in all: %s %s" % (one.status, two.status))
+    one.close()
+    two.close()
     check(stop(web.proc) == 0, "the static gateway exits 0")
 
 
