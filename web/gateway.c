@@ -264,7 +264,7 @@ static void reap(gateway_t *gw)
     }
 }
 
-/*  Once a TICK_MS: calls past their deadline, keep-alives, sessions idle too long. */
+/*  Once a TICK_MS: keep-alives, sessions idle too long. */
 static void tick(gateway_t *gw, int64_t now)
 {
     if (now < gw->next_tick)
@@ -275,7 +275,6 @@ static void tick(gateway_t *gw, int64_t now)
         gw->next_keepalive = now + WEB_KEEPALIVE_MS;
     int64_t idle_ms = (int64_t)gw->set.cfg.idle_timeout_s * 1000;
     for (websess_t *s = gw->sessions.head; s; s = s->next) {
-        end_calls(s, COLLAB_E_TIMEOUT, now);
         if (keepalive && s->stream_count > 0) {
             sse_keepalive(s);
             collab_client_send(s->client, "heartbeat", NULL, 0); /* its reply is dropped */
@@ -325,13 +324,16 @@ int gateway_run(gateway_t *gw)
         int64_t now = collab_mono_ms();
         if (n == 0 || (zmq_poll(gw->items, (int)n, poll_timeout(gw, now)) < 0 && errno != EINTR))
             break;
-        MHD_run(gw->mhd);
-        take_logins(gw);
+        MHD_run(gw->mhd); /* adds no session and removes none: the items still match */
         size_t i = 2;
         for (websess_t *s = gw->sessions.head; s && i < n; s = s->next, i++)
             if (gw->items[i].revents & ZMQ_POLLIN)
                 pump(s);
-        tick(gw, collab_mono_ms());
+        take_logins(gw); /* after the pumps: a new session goes to the list's head */
+        now = collab_mono_ms();
+        for (websess_t *s = gw->sessions.head; s; s = s->next)
+            end_calls(s, COLLAB_E_TIMEOUT, now); /* past their deadline: 504 */
+        tick(gw, now);
         reap(gw);
         MHD_run(gw->mhd); /* the connections resumed above: their answers go out now */
     }
