@@ -367,6 +367,22 @@ def test_timeout(web, broker_proc, cookie):
     check(st == 504 and js["error"] == "timeout" and 1.4 <= took < 3, "no reply in time: 504 timeout (%s %s %.1fs)" % (st, js, took))
 
 
+def test_command_line(exe, creds):
+    """Usage errors exit 2 before anything starts; a credentials file that cannot be read, 1."""
+    def run(*args):
+        p = subprocess.run([exe] + list(args), capture_output=True, timeout=20)
+        return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+    rc, out = run("--help")
+    check(rc == 0 and out.startswith("usage: collab-web"), "--help")
+    for args, needle in ((["--bind", "localhost"], "--bind"), (["--bind", "127.0.0.1:70000"], "--bind"),
+                         (["--timeout-ms", "0"], "--timeout-ms"), (["--profile", "soft"], "--profile"),
+                         (["--set", "web.rate_burst=0"], "web.rate_burst"), (["stray"], "unexpected")):
+        rc, out = run(*args)
+        check(rc == 2 and needle in out, "usage error %s: %s %s" % (args, rc, out.strip()))
+    rc, out = run("--set", "credentials=/nonexistent/creds.json", "--bind", "127.0.0.1:0")
+    check(rc == 1 and "/nonexistent/creds.json" in out, "no credentials file: exit 1 saying which: %s %s" % (rc, out.strip()))
+
+
 def main():
     broker_exe, web_exe, creds = sys.argv[1:4]
     tmp = tempfile.mkdtemp(prefix="collab-web-test-")
@@ -377,6 +393,7 @@ def main():
                                    "--log-level", "warning"], stdout=subprocess.PIPE,
                                   stderr=open(tmp + "/broker.err", "wb"))
         endpoint = read_line(broker, "listening ", time.monotonic() + START_S).split(" ", 1)[1].strip()
+        test_command_line(web_exe, creds)
         web = Web(web_exe, tmp, "weak", endpoint, creds, ["--set", "web.rate_burst=1000"])
         cookie, project = test_login_board_actions(web)
         test_refusal_and_admin(web, cookie)
