@@ -116,7 +116,7 @@ class Stream:
     """An open GET /api/events: reads events with a deadline."""
 
     def __init__(self, web, cookie, last_id=None):
-        self.conn = http.client.HTTPConnection(web.host, web.port, timeout=10)
+        self.conn = http.client.HTTPConnection(web.host, web.port, timeout=8)
         h = {"Cookie": cookie, "Accept": "text/event-stream"}
         if last_id is not None:
             h["Last-Event-ID"] = str(last_id)
@@ -150,6 +150,15 @@ class Stream:
             k, v = line.split(":", 1)
             ev[k] = v.strip()
         raise RuntimeError("stream ended")
+
+    def ends(self):
+        """True when the server ends the stream (EOF) within the socket's timeout."""
+        try:
+            for _ in self.lines():
+                pass
+            return True
+        except (TimeoutError, OSError):
+            return False
 
     def close(self):
         self.conn.close()
@@ -202,8 +211,13 @@ def test_refusal_and_admin(web, coord_cookie):
     st, _, stats, _ = web.request("GET", "/api/admin/stats", cookie=admin)
     check(st == 200 and "requests" in stats, "admin stats")
     st, _, me, _ = web.request("GET", "/api/me", cookie=viewer)
+    viewer_stream = Stream(web, viewer)
     st, _, js, _ = web.request("POST", "/api/admin/revoke", {"handle": me["handle"]}, cookie=admin)
     check(st == 200 and js["revoked"] == 1, "admin revokes a session: %s %s" % (st, js))
+    _, name, data = viewer_stream.next_event()
+    check(name == "session_revoked" and data["handle"] == me["handle"], "the revoked page's stream says so: %s" % name)
+    check(viewer_stream.ends(), "and then the stream ends")
+    viewer_stream.close()
     st, _, js, _ = web.request("GET", "/api/board", cookie=viewer)
     check(st == 401, "the revoked session is refused: %s %s" % (st, js))
     st, _, js, _ = web.request("POST", "/api/admin/revoke", {}, cookie=admin)
@@ -242,8 +256,7 @@ def test_events(web, cookie, project_id):
     s2.close()
     streams = [Stream(web, cookie) for _ in range(5)]
     check(all(x.status == 200 for x in streams), "new streams open")
-    ended = [line for line in streams[0].lines()]
-    check(ended is not None, "at most 4 streams per web session: the oldest is closed")
+    check(streams[0].ends(), "at most 4 streams per web session: the oldest is closed")
     assign("to the four")
     got = [x.next_event()[2]["title"] for x in streams[1:]]
     check(got == ["to the four"] * 4, "each open stream gets the event: %s" % got)
