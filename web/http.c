@@ -274,7 +274,8 @@ static webreq_t *new_request(gateway_t *gw, struct MHD_Connection *c, const char
     req->conn = c;
     req->started_ms = collab_mono_ms();
     printable(method, req->method, sizeof req->method);
-    printable(url, req->path, sizeof req->path);
+    if (strlen(url) < sizeof req->path)
+        printable(url, req->path, sizeof req->path);
     client_address(c, req->addr, sizeof req->addr);
     printable(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"), req->ua,
               sizeof req->ua);

@@ -313,6 +313,8 @@ def test_static_and_limits(web, tmp):
     for bad in ("/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/.hidden", "/a//b", "/a\\..\\b"):
         st, _, _, data = web.request("GET", bad)
         check(st in (400, 404) and b"root:" not in data, "traversal refused: %s -> %s" % (bad, st))
+    st, _, _, _ = web.request("GET", "/" + "/".join(["abcdefgh"] * 40))
+    check(st == 400, "a path beyond 256 bytes is refused, not cut short: %s" % st)
     st, _, _, _ = web.request("GET", "/no-such-file.js")
     check(st == 404, "a missing file is 404")
     st, _, js, _ = web.request("POST", "/api/login", raw=b"{" + b" " * 20000 + b"}")
