@@ -2,7 +2,8 @@
     cracker (web/jwt_crack.c). Tokens the gateway would never issue (alg none, HS512, no exp,
     a repeated alg, tampered parts) are crafted here with libsodium and base64url by hand, so
     the checks are tested against the attacks and not only against libjwt's own output.
-    argv[1]: sample_data/wordlist.txt. */
+    argv[1]: sample_data/wordlist.txt; argv[2]: collab-keygen (its --web-token-key). */
+#include "collab_spawn.h"
 #include "jwt_check.h"
 #include "jwt_crack.h"
 #include "testutil.h"
@@ -19,7 +20,7 @@
 #define TOKEN_SZ (WEB_JWT_TOKEN_MAX + 1)
 
 static web_jwt_key_t strong, other, weak;
-static const char *wordlist_path;
+static const char *wordlist_path, *keygen_path;
 static char tmpdir[] = "/tmp/test_jwt_check.XXXXXX";
 
 #define CHECK_JWT(expr, want)                                                                      \
@@ -115,6 +116,45 @@ static void test_key_file(void)
     CHECK_RC(web_jwt_key_weak(&k, ""), COLLAB_E_BAD_REQUEST);
     CHECK_OK(web_jwt_key_weak(&k, "letmein"));
     CHECK(k.len == 7 && k.weak);
+}
+
+/*  collab-keygen --web-token-key FILE: exit status (10 s at most), output to /dev/null. */
+static int run_keygen(const char *path, bool force)
+{
+    const char *argv[] = {keygen_path, force ? "--force" : "--web-token-key",
+                          force ? "--web-token-key" : path, force ? path : NULL, NULL};
+    collab_spawn_opts_t o = {.out = COLLAB_SPAWN_NULL, .err = COLLAB_SPAWN_NULL};
+    collab_proc_t proc;
+    if (!CHECK(collab_spawn(&proc, argv, &o) == 0))
+        return -1;
+    CHECK(collab_spawn_wait(&proc, 10000) == 0);
+    return collab_spawn_code(&proc);
+}
+
+static void test_keygen(void)
+{
+    char path[256], err[300], tok[TOKEN_SZ];
+    snprintf(path, sizeof path, "%s/keygen.key", tmpdir);
+    CHECK_EQ_INT(run_keygen(path, false), 0);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 65);
+    web_jwt_key_t k, k2;
+    web_jwt_claims_t c;
+    CHECK_OK(web_jwt_key_load(&k, path, err, sizeof err));
+    CHECK_JWT(web_jwt_issue(&k, "worker1", "worker", NOW, TTL, tok, sizeof tok), 0);
+    CHECK_JWT(web_jwt_verify(&k, true, tok, NOW, &c), 0);
+    /* kept unless --force; --force makes a new one, owner-only again */
+    CHECK(run_keygen(path, false) != 0);
+    CHECK_OK(web_jwt_key_load(&k2, path, err, sizeof err));
+    CHECK(memcmp(k.bytes, k2.bytes, WEB_JWT_KEY_LEN) == 0);
+    CHECK(chmod(path, 0644) == 0);
+    CHECK_EQ_INT(run_keygen(path, true), 0);
+    CHECK_OK(web_jwt_key_load(&k2, path, err, sizeof err));
+    CHECK(memcmp(k.bytes, k2.bytes, WEB_JWT_KEY_LEN) != 0);
+    CHECK_JWT(web_jwt_verify(&k2, true, tok, NOW, &c), WEB_JWT_E_BAD_SIGNATURE);
+    web_jwt_key_clear(&k);
+    web_jwt_key_clear(&k2);
+    unlink(path);
 }
 
 static void test_round_trip(void)
@@ -381,17 +421,19 @@ static void test_crack_and_forge(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || sodium_init() < 0 || !mkdtemp(tmpdir)) {
-        fprintf(stderr, "usage: test_jwt_check WORDLIST (and libsodium, a /tmp folder)\n");
+    if (argc != 3 || sodium_init() < 0 || !mkdtemp(tmpdir)) {
+        fprintf(stderr, "usage: test_jwt_check WORDLIST COLLAB-KEYGEN (and a /tmp folder)\n");
         return 2;
     }
     wordlist_path = argv[1];
+    keygen_path = argv[2];
     strong.len = other.len = WEB_JWT_KEY_LEN;
     randombytes_buf(strong.bytes, WEB_JWT_KEY_LEN);
     randombytes_buf(other.bytes, WEB_JWT_KEY_LEN);
     web_jwt_key_weak(&weak, "letmein");
 
     TU_RUN(test_key_file);
+    TU_RUN(test_keygen);
     TU_RUN(test_round_trip);
     TU_RUN(test_expiry);
     TU_RUN(test_alg_none);
