@@ -37,7 +37,8 @@ typedef struct {
 static bool may_be_empty(const char *key)
 {
     return strcmp(key, "security_log") == 0 || strcmp(key, "store") == 0 ||
-           strcmp(key, "store.node") == 0 || strcmp(key, "store.password_file") == 0;
+           strcmp(key, "store.node") == 0 || strcmp(key, "store.password_file") == 0 ||
+           strcmp(key, "web.origin") == 0 || strcmp(key, "web.static_dir") == 0;
 }
 
 /*  Printed in this order: the controls' parameters (collab_controls.def, LAB.md order),
@@ -70,6 +71,14 @@ static const param_t params[] = {
           1073741824),
     PARAM("security_log.max_bytes", U64, security_log_max_bytes, "10485760", 4096, 1099511627776.0),
     PARAM("security_log.failed_login_lines", U32, failed_login_lines, "20", 0, 1000000),
+    /* the web gateway, collab-web (docs/WEB.md); the broker reads and ignores them */
+    PARAM("web.bind", PATH, web_bind, "127.0.0.1:8080", 0, 0),
+    PARAM("web.static_dir", PATH, web_static_dir, "", 0, 0),
+    PARAM("web.rate_per_s", U32, web_rate_per_s, "20", 1, 1000000),
+    PARAM("web.rate_burst", U32, web_rate_burst, "40", 1, 1000000),
+    PARAM("web.max_streams", U32, web_max_streams, "256", 1, 100000),
+    PARAM("web.lab_timeout_s", U32, web_lab_timeout_s, "60", 1, 3600),
+    PARAM("web.capture", U32, web_capture, "0", 0, 1),
 };
 #define PARAM_COUNT (sizeof params / sizeof params[0])
 

@@ -20,7 +20,7 @@
 #define COLLAB_PATH_MAX 512
 
 typedef struct {
-    /* the switches, indexed 0..13 in LAB.md's order (control #1 is [0]) */
+    /* the switches, indexed 0..20 in LAB.md's order (control #1 is [0]) */
     bool strong[COLLAB_CONTROL_COUNT];
 
     /* parameters of the controls, always configured, enforced when the switch is strong:
@@ -59,6 +59,14 @@ typedef struct {
     uint64_t transport_max_msg;      /* ZMQ_MAXMSGSIZE, above the protocol's frame limit */
     uint64_t security_log_max_bytes; /* rotate beyond this (one old file kept) */
     uint32_t failed_login_lines;     /* login_failed lines per peer per minute, then counted */
+    /* the web gateway, collab-web (docs/WEB.md 2 and 6): the broker ignores them */
+    char web_bind[COLLAB_PATH_MAX];       /* HOST:PORT; 127.0.0.1:8080 */
+    char web_static_dir[COLLAB_PATH_MAX]; /* "": the static folder beside the binary */
+    uint32_t web_rate_per_s;              /* per web client address and per web session */
+    uint32_t web_rate_burst;
+    uint32_t web_max_streams;   /* event streams open at once, in all */
+    uint32_t web_lab_timeout_s; /* one attack run from the lab page at most */
+    uint32_t web_capture;       /* 1: the lab page's bus view may run collab-sniff */
 } collab_config_t;
 
 /*  The one way to ask whether a control is strong (index: a COLLAB_CTL_ value). */

@@ -76,4 +76,17 @@ static inline int collab_control_is_cluster(int index)
     return 0;
 }
 
+/*  Whether control index is enforced by the web gateway (COLLAB_CONTROL_WEB). */
+static inline int collab_control_is_web(int index)
+{
+    static const int web[] = {
+#define COLLAB_CONTROL_WEB(id) COLLAB_CTL_##id,
+#include "collab_controls.def"
+        -1};
+    for (size_t i = 0; web[i] >= 0; i++)
+        if (web[i] == index)
+            return 1;
+    return 0;
+}
+
 #endif

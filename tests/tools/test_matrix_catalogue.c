@@ -98,9 +98,11 @@ static void test_missing_cells_default_to_stage2(void)
     CHECK_STR(expected(cells, "a1", "hardened"), "BLOCKED");
     CHECK_STR(expected(cells, "a1", "replay"), "BLOCKED"); /* given */
     for (int i = 0; i < COLLAB_CONTROL_COUNT; i++) {
-        /* a single-broker row: the cluster controls' cells are not run */
+        /* a single-broker row without the gateway: the cluster and web controls' cells are
+           not run */
         bool cl = i == COLLAB_CTL_REPLAY_SCOPE || i == COLLAB_CTL_REVOCATION ||
-                  i == COLLAB_CTL_STORE_ACCESS;
+                  i == COLLAB_CTL_STORE_ACCESS || i == COLLAB_CTL_WEB_SESSION ||
+                  i == COLLAB_CTL_CSRF || i == COLLAB_CTL_WEB_OUTPUT || i == COLLAB_CTL_WEB_TOKEN;
         if (i != COLLAB_CTL_REPLAY)
             CHECK_STR(expected(cells, "a1", column(i)), cl ? "not applicable" : "SUCCEEDED");
         CHECK_STR(expected(cells, "a2", column(i)), cl ? "not applicable" : "BLOCKED");
@@ -154,6 +156,28 @@ static void test_cluster_rows(void)
     child_free(&c);
 }
 
+/*  A web row has cells in the web controls' columns (its own or stage2's) and none in the
+    cluster controls'. */
+static void test_web_rows(void)
+{
+    write_catalogue("{\"attacks\": ["
+                    " {\"attack\": \"w1\", \"web\": true, \"expected\": {\"stage2\": "
+                    "  \"SUCCEEDED\", \"hardened\": \"BLOCKED\", \"csrf\": \"BLOCKED\"}}]}");
+    child_t c;
+    CHECK_EQ_INT(run_matrix_cols(&c, "csrf,web_output,store_access", NULL), 1);
+    cJSON *root = cJSON_Parse(c.out ? c.out : "");
+    const cJSON *cells = cJSON_GetObjectItem(root, "cells");
+    if (CHECK(cells != NULL)) {
+        CHECK_EQ_INT(cJSON_GetArraySize(cells), 3);
+        CHECK_STR(expected(cells, "w1", "csrf"), "BLOCKED");
+        CHECK_STR(expected(cells, "w1", "web_output"), "SUCCEEDED");
+        CHECK_STR(expected(cells, "w1", "store_access"), "not applicable");
+    } else
+        fprintf(stderr, "  output: %s\n  errors: %s\n", c.out, c.err);
+    cJSON_Delete(root);
+    child_free(&c);
+}
+
 /*  --attacks takes whole names: "c1x" does not select c1. */
 static void test_attacks_by_whole_name(void)
 {
@@ -187,6 +211,10 @@ static void test_cluster_refusals(void)
          "is a cluster control"},
         {"\"cluster\": true, \"expected\": {\"stage2+replay_scope\": \"BLOCKED\"}",
          "is no configuration"},
+        {"\"web\": 1, \"expected\": {\"stage2\": \"SUCCEEDED\"}", "\"web\" must be true or false"},
+        {"\"expected\": {\"stage2\": \"SUCCEEDED\", \"csrf\": \"BLOCKED\"}",
+         "'csrf' is a web control"},
+        {"\"cluster\": true, \"expected\": {\"web_token\": \"BLOCKED\"}", "is a web control"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[512];
@@ -208,6 +236,7 @@ int main(int argc, char **argv)
     TU_RUN(test_missing_cells_default_to_stage2);
     TU_RUN(test_unknown_configuration_refused);
     TU_RUN(test_cluster_rows);
+    TU_RUN(test_web_rows);
     TU_RUN(test_cluster_refusals);
     TU_RUN(test_attacks_by_whole_name);
     char path[128];

@@ -81,6 +81,21 @@ bool catalogue_is_cluster(const cJSON *attack)
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(attack, "cluster"));
 }
 
+bool catalogue_is_web(const cJSON *attack)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(attack, "web"));
+}
+
+const char *catalogue_not_applicable(const cJSON *attack, const char *col)
+{
+    int i = control_of_col(col);
+    if (i >= 0 && collab_control_is_cluster(i) && !catalogue_is_cluster(attack))
+        return "acts only between brokers, and this row runs one broker";
+    if (i >= 0 && collab_control_is_web(i) && !catalogue_is_web(attack))
+        return "acts only in the web gateway, and this row does not use it";
+    return NULL;
+}
+
 /*  Whether name is a column of the full matrix, or a control's name. */
 static int is_column(const char *name)
 {
@@ -112,9 +127,12 @@ static int check_cells(const cJSON *attacks, char *err, size_t errlen)
     {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "attack"));
         const cJSON *cl = cJSON_GetObjectItemCaseSensitive(a, "cluster");
+        const cJSON *web = cJSON_GetObjectItemCaseSensitive(a, "web");
         name = name ? name : "?";
         if (cl && !cJSON_IsBool(cl))
             return fail(err, errlen, "attack %s: \"cluster\" must be true or false", name);
+        if (web && !cJSON_IsBool(web))
+            return fail(err, errlen, "attack %s: \"web\" must be true or false", name);
         if (!catalogue_is_cluster(a) && check_args(a, name, err, errlen) != 0)
             return -1;
         cJSON_ArrayForEach(cell, cJSON_GetObjectItemCaseSensitive(a, "expected"))
@@ -128,6 +146,11 @@ static int check_cells(const cJSON *attacks, char *err, size_t errlen)
                 return fail(err, errlen,
                             "attack %s: '%s' is a cluster control: a single-broker row has no "
                             "cell there (add \"cluster\": true to run the row on a cluster)",
+                            name, cell->string);
+            if (catalogue_not_applicable(a, cell->string))
+                return fail(err, errlen,
+                            "attack %s: '%s' is a web control: a row without the gateway has "
+                            "no cell there (add \"web\": true to run the row with it)",
                             name, cell->string);
         }
     }
@@ -191,7 +214,7 @@ int catalogue_expected(const cJSON *attack, const char *col)
 {
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(attack, "expected");
     int i = control_of_col(col);
-    if (i >= 0 && collab_control_is_cluster(i) && !catalogue_is_cluster(attack))
+    if (catalogue_not_applicable(attack, col))
         return CATALOGUE_NOT_APPLICABLE;
     const cJSON *cell = cJSON_GetObjectItemCaseSensitive(exp, col);
     while (!cell && i >= 0) { /* its own name, then the required control's cell, then stage2 */

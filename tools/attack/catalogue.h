@@ -8,7 +8,9 @@
     A row with "cluster": true runs on two brokers sharing a fresh redis-server; a
     single-broker row has no cell in the columns of cluster controls
     (COLLAB_CONTROL_CLUSTER): a single broker has no other broker for them to act on, so the
-    matrix does not run them (CATALOGUE_NOT_APPLICABLE). */
+    matrix does not run them (CATALOGUE_NOT_APPLICABLE). Likewise a row with "web": true
+    runs the web gateway (docs/WEB.md) beside its broker, and only such a row has cells in
+    the columns of web controls (COLLAB_CONTROL_WEB), which only the gateway enforces. */
 #ifndef CATALOGUE_H
 #define CATALOGUE_H
 
@@ -20,7 +22,7 @@
 #define CATALOGUE_MAX_COLS    32 /* stage2, hardened, and one per control */
 #define CATALOGUE_COL_MAX     96 /* a column's name, with its NUL */
 #define CATALOGUE_MAX_CHAIN   4  /* controls one column sets strong */
-/*  catalogue_expected's answer for a single-broker row in a cluster control's column. */
+/*  catalogue_expected's answer for a cell whose column does not apply to its row. */
 #define CATALOGUE_NOT_APPLICABLE (-3)
 
 typedef struct {
@@ -53,6 +55,14 @@ bool catalogue_is_cluster(const cJSON *attack);
 
 /*  Whether column col is a cluster control's. */
 bool catalogue_col_is_cluster(const char *col);
+
+/*  Whether the row runs the web gateway ("web": true). */
+bool catalogue_is_web(const cJSON *attack);
+
+/*  Why column col does not apply to the attack's row (a cluster control's column for a
+    single-broker row, a web control's column for a row without the gateway), or NULL when
+    it applies. */
+const char *catalogue_not_applicable(const cJSON *attack, const char *col);
 
 /*  The controls that column col sets strong on top of stage2, into out (indices of
     collab_controls.h, the required ones first): their count, 0 for stage2 and hardened,

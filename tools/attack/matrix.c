@@ -303,10 +303,10 @@ static void run_cell(const matrix_t *m, const cJSON *atk, const char *col, cell_
     char dir[] = "/tmp/collab-matrix-XXXXXX", pwdir[PATH_MAX], cmd[PATH_MAX + 32];
     int port = 0;
     bool cluster = catalogue_is_cluster(atk);
-    if (!cluster && catalogue_col_is_cluster(col)) {
+    const char *why = catalogue_not_applicable(atk, col);
+    if (why) {
         cell->outcome = CATALOGUE_NOT_APPLICABLE;
-        snprintf(cell->reason, sizeof cell->reason,
-                 "not run: %s acts only between brokers, and this row runs one broker", col);
+        snprintf(cell->reason, sizeof cell->reason, "not run: %s %s", col, why);
         return;
     }
     if (!mkdtemp(dir)) {
