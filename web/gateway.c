@@ -7,9 +7,7 @@
 #include "http.h"
 #include "login.h"
 #include "sse.h"
-#ifdef COLLAB_WEB_JWT
 #include "bearer.h"
-#endif
 
 #include <czmq.h>
 #include <errno.h>
@@ -48,7 +46,7 @@ struct gateway {
     size_t login_count;
     uint64_t next_login;
     uint32_t streams;
-    struct web_bearer *bearer; /* control 21 (COLLAB_WEB_JWT builds) */
+    struct web_bearer *bearer; /* control 21's tokens */
     int64_t next_tick, next_keepalive;
     zmq_pollitem_t *items;
     size_t items_cap;
@@ -359,7 +357,6 @@ gateway_t *gateway_new(const web_settings_t *set, char *err, size_t errlen)
         gateway_destroy(&gw);
         return NULL;
     }
-#ifdef COLLAB_WEB_JWT
     char why[256];
     if (!(gw->bearer = web_bearer_new(&gw->set, why, sizeof why))) {
         snprintf(err, errlen, "out of memory");
@@ -368,7 +365,6 @@ gateway_t *gateway_new(const web_settings_t *set, char *err, size_t errlen)
     }
     if (why[0])
         fprintf(stderr, "collab-web: warning: bearer tokens refused: %s\n", why);
-#endif
     uint16_t port = 0;
     gw->mhd = http_start(gw, &gw->set, &port, err, errlen);
     if (!gw->mhd) {
@@ -423,9 +419,7 @@ void gateway_destroy(gateway_t **gw_p)
         gw->logins = p->next;
         free(p);
     }
-#ifdef COLLAB_WEB_JWT
     web_bearer_destroy(&gw->bearer);
-#endif
     collab_creds_destroy(&gw->creds);
     web_rate_destroy(&gw->rate);
     web_rate_destroy(&gw->login_rate);
