@@ -8,6 +8,9 @@ answer, and the log line with the user agent. Python 3 standard library only.
 
 usage: test_web_api.py COLLAB_BROKER COLLAB_WEB TEST_CREDENTIALS
 """
+import base64
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -264,8 +267,70 @@ def test_events(web, cookie, project_id):
         x.close()
 
 
+def b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def forge(header, claims, key=None, digest=hashlib.sha256):
+    """A JWT: signed with key by HMAC-digest, or unsigned (key None)."""
+    head = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
+    sig = b64(hmac.new(key, head.encode(), digest).digest()) if key is not None else ""
+    return head + "." + sig
+
+
+def bearer(web, token, method="GET", path="/api/me", body=None):
+    st, _, js, _ = web.request(method, path, body, headers={"Authorization": "Bearer " + token})
+    return st, js
+
+
+def test_tokens_weak(web, cookie):
+    """Control 21 weak: a token for scripts; alg none taken at its word."""
+    st, _, js, _ = web.request("POST", "/api/token", cookie=cookie)
+    check(st == 200 and js.get("expires_in") == 900 and js["token"].count(".") == 2, "weak: /api/token: %s" % st)
+    st, me = bearer(web, js["token"])
+    check(st == 200 and me["agent_id"] == "coordinator1", "a bearer token acts with its agent's web session")
+    st, err = bearer(web, "not.a.token")
+    check(st == 401, "a malformed token is refused: %s %s" % (st, err))
+    st, me = bearer(web, forge({"alg": "none", "typ": "JWT"}, {"sub": "coordinator1"}))
+    check(st == 200 and me["agent_id"] == "coordinator1", "weak web_token: alg none is accepted (the weakness)")
+    st, err = bearer(web, forge({"alg": "HS256", "typ": "JWT"}, {"sub": "coordinator1"}, b"letmein"))
+    check(st == 200, "weak web_token: the demo word list's secret signs tokens: %s %s" % (st, err))
+    st, err = bearer(web, forge({"alg": "none"}, {"sub": "worker8"}))
+    check(st == 401 and err["error"] == "session_invalid", "a token grants no login of its own: %s" % err)
+
+
+def test_tokens_strong(web, cookie, csrf, key):
+    """Control 21 strong: the key file's HS256 only, exp enforced, alg none refused."""
+    now = int(time.time())
+    st, _, js, _ = web.request("POST", "/api/token", cookie=cookie,
+                               headers={"Origin": web.origin, "X-CSRF-Token": csrf})
+    check(st == 200, "strong: /api/token: %s %s" % (st, js))
+    token = js["token"]
+    st, me = bearer(web, token)
+    check(st == 200 and me["agent_id"] == "coordinator1", "strong: the gateway's token is accepted")
+    cases = (
+        ("alg none", forge({"alg": "none"}, {"sub": "coordinator1", "exp": now + 60}), "alg_none"),
+        ("expired", forge({"alg": "HS256", "typ": "JWT"}, {"sub": "coordinator1", "exp": now - 60}, key), "expired"),
+        ("no exp", forge({"alg": "HS256", "typ": "JWT"}, {"sub": "coordinator1"}, key), "no_exp"),
+        ("HS512", forge({"alg": "HS512", "typ": "JWT"}, {"sub": "coordinator1", "exp": now + 60}, key,
+                        hashlib.sha512), "bad_alg"),
+        ("wrong key", forge({"alg": "HS256", "typ": "JWT"}, {"sub": "coordinator1", "exp": now + 60},
+                            b"letmein"), "bad_signature"),
+    )
+    for what, tok, name in cases:
+        st, err = bearer(web, tok)
+        check(st == 401 and err["error"] == name, "strong web_token refuses %s: %s %s" % (what, st, err))
+    st, js = bearer(web, token, "POST", "/api/projects", {"name": "by a script"})
+    check(st == 200 and js["name"] == "by a script", "a bearer request needs no CSRF token (no browser adds it)")
+
+
 def test_strong(exe, tmp, broker, creds):
-    web = Web(exe, tmp, "strong", broker, creds, ["--profile", "hardened"])
+    key = os.urandom(32)
+    key_path = os.path.join(tmp, "web-token.key")
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, key.hex().encode() + b"\n")
+    os.close(fd)
+    web = Web(exe, tmp, "strong", broker, creds, ["--profile", "hardened", "--set", "web.token_key_file=" + key_path])
     st, _, _, js = web.login("coordinator1")
     check(st == 403 and js["error"] == "csrf", "strong csrf: a login without Origin is refused")
     st, cookie, sc, js = web.login("coordinator1", headers={"Origin": web.origin})
@@ -292,6 +357,7 @@ def test_strong(exe, tmp, broker, creds):
     check(st == 403, "strong csrf: a token without Origin is refused")
     st, _, js, _ = web.request("POST", "/api/projects", body, cookie=cookie, headers=dict(tok, Origin=web.origin))
     check(st == 200 and js["name"] == "strong project", "strong csrf: token and Origin accepted: %s %s" % (st, js))
+    test_tokens_strong(web, cookie, me["csrf"], key)
     check(stop(web.proc) == 0, "the strong gateway exits 0")
 
 
@@ -414,6 +480,7 @@ def main():
         test_refusal_and_admin(web, cookie)
         test_events(web, cookie, project)
         test_weak_csrf_and_headers(web, cookie)
+        test_tokens_weak(web, cookie)
         test_static_and_limits(web, tmp)
         test_strong(web_exe, tmp, endpoint, creds)
         test_static_dir(web_exe, tmp, endpoint, creds)
