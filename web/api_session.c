@@ -35,6 +35,7 @@ int api_login(webreq_t *req)
     int rc = wait ? COLLAB_E_RATE_LIMITED : gw_login(gw, req, v->v[0].str, v->v[1].str);
     sodium_memzero(req->values, sizeof *req->values); /* the password, in both copies */
     sodium_memzero(req->body, req->body_len);
+    req->retry_after_s = (unsigned)((wait + 999) / 1000);
     if (rc == COLLAB_E_RATE_LIMITED)
         web_answer_error(req, 429, "rate_limited", "too many login attempts: retry later");
     else if (rc)

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "login.h"
 #include "sse.h"
+#include "bearer.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -45,6 +46,7 @@ struct gateway {
     size_t login_count;
     uint64_t next_login;
     uint32_t streams;
+    struct web_bearer *bearer; /* control 21's tokens */
     int64_t next_tick, next_keepalive;
     zmq_pollitem_t *items;
     size_t items_cap;
@@ -73,6 +75,11 @@ web_rate_t *gw_rate(gateway_t *gw)
 web_rate_t *gw_login_rate(gateway_t *gw)
 {
     return gw->login_rate;
+}
+
+struct web_bearer *gw_bearer(gateway_t *gw)
+{
+    return gw->bearer;
 }
 
 uint32_t *gw_stream_count(gateway_t *gw)
@@ -255,7 +262,7 @@ static void reap(gateway_t *gw)
     }
 }
 
-/*  Once a TICK_MS: calls past their deadline, keep-alives, sessions idle too long. */
+/*  Once a TICK_MS: keep-alives, sessions idle too long. */
 static void tick(gateway_t *gw, int64_t now)
 {
     if (now < gw->next_tick)
@@ -266,7 +273,6 @@ static void tick(gateway_t *gw, int64_t now)
         gw->next_keepalive = now + WEB_KEEPALIVE_MS;
     int64_t idle_ms = (int64_t)gw->set.cfg.idle_timeout_s * 1000;
     for (websess_t *s = gw->sessions.head; s; s = s->next) {
-        end_calls(s, COLLAB_E_TIMEOUT, now);
         if (keepalive && s->stream_count > 0) {
             sse_keepalive(s);
             collab_client_send(s->client, "heartbeat", NULL, 0); /* its reply is dropped */
@@ -316,13 +322,16 @@ int gateway_run(gateway_t *gw)
         int64_t now = collab_mono_ms();
         if (n == 0 || (zmq_poll(gw->items, (int)n, poll_timeout(gw, now)) < 0 && errno != EINTR))
             break;
-        MHD_run(gw->mhd);
-        take_logins(gw);
+        MHD_run(gw->mhd); /* adds no session and removes none: the items still match */
         size_t i = 2;
         for (websess_t *s = gw->sessions.head; s && i < n; s = s->next, i++)
             if (gw->items[i].revents & ZMQ_POLLIN)
                 pump(s);
-        tick(gw, collab_mono_ms());
+        take_logins(gw); /* after the pumps: a new session goes to the list's head */
+        now = collab_mono_ms();
+        for (websess_t *s = gw->sessions.head; s; s = s->next)
+            end_calls(s, COLLAB_E_TIMEOUT, now); /* past their deadline: 504 */
+        tick(gw, now);
         reap(gw);
         MHD_run(gw->mhd); /* the connections resumed above: their answers go out now */
     }
@@ -348,6 +357,14 @@ gateway_t *gateway_new(const web_settings_t *set, char *err, size_t errlen)
         gateway_destroy(&gw);
         return NULL;
     }
+    char why[256];
+    if (!(gw->bearer = web_bearer_new(&gw->set, why, sizeof why))) {
+        snprintf(err, errlen, "out of memory");
+        gateway_destroy(&gw);
+        return NULL;
+    }
+    if (why[0])
+        fprintf(stderr, "collab-web: warning: bearer tokens refused: %s\n", why);
     uint16_t port = 0;
     gw->mhd = http_start(gw, &gw->set, &port, err, errlen);
     if (!gw->mhd) {
@@ -402,6 +419,7 @@ void gateway_destroy(gateway_t **gw_p)
         gw->logins = p->next;
         free(p);
     }
+    web_bearer_destroy(&gw->bearer);
     collab_creds_destroy(&gw->creds);
     web_rate_destroy(&gw->rate);
     web_rate_destroy(&gw->login_rate);

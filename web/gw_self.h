@@ -71,6 +71,8 @@ int gw_login(gateway_t *gw, webreq_t *req, const char *agent_id, const char *pas
 struct websess_table *gw_sessions(gateway_t *gw);
 web_rate_t *gw_rate(gateway_t *gw);
 web_rate_t *gw_login_rate(gateway_t *gw);
+/*  Bearer tokens (bearer.h). */
+struct web_bearer *gw_bearer(gateway_t *gw);
 /*  The streams open in all (sse.c counts them). */
 uint32_t *gw_stream_count(gateway_t *gw);
 

@@ -5,6 +5,7 @@
 #include "collab_clock.h"
 #include "json.h"
 #include "webstatic.h"
+#include "bearer.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -51,8 +52,11 @@ void web_answer_response(webreq_t *req, unsigned status, struct MHD_Response *re
     web_common_headers(gw_settings(req->gw), resp, strncmp(req->path, "/api/", 5) == 0);
     if (req->set_cookie[0])
         MHD_add_response_header(resp, "Set-Cookie", req->set_cookie);
-    if (status == 429)
-        MHD_add_response_header(resp, "Retry-After", "1");
+    if (status == 429) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", req->retry_after_s ? req->retry_after_s : 1);
+        MHD_add_response_header(resp, "Retry-After", secs);
+    }
     if (req->suspended) {
         req->suspended = false;
         MHD_resume_connection(req->conn);
@@ -114,16 +118,23 @@ void web_set_session_cookie(webreq_t *req, const websess_t *s)
                  s ? s->id : "", s ? "" : "; Max-Age=0");
 }
 
-/*  The session the request presents: under strong web_session only the __Host- cookie;
-    under weak the tc_session cookie or ?session=. Bearer tokens (control 21) are for
-    helper webjwt's web/jwt_check.c: until it is merged, a request with one is refused. */
-static websess_t *find_session(webreq_t *req, bool *bearer)
+/*  The session of a bearer token (control 21, bearer.c over helper webjwt's
+    web/jwt_check.c: built with it only). Without it a request with one is refused. */
+static websess_t *bearer_session(webreq_t *req, const char *token, const char **why)
+{
+    return web_bearer_session(gw_bearer(req->gw), gw_sessions(req->gw), token, why);
+}
+
+/*  The session the request presents: a bearer token; or under strong web_session only the
+    __Host- cookie; under weak the tc_session cookie or ?session=. */
+static websess_t *find_session(webreq_t *req, const char **why)
 {
     const web_settings_t *set = gw_settings(req->gw);
     const char *auth = web_header(req, "Authorization");
-    *bearer = auth && strncasecmp(auth, "Bearer ", 7) == 0;
-    if (*bearer)
-        return NULL; /* HOOK: web_jwt_verify(...) -> the agent's latest web session */
+    *why = "session_invalid";
+    req->bearer = auth && strncasecmp(auth, "Bearer ", 7) == 0;
+    if (req->bearer)
+        return bearer_session(req, auth + 7, why);
     char id[COLLAB_MAX_SESSION_ID + 1];
     const char *cookies = web_header(req, "Cookie");
     if (set->strong_session) {
@@ -142,8 +153,8 @@ static websess_t *find_session(webreq_t *req, bool *bearer)
 static bool csrf_ok(webreq_t *req)
 {
     const web_settings_t *set = gw_settings(req->gw);
-    if (!set->strong_csrf || strcmp(req->method, "POST") != 0)
-        return true;
+    if (!set->strong_csrf || strcmp(req->method, "POST") != 0 || req->bearer)
+        return true; /* a bearer token is a script's header, which no browser adds itself */
     const char *origin = web_header(req, "Origin");
     if (!origin || strcmp(origin, set->origin) != 0)
         return false;
@@ -158,6 +169,7 @@ static bool rate_ok(webreq_t *req, web_bucket_t *b)
                      : web_rate_take(gw_rate(req->gw), req->addr, now);
     if (wait == 0)
         return true;
+    req->retry_after_s = (unsigned)((wait + 999) / 1000);
     web_answer_error(req, 429, "rate_limited", "too many requests: retry later");
     return false;
 }
@@ -185,13 +197,13 @@ static void dispatch(webreq_t *req)
         web_answer_error(req, 413, "too_large", "the body is larger than 16 KiB");
         return;
     }
-    bool bearer = false;
     if (r->session) {
-        req->sess = find_session(req, &bearer);
+        const char *why;
+        req->sess = find_session(req, &why);
         if (!req->sess) {
-            web_answer_error(req, 401, bearer ? "unsupported" : "session_invalid",
-                             bearer ? "bearer tokens are not supported yet"
-                                    : "log in first (no valid web session)");
+            web_answer_error(req, 401, why,
+                             req->bearer ? "bearer token refused"
+                                         : "log in first (no valid web session)");
             return;
         }
         req->sess->last_used_ms = collab_mono_ms();
@@ -253,7 +265,8 @@ static webreq_t *new_request(gateway_t *gw, struct MHD_Connection *c, const char
     req->conn = c;
     req->started_ms = collab_mono_ms();
     printable(method, req->method, sizeof req->method);
-    printable(url, req->path, sizeof req->path);
+    if (strlen(url) < sizeof req->path)
+        printable(url, req->path, sizeof req->path);
     client_address(c, req->addr, sizeof req->addr);
     printable(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"), req->ua,
               sizeof req->ua);

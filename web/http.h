@@ -27,7 +27,8 @@ struct webreq {
     struct MHD_Connection *conn;
     const web_route_t *route;
     char method[8];
-    char path[128]; /* for the log: the path only, never the query (it may hold a session) */
+    char path[300]; /* the path only, never the query (it may hold a session); "" when the
+                       request's was longer (no route and no file has such a path) */
     char addr[WEB_ADDR_MAX];
     char ua[160];
     char *body;
@@ -36,9 +37,11 @@ struct webreq {
     websess_t *sess; /* lent; NULL when the route needs none or it ended */
     web_values_t *values;
     bool suspended, answered, queued;
+    bool bearer; /* the session came from a bearer token, not a cookie */
     unsigned status;
     struct MHD_Response *resp;
     char set_cookie[400];
+    unsigned retry_after_s; /* a 429's Retry-After (at least 1) */
     int64_t started_ms;
     void *job; /* a handler's state across bus calls, freed with job_free */
     void (*job_free)(void *job);

@@ -54,6 +54,14 @@ websess_t *websess_find(websess_table_t *t, const char *id)
     return NULL;
 }
 
+websess_t *websess_latest(websess_table_t *t, const char *agent_id)
+{
+    for (websess_t *s = t->head; s; s = s->next) /* newest first */
+        if (!s->dead && strcmp(s->agent_id, agent_id) == 0)
+            return s;
+    return NULL;
+}
+
 bool websess_csrf_ok(const websess_t *s, const char *token)
 {
     return token && same(s->csrf, token);

@@ -49,6 +49,9 @@ websess_t *websess_add(websess_table_t *t, collab_client_t **client_p, const cha
 /*  The live session whose id is id (compared in constant time), or NULL. */
 websess_t *websess_find(websess_table_t *t, const char *id);
 
+/*  The live session of agent_id opened last (a bearer token acts with it), or NULL. */
+websess_t *websess_latest(websess_table_t *t, const char *agent_id);
+
 /*  Whether token is s's CSRF token (constant time). */
 bool websess_csrf_ok(const websess_t *s, const char *token);
 
