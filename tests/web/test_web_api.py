@@ -246,6 +246,7 @@ def test_events(web, cookie, project_id):
     assign("streamed 1")
     first, name, data = s.next_event()
     check(name == "task_assigned" and data["title"] == "streamed 1", "the stream gets a task event: %s %s" % (name, data))
+    check(abs(data.get("ts", 0) / 1000 - time.time()) < 60, "an event carries the broker's timestamp, ts: %s" % data.get("ts"))
     s.close()
     assign("missed 2")
     assign("missed 3")
