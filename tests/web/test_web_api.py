@@ -489,6 +489,10 @@ def main():
         test_static_dir(web_exe, tmp, endpoint, creds)
         test_rate(web_exe, tmp, endpoint, creds)
         test_logins_bounded(web_exe, tmp, endpoint, creds)
+        st, admin, _, _ = web.login("admin")
+        st, _, js, _ = web.request("GET", "/api/admin/sessions", cookie=admin)
+        left = [x for x in js["sessions"] if x["agent_id"] == "worker1"]
+        check(st == 200 and not left, "a stopped gateway logged its 12 bus sessions out: %d left" % len(left))
         test_timeout(web, broker, cookie)
         web.request("GET", "/api/me", cookie=cookie, headers={"User-Agent": "Mozilla/5.0 HeadlessChrome/120.0 test"})
         check(stop(web.proc) == 0, "the gateway exits 0 on SIGTERM")
