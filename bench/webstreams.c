@@ -281,13 +281,11 @@ static int run(bench_t *b)
 int main(int argc, char **argv)
 {
     bench_t b = {.streams = 200, .duration_s = 10};
-    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
-                                         {"agent", required_argument, NULL, 'a'},
-                                         {"password", required_argument, NULL, 'p'},
-                                         {"streams", required_argument, NULL, 'n'},
-                                         {"duration", required_argument, NULL, 'd'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},      {"agent", required_argument, NULL, 'a'},
+        {"password", required_argument, NULL, 'p'}, {"streams", required_argument, NULL, 'n'},
+        {"duration", required_argument, NULL, 'd'}, {"pid", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
@@ -302,6 +300,9 @@ int main(int argc, char **argv)
             break;
         case 'n':
             b.streams = atoi(optarg);
+            break;
+        case 'P':
+            b.pid = atoi(optarg);
             break;
         case 'd':
             b.duration_s = atof(optarg);
