@@ -382,17 +382,46 @@ gateway_t *gateway_new(const web_settings_t *set, char *err, size_t errlen)
     return gw;
 }
 
+/*  Logs every bus session out at once and waits for the replies, COLLAB_CLIENT_FAREWELL_MS
+    in all (not each: a stop signal's grace, AGENT_STOP_GRACE_MS, must cover them all). */
+static void logout_all(gateway_t *gw)
+{
+    size_t waiting = 0;
+    for (websess_t *s = gw->sessions.head; s; s = s->next)
+        waiting += (s->logout_id = collab_client_send(s->client, "logout", NULL, 0)) != 0;
+    int64_t end = collab_mono_ms() + COLLAB_CLIENT_FAREWELL_MS;
+    for (int64_t left; waiting > 0 && (left = end - collab_mono_ms()) > 0;) {
+        size_t n = poll_set(gw);
+        if (n == 0 || zmq_poll(gw->items, (int)n, (long)left) < 0)
+            break; /* interrupted (a second signal): the backstop decides */
+        size_t i = 2;
+        for (websess_t *s = gw->sessions.head; s && i < n; s = s->next, i++) {
+            uint64_t id;
+            collab_reply_t r;
+            while (s->logout_id && (gw->items[i].revents & ZMQ_POLLIN) &&
+                   collab_client_take(s->client, &id, &r) == 1) {
+                collab_reply_free(&r);
+                if (id == s->logout_id) {
+                    s->logout_id = 0;
+                    waiting--;
+                }
+            }
+        }
+    }
+}
+
 /*  At the end: every suspended request answered 503, every stream closed, so that the
     daemon may stop (it must not while a connection is suspended), and every bus session
-    logged out (bounded: COLLAB_CLIENT_FAREWELL_MS each). */
+    logged out. */
 static void drain(gateway_t *gw)
 {
     for (websess_t *s = gw->sessions.head; s; s = s->next) {
         end_calls(s, COLLAB_E_UNAVAILABLE, INT64_MAX);
         sse_close_session(s);
-        collab_client_logout(s->client);
-        s->dead = true;
     }
+    logout_all(gw);
+    for (websess_t *s = gw->sessions.head; s; s = s->next)
+        s->dead = true;
     for (pending_login_t *p = gw->logins; p; p = p->next)
         if (p->req)
             web_answer_error(p->req, 503, "unavailable", "collab-web is stopping");

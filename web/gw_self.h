@@ -25,7 +25,7 @@ typedef struct login login_t;
 #define WEB_SESSIONS_MAX     1024 /* web sessions held at once */
 #define WEB_STREAMS_PER_SESS 4    /* event streams of one web session */
 #define WEB_KEEPALIVE_MS     15000
-#define WEB_LOGIN_BURST      10 /* login attempts per client address, then ... */
+#define WEB_LOGIN_BURST      10 /* failed logins per client address, then ... */
 #define WEB_LOGIN_PER_S      0.2
 #define WEB_CSRF_HEADER      "X-CSRF-Token"
 #define WEB_COOKIE_STRONG    "__Host-tc"

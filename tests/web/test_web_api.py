@@ -246,6 +246,7 @@ def test_events(web, cookie, project_id):
     assign("streamed 1")
     first, name, data = s.next_event()
     check(name == "task_assigned" and data["title"] == "streamed 1", "the stream gets a task event: %s %s" % (name, data))
+    check(abs(data.get("ts", 0) / 1000 - time.time()) < 60, "an event carries the broker's timestamp, ts: %s" % data.get("ts"))
     s.close()
     assign("missed 2")
     assign("missed 3")
@@ -430,6 +431,8 @@ def test_rate(exe, tmp, broker, creds):
 
 def test_logins_bounded(exe, tmp, broker, creds):
     web = Web(exe, tmp, "logins", broker, creds)
+    good = [web.login("worker1")[0] for _ in range(12)]
+    check(good == [200] * 12, "good logins from one address are not bounded by the failures' bound: %s" % good)
     codes = [web.login("worker1", "bad-password")[0] for _ in range(12)]
     check(codes[:10] == [401] * 10 and codes[-1] == 429, "login attempts per address are bounded: %s" % codes)
     st, resp, js, _ = web.request("POST", "/api/login", {"agent_id": "worker1", "password": "worker123"})
@@ -486,6 +489,10 @@ def main():
         test_static_dir(web_exe, tmp, endpoint, creds)
         test_rate(web_exe, tmp, endpoint, creds)
         test_logins_bounded(web_exe, tmp, endpoint, creds)
+        st, admin, _, _ = web.login("admin")
+        st, _, js, _ = web.request("GET", "/api/admin/sessions", cookie=admin)
+        left = [x for x in js["sessions"] if x["agent_id"] == "worker1"]
+        check(st == 200 and not left, "a stopped gateway logged its 12 bus sessions out: %d left" % len(left))
         test_timeout(web, broker, cookie)
         web.request("GET", "/api/me", cookie=cookie, headers={"User-Agent": "Mozilla/5.0 HeadlessChrome/120.0 test"})
         check(stop(web.proc) == 0, "the gateway exits 0 on SIGTERM")
