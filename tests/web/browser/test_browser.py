@@ -345,8 +345,9 @@ def check_revoke(args):
         admin.login("admin", swarm.password("admin"), "admin.html", "adminReady")
         rows = admin.finds('#sessions-body tr[data-agent="worker1"]')
         check(len(rows) == 1, f"the admin sees {len(rows)} session(s) of worker1")
-        page_text = admin.text("main")
-        check("session_id" not in page_text, "the sessions table shows a token")
+        token = victim.text("#who-session-id")  # stage2: the user's own page shows it
+        check(len(token) >= 16, f"the worker's own page shows no session id ({token!r})")
+        check(token not in admin.driver.page_source, "the admin page shows a bearer token")
         rows[0].find_element(weblib.By.CSS_SELECTOR, "button").send_keys(Keys.ENTER)
         admin.wait(lambda d: "Revoked" in admin.text("#live"), "the admin's confirmation")
         admin.wait(lambda d: not admin.finds('#sessions-body tr[data-agent="worker1"]'),
