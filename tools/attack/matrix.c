@@ -6,6 +6,7 @@
 #include "attack.h"
 #include "catalogue.h"
 #include "cellstore.h"
+#include "cellweb.h"
 #include "collab_controls.h"
 #include "collab_clock.h"
 #include "collab_spawn.h"
@@ -33,7 +34,7 @@
 
 typedef struct {
     char exe_dir[PATH_MAX / 2];
-    char broker_exe[PATH_MAX], self_exe[PATH_MAX];
+    char broker_exe[PATH_MAX], self_exe[PATH_MAX], web_exe[PATH_MAX];
     char catalogue[PATH_MAX], creds[PATH_MAX], passwords[PATH_MAX], data_dir[PATH_MAX / 2];
     int jobs;
     bool json;
@@ -48,6 +49,7 @@ typedef struct {
     char broker2[64]; /* a cluster cell: tcp://127.0.0.1:PORT of broker b */
     char store[64];   /* a cluster cell: redis://127.0.0.1:PORT */
     bool locked;      /* a cluster cell under store_access strong: ACL users per broker */
+    char web[80];     /* a web cell: the gateway's URL, http://127.0.0.1:PORT/ */
 } cell_env_t;
 
 typedef struct {
@@ -79,12 +81,12 @@ static int write_passwords(const matrix_t *m, const char *dir)
     return 0;
 }
 
-/*  Replaces {dir} {pw} {creds} {state} {log} {data} {broker2} {store} in a catalogue
+/*  Replaces {dir} {pw} {creds} {state} {log} {data} {broker2} {store} {web} in a catalogue
     argument. */
 static void expand(const char *in, const cell_env_t *env, const matrix_t *m, char *out, size_t cap)
 {
-    static const char *const keys[] = {"{dir}", "{pw}",   "{creds}",   "{state}",
-                                       "{log}", "{data}", "{broker2}", "{store}"};
+    static const char *const keys[] = {"{dir}",  "{pw}",      "{creds}", "{state}", "{log}",
+                                       "{data}", "{broker2}", "{store}", "{web}"};
     enum { NKEYS = sizeof keys / sizeof keys[0] };
     const char *dir = env->dir;
     char vals[NKEYS][PATH_MAX + 64];
@@ -96,6 +98,7 @@ static void expand(const char *in, const cell_env_t *env, const matrix_t *m, cha
     snprintf(vals[5], sizeof vals[5], "%s", m->data_dir);
     snprintf(vals[6], sizeof vals[6], "%s", env->broker2);
     snprintf(vals[7], sizeof vals[7], "%s", env->store);
+    snprintf(vals[8], sizeof vals[8], "%s", env->web);
     size_t o = 0;
     while (*in && o + 1 < cap) {
         int hit = -1;
@@ -114,6 +117,51 @@ static void expand(const char *in, const cell_env_t *env, const matrix_t *m, cha
     out[o] = '\0';
 }
 
+#define ARG(...) snprintf(args[n], sizeof args[n], __VA_ARGS__), argv[n] = args[n], n++
+/*  The configuration that a cell's broker and its gateway (a web cell) both take: the
+    profile, the key files in the cell's directory, the TEST-ONLY CURVE keys, the column's
+    controls and the row's broker_set; appended to args/argv from n (at most 64). Returns
+    the new n. */
+static int config_args(const matrix_t *m, const cJSON *atk, const char *col,
+                       const cell_env_t *env, char (*args)[PATH_MAX + 64], char **argv, int n)
+{
+    const char *dir = env->dir;
+    ARG("--profile"), ARG("%s", strcmp(col, "hardened") == 0 ? "hardened" : "stage2");
+    /* every key file the broker or the gateway may create lives in the cell's directory */
+    ARG("--set"), ARG("state_at_rest.key_file=%s/state.key", dir);
+    ARG("--set"), ARG("audit.key_file=%s/audit.key", dir);
+    if (catalogue_is_web(atk))
+        ARG("--set"), ARG("web.token_key_file=%s/web-token.key", dir);
+    /* the TEST-ONLY CURVE keys of the sample data, whatever the working folder */
+    ARG("--set"), ARG("transport.server_cert=%.2000s/curve/broker.cert", m->data_dir);
+    ARG("--set"), ARG("transport.clients_dir=%.2000s/curve/clients", m->data_dir);
+    int chain[CATALOGUE_MAX_CHAIN], nchain = catalogue_col_controls(col, chain);
+    for (int i = 0; i < nchain; i++) /* the column's control, and those it requires */
+        ARG("--set"), ARG("%s=strong", collab_control_name(chain[i]));
+    const cJSON *set;
+    cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(atk, "broker_set"))
+    {
+        if (cJSON_IsString(set) && n < 62) {
+            ARG("--set");
+            expand(set->valuestring, env, m, args[n], sizeof args[n]);
+            argv[n] = args[n], n++;
+        }
+    }
+    return n;
+}
+
+/*  The credentials of a cell's broker: the row's broker_credentials, or the test ones. */
+static void cell_creds(const matrix_t *m, const cJSON *atk, const cell_env_t *env, char *out,
+                       size_t cap)
+{
+    const char *bcreds =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(atk, "broker_credentials"));
+    if (bcreds) /* an attack may need the lab's real hashes (cost 12), not the cheap ones */
+        expand(bcreds, env, m, out, cap);
+    else
+        snprintf(out, cap, "%s", m->creds);
+}
+
 /*  Starts the broker of one cell (node: its name in a cluster cell, else NULL); returns
     its pid and port, or pid -1 with the reason. */
 static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col,
@@ -121,10 +169,9 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col,
                           size_t rcap)
 {
     const char *dir = env->dir;
-    static char args[64][PATH_MAX + 64];
-    char *argv[70];
+    static char args[80][PATH_MAX + 64];
+    char *argv[80];
     int n = 0;
-#define ARG(...) snprintf(args[n], sizeof args[n], __VA_ARGS__), argv[n] = args[n], n++
     ARG("%s", m->broker_exe);
     ARG("--bind"), ARG("tcp://127.0.0.1:*");
     if (node && strcmp(node, "a") != 0) { /* {state} and {log} are broker a's */
@@ -140,35 +187,10 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col,
         if (env->locked)
             ARG("--store-password-file"), ARG("%s/%s.redispw", dir, node);
     }
-    /* an attack may need the lab's real hashes (cost 12) rather than the cheap test ones */
-    const char *bcreds =
-        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(atk, "broker_credentials"));
     ARG("--credentials");
-    if (bcreds)
-        expand(bcreds, env, m, args[n], sizeof args[n]), argv[n] = args[n], n++;
-    else
-        ARG("%s", m->creds);
+    cell_creds(m, atk, env, args[n], sizeof args[n]), argv[n] = args[n], n++;
     ARG("--log-level"), ARG("error");
-    ARG("--profile"), ARG("%s", strcmp(col, "hardened") == 0 ? "hardened" : "stage2");
-    /* every key file the broker may create lives in the cell's directory */
-    ARG("--set"), ARG("state_at_rest.key_file=%s/state.key", dir);
-    ARG("--set"), ARG("audit.key_file=%s/audit.key", dir);
-    /* the TEST-ONLY CURVE keys of the sample data, whatever the working folder */
-    ARG("--set"), ARG("transport.server_cert=%.2000s/curve/broker.cert", m->data_dir);
-    ARG("--set"), ARG("transport.clients_dir=%.2000s/curve/clients", m->data_dir);
-    int chain[CATALOGUE_MAX_CHAIN], nchain = catalogue_col_controls(col, chain);
-    for (int i = 0; i < nchain; i++) /* the column's control, and those it requires */
-        ARG("--set"), ARG("%s=strong", collab_control_name(chain[i]));
-    const cJSON *set;
-    cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(atk, "broker_set"))
-    {
-        if (cJSON_IsString(set) && n < 64) {
-            ARG("--set");
-            expand(set->valuestring, env, m, args[n], sizeof args[n]);
-            argv[n] = args[n], n++;
-        }
-    }
-#undef ARG
+    n = config_args(m, atk, col, env, args, argv, n);
     argv[n] = NULL;
     const collab_spawn_opts_t opts = {
         .out = COLLAB_SPAWN_PIPE, .err = COLLAB_SPAWN_STDOUT, .death_signal = SIGTERM};
@@ -204,6 +226,25 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col,
     snprintf(reason, rcap, "%.*s", nl ? (int)(nl - buf) : (int)len, buf);
     return -1;
 }
+
+/*  Starts a web cell's gateway beside its broker (port), with the broker's configuration;
+    its URL into env->web. Returns 0, or -1 with the reason in the cell. */
+static int start_web(const matrix_t *m, const cJSON *atk, const char *col, cell_env_t *env,
+                     int port, cellweb_t *web, cell_t *cell)
+{
+    static char args[64][PATH_MAX + 64];
+    char *argv[64], endpoint[64], creds[PATH_MAX + 64], log[PATH_MAX];
+    int n = config_args(m, atk, col, env, args, argv, 0);
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    snprintf(log, sizeof log, "%.2000s/web.log", env->dir);
+    cell_creds(m, atk, env, creds, sizeof creds);
+    if (cellweb_start(web, m->web_exe, endpoint, creds, argv, n, log, cell->reason,
+                      sizeof cell->reason) != 0)
+        return -1;
+    snprintf(env->web, sizeof env->web, "%s", web->url);
+    return 0;
+}
+#undef ARG
 
 /*  The evidence and decided_by of an attack's --json verdict line (the whole output as
     the reason when it is no such line, e.g. a crash). */
@@ -318,18 +359,20 @@ static void run_cell(const matrix_t *m, const cJSON *atk, const char *col, cell_
     write_passwords(m, pwdir);
     cell_env_t env = {.dir = dir};
     cellstore_t store = {.server = NULL};
+    cellweb_t web = {.pid = 0, .out = -1};
     pid_t b = 0, a = -1;
     if (cluster)
         b = start_cluster(m, atk, col, &env, &store, cell);
     if (b >= 0)
         a = start_broker(m, atk, col, &env, cluster ? "a" : NULL, &port, cell->reason,
                          sizeof cell->reason);
-    if (a < 0) {
+    if (a < 0 || (catalogue_is_web(atk) && start_web(m, atk, col, &env, port, &web, cell) != 0)) {
         cell->outcome = -2;
     } else {
         run_attack(m, atk, col, &env, port, cell);
-        stop_broker(a);
     }
+    cellweb_stop(&web); /* the gateway before its broker, as its bus clients log out */
+    stop_broker(a);
     stop_broker(b);
     if (cluster)
         cellstore_stop(&store);
@@ -563,6 +606,8 @@ static int parse_matrix(int argc, char **argv, matrix_t *m, const char **cols)
             m->json_out = argv[++i];
         else if (strcmp(argv[i], "--broker-exe") == 0 && v)
             snprintf(m->broker_exe, sizeof m->broker_exe, "%s", argv[++i]);
+        else if (strcmp(argv[i], "--web-exe") == 0 && v)
+            snprintf(m->web_exe, sizeof m->web_exe, "%s", argv[++i]);
         else if (strcmp(argv[i], "--sample-data") == 0 && v)
             set_sample_data(m, argv[++i]);
         else {
@@ -584,6 +629,7 @@ int attack_matrix(int argc, char **argv, const char *self_exe)
     snprintf(dirbuf, sizeof dirbuf, "%s", self_exe);
     snprintf(m.exe_dir, sizeof m.exe_dir, "%.2000s", dirname(dirbuf));
     snprintf(m.broker_exe, sizeof m.broker_exe, "%s/../../broker/collab-broker", m.exe_dir);
+    snprintf(m.web_exe, sizeof m.web_exe, "%s/../../web/collab-web", m.exe_dir);
     set_sample_data(&m, COLLAB_SOURCE_DIR "/sample_data");
     m.jobs = default_jobs();
     int prc = parse_matrix(argc, argv, &m, &cols);
