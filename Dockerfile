@@ -6,7 +6,8 @@ FROM ${BASE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake pkg-config \
       libzmq3-dev libczmq-dev libsodium-dev libmsgpack-dev libsqlite3-dev libcjson-dev \
-      libpcap-dev libcrypt-dev libhiredis-dev python3-minimal \
+      libpcap-dev libcrypt-dev libhiredis-dev libcurl4-openssl-dev libmicrohttpd-dev libjwt-dev \
+      python3-minimal \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # the whole context: every source directory the top CMakeLists.txt adds (.dockerignore keeps

@@ -1,7 +1,12 @@
 /*  main.c: collab-keygen, the CURVE certificates of the transport control (LAB.md #12):
     one CZMQ certificate pair for the broker and one per agent, and the agents' public
-    certificates gathered in the directory the broker allows (transport.clients_dir). */
+    certificates gathered in the directory the broker allows (transport.clients_dir). With
+    --web-token-key FILE, instead: the web gateway's 256-bit token key (control 21). */
 #include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,17 +24,19 @@ typedef struct {
 
 static void usage(FILE *out)
 {
-    fprintf(
-        out,
-        "usage: " PROG " [--force] [--test-only] DIR AGENT [AGENT...]\n"
-        "  Writes DIR/broker.cert and DIR/broker.cert_secret (kept when present), and for\n"
-        "  each AGENT DIR/AGENT.cert and DIR/AGENT.cert_secret, with a copy of the public\n"
-        "  certificate in DIR/clients/ (the broker's transport.clients_dir).\n"
-        "  Give the broker --set transport.server_cert=DIR/broker.cert --set\n"
-        "  transport.clients_dir=DIR/clients; give each agent --curve-cert\n"
-        "  DIR/AGENT.cert_secret and --curve-server-key DIR/broker.cert.\n"
-        "  --force      replace pairs that exist (their old keys stop working)\n"
-        "  --test-only  label every certificate as a test key that must not be used for real\n");
+    fprintf(out,
+            "usage: " PROG " [--force] [--test-only] DIR AGENT [AGENT...]\n"
+            "       " PROG " [--force] --web-token-key FILE\n"
+            "  Writes DIR/broker.cert and DIR/broker.cert_secret (kept when present), and for\n"
+            "  each AGENT DIR/AGENT.cert and DIR/AGENT.cert_secret, with a copy of the public\n"
+            "  certificate in DIR/clients/ (the broker's transport.clients_dir).\n"
+            "  Give the broker --set transport.server_cert=DIR/broker.cert --set\n"
+            "  transport.clients_dir=DIR/clients; give each agent --curve-cert\n"
+            "  DIR/AGENT.cert_secret and --curve-server-key DIR/broker.cert.\n"
+            "  --force      replace pairs that exist (their old keys stop working)\n"
+            "  --test-only  label every certificate as a test key that must not be used for real\n"
+            "  --web-token-key FILE  writes collab-web's token key instead (web.token_key_file):\n"
+            "               32 random bytes as 64 hex digits, in a new owner-only (0600) file\n");
 }
 
 /*  An agent id as PROTOCOL.md allows it: 1-64 bytes of [A-Za-z0-9_.-], and no dot first
@@ -136,6 +143,36 @@ static int make_agent(const keygen_t *k, const char *name)
     return rc;
 }
 
+/*  The web token key: 64 hex digits and a newline, the form web_jwt_key_load reads, in a
+    file created owner-only (an existing one is kept unless --force; its mode is then reset
+    to 0600 before the new key is written). */
+static int make_web_token_key(const char *path, bool force)
+{
+    uint8_t key[32];
+    char hex[2 * sizeof key + 1];
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL), 0600);
+    if (fd < 0) {
+        fprintf(stderr, PROG ": cannot create %s: %s%s\n", path, strerror(errno),
+                errno == EEXIST ? " (--force replaces it)" : "");
+        return -1;
+    }
+    randombytes_buf(key, sizeof key);
+    sodium_bin2hex(hex, sizeof hex, key, sizeof key);
+    hex[sizeof hex - 1] = '\n';
+    int rc = fchmod(fd, 0600) == 0 && write(fd, hex, sizeof hex) == (ssize_t)sizeof hex ? 0 : -1;
+    if (close(fd) != 0)
+        rc = -1;
+    sodium_memzero(key, sizeof key);
+    sodium_memzero(hex, sizeof hex);
+    if (rc != 0)
+        fprintf(stderr, PROG ": cannot write %s\n", path);
+    else
+        printf("web token key %s (owner-only): give collab-web --set web.token_key_file=%s\n", path,
+               path);
+    return rc;
+}
+
 static int make_dirs(const char *dir)
 {
     char clients[PATH_CAP];
@@ -150,10 +187,13 @@ static int make_dirs(const char *dir)
 int main(int argc, char **argv)
 {
     keygen_t k = {0};
+    const char *web_key = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--force") == 0)
             k.force = true;
+        else if (strcmp(argv[i], "--web-token-key") == 0 && i + 1 < argc)
+            web_key = argv[++i];
         else if (strcmp(argv[i], "--test-only") == 0)
             k.test_only = true;
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -163,6 +203,13 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    if (web_key) {
+        if (i != argc || k.test_only) {
+            usage(stderr);
+            return 2;
+        }
+        return sodium_init() < 0 || make_web_token_key(web_key, k.force) != 0 ? 1 : 0;
     }
     if (argc - i < 2) {
         usage(stderr);
