@@ -34,8 +34,9 @@ webc_t *web_own(const attack_opts_t *o, verdict_t *v)
     char pw[COLLAB_PASSWORD_MAX + 1], err[200] = "";
     size_t len = 0;
     if (!o->own.agent_id[0] || !o->own.password_file[0]) {
-        verdict(v, ATTACK_ERROR, "the attacker's own account is needed: --agent ID "
-                                 "--password-file F");
+        verdict(v, ATTACK_ERROR,
+                "the attacker's own account is needed: --agent ID "
+                "--password-file F");
         return NULL;
     }
     char *text = agent_read_file(o->own.password_file, 4096, &len, err, sizeof err);
@@ -51,9 +52,10 @@ webc_t *web_own(const attack_opts_t *o, verdict_t *v)
     int rc = w ? webc_login(w, o->own.agent_id, pw, &r) : -1;
     sodium_memzero(pw, sizeof pw);
     if (w && (rc != 0 || r.status != 200)) {
-        verdict(v, ATTACK_ERROR, "the attacker's own web login as %s failed: %s",
-                o->own.agent_id,
-                rc != 0 ? r.failure : r.error[0] ? r.error : "refused");
+        verdict(v, ATTACK_ERROR, "the attacker's own web login as %s failed: %s", o->own.agent_id,
+                rc != 0      ? r.failure
+                : r.error[0] ? r.error
+                             : "refused");
         webc_destroy(&w);
     }
     if (w)
@@ -141,7 +143,9 @@ static int set_status(webc_t *w, verdict_t *v, uint64_t task, const char *status
     if (rc != 0 || r.status != 200) {
         verdict(v, ATTACK_ERROR, "the attacker's worker could not set task %llu %s: %s",
                 (unsigned long long)task, status,
-                rc != 0 ? r.failure : r.error[0] ? r.error : "refused");
+                rc != 0      ? r.failure
+                : r.error[0] ? r.error
+                             : "refused");
         rc = -1;
     }
     webc_reply_free(&r);
@@ -174,7 +178,9 @@ static int own_token(webc_t *w, verdict_t *v, char *token, size_t cap)
     const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "token"));
     if (!t || strlen(t) >= cap)
         verdict(v, ATTACK_ERROR, "POST /api/token gave the attacker no token: %s",
-                rc != 0 ? r.failure : r.error[0] ? r.error : "no \"token\" in the reply");
+                rc != 0      ? r.failure
+                : r.error[0] ? r.error
+                             : "no \"token\" in the reply");
     else
         snprintf(token, cap, "%s", t);
     cJSON_Delete(j);
@@ -261,7 +267,7 @@ int attack_jwt_forge(const attack_opts_t *o, verdict_t *v)
     char how[2][120];
     long status[2] = {0, 0};
     int n = -1, tries = 0;
-    char why[2][80] = {"", ""};
+    char why[2][160] = {"", ""};
     for (int k = crc == 0 ? 0 : 1; k < 2 && (tries == 0 || status[tries - 1] != 200); k++) {
         if (web_jwt_forge(k == 0 ? secret : NULL, "admin", (int64_t)time(NULL), forged,
                           sizeof forged) != 0)
@@ -277,16 +283,14 @@ int attack_jwt_forge(const attack_opts_t *o, verdict_t *v)
         return verdict(v, ATTACK_SUCCEEDED,
                        "a worker's token forged into an admin's (%s%s%s) was accepted: GET "
                        "/api/admin/sessions answered as admin, listing %d session(s)",
-                       how[tries - 1], crc == 0 ? ", the secret '" : "", crc == 0 ? secret : "",
-                       n);
+                       how[tries - 1], crc == 0 ? ", the secret '" : "", crc == 0 ? secret : "", n);
     bool genuine = genuine_accepted(o, token);
     if ((status[tries - 1] == 401 || status[tries - 1] == 403) && genuine)
         return blocked(v, "web_token",
                        "every forged admin token was refused (%s: HTTP %ld %s%s%s), while the "
                        "worker's own token is accepted; the secret was %s in the word list",
-                       how[tries - 1], status[tries - 1], why[tries - 1],
-                       tries > 1 ? "; " : "", tries > 1 ? how[0] : "",
-                       crc == 0 ? "found" : "not");
+                       how[tries - 1], status[tries - 1], why[tries - 1], tries > 1 ? "; " : "",
+                       tries > 1 ? how[0] : "", crc == 0 ? "found" : "not");
     return verdict(v, ATTACK_ERROR,
                    "the forged token got HTTP %ld (%s), and the worker's own token is %s on "
                    "/api/me",

@@ -104,8 +104,9 @@ int attack_web_cookie_theft(const attack_opts_t *o, verdict_t *v)
     }
     if (!came) {
         victim_stop(&co);
-        return verdict(v, ATTACK_ERROR, "the victim clicked the link but the listener got "
-                                        "no request");
+        return verdict(v, ATTACK_ERROR,
+                       "the victim clicked the link but the listener got "
+                       "no request");
     }
     lab_say("the listener got %s: Referer '%s', Cookie '%s'", hit.path,
             hit.referer[0] ? hit.referer : "(none)", hit.cookie[0] ? "(present)" : "(none)");
@@ -139,9 +140,8 @@ int attack_web_cookie_theft(const attack_opts_t *o, verdict_t *v)
                        "coordinator1's session, leaked through %s to the listener%s, works from "
                        "the attacker's own client: /api/me answers coordinator1, and POST "
                        "/api/projects as it got HTTP %ld (project stolen-%s)",
-                       from,
-                       matches ? " (the very cookie Chromium stored: same SHA-256)" : "", made,
-                       nonce);
+                       from, matches ? " (the very cookie Chromium stored: same SHA-256)" : "",
+                       made, nonce);
     if (status == 401 || status == 403)
         return blocked(v, "web_session",
                        "the value leaked through %s is refused by the gateway (HTTP %ld)", from,
@@ -180,8 +180,7 @@ int attack_web_csrf(const attack_opts_t *o, verdict_t *v)
         victim_stop(&tv);
         return v->outcome;
     }
-    lab_say("%s (a victim) is logged in to the console, its page listening to its events",
-            target);
+    lab_say("%s (a victim) is logged in to the console, its page listening to its events", target);
     csrf_page(o, target, page, sizeof page);
     const char *addr = o->listen[0] ? o->listen : "127.0.0.1";
     webl_t *l = webl_start(addr, page);
@@ -224,10 +223,9 @@ int attack_web_csrf(const attack_opts_t *o, verdict_t *v)
                        "gateway refused it: %s still has %s session(s) and its console still "
                        "answers",
                        target, after);
-    return verdict(v, ATTACK_ERROR,
-                   "the page %s; %s's sessions: %s before, %s after, its console %s",
-                   fired ? "ran" : "did not finish", target, before, after,
-                   rev[0] ? rev : "not told");
+    return verdict(
+        v, ATTACK_ERROR, "the page %s; %s's sessions: %s before, %s after, its console %s",
+        fired ? "ran" : "did not finish", target, before, after, rev[0] ? rev : "not told");
 }
 
 /*  Whether the board (GET /api/board) holds a project named name. */
@@ -268,8 +266,7 @@ int attack_web_xss(const attack_opts_t *o, verdict_t *v)
     }
     victim_t co;
     snprintf(expect, sizeof expect, "%s", name);
-    const char *extra[] = {"--wait-text", WEB_VICTIM_TASK_TITLE, "--expect-project", expect,
-                           NULL};
+    const char *extra[] = {"--wait-text", WEB_VICTIM_TASK_TITLE, "--expect-project", expect, NULL};
     if (web_victim_start(&co, o, "coordinator1", "board", extra) != 0 ||
         victim_wait(&co, browser_ms(o)) != 0) {
         webc_destroy(&w);
@@ -289,9 +286,10 @@ int attack_web_xss(const attack_opts_t *o, verdict_t *v)
     }
     webc_reply_free(&r);
     webc_destroy(&w);
-    lab_say("coordinator1's board showed the task%s; project %s %s", appeared ? " and the new "
-                                                                                "project"
-                                                                              : "",
+    lab_say("coordinator1's board showed the task%s; project %s %s",
+            appeared ? " and the new "
+                       "project"
+                     : "",
             name, found == 1 ? "exists" : "does not exist");
     if (found == 1)
         return verdict(v, ATTACK_SUCCEEDED,
@@ -299,11 +297,10 @@ int attack_web_xss(const attack_opts_t *o, verdict_t *v)
                        "and, as coordinator1, created project %s (it read no cookie)",
                        name);
     if (found == 0)
-        return blocked(v, "web_output",
-                       "coordinator1's browser showed the result%s and no project %s was "
-                       "created",
-                       csp ? ", the Content-Security-Policy refused its inline handler,"
-                           : " as text",
-                       name);
+        return blocked(
+            v, "web_output",
+            "coordinator1's browser showed the result%s and no project %s was "
+            "created",
+            csp ? ", the Content-Security-Policy refused its inline handler," : " as text", name);
     return verdict(v, ATTACK_ERROR, "could not read the board to look for project %s", name);
 }

@@ -13,8 +13,7 @@
 #define CELLWEB_PREFIX   "collab-web: "
 
 int cellweb_start(cellweb_t *w, const char *exe, const char *endpoint, const char *creds,
-                  char *const *config, int nconfig, const char *log_path, char *reason,
-                  size_t rcap)
+                  char *const *config, int nconfig, const char *log_path, char *reason, size_t rcap)
 {
     const char *argv[80];
     int n = 0;
@@ -80,8 +79,7 @@ void cellweb_stop(cellweb_t *w)
     collab_proc_t child = {.pid = w->pid, .in = -1, .out = -1, .err = -1};
     collab_spawn_kill(&child, SIGTERM);
     if (collab_spawn_wait(&child, 5000) != 0) /* killed at the deadline and reaped */
-        fprintf(stderr, "collab-attack matrix: collab-web (pid %d) ignored SIGTERM\n",
-                (int)w->pid);
+        fprintf(stderr, "collab-attack matrix: collab-web (pid %d) ignored SIGTERM\n", (int)w->pid);
     w->pid = 0;
     if (w->out >= 0)
         close(w->out);

@@ -5,6 +5,7 @@
     catalogue's expectation. Cells run in parallel child processes (-j). */
 #include "attack.h"
 #include "catalogue.h"
+#include "matrixint.h"
 #include "cellstore.h"
 #include "cellweb.h"
 #include "collab_controls.h"
@@ -32,17 +33,6 @@
     Stated in --help. */
 #define MATRIX_MEASURED "175 s"
 
-typedef struct {
-    char exe_dir[PATH_MAX / 2];
-    char broker_exe[PATH_MAX], self_exe[PATH_MAX], web_exe[PATH_MAX];
-    char catalogue[PATH_MAX], creds[PATH_MAX], passwords[PATH_MAX], data_dir[PATH_MAX / 2];
-    int jobs;
-    bool json;
-    const char *json_out; /* --json-out FILE: the JSON there too, the table on stdout */
-    const char *only;     /* a comma list of attacks, or NULL */
-    catalogue_t cat;      /* its attacks and columns */
-} matrix_t;
-
 /*  What one cell's placeholders expand to. */
 typedef struct {
     const char *dir;
@@ -51,14 +41,6 @@ typedef struct {
     bool locked;      /* a cluster cell under store_access strong: ACL users per broker */
     char web[80];     /* a web cell: the gateway's URL, http://127.0.0.1:PORT/ */
 } cell_env_t;
-
-typedef struct {
-    int outcome; /* ATTACK_*, -2: configuration not available, or CATALOGUE_NOT_APPLICABLE */
-    bool expected_known;
-    int expected;
-    char reason[300];
-    char decided_by[32]; /* the attack's own --json decided_by, "" for null */
-} cell_t;
 
 /*  The password files of the victims: one AGENT.pw per line "agent password". */
 static int write_passwords(const matrix_t *m, const char *dir)
@@ -122,8 +104,8 @@ static void expand(const char *in, const cell_env_t *env, const matrix_t *m, cha
     profile, the key files in the cell's directory, the TEST-ONLY CURVE keys, the column's
     controls and the row's broker_set; appended to args/argv from n (at most 64). Returns
     the new n. */
-static int config_args(const matrix_t *m, const cJSON *atk, const char *col,
-                       const cell_env_t *env, char (*args)[PATH_MAX + 64], char **argv, int n)
+static int config_args(const matrix_t *m, const cJSON *atk, const char *col, const cell_env_t *env,
+                       char (*args)[PATH_MAX + 64], char **argv, int n)
 {
     const char *dir = env->dir;
     ARG("--profile"), ARG("%s", strcmp(col, "hardened") == 0 ? "hardened" : "stage2");
@@ -437,21 +419,6 @@ static void run_all(const matrix_t *m, cell_t *cells)
     fprintf(stderr, "\n");
 }
 
-static const char *mark(int outcome)
-{
-    return outcome == ATTACK_SUCCEEDED           ? "SUCCEEDED"
-           : outcome == ATTACK_BLOCKED           ? "BLOCKED"
-           : outcome == -2                       ? "n/a"
-           : outcome == CATALOGUE_NOT_APPLICABLE ? "-"
-                                                 : "ERROR";
-}
-
-/*  The JSON's verdict: mark's, with "not applicable" spelled out. */
-static const char *json_mark(int outcome)
-{
-    return outcome == CATALOGUE_NOT_APPLICABLE ? "not applicable" : mark(outcome);
-}
-
 /*  Fills each cell's expectation from the catalogue; returns the number of mismatches. */
 static int compare(const matrix_t *m, cell_t *cells)
 {
@@ -465,70 +432,6 @@ static int compare(const matrix_t *m, cell_t *cells)
             bad += !cell->expected_known || cell->outcome != want;
         }
     return bad;
-}
-
-static void print_table(const matrix_t *m, const cell_t *cells, int bad)
-{
-    printf("%-20s", "attack \\ config");
-    for (int c = 0; c < m->cat.ncols; c++)
-        printf(" %-10.10s", m->cat.cols[c]);
-    printf("\n");
-    for (int a = 0; a < m->cat.nattacks; a++) {
-        printf("%-20s",
-               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->cat.attacks[a], "attack")));
-        for (int c = 0; c < m->cat.ncols; c++) {
-            const cell_t *cell = &cells[a * m->cat.ncols + c];
-            bool differs = !cell->expected_known || cell->outcome != cell->expected;
-            printf(" %-9.9s%s", mark(cell->outcome), differs ? "!" : " ");
-        }
-        printf("\n");
-    }
-    bool legend = false;
-    for (int c = 0; c < m->cat.ncols; c++) /* a chain of controls: its full name */
-        if (strchr(m->cat.cols[c], '+')) {
-            printf("%s%.10s = %s", legend ? "; " : "\ncolumns: ", m->cat.cols[c], m->cat.cols[c]);
-            legend = true;
-        }
-    bool skipped = false;
-    for (int i = 0; i < m->cat.nattacks * m->cat.ncols; i++)
-        skipped |= cells[i].outcome == CATALOGUE_NOT_APPLICABLE;
-    printf("\n%s", skipped ? "- : not run (a cluster control, and the row runs one broker)\n" : "");
-    printf("\nreasons:\n");
-    for (int a = 0; a < m->cat.nattacks; a++)
-        for (int c = 0; c < m->cat.ncols; c++) {
-            const cell_t *cell = &cells[a * m->cat.ncols + c];
-            printf(
-                "  %-20s %-17s %-9s %s\n",
-                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->cat.attacks[a], "attack")),
-                m->cat.cols[c], mark(cell->outcome), cell->reason);
-        }
-    printf("\n%d cell(s) differ from %s%s\n", bad, m->catalogue, bad ? " (marked !)" : "");
-}
-
-static void print_json(const matrix_t *m, const cell_t *cells, int bad, FILE *out)
-{
-    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "cells");
-    for (int i = 0; i < m->cat.nattacks * m->cat.ncols; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "attack",
-                                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                                    m->cat.attacks[i / m->cat.ncols], "attack")));
-        cJSON_AddStringToObject(o, "config", m->cat.cols[i % m->cat.ncols]);
-        cJSON_AddStringToObject(o, "verdict", json_mark(cells[i].outcome));
-        cJSON_AddStringToObject(o, "expected",
-                                cells[i].expected_known ? json_mark(cells[i].expected) : "unknown");
-        cJSON_AddStringToObject(o, "reason", cells[i].reason);
-        if (cells[i].decided_by[0])
-            cJSON_AddStringToObject(o, "decided_by", cells[i].decided_by);
-        else
-            cJSON_AddNullToObject(o, "decided_by");
-        cJSON_AddItemToArray(arr, o);
-    }
-    cJSON_AddNumberToObject(root, "mismatches", bad);
-    char *s = cJSON_Print(root);
-    fprintf(out, "%s\n", s ? s : "{}");
-    free(s);
-    cJSON_Delete(root);
 }
 
 static int load_catalogue(matrix_t *m, const char *cols_arg)
@@ -562,7 +465,9 @@ static void matrix_usage(FILE *out)
             "(a cluster row: a fresh redis-server and two brokers, a and b), and compares\n"
             "each verdict with the catalogue (exit 1 when one differs). replay_scope's column\n"
             "is stage2+replay+replay_scope (it acts only on top of replay). A single-broker\n"
-            "row is not run in the cluster controls' columns (shown as -).\n"
+            "row is not run in the cluster controls' columns (shown as -). A web row\n"
+            "(\"web\": true) starts collab-web beside its broker (--web-exe, default: beside\n"
+            "this build) and runs under stage2, hardened and the web controls only.\n"
             "  -j N            cells at a time (default: CPUs + 1 = %d here, since a cell\n"
             "                  mostly waits); the full matrix (16 attacks x 19 configurations)\n"
             "                  took about " MATRIX_MEASURED " with the default (-j 3) on a shared\n"
@@ -647,7 +552,7 @@ int attack_matrix(int argc, char **argv, const char *self_exe)
     int bad = compare(&m, cells);
     FILE *out = m.json_out ? fopen(m.json_out, "w") : NULL;
     if (out) {
-        print_json(&m, cells, bad, out);
+        matrix_print_json(&m, cells, bad, out);
         if (fclose(out) != 0)
             out = NULL;
     }
@@ -656,9 +561,9 @@ int attack_matrix(int argc, char **argv, const char *self_exe)
         bad++;
     }
     if (m.json)
-        print_json(&m, cells, bad, stdout);
+        matrix_print_json(&m, cells, bad, stdout);
     else
-        print_table(&m, cells, bad);
+        matrix_print_table(&m, cells, bad);
     free(cells);
     catalogue_free(&m.cat);
     return bad ? 1 : 0;

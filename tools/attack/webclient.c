@@ -154,8 +154,7 @@ static struct curl_slist *headers(const webc_t *w, bool json)
     return h;
 }
 
-int webc_request(webc_t *w, const char *method, const char *path, const char *body,
-                 webc_reply_t *r)
+int webc_request(webc_t *w, const char *method, const char *path, const char *body, webc_reply_t *r)
 {
     memset(r, 0, sizeof *r);
     char url[1400];
@@ -179,7 +178,7 @@ int webc_request(webc_t *w, const char *method, const char *path, const char *bo
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(h);
     if (rc != CURLE_OK || sink.overflow) {
-        snprintf(r->failure, sizeof r->failure, "%s %s: %s", method, url,
+        snprintf(r->failure, sizeof r->failure, "%s %.80s: %s", method, url,
                  sink.overflow ? "reply body too large" : curl_easy_strerror(rc));
         return -1;
     }

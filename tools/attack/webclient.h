@@ -25,7 +25,7 @@ typedef struct {
     long status;
     char *body; /* owned by the reply: webc_reply_free */
     size_t len;
-    char error[64];   /* the body's "error" field, when it is a JSON error, else "" */
+    char error[64];    /* the body's "error" field, when it is a JSON error, else "" */
     char failure[160]; /* why no reply came (libcurl's message), else "" */
 } webc_reply_t;
 

@@ -19,8 +19,8 @@ struct webl {
     char *page;
     pthread_mutex_t lock;
     webl_hit_t hits[WEBL_MAX_HITS];
-    int nhits;  /* kept (at most WEBL_MAX_HITS) */
-    int total;  /* came */
+    int nhits;   /* kept (at most WEBL_MAX_HITS) */
+    int total;   /* came */
     int wake[2]; /* a byte per request: the attack's poll wakes */
 };
 
@@ -35,7 +35,8 @@ bool webl_query_value(const char *url, const char *name, char *out, size_t cap)
         if (strncmp(p + 1, name, n) != 0 || p[1 + n] != '=')
             continue;
         const char *v = p + 2 + n;
-        size_t len = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-");
+        size_t len =
+            strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-");
         if (len == 0 || len >= cap || (v[len] && v[len] != '&' && v[len] != '#'))
             return false;
         snprintf(out, cap, "%.*s", (int)len, v);
