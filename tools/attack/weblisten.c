@@ -27,8 +27,11 @@ struct webl {
 bool webl_query_value(const char *url, const char *name, char *out, size_t cap)
 {
     const char *q = url ? strchr(url, '?') : NULL;
+    const char *frag = url ? strchr(url, '#') : NULL;
     size_t n = strlen(name);
     out[0] = '\0';
+    if (frag && q > frag) /* a '?' in the fragment starts no query */
+        return false;
     for (const char *p = q; p && *p && *p != '#'; p = strpbrk(p + 1, "&#")) {
         if (*p == '#')
             break;
