@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define EVENT_QUEUE_MAX 10000
+#define CLIENT_TAKE_MAX 64 /* messages read by one collab_client_take */
 
 int client_own_map(collab_span_t src, uint8_t **data, size_t *len, collab_map_t *map)
 {
@@ -125,6 +126,22 @@ int client_await(collab_client_t *self, int64_t deadline, uint64_t want, collab_
             return got < 0 ? got : 0;
     }
     return COLLAB_E_TIMEOUT;
+}
+
+int collab_client_take(collab_client_t *self, uint64_t *id, collab_reply_t *reply)
+{
+    for (int i = 0; i < CLIENT_TAKE_MAX; i++) {
+        int got = take_one(self, 0, CLIENT_ANY_REPLY, reply, id);
+        if (got == TAKE_LOST)
+            return 0;
+        if (got)
+            return got;
+        int events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt(self->raw, ZMQ_EVENTS, &events, &size) != 0 || !(events & ZMQ_POLLIN))
+            return 0;
+    }
+    return 0;
 }
 
 int collab_client_subscribe(collab_client_t *self, bool all)

@@ -139,6 +139,13 @@ uint64_t collab_client_send(collab_client_t *self, const char *action, const voi
 int collab_client_next_reply(collab_client_t *self, uint64_t *id, collab_reply_t *reply,
                              int timeout_ms);
 
+/*  Takes what has already arrived on the socket, without waiting (for a caller that polls
+    collab_client_socket in its own loop): events are queued (collab_client_next_event with
+    timeout 0 hands them over), and the first reply found is returned. Reads at most 64
+    messages. Returns 1 with *id and *reply (to free), 0 when no reply is there (yet), or
+    a negative code when a reply could not be copied. */
+int collab_client_take(collab_client_t *self, uint64_t *id, collab_reply_t *reply);
+
 /*  Takes the next event: from the queue, or waiting up to timeout_ms for one. Returns 0,
     or COLLAB_E_TIMEOUT. Replies that arrive are dropped (none is awaited). */
 int collab_client_next_event(collab_client_t *self, collab_event_msg_t *ev, int timeout_ms);

@@ -1,0 +1,76 @@
+/*  webcfg.c: collab-web's settings (webcfg.h). */
+#include "webcfg.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void web_settings_defaults(web_settings_t *set, const char *argv0)
+{
+    memset(set, 0, sizeof *set);
+    collab_config_defaults(&set->cfg);
+    web_settings_bind(set, "127.0.0.1:8080");
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0)
+        exe[n] = '\0';
+    else
+        snprintf(exe, sizeof exe, "%s", argv0);
+    snprintf(set->static_dir, sizeof set->static_dir, "%s/static", dirname(exe));
+    set->rate_per_s = 20;
+    set->rate_burst = 40;
+    set->max_streams = 256;
+    set->timeout_ms = 5000;
+    set->login_timeout_ms = 15000;
+}
+
+int web_settings_bind(web_settings_t *set, const char *hostport)
+{
+    const char *colon = strrchr(hostport, ':');
+    long port;
+    if (!colon || colon == hostport || (size_t)(colon - hostport) >= sizeof set->bind_host ||
+        collab_parse_long(colon + 1, 0, 65535, &port) != 0)
+        return -1;
+    snprintf(set->bind_host, sizeof set->bind_host, "%.*s", (int)(colon - hostport), hostport);
+    set->bind_port = (uint16_t)port;
+    return 0;
+}
+
+/*  The broker's bind as a client's endpoint: a wildcard host is reached on loopback. */
+static void broker_from_bind(web_settings_t *set)
+{
+    const char *b = set->cfg.bind, *colon = strrchr(b, ':');
+    if (strncmp(b, "tcp://*:", 8) == 0 || strncmp(b, "tcp://0.0.0.0:", 14) == 0)
+        snprintf(set->broker, sizeof set->broker, "tcp://127.0.0.1%s", colon);
+    else
+        snprintf(set->broker, sizeof set->broker, "%s", b);
+}
+
+int web_settings_from_config(web_settings_t *set, char *err, size_t errlen)
+{
+    const collab_config_t *cfg = &set->cfg;
+    set->strong_session = collab_strong(cfg, COLLAB_CTL_WEB_SESSION);
+    set->strong_csrf = collab_strong(cfg, COLLAB_CTL_CSRF);
+    set->strong_output = collab_strong(cfg, COLLAB_CTL_WEB_OUTPUT);
+    set->strong_token = collab_strong(cfg, COLLAB_CTL_WEB_TOKEN);
+    if (!set->broker[0])
+        broker_from_bind(set);
+    if (cfg->web_bind[0] && web_settings_bind(set, cfg->web_bind) != 0) {
+        snprintf(err, errlen, "web.bind: '%s' is not HOST:PORT", cfg->web_bind);
+        return -1;
+    }
+    if (cfg->web_static_dir[0])
+        snprintf(set->static_dir, sizeof set->static_dir, "%s", cfg->web_static_dir);
+    snprintf(set->origin, sizeof set->origin, "%s", cfg->web_origin);
+    set->rate_per_s = cfg->web_rate_per_s;
+    set->rate_burst = cfg->web_rate_burst;
+    set->max_streams = cfg->web_max_streams;
+    if (set->rate_burst < 1 || set->max_streams < 1) {
+        snprintf(err, errlen, "web.rate_burst and web.max_streams must be at least 1");
+        return -1;
+    }
+    return 0;
+}
