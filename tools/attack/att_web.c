@@ -262,7 +262,9 @@ int attack_jwt_forge(const attack_opts_t *o, verdict_t *v)
                 o->wordlist);
     else
         lab_say("not cracked (%s after %zu words): trying an unsigned token, alg none",
-                web_jwt_strerror(crc), tried);
+                crc == WEB_JWT_E_NOT_CRACKED ? "no word of the list signs it"
+                                             : web_jwt_strerror(crc),
+                tried);
     /* the forged token: signed with the cracked secret, else unsigned; then unsigned anyway */
     char how[2][120];
     long status[2] = {0, 0};
@@ -281,9 +283,10 @@ int attack_jwt_forge(const attack_opts_t *o, verdict_t *v)
     }
     if (status[tries - 1] == 200)
         return verdict(v, ATTACK_SUCCEEDED,
-                       "a worker's token forged into an admin's (%s%s%s) was accepted: GET "
+                       "a worker's token forged into an admin's (%s%s%s%s) was accepted: GET "
                        "/api/admin/sessions answered as admin, listing %d session(s)",
-                       how[tries - 1], crc == 0 ? ", the secret '" : "", crc == 0 ? secret : "", n);
+                       how[tries - 1], crc == 0 ? ", the secret '" : "", crc == 0 ? secret : "",
+                       crc == 0 ? "'" : "", n);
     bool genuine = genuine_accepted(o, token);
     if ((status[tries - 1] == 401 || status[tries - 1] == 403) && genuine)
         return blocked(v, "web_token",

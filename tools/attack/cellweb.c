@@ -3,8 +3,11 @@
 #include "collab_clock.h"
 #include "collab_spawn.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,23 +15,48 @@
 #define CELLWEB_START_MS 10000
 #define CELLWEB_PREFIX   "collab-web: "
 
+/*  The strong web token key (web.token_key_file) of the cell: 64 random hex digits in an
+    owner-only file, the form collab-keygen --web-token-key writes. */
+static int write_token_key(const char *path)
+{
+    unsigned char key[32];
+    char hex[65];
+    randombytes_buf(key, sizeof key);
+    sodium_bin2hex(hex, sizeof hex, key, sizeof key);
+    sodium_memzero(key, sizeof key);
+    hex[64] = '\n';
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, hex, 65) == 65;
+    sodium_memzero(hex, sizeof hex);
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    return ok ? 0 : -1;
+}
+
 int cellweb_start(cellweb_t *w, const char *exe, const char *endpoint, const char *creds,
-                  char *const *config, int nconfig, const char *log_path, char *reason, size_t rcap)
+                  char *const *config, int nconfig, const char *token_key, const char *log_path,
+                  char *reason, size_t rcap)
 {
     const char *argv[80];
+    char credset[600];
     int n = 0;
+    memset(w, 0, sizeof *w);
+    w->out = -1;
+    if (token_key && write_token_key(token_key) != 0) {
+        snprintf(reason, rcap, "cannot write the web token key %s", token_key);
+        return -1;
+    }
+    snprintf(credset, sizeof credset, "credentials=%s", creds);
     argv[n++] = exe;
     argv[n++] = "--broker";
     argv[n++] = endpoint;
-    argv[n++] = "--credentials";
-    argv[n++] = creds;
+    argv[n++] = "--set";
+    argv[n++] = credset;
     argv[n++] = "--bind";
     argv[n++] = "127.0.0.1:0";
     for (int i = 0; i < nconfig && n < 79; i++)
         argv[n++] = config[i];
     argv[n] = NULL;
-    memset(w, 0, sizeof *w);
-    w->out = -1;
     const collab_spawn_opts_t opts = {.out = COLLAB_SPAWN_PIPE,
                                       .err = COLLAB_SPAWN_FILE,
                                       .err_path = log_path,

@@ -15,14 +15,15 @@ typedef struct {
     char url[80];
 } cellweb_t;
 
-/*  Starts exe with --broker endpoint --credentials creds --bind 127.0.0.1:0, then config
-    (nconfig arguments: --profile P, --set K=V ...), its stderr (its log) into log_path, and
-    waits (deadline) for its URL on stdout.
+/*  Writes a fresh strong web token key into token_key (NULL: none), then starts exe with
+    --broker endpoint --set credentials=creds --bind 127.0.0.1:0, then config (nconfig
+    arguments: --profile P, --set K=V ..., web.token_key_file among them), its stderr (its
+    log) into log_path, and waits (deadline) for its URL on stdout.
     Returns 0, or -1 with the reason (its first line of output) in reason and nothing left
     running. */
 int cellweb_start(cellweb_t *w, const char *exe, const char *endpoint, const char *creds,
-                  char *const *config, int nconfig, const char *log_path, char *reason,
-                  size_t rcap);
+                  char *const *config, int nconfig, const char *token_key, const char *log_path,
+                  char *reason, size_t rcap);
 
 /*  SIGTERM, a deadline, then SIGKILL; reaped. Safe on a gateway not started. */
 void cellweb_stop(cellweb_t *w);

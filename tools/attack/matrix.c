@@ -215,12 +215,13 @@ static int start_web(const matrix_t *m, const cJSON *atk, const char *col, cell_
                      int port, cellweb_t *web, cell_t *cell)
 {
     static char args[64][PATH_MAX + 64];
-    char *argv[64], endpoint[64], creds[PATH_MAX + 64], log[PATH_MAX];
+    char *argv[64], endpoint[64], creds[PATH_MAX + 64], log[PATH_MAX], key[PATH_MAX];
     int n = config_args(m, atk, col, env, args, argv, 0);
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
     snprintf(log, sizeof log, "%.2000s/web.log", env->dir);
+    snprintf(key, sizeof key, "%.2000s/web-token.key", env->dir); /* config_args names it */
     cell_creds(m, atk, env, creds, sizeof creds);
-    if (cellweb_start(web, m->web_exe, endpoint, creds, argv, n, log, cell->reason,
+    if (cellweb_start(web, m->web_exe, endpoint, creds, argv, n, key, log, cell->reason,
                       sizeof cell->reason) != 0)
         return -1;
     snprintf(env->web, sizeof env->web, "%s", web->url);

@@ -45,6 +45,8 @@ webc_t *webc_new(const char *base, int timeout_ms, bool mine)
         w->port = atoi(port);
         snprintf(w->base, sizeof w->base, "%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/");
         w->timeout_ms = timeout_ms;
+        /* no browser: it writes the gateway's own Origin, as the gateway's pages would */
+        snprintf(w->origin, sizeof w->origin, "%.*s", (int)strlen(w->base) - 1, w->base);
     }
     curl_free(scheme);
     curl_free(host);

@@ -8,7 +8,8 @@
     never hand-rolls HTTP on the client side.
 
     One client is one attacker's browser-less session against one gateway: its own cookie
-    jar (in memory), an optional bearer token, an optional Origin. Requests are bounded: a
+    jar (in memory), an optional bearer token, and the gateway's own Origin (a client that is
+    no browser writes whatever Origin it likes). Requests are bounded: a
     body of at most WEBC_BODY_MAX bytes is kept, the rest refused as an error. */
 #ifndef WEBCLIENT_H
 #define WEBCLIENT_H
@@ -44,8 +45,8 @@ void webc_set_bearer(webc_t *w, const char *token);
 /*  Sends "Cookie: VALUE" (e.g. "tc_session=ID") on every later request (NULL: none), on top
     of the cookies the client's own jar holds. */
 void webc_set_cookie(webc_t *w, const char *value);
-/*  Sends "X-CSRF-Token: TOKEN" and "Origin: ORIGIN" on every later request (NULL: none). A
-    client that is no browser writes whatever Origin it likes. */
+/*  Sends "X-CSRF-Token: TOKEN" and "Origin: ORIGIN" on every later request (NULL: none;
+    the Origin is the gateway's own until changed). */
 void webc_set_csrf(webc_t *w, const char *token, const char *origin);
 
 /*  One request: method "GET" or "POST", path relative to the base ("api/me?x=1"; a leading
