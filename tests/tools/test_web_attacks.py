@@ -106,10 +106,11 @@ class Cell:
             raise RuntimeError("the broker did not start (%s)" % config)
         self.endpoint = line.split()[1]
         self.log = os.path.join(self.dir, "web.log")
+        curve = ["--curve-dir", os.path.join(sample, "curve")] if config == "hardened" else []
         with open(self.log, "w") as err:
             self.web = subprocess.Popen(
                 [web_exe, "--broker", self.endpoint, "--set", "credentials=" + self.creds,
-                 "--bind", "127.0.0.1:0"] + conf, stdout=subprocess.PIPE, stderr=err)
+                 "--bind", "127.0.0.1:0"] + conf + curve, stdout=subprocess.PIPE, stderr=err)
         line = read_line(self.web, "collab-web: http://", time.monotonic() + START_S)
         if not line:
             raise RuntimeError("collab-web did not start (%s): %s" % (config, open(self.log).read()))

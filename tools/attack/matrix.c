@@ -221,6 +221,12 @@ static int start_web(const matrix_t *m, const cJSON *atk, const char *col, cell_
     static char args[64][PATH_MAX + 64];
     char *argv[64], endpoint[64], creds[PATH_MAX + 64], log[PATH_MAX], key[PATH_MAX];
     int n = config_args(m, atk, col, env, args, argv, 0);
+    int chain[CATALOGUE_MAX_CHAIN], nchain = catalogue_col_controls(col, chain);
+    bool curve = strcmp(col, "hardened") == 0;
+    for (int i = 0; i < nchain; i++)
+        curve |= chain[i] == COLLAB_CTL_TRANSPORT;
+    if (curve) /* CURVE on the bus: each agent's client with that agent's TEST-ONLY cert */
+        ARG("--curve-dir"), ARG("%.2000s/curve", m->data_dir);
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
     snprintf(log, sizeof log, "%.2000s/web.log", env->dir);
     snprintf(key, sizeof key, "%.2000s/web-token.key", env->dir); /* config_args names it */

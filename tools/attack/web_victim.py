@@ -32,7 +32,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from http.cookiejar import CookieJar
 
 
 def say(line):
@@ -61,8 +60,29 @@ def password_of(args):
 
 # ---- HTTP only (login, hold) ----------------------------------------------------------------
 
+class Session:
+    """A script's web session: the cookie the gateway set at login, sent back as a browser on
+    loopback would (Chromium treats loopback as secure, so a Secure __Host- cookie goes back
+    over http://127.0.0.1; Python's cookie jar would keep it)."""
+
+    def __init__(self):
+        self.cookie = ""
+        self.opener = urllib.request.build_opener()
+
+    def open(self, req, timeout):
+        if isinstance(req, str):
+            req = urllib.request.Request(req)
+        if self.cookie:
+            req.add_header("Cookie", self.cookie)
+        r = self.opener.open(req, timeout=timeout)
+        set_cookie = r.headers.get("Set-Cookie")
+        if set_cookie:
+            self.cookie = set_cookie.split(";", 1)[0].strip()
+        return r
+
+
 def http_opener():
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    return Session()
 
 
 def http_call(opener, url, body=None, timeout=5):
@@ -98,6 +118,10 @@ def script_hold(args):
     the stream ends, asks /api/me whether the session still answers."""
     opener = http_login(args)
     deadline = time.monotonic() + args.timeout_s
+    status, body = http_call(opener, args.web + "api/me")
+    if status != 200:
+        fail("the new web session does not answer: status=%d error=%s" % (
+            status, body.get("error", "")))
     say("holding")
     while time.monotonic() < deadline:
         left = max(0.1, deadline - time.monotonic())
