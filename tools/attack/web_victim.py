@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -290,6 +291,9 @@ def main():
         ap.error("--password-file or --passwords is required")
     if not args.web.endswith("/"):
         args.web += "/"
+    # the attack stops its victim with SIGTERM: leave through `finally`, which quits the
+    # browser and its chromedriver, instead of leaving them behind
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     say("ready")
     if args.script == "login":
         http_login(args)
