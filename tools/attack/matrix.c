@@ -26,6 +26,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+_Static_assert(CATALOGUE_SUCCEEDED == ATTACK_SUCCEEDED && CATALOGUE_BLOCKED == ATTACK_BLOCKED,
+               "the catalogue's verdicts are collab-attack's exit codes");
+
 /*  The full matrix's wall time with the default -j, measured on this project's 2-CPU
     machine while other builds shared it. 15 attacks x 16 configurations (load 4-6): -j 3
     (the default) 104 s, -j 2 137 s, -j 4 114 s. 16 attacks x 19 configurations, the first

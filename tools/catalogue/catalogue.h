@@ -13,7 +13,10 @@
     the columns of web controls (COLLAB_CONTROL_WEB), which only the gateway enforces; a web
     row in turn has no cell in the columns of the bus controls (a browser per cell costs
     seconds; hardened sets every bus control strong under it too), nor in the cluster
-    controls' ({web} in its arguments is the gateway's URL, only for web rows). */
+    controls' ({web} in its arguments is the gateway's URL, only for web rows).
+
+    Its own module (docs/architecture.rules: catalogue), used by collab-attack matrix and by
+    collab-web's lab page (GET /api/lab/matrix, the rows POST /api/lab/run may run). */
 #ifndef CATALOGUE_H
 #define CATALOGUE_H
 
@@ -27,6 +30,10 @@
 #define CATALOGUE_MAX_CHAIN   4  /* controls one column sets strong */
 /*  catalogue_expected's answer for a cell whose column does not apply to its row. */
 #define CATALOGUE_NOT_APPLICABLE (-3)
+/*  Its verdicts: the same numbers as collab-attack's exit codes (ATTACK_SUCCEEDED, ATTACK_BLOCKED).
+ */
+#define CATALOGUE_SUCCEEDED 0
+#define CATALOGUE_BLOCKED   10
 
 typedef struct {
     cJSON *root;
@@ -48,7 +55,7 @@ typedef struct {
 int catalogue_parse(catalogue_t *c, const char *text, const char *only, const char *cols, char *err,
                     size_t errlen);
 
-/*  The expected verdict of an attack under column col: ATTACK_SUCCEEDED or ATTACK_BLOCKED
+/*  The expected verdict of an attack under column col: CATALOGUE_SUCCEEDED or CATALOGUE_BLOCKED
     (a control's cell left out as described above), CATALOGUE_NOT_APPLICABLE, or -1 when
     none is known. */
 int catalogue_expected(const cJSON *attack, const char *col);

@@ -1,8 +1,8 @@
-/*  catalogue.c: the matrix's catalogue (see catalogue.h): its columns come from
+/*  catalogue.c: the matrix's catalogue (see catalogue.h; pure: cJSON and the controls
+    table only, shared by collab-attack and collab-web): its columns come from
     collab_controls.def, and a control's missing cell defaults to the stage2 verdict (or to
     its required control's cell). */
 #include "catalogue.h"
-#include "attack.h"
 #include "collab_controls.h"
 
 #include <stdarg.h>
@@ -219,8 +219,8 @@ int catalogue_parse(catalogue_t *c, const char *text, const char *only, const ch
 
 static int parse_outcome(const char *s)
 {
-    return s && strcmp(s, "SUCCEEDED") == 0 ? ATTACK_SUCCEEDED
-           : s && strcmp(s, "BLOCKED") == 0 ? ATTACK_BLOCKED
+    return s && strcmp(s, "SUCCEEDED") == 0 ? CATALOGUE_SUCCEEDED
+           : s && strcmp(s, "BLOCKED") == 0 ? CATALOGUE_BLOCKED
                                             : -1;
 }
 
