@@ -7,8 +7,9 @@
 #include "http.h"
 #include "login.h"
 
-/*  The route of a path, or NULL (a static file, or 404 under /api/). */
-const web_route_t *api_route(const char *path);
+/*  The route of method and path (or of path under another method: the caller answers 405),
+    or NULL (a static file, or 404 under /api/). */
+const web_route_t *api_route(const char *method, const char *path);
 
 /*  The login thread's answer for req (the job stays the caller's; its client may be
     taken). */
@@ -33,6 +34,11 @@ int api_admin_revoke(webreq_t *req);
 int api_admin_role(webreq_t *req);
 int api_admin_stats(webreq_t *req);
 int api_lab_controls(webreq_t *req);
+/*  api_lab.c: the lab page's matrix, runs and bus view. */
+int api_lab_matrix(webreq_t *req);
+int api_lab_run(webreq_t *req);
+int api_lab_run_stream(webreq_t *req);
+int api_lab_bus(webreq_t *req);
 
 /*  The body fields of the routes that take one. */
 extern const web_field_t api_login_body[2];
@@ -41,5 +47,6 @@ extern const web_field_t api_task_body[5];
 extern const web_field_t api_status_body[3];
 extern const web_field_t api_revoke_body[2];
 extern const web_field_t api_role_body[2];
+extern const web_field_t api_lab_run_body[1];
 
 #endif

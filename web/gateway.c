@@ -5,6 +5,7 @@
 #include "api.h"
 #include "collab_clock.h"
 #include "http.h"
+#include "lab.h"
 #include "login.h"
 #include "sse.h"
 #include "bearer.h"
@@ -50,6 +51,8 @@ struct gateway {
     int64_t next_tick, next_keepalive;
     zmq_pollitem_t *items;
     size_t items_cap;
+    web_lab_t *lab;   /* the lab page's programs: their pipes join the poll set (lab.h) */
+    size_t lab_first; /* where they are in items */
 };
 
 const web_settings_t *gw_settings(const gateway_t *gw)
@@ -85,6 +88,11 @@ struct web_bearer *gw_bearer(gateway_t *gw)
 uint32_t *gw_stream_count(gateway_t *gw)
 {
     return &gw->streams;
+}
+
+struct web_lab *gw_lab(gateway_t *gw)
+{
+    return gw->lab;
 }
 
 int gw_call(gateway_t *gw, websess_t *s, const char *action, const void *payload, size_t len,
@@ -326,7 +334,7 @@ static int poll_timeout(gateway_t *gw, int64_t now)
     (items[i + 2] for the i-th session). Returns its size, or 0 on memory. */
 static size_t poll_set(gateway_t *gw)
 {
-    size_t n = gw->sessions.count + 2;
+    size_t n = gw->sessions.count + 2 + LAB_POLL_MAX;
     if (n > gw->items_cap) {
         zmq_pollitem_t *grown = realloc(gw->items, n * sizeof *grown);
         if (!grown)
@@ -339,7 +347,8 @@ static size_t poll_set(gateway_t *gw)
     size_t i = 2;
     for (websess_t *s = gw->sessions.head; s; s = s->next)
         gw->items[i++] = (zmq_pollitem_t){collab_client_socket(s->client), 0, ZMQ_POLLIN, 0};
-    return i;
+    gw->lab_first = i;
+    return i + lab_poll_fill(gw->lab, gw->items + i);
 }
 
 int gateway_run(gateway_t *gw)
@@ -355,10 +364,12 @@ int gateway_run(gateway_t *gw)
             if (gw->items[i].revents & ZMQ_POLLIN)
                 pump(s);
         take_logins(gw); /* after the pumps: a new session goes to the list's head */
+        lab_poll_handle(gw->lab, gw->items + gw->lab_first, n - gw->lab_first);
         now = collab_mono_ms();
         for (websess_t *s = gw->sessions.head; s; s = s->next)
             end_calls(s, COLLAB_E_TIMEOUT, now); /* past their deadline: 504 */
         tick(gw, now);
+        lab_tick(gw->lab, now);
         reap(gw);
         MHD_run(gw->mhd); /* the connections resumed above: their answers go out now */
     }
@@ -378,7 +389,8 @@ gateway_t *gateway_new(const web_settings_t *set, char *err, size_t errlen)
     gw->rate = web_rate_new(4096, set->rate_per_s, set->rate_burst);
     gw->login_rate = web_rate_new(4096, WEB_LOGIN_PER_S, WEB_LOGIN_BURST);
     gw->login = gw->creds ? login_new() : NULL;
-    if (!gw->creds || !gw->rate || !gw->login_rate || !gw->login) {
+    gw->lab = lab_new(gw);
+    if (!gw->creds || !gw->rate || !gw->login_rate || !gw->login || !gw->lab) {
         if (gw->creds)
             snprintf(err, errlen, "cannot start the login thread");
         gateway_destroy(&gw);
@@ -464,9 +476,11 @@ void gateway_destroy(gateway_t **gw_p)
     gateway_t *gw = *gw_p;
     if (gw->mhd) {
         MHD_quiesce_daemon(gw->mhd);
+        lab_stop(gw->lab);
         drain(gw);
         MHD_stop_daemon(gw->mhd);
     }
+    lab_free(&gw->lab);
     while (gw->sessions.head)
         websess_remove(&gw->sessions, gw->sessions.head);
     login_destroy(&gw->login);

@@ -48,6 +48,12 @@ typedef struct {
     int login_timeout_ms;            /* one login (bcrypt on the broker) */
     char curve_dir[COLLAB_PATH_MAX]; /* --curve-dir: the agents' CURVE secret certificates,
                                         DIR/AGENT.cert_secret, used under strong transport */
+    /* the lab page (lab.h): the catalogue, the programs it runs, their bounds */
+    char catalogue[COLLAB_PATH_MAX];  /* --catalogue: sample_data/attack_scenarios.json */
+    char attack_bin[COLLAB_PATH_MAX]; /* --attack-bin: collab-attack */
+    char sniff_bin[COLLAB_PATH_MAX];  /* collab-sniff, beside collab-attack's folder */
+    uint32_t lab_timeout_s;           /* web.lab_timeout_s: one run at most */
+    bool capture;                     /* web.capture: the bus view may run collab-sniff */
 } web_settings_t;
 
 /*  A bus call's end: reply is the broker's answer (rc 0), or NULL with rc
@@ -77,5 +83,7 @@ web_rate_t *gw_login_rate(gateway_t *gw);
 struct web_bearer *gw_bearer(gateway_t *gw);
 /*  The streams open in all (sse.c counts them). */
 uint32_t *gw_stream_count(gateway_t *gw);
+/*  The lab page's runs and streams (lab.h). */
+struct web_lab *gw_lab(gateway_t *gw);
 
 #endif

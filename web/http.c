@@ -149,16 +149,22 @@ static websess_t *find_session(webreq_t *req, const char **why)
     return web_session_id_ok(id) ? websess_find(gw_sessions(req->gw), id) : NULL;
 }
 
+bool web_csrf_strict_ok(webreq_t *req)
+{
+    const web_settings_t *set = gw_settings(req->gw);
+    const char *origin = web_header(req, "Origin");
+    if (!origin || strcmp(origin, set->origin) != 0)
+        return false;
+    return !req->sess || websess_csrf_ok(req->sess, web_header(req, WEB_CSRF_HEADER));
+}
+
 /*  Control 19 under strong: an exact Origin, and on a session's POST its token. */
 static bool csrf_ok(webreq_t *req)
 {
     const web_settings_t *set = gw_settings(req->gw);
     if (!set->strong_csrf || strcmp(req->method, "POST") != 0 || req->bearer)
         return true; /* a bearer token is a script's header, which no browser adds itself */
-    const char *origin = web_header(req, "Origin");
-    if (!origin || strcmp(origin, set->origin) != 0)
-        return false;
-    return !req->sess || websess_csrf_ok(req->sess, web_header(req, WEB_CSRF_HEADER));
+    return web_csrf_strict_ok(req);
 }
 
 static bool rate_ok(webreq_t *req, web_bucket_t *b)
@@ -270,7 +276,7 @@ static webreq_t *new_request(gateway_t *gw, struct MHD_Connection *c, const char
     client_address(c, req->addr, sizeof req->addr);
     printable(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"), req->ua,
               sizeof req->ua);
-    req->route = api_route(url);
+    req->route = api_route(method, url);
     return req;
 }
 

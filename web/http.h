@@ -70,6 +70,10 @@ const char *web_query(const webreq_t *req, const char *name);
 /*  The cookie that carries the web session, set (session not NULL) or cleared. */
 void web_set_session_cookie(webreq_t *req, const websess_t *session);
 
+/*  Strong csrf's check whatever the profile: an exact Origin and, with a session, its
+    token in X-CSRF-Token (the lab's run applies it in every profile). */
+bool web_csrf_strict_ok(webreq_t *req);
+
 /*  Adds the headers every response carries under the controls in force. */
 void web_common_headers(const web_settings_t *set, struct MHD_Response *resp, bool api);
 

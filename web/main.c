@@ -17,27 +17,41 @@ static void usage(FILE *f)
             "usage: collab-web [--config FILE] [--profile stage2|hardened] [--set KEY=VALUE]...\n"
             "                  [--broker tcp://HOST:PORT[,tcp://HOST:PORT]] [--bind HOST:PORT]\n"
             "                  [--static DIR] [--timeout-ms N] [--curve-dir DIR]\n"
+            "                  [--catalogue FILE] [--attack-bin FILE] [--sniff-bin FILE]\n"
             "The gateway onto the bus (docs/WEB.md): it logs web users in as their agents and\n"
             "holds their bus sessions, signing with the agents' keys from the credentials file\n"
             "(trusted like the broker). Binds 127.0.0.1:8080 unless told; port 0 picks one.\n"
             "Prints \"collab-web: http://HOST:PORT/\" once listening.\n"
             "Under strong transport (CURVE) each agent's bus client uses the broker's key\n"
             "(transport.server_cert) and that agent's secret certificate DIR/AGENT.cert_secret\n"
-            "(--curve-dir), as the agent itself would.\n");
+            "(--curve-dir), as the agent itself would.\n"
+            "The lab page reads the matrix's catalogue (--catalogue, default the source tree's\n"
+            "sample_data/attack_scenarios.json, else the working folder's) and runs\n"
+            "collab-attack and collab-sniff (--attack-bin, --sniff-bin; default: beside this\n"
+            "build, ../tools/attack/collab-attack and ../tools/sniff/collab-sniff).\n");
 }
 
 typedef struct {
     const char *broker, *bind, *static_dir;
+    const char *lab_files[3]; /* --catalogue, --attack-bin, --sniff-bin */
     long timeout_ms;
 } cli_t;
 
 static int parse_args(int argc, char **argv, web_settings_t *set, cli_t *cli)
 {
-    static const struct option longs[] = {{"config", 1, 0, 'c'},    {"profile", 1, 0, 'p'},
-                                          {"set", 1, 0, 's'},       {"broker", 1, 0, 'B'},
-                                          {"bind", 1, 0, 'b'},      {"static", 1, 0, 'S'},
-                                          {"help", 0, 0, 'h'},      {"timeout-ms", 1, 0, 't'},
-                                          {"curve-dir", 1, 0, 'C'}, {0, 0, 0, 0}};
+    static const struct option longs[] = {{"config", 1, 0, 'c'},
+                                          {"profile", 1, 0, 'p'},
+                                          {"set", 1, 0, 's'},
+                                          {"broker", 1, 0, 'B'},
+                                          {"bind", 1, 0, 'b'},
+                                          {"static", 1, 0, 'S'},
+                                          {"help", 0, 0, 'h'},
+                                          {"timeout-ms", 1, 0, 't'},
+                                          {"curve-dir", 1, 0, 'C'},
+                                          {"catalogue", 1, 0, 'K'},
+                                          {"attack-bin", 1, 0, 'A'},
+                                          {"sniff-bin", 1, 0, 'N'},
+                                          {0, 0, 0, 0}};
     char err[512];
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -54,6 +68,8 @@ static int parse_args(int argc, char **argv, web_settings_t *set, cli_t *cli)
             cli->bind = optarg;
         else if (c == 'S')
             cli->static_dir = optarg;
+        else if (c == 'K' || c == 'A' || c == 'N')
+            cli->lab_files[c == 'K' ? 0 : c == 'A' ? 1 : 2] = optarg;
         else if (c == 'C' && strlen(optarg) >= sizeof set->curve_dir)
             rc = -1, snprintf(err, sizeof err, "--curve-dir: longer than %zu bytes",
                               sizeof set->curve_dir - 1);
@@ -89,6 +105,14 @@ static int apply_cli(web_settings_t *set, const cli_t *cli)
         snprintf(set->static_dir, sizeof set->static_dir, "%s", cli->static_dir);
     if (cli->timeout_ms)
         set->timeout_ms = (int)cli->timeout_ms;
+    char *const lab[3] = {set->catalogue, set->attack_bin, set->sniff_bin};
+    for (int i = 0; i < 3; i++)
+        if (cli->lab_files[i] && strlen(cli->lab_files[i]) >= sizeof set->catalogue) {
+            fprintf(stderr, "collab-web: %s: longer than %zu bytes\n", cli->lab_files[i],
+                    sizeof set->catalogue - 1);
+            return -1;
+        } else if (cli->lab_files[i])
+            snprintf(lab[i], sizeof set->catalogue, "%s", cli->lab_files[i]);
     if (cli->bind && web_settings_bind(set, cli->bind) != 0) {
         fprintf(stderr, "collab-web: --bind: '%s' is not HOST:PORT\n", cli->bind);
         return -1;

@@ -28,6 +28,9 @@ const web_field_t api_revoke_body[2] = {
     {"handle", WEB_F_UINT, false, 1, 0},
     {"agent_id", WEB_F_AGENT, false, 0, 0},
 };
+const web_field_t api_lab_run_body[1] = {
+    {"attack", WEB_F_AGENT, true, 0, 0}, /* a catalogue row's name: [a-z-] */
+};
 const web_field_t api_role_body[2] = {
     {"agent_id", WEB_F_AGENT, true, 0, 0},
     {"role", WEB_F_IDENT, true, 0, 0},
@@ -49,13 +52,21 @@ static const web_route_t routes[] = {
     {"POST", "/api/admin/role", true, BODY(api_role_body), api_admin_role},
     {"GET", "/api/admin/stats", true, NULL, 0, api_admin_stats},
     {"GET", "/api/lab/controls", true, NULL, 0, api_lab_controls},
+    {"GET", "/api/lab/matrix", true, NULL, 0, api_lab_matrix},
+    {"POST", "/api/lab/run", true, BODY(api_lab_run_body), api_lab_run},
+    {"GET", "/api/lab/run", true, NULL, 0, api_lab_run_stream},
+    {"GET", "/api/lab/bus", true, NULL, 0, api_lab_bus},
     {"POST", "/api/token", true, NULL, 0, api_token},
 };
 
-const web_route_t *api_route(const char *path)
+const web_route_t *api_route(const char *method, const char *path)
 {
+    const web_route_t *any = NULL; /* the path's route of another method: 405 */
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (strcmp(routes[i].path, path) == 0)
-            return &routes[i];
-    return NULL;
+        if (strcmp(routes[i].path, path) == 0) {
+            if (strcmp(routes[i].method, method) == 0)
+                return &routes[i];
+            any = any ? any : &routes[i];
+        }
+    return any;
 }

@@ -19,7 +19,15 @@ void web_settings_defaults(web_settings_t *set, const char *argv0)
         exe[n] = '\0';
     else
         snprintf(exe, sizeof exe, "%s", argv0);
-    snprintf(set->static_dir, sizeof set->static_dir, "%s/static", dirname(exe));
+    const char *dir = dirname(exe);
+    snprintf(set->static_dir, sizeof set->static_dir, "%s/static", dir);
+    snprintf(set->attack_bin, sizeof set->attack_bin, "%.400s/../tools/attack/collab-attack", dir);
+    snprintf(set->sniff_bin, sizeof set->sniff_bin, "%.400s/../tools/sniff/collab-sniff", dir);
+    /* the source tree's catalogue, as collab-attack finds its files; else the working
+       folder's */
+    static const char built[] = COLLAB_SOURCE_DIR "/sample_data/attack_scenarios.json";
+    snprintf(set->catalogue, sizeof set->catalogue, "%s",
+             access(built, R_OK) == 0 ? built : "sample_data/attack_scenarios.json");
     set->rate_per_s = 20;
     set->rate_burst = 40;
     set->max_streams = 256;
@@ -68,6 +76,8 @@ int web_settings_from_config(web_settings_t *set, char *err, size_t errlen)
     set->rate_per_s = cfg->web_rate_per_s;
     set->rate_burst = cfg->web_rate_burst;
     set->max_streams = cfg->web_max_streams;
+    set->lab_timeout_s = cfg->web_lab_timeout_s;
+    set->capture = cfg->web_capture != 0;
     if (set->rate_burst < 1 || set->max_streams < 1) {
         snprintf(err, errlen, "web.rate_burst and web.max_streams must be at least 1");
         return -1;
