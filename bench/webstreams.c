@@ -7,11 +7,13 @@
     line by line as the SSE format says (`id:`, `event:`, `data:`, a blank line ends one).
 
     It prints `ready streams=N` once every stream has its 200 and headers (the caller then
-    starts the events and samples the gateway's memory), and at the end one line
-    `result streams=N events=E per_stream_min=M p50_ms=.. p99_ms=.. max_ms=.. errors=X`.
+    starts the events), and at the end one line `result streams=N events=E per_stream_min=M
+    p50_ms=.. p99_ms=.. max_ms=.. errors=X` with, given --pid (the gateway's), its resident
+    memory after the logins and with every stream open, and the difference per stream.
     Usage: webstreams -h */
 #include "collab_clock.h"
 #include "lg_hist.h"
+#include "lg_proc.h"
 
 #include <cJSON.h>
 #include <curl/curl.h>
@@ -40,8 +42,9 @@ typedef struct {
 
 typedef struct {
     const char *url, *agent, *password;
-    int streams;
+    int streams, pid;
     double duration_s;
+    long rss_logged_kb, rss_streams_kb;
     stream_t *s;
     lg_hist_t hist;
     uint64_t errors;
@@ -49,12 +52,14 @@ typedef struct {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: webstreams --url http://HOST:PORT --agent ID --password PW [--streams N]\n"
-            "                  [--duration S]\n"
-            "  --streams N    browsers: each logs in and opens one event stream (default 200)\n"
-            "  --duration S   seconds to collect events once every stream is open (default 10)\n"
-            "  stdout: `ready streams=N` when all are open, then one `result ...` line\n");
+    fprintf(
+        out,
+        "usage: webstreams --url http://HOST:PORT --agent ID --password PW [--streams N]\n"
+        "                  [--duration S] [--pid PID]\n"
+        "  --streams N    browsers: each logs in and opens one event stream (default 200)\n"
+        "  --duration S   seconds to collect events once every stream is open (default 10)\n"
+        "  --pid PID      the gateway's process: its RSS after the logins and with the streams\n"
+        "  stdout: `ready streams=N` when all are open, then one `result ...` line\n");
 }
 
 static uint64_t wall_ms(void)
@@ -227,6 +232,9 @@ static int run(bench_t *b)
             }
         }
         if (!start && nready == b->streams) {
+            lg_proc_t p;
+            if (b->pid > 0 && lg_proc_sample(b->pid, &p) == 0)
+                b->rss_streams_kb = p.rss_kb;
             lg_hist_reset(&b->hist); /* only what arrives once all are open */
             printf("ready streams=%d\n", nready);
             fflush(stdout);
@@ -258,23 +266,26 @@ static int run(bench_t *b)
     curl_multi_cleanup(m);
     free(ctx);
     printf("result streams=%d opened=%d events=%llu per_stream_min=%llu p50_ms=%.2f "
-           "p99_ms=%.2f max_ms=%.2f errors=%llu\n",
+           "p99_ms=%.2f max_ms=%.2f errors=%llu rss_logged_kb=%ld rss_streams_kb=%ld "
+           "bytes_per_stream=%.0f\n",
            b->streams, nready, (unsigned long long)b->hist.total, (unsigned long long)min,
            lg_hist_quantile(&b->hist, 0.5) / 1e6, lg_hist_quantile(&b->hist, 0.99) / 1e6,
-           (double)b->hist.max / 1e6, (unsigned long long)b->errors);
+           (double)b->hist.max / 1e6, (unsigned long long)b->errors, b->rss_logged_kb,
+           b->rss_streams_kb,
+           b->rss_streams_kb && b->rss_logged_kb
+               ? (double)(b->rss_streams_kb - b->rss_logged_kb) * 1024.0 / b->streams
+               : 0.0);
     return start && nready == b->streams ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
     bench_t b = {.streams = 200, .duration_s = 10};
-    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
-                                         {"agent", required_argument, NULL, 'a'},
-                                         {"password", required_argument, NULL, 'p'},
-                                         {"streams", required_argument, NULL, 'n'},
-                                         {"duration", required_argument, NULL, 'd'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},      {"agent", required_argument, NULL, 'a'},
+        {"password", required_argument, NULL, 'p'}, {"streams", required_argument, NULL, 'n'},
+        {"duration", required_argument, NULL, 'd'}, {"pid", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
@@ -289,6 +300,9 @@ int main(int argc, char **argv)
             break;
         case 'n':
             b.streams = atoi(optarg);
+            break;
+        case 'P':
+            b.pid = atoi(optarg);
             break;
         case 'd':
             b.duration_s = atof(optarg);
@@ -310,8 +324,12 @@ int main(int argc, char **argv)
         return 1;
     b.s = calloc((size_t)b.streams, sizeof *b.s);
     int rc = 1;
-    if (b.s && login_all(&b) == 0 && run(&b) == 0)
-        rc = 0;
+    if (b.s && login_all(&b) == 0) {
+        lg_proc_t p; /* the gateway with every web session, before any stream */
+        if (b.pid > 0 && lg_proc_sample(b.pid, &p) == 0)
+            b.rss_logged_kb = p.rss_kb;
+        rc = run(&b) == 0 ? 0 : 1;
+    }
     free(b.s);
     curl_global_cleanup();
     return rc;

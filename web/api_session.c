@@ -31,7 +31,9 @@ int api_login(webreq_t *req)
 {
     gateway_t *gw = req->gw;
     const web_values_t *v = req->values;
-    int64_t wait = web_rate_take(gw_login_rate(gw), req->addr, collab_mono_ms());
+    /* failed logins per address are bounded (a guess costs a token when it fails): many
+       people behind one address logging in rightly are not */
+    int64_t wait = web_rate_peek(gw_login_rate(gw), req->addr, collab_mono_ms());
     int rc = wait ? COLLAB_E_RATE_LIMITED : gw_login(gw, req, v->v[0].str, v->v[1].str);
     sodium_memzero(req->values, sizeof *req->values); /* the password, in both copies */
     sodium_memzero(req->body, req->body_len);
@@ -45,6 +47,8 @@ int api_login(webreq_t *req)
 
 void api_login_done(webreq_t *req, login_job_t *job)
 {
+    if (job->rc == COLLAB_E_AUTH_FAILED || job->rc == COLLAB_E_LOCKED_OUT)
+        web_rate_take(gw_login_rate(req->gw), req->addr, collab_mono_ms());
     if (job->rc != 0) {
         web_answer_error(req, web_status_for(job->rc), collab_errname(job->rc),
                          collab_strerror(job->rc));

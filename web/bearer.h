@@ -2,8 +2,8 @@
     JWT` instead of the cookie, and POST /api/token, which gives a web session's agent a
     token for its scripts. A token grants no login of its own (the gateway knows no
     password): it acts with the bus session of its agent's latest web login while that
-    lasts, and the broker judges by that session's role. The token check itself is helper
-    webjwt's pure web/jwt_check.c; this file is built only with it (COLLAB_WEB_JWT). */
+    lasts, and the broker judges by that session's role. The token check itself is the pure
+    web/jwt_check.c. */
 #ifndef WEB_BEARER_H
 #define WEB_BEARER_H
 

@@ -7,9 +7,7 @@
 #include "http.h"
 #include "login.h"
 #include "sse.h"
-#ifdef COLLAB_WEB_JWT
 #include "bearer.h"
-#endif
 
 #include <czmq.h>
 #include <errno.h>
@@ -48,7 +46,7 @@ struct gateway {
     size_t login_count;
     uint64_t next_login;
     uint32_t streams;
-    struct web_bearer *bearer; /* control 21 (COLLAB_WEB_JWT builds) */
+    struct web_bearer *bearer; /* control 21's tokens */
     int64_t next_tick, next_keepalive;
     zmq_pollitem_t *items;
     size_t items_cap;
@@ -286,7 +284,7 @@ static void reap(gateway_t *gw)
     }
 }
 
-/*  Once a TICK_MS: calls past their deadline, keep-alives, sessions idle too long. */
+/*  Once a TICK_MS: keep-alives, sessions idle too long. */
 static void tick(gateway_t *gw, int64_t now)
 {
     if (now < gw->next_tick)
@@ -297,7 +295,6 @@ static void tick(gateway_t *gw, int64_t now)
         gw->next_keepalive = now + WEB_KEEPALIVE_MS;
     int64_t idle_ms = (int64_t)gw->set.cfg.idle_timeout_s * 1000;
     for (websess_t *s = gw->sessions.head; s; s = s->next) {
-        end_calls(s, COLLAB_E_TIMEOUT, now);
         if (keepalive && s->stream_count > 0) {
             sse_keepalive(s);
             collab_client_send(s->client, "heartbeat", NULL, 0); /* its reply is dropped */
@@ -347,13 +344,16 @@ int gateway_run(gateway_t *gw)
         int64_t now = collab_mono_ms();
         if (n == 0 || (zmq_poll(gw->items, (int)n, poll_timeout(gw, now)) < 0 && errno != EINTR))
             break;
-        MHD_run(gw->mhd);
-        take_logins(gw);
+        MHD_run(gw->mhd); /* adds no session and removes none: the items still match */
         size_t i = 2;
         for (websess_t *s = gw->sessions.head; s && i < n; s = s->next, i++)
             if (gw->items[i].revents & ZMQ_POLLIN)
                 pump(s);
-        tick(gw, collab_mono_ms());
+        take_logins(gw); /* after the pumps: a new session goes to the list's head */
+        now = collab_mono_ms();
+        for (websess_t *s = gw->sessions.head; s; s = s->next)
+            end_calls(s, COLLAB_E_TIMEOUT, now); /* past their deadline: 504 */
+        tick(gw, now);
         reap(gw);
         MHD_run(gw->mhd); /* the connections resumed above: their answers go out now */
     }
@@ -379,7 +379,6 @@ gateway_t *gateway_new(const web_settings_t *set, char *err, size_t errlen)
         gateway_destroy(&gw);
         return NULL;
     }
-#ifdef COLLAB_WEB_JWT
     char why[256];
     if (!(gw->bearer = web_bearer_new(&gw->set, why, sizeof why))) {
         snprintf(err, errlen, "out of memory");
@@ -388,7 +387,6 @@ gateway_t *gateway_new(const web_settings_t *set, char *err, size_t errlen)
     }
     if (why[0])
         fprintf(stderr, "collab-web: warning: bearer tokens refused: %s\n", why);
-#endif
     uint16_t port = 0;
     gw->mhd = http_start(gw, &gw->set, &port, err, errlen);
     if (!gw->mhd) {
@@ -406,17 +404,46 @@ gateway_t *gateway_new(const web_settings_t *set, char *err, size_t errlen)
     return gw;
 }
 
+/*  Logs every bus session out at once and waits for the replies, COLLAB_CLIENT_FAREWELL_MS
+    in all (not each: a stop signal's grace, AGENT_STOP_GRACE_MS, must cover them all). */
+static void logout_all(gateway_t *gw)
+{
+    size_t waiting = 0;
+    for (websess_t *s = gw->sessions.head; s; s = s->next)
+        waiting += (s->logout_id = collab_client_send(s->client, "logout", NULL, 0)) != 0;
+    int64_t end = collab_mono_ms() + COLLAB_CLIENT_FAREWELL_MS;
+    for (int64_t left; waiting > 0 && (left = end - collab_mono_ms()) > 0;) {
+        size_t n = poll_set(gw);
+        if (n == 0 || zmq_poll(gw->items, (int)n, (long)left) < 0)
+            break; /* interrupted (a second signal): the backstop decides */
+        size_t i = 2;
+        for (websess_t *s = gw->sessions.head; s && i < n; s = s->next, i++) {
+            uint64_t id;
+            collab_reply_t r;
+            while (s->logout_id && (gw->items[i].revents & ZMQ_POLLIN) &&
+                   collab_client_take(s->client, &id, &r) == 1) {
+                collab_reply_free(&r);
+                if (id == s->logout_id) {
+                    s->logout_id = 0;
+                    waiting--;
+                }
+            }
+        }
+    }
+}
+
 /*  At the end: every suspended request answered 503, every stream closed, so that the
     daemon may stop (it must not while a connection is suspended), and every bus session
-    logged out (bounded: COLLAB_CLIENT_FAREWELL_MS each). */
+    logged out. */
 static void drain(gateway_t *gw)
 {
     for (websess_t *s = gw->sessions.head; s; s = s->next) {
         end_calls(s, COLLAB_E_UNAVAILABLE, INT64_MAX);
         sse_close_session(s);
-        collab_client_logout(s->client);
-        s->dead = true;
     }
+    logout_all(gw);
+    for (websess_t *s = gw->sessions.head; s; s = s->next)
+        s->dead = true;
     for (pending_login_t *p = gw->logins; p; p = p->next)
         if (p->req)
             web_answer_error(p->req, 503, "unavailable", "collab-web is stopping");
@@ -443,9 +470,7 @@ void gateway_destroy(gateway_t **gw_p)
         gw->logins = p->next;
         free(p);
     }
-#ifdef COLLAB_WEB_JWT
     web_bearer_destroy(&gw->bearer);
-#endif
     collab_creds_destroy(&gw->creds);
     web_rate_destroy(&gw->rate);
     web_rate_destroy(&gw->login_rate);

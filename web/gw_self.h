@@ -25,7 +25,7 @@ typedef struct login login_t;
 #define WEB_SESSIONS_MAX     1024 /* web sessions held at once */
 #define WEB_STREAMS_PER_SESS 4    /* event streams of one web session */
 #define WEB_KEEPALIVE_MS     15000
-#define WEB_LOGIN_BURST      10 /* login attempts per client address, then ... */
+#define WEB_LOGIN_BURST      10 /* failed logins per client address, then ... */
 #define WEB_LOGIN_PER_S      0.2
 #define WEB_CSRF_HEADER      "X-CSRF-Token"
 #define WEB_COOKIE_STRONG    "__Host-tc"
@@ -73,7 +73,7 @@ int gw_login(gateway_t *gw, webreq_t *req, const char *agent_id, const char *pas
 struct websess_table *gw_sessions(gateway_t *gw);
 web_rate_t *gw_rate(gateway_t *gw);
 web_rate_t *gw_login_rate(gateway_t *gw);
-/*  Bearer tokens (bearer.h), or NULL when built without web/jwt_check.c. */
+/*  Bearer tokens (bearer.h). */
 struct web_bearer *gw_bearer(gateway_t *gw);
 /*  The streams open in all (sse.c counts them). */
 uint32_t *gw_stream_count(gateway_t *gw);

@@ -5,9 +5,7 @@
 #include "collab_clock.h"
 #include "json.h"
 #include "webstatic.h"
-#ifdef COLLAB_WEB_JWT
 #include "bearer.h"
-#endif
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -124,14 +122,7 @@ void web_set_session_cookie(webreq_t *req, const websess_t *s)
     web/jwt_check.c: built with it only). Without it a request with one is refused. */
 static websess_t *bearer_session(webreq_t *req, const char *token, const char **why)
 {
-#ifdef COLLAB_WEB_JWT
     return web_bearer_session(gw_bearer(req->gw), gw_sessions(req->gw), token, why);
-#else
-    (void)req;
-    (void)token;
-    *why = "unsupported";
-    return NULL;
-#endif
 }
 
 /*  The session the request presents: a bearer token; or under strong web_session only the
@@ -274,7 +265,8 @@ static webreq_t *new_request(gateway_t *gw, struct MHD_Connection *c, const char
     req->conn = c;
     req->started_ms = collab_mono_ms();
     printable(method, req->method, sizeof req->method);
-    printable(url, req->path, sizeof req->path);
+    if (strlen(url) < sizeof req->path)
+        printable(url, req->path, sizeof req->path);
     client_address(c, req->addr, sizeof req->addr);
     printable(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"), req->ua,
               sizeof req->ua);

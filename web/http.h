@@ -27,7 +27,8 @@ struct webreq {
     struct MHD_Connection *conn;
     const web_route_t *route;
     char method[8];
-    char path[128]; /* for the log: the path only, never the query (it may hold a session) */
+    char path[300]; /* the path only, never the query (it may hold a session); "" when the
+                       request's was longer (no route and no file has such a path) */
     char addr[WEB_ADDR_MAX];
     char ua[160];
     char *body;

@@ -1,8 +1,6 @@
 /*  routes.c: the one table of collab-web's HTTP API (docs/WEB.md 3), one row per route. */
 #include "api.h"
-#ifdef COLLAB_WEB_JWT
 #include "bearer.h"
-#endif
 
 #include <string.h>
 
@@ -51,9 +49,7 @@ static const web_route_t routes[] = {
     {"POST", "/api/admin/role", true, BODY(api_role_body), api_admin_role},
     {"GET", "/api/admin/stats", true, NULL, 0, api_admin_stats},
     {"GET", "/api/lab/controls", true, NULL, 0, api_lab_controls},
-#ifdef COLLAB_WEB_JWT
     {"POST", "/api/token", true, NULL, 0, api_token},
-#endif
 };
 
 const web_route_t *api_route(const char *path)

@@ -225,6 +225,8 @@ void sse_deliver(websess_t *s, const collab_event_msg_t *ev)
             continue;
         if (!json) {
             cJSON *data = web_json_from_map(&ev->map);
+            if (data && !cJSON_GetObjectItemCaseSensitive(data, "ts"))
+                cJSON_AddNumberToObject(data, "ts", (double)ev->timestamp);
             json = data ? cJSON_PrintUnformatted(data) : NULL;
             cJSON_Delete(data);
             if (!json)

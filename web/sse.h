@@ -1,6 +1,7 @@
 /*  sse.h: collab-web's event streams (text/event-stream, docs/WEB.md 2-3). A stream is a
     suspended connection with a bounded queue of bytes: an event of its web session's bus
-    client is queued (`id: SEQ`, `event: NAME`, `data: JSON`) and the connection resumed;
+    client is queued (`id: SEQ`, `event: NAME`, `data: JSON`, the event's data plus `ts`,
+    the broker's Unix ms timestamp of the event) and the connection resumed;
     with nothing queued the reader suspends it again. A stream whose queue is full (a reader
     that does not read) is closed: the browser reconnects with Last-Event-ID, and the
     gateway asks the broker for what it missed (`subscribe since`). Each stream hands on

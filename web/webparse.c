@@ -206,7 +206,8 @@ bool web_static_path_ok(const char *path)
     while (*p) {
         const char *end = strchr(p, '/');
         size_t seg = end ? (size_t)(end - p) : strlen(p);
-        if (seg < 1 || seg > 64 || p[0] == '.' || !all_chars(p, seg, agent_char))
+        if (seg < 1 || seg > 64 || p[0] == '.' || !all_chars(p, seg, agent_char) ||
+            memmem(p, seg, "..", 2))
             return false;
         if (!end)
             break;

@@ -63,7 +63,8 @@ bool web_session_id_ok(const char *id);
 
 /*  Whether a URL path (already percent-decoded) may name a static file: starts with '/',
     at most 256 bytes, its components are 1..64 bytes of [A-Za-z0-9_.-] not starting with
-    '.', no empty component but a final '/'. Refuses "..", hidden files, backslashes. */
+    '.' nor holding "..", no empty component but a final '/'. Refuses "..", hidden files,
+    backslashes. */
 bool web_static_path_ok(const char *path);
 
 /*  The Content-Type for a file name by its extension, "application/octet-stream" else. */

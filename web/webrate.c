@@ -8,7 +8,8 @@
 
 #define PROBE 16 /* slots an address may use, from its hash on */
 
-int64_t web_bucket_take(web_bucket_t *b, double per_s, double burst, int64_t now_ms)
+/*  Refills b up to now; returns the milliseconds until it holds a whole token (0: it does). */
+static int64_t refill(web_bucket_t *b, double per_s, double burst, int64_t now_ms)
 {
     if (!b->started) {
         b->tokens = burst;
@@ -21,14 +22,25 @@ int64_t web_bucket_take(web_bucket_t *b, double per_s, double burst, int64_t now
             b->tokens = burst;
         b->last_ms = now_ms;
     }
-    if (b->tokens >= 1.0) {
-        b->tokens -= 1.0;
+    if (b->tokens >= 1.0)
         return 0;
-    }
     if (per_s <= 0)
         return 3600 * 1000;
     int64_t wait = (int64_t)((1.0 - b->tokens) * 1000.0 / per_s) + 1;
     return wait > 0 ? wait : 1;
+}
+
+int64_t web_bucket_take(web_bucket_t *b, double per_s, double burst, int64_t now_ms)
+{
+    int64_t wait = refill(b, per_s, burst, now_ms);
+    if (wait == 0)
+        b->tokens -= 1.0;
+    return wait;
+}
+
+int64_t web_bucket_peek(web_bucket_t *b, double per_s, double burst, int64_t now_ms)
+{
+    return refill(b, per_s, burst, now_ms);
 }
 
 typedef struct {
@@ -99,4 +111,9 @@ static slot_t *find(web_rate_t *self, const char *addr)
 int64_t web_rate_take(web_rate_t *self, const char *addr, int64_t now_ms)
 {
     return web_bucket_take(&find(self, addr)->b, self->per_s, self->burst, now_ms);
+}
+
+int64_t web_rate_peek(web_rate_t *self, const char *addr, int64_t now_ms)
+{
+    return web_bucket_peek(&find(self, addr)->b, self->per_s, self->burst, now_ms);
 }

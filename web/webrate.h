@@ -18,6 +18,9 @@ typedef struct {
     Returns 0 when taken, or the milliseconds until one will be there (nothing taken). */
 int64_t web_bucket_take(web_bucket_t *b, double per_s, double burst, int64_t now_ms);
 
+/*  The same without taking: 0 when a token is there, else the milliseconds until one is. */
+int64_t web_bucket_peek(web_bucket_t *b, double per_s, double burst, int64_t now_ms);
+
 typedef struct web_rate web_rate_t;
 
 /*  A table of at most cap buckets keyed by address (at most 63 bytes); when the slots an
@@ -26,7 +29,8 @@ typedef struct web_rate web_rate_t;
 web_rate_t *web_rate_new(size_t cap, double per_s, double burst);
 void web_rate_destroy(web_rate_t **self_p);
 
-/*  web_bucket_take on addr's bucket. */
+/*  web_bucket_take and web_bucket_peek on addr's bucket. */
 int64_t web_rate_take(web_rate_t *self, const char *addr, int64_t now_ms);
+int64_t web_rate_peek(web_rate_t *self, const char *addr, int64_t now_ms);
 
 #endif

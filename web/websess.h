@@ -31,8 +31,9 @@ typedef struct websess {
     struct web_call *calls; /* pending, each to end once (gateway.c) */
     struct sse *streams;    /* open event streams (sse.c) */
     unsigned stream_count;
-    bool subscribed; /* a `subscribe` was sent on its bus client */
-    bool dead;       /* ended: the loop reaps it at the end of its turn */
+    bool subscribed;    /* a `subscribe` was sent on its bus client */
+    uint64_t logout_id; /* at shutdown: its logout's request id until the reply */
+    bool dead;          /* ended: the loop reaps it at the end of its turn */
 } websess_t;
 
 typedef struct websess_table {

@@ -22,7 +22,7 @@ static bool inside(const char *dir, const char *full)
 void web_static_serve(webreq_t *req)
 {
     const web_settings_t *set = gw_settings(req->gw);
-    char rel[300], full[COLLAB_PATH_MAX + 300];
+    char rel[320], full[COLLAB_PATH_MAX + 320];
     if (!web_static_path_ok(req->path)) {
         web_answer_error(req, 400, "bad_path", "that path is not served");
         return;

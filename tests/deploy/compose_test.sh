@@ -35,6 +35,9 @@ rc=$?
 
 project=tc${mode}$$
 files=(-f docker-compose.yml)
+# the web console's host port (docker-compose.yml's `web`): a free one, not the default 8080
+COLLAB_WEB_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export COLLAB_WEB_PORT
 say() { echo "== compose_test $mode: $*"; }
 fail() {
   echo "compose_test $mode: FAILED: $*" >&2
@@ -144,6 +147,10 @@ check_observer() {
 # The whole scenario; with "restart", the broker restarted in the middle of it.
 run_swarm() {
   local cid code out
+  # a kill or restart must land mid-scenario: with the workers' default 500 ms the scenario
+  # ended 2.3 s after its first completed task, before the check below ran, in a clean CI run
+  # on a loaded machine; 2 s a task makes that window about 8 s
+  [ -n "${1:-}" ] && export COLLAB_WORK_MS=2000
   dc up -d || fail "up"
   cid=$(dc ps -q coordinator)
   if [ "${1:-}" = kill ]; then
@@ -182,6 +189,25 @@ wait_healthy() {
 # interactive client (`run --rm client`, the menu typed on its stdin) reads every project and
 # task back from the broker's state volume, and they are exactly what the coordinator was
 # acknowledged: each project's name and status, each task's worker, status and result.
+# The web console, from the host, on the published loopback port: coordinator1 logs in and
+# its board holds the scenario's three projects with their twelve tasks.
+check_web() {
+  local base=http://127.0.0.1:$COLLAB_WEB_PORT jar out n deadline=$((SECONDS + 30))
+  jar=$(mktemp)
+  until out=$(curl -sf -c "$jar" -H 'Content-Type: application/json' \
+      -d '{"agent_id": "coordinator1", "password": "coord123"}' "$base/api/login" 2>&1); do
+    [ $SECONDS -lt $deadline ] || { rm -f "$jar"; fail "web: no login on $base: $out"; }
+    sleep 0.5
+  done
+  out=$(curl -sf -b "$jar" "$base/api/board") || { rm -f "$jar"; fail "web: no board"; }
+  rm -f "$jar"
+  n=$(python3 -c 'import json, sys; b = json.load(sys.stdin)
+print(len(b["projects"]), sum(len(p["tasks"]) for p in b["projects"]))' <<<"$out") ||
+    fail "web: the board is not what the API says: $out"
+  [ "$n" = "3 12" ] || fail "web: the board shows $n projects and tasks, not 3 12"
+  say "web console on 127.0.0.1:$COLLAB_WEB_PORT: coordinator1's board holds 3 projects, 12 tasks"
+}
+
 check_state_kept() {
   local coord menu client want got
   coord=$(docker logs "$(dc ps -q coordinator)" 2>&1)
@@ -210,7 +236,7 @@ verify_audit() {
 }
 
 case $mode in
-  stage2) run_swarm restart; check_state_kept ;;
+  stage2) run_swarm restart; check_state_kept; check_web ;;
   hardened)
     files+=(-f docker-compose.hardened.yml)
     run_swarm

@@ -1,6 +1,7 @@
 /*  test_broker_basic.c: a live broker on an ephemeral port: login right and wrong, the
     collaboration round trip, logout, and a restart that keeps projects, tasks and
     sessions. */
+#include "collab_clock.h"
 #include "itest.h"
 
 #include <czmq.h>
@@ -91,6 +92,47 @@ static void test_restart(void)
     collab_client_destroy(&c);
 }
 
+/*  collab_client_take, for a caller that polls the socket in its own loop (collab-web):
+    nothing there is 0 at once; a reply is taken with its request id, and the event the
+    request caused is queued for collab_client_next_event. */
+static void test_take(void)
+{
+    tu_current = "take";
+    collab_client_t *c = it_client(&B, "coordinator1", true);
+    collab_reply_t r;
+    uint64_t id = 0;
+    if (!c)
+        return;
+    CHECK_OK(collab_client_subscribe(c, true));
+    int64_t t0 = collab_mono_ms();
+    CHECK_EQ_INT(collab_client_take(c, &id, &r), 0);
+    CHECK(collab_mono_ms() - t0 < 100);
+    uint8_t buf[64];
+    size_t len;
+    collab_pack_t p;
+    collab_pack_init(&p, buf, sizeof buf);
+    collab_pack_map(&p, 1);
+    collab_pack_kv_str(&p, "name", "Taken");
+    CHECK_OK(collab_pack_finish(&p, &len));
+    uint64_t sent = collab_client_send(c, "create_project", buf, len);
+    CHECK(sent != 0);
+    zmq_pollitem_t item = {collab_client_socket(c), 0, ZMQ_POLLIN, 0};
+    int got = 0;
+    for (int64_t end = collab_mono_ms() + 5000; got == 0 && collab_mono_ms() < end;)
+        if (zmq_poll(&item, 1, 100) > 0)
+            got = collab_client_take(c, &id, &r);
+    CHECK_EQ_INT(got, 1);
+    if (got == 1) {
+        CHECK(id == sent && r.ok);
+        collab_reply_free(&r);
+    }
+    collab_event_msg_t ev;
+    CHECK_OK(collab_client_next_event(c, &ev, 5000));
+    CHECK_STR(ev.name, "project_created");
+    collab_event_free(&ev);
+    collab_client_destroy(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3 || broker_init(&B, argv[1], argv[2]) != 0)
@@ -99,6 +141,7 @@ int main(int argc, char **argv)
         test_login();
         test_round_trip();
         test_restart();
+        test_take();
     }
     broker_cleanup(&B); /* also when the start failed: the temporary directory goes */
     zsys_shutdown();

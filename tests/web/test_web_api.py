@@ -8,6 +8,9 @@ answer, and the log line with the user agent. Python 3 standard library only.
 
 usage: test_web_api.py COLLAB_BROKER COLLAB_WEB TEST_CREDENTIALS
 """
+import base64
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -116,7 +119,7 @@ class Stream:
     """An open GET /api/events: reads events with a deadline."""
 
     def __init__(self, web, cookie, last_id=None):
-        self.conn = http.client.HTTPConnection(web.host, web.port, timeout=10)
+        self.conn = http.client.HTTPConnection(web.host, web.port, timeout=8)
         h = {"Cookie": cookie, "Accept": "text/event-stream"}
         if last_id is not None:
             h["Last-Event-ID"] = str(last_id)
@@ -150,6 +153,15 @@ class Stream:
             k, v = line.split(":", 1)
             ev[k] = v.strip()
         raise RuntimeError("stream ended")
+
+    def ends(self):
+        """True when the server ends the stream (EOF) within the socket's timeout."""
+        try:
+            for _ in self.lines():
+                pass
+            return True
+        except (TimeoutError, OSError):
+            return False
 
     def close(self):
         self.conn.close()
@@ -202,8 +214,13 @@ def test_refusal_and_admin(web, coord_cookie):
     st, _, stats, _ = web.request("GET", "/api/admin/stats", cookie=admin)
     check(st == 200 and "requests" in stats, "admin stats")
     st, _, me, _ = web.request("GET", "/api/me", cookie=viewer)
+    viewer_stream = Stream(web, viewer)
     st, _, js, _ = web.request("POST", "/api/admin/revoke", {"handle": me["handle"]}, cookie=admin)
     check(st == 200 and js["revoked"] == 1, "admin revokes a session: %s %s" % (st, js))
+    _, name, data = viewer_stream.next_event()
+    check(name == "session_revoked" and data["handle"] == me["handle"], "the revoked page's stream says so: %s" % name)
+    check(viewer_stream.ends(), "and then the stream ends")
+    viewer_stream.close()
     st, _, js, _ = web.request("GET", "/api/board", cookie=viewer)
     check(st == 401, "the revoked session is refused: %s %s" % (st, js))
     st, _, js, _ = web.request("POST", "/api/admin/revoke", {}, cookie=admin)
@@ -229,6 +246,7 @@ def test_events(web, cookie, project_id):
     assign("streamed 1")
     first, name, data = s.next_event()
     check(name == "task_assigned" and data["title"] == "streamed 1", "the stream gets a task event: %s %s" % (name, data))
+    check(abs(data.get("ts", 0) / 1000 - time.time()) < 60, "an event carries the broker's timestamp, ts: %s" % data.get("ts"))
     s.close()
     assign("missed 2")
     assign("missed 3")
@@ -242,8 +260,7 @@ def test_events(web, cookie, project_id):
     s2.close()
     streams = [Stream(web, cookie) for _ in range(5)]
     check(all(x.status == 200 for x in streams), "new streams open")
-    ended = [line for line in streams[0].lines()]
-    check(ended is not None, "at most 4 streams per web session: the oldest is closed")
+    check(streams[0].ends(), "at most 4 streams per web session: the oldest is closed")
     assign("to the four")
     got = [x.next_event()[2]["title"] for x in streams[1:]]
     check(got == ["to the four"] * 4, "each open stream gets the event: %s" % got)
@@ -251,8 +268,70 @@ def test_events(web, cookie, project_id):
         x.close()
 
 
+def b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def forge(header, claims, key=None, digest=hashlib.sha256):
+    """A JWT: signed with key by HMAC-digest, or unsigned (key None)."""
+    head = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
+    sig = b64(hmac.new(key, head.encode(), digest).digest()) if key is not None else ""
+    return head + "." + sig
+
+
+def bearer(web, token, method="GET", path="/api/me", body=None):
+    st, _, js, _ = web.request(method, path, body, headers={"Authorization": "Bearer " + token})
+    return st, js
+
+
+def test_tokens_weak(web, cookie):
+    """Control 21 weak: a token for scripts; alg none taken at its word."""
+    st, _, js, _ = web.request("POST", "/api/token", cookie=cookie)
+    check(st == 200 and js.get("expires_in") == 900 and js["token"].count(".") == 2, "weak: /api/token: %s" % st)
+    st, me = bearer(web, js["token"])
+    check(st == 200 and me["agent_id"] == "coordinator1", "a bearer token acts with its agent's web session")
+    st, err = bearer(web, "not.a.token")
+    check(st == 401, "a malformed token is refused: %s %s" % (st, err))
+    st, me = bearer(web, forge({"alg": "none", "typ": "JWT"}, {"sub": "coordinator1"}))
+    check(st == 200 and me["agent_id"] == "coordinator1", "weak web_token: alg none is accepted (the weakness)")
+    st, err = bearer(web, forge({"alg": "HS256", "typ": "JWT"}, {"sub": "coordinator1"}, b"letmein"))
+    check(st == 200, "weak web_token: the demo word list's secret signs tokens: %s %s" % (st, err))
+    st, err = bearer(web, forge({"alg": "none"}, {"sub": "worker8"}))
+    check(st == 401 and err["error"] == "session_invalid", "a token grants no login of its own: %s" % err)
+
+
+def test_tokens_strong(web, cookie, csrf, key):
+    """Control 21 strong: the key file's HS256 only, exp enforced, alg none refused."""
+    now = int(time.time())
+    st, _, js, _ = web.request("POST", "/api/token", cookie=cookie,
+                               headers={"Origin": web.origin, "X-CSRF-Token": csrf})
+    check(st == 200, "strong: /api/token: %s %s" % (st, js))
+    token = js["token"]
+    st, me = bearer(web, token)
+    check(st == 200 and me["agent_id"] == "coordinator1", "strong: the gateway's token is accepted")
+    cases = (
+        ("alg none", forge({"alg": "none"}, {"sub": "coordinator1", "exp": now + 60}), "alg_none"),
+        ("expired", forge({"alg": "HS256", "typ": "JWT"}, {"sub": "coordinator1", "exp": now - 60}, key), "expired"),
+        ("no exp", forge({"alg": "HS256", "typ": "JWT"}, {"sub": "coordinator1"}, key), "no_exp"),
+        ("HS512", forge({"alg": "HS512", "typ": "JWT"}, {"sub": "coordinator1", "exp": now + 60}, key,
+                        hashlib.sha512), "bad_alg"),
+        ("wrong key", forge({"alg": "HS256", "typ": "JWT"}, {"sub": "coordinator1", "exp": now + 60},
+                            b"letmein"), "bad_signature"),
+    )
+    for what, tok, name in cases:
+        st, err = bearer(web, tok)
+        check(st == 401 and err["error"] == name, "strong web_token refuses %s: %s %s" % (what, st, err))
+    st, js = bearer(web, token, "POST", "/api/projects", {"name": "by a script"})
+    check(st == 200 and js["name"] == "by a script", "a bearer request needs no CSRF token (no browser adds it)")
+
+
 def test_strong(exe, tmp, broker, creds):
-    web = Web(exe, tmp, "strong", broker, creds, ["--profile", "hardened"])
+    key = os.urandom(32)
+    key_path = os.path.join(tmp, "web-token.key")
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, key.hex().encode() + b"\n")
+    os.close(fd)
+    web = Web(exe, tmp, "strong", broker, creds, ["--profile", "hardened", "--set", "web.token_key_file=" + key_path])
     st, _, _, js = web.login("coordinator1")
     check(st == 403 and js["error"] == "csrf", "strong csrf: a login without Origin is refused")
     st, cookie, sc, js = web.login("coordinator1", headers={"Origin": web.origin})
@@ -279,6 +358,7 @@ def test_strong(exe, tmp, broker, creds):
     check(st == 403, "strong csrf: a token without Origin is refused")
     st, _, js, _ = web.request("POST", "/api/projects", body, cookie=cookie, headers=dict(tok, Origin=web.origin))
     check(st == 200 and js["name"] == "strong project", "strong csrf: token and Origin accepted: %s %s" % (st, js))
+    test_tokens_strong(web, cookie, me["csrf"], key)
     check(stop(web.proc) == 0, "the strong gateway exits 0")
 
 
@@ -300,6 +380,8 @@ def test_static_and_limits(web, tmp):
     for bad in ("/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/.hidden", "/a//b", "/a\\..\\b"):
         st, _, _, data = web.request("GET", bad)
         check(st in (400, 404) and b"root:" not in data, "traversal refused: %s -> %s" % (bad, st))
+    st, _, _, _ = web.request("GET", "/" + "/".join(["abcdefgh"] * 40))
+    check(st == 400, "a path beyond 256 bytes is refused, not cut short: %s" % st)
     st, _, _, _ = web.request("GET", "/no-such-file.js")
     check(st == 404, "a missing file is 404")
     st, _, js, _ = web.request("POST", "/api/login", raw=b"{" + b" " * 20000 + b"}")
@@ -349,6 +431,8 @@ def test_rate(exe, tmp, broker, creds):
 
 def test_logins_bounded(exe, tmp, broker, creds):
     web = Web(exe, tmp, "logins", broker, creds)
+    good = [web.login("worker1")[0] for _ in range(12)]
+    check(good == [200] * 12, "good logins from one address are not bounded by the failures' bound: %s" % good)
     codes = [web.login("worker1", "bad-password")[0] for _ in range(12)]
     check(codes[:10] == [401] * 10 and codes[-1] == 429, "login attempts per address are bounded: %s" % codes)
     st, resp, js, _ = web.request("POST", "/api/login", {"agent_id": "worker1", "password": "worker123"})
@@ -364,7 +448,23 @@ def test_timeout(web, broker_proc, cookie):
         took = time.monotonic() - t0
     finally:
         broker_proc.send_signal(signal.SIGCONT)
-    check(st == 504 and js["error"] == "timeout" and took < 5, "no reply in time: 504 timeout (%s %s %.1fs)" % (st, js, took))
+    check(st == 504 and js["error"] == "timeout" and 1.4 <= took < 3, "no reply in time: 504 timeout (%s %s %.1fs)" % (st, js, took))
+
+
+def test_command_line(exe, creds):
+    """Usage errors exit 2 before anything starts; a credentials file that cannot be read, 1."""
+    def run(*args):
+        p = subprocess.run([exe] + list(args), capture_output=True, timeout=20)
+        return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+    rc, out = run("--help")
+    check(rc == 0 and out.startswith("usage: collab-web"), "--help")
+    for args, needle in ((["--bind", "localhost"], "--bind"), (["--bind", "127.0.0.1:70000"], "--bind"),
+                         (["--timeout-ms", "0"], "--timeout-ms"), (["--profile", "soft"], "--profile"),
+                         (["--set", "web.rate_burst=0"], "web.rate_burst"), (["stray"], "unexpected")):
+        rc, out = run(*args)
+        check(rc == 2 and needle in out, "usage error %s: %s %s" % (args, rc, out.strip()))
+    rc, out = run("--set", "credentials=/nonexistent/creds.json", "--bind", "127.0.0.1:0")
+    check(rc == 1 and "/nonexistent/creds.json" in out, "no credentials file: exit 1 saying which: %s %s" % (rc, out.strip()))
 
 
 def main():
@@ -377,16 +477,22 @@ def main():
                                    "--log-level", "warning"], stdout=subprocess.PIPE,
                                   stderr=open(tmp + "/broker.err", "wb"))
         endpoint = read_line(broker, "listening ", time.monotonic() + START_S).split(" ", 1)[1].strip()
+        test_command_line(web_exe, creds)
         web = Web(web_exe, tmp, "weak", endpoint, creds, ["--set", "web.rate_burst=1000"])
         cookie, project = test_login_board_actions(web)
         test_refusal_and_admin(web, cookie)
         test_events(web, cookie, project)
         test_weak_csrf_and_headers(web, cookie)
+        test_tokens_weak(web, cookie)
         test_static_and_limits(web, tmp)
         test_strong(web_exe, tmp, endpoint, creds)
         test_static_dir(web_exe, tmp, endpoint, creds)
         test_rate(web_exe, tmp, endpoint, creds)
         test_logins_bounded(web_exe, tmp, endpoint, creds)
+        st, admin, _, _ = web.login("admin")
+        st, _, js, _ = web.request("GET", "/api/admin/sessions", cookie=admin)
+        left = [x for x in js["sessions"] if x["agent_id"] == "worker1"]
+        check(st == 200 and not left, "a stopped gateway logged its 12 bus sessions out: %d left" % len(left))
         test_timeout(web, broker, cookie)
         web.request("GET", "/api/me", cookie=cookie, headers={"User-Agent": "Mozilla/5.0 HeadlessChrome/120.0 test"})
         check(stop(web.proc) == 0, "the gateway exits 0 on SIGTERM")

@@ -101,6 +101,10 @@ static void test_buckets(void)
     int64_t wait = web_bucket_take(&b, 1, 2, 1000);
     CHECK(wait > 900 && wait <= 1001);
     CHECK(web_bucket_take(&b, 1, 2, 2000) == 0); /* refilled */
+    CHECK(web_bucket_peek(&b, 1, 2, 2000) > 0);  /* looked at, not taken */
+    CHECK(web_bucket_peek(&b, 1, 2, 3000) == 0);
+    CHECK(web_bucket_peek(&b, 1, 2, 3000) == 0);
+    CHECK(web_bucket_take(&b, 1, 2, 3000) == 0);
     web_rate_t *r = web_rate_new(16, 1, 1);
     CHECK(r != NULL);
     CHECK(web_rate_take(r, "10.0.0.1", 0) == 0);

@@ -234,16 +234,24 @@ async function main() {
   });
   if (!isAdmin) setOwnText(document.getElementById('run-note'), 'Running attacks is for administrators only.');
   let capture;
+  let matrixErr = null;
   const [mx] = await Promise.all([
-    get('/api/lab/matrix').then(normalizeMatrix).catch((err) => { page.refused('Reading the matrix', err); return null; }),
+    get('/api/lab/matrix').then(normalizeMatrix).catch((err) => {
+      if (err.status === 401) page.refused('Reading the matrix', err);
+      matrixErr = err;
+      return null;
+    }),
     get('/api/lab/controls').then((c) => { capture = drawControls(c); }).catch((err) => page.refused('Reading the controls', err)),
   ]);
   if (mx && mx.rows.length) {
     drawMatrix(mx);
     if (isAdmin) drawAttackList(mx);
   } else {
+    // a gateway without the lab's routes (or a refusal): said where the matrix would be
     document.getElementById('matrix-wrap').hidden = true;
-    setOwnText(document.getElementById('matrix-note'), 'The matrix could not be read from the gateway.');
+    fill(document.getElementById('matrix-note'), 'The matrix could not be read from the gateway',
+      matrixErr ? ': ' : '.', matrixErr ? serverText(matrixErr.name, 'code') : null,
+      matrixErr && matrixErr.message ? ' \u2014 ' : '', matrixErr && matrixErr.message ? serverText(matrixErr.message) : null);
     if (isAdmin) setOwnText(document.getElementById('run-note'), 'No attacks to run: the matrix could not be read from the gateway.');
   }
   if (isAdmin && capture !== false && capture !== 0) {

@@ -14,6 +14,7 @@ CHECK is one of:
   observer  an observer sees no action; its forged POST is refused by the broker (403
             forbidden) and the page shows the broker's refusal
   revoke    the admin revokes a session in the admin page; the revoked user's page says so
+  lab       the lab page shows the controls in force as the gateway states them
   strong    the pages under the four web controls strong: HttpOnly __Host-tc cookie, no
             session in a link, the CSRF token on every POST, strict CSP, markup kept as text
 Each check starts its own broker and gateway on ephemeral ports and stops them by pid."""
@@ -344,8 +345,9 @@ def check_revoke(args):
         admin.login("admin", swarm.password("admin"), "admin.html", "adminReady")
         rows = admin.finds('#sessions-body tr[data-agent="worker1"]')
         check(len(rows) == 1, f"the admin sees {len(rows)} session(s) of worker1")
-        page_text = admin.text("main")
-        check("session_id" not in page_text, "the sessions table shows a token")
+        token = victim.text("#who-session-id")  # stage2: the user's own page shows it
+        check(len(token) >= 16, f"the worker's own page shows no session id ({token!r})")
+        check(token not in admin.driver.page_source, "the admin page shows a bearer token")
         rows[0].find_element(weblib.By.CSS_SELECTOR, "button").send_keys(Keys.ENTER)
         admin.wait(lambda d: "Revoked" in admin.text("#live"), "the admin's confirmation")
         admin.wait(lambda d: not admin.finds('#sessions-body tr[data-agent="worker1"]'),
@@ -424,9 +426,37 @@ def check_strong(args):
         swarm.stop()
 
 
+def check_lab(args):
+    """The lab page as the admin sees it: every control in force with its setting as the
+    gateway states it (stage2: all weak), the web controls among them."""
+    swarm = Swarm(args.build, args.source, sets=["csrf = strong"])
+    br = None
+    try:
+        admin = HttpClient(swarm.url)
+        admin.login("admin", swarm.password("admin"))
+        stated = admin.ok("GET", "/api/lab/controls")
+        want = {c["name"]: c["setting"] for c in stated["controls"]}
+        br = Browser(swarm, args.artifacts)
+        br.login("admin", swarm.password("admin"), "lab.html", "labReady")
+        shown = br.js("""return Object.fromEntries([...document.querySelectorAll('#controls-body tr[data-control]')]
+                         .map(tr => [tr.dataset.control, tr.querySelector('.setting').textContent]))""")
+        check(shown == want, f"the page's controls {shown} are not the gateway's {want}")
+        for name in ("web_session", "csrf", "web_output", "web_token"):
+            check(name in shown, f"the control {name} is not shown")
+        check(shown["csrf"] == "strong" and shown["replay"] == "weak",
+              f"the settings shown are not the ones in force: {shown}")
+        br.screenshot("lab-controls-1280")
+        check_user_agent(swarm)
+    finally:
+        if br:
+            br.close()
+        swarm.stop()
+
+
 CHECKS = {"static": check_static, "layout": check_layout, "axe": check_axe,
           "keyboard": check_keyboard, "live": check_live, "observer": check_observer,
-          "revoke": check_revoke, "strong": check_strong}
+          "revoke": check_revoke, "strong": check_strong,
+          "lab": check_lab}
 
 
 def main():
