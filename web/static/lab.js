@@ -20,7 +20,7 @@ function verdictCell(v) {
   return h('td', { class: 'v ' + cls }, s ? serverText(s) : h('span', { class: 'na' }, 'not run'));
 }
 
-// {columns, rows: [{attack, control, holds, cells: {col: verdict}}]} from the catalogue's
+// {columns, rows: [{attack, control, holds, cells: {col: verdict}, runnable}]} from the catalogue's
 // form ({attacks: [{attack, expected: {...}}]}), a row form ({rows}) or a cell list ({cells}).
 function normalizeMatrix(m) {
   const rows = [];
@@ -35,7 +35,7 @@ function normalizeMatrix(m) {
       if (Array.isArray(cells)) cells.forEach((c) => { map[c.config || c.column] = c.expected || c.verdict; });
       else Object.assign(map, cells);
       Object.keys(map).forEach(addCol);
-      rows.push({ attack: a.attack || a.name, control: a.control, holds: a.attacker_holds, cells: map });
+      rows.push({ attack: a.attack || a.name, control: a.control, holds: a.attacker_holds, cells: map, runnable: a.runnable });
     }
   } else if (m && Array.isArray(m.cells)) {
     const byAttack = new Map();
@@ -178,7 +178,9 @@ async function run(attack) {
 
 function drawAttackList(mx) {
   const list = document.getElementById('attack-list');
-  fill(list, mx.rows.map((r) => {
+  // the rows the gateway runs with its own broker and URL only (runnable: false for a
+  // cluster row or one that needs the broker's files or an attacker's password)
+  fill(list, mx.rows.filter((r) => r.runnable !== false).map((r) => {
     const b = h('button', { type: 'button', 'data-attack': r.attack, 'aria-label': 'Run ' + r.attack }, 'Run');
     b.addEventListener('click', () => run(r.attack));
     return h('li', {}, serverText(r.attack, 'span', { class: 'attack-name' }), ' ', b);
