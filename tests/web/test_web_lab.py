@@ -27,7 +27,10 @@ import threading
 import time
 
 START_S = 10
-RUN_ATTACK = "enumerate-agents"  # needs only --broker: a few seconds on loopback
+# needs only --broker and starts its own victim with collab-attack's default (demo) files:
+# under stage2 it reads the victim's password off the wire, a verdict that does not depend
+# on timing (collab-sniff needs root; without it, enumerate-agents, which only logs in)
+RUN_ATTACK = "sniff" if os.geteuid() == 0 else "enumerate-agents"
 failures = []
 checks = 0
 
@@ -270,7 +273,7 @@ def test_stub(web_exe, broker, creds, tmp):
         admin, csrf = web.login("admin", "admin123")
         st, _ = web.run(admin, csrf, RUN_ATTACK)
         check(st == 202, "the stand-in starts: %s" % st)
-        st, js = web.run(admin, csrf, "sniff")
+        st, js = web.run(admin, csrf, "replay")
         check(st == 409 and js["error"] == "busy", "a second run while one runs: 409 busy: %s %s" % (st, js))
         t0 = time.monotonic()
         s = Stream(web, "/api/lab/run", admin, timeout=30)
@@ -327,10 +330,25 @@ def test_bus(web_exe, sniff_exe, broker, creds, web):
             cap.proc.wait()
 
 
+def cheap_demo_credentials(sample_data, tmp):
+    """The demo agents' keys (collab-attack's default victims sign with them) with the test
+    file's cost-4 hashes of the same passwords: logins cost no 0.2 s of bcrypt each."""
+    with open(os.path.join(sample_data, "valid_credentials.json")) as f:
+        demo = json.load(f)
+    with open(os.path.join(sample_data, "test_credentials.json")) as f:
+        cheap = {a["agent_id"]: a["password_hash"] for a in json.load(f)["agents"]}
+    for a in demo["agents"]:
+        a["password_hash"] = cheap[a["agent_id"]]
+    path = os.path.join(tmp, "credentials.json")
+    with open(path, "w") as f:
+        json.dump(demo, f)
+    return path
+
+
 def main():
     broker_exe, web_exe, attack_exe, sniff_exe, sample_data = sys.argv[1:6]
-    creds = os.path.join(sample_data, "valid_credentials.json")  # collab-attack's default victims
     tmp = tempfile.mkdtemp(prefix="collab-web-lab-")
+    creds = cheap_demo_credentials(sample_data, tmp)
     broker = web = None
     try:
         broker = subprocess.Popen([broker_exe, "--bind", "tcp://127.0.0.1:*", "--state", tmp + "/state.db",
