@@ -132,6 +132,21 @@ void gw_cancel(gateway_t *gw, void *arg)
             (*pp)->req = NULL; /* its job still comes back, and is dropped then */
 }
 
+/*  --curve-dir under strong transport: the agent's client uses the broker's public key
+    (transport.server_cert) and that agent's own secret certificate, DIR/AGENT.cert_secret,
+    as the agent itself would (its session is bound to that key). Returns 0, or -1 logged. */
+static int curve_dir_opts(gateway_t *gw, login_job_t *job)
+{
+    char cert[COLLAB_PATH_MAX + COLLAB_MAX_AGENT_ID + 16], err[256];
+    snprintf(cert, sizeof cert, "%s/%s.cert_secret", gw->set.curve_dir, job->agent_id);
+    if (collab_client_load_curve(&job->opts, gw->set.cfg.curve_server_cert, cert, err,
+                                 sizeof err) != 0) {
+        fprintf(stderr, "collab-web: login of %s refused: %s\n", job->agent_id, err);
+        return -1;
+    }
+    return 0;
+}
+
 int gw_login(gateway_t *gw, webreq_t *req, const char *agent_id, const char *password)
 {
     if (gw->login_count >= LOGINS_MAX)
@@ -164,6 +179,12 @@ int gw_login(gateway_t *gw, webreq_t *req, const char *agent_id, const char *pas
             memcpy(job->opts.key, a->key, COLLAB_KEY_LEN);
             job->opts.has_key = true;
         }
+    }
+    if (!gw->curve.curve && gw->set.curve_dir[0] && gw->set.cfg.strong[COLLAB_CTL_TRANSPORT] &&
+        curve_dir_opts(gw, job) != 0) {
+        login_job_free(&job);
+        free(p);
+        return COLLAB_E_IO;
     }
     if (login_submit(gw->login, &job) != 0) {
         login_job_free(&job);

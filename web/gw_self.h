@@ -49,9 +49,12 @@ typedef struct {
        client it holds (docs/WEB.md 1); both empty: ZMTP NULL */
     char curve_server[COLLAB_PATH_MAX];
     char curve_cert[COLLAB_PATH_MAX];
-    bool curve_test_pair; /* the defaults under strong transport: the TEST-ONLY pair */
-    int timeout_ms;       /* one bus request, then 504 */
-    int login_timeout_ms; /* one login (bcrypt on the broker) */
+    bool curve_test_pair;            /* the defaults under strong transport: the TEST-ONLY pair */
+    int timeout_ms;                  /* one bus request, then 504 */
+    int login_timeout_ms;            /* one login (bcrypt on the broker) */
+    char curve_dir[COLLAB_PATH_MAX]; /* --curve-dir: the agents' own CURVE secret certificates,
+                                        DIR/AGENT.cert_secret, under strong transport
+                                        when no key pair is given */
 } web_settings_t;
 
 /*  A bus call's end: reply is the broker's answer (rc 0), or NULL with rc

@@ -17,7 +17,7 @@ static void usage(FILE *f)
         f, "usage: collab-web [--config FILE] [--profile stage2|hardened] [--set KEY=VALUE]...\n"
            "                  [--broker tcp://HOST:PORT[,tcp://HOST:PORT]] [--bind HOST:PORT]\n"
            "                  [--static DIR] [--timeout-ms N]\n"
-           "                  [--curve-server-key FILE|Z85 --curve-cert FILE]\n"
+           "                  [--curve-server-key FILE|Z85 --curve-cert FILE | --curve-dir DIR]\n"
            "The gateway onto the bus (docs/WEB.md): it logs web users in as their agents and\n"
            "holds their bus sessions, signing with the agents' keys from the credentials file\n"
            "(trusted like the broker). Binds 127.0.0.1:8080 unless told; port 0 picks one.\n"
@@ -26,11 +26,14 @@ static void usage(FILE *f)
            "                         first, the next when its connection is lost or times out\n"
            "  --curve-server-key K   COLLAB_CURVE_SERVER  the broker's CURVE public key: its\n"
            "                         certificate file or 40 Z85 characters\n"
-           "  --curve-cert FILE      COLLAB_CURVE_CERT    the gateway's secret CURVE certificate,\n"
-           "                         one key pair for all its bus clients (both CURVE options\n"
-           "                         for a broker with transport = strong; without them, under\n"
-           "                         strong transport, the TEST-ONLY pair: transport.server_cert\n"
-           "                         and web.cert_secret beside it, sample_data/curve)\n");
+           "  --curve-cert FILE      COLLAB_CURVE_CERT    the gateway's secret CURVE certificate:\n"
+           "                         one key pair for all its bus clients (both, as the agents\n"
+           "                         take them, for a broker with transport = strong)\n"
+           "  --curve-dir DIR        instead, under strong transport: each agent's bus client\n"
+           "                         with that agent's own DIR/AGENT.cert_secret and the broker's\n"
+           "                         key (transport.server_cert), as the agent itself would\n"
+           "Under strong transport with none of these: the TEST-ONLY pair web.cert_secret beside\n"
+           "transport.server_cert (sample_data/curve), with a warning.\n");
 }
 
 typedef struct {
@@ -56,17 +59,11 @@ static int set_curve(web_settings_t *set, const char *name, const char *value, c
 
 static int parse_args(int argc, char **argv, web_settings_t *set, cli_t *cli)
 {
-    static const struct option longs[] = {{"config", 1, 0, 'c'},
-                                          {"profile", 1, 0, 'p'},
-                                          {"set", 1, 0, 's'},
-                                          {"broker", 1, 0, 'B'},
-                                          {"bind", 1, 0, 'b'},
-                                          {"static", 1, 0, 'S'},
-                                          {"help", 0, 0, 'h'},
-                                          {"timeout-ms", 1, 0, 't'},
-                                          {"curve-server-key", 1, 0, 'K'},
-                                          {"curve-cert", 1, 0, 'C'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"config", 1, 0, 'c'},     {"profile", 1, 0, 'p'},    {"set", 1, 0, 's'},
+        {"broker", 1, 0, 'B'},     {"bind", 1, 0, 'b'},       {"static", 1, 0, 'S'},
+        {"help", 0, 0, 'h'},       {"timeout-ms", 1, 0, 't'}, {"curve-server-key", 1, 0, 'K'},
+        {"curve-cert", 1, 0, 'k'}, {"curve-dir", 1, 0, 'C'},  {0, 0, 0, 0}};
     char err[COLLAB_PATH_MAX + 64];
     int c;
     static const char *const envs[] = {"COLLAB_CURVE_SERVER", "COLLAB_CURVE_CERT"};
@@ -91,9 +88,14 @@ static int parse_args(int argc, char **argv, web_settings_t *set, cli_t *cli)
             cli->bind = optarg;
         else if (c == 'S')
             cli->static_dir = optarg;
-        else if (c == 'K' || c == 'C')
+        else if (c == 'K' || c == 'k')
             rc = set_curve(set, c == 'K' ? "--curve-server-key" : "--curve-cert", optarg, err,
                            sizeof err);
+        else if (c == 'C' && strlen(optarg) >= sizeof set->curve_dir)
+            rc = -1, snprintf(err, sizeof err, "--curve-dir: longer than %zu bytes",
+                              sizeof set->curve_dir - 1);
+        else if (c == 'C')
+            snprintf(set->curve_dir, sizeof set->curve_dir, "%s", optarg);
         else if (c == 't' && (rc = collab_parse_long(optarg, 1, 600000, &cli->timeout_ms)) != 0)
             snprintf(err, sizeof err, "--timeout-ms: '%s' is not 1..600000", optarg);
         else if (c == 'h') {

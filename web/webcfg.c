@@ -49,10 +49,11 @@ static void broker_from_bind(web_settings_t *set)
         snprintf(set->broker, sizeof set->broker, "%s", b);
 }
 
-/*  CURVE: both keys or neither; under strong transport, neither given means the TEST-ONLY
-    pair of the sample data, as the other tools default to it: the broker's public
-    certificate where the configuration says (transport.server_cert) and the gateway's
-    own, web.cert_secret, beside it (sample_data/curve). */
+/*  CURVE: both keys or neither; under strong transport, neither given (nor --curve-dir, the
+    agents' own certificates) means the TEST-ONLY pair of the sample data, as the other
+    tools default to it: the broker's public certificate where the configuration says
+    (transport.server_cert) and the gateway's own, web.cert_secret, beside it
+    (sample_data/curve). */
 static int curve_from_config(web_settings_t *set, char *err, size_t errlen)
 {
     const collab_config_t *cfg = &set->cfg;
@@ -60,7 +61,7 @@ static int curve_from_config(web_settings_t *set, char *err, size_t errlen)
         snprintf(err, errlen, "CURVE needs both --curve-server-key and --curve-cert");
         return -1;
     }
-    if (set->curve_server[0] || !collab_strong(cfg, COLLAB_CTL_TRANSPORT))
+    if (set->curve_server[0] || set->curve_dir[0] || !collab_strong(cfg, COLLAB_CTL_TRANSPORT))
         return 0;
     const char *slash = strrchr(cfg->curve_server_cert, '/');
     int dir = slash ? (int)(slash - cfg->curve_server_cert) : 1;
