@@ -11,8 +11,9 @@
   collab-web --broker A,B. A frozen (SIGSTOP): a write times out with 504 and is not sent
   again (B's board lacks it), a read is sent again on B and succeeds. Then A killed with
   -9: another web session, on A, moves at once (its connection's loss, not a timeout),
-  without a new login; a read succeeds; its event stream receives the events caused
-  afterwards in order, with no gap.
+  without a new login; a read succeeds; its event stream receives the event pushed to A
+  while A was frozen (replayed by B: the subscription renewed `since` its last event) and
+  the events caused afterwards, in order, with no gap.
 
 usage: test_web_bus.py COLLAB_BROKER COLLAB_WEB SAMPLE_DATA
 """
@@ -221,6 +222,11 @@ def test_failover(broker_exe, web_exe, tmp, creds):
         check(st == 200 and proj and not proj[0].get("tasks"),
               "the board from B, without the write that timed out (never sent again): %s %s" % (st, proj))
 
+        # an event while the keeper's connection is still on A (frozen): pushed there, lost
+        # with A; the keeper's renewed subscription (`since` its last event) replays it
+        st, _, p2, _ = web.request("POST", "/api/projects", {"name": "while A is frozen"}, cookie=writer)
+        check(st == 200, "a project created on B while A is frozen: %s %s" % (st, p2))
+
         # A killed -9: the keeper's client, on A and idle, moves at once, no new login
         a.kill()
         a.wait()
@@ -239,9 +245,11 @@ def test_failover(broker_exe, web_exe, tmp, creds):
             st, _, js, _ = web.request("POST", "/api/tasks", {"project_id": p["project_id"], "worker": "worker1",
                                                               "title": t}, cookie=keeper)
             check(st == 200, "a write on B: %s %s" % (st, js))
-        got = [stream.next_event() for _ in titles]
-        check([g[0] for g in got] == [first + 1, first + 2, first + 3] and [g[2].get("title") for g in got] == titles,
-              "the stream goes on from B: in order, no gap, no repeat: %s" % [(g[0], g[2].get("title")) for g in got])
+        got = [stream.next_event() for _ in range(1 + len(titles))]
+        want = [(first + 1 + i, x) for i, x in enumerate(["while A is frozen"] + titles)]
+        seen = [(g[0], g[2].get("title", g[2].get("name"))) for g in got]
+        check(seen == want, "the stream goes on from B: the event A never delivered, then the new ones, "
+              "in order, no gap, no repeat: %s" % seen)
         stream.close()
         check(stop(web.proc) == 0, "the gateway exits 0")
         check(stop(b) == 0, "broker B exits 0")
