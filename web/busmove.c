@@ -85,11 +85,9 @@ bool gw_failover(gateway_t *gw, websess_t *s, const char *why)
         c->next = old;
         old = c;
     }
-    web_call_t **tail = &s->calls;
-    while (old) {
+    while (old) { /* each back onto the list's head: the newest first again */
         web_call_t *c = old;
         old = c->next;
-        c->next = NULL;
         if (!c->lost && c->resendable && c->attempts < endpoints) {
             c->id = collab_client_send(s->client, c->action, c->payload, c->len);
             c->attempts++;
@@ -97,15 +95,8 @@ bool gw_failover(gateway_t *gw, websess_t *s, const char *why)
             c->lost = c->id == 0;
         } else
             c->lost = true; /* a write, or a read that had its turn on every endpoint */
-        *tail = c;
-        tail = &c->next;
-    }
-    /* the newest first again, as gw_call adds them */
-    for (web_call_t *prev = NULL, *c = s->calls, *next; c; prev = c, c = next) {
-        next = c->next;
-        c->next = prev;
-        if (!next)
-            s->calls = c;
+        c->next = s->calls;
+        s->calls = c;
     }
     if (s->subscribed && resubscribe(gw, s) != 0) {
         s->subscribed = false;

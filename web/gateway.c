@@ -324,8 +324,8 @@ static int poll_timeout(gateway_t *gw, int64_t now)
         ms = (int64_t)mhd_ms;
     for (websess_t *s = gw->sessions.head; s; s = s->next)
         for (web_call_t *c = s->calls; c; c = c->next)
-            if (c->deadline - now < ms)
-                ms = c->deadline - now;
+            if (c->lost || c->deadline - now < ms) /* lost: ended at once (busmove.c) */
+                ms = c->lost ? 0 : c->deadline - now;
     return ms < 0 ? 0 : ms > POLL_MAX_MS ? POLL_MAX_MS : (int)ms;
 }
 
