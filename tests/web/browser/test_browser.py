@@ -341,8 +341,10 @@ def check_revoke(args):
         victim = Browser(swarm, args.artifacts)
         victim.login("worker1", swarm.password("worker1"))
         victim.wait_js("document.getElementById('stream-state').dataset.state === 'open'", "the worker's stream")
+        log("revoke: worker1's board is live")
         admin = Browser(swarm, args.artifacts)
         admin.login("admin", swarm.password("admin"), "admin.html", "adminReady")
+        log("revoke: the admin page is ready")
         rows = admin.finds('#sessions-body tr[data-agent="worker1"]')
         check(len(rows) == 1, f"the admin sees {len(rows)} session(s) of worker1")
         token = victim.text("#who-session-id")  # stage2: the user's own page shows it
@@ -350,6 +352,7 @@ def check_revoke(args):
         check(token not in admin.driver.page_source, "the admin page shows a bearer token")
         rows[0].find_element(weblib.By.CSS_SELECTOR, "button").send_keys(Keys.ENTER)
         admin.wait(lambda d: "Revoked" in admin.text("#live"), "the admin's confirmation")
+        log("revoke: the admin revoked worker1's session")
         admin.wait(lambda d: not admin.finds('#sessions-body tr[data-agent="worker1"]'),
                    "worker1's session gone from the list")
         admin.screenshot("admin-revoked-1280")
