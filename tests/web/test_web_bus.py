@@ -9,7 +9,8 @@
   plaintext logs nobody in; one CURVE option without the other is a usage error.
 - Failover: two brokers sharing a private redis-server (docs/DISTRIBUTED.md) and
   collab-web --broker A,B. A frozen (SIGSTOP): a write times out with 504 and is not sent
-  again (B's board lacks it), a read is sent again on B and succeeds. Then A killed with
+  again (B's board lacks it); a read that A leaves unanswered is sent again on B and
+  succeeds. Then A killed with
   -9: another web session, on A, moves at once (its connection's loss, not a timeout),
   without a new login; a read succeeds; its event stream receives the event pushed to A
   while A was frozen (replayed by B: the subscription renewed `since` its last event) and
@@ -197,7 +198,9 @@ def test_failover(broker_exe, web_exe, tmp, creds):
         web = Web(web_exe, "cluster", ep_a + "," + ep_b, creds)
         st, writer, _, _ = web.login("coordinator1")  # its bus client on A, the first
         st2, keeper, _, _ = web.login("coordinator1")
-        check(st == 200 and st2 == 200, "two web sessions logged in through A: %s %s" % (st, st2))
+        st3, reader, _, _ = web.login("admin")
+        check(st == 200 and st2 == 200 and st3 == 200,
+              "three web sessions logged in through A: %s %s %s" % (st, st2, st3))
         st, _, me, _ = web.request("GET", "/api/me", cookie=keeper)
         bus_session = me.get("session_id") if me else None
         stream = Stream(web, keeper)
@@ -221,6 +224,15 @@ def test_failover(broker_exe, web_exe, tmp, creds):
         proj = [x for x in (board or {}).get("projects", []) if x["project_id"] == p["project_id"]]
         check(st == 200 and proj and not proj[0].get("tasks"),
               "the board from B, without the write that timed out (never sent again): %s %s" % (st, proj))
+
+        # a read that A does not answer is sent again on B: 200 after one timeout
+        t0 = time.monotonic()
+        st, _, board, _ = web.request("GET", "/api/board", cookie=reader)
+        took = time.monotonic() - t0
+        check(st == 200 and any(x["project_id"] == p["project_id"] for x in board["projects"]) and 1.4 <= took < 4,
+              "a read to a frozen broker is sent again on B (%s %.1fs)" % (st, took))
+        check(web.wait_log("admin's bus client moved to " + ep_b + " (a request timed out)", 5) is not None,
+              "the reader's client moved to B on the timeout: %s" % web.log())
 
         # an event while the keeper's connection is still on A (frozen): pushed there, lost
         # with A; the keeper's renewed subscription (`since` its last event) replays it
