@@ -47,7 +47,12 @@ class Web(api.Web):
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.reader = threading.Thread(target=self._read_err, daemon=True)
         self.reader.start()
-        line = read_line(self.proc, "collab-web: http://", time.monotonic() + START_S)
+        try:
+            line = read_line(self.proc, "collab-web: http://", time.monotonic() + START_S)
+        except RuntimeError:
+            self.proc.kill()  # not left running when it did not come up
+            self.proc.wait()
+            raise
         hostport = line.split("http://", 1)[1].rstrip("/")
         self.host, port = hostport.split(":")
         self.port = int(port)
@@ -85,7 +90,12 @@ def start_broker(exe, tmp, name, creds, args):
            "--log-level", "warning"] + args
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                             stderr=open(os.path.join(tmp, name + ".err"), "wb"))
-    line = read_line(proc, "listening ", time.monotonic() + START_S)
+    try:
+        line = read_line(proc, "listening ", time.monotonic() + START_S)
+    except RuntimeError:
+        proc.kill()  # not left running when it did not come up
+        proc.wait()
+        raise
     return proc, line.split(" ", 1)[1].strip()
 
 
@@ -104,7 +114,12 @@ def start_redis(tmp):
                 "appendfsync always\nsave \"\"\nmaxmemory 64mb\nmaxmemory-policy noeviction\n"
                 "daemonize no\nlogfile \"\"\n" % (sock, d))
     proc = subprocess.Popen([exe, conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    wait_ready(proc, time.monotonic() + START_S)
+    try:
+        wait_ready(proc, time.monotonic() + START_S)
+    except RuntimeError:
+        proc.kill()  # not left running when it did not come up
+        proc.wait()
+        raise
     return proc, "unix://" + sock
 
 
