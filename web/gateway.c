@@ -21,14 +21,6 @@
 #define TICK_MS     1000 /* timeouts, keep-alives and idle sessions are looked at this often */
 #define POLL_MAX_MS 1000
 
-typedef struct web_call {
-    struct web_call *next;
-    uint64_t id;
-    int64_t deadline;
-    web_call_fn fn;
-    void *arg;
-} web_call_t;
-
 typedef struct pending_login {
     struct pending_login *next;
     uint64_t id;
@@ -47,7 +39,8 @@ struct gateway {
     size_t login_count;
     uint64_t next_login;
     uint32_t streams;
-    struct web_bearer *bearer; /* control 21's tokens */
+    struct web_bearer *bearer;  /* control 21's tokens */
+    collab_client_opts_t curve; /* the CURVE keys (curve set), copied into each login */
     int64_t next_tick, next_keepalive;
     zmq_pollitem_t *items;
     size_t items_cap;
@@ -100,14 +93,28 @@ int gw_call(gateway_t *gw, websess_t *s, const char *action, const void *payload
 {
     if (!s || s->dead)
         return COLLAB_E_SESSION_INVALID;
+    if (collab_client_link_lost(s->client))
+        gw_failover(gw, s, "connection lost"); /* not into a dead link: the next broker */
     web_call_t *c = calloc(1, sizeof *c);
     if (!c)
         return COLLAB_E_NOMEM;
+    int act = collab_action_lookup(action, strlen(action));
+    c->resendable = act >= 0 && !collab_action_state_changing(act);
+    snprintf(c->action, sizeof c->action, "%s", action);
+    if (c->resendable && payload && len > 0) { /* kept for a move */
+        if (!(c->payload = malloc(len))) {
+            free(c);
+            return COLLAB_E_NOMEM;
+        }
+        memcpy(c->payload, payload, len);
+        c->len = len;
+    }
     c->id = collab_client_send(s->client, action, payload, len);
     if (c->id == 0) {
-        free(c);
+        gw_call_free(c);
         return COLLAB_E_IO;
     }
+    c->attempts = 1;
     c->deadline = collab_mono_ms() + gw->set.timeout_ms;
     c->fn = fn;
     c->arg = arg;
@@ -124,7 +131,7 @@ void gw_cancel(gateway_t *gw, void *arg)
             web_call_t *c = *pp;
             if (c->arg == arg) {
                 *pp = c->next;
-                free(c);
+                gw_call_free(c);
             } else
                 pp = &c->next;
         }
@@ -133,11 +140,10 @@ void gw_cancel(gateway_t *gw, void *arg)
             (*pp)->req = NULL; /* its job still comes back, and is dropped then */
 }
 
-/*  Under strong transport with --curve-dir the bus speaks CURVE: the agent's client uses the
-    broker's public key (transport.server_cert) and that agent's own secret certificate from
-    --curve-dir, as the agent itself would (its session is bound to that key). Returns 0, or
-    -1 logged. */
-static int curve_opts(gateway_t *gw, login_job_t *job)
+/*  --curve-dir under strong transport: the agent's client uses the broker's public key
+    (transport.server_cert) and that agent's own secret certificate, DIR/AGENT.cert_secret,
+    as the agent itself would (its session is bound to that key). Returns 0, or -1 logged. */
+static int curve_dir_opts(gateway_t *gw, login_job_t *job)
 {
     char cert[COLLAB_PATH_MAX + COLLAB_MAX_AGENT_ID + 16], err[256];
     snprintf(cert, sizeof cert, "%s/%s.cert_secret", gw->set.curve_dir, job->agent_id);
@@ -169,6 +175,12 @@ int gw_login(gateway_t *gw, webreq_t *req, const char *agent_id, const char *pas
     job->opts.login_timeout_ms = gw->set.login_timeout_ms;
     job->opts.connect_timeout_ms = gw->set.timeout_ms;
     job->opts.retries = 0;
+    if (gw->curve.curve) { /* the gateway's one key pair, for every bus client it holds */
+        job->opts.curve = true;
+        memcpy(job->opts.curve_server, gw->curve.curve_server, COLLAB_CURVE_KEY_LEN);
+        memcpy(job->opts.curve_public, gw->curve.curve_public, COLLAB_CURVE_KEY_LEN);
+        memcpy(job->opts.curve_secret, gw->curve.curve_secret, COLLAB_CURVE_KEY_LEN);
+    }
     for (size_t i = 0; i < collab_creds_count(gw->creds); i++) {
         const collab_agent_t *a = collab_creds_at(gw->creds, i);
         if (strcmp(a->id, agent_id) == 0) {
@@ -176,8 +188,8 @@ int gw_login(gateway_t *gw, webreq_t *req, const char *agent_id, const char *pas
             job->opts.has_key = true;
         }
     }
-    if (gw->set.cfg.strong[COLLAB_CTL_TRANSPORT] && gw->set.curve_dir[0] &&
-        curve_opts(gw, job) != 0) {
+    if (!gw->curve.curve && gw->set.curve_dir[0] && gw->set.cfg.strong[COLLAB_CTL_TRANSPORT] &&
+        curve_dir_opts(gw, job) != 0) {
         login_job_free(&job);
         free(p);
         return COLLAB_E_IO;
@@ -246,7 +258,7 @@ static void pump(websess_t *s)
             s->dead = true;
         if (c)
             c->fn(c->arg, &r, 0);
-        free(c);
+        gw_call_free(c);
         collab_reply_free(&r);
     }
     collab_event_msg_t ev;
@@ -275,7 +287,7 @@ static void end_calls(websess_t *s, int rc, int64_t before)
         web_call_t *c = done;
         done = c->next;
         c->fn(c->arg, NULL, rc);
-        free(c);
+        gw_call_free(c);
     }
 }
 
@@ -320,16 +332,17 @@ static int poll_timeout(gateway_t *gw, int64_t now)
         ms = (int64_t)mhd_ms;
     for (websess_t *s = gw->sessions.head; s; s = s->next)
         for (web_call_t *c = s->calls; c; c = c->next)
-            if (c->deadline - now < ms)
-                ms = c->deadline - now;
+            if (c->lost || c->deadline - now < ms) /* lost: ended at once (busmove.c) */
+                ms = c->lost ? 0 : c->deadline - now;
     return ms < 0 ? 0 : ms > POLL_MAX_MS ? POLL_MAX_MS : (int)ms;
 }
 
-/*  The poll set of this turn: the daemon, the login pipe, each live session's socket
-    (items[i + 2] for the i-th session). Returns its size, or 0 on memory. */
+/*  The poll set of this turn: the daemon, the login pipe, then each live session's socket
+    and its monitor (items[2 + 2i] and [3 + 2i] for the i-th session; the monitor's item
+    polls nothing with one endpoint). Returns its size, or 0 on memory. */
 static size_t poll_set(gateway_t *gw)
 {
-    size_t n = gw->sessions.count + 2 + LAB_POLL_MAX;
+    size_t n = 2 * gw->sessions.count + 2 + LAB_POLL_MAX;
     if (n > gw->items_cap) {
         zmq_pollitem_t *grown = realloc(gw->items, n * sizeof *grown);
         if (!grown)
@@ -340,8 +353,11 @@ static size_t poll_set(gateway_t *gw)
     gw->items[0] = (zmq_pollitem_t){NULL, gw->epoll_fd, ZMQ_POLLIN, 0};
     gw->items[1] = (zmq_pollitem_t){login_socket(gw->login), 0, ZMQ_POLLIN, 0};
     size_t i = 2;
-    for (websess_t *s = gw->sessions.head; s; s = s->next)
+    for (websess_t *s = gw->sessions.head; s; s = s->next) {
         gw->items[i++] = (zmq_pollitem_t){collab_client_socket(s->client), 0, ZMQ_POLLIN, 0};
+        void *mon = collab_client_monitor_socket(s->client);
+        gw->items[i++] = (zmq_pollitem_t){mon, -1, mon ? ZMQ_POLLIN : 0, 0};
+    }
     gw->lab_first = i;
     return i + lab_poll_fill(gw->lab, gw->items + i);
 }
@@ -355,14 +371,18 @@ int gateway_run(gateway_t *gw)
             break;
         MHD_run(gw->mhd); /* adds no session and removes none: the items still match */
         size_t i = 2;
-        for (websess_t *s = gw->sessions.head; s && i < n; s = s->next, i++)
+        for (websess_t *s = gw->sessions.head; s && i + 1 < n; s = s->next, i += 2) {
             if (gw->items[i].revents & ZMQ_POLLIN)
-                pump(s);
+                pump(s); /* what came before a loss is taken first */
+            if ((gw->items[i].revents | gw->items[i + 1].revents) & ZMQ_POLLIN && !s->dead &&
+                collab_client_link_lost(s->client))
+                gw_failover(gw, s, "connection lost"); /* its broker died: the next one, now */
+        }
         take_logins(gw); /* after the pumps: a new session goes to the list's head */
         lab_poll_handle(gw->lab, gw->items + gw->lab_first, n - gw->lab_first);
         now = collab_mono_ms();
         for (websess_t *s = gw->sessions.head; s; s = s->next)
-            end_calls(s, COLLAB_E_TIMEOUT, now); /* past their deadline: 504 */
+            gw_expire_calls(gw, s, now); /* lost or past their deadline: moved, or 504 */
         tick(gw, now);
         lab_tick(gw->lab, now);
         reap(gw);
@@ -388,6 +408,11 @@ gateway_t *gateway_new(const web_settings_t *set, char *err, size_t errlen)
     if (!gw->creds || !gw->rate || !gw->login_rate || !gw->login || !gw->lab) {
         if (gw->creds)
             snprintf(err, errlen, "cannot start the login thread");
+        gateway_destroy(&gw);
+        return NULL;
+    }
+    if (set->curve_server[0] && collab_client_load_curve(&gw->curve, set->curve_server,
+                                                         set->curve_cert, err, errlen) != 0) {
         gateway_destroy(&gw);
         return NULL;
     }
@@ -429,7 +454,7 @@ static void logout_all(gateway_t *gw)
         if (n == 0 || zmq_poll(gw->items, (int)n, (long)left) < 0)
             break; /* interrupted (a second signal): the backstop decides */
         size_t i = 2;
-        for (websess_t *s = gw->sessions.head; s && i < n; s = s->next, i++) {
+        for (websess_t *s = gw->sessions.head; s && i < n; s = s->next, i += 2) {
             uint64_t id;
             collab_reply_t r;
             while (s->logout_id && (gw->items[i].revents & ZMQ_POLLIN) &&
@@ -485,6 +510,7 @@ void gateway_destroy(gateway_t **gw_p)
         free(p);
     }
     web_bearer_destroy(&gw->bearer);
+    sodium_memzero(&gw->curve, sizeof gw->curve);
     collab_creds_destroy(&gw->creds);
     web_rate_destroy(&gw->rate);
     web_rate_destroy(&gw->login_rate);

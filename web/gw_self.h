@@ -44,14 +44,21 @@ typedef struct {
     char origin[WEB_ORIGIN_MAX]; /* "" until bound: then http://HOST:PORT */
     uint32_t rate_per_s, rate_burst, max_streams;
     bool strong_session, strong_csrf, strong_output, strong_token;
+    /* CURVE (control 12): the broker's public key (a certificate file or 40 Z85
+       characters) and the gateway's own secret certificate, one key pair for every bus
+       client it holds (docs/WEB.md 1); both empty: ZMTP NULL */
+    char curve_server[COLLAB_PATH_MAX];
+    char curve_cert[COLLAB_PATH_MAX];
+    bool curve_test_pair;            /* the defaults under strong transport: the TEST-ONLY pair */
     int timeout_ms;                  /* one bus request, then 504 */
     int login_timeout_ms;            /* one login (bcrypt on the broker) */
-    char curve_dir[COLLAB_PATH_MAX]; /* --curve-dir: the agents' CURVE secret certificates,
-                                        DIR/AGENT.cert_secret, used under strong transport */
+    char curve_dir[COLLAB_PATH_MAX]; /* --curve-dir: the agents' own CURVE secret certificates,
+                                        DIR/AGENT.cert_secret, under strong transport
+                                        when no key pair is given */
     /* the lab page (lab.h): the catalogue, the programs it runs, their bounds */
     char catalogue[COLLAB_PATH_MAX];  /* --catalogue: sample_data/attack_scenarios.json */
     char attack_bin[COLLAB_PATH_MAX]; /* --attack-bin: collab-attack */
-    char sniff_bin[COLLAB_PATH_MAX];  /* collab-sniff, beside collab-attack's folder */
+    char sniff_bin[COLLAB_PATH_MAX];  /* --sniff-bin: collab-sniff */
     uint32_t lab_timeout_s;           /* web.lab_timeout_s: one run at most */
     bool capture;                     /* web.capture: the bus view may run collab-sniff */
 } web_settings_t;
@@ -60,6 +67,36 @@ typedef struct {
     COLLAB_E_TIMEOUT (no reply in time) or COLLAB_E_SESSION_INVALID (the web session
     ended meanwhile). arg is what gw_call was given. */
 typedef void (*web_call_fn)(void *arg, const collab_reply_t *reply, int rc);
+
+/*  A bus call under way (one of its session's list, s->calls). A read (an action that
+    changes no state) keeps its payload, to be sent again on the next endpoint when the
+    client moves (busmove.c); a write is never sent twice. */
+typedef struct web_call {
+    struct web_call *next;
+    uint64_t id;
+    int64_t deadline;
+    web_call_fn fn;
+    void *arg;
+    unsigned attempts; /* sends so far: at most one per endpoint */
+    bool resendable;
+    bool lost; /* its reply cannot come (a move): ends with COLLAB_E_TIMEOUT this turn */
+    char action[COLLAB_MAX_ACTION + 1];
+    uint8_t *payload; /* a read's copy (NULL for a write, or an empty payload) */
+    size_t len;
+} web_call_t;
+
+/*  busmove.c: s's bus client moves to its next endpoint (its connection was lost, or a
+    call timed out) and its calls follow: a read is sent again there, a write ends with
+    COLLAB_E_TIMEOUT (504: it may or may not have been done), and a session that had
+    subscribed subscribes again `since` its last event, so its streams see no gap. Returns
+    true when the client moved (it has several endpoints and another one opens), which is
+    logged with why. */
+bool gw_failover(gateway_t *gw, websess_t *s, const char *why);
+/*  The calls of s past their deadline (at now): with several endpoints, a move
+    (gw_failover); else each ends with COLLAB_E_TIMEOUT (504). */
+void gw_expire_calls(gateway_t *gw, websess_t *s, int64_t now);
+/*  Frees a call and its payload. */
+void gw_call_free(web_call_t *c);
 
 /*  gateway.c: sends action on the session's bus client without waiting; fn(arg, ...) is
     called once, from the loop, when the reply comes or the timeout passes. Returns 0, or

@@ -93,6 +93,9 @@ void web_answer_bus(webreq_t *req, const collab_reply_t *reply, int rc)
     const char *text = rc == 0 && reply->error[0] ? reply->error : collab_strerror(code);
     if (rc == COLLAB_E_SESSION_INVALID)
         text = "the web session ended";
+    else if (rc == COLLAB_E_TIMEOUT) /* a write is never sent twice (docs/WEB.md 2) */
+        text = "the bus did not answer in time: a change may or may not have been made; read "
+               "the board before sending it again";
     web_answer_error(req, web_status_for(code), collab_errname(code), text);
 }
 

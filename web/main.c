@@ -13,22 +13,32 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: collab-web [--config FILE] [--profile stage2|hardened] [--set KEY=VALUE]...\n"
-            "                  [--broker tcp://HOST:PORT[,tcp://HOST:PORT]] [--bind HOST:PORT]\n"
-            "                  [--static DIR] [--timeout-ms N] [--curve-dir DIR]\n"
-            "                  [--catalogue FILE] [--attack-bin FILE] [--sniff-bin FILE]\n"
-            "The gateway onto the bus (docs/WEB.md): it logs web users in as their agents and\n"
-            "holds their bus sessions, signing with the agents' keys from the credentials file\n"
-            "(trusted like the broker). Binds 127.0.0.1:8080 unless told; port 0 picks one.\n"
-            "Prints \"collab-web: http://HOST:PORT/\" once listening.\n"
-            "With --curve-dir under strong transport (CURVE) each agent's bus client uses the\n"
-            "broker's key (transport.server_cert) and that agent's secret certificate\n"
-            "DIR/AGENT.cert_secret, as the agent itself would.\n"
-            "The lab page reads the matrix's catalogue (--catalogue, default the source tree's\n"
-            "sample_data/attack_scenarios.json, else the working folder's) and runs\n"
-            "collab-attack and collab-sniff (--attack-bin, --sniff-bin; default: beside this\n"
-            "build, ../tools/attack/collab-attack and ../tools/sniff/collab-sniff).\n");
+    fprintf(
+        f, "usage: collab-web [--config FILE] [--profile stage2|hardened] [--set KEY=VALUE]...\n"
+           "                  [--broker tcp://HOST:PORT[,tcp://HOST:PORT]] [--bind HOST:PORT]\n"
+           "                  [--static DIR] [--timeout-ms N]\n"
+           "                  [--catalogue FILE] [--attack-bin FILE] [--sniff-bin FILE]\n"
+           "                  [--curve-server-key FILE|Z85 --curve-cert FILE | --curve-dir DIR]\n"
+           "The gateway onto the bus (docs/WEB.md): it logs web users in as their agents and\n"
+           "holds their bus sessions, signing with the agents' keys from the credentials file\n"
+           "(trusted like the broker). Binds 127.0.0.1:8080 unless told; port 0 picks one.\n"
+           "Prints \"collab-web: http://HOST:PORT/\" once listening.\n"
+           "  --broker A,B           a cluster's brokers: a web session's bus client uses the\n"
+           "                         first, the next when its connection is lost or times out\n"
+           "  --curve-server-key K   COLLAB_CURVE_SERVER  the broker's CURVE public key: its\n"
+           "                         certificate file or 40 Z85 characters\n"
+           "  --curve-cert FILE      COLLAB_CURVE_CERT    the gateway's secret CURVE certificate:\n"
+           "                         one key pair for all its bus clients (both, as the agents\n"
+           "                         take them, for a broker with transport = strong)\n"
+           "  --curve-dir DIR        instead, under strong transport: each agent's bus client\n"
+           "                         with that agent's own DIR/AGENT.cert_secret and the broker's\n"
+           "                         key (transport.server_cert), as the agent itself would\n"
+           "Under strong transport with none of these: the TEST-ONLY pair web.cert_secret beside\n"
+           "transport.server_cert (sample_data/curve), with a warning.\n"
+           "The lab page reads the matrix's catalogue (--catalogue FILE, default the source\n"
+           "tree's sample_data/attack_scenarios.json, else the working folder's) and runs\n"
+           "collab-attack and collab-sniff (--attack-bin FILE, --sniff-bin FILE; default:\n"
+           "beside this build, ../tools/attack/collab-attack and ../tools/sniff/collab-sniff).\n");
 }
 
 typedef struct {
@@ -37,23 +47,40 @@ typedef struct {
     long timeout_ms;
 } cli_t;
 
+/*  One CURVE setting, from the command line or the environment (which it overrides). */
+static int set_curve(web_settings_t *set, const char *name, const char *value, char *err,
+                     size_t errlen)
+{
+    bool server =
+        strcmp(name, "--curve-server-key") == 0 || strcmp(name, "COLLAB_CURVE_SERVER") == 0;
+    char *dst = server ? set->curve_server : set->curve_cert;
+    size_t cap = server ? sizeof set->curve_server : sizeof set->curve_cert;
+    if (!value[0] || strlen(value) >= cap) {
+        snprintf(err, errlen, "%s: %s", name, value[0] ? "value too long" : "empty");
+        return -1;
+    }
+    snprintf(dst, cap, "%s", value);
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, web_settings_t *set, cli_t *cli)
 {
-    static const struct option longs[] = {{"config", 1, 0, 'c'},
-                                          {"profile", 1, 0, 'p'},
-                                          {"set", 1, 0, 's'},
-                                          {"broker", 1, 0, 'B'},
-                                          {"bind", 1, 0, 'b'},
-                                          {"static", 1, 0, 'S'},
-                                          {"help", 0, 0, 'h'},
-                                          {"timeout-ms", 1, 0, 't'},
-                                          {"curve-dir", 1, 0, 'C'},
-                                          {"catalogue", 1, 0, 'K'},
-                                          {"attack-bin", 1, 0, 'A'},
-                                          {"sniff-bin", 1, 0, 'N'},
-                                          {0, 0, 0, 0}};
-    char err[512];
+    static const struct option longs[] = {
+        {"config", 1, 0, 'c'},     {"profile", 1, 0, 'p'},    {"set", 1, 0, 's'},
+        {"broker", 1, 0, 'B'},     {"bind", 1, 0, 'b'},       {"static", 1, 0, 'S'},
+        {"help", 0, 0, 'h'},       {"timeout-ms", 1, 0, 't'}, {"curve-server-key", 1, 0, 'K'},
+        {"curve-cert", 1, 0, 'k'}, {"curve-dir", 1, 0, 'C'},  {"catalogue", 1, 0, 'L'},
+        {"attack-bin", 1, 0, 'A'}, {"sniff-bin", 1, 0, 'N'},  {0, 0, 0, 0}};
+    char err[COLLAB_PATH_MAX + 64];
     int c;
+    static const char *const envs[] = {"COLLAB_CURVE_SERVER", "COLLAB_CURVE_CERT"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = getenv(envs[i]);
+        if (v && *v && set_curve(set, envs[i], v, err, sizeof err) != 0) {
+            fprintf(stderr, "collab-web: %s\n", err);
+            return -1;
+        }
+    }
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         int rc = 0;
         if (c == 'c')
@@ -68,8 +95,11 @@ static int parse_args(int argc, char **argv, web_settings_t *set, cli_t *cli)
             cli->bind = optarg;
         else if (c == 'S')
             cli->static_dir = optarg;
-        else if (c == 'K' || c == 'A' || c == 'N')
-            cli->lab_files[c == 'K' ? 0 : c == 'A' ? 1 : 2] = optarg;
+        else if (c == 'L' || c == 'A' || c == 'N')
+            cli->lab_files[c == 'L' ? 0 : c == 'A' ? 1 : 2] = optarg;
+        else if (c == 'K' || c == 'k')
+            rc = set_curve(set, c == 'K' ? "--curve-server-key" : "--curve-cert", optarg, err,
+                           sizeof err);
         else if (c == 'C' && strlen(optarg) >= sizeof set->curve_dir)
             rc = -1, snprintf(err, sizeof err, "--curve-dir: longer than %zu bytes",
                               sizeof set->curve_dir - 1);
@@ -134,10 +164,11 @@ int main(int argc, char **argv)
     }
     if (apply_cli(&set, &cli) != 0)
         return 2;
-    if (set.cfg.strong[COLLAB_CTL_TRANSPORT] && !set.curve_dir[0])
-        fprintf(stderr, "collab-web: warning: transport is strong but no --curve-dir was given: "
-                        "the gateway's bus clients speak plaintext, which a CURVE broker "
-                        "refuses\n");
+    if (set.curve_test_pair)
+        fprintf(stderr,
+                "collab-web: warning: CURVE with the TEST-ONLY key pair %s (published with "
+                "taskcollab): give --curve-server-key and --curve-cert for real keys\n",
+                set.curve_cert);
     if (strcmp(set.bind_host, "127.0.0.1") != 0)
         fprintf(stderr, "collab-web: warning: listening on %s, beyond loopback\n", set.bind_host);
     agent_stop_install(NULL);

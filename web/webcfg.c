@@ -57,6 +57,32 @@ static void broker_from_bind(web_settings_t *set)
         snprintf(set->broker, sizeof set->broker, "%s", b);
 }
 
+/*  CURVE: both keys or neither; under strong transport, neither given (nor --curve-dir, the
+    agents' own certificates) means the TEST-ONLY pair of the sample data, as the other
+    tools default to it: the broker's public certificate where the configuration says
+    (transport.server_cert) and the gateway's own, web.cert_secret, beside it
+    (sample_data/curve). */
+static int curve_from_config(web_settings_t *set, char *err, size_t errlen)
+{
+    const collab_config_t *cfg = &set->cfg;
+    if (!set->curve_server[0] != !set->curve_cert[0]) {
+        snprintf(err, errlen, "CURVE needs both --curve-server-key and --curve-cert");
+        return -1;
+    }
+    if (set->curve_server[0] || set->curve_dir[0] || !collab_strong(cfg, COLLAB_CTL_TRANSPORT))
+        return 0;
+    const char *slash = strrchr(cfg->curve_server_cert, '/');
+    int dir = slash ? (int)(slash - cfg->curve_server_cert) : 1;
+    snprintf(set->curve_server, sizeof set->curve_server, "%s", cfg->curve_server_cert);
+    if (snprintf(set->curve_cert, sizeof set->curve_cert, "%.*s/web.cert_secret", dir,
+                 slash ? cfg->curve_server_cert : ".") >= (int)sizeof set->curve_cert) {
+        snprintf(err, errlen, "transport.server_cert: too long a path");
+        return -1;
+    }
+    set->curve_test_pair = true;
+    return 0;
+}
+
 int web_settings_from_config(web_settings_t *set, char *err, size_t errlen)
 {
     const collab_config_t *cfg = &set->cfg;
@@ -82,5 +108,5 @@ int web_settings_from_config(web_settings_t *set, char *err, size_t errlen)
         snprintf(err, errlen, "web.rate_burst and web.max_streams must be at least 1");
         return -1;
     }
-    return 0;
+    return curve_from_config(set, err, errlen);
 }

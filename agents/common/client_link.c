@@ -71,3 +71,28 @@ void client_link_check(collab_client_t *self)
     if (client_monitor_down(self->mon))
         client_link_move(self, false);
 }
+
+void *collab_client_monitor_socket(collab_client_t *self)
+{
+    return self->eps.n > 1 && self->mon ? client_monitor_socket(self->mon) : NULL;
+}
+
+bool collab_client_link_lost(collab_client_t *self)
+{
+    if (self->eps.n < 2 || !self->mon)
+        return false;
+    bool lost = client_monitor_lost(self->mon);
+    return lost || client_monitor_down(self->mon);
+}
+
+bool collab_client_move(collab_client_t *self)
+{
+    unsigned moves = self->moves;
+    client_link_move(self, false);
+    return self->moves != moves;
+}
+
+size_t collab_client_endpoint_count(const collab_client_t *self)
+{
+    return self->eps.n;
+}

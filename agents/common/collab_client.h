@@ -41,7 +41,10 @@
     Request ids keep increasing across sockets, so even a stray reply could not match.
     With one endpoint nothing moves: a timeout is retried on it, writes included, as
     before; only `unavailable` is waited out and retried.
-    The fire-and-forget pair (collab_client_send, _next_reply) does not fail over. */
+    The fire-and-forget pair (collab_client_send, _next_reply or _take) does not fail over
+    by itself: a caller that drives it from its own poll loop (collab-web) does, with
+    collab_client_monitor_socket, _link_lost and _move below, as collab_client_request
+    does (docs/WEB.md 2). */
 #ifndef COLLAB_CLIENT_H
 #define COLLAB_CLIENT_H
 
@@ -174,6 +177,21 @@ const char *collab_client_role(const collab_client_t *self);
 /*  The raw libzmq socket (for polling alongside other inputs): the current one, which a
     move to another endpoint replaces. */
 void *collab_client_socket(collab_client_t *self);
+/*  The failover of a caller that drives collab_client_send and _take from its own poll
+    loop, without waiting. The monitor's socket (for polling beside collab_client_socket;
+    a move replaces it too) is readable when the connection's state changed: NULL with one
+    endpoint. collab_client_link_lost reads those changes without waiting: true when the
+    connection in use was lost since the last call, or is down (lost, not back), so that no
+    reply awaited on it can come; always false with one endpoint. collab_client_move moves
+    to the next endpoint that opens (round robin), as a timeout does in
+    collab_client_request: the old socket is closed with the replies and the requests it
+    still held; the session and the last event seq stay (the caller subscribes again,
+    `since` collab_client_last_seq, if it had subscribed). Returns true when it moved
+    (false with one endpoint). collab_client_endpoint_count: how many endpoints. */
+void *collab_client_monitor_socket(collab_client_t *self);
+bool collab_client_link_lost(collab_client_t *self);
+bool collab_client_move(collab_client_t *self);
+size_t collab_client_endpoint_count(const collab_client_t *self);
 /*  The endpoint in use (one of the list). */
 const char *collab_client_endpoint(const collab_client_t *self);
 /*  The last event sequence number handled. */

@@ -190,17 +190,22 @@ wait_healthy() {
 # task back from the broker's state volume, and they are exactly what the coordinator was
 # acknowledged: each project's name and status, each task's worker, status and result.
 # The web console, from the host, on the published loopback port: coordinator1 logs in and
-# its board holds the scenario's three projects with their twelve tasks.
+# its board holds the scenario's three projects with their twelve tasks. The login sends the
+# console's Origin (strong csrf checks it) and the cookie is passed by hand (curl's jar keeps
+# a Secure __Host- cookie, strong web_session's, from http://). Under hardened the gateway's
+# bus clients speak CURVE.
 check_web() {
-  local base=http://127.0.0.1:$COLLAB_WEB_PORT jar out n deadline=$((SECONDS + 30))
-  jar=$(mktemp)
-  until out=$(curl -sf -c "$jar" -H 'Content-Type: application/json' \
+  local base=http://127.0.0.1:$COLLAB_WEB_PORT hdr out n cookie deadline=$((SECONDS + 30))
+  hdr=$(mktemp)
+  until out=$(curl -sf -D "$hdr" -H "Origin: $base" -H 'Content-Type: application/json' \
       -d '{"agent_id": "coordinator1", "password": "coord123"}' "$base/api/login" 2>&1); do
-    [ $SECONDS -lt $deadline ] || { rm -f "$jar"; fail "web: no login on $base: $out"; }
+    [ $SECONDS -lt $deadline ] || { rm -f "$hdr"; fail "web: no login on $base: $out"; }
     sleep 0.5
   done
-  out=$(curl -sf -b "$jar" "$base/api/board") || { rm -f "$jar"; fail "web: no board"; }
-  rm -f "$jar"
+  cookie=$(tr -d '\r' <"$hdr" | sed -n 's/^[Ss]et-[Cc]ookie: *\([^;]*\).*/\1/p' | head -1)
+  rm -f "$hdr"
+  [ -n "$cookie" ] || fail "web: the login set no cookie"
+  out=$(curl -sf -H "Cookie: $cookie" "$base/api/board") || fail "web: no board"
   n=$(python3 -c 'import json, sys; b = json.load(sys.stdin)
 print(len(b["projects"]), sum(len(p["tasks"]) for p in b["projects"]))' <<<"$out") ||
     fail "web: the board is not what the API says: $out"
@@ -240,6 +245,7 @@ case $mode in
   hardened)
     files+=(-f docker-compose.hardened.yml)
     run_swarm
+    check_web
     verify_audit
     ;;
   attack)

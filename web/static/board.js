@@ -275,6 +275,7 @@ async function createProject(form) {
       page.ok('Project created: ', serverText(p ? p.name : name), '.');
     } catch (err) {
       page.refused('Creating the project', err);
+      await rereadAfterTimeout(err);
     }
   });
 }
@@ -296,6 +297,7 @@ async function assign(form, pid) {
       page.ok('Task assigned to ', serverText(worker), '.');
     } catch (err) {
       page.refused('Assigning the task', err);
+      await rereadAfterTimeout(err);
     }
   });
 }
@@ -317,6 +319,7 @@ async function updateStatus(form, taskId) {
       page.ok('Task ', String(taskId), ' is now ', STATUS_LABEL[status], '.');
     } catch (err) {
       page.refused('Updating the task', err);
+      await rereadAfterTimeout(err);
     }
   });
 }
@@ -349,6 +352,34 @@ function onEvent(name, data) {
 
 let stream = null;
 
+// Reads the board and draws it; idempotent (putProject and putTask update in place), so it
+// may run again over a board already drawn.
+async function readBoard() {
+  const board = await get('/api/board');
+  for (const src of (board && Array.isArray(board.projects) ? board.projects : [])) {
+    const p = putProject(src);
+    if (!p) continue;
+    drawProject(p);
+    for (const t of (Array.isArray(src.tasks) ? src.tasks : [])) {
+      const task = putTask({ ...t, project_id: t.project_id ?? p.project_id });
+      if (task) drawTask(task);
+    }
+  }
+}
+
+// After an action answered 504: its broker may or may not have done it (died meanwhile), and
+// the gateway never sends a change twice (docs/WEB.md 2), so the page reads the board again
+// to show what is, before the user decides to send it again.
+async function rereadAfterTimeout(err) {
+  if (!err || err.status !== 504 || page.ended) return;
+  try {
+    await readBoard();
+    drawEmpty();
+  } catch (e) {
+    page.refused('Reading the board again', e);
+  }
+}
+
 async function main() {
   me = await page.start();
   if (!me) return;
@@ -367,16 +398,7 @@ async function main() {
   stream = openEvents(onEvent, streamState);
   page.onEnded.push(() => stream.close());
   try {
-    const board = await get('/api/board');
-    for (const src of (board && Array.isArray(board.projects) ? board.projects : [])) {
-      const p = putProject(src);
-      if (!p) continue;
-      drawProject(p);
-      for (const t of (Array.isArray(src.tasks) ? src.tasks : [])) {
-        const task = putTask({ ...t, project_id: t.project_id ?? p.project_id });
-        if (task) drawTask(task);
-      }
-    }
+    await readBoard();
   } catch (err) {
     page.refused('Loading the board', err);
   }
