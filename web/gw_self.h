@@ -44,8 +44,10 @@ typedef struct {
     char origin[WEB_ORIGIN_MAX]; /* "" until bound: then http://HOST:PORT */
     uint32_t rate_per_s, rate_burst, max_streams;
     bool strong_session, strong_csrf, strong_output, strong_token;
-    int timeout_ms;       /* one bus request, then 504 */
-    int login_timeout_ms; /* one login (bcrypt on the broker) */
+    int timeout_ms;                  /* one bus request, then 504 */
+    int login_timeout_ms;            /* one login (bcrypt on the broker) */
+    char curve_dir[COLLAB_PATH_MAX]; /* --curve-dir: the agents' CURVE secret certificates,
+                                        DIR/AGENT.cert_secret, used under strong transport */
 } web_settings_t;
 
 /*  A bus call's end: reply is the broker's answer (rc 0), or NULL with rc

@@ -30,6 +30,7 @@ static void run_job(login_job_t *job)
     job->opts.password = job->password;
     job->client = collab_client_new(&job->opts);
     sodium_memzero(job->opts.key, sizeof job->opts.key);
+    sodium_memzero(job->opts.curve_secret, sizeof job->opts.curve_secret);
     sodium_memzero(job->password, sizeof job->password);
     job->opts.password = NULL;
     if (!job->client) {

@@ -16,11 +16,14 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: collab-web [--config FILE] [--profile stage2|hardened] [--set KEY=VALUE]...\n"
             "                  [--broker tcp://HOST:PORT[,tcp://HOST:PORT]] [--bind HOST:PORT]\n"
-            "                  [--static DIR] [--timeout-ms N]\n"
+            "                  [--static DIR] [--timeout-ms N] [--curve-dir DIR]\n"
             "The gateway onto the bus (docs/WEB.md): it logs web users in as their agents and\n"
             "holds their bus sessions, signing with the agents' keys from the credentials file\n"
             "(trusted like the broker). Binds 127.0.0.1:8080 unless told; port 0 picks one.\n"
-            "Prints \"collab-web: http://HOST:PORT/\" once listening.\n");
+            "Prints \"collab-web: http://HOST:PORT/\" once listening.\n"
+            "Under strong transport (CURVE) each agent's bus client uses the broker's key\n"
+            "(transport.server_cert) and that agent's secret certificate DIR/AGENT.cert_secret\n"
+            "(--curve-dir), as the agent itself would.\n");
 }
 
 typedef struct {
@@ -30,10 +33,11 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, web_settings_t *set, cli_t *cli)
 {
-    static const struct option longs[] = {
-        {"config", 1, 0, 'c'}, {"profile", 1, 0, 'p'},    {"set", 1, 0, 's'},
-        {"broker", 1, 0, 'B'}, {"bind", 1, 0, 'b'},       {"static", 1, 0, 'S'},
-        {"help", 0, 0, 'h'},   {"timeout-ms", 1, 0, 't'}, {0, 0, 0, 0}};
+    static const struct option longs[] = {{"config", 1, 0, 'c'},    {"profile", 1, 0, 'p'},
+                                          {"set", 1, 0, 's'},       {"broker", 1, 0, 'B'},
+                                          {"bind", 1, 0, 'b'},      {"static", 1, 0, 'S'},
+                                          {"help", 0, 0, 'h'},      {"timeout-ms", 1, 0, 't'},
+                                          {"curve-dir", 1, 0, 'C'}, {0, 0, 0, 0}};
     char err[512];
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
@@ -50,6 +54,11 @@ static int parse_args(int argc, char **argv, web_settings_t *set, cli_t *cli)
             cli->bind = optarg;
         else if (c == 'S')
             cli->static_dir = optarg;
+        else if (c == 'C' && strlen(optarg) >= sizeof set->curve_dir)
+            rc = -1, snprintf(err, sizeof err, "--curve-dir: longer than %zu bytes",
+                              sizeof set->curve_dir - 1);
+        else if (c == 'C')
+            snprintf(set->curve_dir, sizeof set->curve_dir, "%s", optarg);
         else if (c == 't' && (rc = collab_parse_long(optarg, 1, 600000, &cli->timeout_ms)) != 0)
             snprintf(err, sizeof err, "--timeout-ms: '%s' is not 1..600000", optarg);
         else if (c == 'h') {

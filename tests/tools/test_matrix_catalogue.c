@@ -4,8 +4,8 @@
     stage2+replay+replay_scope; a control's cell left out expects the row's stage2 verdict
     (replay_scope's: the replay cell); a single-broker row is not run in the cluster
     controls' columns; a cell of no known configuration, a cluster control's cell or a
-    cluster placeholder in a single-broker row, and a "cluster" that is no boolean are
-    refused (exit 2).
+    cluster placeholder in a single-broker row, a bus control's cell in a web row, {web} in a
+    row without the gateway, and a "cluster" or "web" that is no boolean are refused (exit 2).
     Usage: test_matrix_catalogue PATH/TO/collab-attack */
 #include "childproc.h"
 #include "collab_controls.h"
@@ -157,21 +157,23 @@ static void test_cluster_rows(void)
 }
 
 /*  A web row has cells in the web controls' columns (its own or stage2's) and none in the
-    cluster controls'. */
+    cluster controls' nor in the bus controls' (it runs stage2, hardened and the web
+    columns: a browser per cell). */
 static void test_web_rows(void)
 {
     write_catalogue("{\"attacks\": ["
                     " {\"attack\": \"w1\", \"web\": true, \"expected\": {\"stage2\": "
                     "  \"SUCCEEDED\", \"hardened\": \"BLOCKED\", \"csrf\": \"BLOCKED\"}}]}");
     child_t c;
-    CHECK_EQ_INT(run_matrix_cols(&c, "csrf,web_output,store_access", NULL), 1);
+    CHECK_EQ_INT(run_matrix_cols(&c, "csrf,web_output,store_access,replay", NULL), 1);
     cJSON *root = cJSON_Parse(c.out ? c.out : "");
     const cJSON *cells = cJSON_GetObjectItem(root, "cells");
     if (CHECK(cells != NULL)) {
-        CHECK_EQ_INT(cJSON_GetArraySize(cells), 3);
+        CHECK_EQ_INT(cJSON_GetArraySize(cells), 4);
         CHECK_STR(expected(cells, "w1", "csrf"), "BLOCKED");
         CHECK_STR(expected(cells, "w1", "web_output"), "SUCCEEDED");
         CHECK_STR(expected(cells, "w1", "store_access"), "not applicable");
+        CHECK_STR(expected(cells, "w1", "replay"), "not applicable");
     } else
         fprintf(stderr, "  output: %s\n  errors: %s\n", c.out, c.err);
     cJSON_Delete(root);
@@ -215,6 +217,10 @@ static void test_cluster_refusals(void)
         {"\"expected\": {\"stage2\": \"SUCCEEDED\", \"csrf\": \"BLOCKED\"}",
          "'csrf' is a web control"},
         {"\"cluster\": true, \"expected\": {\"web_token\": \"BLOCKED\"}", "is a web control"},
+        {"\"web\": true, \"expected\": {\"stage2\": \"SUCCEEDED\", \"replay\": \"BLOCKED\"}",
+         "'replay' is a bus control"},
+        {"\"args\": [\"--web\", \"{web}\"], \"expected\": {\"stage2\": \"SUCCEEDED\"}",
+         "needs the gateway"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char text[512];

@@ -63,6 +63,12 @@ typedef struct {
     uint32_t tries;       /* enumerate-agents: logins per candidate (K) */
     char brute_agent[COLLAB_MAX_AGENT_ID + 1];
     char injection[256]; /* terminal-injection: the string (C escapes allowed) */
+    /* the web attacks (docs/WEB.md 5) */
+    char web[512];        /* --web http://HOST:PORT/: the gateway (collab-web) */
+    char listen[64];      /* --listen ADDR: the attacker's listener (cookie-theft 127.0.0.2,
+                             csrf 127.0.0.1 by default) */
+    char web_victim[512]; /* --web-victim: tools/attack/web_victim.py */
+    char python[256];     /* --python: the interpreter with Selenium (/usr/bin/python3) */
     int timeout_ms;
     bool json;
 } attack_opts_t;
@@ -164,6 +170,10 @@ int attack_enumerate_agents(const attack_opts_t *o, verdict_t *v);
 int attack_cross_broker_replay(const attack_opts_t *o, verdict_t *v);
 int attack_stale_revocation(const attack_opts_t *o, verdict_t *v);
 int attack_store_snoop(const attack_opts_t *o, verdict_t *v);
+int attack_jwt_forge(const attack_opts_t *o, verdict_t *v);
+int attack_web_cookie_theft(const attack_opts_t *o, verdict_t *v);
+int attack_web_csrf(const attack_opts_t *o, verdict_t *v);
+int attack_web_xss(const attack_opts_t *o, verdict_t *v);
 /*  --store's address (redis://HOST:PORT) into host and *port, under the target rule of
     lab_target_parse; -1 after a message on stderr. */
 int attack_store_target(const attack_opts_t *o, char *host, size_t cap, int *port);

@@ -93,6 +93,9 @@ const char *catalogue_not_applicable(const cJSON *attack, const char *col)
         return "acts only between brokers, and this row runs one broker";
     if (i >= 0 && collab_control_is_web(i) && !catalogue_is_web(attack))
         return "acts only in the web gateway, and this row does not use it";
+    if (i >= 0 && !collab_control_is_web(i) && catalogue_is_web(attack))
+        return "is a bus control: a web row runs stage2, hardened (every bus control strong "
+               "too) and the web controls' columns, a browser per cell";
     return NULL;
 }
 
@@ -103,13 +106,21 @@ static int is_column(const char *name)
            control_of_col(name) >= 0;
 }
 
-/*  A single-broker row's arguments name no second broker and no store. */
+/*  A single-broker row's arguments name no second broker and no store; only a web row's
+    name the gateway. */
 static int check_args(const cJSON *a, const char *name, char *err, size_t errlen)
 {
     const cJSON *arg;
     cJSON_ArrayForEach(arg, cJSON_GetObjectItemCaseSensitive(a, "args"))
     {
         const char *s = cJSON_GetStringValue(arg);
+        if (s && strstr(s, "{web}") && !catalogue_is_web(a))
+            return fail(err, errlen,
+                        "attack %s: '%s' needs the gateway: {web} is for rows with \"web\": "
+                        "true",
+                        name, s);
+        if (catalogue_is_cluster(a))
+            continue;
         if (s && (strstr(s, "{broker2}") || strstr(s, "{store}")))
             return fail(err, errlen,
                         "attack %s: '%s' needs a cluster: {broker2} and {store} are for rows "
@@ -133,7 +144,7 @@ static int check_cells(const cJSON *attacks, char *err, size_t errlen)
             return fail(err, errlen, "attack %s: \"cluster\" must be true or false", name);
         if (web && !cJSON_IsBool(web))
             return fail(err, errlen, "attack %s: \"web\" must be true or false", name);
-        if (!catalogue_is_cluster(a) && check_args(a, name, err, errlen) != 0)
+        if (check_args(a, name, err, errlen) != 0)
             return -1;
         cJSON_ArrayForEach(cell, cJSON_GetObjectItemCaseSensitive(a, "expected"))
         {
@@ -149,8 +160,11 @@ static int check_cells(const cJSON *attacks, char *err, size_t errlen)
                             name, cell->string);
             if (catalogue_not_applicable(a, cell->string))
                 return fail(err, errlen,
-                            "attack %s: '%s' is a web control: a row without the gateway has "
-                            "no cell there (add \"web\": true to run the row with it)",
+                            catalogue_is_web(a)
+                                ? "attack %s: '%s' is a bus control: a web row has no cell "
+                                  "there (it runs stage2, hardened and the web columns)"
+                                : "attack %s: '%s' is a web control: a row without the gateway "
+                                  "has no cell there (add \"web\": true to run the row with it)",
                             name, cell->string);
         }
     }

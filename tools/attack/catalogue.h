@@ -10,7 +10,10 @@
     (COLLAB_CONTROL_CLUSTER): a single broker has no other broker for them to act on, so the
     matrix does not run them (CATALOGUE_NOT_APPLICABLE). Likewise a row with "web": true
     runs the web gateway (docs/WEB.md) beside its broker, and only such a row has cells in
-    the columns of web controls (COLLAB_CONTROL_WEB), which only the gateway enforces. */
+    the columns of web controls (COLLAB_CONTROL_WEB), which only the gateway enforces; a web
+    row in turn has no cell in the columns of the bus controls (a browser per cell costs
+    seconds; hardened sets every bus control strong under it too), nor in the cluster
+    controls' ({web} in its arguments is the gateway's URL, only for web rows). */
 #ifndef CATALOGUE_H
 #define CATALOGUE_H
 

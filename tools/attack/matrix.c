@@ -5,7 +5,9 @@
     catalogue's expectation. Cells run in parallel child processes (-j). */
 #include "attack.h"
 #include "catalogue.h"
+#include "matrixint.h"
 #include "cellstore.h"
+#include "cellweb.h"
 #include "collab_controls.h"
 #include "collab_clock.h"
 #include "collab_spawn.h"
@@ -28,19 +30,10 @@
     machine while other builds shared it. 15 attacks x 16 configurations (load 4-6): -j 3
     (the default) 104 s, -j 2 137 s, -j 4 114 s. 16 attacks x 19 configurations, the first
     cluster row (store-snoop) included, while a sanitizer build ran (load 6-10): 175 s.
+    22 attacks x 23 configurations, the four web rows included (24 cells, 18 of them with a
+    headless Chromium), while a sanitizer build and other builds ran (load 7-9): 436 s.
     Stated in --help. */
-#define MATRIX_MEASURED "175 s"
-
-typedef struct {
-    char exe_dir[PATH_MAX / 2];
-    char broker_exe[PATH_MAX], self_exe[PATH_MAX];
-    char catalogue[PATH_MAX], creds[PATH_MAX], passwords[PATH_MAX], data_dir[PATH_MAX / 2];
-    int jobs;
-    bool json;
-    const char *json_out; /* --json-out FILE: the JSON there too, the table on stdout */
-    const char *only;     /* a comma list of attacks, or NULL */
-    catalogue_t cat;      /* its attacks and columns */
-} matrix_t;
+#define MATRIX_MEASURED "436 s"
 
 /*  What one cell's placeholders expand to. */
 typedef struct {
@@ -48,15 +41,8 @@ typedef struct {
     char broker2[64]; /* a cluster cell: tcp://127.0.0.1:PORT of broker b */
     char store[64];   /* a cluster cell: redis://127.0.0.1:PORT */
     bool locked;      /* a cluster cell under store_access strong: ACL users per broker */
+    char web[80];     /* a web cell: the gateway's URL, http://127.0.0.1:PORT/ */
 } cell_env_t;
-
-typedef struct {
-    int outcome; /* ATTACK_*, -2: configuration not available, or CATALOGUE_NOT_APPLICABLE */
-    bool expected_known;
-    int expected;
-    char reason[300];
-    char decided_by[32]; /* the attack's own --json decided_by, "" for null */
-} cell_t;
 
 /*  The password files of the victims: one AGENT.pw per line "agent password". */
 static int write_passwords(const matrix_t *m, const char *dir)
@@ -79,12 +65,12 @@ static int write_passwords(const matrix_t *m, const char *dir)
     return 0;
 }
 
-/*  Replaces {dir} {pw} {creds} {state} {log} {data} {broker2} {store} in a catalogue
+/*  Replaces {dir} {pw} {creds} {state} {log} {data} {broker2} {store} {web} in a catalogue
     argument. */
 static void expand(const char *in, const cell_env_t *env, const matrix_t *m, char *out, size_t cap)
 {
-    static const char *const keys[] = {"{dir}", "{pw}",   "{creds}",   "{state}",
-                                       "{log}", "{data}", "{broker2}", "{store}"};
+    static const char *const keys[] = {"{dir}",  "{pw}",      "{creds}", "{state}", "{log}",
+                                       "{data}", "{broker2}", "{store}", "{web}"};
     enum { NKEYS = sizeof keys / sizeof keys[0] };
     const char *dir = env->dir;
     char vals[NKEYS][PATH_MAX + 64];
@@ -96,6 +82,7 @@ static void expand(const char *in, const cell_env_t *env, const matrix_t *m, cha
     snprintf(vals[5], sizeof vals[5], "%s", m->data_dir);
     snprintf(vals[6], sizeof vals[6], "%s", env->broker2);
     snprintf(vals[7], sizeof vals[7], "%s", env->store);
+    snprintf(vals[8], sizeof vals[8], "%s", env->web);
     size_t o = 0;
     while (*in && o + 1 < cap) {
         int hit = -1;
@@ -114,6 +101,51 @@ static void expand(const char *in, const cell_env_t *env, const matrix_t *m, cha
     out[o] = '\0';
 }
 
+#define ARG(...) snprintf(args[n], sizeof args[n], __VA_ARGS__), argv[n] = args[n], n++
+/*  The configuration that a cell's broker and its gateway (a web cell) both take: the
+    profile, the key files in the cell's directory, the TEST-ONLY CURVE keys, the column's
+    controls and the row's broker_set; appended to args/argv from n (at most 64). Returns
+    the new n. */
+static int config_args(const matrix_t *m, const cJSON *atk, const char *col, const cell_env_t *env,
+                       char (*args)[PATH_MAX + 64], char **argv, int n)
+{
+    const char *dir = env->dir;
+    ARG("--profile"), ARG("%s", strcmp(col, "hardened") == 0 ? "hardened" : "stage2");
+    /* every key file the broker or the gateway may create lives in the cell's directory */
+    ARG("--set"), ARG("state_at_rest.key_file=%s/state.key", dir);
+    ARG("--set"), ARG("audit.key_file=%s/audit.key", dir);
+    if (catalogue_is_web(atk))
+        ARG("--set"), ARG("web.token_key_file=%s/web-token.key", dir);
+    /* the TEST-ONLY CURVE keys of the sample data, whatever the working folder */
+    ARG("--set"), ARG("transport.server_cert=%.2000s/curve/broker.cert", m->data_dir);
+    ARG("--set"), ARG("transport.clients_dir=%.2000s/curve/clients", m->data_dir);
+    int chain[CATALOGUE_MAX_CHAIN], nchain = catalogue_col_controls(col, chain);
+    for (int i = 0; i < nchain; i++) /* the column's control, and those it requires */
+        ARG("--set"), ARG("%s=strong", collab_control_name(chain[i]));
+    const cJSON *set;
+    cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(atk, "broker_set"))
+    {
+        if (cJSON_IsString(set) && n < 62) {
+            ARG("--set");
+            expand(set->valuestring, env, m, args[n], sizeof args[n]);
+            argv[n] = args[n], n++;
+        }
+    }
+    return n;
+}
+
+/*  The credentials of a cell's broker: the row's broker_credentials, or the test ones. */
+static void cell_creds(const matrix_t *m, const cJSON *atk, const cell_env_t *env, char *out,
+                       size_t cap)
+{
+    const char *bcreds =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(atk, "broker_credentials"));
+    if (bcreds) /* an attack may need the lab's real hashes (cost 12), not the cheap ones */
+        expand(bcreds, env, m, out, cap);
+    else
+        snprintf(out, cap, "%s", m->creds);
+}
+
 /*  Starts the broker of one cell (node: its name in a cluster cell, else NULL); returns
     its pid and port, or pid -1 with the reason. */
 static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col,
@@ -121,10 +153,9 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col,
                           size_t rcap)
 {
     const char *dir = env->dir;
-    static char args[64][PATH_MAX + 64];
-    char *argv[70];
+    static char args[80][PATH_MAX + 64];
+    char *argv[80];
     int n = 0;
-#define ARG(...) snprintf(args[n], sizeof args[n], __VA_ARGS__), argv[n] = args[n], n++
     ARG("%s", m->broker_exe);
     ARG("--bind"), ARG("tcp://127.0.0.1:*");
     if (node && strcmp(node, "a") != 0) { /* {state} and {log} are broker a's */
@@ -144,35 +175,10 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col,
            fail the cell */
         ARG("--set"), ARG("store.timeout_ms=5000");
     }
-    /* an attack may need the lab's real hashes (cost 12) rather than the cheap test ones */
-    const char *bcreds =
-        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(atk, "broker_credentials"));
     ARG("--credentials");
-    if (bcreds)
-        expand(bcreds, env, m, args[n], sizeof args[n]), argv[n] = args[n], n++;
-    else
-        ARG("%s", m->creds);
+    cell_creds(m, atk, env, args[n], sizeof args[n]), argv[n] = args[n], n++;
     ARG("--log-level"), ARG("error");
-    ARG("--profile"), ARG("%s", strcmp(col, "hardened") == 0 ? "hardened" : "stage2");
-    /* every key file the broker may create lives in the cell's directory */
-    ARG("--set"), ARG("state_at_rest.key_file=%s/state.key", dir);
-    ARG("--set"), ARG("audit.key_file=%s/audit.key", dir);
-    /* the TEST-ONLY CURVE keys of the sample data, whatever the working folder */
-    ARG("--set"), ARG("transport.server_cert=%.2000s/curve/broker.cert", m->data_dir);
-    ARG("--set"), ARG("transport.clients_dir=%.2000s/curve/clients", m->data_dir);
-    int chain[CATALOGUE_MAX_CHAIN], nchain = catalogue_col_controls(col, chain);
-    for (int i = 0; i < nchain; i++) /* the column's control, and those it requires */
-        ARG("--set"), ARG("%s=strong", collab_control_name(chain[i]));
-    const cJSON *set;
-    cJSON_ArrayForEach(set, cJSON_GetObjectItemCaseSensitive(atk, "broker_set"))
-    {
-        if (cJSON_IsString(set) && n < 64) {
-            ARG("--set");
-            expand(set->valuestring, env, m, args[n], sizeof args[n]);
-            argv[n] = args[n], n++;
-        }
-    }
-#undef ARG
+    n = config_args(m, atk, col, env, args, argv, n);
     argv[n] = NULL;
     const collab_spawn_opts_t opts = {
         .out = COLLAB_SPAWN_PIPE, .err = COLLAB_SPAWN_STDOUT, .death_signal = SIGTERM};
@@ -208,6 +214,32 @@ static pid_t start_broker(const matrix_t *m, const cJSON *atk, const char *col,
     snprintf(reason, rcap, "%.*s", nl ? (int)(nl - buf) : (int)len, buf);
     return -1;
 }
+
+/*  Starts a web cell's gateway beside its broker (port), with the broker's configuration;
+    its URL into env->web. Returns 0, or -1 with the reason in the cell. */
+static int start_web(const matrix_t *m, const cJSON *atk, const char *col, cell_env_t *env,
+                     int port, cellweb_t *web, cell_t *cell)
+{
+    static char args[64][PATH_MAX + 64];
+    char *argv[64], endpoint[64], creds[PATH_MAX + 64], log[PATH_MAX], key[PATH_MAX];
+    int n = config_args(m, atk, col, env, args, argv, 0);
+    int chain[CATALOGUE_MAX_CHAIN], nchain = catalogue_col_controls(col, chain);
+    bool curve = strcmp(col, "hardened") == 0;
+    for (int i = 0; i < nchain; i++)
+        curve |= chain[i] == COLLAB_CTL_TRANSPORT;
+    if (curve) /* CURVE on the bus: each agent's client with that agent's TEST-ONLY cert */
+        ARG("--curve-dir"), ARG("%.2000s/curve", m->data_dir);
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    snprintf(log, sizeof log, "%.2000s/web.log", env->dir);
+    snprintf(key, sizeof key, "%.2000s/web-token.key", env->dir); /* config_args names it */
+    cell_creds(m, atk, env, creds, sizeof creds);
+    if (cellweb_start(web, m->web_exe, endpoint, creds, argv, n, key, log, cell->reason,
+                      sizeof cell->reason) != 0)
+        return -1;
+    snprintf(env->web, sizeof env->web, "%s", web->url);
+    return 0;
+}
+#undef ARG
 
 /*  The evidence and decided_by of an attack's --json verdict line (the whole output as
     the reason when it is no such line, e.g. a crash). */
@@ -322,18 +354,20 @@ static void run_cell(const matrix_t *m, const cJSON *atk, const char *col, cell_
     write_passwords(m, pwdir);
     cell_env_t env = {.dir = dir};
     cellstore_t store = {.server = NULL};
+    cellweb_t web = {.pid = 0, .out = -1};
     pid_t b = 0, a = -1;
     if (cluster)
         b = start_cluster(m, atk, col, &env, &store, cell);
     if (b >= 0)
         a = start_broker(m, atk, col, &env, cluster ? "a" : NULL, &port, cell->reason,
                          sizeof cell->reason);
-    if (a < 0) {
+    if (a < 0 || (catalogue_is_web(atk) && start_web(m, atk, col, &env, port, &web, cell) != 0)) {
         cell->outcome = -2;
     } else {
         run_attack(m, atk, col, &env, port, cell);
-        stop_broker(a);
     }
+    cellweb_stop(&web); /* the gateway before its broker, as its bus clients log out */
+    stop_broker(a);
     stop_broker(b);
     if (cluster)
         cellstore_stop(&store);
@@ -398,21 +432,6 @@ static void run_all(const matrix_t *m, cell_t *cells)
     fprintf(stderr, "\n");
 }
 
-static const char *mark(int outcome)
-{
-    return outcome == ATTACK_SUCCEEDED           ? "SUCCEEDED"
-           : outcome == ATTACK_BLOCKED           ? "BLOCKED"
-           : outcome == -2                       ? "n/a"
-           : outcome == CATALOGUE_NOT_APPLICABLE ? "-"
-                                                 : "ERROR";
-}
-
-/*  The JSON's verdict: mark's, with "not applicable" spelled out. */
-static const char *json_mark(int outcome)
-{
-    return outcome == CATALOGUE_NOT_APPLICABLE ? "not applicable" : mark(outcome);
-}
-
 /*  Fills each cell's expectation from the catalogue; returns the number of mismatches. */
 static int compare(const matrix_t *m, cell_t *cells)
 {
@@ -426,74 +445,6 @@ static int compare(const matrix_t *m, cell_t *cells)
             bad += !cell->expected_known || cell->outcome != want;
         }
     return bad;
-}
-
-static void print_table(const matrix_t *m, const cell_t *cells, int bad)
-{
-    printf("%-20s", "attack \\ config");
-    for (int c = 0; c < m->cat.ncols; c++)
-        printf(" %-10.10s", m->cat.cols[c]);
-    printf("\n");
-    for (int a = 0; a < m->cat.nattacks; a++) {
-        printf("%-20s",
-               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->cat.attacks[a], "attack")));
-        for (int c = 0; c < m->cat.ncols; c++) {
-            const cell_t *cell = &cells[a * m->cat.ncols + c];
-            bool differs = !cell->expected_known || cell->outcome != cell->expected;
-            printf(" %-9.9s%s", mark(cell->outcome), differs ? "!" : " ");
-        }
-        printf("\n");
-    }
-    bool legend = false;
-    for (int c = 0; c < m->cat.ncols; c++) /* a chain of controls: its full name */
-        if (strchr(m->cat.cols[c], '+')) {
-            printf("%s%.10s = %s", legend ? "; " : "\ncolumns: ", m->cat.cols[c], m->cat.cols[c]);
-            legend = true;
-        }
-    bool skipped = false;
-    for (int i = 0; i < m->cat.nattacks * m->cat.ncols; i++)
-        skipped |= cells[i].outcome == CATALOGUE_NOT_APPLICABLE;
-    printf("\n%s",
-           skipped
-               ? "- : not run (a cluster control on a one-broker row, or a web control on a row "
-                 "without the gateway)\n"
-               : "");
-    printf("\nreasons:\n");
-    for (int a = 0; a < m->cat.nattacks; a++)
-        for (int c = 0; c < m->cat.ncols; c++) {
-            const cell_t *cell = &cells[a * m->cat.ncols + c];
-            printf(
-                "  %-20s %-17s %-9s %s\n",
-                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->cat.attacks[a], "attack")),
-                m->cat.cols[c], mark(cell->outcome), cell->reason);
-        }
-    printf("\n%d cell(s) differ from %s%s\n", bad, m->catalogue, bad ? " (marked !)" : "");
-}
-
-static void print_json(const matrix_t *m, const cell_t *cells, int bad, FILE *out)
-{
-    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "cells");
-    for (int i = 0; i < m->cat.nattacks * m->cat.ncols; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "attack",
-                                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                                    m->cat.attacks[i / m->cat.ncols], "attack")));
-        cJSON_AddStringToObject(o, "config", m->cat.cols[i % m->cat.ncols]);
-        cJSON_AddStringToObject(o, "verdict", json_mark(cells[i].outcome));
-        cJSON_AddStringToObject(o, "expected",
-                                cells[i].expected_known ? json_mark(cells[i].expected) : "unknown");
-        cJSON_AddStringToObject(o, "reason", cells[i].reason);
-        if (cells[i].decided_by[0])
-            cJSON_AddStringToObject(o, "decided_by", cells[i].decided_by);
-        else
-            cJSON_AddNullToObject(o, "decided_by");
-        cJSON_AddItemToArray(arr, o);
-    }
-    cJSON_AddNumberToObject(root, "mismatches", bad);
-    char *s = cJSON_Print(root);
-    fprintf(out, "%s\n", s ? s : "{}");
-    free(s);
-    cJSON_Delete(root);
 }
 
 static int load_catalogue(matrix_t *m, const char *cols_arg)
@@ -527,9 +478,11 @@ static void matrix_usage(FILE *out)
             "(a cluster row: a fresh redis-server and two brokers, a and b), and compares\n"
             "each verdict with the catalogue (exit 1 when one differs). replay_scope's column\n"
             "is stage2+replay+replay_scope (it acts only on top of replay). A single-broker\n"
-            "row is not run in the cluster controls' columns (shown as -).\n"
+            "row is not run in the cluster controls' columns (shown as -). A web row\n"
+            "(\"web\": true) starts collab-web beside its broker (--web-exe, default: beside\n"
+            "this build) and runs under stage2, hardened and the web controls only.\n"
             "  -j N            cells at a time (default: CPUs + 1 = %d here, since a cell\n"
-            "                  mostly waits); the full matrix (16 attacks x 19 configurations)\n"
+            "                  mostly waits); the full matrix (22 attacks x 23 configurations)\n"
             "                  took about " MATRIX_MEASURED " with the default (-j 3) on a shared\n"
             "                  2-CPU machine under load (15 x 16: 105 s; -j 2 137 s, -j 4 114 s)\n"
             "  --attacks LIST  only these attacks; --configs LIST only these columns (a\n"
@@ -571,6 +524,8 @@ static int parse_matrix(int argc, char **argv, matrix_t *m, const char **cols)
             m->json_out = argv[++i];
         else if (strcmp(argv[i], "--broker-exe") == 0 && v)
             snprintf(m->broker_exe, sizeof m->broker_exe, "%s", argv[++i]);
+        else if (strcmp(argv[i], "--web-exe") == 0 && v)
+            snprintf(m->web_exe, sizeof m->web_exe, "%s", argv[++i]);
         else if (strcmp(argv[i], "--sample-data") == 0 && v)
             set_sample_data(m, argv[++i]);
         else {
@@ -592,6 +547,7 @@ int attack_matrix(int argc, char **argv, const char *self_exe)
     snprintf(dirbuf, sizeof dirbuf, "%s", self_exe);
     snprintf(m.exe_dir, sizeof m.exe_dir, "%.2000s", dirname(dirbuf));
     snprintf(m.broker_exe, sizeof m.broker_exe, "%s/../../broker/collab-broker", m.exe_dir);
+    snprintf(m.web_exe, sizeof m.web_exe, "%s/../../web/collab-web", m.exe_dir);
     set_sample_data(&m, COLLAB_SOURCE_DIR "/sample_data");
     m.jobs = default_jobs();
     int prc = parse_matrix(argc, argv, &m, &cols);
@@ -609,7 +565,7 @@ int attack_matrix(int argc, char **argv, const char *self_exe)
     int bad = compare(&m, cells);
     FILE *out = m.json_out ? fopen(m.json_out, "w") : NULL;
     if (out) {
-        print_json(&m, cells, bad, out);
+        matrix_print_json(&m, cells, bad, out);
         if (fclose(out) != 0)
             out = NULL;
     }
@@ -618,9 +574,9 @@ int attack_matrix(int argc, char **argv, const char *self_exe)
         bad++;
     }
     if (m.json)
-        print_json(&m, cells, bad, stdout);
+        matrix_print_json(&m, cells, bad, stdout);
     else
-        print_table(&m, cells, bad);
+        matrix_print_table(&m, cells, bad);
     free(cells);
     catalogue_free(&m.cat);
     return bad ? 1 : 0;
