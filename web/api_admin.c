@@ -39,7 +39,7 @@ static void sessions_listed(void *arg, const collab_reply_t *reply, int rc)
         web_answer_bus(req, reply, rc);
         return;
     }
-    cJSON *data = web_json_from_map(&reply->map);
+    cJSON *data = collab_json_from_map(&reply->map);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(data, "sessions");
     cJSON *o = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(o, "sessions");
     double now = now_ms();

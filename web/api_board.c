@@ -38,7 +38,7 @@ static void board_project(void *arg, const collab_reply_t *reply, int rc)
         return;
     }
     if (reply->ok) { /* not_found: deleted since the list was read */
-        cJSON *p = web_json_from_map(&reply->map);
+        cJSON *p = collab_json_from_map(&reply->map);
         if (!p) {
             web_answer_error(req, 502, "malformed", "the broker's project could not be read");
             return;

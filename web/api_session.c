@@ -16,7 +16,7 @@ static void forwarded(void *arg, const collab_reply_t *reply, int rc)
         web_answer_bus(req, reply, rc);
         return;
     }
-    web_answer(req, 200, web_json_from_map(&reply->map));
+    web_answer(req, 200, collab_json_from_map(&reply->map));
 }
 
 int api_forward(webreq_t *req, const char *action, const void *payload, size_t len)

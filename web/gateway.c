@@ -125,19 +125,13 @@ void gw_cancel(gateway_t *gw, void *arg)
             (*pp)->req = NULL; /* its job still comes back, and is dropped then */
 }
 
-/*  Under strong transport the bus speaks CURVE: the agent's client uses the broker's public
-    key (transport.server_cert) and that agent's own secret certificate from --curve-dir, as
-    the agent itself would (its session is bound to that key). Returns 0, or -1 logged. */
+/*  Under strong transport with --curve-dir the bus speaks CURVE: the agent's client uses the
+    broker's public key (transport.server_cert) and that agent's own secret certificate from
+    --curve-dir, as the agent itself would (its session is bound to that key). Returns 0, or
+    -1 logged. */
 static int curve_opts(gateway_t *gw, login_job_t *job)
 {
     char cert[COLLAB_PATH_MAX + COLLAB_MAX_AGENT_ID + 16], err[256];
-    if (!gw->set.curve_dir[0]) {
-        fprintf(stderr,
-                "collab-web: login of %s refused: the transport is CURVE and collab-web has "
-                "no --curve-dir (the agents' secret certificates)\n",
-                job->agent_id);
-        return -1;
-    }
     snprintf(cert, sizeof cert, "%s/%s.cert_secret", gw->set.curve_dir, job->agent_id);
     if (collab_client_load_curve(&job->opts, gw->set.cfg.curve_server_cert, cert, err,
                                  sizeof err) != 0) {
@@ -174,7 +168,8 @@ int gw_login(gateway_t *gw, webreq_t *req, const char *agent_id, const char *pas
             job->opts.has_key = true;
         }
     }
-    if (gw->set.cfg.strong[COLLAB_CTL_TRANSPORT] && curve_opts(gw, job) != 0) {
+    if (gw->set.cfg.strong[COLLAB_CTL_TRANSPORT] && gw->set.curve_dir[0] &&
+        curve_opts(gw, job) != 0) {
         login_job_free(&job);
         free(p);
         return COLLAB_E_IO;

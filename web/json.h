@@ -1,15 +1,12 @@
-/*  json.h: collab-web's JSON out (cJSON): a bus reply's or event's MessagePack data as a
-    JSON object, bounded by the protocol's own limits, and the error body. */
+/*  json.h: collab-web's JSON out (cJSON): the error body and the HTTP status of an error;
+    a bus reply's data as JSON is collab_json_from_map (mp_json.h). */
 #ifndef WEB_JSON_H
 #define WEB_JSON_H
 
 #include "collab.h"
+#include "mp_json.h"
 
 #include <cjson/cJSON.h>
-
-/*  The map's entries as a JSON object (bin as hex, ext as null); NULL on memory or a
-    nesting beyond COLLAB_MAX_DEPTH. The caller deletes it. */
-cJSON *web_json_from_map(const collab_map_t *m);
 
 /*  {"error": name, "message": message}: the body of every refusal. NULL on memory. */
 cJSON *web_json_error(const char *name, const char *message);

@@ -21,9 +21,9 @@ static void usage(FILE *f)
             "holds their bus sessions, signing with the agents' keys from the credentials file\n"
             "(trusted like the broker). Binds 127.0.0.1:8080 unless told; port 0 picks one.\n"
             "Prints \"collab-web: http://HOST:PORT/\" once listening.\n"
-            "Under strong transport (CURVE) each agent's bus client uses the broker's key\n"
-            "(transport.server_cert) and that agent's secret certificate DIR/AGENT.cert_secret\n"
-            "(--curve-dir), as the agent itself would.\n");
+            "With --curve-dir under strong transport (CURVE) each agent's bus client uses the\n"
+            "broker's key (transport.server_cert) and that agent's secret certificate\n"
+            "DIR/AGENT.cert_secret, as the agent itself would.\n");
 }
 
 typedef struct {
@@ -110,6 +110,10 @@ int main(int argc, char **argv)
     }
     if (apply_cli(&set, &cli) != 0)
         return 2;
+    if (set.cfg.strong[COLLAB_CTL_TRANSPORT] && !set.curve_dir[0])
+        fprintf(stderr, "collab-web: warning: transport is strong but no --curve-dir was given: "
+                        "the gateway's bus clients speak plaintext, which a CURVE broker "
+                        "refuses\n");
     if (strcmp(set.bind_host, "127.0.0.1") != 0)
         fprintf(stderr, "collab-web: warning: listening on %s, beyond loopback\n", set.bind_host);
     agent_stop_install(NULL);

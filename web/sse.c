@@ -224,7 +224,7 @@ void sse_deliver(websess_t *s, const collab_event_msg_t *ev)
         if (ev->seq <= st->last_seq || st->closing)
             continue;
         if (!json) {
-            cJSON *data = web_json_from_map(&ev->map);
+            cJSON *data = collab_json_from_map(&ev->map);
             if (data && !cJSON_GetObjectItemCaseSensitive(data, "ts"))
                 cJSON_AddNumberToObject(data, "ts", (double)ev->timestamp);
             json = data ? cJSON_PrintUnformatted(data) : NULL;

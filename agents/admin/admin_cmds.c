@@ -40,7 +40,7 @@ static int call(admin_t *a, const char *action, const collab_pack_t *p, collab_r
 
 static int print_json(const collab_map_t *data)
 {
-    cJSON *j = out_json_from_map(data);
+    cJSON *j = collab_json_from_map(data);
     char *s = j ? cJSON_Print(j) : NULL;
     cJSON_Delete(j);
     if (!s)
@@ -169,7 +169,7 @@ static int sessions_page(admin_t *a, const char *agent, uint64_t offset, out_tab
     if (t) {
         rc = out_table_add(t, &r.map, "sessions") == 0 ? 0 : AGENT_EXIT_FAILED;
     } else {
-        cJSON *page = out_json_from_map(&r.map);
+        cJSON *page = collab_json_from_map(&r.map);
         cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "sessions");
         cJSON *s;
         rc = cJSON_IsArray(items) ? 0 : AGENT_EXIT_FAILED;

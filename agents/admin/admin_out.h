@@ -5,6 +5,7 @@
 #define ADMIN_OUT_H
 
 #include "collab.h"
+#include "mp_json.h"
 
 #include <cJSON.h>
 #include <stdbool.h>
@@ -45,9 +46,5 @@ void out_table_print(const out_table_t *self, FILE *f);
 
 /*  Prints "name  value" lines, one per top-level field of a map of scalars, aligned. */
 void out_fields_print(const collab_map_t *data, bool sanitize, FILE *f);
-
-/*  Converts a reply's data map to a cJSON object the caller owns (bin as hex, uint64 as a
-    number). NULL on no memory. */
-cJSON *out_json_from_map(const collab_map_t *m);
 
 #endif

@@ -127,7 +127,7 @@ int attack_web_cookie_theft(const attack_opts_t *o, verdict_t *v)
         return blocked(v, "web_session",
                        "coordinator1's browser followed the link, but brought no session: "
                        "Referer '%s', no id in the URL, no cookie (the session is never in a "
-                       "URL, and cookies go to their own host only)",
+                       "URL, and no cookie goes to another host)",
                        hit.referer[0] ? hit.referer : "none");
     }
     sha256_hex(sid, hex);

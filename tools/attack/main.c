@@ -55,58 +55,58 @@ static void usage(FILE *out)
                  "attacks (and what their attacker holds):\n");
     for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++)
         fprintf(out, "  %-20s %s\n", attacks[i].name, attacks[i].holds);
-    fprintf(
-        out,
-        "options:\n"
-        "  --broker tcp://HOST:PORT   the target (loopback or the project's test namespaces,\n"
-        "                             unless --target-is-mine)\n"
-        "  --broker2 tcp://HOST:PORT  the cluster attacks (cross-broker-replay,\n"
-        "                             stale-revocation): a second broker of the same cluster\n"
-        "  --agent ID --password-file F   the attacker's own agent, where its row allows one;\n"
-        "                             --credentials F its key (default: the victims' file)\n"
-        "  --state PATH, --security-log PATH, --audit-key-file PATH\n"
-        "  --store redis://HOST:PORT  a cluster's Redis (store-snoop; the target rule too)\n"
-        "  --victim-passwords PATH    a directory of AGENT.pw files, or a file of \"agent\n"
-        "                             password\" lines, handed to the victim processes the\n"
-        "                             attack starts (never read by the attack itself)\n"
-        "                             (default %s)\n"
-        "  --victim-credentials F     the victims' key file (default %s)\n"
-        "  --iface IF (lo), --source ADDR (127.0.0.2), --lifetime-s N, --sessions N,\n"
-        "  --flood-count N, --flood-conns N, --brute-agent ID, --injection STR,\n"
-        "  --timeout-ms N, --json\n"
-        "  --wordlist F               brute-force's word list (default %s)\n"
-        "  --candidates A,B,...       enumerate-agents' candidate ids (default %s)\n"
-        "  --tries K                  enumerate-agents: logins per candidate (default %u)\n"
-        "  --curve-dir DIR            CURVE certificates of the victims and of the attacker's\n"
-        "                             own agent (broker.cert, AGENT.cert_secret)\n"
-        "  --web http://HOST:PORT/    the web attacks (jwt-forge, web-cookie-theft, web-csrf,\n"
-        "                             web-xss): the gateway, collab-web (the target rule too);\n"
-        "                             --broker is still the bus, for their bus victims\n"
-        "  --listen ADDR              the attacker's listener: web-cookie-theft 127.0.0.2\n"
-        "                             (another host: a host's cookies go to all its ports),\n"
-        "                             web-csrf 127.0.0.1 (another port: the same site)\n"
-        "  --web-victim F, --python F the browser victim, web_victim.py (Selenium with a\n"
-        "                             headless Chromium), and its interpreter (%s)\n"
-        "The default files are found in the source tree this binary was built from, so the\n"
-        "commands work from any folder. The wire attacks (sniff, predict-session, hijack,\n"
-        "replay, tamper) start their own victim agent with the victim passwords; on a swarm\n"
-        "they also see the swarm's agents.\n"
-        "jwt-forge cracks its own token's HS256 secret with --wordlist, or sends alg none.\n"
-        "enumerate-agents: K rounds; in each, every candidate logs in with a wrong password\n"
-        "between two fresh random ids. A candidate \"exists\" when a failed login's code\n"
-        "differs from the random ids', or when, median over the rounds, its login takes at\n"
-        "least %d times as long as its round's random ids (or at most 1/%d) and %d ms more\n"
-        "(or less): a password hash (cost 12: about 0.2 s) against none. SUCCEEDED when some\n"
-        "candidate exists; BLOCKED when nothing distinguishes them (the strong login\n"
-        "control), or under CURVE.\n"
-        "--json prints {attack, verdict, evidence, decided_by}: decided_by names the control\n"
-        "that decided a BLOCKED verdict, from the attack's own evidence, else null.\n"
-        "exit: 0 SUCCEEDED, 10 BLOCKED, 1 ERROR (the attack could not run), 2 usage;\n"
-        "SIGINT/SIGTERM stop it within 2 s, its victim too: 128+signal (130, 143)\n",
-        COLLAB_SOURCE_DIR "/sample_data/demo_passwords.txt",
-        COLLAB_SOURCE_DIR "/sample_data/valid_credentials.json",
-        COLLAB_SOURCE_DIR "/sample_data/wordlist.txt", ENUM_DEFAULT_CANDIDATES, ENUM_DEFAULT_TRIES,
-        WEB_PYTHON, ENUM_RATIO, ENUM_RATIO, ENUM_MIN_GAP_MS);
+    fprintf(out,
+            "options:\n"
+            "  --broker tcp://HOST:PORT   the target (loopback or the project's test namespaces,\n"
+            "                             unless --target-is-mine)\n"
+            "  --broker2 tcp://HOST:PORT  the cluster attacks (cross-broker-replay,\n"
+            "                             stale-revocation): a second broker of the same cluster\n"
+            "  --agent ID --password-file F   the attacker's own agent, where its row allows one;\n"
+            "                             --credentials F its key (default: the victims' file)\n"
+            "  --state PATH, --security-log PATH, --audit-key-file PATH\n"
+            "  --store redis://HOST:PORT  a cluster's Redis (store-snoop; the target rule too)\n"
+            "  --victim-passwords PATH    a directory of AGENT.pw files, or a file of \"agent\n"
+            "                             password\" lines, handed to the victim processes the\n"
+            "                             attack starts (never read by the attack itself)\n"
+            "                             (default %s)\n"
+            "  --victim-credentials F     the victims' key file (default %s)\n"
+            "  --iface IF (lo), --source ADDR (127.0.0.2), --lifetime-s N, --sessions N,\n"
+            "  --flood-count N, --flood-conns N, --brute-agent ID, --injection STR,\n"
+            "  --timeout-ms N, --json\n"
+            "  --wordlist F               brute-force's word list (default %s)\n"
+            "  --candidates A,B,...       enumerate-agents' candidate ids (default %s)\n"
+            "  --tries K                  enumerate-agents: logins per candidate (default %u)\n"
+            "  --curve-dir DIR            CURVE certificates of the victims and of the attacker's\n"
+            "                             own agent (broker.cert, AGENT.cert_secret)\n"
+            "  --web http://HOST:PORT/    the web attacks (jwt-forge, web-cookie-theft, web-csrf,\n"
+            "                             web-xss): the gateway, collab-web (the target rule too;\n"
+            "                             default http://127.0.0.1:8080/, its default bind);\n"
+            "                             --broker is still the bus, for their bus victims\n"
+            "  --listen ADDR              the attacker's listener: web-cookie-theft 127.0.0.2\n"
+            "                             (another host: a host's cookies go to all its ports),\n"
+            "                             web-csrf 127.0.0.1 (another port: the same site)\n"
+            "  --web-victim F, --python F the browser victim, web_victim.py (Selenium with a\n"
+            "                             headless Chromium), and its interpreter (%s)\n"
+            "The default files are found in the source tree this binary was built from, so the\n"
+            "commands work from any folder. The wire attacks (sniff, predict-session, hijack,\n"
+            "replay, tamper) start their own victim agent with the victim passwords; on a swarm\n"
+            "they also see the swarm's agents.\n"
+            "jwt-forge cracks its own token's HS256 secret with --wordlist, or sends alg none.\n"
+            "enumerate-agents: K rounds; in each, every candidate logs in with a wrong password\n"
+            "between two fresh random ids. A candidate \"exists\" when a failed login's code\n"
+            "differs from the random ids', or when, median over the rounds, its login takes at\n"
+            "least %d times as long as its round's random ids (or at most 1/%d) and %d ms more\n"
+            "(or less): a password hash (cost 12: about 0.2 s) against none. SUCCEEDED when some\n"
+            "candidate exists; BLOCKED when nothing distinguishes them (the strong login\n"
+            "control), or under CURVE.\n"
+            "--json prints {attack, verdict, evidence, decided_by}: decided_by names the control\n"
+            "that decided a BLOCKED verdict, from the attack's own evidence, else null.\n"
+            "exit: 0 SUCCEEDED, 10 BLOCKED, 1 ERROR (the attack could not run), 2 usage;\n"
+            "SIGINT/SIGTERM stop it within 2 s, its victim too: 128+signal (130, 143)\n",
+            COLLAB_SOURCE_DIR "/sample_data/demo_passwords.txt",
+            COLLAB_SOURCE_DIR "/sample_data/valid_credentials.json",
+            COLLAB_SOURCE_DIR "/sample_data/wordlist.txt", ENUM_DEFAULT_CANDIDATES,
+            ENUM_DEFAULT_TRIES, WEB_PYTHON, ENUM_RATIO, ENUM_RATIO, ENUM_MIN_GAP_MS);
 }
 
 static int parse_target(attack_opts_t *o)
@@ -133,6 +133,7 @@ static void defaults(attack_opts_t *o, const char *self_dir)
     snprintf(o->web_victim, sizeof o->web_victim, "%s",
              COLLAB_SOURCE_DIR "/tools/attack/web_victim.py");
     snprintf(o->python, sizeof o->python, "%s", WEB_PYTHON);
+    snprintf(o->web, sizeof o->web, "http://127.0.0.1:8080/"); /* collab-web's own default */
     o->tries = ENUM_DEFAULT_TRIES;
     snprintf(o->brute_agent, sizeof o->brute_agent, "viewer1");
     snprintf(o->injection, sizeof o->injection,
