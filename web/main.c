@@ -23,8 +23,10 @@ static void usage(FILE *f)
            "holds their bus sessions, signing with the agents' keys from the credentials file\n"
            "(trusted like the broker). Binds 127.0.0.1:8080 unless told; port 0 picks one.\n"
            "Prints \"collab-web: http://HOST:PORT/\" once listening.\n"
-           "  --broker A,B           a cluster's brokers: a web session's bus client uses the\n"
-           "                         first, the next when its connection is lost or times out\n"
+           "  --broker A,B           COLLAB_BROKER  the broker (default: the configuration's\n"
+           "                         bind), or a cluster's brokers: a web session's bus client\n"
+           "                         uses the first, the next when its connection is lost or\n"
+           "                         times out\n"
            "  --curve-server-key K   COLLAB_CURVE_SERVER  the broker's CURVE public key: its\n"
            "                         certificate file or 40 Z85 characters\n"
            "  --curve-cert FILE      COLLAB_CURVE_CERT    the gateway's secret CURVE certificate:\n"
@@ -73,6 +75,9 @@ static int parse_args(int argc, char **argv, web_settings_t *set, cli_t *cli)
         {"attack-bin", 1, 0, 'A'}, {"sniff-bin", 1, 0, 'N'},  {0, 0, 0, 0}};
     char err[COLLAB_PATH_MAX + 64];
     int c;
+    const char *env_broker = getenv("COLLAB_BROKER"); /* as the agents take it; --broker wins */
+    if (env_broker && *env_broker)
+        cli->broker = env_broker;
     static const char *const envs[] = {"COLLAB_CURVE_SERVER", "COLLAB_CURVE_CERT"};
     for (size_t i = 0; i < 2; i++) {
         const char *v = getenv(envs[i]);

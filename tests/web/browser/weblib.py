@@ -35,7 +35,7 @@ except ImportError as e:  # a failure, not a skip: scripts/deps installs python3
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT_S = 20          # one DOM condition at most
+WAIT_S = 30          # one DOM condition at most (a loaded machine runs ctest -j)
 START_S = 20         # a process's "listening" line at most
 
 
