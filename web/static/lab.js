@@ -1,7 +1,7 @@
 // lab.js: the lab page. The controls in force (/api/lab/controls), the catalogue's expected
 // matrix (/api/lab/matrix), a Run button per attack for administrators (POST /api/lab/run,
 // then its narration and verdict from the GET /api/lab/run stream) and, when the gateway
-// may capture, the bus as collab-sniff --json sees it (/api/lab/bus stream).
+// may capture, the bus as collab-sniff decodes it (its JSON lines) (/api/lab/bus stream).
 
 import { get, openEvents, openStream, post } from './api.js';
 import { Page } from './page.js';

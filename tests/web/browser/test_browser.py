@@ -15,12 +15,16 @@ CHECK is one of:
             forbidden) and the page shows the broker's refusal
   revoke    the admin revokes a session in the admin page; the revoked user's page says so
   lab       the lab page shows the controls in force as the gateway states them
+  labrun    the admin runs one attack from the lab page against the gateway's own broker;
+            the page shows the narration and the verdict the command line gives
   strong    the pages under the four web controls strong: HttpOnly __Host-tc cookie, no
             session in a link, the CSRF token on every POST, strict CSP, markup kept as text
 Each check starts its own broker and gateway on ephemeral ports and stops them by pid."""
 import argparse
+import json
 import os
 import re
+import subprocess
 import sys
 import time
 import traceback
@@ -456,10 +460,43 @@ def check_lab(args):
         swarm.stop()
 
 
+def check_labrun(args):
+    """The Run button: one attack against the swarm's own broker, its narration and verdict
+    streamed into the page; the verdict equals collab-attack's for the same attack and
+    broker. sniff as root (its verdict does not depend on timing), else enumerate-agents."""
+    attack = "sniff" if os.geteuid() == 0 else "enumerate-agents"
+    swarm = Swarm(args.build, args.source, demo_keys=True)
+    br = None
+    try:
+        br = Browser(swarm, args.artifacts)
+        br.login("admin", swarm.password("admin"), "lab.html", "labReady")
+        sel = f'#attack-list button[data-attack="{attack}"]'
+        br.wait(lambda d: br.finds(sel), "the Run button of " + attack)
+        br.find(sel).click()
+        shown = br.wait_js("document.getElementById('run-verdict').dataset.verdict",
+                           "the run's verdict", timeout=150)
+        lines = br.finds("#run-lines li")
+        check(len(lines) > 0, "the run's narration did not reach the page")
+        br.screenshot("lab-run-1280")
+        cli = subprocess.run([swarm.exe("tools/attack/collab-attack"), attack, "--json",
+                              "--broker", swarm.endpoint], capture_output=True, text=True,
+                             timeout=150)
+        out = [ln for ln in cli.stdout.splitlines() if ln.startswith("{")]
+        check(out, f"collab-attack {attack} printed no verdict: {cli.stderr[-500:]}")
+        want = json.loads(out[-1])["verdict"]
+        check(shown == want, f"the page shows {shown}, the command line gives {want}")
+        log(f"{attack}: the page and the command line both say {want}")
+        check_user_agent(swarm)
+    finally:
+        if br:
+            br.close()
+        swarm.stop()
+
+
 CHECKS = {"static": check_static, "layout": check_layout, "axe": check_axe,
           "keyboard": check_keyboard, "live": check_live, "observer": check_observer,
           "revoke": check_revoke, "strong": check_strong,
-          "lab": check_lab}
+          "lab": check_lab, "labrun": check_labrun}
 
 
 def main():

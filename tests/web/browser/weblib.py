@@ -120,14 +120,32 @@ class Proc:
         self.err.close()
 
 
+def demo_credentials(source, folder):
+    """The demo agents' keys (sample_data/valid_credentials.json, which collab-attack's
+    default victims sign with) with the test file's cost-4 hashes of the same passwords, as
+    a file in folder: an attack run from the lab page then works without bcrypt's cost 12."""
+    with open(os.path.join(source, "sample_data", "valid_credentials.json")) as f:
+        demo = json.load(f)
+    with open(os.path.join(source, "sample_data", "test_credentials.json")) as f:
+        cheap = {a["agent_id"]: a["password_hash"] for a in json.load(f)["agents"]}
+    for a in demo["agents"]:
+        a["password_hash"] = cheap[a["agent_id"]]
+    path = os.path.join(folder, "credentials.json")
+    with open(path, "w") as f:
+        json.dump(demo, f)
+    return path
+
+
 class Swarm:
     """A broker and a gateway on ephemeral ports, with the test credentials, in a temporary
     folder removed at the end."""
 
-    def __init__(self, build, source, profile="stage2", sets=(), web_sets=()):
+    def __init__(self, build, source, profile="stage2", sets=(), web_sets=(), demo_keys=False):
         self.build, self.source = build, source
         self.dir = tempfile.mkdtemp(prefix="collab-browser-")
         self.creds = os.path.join(source, "sample_data", "test_credentials.json")
+        if demo_keys:  # the keys collab-attack's default victims sign with, cheap hashes
+            self.creds = demo_credentials(source, self.dir)
         self.passwords = read_passwords(os.path.join(source, "sample_data", "test_passwords.txt"))
         self.broker = self.web = None
         try:
