@@ -66,6 +66,9 @@ def stop(proc):
         return -1
 
 
+STARTED = []  # every gateway started, killed at the end whatever happened
+
+
 class Web:
     """One collab-web process and its HTTP helpers."""
 
@@ -75,6 +78,7 @@ class Web:
         cmd = [exe, "--set", "credentials=" + creds, "--broker", broker,
                "--bind", "127.0.0.1:0", "--timeout-ms", "1500"] + list(args)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err)
+        STARTED.append(self.proc)
         line = read_line(self.proc, "collab-web: http://", time.monotonic() + START_S)
         hostport = line.split("http://", 1)[1].rstrip("/")
         self.host, port = hostport.split(":")
@@ -506,7 +510,7 @@ def main():
               "the log never shows a password or a session id")
         check(stop(broker) == 0, "the broker exits 0")
     finally:
-        for p in (web.proc if web else None, broker):
+        for p in STARTED + [broker]:
             if p and p.poll() is None:
                 p.kill()
                 p.wait()
