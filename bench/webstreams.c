@@ -11,6 +11,7 @@
     p50_ms=.. p99_ms=.. max_ms=.. errors=X` with, given --pid (the gateway's), its resident
     memory after the logins and with every stream open, and the difference per stream.
     Usage: webstreams -h */
+#include "collab_client.h"
 #include "collab_clock.h"
 #include "lg_hist.h"
 #include "lg_proc.h"
@@ -18,6 +19,8 @@
 #include <cJSON.h>
 #include <curl/curl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +43,19 @@ typedef struct {
     char login_body[256];
 } stream_t;
 
+/*  The direct subscriber (--broker): the same agent on the bus itself, subscribed to every
+    event, on its own thread. Its delay from the broker's timestamp covers what happens
+    before an event leaves the broker (the commit, and its fsync), which the streams' delay
+    covers too: the difference is the gateway's share. */
+typedef struct {
+    const char *broker, *creds, *agent, *password;
+    pthread_t thread;
+    atomic_bool stop, recording; /* set by the main thread, read by the subscriber */
+    bool started;
+    lg_hist_t hist;
+    int rc;
+} direct_t;
+
 typedef struct {
     const char *url, *agent, *password;
     int streams, pid;
@@ -48,6 +64,7 @@ typedef struct {
     stream_t *s;
     lg_hist_t hist;
     uint64_t errors;
+    direct_t direct;
 } bench_t;
 
 static void usage(FILE *out)
@@ -139,6 +156,35 @@ static size_t discard(char *data, size_t size, size_t n, void *arg)
     (void)data;
     (void)arg;
     return size * n;
+}
+
+static uint64_t wall_ms(void);
+
+static void *direct_run(void *arg)
+{
+    direct_t *d = arg;
+    collab_client_opts_t o = {.endpoint = d->broker,
+                              .agent_id = d->agent,
+                              .password = d->password,
+                              .timeout_ms = 5000,
+                              .retries = 1};
+    char err[256];
+    o.has_key = collab_client_load_key(d->creds, d->agent, o.key, err, sizeof err) == 0;
+    collab_client_t *c = collab_client_new(&o);
+    d->rc = !c || collab_client_login(c) != 0 || collab_client_subscribe(c, true) != 0;
+    if (d->rc)
+        fprintf(stderr, "webstreams: the direct subscriber could not log in and subscribe\n");
+    while (!d->rc && !atomic_load(&d->stop)) {
+        collab_event_msg_t ev;
+        if (collab_client_next_event(c, &ev, 100) != 0)
+            continue;
+        uint64_t now = wall_ms();
+        if (atomic_load(&d->recording))
+            lg_hist_add(&d->hist, (now > ev.timestamp ? now - ev.timestamp : 0) * 1000000u);
+        collab_event_free(&ev);
+    }
+    collab_client_destroy(&c);
+    return NULL;
 }
 
 /*  Logs every browser in, a few at a time (the broker hashes each password). */
@@ -235,7 +281,8 @@ static int run(bench_t *b)
             lg_proc_t p;
             if (b->pid > 0 && lg_proc_sample(b->pid, &p) == 0)
                 b->rss_streams_kb = p.rss_kb;
-            lg_hist_reset(&b->hist); /* only what arrives once all are open */
+            lg_hist_reset(&b->hist);                  /* only what arrives once all are open */
+            atomic_store(&b->direct.recording, true); /* from now on, as the streams */
             printf("ready streams=%d\n", nready);
             fflush(stdout);
             start = (uint64_t)collab_mono_ms();
@@ -265,16 +312,27 @@ static int run(bench_t *b)
     }
     curl_multi_cleanup(m);
     free(ctx);
+    if (b->direct.started) { /* stopped before its figures are read */
+        atomic_store(&b->direct.stop, true);
+        pthread_join(b->direct.thread, NULL);
+        b->direct.started = false;
+    }
+    const lg_hist_t *dh = &b->direct.hist;
     printf("result streams=%d opened=%d events=%llu per_stream_min=%llu p50_ms=%.2f "
            "p99_ms=%.2f max_ms=%.2f errors=%llu rss_logged_kb=%ld rss_streams_kb=%ld "
-           "bytes_per_stream=%.0f\n",
+           "bytes_per_stream=%.0f direct_events=%llu direct_p50_ms=%.2f direct_p99_ms=%.2f "
+           "above_direct_p99_ms=%.2f\n",
            b->streams, nready, (unsigned long long)b->hist.total, (unsigned long long)min,
            lg_hist_quantile(&b->hist, 0.5) / 1e6, lg_hist_quantile(&b->hist, 0.99) / 1e6,
            (double)b->hist.max / 1e6, (unsigned long long)b->errors, b->rss_logged_kb,
            b->rss_streams_kb,
            b->rss_streams_kb && b->rss_logged_kb
                ? (double)(b->rss_streams_kb - b->rss_logged_kb) * 1024.0 / b->streams
-               : 0.0);
+               : 0.0,
+           (unsigned long long)dh->total, lg_hist_quantile(dh, 0.5) / 1e6,
+           lg_hist_quantile(dh, 0.99) / 1e6,
+           dh->total ? (lg_hist_quantile(&b->hist, 0.99) - (double)lg_hist_quantile(dh, 0.99)) / 1e6
+                     : 0.0);
     return start && nready == b->streams ? 0 : -1;
 }
 
@@ -285,6 +343,7 @@ int main(int argc, char **argv)
         {"url", required_argument, NULL, 'u'},      {"agent", required_argument, NULL, 'a'},
         {"password", required_argument, NULL, 'p'}, {"streams", required_argument, NULL, 'n'},
         {"duration", required_argument, NULL, 'd'}, {"pid", required_argument, NULL, 'P'},
+        {"broker", required_argument, NULL, 'B'},   {"creds", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -300,6 +359,12 @@ int main(int argc, char **argv)
             break;
         case 'n':
             b.streams = atoi(optarg);
+            break;
+        case 'B':
+            b.direct.broker = optarg;
+            break;
+        case 'C':
+            b.direct.creds = optarg;
             break;
         case 'P':
             b.pid = atoi(optarg);
@@ -328,6 +393,11 @@ int main(int argc, char **argv)
         lg_proc_t p; /* the gateway with every web session, before any stream */
         if (b.pid > 0 && lg_proc_sample(b.pid, &p) == 0)
             b.rss_logged_kb = p.rss_kb;
+        if (b.direct.broker && b.direct.creds) {
+            b.direct.agent = b.agent;
+            b.direct.password = b.password;
+            b.direct.started = pthread_create(&b.direct.thread, NULL, direct_run, &b.direct) == 0;
+        }
         rc = run(&b) == 0 ? 0 : 1;
     }
     free(b.s);

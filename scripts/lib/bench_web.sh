@@ -4,8 +4,10 @@
 # The swarm runs (a broker, three workers, the coordinator repeating the sample scenario)
 # while WEB_STREAMS browsers, played by bench/webstreams, are logged in to collab-web as the
 # observer bench-obs, each with its own web session and the page's one event stream. Every
-# event's delay from the broker's timestamp to its arrival at the stream client gives the
-# p99; the gateway's resident memory with every session, before and after the streams,
+# event's delay from the broker's timestamp to its arrival at the stream client, less the
+# same delay for the same agent straight on the bus (what the broker spends before the event
+# leaves it: the commit, and its fsync), gives the p99 from the broker to the stream; the
+# gateway's resident memory with every session, before and after the streams,
 # gives its memory per open stream. Result: $TMP/web.res, one `result ...` line.
 
 WEB_STREAMS=${WEB_STREAMS:-200}
@@ -54,7 +56,8 @@ scen_web() {
     web_bg "web-w$i" "$WORKER" "${common[@]}" --agent "bench-w$i" --work-ms 200
   done
   web_bg web-streams "$WEBSTREAMS" --url "$url" --agent bench-obs --password "$PW" \
-    --streams "$WEB_STREAMS" --duration "$DURATION" --pid "$gw"
+    --streams "$WEB_STREAMS" --duration "$DURATION" --pid "$gw" \
+    --broker "$ENDPOINT" --creds "$TMP/creds.json"
   local ws=${WEB_PIDS[-1]}
   if web_wait_line "$TMP/web-streams.out" '^ready ' 120 "$ws"; then
     web_bg web-coord "$COORD" "${common[@]}" --agent bench-coord \
