@@ -2,7 +2,7 @@
     before return, whatever the outcome; a reason names the file, never its content. */
 #include "redis_passfile.h"
 #include "collab_error.h"
-#include "collab_secretfile.h"
+#include "collab_ownerfile.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -69,9 +69,9 @@ int collab_redis_passfile_load(const char *path, collab_redis_auth_t *out, char 
     if (err && errlen)
         err[0] = '\0';
     memset(out, 0, sizeof *out);
-    int rc = collab_secretfile_read("password file", path, buf, sizeof buf, err, errlen);
+    int rc = collab_ownerfile_read("password file", path, buf, sizeof buf, err, errlen);
     if (rc < 0)
-        rc = rc == COLLAB_SECRETFILE_NOT_FOUND ? COLLAB_E_NOT_FOUND : COLLAB_E_IO;
+        rc = rc == COLLAB_OWNERFILE_NOT_FOUND ? COLLAB_E_NOT_FOUND : COLLAB_E_IO;
     if (rc >= 0)
         rc = parse_line(buf, (size_t)rc, path, out, err, errlen);
     sodium_memzero(buf, sizeof buf);

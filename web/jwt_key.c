@@ -2,7 +2,7 @@
     its Redis password file: regular, owner-only, small; its bytes are wiped before return. */
 #include "jwt_key.h"
 #include "collab_error.h"
-#include "collab_secretfile.h"
+#include "collab_ownerfile.h"
 #include "collab_hex.h"
 
 #include <sodium.h>
@@ -49,9 +49,9 @@ int web_jwt_key_load(web_jwt_key_t *key, const char *path, char *err, size_t err
     if (err && errlen)
         err[0] = '\0';
     web_jwt_key_clear(key);
-    int rc = collab_secretfile_read("web token key file", path, buf, sizeof buf, err, errlen);
+    int rc = collab_ownerfile_read("web token key file", path, buf, sizeof buf, err, errlen);
     if (rc < 0)
-        rc = rc == COLLAB_SECRETFILE_NOT_FOUND ? COLLAB_E_NOT_FOUND : COLLAB_E_IO;
+        rc = rc == COLLAB_OWNERFILE_NOT_FOUND ? COLLAB_E_NOT_FOUND : COLLAB_E_IO;
     if (rc >= 0)
         rc = parse_key(buf, (size_t)rc, path, key, err, errlen);
     sodium_memzero(buf, sizeof buf);

