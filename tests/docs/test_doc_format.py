@@ -171,6 +171,18 @@ class Exemptions(unittest.TestCase):
         self.assertIsNone(self.exempt("scripts/soaked"))
         self.assertIsNone(self.exempt("cp -r tests/fuzz/corpus /tmp/corpus"))
 
+    def test_browser_attacks_in_the_sanitizer_build(self):
+        cmd = "build/tools/attack/collab-attack matrix --attacks web-xss --configs csrf"
+        self.assertIsNone(self.exempt(cmd))  # the normal build runs it
+        dc.SANITIZED = True
+        try:
+            self.assertIsNotNone(self.exempt(cmd))
+            self.assertIsNotNone(self.exempt("build/tools/attack/collab-attack web-csrf --web $W"))
+            self.assertIsNone(self.exempt("build/tools/attack/collab-attack jwt-forge --web $W"))
+            self.assertIsNone(self.exempt("build/tools/attack/collab-attack matrix --attacks replay"))
+        finally:
+            dc.SANITIZED = False
+
 
 class ControlTable(unittest.TestCase):
     """README.md's table of the controls lists protocol/collab_controls.def, in its order."""
