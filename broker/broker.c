@@ -176,13 +176,31 @@ fail:
 
 /*  Password hashing leaves one CPU to the loop and libzmq's I/O thread: with every CPU
     hashing, a login storm delays everyone else's requests however low the hashers'
-    priority (measured: readers' p99 8x with 2 threads on 2 CPUs, 1.1-1.7x with 1). */
+    priority (measured: readers' p99 6.5-6.9x with 2 threads on 2 CPUs at SCHED_IDLE). */
 static unsigned hash_threads(const collab_config_t *cfg)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (cfg->hash_threads)
         return cfg->hash_threads;
     return cpus > 2 ? (unsigned)(cpus - 1) : 1;
+}
+
+/*  The hashing pool: a tenth of the CPU's weight (nice 10), preemption points and a CPU
+    budget (hasher.h). The default budget, 300 ms per second per CPU and at least 600, lets
+    20 logins at bcrypt cost 12 (about 4.6 s of CPU here) finish in under 10 s while the bus
+    keeps the rest (bench/README.md, "The login storm"). */
+static collab_hasher_t *new_hasher(const collab_config_t *cfg)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned budget = cfg->hash_budget_ms;
+    if (budget == 0)
+        budget = cpus > 2 ? (unsigned)cpus * 300 : 600;
+    collab_hasher_opts_t opts = {.threads = hash_threads(cfg),
+                                 .queue_max = cfg->hash_queue_max,
+                                 .nice_delta = 10,
+                                 .budget_ms = budget,
+                                 .slice_us = cfg->hash_slice_us};
+    return collab_hasher_new(&opts);
 }
 
 /*  The context's way to the hashing pool. */
@@ -268,7 +286,7 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
         load_state(self, err, errlen) != 0)
         goto fail;
     self->ctx.ids = collab_idgen_new(cfg->strong[COLLAB_CTL_SESSION_IDS], 0);
-    self->hasher = collab_hasher_new(hash_threads(cfg), cfg->hash_queue_max, 10);
+    self->hasher = new_hasher(cfg);
     if (open_guards(self, err, errlen) != 0)
         goto fail;
     if (!self->ctx.ids || !self->hasher) {

@@ -64,6 +64,9 @@ static const param_t params[] = {
     PARAM("events.retention", U32, event_retention, "1000", 1, 10000000),
     PARAM("hash.threads", U32, hash_threads, "0", 0, 64), /* 0: CPUs - 1, at least one */
     PARAM("hash.queue_max", U32, hash_queue_max, "256", 1, 1000000),
+    /* 0: 300 per CPU, at least 600 (hasher.h, bench/README.md "The login storm") */
+    PARAM("hash.budget_ms", U32, hash_budget_ms, "0", 0, 1000000),
+    PARAM("hash.slice_us", U32, hash_slice_us, "500", 0, 1000000), /* 0: no preemption points */
     PARAM("loop.batch_max", U32, batch_max, "256", 1, 100000),
     PARAM("loop.activity_flush_s", U32, activity_flush_s, "5", 1, 86400),
     PARAM("loop.stats_interval_s", U32, stats_interval_s, "60", 0, 86400),

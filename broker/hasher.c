@@ -1,6 +1,9 @@
 /*  hasher.c: password hashing off the event loop (see hasher.h). Workers at a lower priority
     take jobs from a bounded FIFO; finished jobs wait in a second FIFO whose non-emptiness is
-    mirrored by an eventfd, so the loop can poll it level-triggered. */
+    mirrored by an eventfd, so the loop can poll it level-triggered. While a worker hashes,
+    its own timer (CLOCK_MONOTONIC, delivered to that thread only) interrupts it every
+    slice: the interruption is the preemption point, and its handler keeps the worker's CPU
+    budget, sleeping when the worker is over it. */
 #include "hasher.h"
 
 #include "collab_error.h"
@@ -15,7 +18,30 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+/*  The preemption points' signal, delivered to one worker by its own timer. */
+#define SIG_POINT (SIGRTMIN + 4)
+
+/*  A worker's CPU budget, a token bucket of CPU nanoseconds. Only its worker touches it,
+    from the worker's code or from the signal handler that interrupts that code. */
+typedef struct {
+    int64_t rate_ppm;     /* CPU time earned per wall time, in millionths; 0: no budget */
+    int64_t burst_ns;     /* the bucket's size */
+    int64_t tokens_ns;    /* may go negative: the worker then sleeps it off */
+    int64_t wall_ns;      /* CLOCK_MONOTONIC at the last point */
+    int64_t cpu_ns;       /* the thread's CPU clock at the last point */
+    uint64_t job_cpu_ns;  /* the running job's CPU time so far */
+    uint64_t throttled_ns;
+    uint64_t points;
+} budget_t;
+
+static _Thread_local budget_t *tl_budget; /* the worker's own, for the handler */
 
 /*  A FIFO of job pointers in a fixed ring. */
 typedef struct {
@@ -31,10 +57,102 @@ struct collab_hasher {
     size_t running;
     bool stop;
     int efd; /* readable exactly while `finished` is non-empty */
-    int nice_delta;
-    unsigned threads; /* started */
+    collab_hasher_opts_t opts;
+    unsigned threads;               /* started */
+    unsigned ready, failed;         /* workers that set themselves up, or could not */
+    pthread_cond_t started;         /* ready or failed moved */
     pthread_t *tids;
+    collab_hasher_stats_t stats;    /* under mu */
 };
+
+static int64_t clock_ns(clockid_t clock)
+{
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/*  Accounts the CPU time spent since the last point; returns how long the worker must
+    sleep to be back in budget (ns, 0 when in budget). Async-signal-safe. */
+static int64_t budget_account(budget_t *b)
+{
+    int64_t wall = clock_ns(CLOCK_MONOTONIC), cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    int64_t spent = cpu - b->cpu_ns, elapsed = wall - b->wall_ns;
+    b->cpu_ns = cpu;
+    b->wall_ns = wall;
+    b->job_cpu_ns += (uint64_t)(spent > 0 ? spent : 0);
+    if (b->rate_ppm == 0)
+        return 0;
+    /* earned since the last point; an idle hour would overflow, and earns the burst */
+    if (elapsed > 10 * (int64_t)1000000000)
+        b->tokens_ns = b->burst_ns;
+    else
+        b->tokens_ns += elapsed * b->rate_ppm / 1000000;
+    if (b->tokens_ns > b->burst_ns)
+        b->tokens_ns = b->burst_ns;
+    b->tokens_ns -= spent;
+    return b->tokens_ns >= 0 ? 0 : -b->tokens_ns * 1000000 / b->rate_ppm;
+}
+
+/*  Sleeps `wait` ns; the sleep itself earns the debt back at the next account.
+    Async-signal-safe. */
+static void budget_sleep(budget_t *b, int64_t wait)
+{
+    if (wait <= 0)
+        return;
+    struct timespec d = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &d, &d) == EINTR)
+        ;
+    b->throttled_ns += (uint64_t)wait;
+}
+
+static void on_point(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    if (tl_budget) {
+        tl_budget->points++;
+        budget_sleep(tl_budget, budget_account(tl_budget));
+    }
+    errno = saved;
+}
+
+static pthread_once_t handler_once = PTHREAD_ONCE_INIT;
+static int handler_rc = -1;
+
+static void install_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_point;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    handler_rc = sigaction(SIG_POINT, &sa, NULL);
+}
+
+/*  The worker's timer, firing SIG_POINT at this thread only. */
+static int make_timer(timer_t *timer)
+{
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIG_POINT;
+    sev.sigev_notify_thread_id = gettid();
+    if (timer_create(CLOCK_MONOTONIC, &sev, timer) != 0)
+        return -1;
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, SIG_POINT);
+    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+    return 0;
+}
+
+static void arm(timer_t timer, unsigned slice_us)
+{
+    long ns = (long)(slice_us % 1000000) * 1000;
+    struct itimerspec it = {{slice_us / 1000000, ns}, {slice_us / 1000000, ns}};
+    timer_settime(timer, 0, &it, NULL);
+}
 
 static bool ring_init(ring_t *r, size_t cap)
 {
@@ -107,12 +225,44 @@ static void run_job(collab_hash_job_t *job)
     job->password_len = 0;
 }
 
+/*  Moves the job's figures into the pool's counters, with the handler kept out (the timer
+    is disarmed, but a signal may still be pending). Called with mu held. */
+static void collect(collab_hasher_t *self, budget_t *b)
+{
+    sigset_t one, old;
+    sigemptyset(&one);
+    sigaddset(&one, SIG_POINT);
+    pthread_sigmask(SIG_BLOCK, &one, &old);
+    self->stats.jobs++;
+    self->stats.cpu_ns += b->job_cpu_ns;
+    self->stats.throttled_ns += b->throttled_ns;
+    self->stats.points += b->points;
+    b->job_cpu_ns = b->throttled_ns = b->points = 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void *worker(void *arg)
 {
     collab_hasher_t *self = arg;
-    lower_priority(self->nice_delta);
+    const collab_hasher_opts_t *o = &self->opts;
+    budget_t b = {.burst_ns = (int64_t)COLLAB_HASHER_BURST_MS * 1000000};
+    if (o->budget_ms) {
+        b.rate_ppm = (int64_t)o->budget_ms * 1000 / o->threads;
+        if (b.rate_ppm >= 1000000) /* a CPU or more per worker: never binds */
+            b.rate_ppm = 0;
+        else if (b.rate_ppm == 0)
+            b.rate_ppm = 1;
+    }
+    b.tokens_ns = b.burst_ns;
+    b.wall_ns = clock_ns(CLOCK_MONOTONIC);
+    timer_t timer;
+    lower_priority(o->nice_delta);
+    bool ok = !o->slice_us || make_timer(&timer) == 0;
+    tl_budget = &b;
     pthread_mutex_lock(&self->mu);
-    for (;;) {
+    ok ? self->ready++ : self->failed++;
+    pthread_cond_broadcast(&self->started);
+    for (; ok;) {
         while (!self->stop && self->pending.count == 0)
             pthread_cond_wait(&self->wake, &self->mu);
         if (self->stop)
@@ -120,21 +270,39 @@ static void *worker(void *arg)
         collab_hash_job_t *job = ring_pop(&self->pending);
         self->running++;
         pthread_mutex_unlock(&self->mu);
+        b.cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID); /* the wait was not hashing */
+        if (o->slice_us)
+            arm(timer, o->slice_us);
         run_job(job);
+        if (o->slice_us)
+            arm(timer, 0);
+        int64_t debt = budget_account(&b); /* the job's tail */
         pthread_mutex_lock(&self->mu);
+        collect(self, &b);
         self->running--;
         ring_push(&self->finished, job);
         uint64_t one = 1;
         /* cannot fail: the counter stays far below its limit of 2^64-2 */
         ssize_t n = write(self->efd, &one, sizeof one);
         (void)n;
+        if (debt > 0) { /* slept off before the next job, with the result delivered */
+            pthread_mutex_unlock(&self->mu);
+            budget_sleep(&b, debt);
+            pthread_mutex_lock(&self->mu);
+            self->stats.throttled_ns += b.throttled_ns;
+            b.throttled_ns = 0;
+        }
     }
     pthread_mutex_unlock(&self->mu);
+    tl_budget = NULL;
+    if (ok && o->slice_us)
+        timer_delete(timer);
     return NULL;
 }
 
-/*  Workers block every signal, so that signals reach the event loop's thread and interrupt
-    its poll, as the broker's shutdown handling expects. */
+/*  Workers block every signal but their own timer's, so that signals reach the event
+    loop's thread and interrupt its poll, as the broker's shutdown handling expects. Waits
+    until every worker has set itself up; fails when one could not (no timer). */
 static int start_workers(collab_hasher_t *self, unsigned threads)
 {
     sigset_t all, old;
@@ -148,18 +316,26 @@ static int start_workers(collab_hasher_t *self, unsigned threads)
             self->threads++;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_mutex_lock(&self->mu);
+    while (self->ready + self->failed < self->threads)
+        pthread_cond_wait(&self->started, &self->mu);
+    if (self->failed)
+        rc = -1;
+    pthread_mutex_unlock(&self->mu);
     return rc;
 }
 
-collab_hasher_t *collab_hasher_new(unsigned threads, unsigned queue_max, int nice_delta)
+collab_hasher_t *collab_hasher_new(const collab_hasher_opts_t *opts)
 {
-    if (threads == 0 || queue_max == 0 || sodium_init() < 0)
+    if (!opts || opts->threads == 0 || opts->queue_max == 0 || sodium_init() < 0)
+        return NULL;
+    if (opts->slice_us && (pthread_once(&handler_once, install_handler) != 0 || handler_rc != 0))
         return NULL;
     collab_hasher_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->efd = -1;
-    self->nice_delta = nice_delta;
+    self->opts = *opts;
     if (pthread_mutex_init(&self->mu, NULL) != 0) {
         free(self);
         return NULL;
@@ -169,12 +345,18 @@ collab_hasher_t *collab_hasher_new(unsigned threads, unsigned queue_max, int nic
         free(self);
         return NULL;
     }
+    if (pthread_cond_init(&self->started, NULL) != 0) {
+        pthread_cond_destroy(&self->wake);
+        pthread_mutex_destroy(&self->mu);
+        free(self);
+        return NULL;
+    }
     self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    self->tids = calloc(threads, sizeof *self->tids);
-    if (self->efd < 0 || !self->tids || !ring_init(&self->pending, queue_max) ||
-        !ring_init(&self->finished, (size_t)queue_max + threads))
+    self->tids = calloc(opts->threads, sizeof *self->tids);
+    if (self->efd < 0 || !self->tids || !ring_init(&self->pending, opts->queue_max) ||
+        !ring_init(&self->finished, (size_t)opts->queue_max + opts->threads))
         goto fail;
-    if (start_workers(self, threads) != 0)
+    if (start_workers(self, opts->threads) != 0)
         goto fail;
     return self;
 fail:
@@ -199,6 +381,7 @@ void collab_hasher_destroy(collab_hasher_t **self_p)
     ring_drain(&self->finished);
     if (self->efd >= 0)
         close(self->efd);
+    pthread_cond_destroy(&self->started);
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->mu);
     free(self->tids);
@@ -243,4 +426,11 @@ collab_hash_job_t *collab_hasher_take(collab_hasher_t *self)
 int collab_hasher_fd(const collab_hasher_t *self)
 {
     return self->efd;
+}
+
+void collab_hasher_stats(collab_hasher_t *self, collab_hasher_stats_t *out)
+{
+    pthread_mutex_lock(&self->mu);
+    *out = self->stats;
+    pthread_mutex_unlock(&self->mu);
 }

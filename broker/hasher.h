@@ -1,6 +1,17 @@
 /*  hasher.h: a small pool of threads that verify and create password hashes off the
-    broker's event loop, at a lower scheduling priority, so a bcrypt-12 login (about 0.2 s)
-    delays no other request. The loop submits jobs and polls a file descriptor for results. */
+    broker's event loop, so that a bcrypt-12 login (about 0.2 s of CPU) delays no other
+    request. The loop submits jobs and polls a file descriptor for results.
+
+    Three things keep a login storm off the bus, on any scheduler (bench/README.md, "The
+    login storm", has the measurements):
+    - the workers run at a lower priority (SCHED_BATCH, `nice_delta` higher);
+    - preemption points: while a worker hashes, a timer interrupts it every `slice_us` of
+      wall time, so a waiting thread of the loop gets the CPU within that time. Without
+      them a kernel that defers preemption to its tick (PREEMPT_LAZY, HZ=250) let the loop
+      wait up to 4 ms behind a hash, whatever the priorities;
+    - a CPU budget: the workers together spend at most `budget_ms` of their own CPU time
+      (CLOCK_THREAD_CPUTIME_ID) per second on hashing, a token bucket per worker checked at
+      each preemption point; a worker over it sleeps until it is back in budget. */
 #ifndef COLLAB_HASHER_H
 #define COLLAB_HASHER_H
 
@@ -12,9 +23,31 @@
 
 typedef struct collab_hasher collab_hasher_t;
 
-/*  Starts `threads` workers at `nice_delta` lower priority; at most queue_max jobs wait.
-    Returns NULL on failure. */
-collab_hasher_t *collab_hasher_new(unsigned threads, unsigned queue_max, int nice_delta);
+typedef struct {
+    unsigned threads;   /* workers, at least one */
+    unsigned queue_max; /* jobs waiting at most, at least one */
+    int nice_delta;     /* how much lower the workers' priority is */
+    unsigned budget_ms; /* hashing CPU ms per second, all workers together; 0: no budget */
+    unsigned slice_us;  /* preemption points' interval while hashing; 0: none */
+} collab_hasher_opts_t;
+
+/*  A worker's bucket holds at most this much CPU time, so one login on a quiet broker
+    (a bcrypt-12 hash) runs at full speed. */
+#define COLLAB_HASHER_BURST_MS 250
+
+/*  What the workers have done since the start, for tests and figures. */
+typedef struct {
+    uint64_t jobs;         /* jobs run to the end */
+    uint64_t cpu_ns;       /* the workers' CPU time in those jobs */
+    uint64_t throttled_ns; /* time they slept to stay in budget */
+    uint64_t points;       /* preemption points taken */
+} collab_hasher_stats_t;
+
+/*  Starts the workers. Returns NULL on failure (bad options, no timer, no thread). */
+collab_hasher_t *collab_hasher_new(const collab_hasher_opts_t *opts);
+
+/*  Copies the counters. */
+void collab_hasher_stats(collab_hasher_t *self, collab_hasher_stats_t *out);
 
 /*  Stops the workers (jobs not started are returned as COLLAB_E_BUSY and freed along with
     their results). NULL-safe, nulls *self_p. */

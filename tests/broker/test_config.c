@@ -66,6 +66,8 @@ static void test_defaults(void)
     CHECK_EQ_INT(c.event_retention, 1000);
     CHECK_EQ_INT(c.hash_threads, 0);
     CHECK_EQ_INT(c.hash_queue_max, 256);
+    CHECK_EQ_INT(c.hash_budget_ms, 0);
+    CHECK_EQ_INT(c.hash_slice_us, 500);
     CHECK_EQ_INT(c.batch_max, 256);
     CHECK_EQ_INT(c.activity_flush_s, 5);
     CHECK_EQ_INT(c.stats_interval_s, 60);

@@ -1,6 +1,7 @@
 /*  test_hasher.c: the password-hashing pool. Verify and create jobs, many jobs over several
     threads each returned exactly once, the level-triggered descriptor, the queue bound,
-    destruction with work outstanding, the workers' lowered priority and signal mask. */
+    destruction with work outstanding, the workers' lowered priority and signal mask, the
+    preemption points and the CPU budget. */
 #include "creds.h"
 #include "collab_clock.h"
 #include "hasher.h"
@@ -62,6 +63,31 @@ static collab_hash_job_t *new_job(collab_hash_op_t op, const char *hash, const c
     return job;
 }
 
+/*  A pool with preemption points every 500 us and no budget. */
+static collab_hasher_t *pool(unsigned threads, unsigned queue_max, int nice_delta)
+{
+    collab_hasher_opts_t o = {threads, queue_max, nice_delta, 0, 500};
+    return collab_hasher_new(&o);
+}
+
+/*  Runs n verifications of `hash` one after another through h; returns the wall time in
+    ms, or -1 when one failed. */
+static double run_verifies(collab_hasher_t *h, const char *hash, int n)
+{
+    double t0 = now_ms();
+    for (int i = 0; i < n; i++) {
+        collab_hash_job_t *j = new_job(COLLAB_HASH_VERIFY, hash, "correct horse", NULL);
+        if (!CHECK(collab_hasher_submit(h, &j) == 0))
+            return -1;
+        j = wait_job(h, WAIT_MS);
+        int rc = j ? j->result : -1;
+        free(j);
+        if (!CHECK(rc == 0))
+            return -1;
+    }
+    return now_ms() - t0;
+}
+
 static bool all_zero(const void *p, size_t n)
 {
     const uint8_t *b = p;
@@ -73,7 +99,7 @@ static bool all_zero(const void *p, size_t n)
 
 static void test_verify(void)
 {
-    collab_hasher_t *h = collab_hasher_new(2, 8, 0);
+    collab_hasher_t *h = pool(2, 8, 0);
     if (!CHECK(h))
         return;
     int right = 1, wrong = 2;
@@ -113,7 +139,7 @@ static void test_verify(void)
 
 static void test_create_then_verify(void)
 {
-    collab_hasher_t *h = collab_hasher_new(1, 4, 0);
+    collab_hasher_t *h = pool(1, 4, 0);
     if (!CHECK(h))
         return;
     static const struct {
@@ -165,7 +191,7 @@ static void test_many_jobs(void)
     static int returned[N];
     static int index_of[N];
     memset(returned, 0, sizeof returned);
-    collab_hasher_t *h = collab_hasher_new(4, 16, 0);
+    collab_hasher_t *h = pool(4, 16, 0);
     if (!CHECK(h))
         return;
     int submitted = 0, received = 0, busy = 0;
@@ -210,7 +236,7 @@ static void test_many_jobs(void)
 static void test_fd_level_triggered(void)
 {
     enum { N = 12 };
-    collab_hasher_t *h = collab_hasher_new(3, N, 0);
+    collab_hasher_t *h = pool(3, N, 0);
     if (!CHECK(h))
         return;
     int fd = collab_hasher_fd(h);
@@ -242,7 +268,7 @@ static void test_fd_level_triggered(void)
 static void test_queue_bound(void)
 {
     /* one slow worker, two waiting slots: the third or fourth submission is refused */
-    collab_hasher_t *h = collab_hasher_new(1, 2, 0);
+    collab_hasher_t *h = pool(1, 2, 0);
     if (!CHECK(h))
         return;
     char slow[COLLAB_HASH_MAX];
@@ -269,7 +295,7 @@ static void test_queue_bound(void)
 
     /* results not taken count too: with one worker and one slot, a finished result plus a
        submitted job fill the pool, whatever the worker is doing */
-    h = collab_hasher_new(1, 1, 0);
+    h = pool(1, 1, 0);
     if (!CHECK(h))
         return;
     j = new_job(COLLAB_HASH_VERIFY, "x", "pw", NULL);
@@ -294,7 +320,7 @@ static void test_queue_bound(void)
 static void test_destroy_with_work(void)
 {
     /* jobs waiting, one running, results untaken: destroy frees them all (ASan checks) */
-    collab_hasher_t *h = collab_hasher_new(1, 16, 0);
+    collab_hasher_t *h = pool(1, 16, 0);
     if (!CHECK(h))
         return;
     char slow[COLLAB_HASH_MAX];
@@ -308,7 +334,7 @@ static void test_destroy_with_work(void)
     CHECK(h == NULL);
     fprintf(stderr, "test_hasher: destroy with 16 jobs queued took %.1f ms\n", now_ms() - t0);
 
-    h = collab_hasher_new(2, 4, 0);
+    h = pool(2, 4, 0);
     if (!CHECK(h))
         return;
     for (int i = 0; i < 4; i++) {
@@ -318,14 +344,86 @@ static void test_destroy_with_work(void)
     CHECK_EQ_INT(readable(collab_hasher_fd(h), WAIT_MS), 1);
     collab_hasher_destroy(&h);
 
-    CHECK(collab_hasher_new(0, 4, 0) == NULL);
-    CHECK(collab_hasher_new(1, 0, 0) == NULL);
+    CHECK(pool(0, 4, 0) == NULL);
+    CHECK(pool(1, 0, 0) == NULL);
+    CHECK(collab_hasher_new(NULL) == NULL);
+}
+
+/*  While a worker hashes, its timer interrupts it every slice; with no slice, never. */
+static void test_preemption_points(void)
+{
+    char hash10[COLLAB_HASH_MAX];
+    if (!CHECK(collab_password_hash("correct horse", 13, "bcrypt", 10, hash10, sizeof hash10) == 0))
+        return;
+    collab_hasher_opts_t o = {.threads = 1, .queue_max = 4, .slice_us = 1000};
+    collab_hasher_t *h = collab_hasher_new(&o);
+    if (!CHECK(h))
+        return;
+    double ms = run_verifies(h, hash10, 2);
+    collab_hasher_stats_t st;
+    collab_hasher_stats(h, &st);
+    collab_hasher_destroy(&h);
+    CHECK_EQ_INT((int)st.jobs, 2);
+    CHECK(st.cpu_ns > 0);
+    /* a cost-10 hash takes tens of ms: at least a point per 4 ms of the hashing's CPU time
+       (the timer counts wall time, which is at least as long) */
+    fprintf(stderr, "test_hasher: 2 hashes, %.1f ms, %.1f ms of CPU, %llu points\n", ms,
+            (double)st.cpu_ns / 1e6, (unsigned long long)st.points);
+    CHECK(st.points >= st.cpu_ns / 4000000);
+    CHECK(st.points >= 5);
+    CHECK_EQ_INT((int)st.throttled_ns, 0); /* no budget */
+
+    o.slice_us = 0;
+    h = collab_hasher_new(&o);
+    if (!CHECK(h))
+        return;
+    CHECK(run_verifies(h, hash10, 1) > 0);
+    collab_hasher_stats(h, &st);
+    collab_hasher_destroy(&h);
+    CHECK_EQ_INT((int)st.jobs, 1);
+    CHECK_EQ_INT((int)st.points, 0);
+}
+
+/*  The workers' CPU time stays within the budget: burst + rate x wall time. */
+static void test_budget(void)
+{
+    char hash11[COLLAB_HASH_MAX];
+    if (!CHECK(collab_password_hash("correct horse", 13, "bcrypt", 11, hash11, sizeof hash11) == 0))
+        return;
+    /* 4 hashes of about 100 ms each, at 400 ms per second after the 250 ms burst */
+    collab_hasher_opts_t o = {.threads = 1, .queue_max = 4, .budget_ms = 400, .slice_us = 250};
+    collab_hasher_t *h = collab_hasher_new(&o);
+    if (!CHECK(h))
+        return;
+    double ms = run_verifies(h, hash11, 4);
+    collab_hasher_stats_t st;
+    collab_hasher_stats(h, &st);
+    collab_hasher_destroy(&h);
+    double cpu_ms = (double)st.cpu_ns / 1e6, slept_ms = (double)st.throttled_ns / 1e6;
+    fprintf(stderr, "test_hasher: 4 hashes at 400 ms/s: %.1f ms, %.1f ms of CPU, slept %.1f ms\n",
+            ms, cpu_ms, slept_ms);
+    CHECK_EQ_INT((int)st.jobs, 4);
+    /* the budget held: the CPU spent is within the burst plus what the wall time earned,
+       give or take one slice's overshoot */
+    CHECK(cpu_ms <= COLLAB_HASHER_BURST_MS + 0.4 * ms + 5.0);
+    if (cpu_ms > COLLAB_HASHER_BURST_MS + 20) /* it had to wait, and did */
+        CHECK(slept_ms > 0);
+
+    /* the same work with no budget never sleeps */
+    o.budget_ms = 0;
+    h = collab_hasher_new(&o);
+    if (!CHECK(h))
+        return;
+    CHECK(run_verifies(h, hash11, 2) > 0);
+    collab_hasher_stats(h, &st);
+    collab_hasher_destroy(&h);
+    CHECK_EQ_INT((int)st.throttled_ns, 0);
 }
 
 /*  Reads a thread's nice value and scheduling policy from /proc (fields 19 and 41). */
 static bool thread_sched(const char *tid, int *nice_out, int *policy_out)
 {
-    char path[128], buf[1024];
+    char path[300], buf[1024];
     snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
     FILE *f = fopen(path, "r");
     if (!f)
@@ -352,7 +450,7 @@ static bool thread_sched(const char *tid, int *nice_out, int *policy_out)
 /*  True when the thread blocks SIGINT and SIGTERM (the SigBlk mask of /proc status). */
 static bool thread_blocks_signals(const char *tid)
 {
-    char path[128], line[256];
+    char path[300], line[256];
     unsigned long long mask = 0;
     snprintf(path, sizeof path, "/proc/self/task/%s/status", tid);
     FILE *f = fopen(path, "r");
@@ -392,7 +490,7 @@ static void test_lower_priority(void)
         fprintf(stderr, "test_hasher: no /proc, priority not checked\n");
         return;
     }
-    collab_hasher_t *h = collab_hasher_new(3, 4, 5);
+    collab_hasher_t *h = pool(3, 4, 5);
     if (!CHECK(h))
         return;
     /* each worker lowers itself when it starts: poll /proc until all three have */
@@ -428,5 +526,7 @@ int main(void)
     TU_RUN(test_queue_bound);
     TU_RUN(test_destroy_with_work);
     TU_RUN(test_lower_priority);
+    TU_RUN(test_preemption_points);
+    TU_RUN(test_budget);
     return tu_exit("test_hasher");
 }
