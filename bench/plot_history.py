@@ -11,8 +11,8 @@ import csv
 import html
 import sys
 
-PANEL_W, PANEL_H, COLS = 460, 230, 2
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 34, 58
+PANEL_W, PANEL_H, COLS = 460, 240, 2
+LEFT, RIGHT, TOP, BOTTOM = 52, 12, 44, 58
 COLOURS = ["#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d35400", "#555555"]
 
 
@@ -60,7 +60,7 @@ def panel(out, ox, oy, title, p, machines):
     out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#999"/>' % (ox + LEFT, oy + TOP, w, h))
     for k in range(5):
         v = lo + (hi - lo) * k / 4
-        out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="10">%.2f</text>' % (ox + LEFT - 4, sy(v) + 3, v))
+        out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="10">%.3g</text>' % (ox + LEFT - 4, sy(v) + 3, v))
     out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#2e8b57" stroke-dasharray="5 3"/>' % (
         ox + LEFT, ox + LEFT + w, sy(p["target"]), sy(p["target"])))
     out.append('<text x="%d" y="%.1f" font-size="10" fill="#2e8b57">target %s %g</text>' % (
@@ -75,8 +75,8 @@ def panel(out, ox, oy, title, p, machines):
             tip = "%s %s %s: %s" % (r["date"], r["commit"], r["machine"], r["ratio"] or r["value"])
             out.append('<g><title>%s</title>%s</g>' % (html.escape(tip), marker(
                 machines.index(r["machine"]) % 3, sx(i), sy(r["y"]), colour)))
-        out.append('<text x="%d" y="%d" font-size="10" fill="%s">%s</text>' % (
-            ox + LEFT + 4 + 150 * si, oy + TOP + 12, colour, html.escape(setup or "default")))
+        out.append('<text x="%d" y="%d" font-size="10" fill="%s" text-anchor="end">%s</text>' % (
+            ox + PANEL_W - RIGHT - 160 * si, oy + TOP - 4, colour, html.escape(setup or "default")))
     step = max(1, len(runs) // 12)
     for i, r in enumerate(runs):
         if i % step == 0:
