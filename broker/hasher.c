@@ -1,11 +1,12 @@
 /*  hasher.c: password hashing off the event loop (see hasher.h). Workers at a lower priority
     take jobs from a bounded FIFO; finished jobs wait in a second FIFO whose non-emptiness is
     mirrored by an eventfd, so the loop can poll it level-triggered. While a worker hashes,
-    its own timer (CLOCK_MONOTONIC, delivered to that thread only) interrupts it every
+    its own timer (on the monotonic clock, delivered to that thread only) interrupts it every
     slice: the interruption is the preemption point, and its handler keeps the worker's CPU
     budget, sleeping when the worker is over it. */
 #include "hasher.h"
 
+#include "collab_clock.h"
 #include "collab_error.h"
 #include "creds.h"
 
@@ -21,22 +22,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef sigev_notify_thread_id
-#define sigev_notify_thread_id _sigev_un._tid
-#endif
-
 /*  The preemption points' signal, delivered to one worker by its own timer. */
 #define SIG_POINT (SIGRTMIN + 4)
 
 /*  A worker's CPU budget, a token bucket of CPU nanoseconds. Only its worker touches it,
     from the worker's code or from the signal handler that interrupts that code. */
 typedef struct {
-    int64_t rate_ppm;     /* CPU time earned per wall time, in millionths; 0: no budget */
-    int64_t burst_ns;     /* the bucket's size */
-    int64_t tokens_ns;    /* may go negative: the worker then sleeps it off */
-    int64_t wall_ns;      /* CLOCK_MONOTONIC at the last point */
-    int64_t cpu_ns;       /* the thread's CPU clock at the last point */
-    uint64_t job_cpu_ns;  /* the running job's CPU time so far */
+    int64_t rate_ppm;    /* CPU time earned per wall time, in millionths; 0: no budget */
+    int64_t burst_ns;    /* the bucket's size */
+    int64_t tokens_ns;   /* may go negative: the worker then sleeps it off */
+    int64_t wall_ns;     /* CLOCK_MONOTONIC at the last point */
+    int64_t cpu_ns;      /* the thread's CPU clock at the last point */
+    uint64_t job_cpu_ns; /* the running job's CPU time so far */
     uint64_t throttled_ns;
     uint64_t points;
 } budget_t;
@@ -58,17 +55,18 @@ struct collab_hasher {
     bool stop;
     int efd; /* readable exactly while `finished` is non-empty */
     collab_hasher_opts_t opts;
-    unsigned threads;               /* started */
-    unsigned ready, failed;         /* workers that set themselves up, or could not */
-    pthread_cond_t started;         /* ready or failed moved */
+    unsigned threads;       /* started */
+    unsigned ready, failed; /* workers that set themselves up, or could not */
+    pthread_cond_t started; /* ready or failed moved */
     pthread_t *tids;
-    collab_hasher_stats_t stats;    /* under mu */
+    collab_hasher_stats_t stats; /* under mu */
 };
 
-static int64_t clock_ns(clockid_t clock)
+/*  The calling thread's CPU time. Async-signal-safe. */
+static int64_t thread_cpu_ns(void)
 {
     struct timespec t;
-    clock_gettime(clock, &t);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
@@ -76,7 +74,7 @@ static int64_t clock_ns(clockid_t clock)
     sleep to be back in budget (ns, 0 when in budget). Async-signal-safe. */
 static int64_t budget_account(budget_t *b)
 {
-    int64_t wall = clock_ns(CLOCK_MONOTONIC), cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    int64_t wall = collab_mono_ns(), cpu = thread_cpu_ns();
     int64_t spent = cpu - b->cpu_ns, elapsed = wall - b->wall_ns;
     b->cpu_ns = cpu;
     b->wall_ns = wall;
@@ -100,9 +98,7 @@ static void budget_sleep(budget_t *b, int64_t wait)
 {
     if (wait <= 0)
         return;
-    struct timespec d = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &d, &d) == EINTR)
-        ;
+    collab_mono_sleep_ns(wait);
     b->throttled_ns += (uint64_t)wait;
 }
 
@@ -133,12 +129,7 @@ static void install_handler(void)
 /*  The worker's timer, firing SIG_POINT at this thread only. */
 static int make_timer(timer_t *timer)
 {
-    struct sigevent sev;
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = SIG_POINT;
-    sev.sigev_notify_thread_id = gettid();
-    if (timer_create(CLOCK_MONOTONIC, &sev, timer) != 0)
+    if (collab_mono_thread_timer(timer, SIG_POINT) != 0)
         return -1;
     sigset_t one;
     sigemptyset(&one);
@@ -254,7 +245,7 @@ static void *worker(void *arg)
             b.rate_ppm = 1;
     }
     b.tokens_ns = b.burst_ns;
-    b.wall_ns = clock_ns(CLOCK_MONOTONIC);
+    b.wall_ns = collab_mono_ns();
     timer_t timer;
     lower_priority(o->nice_delta);
     bool ok = !o->slice_us || make_timer(&timer) == 0;
@@ -270,7 +261,7 @@ static void *worker(void *arg)
         collab_hash_job_t *job = ring_pop(&self->pending);
         self->running++;
         pthread_mutex_unlock(&self->mu);
-        b.cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID); /* the wait was not hashing */
+        b.cpu_ns = thread_cpu_ns(); /* the wait was not hashing */
         if (o->slice_us)
             arm(timer, o->slice_us);
         run_job(job);
