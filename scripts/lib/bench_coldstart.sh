@@ -14,6 +14,7 @@
 # projects; events = the event log. With /proc/sys/vm/drop_caches writable, one more start
 # after dropping the page cache (a broker started after the machine booted); COLD_DROP=0
 # skips it (the page cache is the whole machine's: a test run must not drop it).
+# COLD_CREDS=FILE reuses a credentials file made before (the 10,000 hashes take about 100 s).
 # Results: $TMP/coldfill.res, $TMP/coldstart.res, $TMP/coldstart-cold.res, $TMP/colddisk.res.
 
 COLD_AGENTS=${COLD_AGENTS:-10000} COLD_TASKS=${COLD_TASKS:-100000}
@@ -22,6 +23,8 @@ COLDFILL=$B/bench/coldfill COLDSTART=$B/bench/coldstart
 
 cold_creds() {
   local dir=$TMP/cold/creds
+  # COLD_CREDS=FILE: a file made so before (--keep leaves it in TMP/cold), for reruns
+  if [ -n "${COLD_CREDS:-}" ]; then cp "$COLD_CREDS" "$TMP/cold/creds.json"; return; fi
   rm -rf "$dir"; mkdir -p "$dir"
   echo "$PW" | "$PASSWD" --cost 4 --role coordinator bench-coord >"$dir/c.json"
   # batches of 200 per shell: one collab-passwd each, as gen_creds does, without a shell each
