@@ -84,6 +84,12 @@ scen_coldstart() {
   fi
 }
 
+# cold_row SCENARIO FIGURE VALUE TEXT: a reported figure (no target); none is a failure
+cold_row() {
+  ROWS+=("| $1 | $2 | ${3:--} | $4 | - | - | ${3:+reported}${3:-**ERROR** (no figure)} |")
+  [ -n "$3" ] || FAILED=1
+}
+
 # cold_report: the table's rows and notes
 cold_report() {
   local scen="cold start: $COLD_TASKS tasks, $COLD_EVENTS events, $COLD_AGENTS agents"
@@ -92,9 +98,12 @@ cold_report() {
   listen=$(awk -v v="$(get coldstart median listen_ms)" 'BEGIN { if (v != "") printf "%.2f", v / 1000 }')
   row_abs "$scen" "exec to the first answered request (s), median of $COLD_RUNS" "$first" \
     "exec to listening: $listen s" "<=" 5
-  ROWS+=("| $scen | broker VmRSS after loading (KiB) | $(get coldstart median rss_kb) | VmHWM $(get coldstart median hwm_kb) KiB | - | - | reported |")
-  ROWS+=("| $scen | bytes on disk per task | $(get colddisk disk per_task) | $(get colddisk disk task_bytes) B for $COLD_TASKS tasks and their projects | - | - | reported |")
-  ROWS+=("| $scen | bytes on disk per event | $(get colddisk disk per_event) | $(get colddisk disk event_bytes) B for $(get coldfill fill events) events | - | - | reported |")
+  cold_row "$scen" "broker VmRSS after loading (KiB)" "$(get coldstart median rss_kb)" \
+    "VmHWM $(get coldstart median hwm_kb) KiB"
+  cold_row "$scen" "bytes on disk per task" "$(get colddisk disk per_task)" \
+    "$(get colddisk disk task_bytes) B for $COLD_TASKS tasks and their projects"
+  cold_row "$scen" "bytes on disk per event" "$(get colddisk disk per_event)" \
+    "$(get colddisk disk event_bytes) B for $(get coldfill fill events) events"
   local runs; runs=$(for i in $(seq "$COLD_RUNS"); do printf '%s/%s ms ' "$(get coldstart "run$i" listen_ms)" "$(get coldstart "run$i" first_ms)"; done)
   NOTES+=("Cold start: the state (bench/coldfill, through the broker's store module) holds $(get coldfill fill agents) agents with one session each, $(get coldfill fill projects) projects, $(get coldfill fill tasks) tasks and $(get coldfill fill events) retained events ($(get coldfill fill retention) per agent, each stream full: the broker runs with --set events.retention=$(get coldfill fill retention)); the credentials took ${COLD_CREDS_S:-?} s (collab-passwd, cost 4), the state $(get coldfill fill seconds) s. Starts (listening/first answer): ${runs}with the page cache warm (the file just written).")
   [ -s "$TMP/coldstart-cold.res" ] &&
