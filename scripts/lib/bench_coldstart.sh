@@ -49,7 +49,7 @@ cold_disk() {
       END {
         tasks = b["tasks"] + b["tasks_project"] + b["projects"]; events = b["event_log"]
         agents = b["agents"] + b["sqlite_autoindex_agents_1"] + b["sessions"] + b["sqlite_autoindex_sessions_1"]
-        printf "result scenario=colddisk phase=disk file_bytes=%d wal_bytes=%d task_bytes=%d event_bytes=%d agent_bytes=%d per_task=%.0f per_event=%.0f\n",
+        printf "result scenario=colddisk phase=disk file_bytes=%.0f wal_bytes=%.0f task_bytes=%.0f event_bytes=%.0f agent_bytes=%.0f per_task=%.0f per_event=%.0f\n",
           size, wal, tasks, events, agents, t ? tasks / t : 0, e ? events / e : 0 }' >"$TMP/colddisk.res"
 }
 
@@ -86,8 +86,11 @@ scen_coldstart() {
 
 # cold_row SCENARIO FIGURE VALUE TEXT: a reported figure (no target); none is a failure
 cold_row() {
-  ROWS+=("| $1 | $2 | ${3:--} | $4 | - | - | ${3:+reported}${3:-**ERROR** (no figure)} |")
-  [ -n "$3" ] || FAILED=1
+  if [ -n "$3" ]; then
+    ROWS+=("| $1 | $2 | $3 | $4 | - | - | reported |")
+  else
+    ROWS+=("| $1 | $2 | - | $4 | - | - | **ERROR** (no figure) |"); FAILED=1
+  fi
 }
 
 # cold_report: the table's rows and notes
