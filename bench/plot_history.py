@@ -29,8 +29,8 @@ def load(path):
     panels = {}
     for r in rows:
         ratio, target = number(r["ratio"]), r["target"].split()
-        if ratio is None and r["figure"].startswith("broker RSS growth"):
-            ratio = number(r["value"])  # an absolute target: the value itself
+        if ratio is None:
+            ratio = number(r["value"])  # an absolute target (row_abs): the value itself
         if ratio is None or len(target) != 2 or number(target[1]) is None:
             continue
         key = (r["scenario"], r["figure"])

@@ -15,9 +15,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CREDS_FILE_MAX   (1024 * 1024)
 #define CREDS_AGENTS_MAX 10000
-#define BCRYPT_LEN       60
+/*  Room for CREDS_AGENTS_MAX entries of the longest fields (id 64, hash 128, key 64 bytes,
+    their names and some indentation): at 1 MiB, 10,000 entries as collab-passwd writes
+    them (about 200 bytes each) did not fit, so the agent limit could not be reached. */
+#define CREDS_ENTRY_MAX 800
+#define CREDS_FILE_MAX  (CREDS_AGENTS_MAX * CREDS_ENTRY_MAX)
+#define BCRYPT_LEN      60
 
 struct collab_creds {
     collab_agent_t *agents;

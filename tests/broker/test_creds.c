@@ -217,8 +217,8 @@ static void test_limits_and_io(void)
     unlink(path);
     free(big);
 
-    /* over 1 MiB */
-    size_t huge = 1024 * 1024 + 1;
+    /* over 8,000,000 bytes (10,000 entries of 800) */
+    size_t huge = 8000000 + 1;
     char *pad = malloc(huge);
     if (CHECK(pad != NULL)) {
         memset(pad, ' ', huge);
