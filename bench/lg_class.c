@@ -256,18 +256,13 @@ static int rounds_until(class_t *r, uint64_t end_ns)
 /* ---------------------------------------------------------------------------------------
    Setup */
 
-static int open_agents(class_t *r)
+static int open_agents(class_t *r, double *connect_s)
 {
     r->agents = calloc(r->n, sizeof *r->agents);
     if (!r->agents)
         return -1;
-    for (size_t i = 0; i < r->n; i++)
-        if (lg_conn_open(&r->agents[i], r->b->ctx, r->b->endpoint, &r->b->curve, 1) != 0) {
-            fprintf(stderr, "loadgen: connection %zu of %zu to %s: %s\n", i + 1, r->n,
-                    r->b->endpoint, zmq_strerror(zmq_errno()));
-            return -1;
-        }
-    return 0;
+    return lg_many_open(r->agents, r->n, r->b->ctx, r->b->endpoint, &r->b->curve, JOIN_TIMEOUT_MS,
+                        connect_s);
 }
 
 /*  Reads the class's agents from the credentials (or makes up their names against echo). */
@@ -331,7 +326,8 @@ static int join(class_t *r, lg_hist_t *h)
                         .timeout_ms = JOIN_TIMEOUT_MS};
     lg_mark(b, &m0);
     double hash0 = b->npids ? lg_proc_niced_cpu(b->pids[0]) : 0;
-    if (open_agents(r) != 0)
+    double connect_s = 0;
+    if (open_agents(r, &connect_s) != 0)
         return -1;
     for (size_t i = 0; b->echo && i < r->n; i++)
         lg_become(b, &r->agents[i], r->keys[i].id, b->password);
@@ -345,11 +341,12 @@ static int join(class_t *r, lg_hist_t *h)
     double all_s = st.last_ns > st.first_ns ? (double)(st.last_ns - st.first_ns) / 1e9 : 0;
     long grown = m1.p0.rss_kb - m0.p0.rss_kb;
     printf("result scenario=class label=%s phase=join mode=%s agents=%zu joined=%llu errors=%llu "
-           "last_error=%s retries=%llu window=%u login_s=%.3f all_s=%.3f hash_cpu_s=%.2f "
+           "last_error=%s retries=%llu window=%u connect_s=%.3f login_s=%.3f all_s=%.3f "
+           "hash_cpu_s=%.2f "
            "hash_cpu_per_s=%.3f rss_before_kb=%ld rss_after_kb=%ld bytes_per_agent=%.0f\n",
            b->label, b->echo ? "echo" : "broker", r->n, (unsigned long long)st.done,
            (unsigned long long)st.errors, st.last_error ? collab_errname(st.last_error) : "none",
-           (unsigned long long)st.retries, o.window, login_s, all_s, hash1 - hash0,
+           (unsigned long long)st.retries, o.window, connect_s, login_s, all_s, hash1 - hash0,
            login_s > 0 ? (hash1 - hash0) / login_s : 0.0, m0.p0.rss_kb, m1.p0.rss_kb,
            (double)grown * 1024.0 / (double)r->n);
     fflush(stdout);

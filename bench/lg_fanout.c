@@ -192,12 +192,9 @@ static int fan_setup(fan_t *r)
     r->items = calloc(r->n + 1, sizeof *r->items);
     if (!r->obs || !r->next_seq || !r->pending || !r->items)
         return -1;
-    for (size_t i = 0; i < r->n; i++)
-        if (lg_conn_open(&r->obs[i], b->ctx, b->endpoint, &b->curve, 1) != 0) {
-            fprintf(stderr, "loadgen: observer %zu of %zu cannot connect to %s\n", i + 1, r->n,
-                    b->endpoint);
-            return -1;
-        }
+    double connect_s;
+    if (lg_many_open(r->obs, r->n, b->ctx, b->endpoint, &b->curve, JOIN_TIMEOUT_MS, &connect_s))
+        return -1;
     if (lg_conn_open(&r->creator, b->ctx, b->endpoint, &b->curve, 1) != 0 ||
         lg_become(b, &r->creator, "bench-coord", b->password) != 0)
         return -1;
@@ -212,6 +209,12 @@ static int fan_setup(fan_t *r)
     lg_mark(b, &m);
     int rc = lg_many_run(r->obs, r->n, r->keys, &o, &r->h[H_JOIN], &st);
     lg_report(b, "logins", r->obs, (unsigned)r->n, &r->h[H_JOIN], &m);
+    printf("result scenario=fanout label=%s phase=join mode=broker observers=%zu joined=%llu "
+           "errors=%llu retries=%llu connect_s=%.3f all_s=%.3f\n",
+           b->label, r->n, (unsigned long long)st.done, (unsigned long long)st.errors,
+           (unsigned long long)st.retries, connect_s,
+           st.last_ns > st.first_ns ? (double)(st.last_ns - st.first_ns) / 1e9 : 0.0);
+    fflush(stdout);
     if (rc)
         fprintf(stderr, "loadgen: %llu of %zu observers logged in and subscribed (last error %s)\n",
                 (unsigned long long)st.done, r->n,

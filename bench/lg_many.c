@@ -309,3 +309,43 @@ uint64_t lg_many_sweep(lg_conn_t *cs, size_t n, size_t skip)
     zmq_msg_close(&msg);
     return events;
 }
+
+int lg_many_open(lg_conn_t *cs, size_t n, void *ctx, const char *endpoint, const lg_curve_t *curve,
+                 int timeout_ms, double *connect_s)
+{
+    uint64_t t0 = (uint64_t)collab_mono_ns(), deadline = t0 + (uint64_t)timeout_ms * 1000000u;
+    *connect_s = 0;
+    for (size_t i = 0; i < n; i++)
+        if (lg_conn_open_opts(&cs[i], ctx, endpoint, curve, 1, true) != 0) {
+            fprintf(stderr, "loadgen: connection %zu of %zu to %s: %s\n", i + 1, n, endpoint,
+                    zmq_strerror(zmq_errno()));
+            return -1;
+        }
+    zmq_pollitem_t *items = calloc(n ? n : 1, sizeof *items);
+    size_t *down = calloc(n ? n : 1, sizeof *down), ndown = n;
+    int rc = items && down ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        down[i] = i;
+    while (rc == 0 && ndown > 0) {
+        uint64_t now = (uint64_t)collab_mono_ns();
+        if (now >= deadline) {
+            fprintf(stderr, "loadgen: %zu of %zu connections to %s still down after %d ms\n", ndown,
+                    n, endpoint, timeout_ms);
+            rc = -1;
+            break;
+        }
+        for (size_t k = 0; k < ndown; k++)
+            items[k] = (zmq_pollitem_t){cs[down[k]].sock, 0, ZMQ_POLLOUT, 0};
+        if (zmq_poll(items, (int)ndown, 100) < 0 && errno != EINTR)
+            rc = -1;
+        size_t kept = 0;
+        for (size_t k = 0; rc == 0 && k < ndown; k++)
+            if (!(items[k].revents & ZMQ_POLLOUT))
+                down[kept++] = down[k];
+        ndown = rc == 0 ? kept : ndown;
+    }
+    *connect_s = (double)((uint64_t)collab_mono_ns() - t0) / 1e9;
+    free(items);
+    free(down);
+    return rc;
+}

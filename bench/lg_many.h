@@ -54,6 +54,14 @@ typedef struct {
 int lg_many_run(lg_conn_t *cs, size_t n, const lg_agent_key_t *keys, const lg_many_opts_t *opts,
                 lg_hist_t *hist, lg_many_stats_t *st);
 
+/*  Opens n connections to endpoint into cs[0..n) (zeroed by the caller), with
+    ZMQ_IMMEDIATE, and waits up to timeout_ms until every one is connected (polls
+    writable). *connect_s gets the time from the first connect to the last connection up.
+    Returns 0, or -1 (a socket that cannot be made, or connections still down at the
+    deadline: they stay open, the caller closes them). */
+int lg_many_open(lg_conn_t *cs, size_t n, void *ctx, const char *endpoint, const lg_curve_t *curve,
+                 int timeout_ms, double *connect_s);
+
 /*  Reads and drops whatever waits on cs[0..n) except cs[skip] (SIZE_MAX: none), without
     waiting; each connection's events are added to its c->done. Returns the events read. */
 uint64_t lg_many_sweep(lg_conn_t *cs, size_t n, size_t skip);
