@@ -21,6 +21,8 @@
 CLASS_AGENTS=${CLASS_AGENTS:-5000} CLASS_RATE=${CLASS_RATE:-20}
 FANOUT_OBSERVERS=${FANOUT_OBSERVERS:-1000} FANOUT_EVENTS=${FANOUT_EVENTS:-200}
 CLASS_LOGIN_WINDOW=${CLASS_LOGIN_WINDOW:-128} # logins in flight, under hash.queue_max (256)
+# the class's timed window: three times --duration (15 s, 300 events to the measured agent)
+CLASS_DURATION=${CLASS_DURATION:-$(awk -v d="$DURATION" 'BEGIN { print d * 3 }')}
 MKAGENTS=$B/bench/mkagents
 
 # class_creds KIND PREFIX COUNT ROLE: makes $TMP/creds-KIND.json, gen_creds's agents and
@@ -71,7 +73,7 @@ scen_class() {
   echo "== class: $CLASS_AGENTS agents logged in and subscribed, one coordinator at $CLASS_RATE rounds/s (ulimit -n $(ulimit -n))" >&2
   # the scenario's credentials: given after start_broker's and run's own, they win
   if start_broker class-broker --credentials "$TMP/creds-class.json"; then
-    run class-broker --creds "$TMP/creds-class.json" --scenario class --agents "$CLASS_AGENTS" --rate "$CLASS_RATE" \
+    run class-broker --creds "$TMP/creds-class.json" --duration "$CLASS_DURATION" --scenario class --agents "$CLASS_AGENTS" --rate "$CLASS_RATE" \
       --login-window "$CLASS_LOGIN_WINDOW" || true
     stop_server
   else
