@@ -11,7 +11,13 @@
 int lg_conn_open(lg_conn_t *c, void *ctx, const char *endpoint, const lg_curve_t *curve,
                  unsigned window)
 {
-    int hwm = 100000, linger = 0;
+    return lg_conn_open_opts(c, ctx, endpoint, curve, window, false);
+}
+
+int lg_conn_open_opts(lg_conn_t *c, void *ctx, const char *endpoint, const lg_curve_t *curve,
+                      unsigned window, bool immediate)
+{
+    int hwm = 100000, linger = 0, imm = immediate;
     memset(c, 0, sizeof *c);
     c->window = window ? window : 1;
     c->limit = UINT64_MAX;
@@ -23,6 +29,7 @@ int lg_conn_open(lg_conn_t *c, void *ctx, const char *endpoint, const lg_curve_t
     zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(c->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(c->sock, ZMQ_IMMEDIATE, &imm, sizeof imm);
     if (curve && curve->on &&
         (zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, curve->server_public, 32) != 0 ||
          zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, curve->client_public, 32) != 0 ||

@@ -57,6 +57,11 @@ typedef struct {
 int lg_conn_open(lg_conn_t *c, void *ctx, const char *endpoint, const lg_curve_t *curve,
                  unsigned window);
 
+/*  The same; with immediate (ZMQ_IMMEDIATE), the socket queues nothing before its
+    connection is up, so that it polls writable (ZMQ_POLLOUT) only once connected. */
+int lg_conn_open_opts(lg_conn_t *c, void *ctx, const char *endpoint, const lg_curve_t *curve,
+                      unsigned window, bool immediate);
+
 /*  Closes the socket and frees the pool. Idempotent. */
 void lg_conn_close(lg_conn_t *c);
 

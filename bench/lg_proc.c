@@ -1,17 +1,18 @@
 /*  lg_proc.c: /proc sampling (see lg_proc.h). */
 #include "lg_proc.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-/*  utime and stime are fields 14 and 15 of /proc/PID/stat, counted after the ")" that
-    closes the command name (which may itself hold spaces and parentheses). */
-static int read_cpu(int pid, double *cpu_s)
+/*  utime and stime are fields 14 and 15 of a stat file (/proc/PID/stat, or a thread's
+    /proc/PID/task/TID/stat), nice is field 19, counted after the ")" that closes the
+    command name (which may itself hold spaces and parentheses). */
+static int read_stat(const char *path, double *cpu_s, long *nice)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    char buf[1024];
     FILE *f = fopen(path, "re");
     if (!f)
         return -1;
@@ -20,11 +21,42 @@ static int read_cpu(int pid, double *cpu_s)
     buf[n] = '\0';
     char *p = strrchr(buf, ')');
     unsigned long utime = 0, stime = 0;
-    if (!p ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+    long ni = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %ld",
+                     &utime, &stime, &ni) != 3)
         return -1;
     *cpu_s = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+    *nice = ni;
     return 0;
+}
+
+static int read_cpu(int pid, double *cpu_s)
+{
+    char path[64];
+    long nice;
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    return read_stat(path, cpu_s, &nice);
+}
+
+double lg_proc_niced_cpu(int pid)
+{
+    char path[300];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *d = pid > 0 ? opendir(path) : NULL;
+    double sum = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        double cpu;
+        long nice;
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.32s/stat", pid, e->d_name);
+        if (read_stat(path, &cpu, &nice) == 0 && nice > 0)
+            sum += cpu;
+    }
+    if (d)
+        closedir(d);
+    return sum;
 }
 
 static int read_mem(int pid, long *rss_kb, long *hwm_kb)

@@ -13,6 +13,10 @@ typedef struct {
     Linux); *out is then zeroed. */
 int lg_proc_sample(int pid, lg_proc_t *out);
 
+/*  CPU seconds (user + system) of the threads of process pid that run at a lower priority
+    (nice above 0): the broker's password hashing pool (broker/hasher.h). 0 when none. */
+double lg_proc_niced_cpu(int pid);
+
 /*  CPU seconds (user + system) of the calling process, every thread included. */
 double lg_proc_self_cpu(void);
 

@@ -16,8 +16,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: loadgen --endpoint EP[,EP...] --scenario read|write|storm|memory|event "
-            "[options]\n"
+            "usage: loadgen --endpoint EP[,EP...] "
+            "--scenario read|write|storm|memory|event|class|fanout [options]\n"
             "  --endpoint A,B         several (a cluster's brokers): connection i uses the\n"
             "                         i-th modulo their number; setup uses A. event: caused on\n"
             "                         A, delivered on A and on B\n"
@@ -39,6 +39,11 @@ static void usage(FILE *out)
             "  --storm-password PW    password of bench-sNN (default bench)\n"
             "  --scope weak|full, --nonce, --session-len N   how the broker would sign (--echo)\n"
             "  --curve-server-cert F, --curve-client-cert F  CURVE (CZMQ certificate files)\n"
+            "  --agents N             class: agents connected at once, bench-aNNNN (5000)\n"
+            "  --rate R               class: the coordinator's rounds per second (20)\n"
+            "  --observers N          fanout: observers subscribed to all, bench-oNNNN (1000)\n"
+            "  --events N             fanout: project_created events timed (200)\n"
+            "  --login-window N       class, fanout: logins in flight at most (128)\n"
             "  --io-threads N         libzmq I/O threads (default 1)\n"
             "  --label TEXT           copied into the result lines\n");
 }
@@ -63,6 +68,19 @@ static int seconds(const char *flag, const char *v, bool zero_ok, double *out)
     }
     fprintf(stderr, "loadgen: --%s: '%s' is not a number of seconds in %s0, 3600]\n", flag, v,
             zero_ok ? "[" : "(");
+    return -1;
+}
+
+/*  A rate per second, more than 0 and at most 100,000. */
+static int rate(const char *v, double *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end != v && *end == '\0' && d > 0 && d <= 100000) {
+        *out = d;
+        return 0;
+    }
+    fprintf(stderr, "loadgen: --rate: '%s' is not a rate per second in (0, 100000]\n", v);
     return -1;
 }
 
@@ -138,6 +156,11 @@ static int parse_args(int argc, char **argv, bench_t *b)
                                           {"curve-client-cert", 1, 0, 'K'},
                                           {"store-pid", 1, 0, 'Q'},
                                           {"on-window", 1, 0, 'O'},
+                                          {"agents", 1, 0, 'a'},
+                                          {"observers", 1, 0, 'b'},
+                                          {"events", 1, 0, 'v'},
+                                          {"rate", 1, 0, 'r'},
+                                          {"login-window", 1, 0, 'g'},
                                           {"help", 0, 0, 'h'},
                                           {0, 0, 0, 0}};
     const char *server_cert = NULL, *client_cert = NULL;
@@ -222,6 +245,22 @@ static int parse_args(int argc, char **argv, bench_t *b)
         case 'K':
             client_cert = optarg;
             break;
+        case 'a':
+            NUM(agents, 1, 100000);
+            break;
+        case 'b':
+            NUM(observers, 1, 100000);
+            break;
+        case 'v':
+            NUM(events, 1, 1000000);
+            break;
+        case 'r':
+            if (rate(optarg, &b->rate) != 0)
+                return -1;
+            break;
+        case 'g':
+            NUM(login_window, 1, 100000);
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -282,6 +321,11 @@ int main(int argc, char **argv)
                  .storm = 20,
                  .sessions = 10000,
                  .io_threads = 1,
+                 .agents = 5000,
+                 .observers = 1000,
+                 .events = 200,
+                 .rate = 20,
+                 .login_window = 128,
                  .password = "bench",
                  .storm_password = "bench",
                  .label = "-",
@@ -305,8 +349,13 @@ int main(int argc, char **argv)
         rc = lg_scenario_memory(&b);
     else if (strcmp(b.scenario, "event") == 0 && !b.echo)
         rc = lg_scenario_event(&b);
+    else if (strcmp(b.scenario, "class") == 0)
+        rc = lg_scenario_class(&b);
+    else if (strcmp(b.scenario, "fanout") == 0 && !b.echo)
+        rc = lg_scenario_fanout(&b);
     else {
-        fprintf(stderr, "loadgen: unknown scenario '%s' (storm and event need the broker)\n",
+        fprintf(stderr,
+                "loadgen: unknown scenario '%s' (storm, event and fanout need the broker)\n",
                 b.scenario);
         rc = -1;
     }

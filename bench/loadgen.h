@@ -29,6 +29,12 @@ typedef struct {
     size_t pool;             /* frames per connection when every request must be fresh (0: auto) */
     unsigned prefill;        /* writes per connection before the warm-up (steady state) */
     unsigned io_threads;
+    /* the scale scenarios (lg_class.c, lg_fanout.c) */
+    unsigned agents;       /* class: agents connected at once (bench-aNNNN) */
+    unsigned observers;    /* fanout: observers subscribed to everything (bench-oNNNN) */
+    unsigned events;       /* fanout: project_created events timed, one at a time */
+    double rate;           /* class: the coordinator's rounds per second */
+    unsigned login_window; /* logins in flight at most (under the broker's hash.queue_max) */
     /* credentials: bench-coord, bench-wNNN (cheap hashes), bench-sNN (storm, costly) */
     const char *creds, *password, *storm_password;
     /* echo runs: how the broker's frames would be signed, and the session id length */
@@ -52,6 +58,10 @@ int lg_scenario_storm(bench_t *b);
 int lg_scenario_memory(bench_t *b);
 /*  An event caused on endpoints[0] and delivered there and on endpoints[1] (lg_event.c). */
 int lg_scenario_event(bench_t *b);
+/*  The scale of a class (lg_class.c) and one event fanned out to many observers
+    (lg_fanout.c). */
+int lg_scenario_class(bench_t *b);
+int lg_scenario_fanout(bench_t *b);
 
 /*  Helpers the scenario files share (lg_scenario.c). */
 typedef struct {
