@@ -3,7 +3,7 @@
 # cl_port, get, row_abs, ROWS, NOTES) it uses.
 #
 # A credentials file of COLD_AGENTS agents (bench-coord and workers bench-cNNNNN, bcrypt
-# cost 4, made by collab-passwd as gen_creds makes the others); a state written through the
+# cost 4, made by bench/mkagents as the class scenario makes its agents); a state written through the
 # broker's own store module by bench/coldfill: one session per agent, COLD_TASKS tasks of
 # bench-coord in projects of 1,000, each agent's event stream filled to its retention,
 # COLD_EVENTS / COLD_AGENTS (100) events each; then bench/coldstart starts the broker on it
@@ -25,12 +25,16 @@ cold_creds() {
   local dir=$TMP/cold/creds
   # COLD_CREDS=FILE: a file made so before (--keep leaves it in TMP/cold), for reruns
   if [ -n "${COLD_CREDS:-}" ]; then cp "$COLD_CREDS" "$TMP/cold/creds.json"; return; fi
+  if [ "$BUILD" = 1 ] && [ -z "${MKAGENTS_BUILT:-}" ]; then # scripts/bench builds the rest
+    cmake --build "$B" --target mkagents >/dev/null || return 1
+    MKAGENTS_BUILT=1
+  fi
   rm -rf "$dir"; mkdir -p "$dir"
-  echo "$PW" | "$PASSWD" --cost 4 --role coordinator bench-coord >"$dir/c.json"
-  # batches of 200 per shell: one collab-passwd each, as gen_creds does, without a shell each
-  seq -f %05g 0 $((COLD_AGENTS - 2)) | PW=$PW PASSWD=$PASSWD DIR=$dir xargs -P "$(nproc)" -n 200 \
-    sh -c 'for i; do echo "$PW" | "$PASSWD" --cost 4 --role worker "bench-c$i" >"$DIR/w$i.json" || exit 1; done' _
-  { echo '{"agents": ['; cat "$dir"/*.json | paste -sd, -; echo ']}'; } >"$TMP/cold/creds.json"
+  echo "$PW" | "$PASSWD" --cost 4 --role coordinator bench-coord >"$dir/c.json" || return 1
+  # the workers in one process (bench/mkagents, as the class scenario makes its agents)
+  echo "$PW" | "$MKAGENTS" --prefix bench-c --digits 5 --first 0 --count $((COLD_AGENTS - 1)) \
+    --role worker >"$dir/w.json" || return 1
+  { echo '{"agents": ['; cat "$dir/c.json" "$dir/w.json" | paste -sd, -; echo ']}'; } >"$TMP/cold/creds.json"
   rm -rf "$dir"
 }
 
@@ -68,7 +72,7 @@ scen_coldstart() {
   rm -rf "$TMP/cold"; mkdir -p "$TMP/cold"
   echo "== coldstart: credentials of $COLD_AGENTS agents (bcrypt cost 4)" >&2
   t0=$(date +%s.%N)
-  cold_creds || { echo "bench: collab-passwd failed" >&2; return 1; }
+  cold_creds || { echo "bench: the cold start's credentials could not be made" >&2; return 1; }
   COLD_CREDS_S=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
   echo "== coldstart: a state of $COLD_TASKS tasks and $COLD_EVENTS events through the store (bench/coldfill)" >&2
   "$COLDFILL" --state "$TMP/cold/state.db" --creds "$TMP/cold/creds.json" --tasks "$COLD_TASKS" \
@@ -108,7 +112,7 @@ cold_report() {
   cold_row "$scen" "bytes on disk per event" "$(get colddisk disk per_event)" \
     "$(get colddisk disk event_bytes) B for $(get coldfill fill events) events"
   local runs; runs=$(for i in $(seq "$COLD_RUNS"); do printf '%s/%s ms ' "$(get coldstart "run$i" listen_ms)" "$(get coldstart "run$i" first_ms)"; done)
-  NOTES+=("Cold start: the state (bench/coldfill, through the broker's store module) holds $(get coldfill fill agents) agents with one session each, $(get coldfill fill projects) projects, $(get coldfill fill tasks) tasks and $(get coldfill fill events) retained events ($(get coldfill fill retention) per agent, each stream full: the broker runs with --set events.retention=$(get coldfill fill retention)); the credentials took ${COLD_CREDS_S:-?} s (collab-passwd, cost 4), the state $(get coldfill fill seconds) s. Starts (listening/first answer): ${runs}with the page cache warm (the file just written).")
+  NOTES+=("Cold start: the state (bench/coldfill, through the broker's store module) holds $(get coldfill fill agents) agents with one session each, $(get coldfill fill projects) projects, $(get coldfill fill tasks) tasks and $(get coldfill fill events) retained events ($(get coldfill fill retention) per agent, each stream full: the broker runs with --set events.retention=$(get coldfill fill retention)); the credentials took ${COLD_CREDS_S:-?} s (bench/mkagents, cost 4), the state $(get coldfill fill seconds) s. Starts (listening/first answer): ${runs}with the page cache warm (the file just written).")
   [ -s "$TMP/coldstart-cold.res" ] &&
     NOTES+=("Cold start after dropping the page cache (sync; echo 3 > /proc/sys/vm/drop_caches): listening $(get coldstart-cold median listen_ms) ms, first answer $(get coldstart-cold median first_ms) ms, VmRSS $(get coldstart-cold median rss_kb) KiB.")
   NOTES+=("Cold start, disk: the file $(get colddisk disk file_bytes) B after the fill (WAL $(get colddisk disk wal_bytes) B: checkpointed at close); by dbstat, tasks with their index and projects $(get colddisk disk task_bytes) B, the event log $(get colddisk disk event_bytes) B, agents and sessions $(get colddisk disk agent_bytes) B.")
