@@ -103,6 +103,8 @@ int main(int argc, char **argv)
     zmq_setsockopt(router, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    int backlog = 1024; /* the broker's transport.backlog */
+    zmq_setsockopt(router, ZMQ_BACKLOG, &backlog, sizeof backlog);
     char endpoint[256];
     size_t len = sizeof endpoint;
     if (zmq_bind(router, bind) != 0 ||

@@ -110,6 +110,8 @@ static int open_socket(collab_broker_t *self, char *err, size_t errlen)
     zsock_set_rcvhwm(sock, 100);
     zsock_set_sndhwm(sock, 100000);
     zsock_set_linger(sock, 100);
+    /* a class connecting at once: libzmq's default of 100 overflowed at 5,000 */
+    zsock_set_backlog(sock, (int)self->ctx.cfg.transport_backlog);
     self->transport = collab_transport_new(&self->ctx.cfg, sock, err, errlen);
     if (!self->transport)
         return COLLAB_E_IO;

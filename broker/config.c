@@ -72,6 +72,9 @@ static const param_t params[] = {
     PARAM("loop.stats_interval_s", U32, stats_interval_s, "60", 0, 86400),
     PARAM("transport.max_msg_bytes", U64, transport_max_msg, "131072", COLLAB_MAX_FRAME + 1,
           1073741824),
+    /* connections the kernel holds for accept: libzmq's 100 overflowed when 5,000 agents
+       connected at once (SYN retries, 3-15 s); the kernel caps it at net.core.somaxconn */
+    PARAM("transport.backlog", U32, transport_backlog, "1024", 1, 65535),
     PARAM("security_log.max_bytes", U64, security_log_max_bytes, "10485760", 4096, 1099511627776.0),
     PARAM("security_log.failed_login_lines", U32, failed_login_lines, "20", 0, 1000000),
     /* the web gateway, collab-web (docs/WEB.md); the broker reads and ignores them */

@@ -59,6 +59,7 @@ typedef struct {
     uint32_t activity_flush_s;       /* lazy write-back of last-activity times */
     uint32_t stats_interval_s;       /* periodic counters log line; 0 = off */
     uint64_t transport_max_msg;      /* ZMQ_MAXMSGSIZE, above the protocol's frame limit */
+    uint32_t transport_backlog;      /* ZMQ_BACKLOG: connections waiting for accept */
     uint64_t security_log_max_bytes; /* rotate beyond this (one old file kept) */
     uint32_t failed_login_lines;     /* login_failed lines per peer per minute, then counted */
     /* the web gateway, collab-web (docs/WEB.md 2 and 6): the broker ignores them */

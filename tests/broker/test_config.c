@@ -72,6 +72,7 @@ static void test_defaults(void)
     CHECK_EQ_INT(c.activity_flush_s, 5);
     CHECK_EQ_INT(c.stats_interval_s, 60);
     CHECK_EQ_U64(c.transport_max_msg, 131072);
+    CHECK_EQ_INT(c.transport_backlog, 1024);
     CHECK_EQ_U64(c.security_log_max_bytes, 10485760);
     CHECK_STR(c.store_url, ""); /* a broker alone, on the SQLite file of state */
     CHECK_STR(c.store_node, "");
