@@ -53,8 +53,8 @@ typedef struct {
     uint32_t event_retention; /* events kept per agent */
     uint32_t hash_threads;    /* 0: one fewer than the CPUs, at least one */
     uint32_t hash_queue_max;
-    uint32_t hash_budget_ms;  /* hashing CPU ms per second; 0: 300 per CPU, at least 600 */
-    uint32_t hash_slice_us;   /* the hashers' preemption points; 0: none */
+    uint32_t hash_budget_ms;         /* hashing CPU ms per second; 0: 300 per CPU, at least 600 */
+    uint32_t hash_slice_us;          /* the hashers' preemption points; 0: none */
     uint32_t batch_max;              /* requests handled per loop turn (one commit) */
     uint32_t activity_flush_s;       /* lazy write-back of last-activity times */
     uint32_t stats_interval_s;       /* periodic counters log line; 0 = off */
