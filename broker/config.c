@@ -434,6 +434,13 @@ int collab_config_validate(const collab_config_t *cfg, char *err, size_t errlen)
                 (unsigned long long)cfg->transport_max_msg, COLLAB_MAX_FRAME);
         return COLLAB_E_BAD_REQUEST;
     }
+    if (cfg->hash_slice_us != 0 && cfg->hash_slice_us < 100) {
+        set_err(err, errlen,
+                "hash.slice_us (%u) must be 0 (no preemption points) or at least 100: a "
+                "shorter slice interrupts the hashing thread more often than it hashes",
+                (unsigned)cfg->hash_slice_us);
+        return COLLAB_E_BAD_REQUEST;
+    }
     if (cfg->sessions_per_agent > cfg->max_sessions) {
         set_err(err, errlen, "session_cap.max (%u) must not exceed sessions.max_open (%u)",
                 (unsigned)cfg->sessions_per_agent, (unsigned)cfg->max_sessions);

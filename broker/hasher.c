@@ -25,8 +25,9 @@
 /*  The preemption points' signal, delivered to one worker by its own timer. */
 #define SIG_POINT (SIGRTMIN + 4)
 
-/*  A worker's CPU budget, a token bucket of CPU nanoseconds. Only its worker touches it,
-    from the worker's code or from the signal handler that interrupts that code. */
+/*  A worker's CPU budget, a token bucket of CPU nanoseconds. Only its worker touches it:
+    from the signal handler while a job runs (the only time the worker lets SIG_POINT in),
+    from the worker's own code otherwise, so the two never interleave. */
 typedef struct {
     int64_t rate_ppm;    /* CPU time earned per wall time, in millionths; 0: no budget */
     int64_t burst_ns;    /* the bucket's size */
@@ -126,23 +127,20 @@ static void install_handler(void)
     handler_rc = sigaction(SIG_POINT, &sa, NULL);
 }
 
-/*  The worker's timer, firing SIG_POINT at this thread only. */
-static int make_timer(timer_t *timer)
+/*  Starts (slice_us > 0) or stops (0) the worker's timer, letting SIG_POINT in only while
+    it runs; a signal still pending when it stops waits for the next start. */
+static void arm(timer_t timer, unsigned slice_us)
 {
-    if (collab_mono_thread_timer(timer, SIG_POINT) != 0)
-        return -1;
     sigset_t one;
     sigemptyset(&one);
     sigaddset(&one, SIG_POINT);
-    pthread_sigmask(SIG_UNBLOCK, &one, NULL);
-    return 0;
-}
-
-static void arm(timer_t timer, unsigned slice_us)
-{
     long ns = (long)(slice_us % 1000000) * 1000;
     struct itimerspec it = {{slice_us / 1000000, ns}, {slice_us / 1000000, ns}};
+    if (slice_us)
+        pthread_sigmask(SIG_UNBLOCK, &one, NULL);
     timer_settime(timer, 0, &it, NULL);
+    if (!slice_us)
+        pthread_sigmask(SIG_BLOCK, &one, NULL);
 }
 
 static bool ring_init(ring_t *r, size_t cap)
@@ -216,20 +214,15 @@ static void run_job(collab_hash_job_t *job)
     job->password_len = 0;
 }
 
-/*  Moves the job's figures into the pool's counters, with the handler kept out (the timer
-    is disarmed, but a signal may still be pending). Called with mu held. */
+/*  Moves the job's figures into the pool's counters. Called with mu held, the timer
+    stopped (SIG_POINT blocked). */
 static void collect(collab_hasher_t *self, budget_t *b)
 {
-    sigset_t one, old;
-    sigemptyset(&one);
-    sigaddset(&one, SIG_POINT);
-    pthread_sigmask(SIG_BLOCK, &one, &old);
     self->stats.jobs++;
     self->stats.cpu_ns += b->job_cpu_ns;
     self->stats.throttled_ns += b->throttled_ns;
     self->stats.points += b->points;
     b->job_cpu_ns = b->throttled_ns = b->points = 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static void *worker(void *arg)
@@ -248,7 +241,7 @@ static void *worker(void *arg)
     b.wall_ns = collab_mono_ns();
     timer_t timer;
     lower_priority(o->nice_delta);
-    bool ok = !o->slice_us || make_timer(&timer) == 0;
+    bool ok = !o->slice_us || collab_mono_thread_timer(&timer, SIG_POINT) == 0;
     tl_budget = &b;
     pthread_mutex_lock(&self->mu);
     ok ? self->ready++ : self->failed++;
@@ -291,8 +284,9 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/*  Workers block every signal but their own timer's, so that signals reach the event
-    loop's thread and interrupt its poll, as the broker's shutdown handling expects. Waits
+/*  Workers block every signal (their own timer's but while they hash), so that signals
+    reach the event loop's thread and interrupt its poll, as the broker's shutdown handling
+    expects. Waits
     until every worker has set itself up; fails when one could not (no timer). */
 static int start_workers(collab_hasher_t *self, unsigned threads)
 {

@@ -444,6 +444,15 @@ static void test_validate(void)
     CHECK(strstr(err, "transport.max_msg_bytes") != NULL);
 
     collab_config_defaults(&c);
+    c.hash_slice_us = 50; /* 0 (none) or at least 100 */
+    CHECK_RC(collab_config_validate(&c, err, sizeof err), COLLAB_E_BAD_REQUEST);
+    CHECK(strstr(err, "hash.slice_us") != NULL);
+    c.hash_slice_us = 0;
+    CHECK_OK(collab_config_validate(&c, err, sizeof err));
+    c.hash_slice_us = 100;
+    CHECK_OK(collab_config_validate(&c, err, sizeof err));
+
+    collab_config_defaults(&c);
     c.hash_threads = 65; /* 0 means automatic; above 64 is refused */
     CHECK_RC(collab_config_validate(&c, err, sizeof err), COLLAB_E_BAD_REQUEST);
     CHECK(strstr(err, "hash.threads") != NULL);
