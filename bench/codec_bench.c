@@ -17,6 +17,9 @@ static const uint8_t NONCE[COLLAB_NONCE_LEN] = "bench-nonce-0001";
 
 static uint8_t payload[256], frame_weak[512], frame_full[512], out[512];
 static size_t payload_len, weak_len, full_len;
+/* a get_project reply of the benchmark's read scenario: a project and its 4 tasks */
+static uint8_t reply_data[2048], frame_reply[2304];
+static size_t reply_data_len, reply_len;
 static collab_envelope_t req;
 static uint8_t sig_weak[COLLAB_SIGNATURE_LEN], sig_full[COLLAB_SIGNATURE_LEN];
 static volatile uint64_t sink; /* keeps the compiler from dropping the work */
@@ -46,6 +49,56 @@ static void build(void)
     collab_envelope_encode(&req, frame_weak, sizeof frame_weak, &weak_len);
     req.signature = (collab_span_t){(const char *)sig_full, sizeof sig_full};
     collab_envelope_encode(&req, frame_full, sizeof frame_full, &full_len);
+}
+
+#define READ_DESC                                                                                  \
+    "Created by the taskcollab load generator: a project of ordinary size whose tasks the "        \
+    "reading agents fetch again and again while the clock runs."
+
+/*  The reply scripts/bench's read scenario gets (bench/lg_scenario.c's project). */
+static void build_reply(void)
+{
+    collab_pack_t p;
+    collab_pack_init(&p, reply_data, sizeof reply_data);
+    collab_pack_map(&p, 8);
+    collab_pack_kv_uint(&p, "project_id", 1);
+    collab_pack_kv_str(&p, "name", "bench project");
+    collab_pack_kv_str(&p, "description", READ_DESC);
+    collab_pack_kv_str(&p, "owner", "bench-coord");
+    collab_pack_kv_str(&p, "status", "open");
+    collab_pack_kv_uint(&p, "created", 1700000000000ull);
+    collab_pack_str(&p, "tasks");
+    collab_pack_array(&p, 4);
+    for (unsigned i = 0; i < 4; i++) {
+        char title[32];
+        snprintf(title, sizeof title, "bench task %u", i);
+        collab_pack_map(&p, 11);
+        collab_pack_kv_uint(&p, "task_id", i + 1);
+        collab_pack_kv_uint(&p, "project_id", 1);
+        collab_pack_kv_str(&p, "type", "analysis");
+        collab_pack_kv_str(&p, "title", title);
+        collab_pack_kv_str(&p, "description", READ_DESC);
+        collab_pack_kv_str(&p, "status", "assigned");
+        collab_pack_kv_str(&p, "assigned_to", "bench-w000");
+        collab_pack_kv_str(&p, "assigned_by", "bench-coord");
+        collab_pack_kv_str(&p, "result", "");
+        collab_pack_kv_uint(&p, "created", 1700000000000ull);
+        collab_pack_kv_uint(&p, "updated", 1700000000000ull);
+    }
+    collab_pack_kv_uint(&p, "task_total", 4);
+    collab_pack_finish(&p, &reply_data_len);
+    collab_envelope_t rep = {.kind = COLLAB_KIND_REPLY, .version = COLLAB_PROTOCOL_VERSION};
+    rep.request_id = 12345;
+    rep.ok = true;
+    rep.error = (collab_span_t){"", 0};
+    rep.data = (collab_span_t){(const char *)reply_data, reply_data_len};
+    collab_envelope_encode(&rep, frame_reply, sizeof frame_reply, &reply_len);
+}
+
+static void op_decode_reply(void)
+{
+    collab_envelope_t env;
+    sink += (uint64_t)collab_envelope_decode(frame_reply, reply_len, &env) + env.data.len;
 }
 
 static void op_encode(void)
@@ -114,6 +167,7 @@ int main(int argc, char **argv)
         {"decode+verify full", op_verify_full},
         {"sign full (reference)", op_sign_full},
         {"payload map parse (reference)", op_map_parse},
+        {"decode get_project reply", op_decode_reply},
     };
     long iterations = 1000000;
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -127,15 +181,20 @@ int main(int argc, char **argv)
         return 2;
     }
     build();
+    build_reply();
     collab_envelope_t env;
     if (collab_envelope_decode(frame_full, full_len, &env) ||
         collab_verify(&env, COLLAB_SCOPE_FULL, KEY)) {
         fprintf(stderr, "codec_bench: the sample request does not round-trip\n");
         return 1;
     }
-    printf("signed update_task_status request: %zu-byte frame, %zu-byte payload, "
-           "%ld iterations\n\n",
-           full_len, payload_len, iterations);
+    if (reply_len == 0 || collab_envelope_decode(frame_reply, reply_len, &env) != 0) {
+        fprintf(stderr, "codec_bench: the sample reply does not round-trip\n");
+        return 1;
+    }
+    printf("signed update_task_status request: %zu-byte frame, %zu-byte payload; get_project "
+           "reply: %zu-byte frame; %ld iterations\n\n",
+           full_len, payload_len, reply_len, iterations);
     printf("%-32s %10s %12s\n", "operation", "ns/op", "ops/s");
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         double ns = time_op(ops[i].op, iterations);

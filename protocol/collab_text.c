@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /*  Decodes one code point at s[0..avail). Returns its byte length, or 0 if invalid. */
 static size_t utf8_next(const uint8_t *s, size_t avail, uint32_t *cp)
@@ -38,12 +39,33 @@ static size_t utf8_next(const uint8_t *s, size_t avail, uint32_t *cp)
     return n;
 }
 
+/*  The length of the ASCII run at s[0..len): eight bytes at a time while no byte has its
+    high bit set (most text on the bus is ASCII), then byte by byte. */
+static size_t ascii_run(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+    for (; len - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+    }
+    while (i < len && s[i] < 0x80)
+        i++;
+    return i;
+}
+
 int collab_utf8_check(const char *s, size_t len, size_t *cp_count)
 {
     const uint8_t *p = (const uint8_t *)s;
     size_t i = 0, count = 0;
     uint32_t cp;
     while (i < len) {
+        size_t run = ascii_run(p + i, len - i); /* one code point per byte */
+        i += run;
+        count += run;
+        if (i == len)
+            break;
         size_t n = utf8_next(p + i, len - i, &cp);
         if (n == 0)
             return COLLAB_E_UTF8;

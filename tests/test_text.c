@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <string.h>
 
 typedef struct {
     const char *s;
@@ -100,6 +101,46 @@ static void test_exhaustive_short(void)
         }
     }
     CHECK_EQ_INT(mismatches, 0);
+}
+
+/*  The ASCII fast path reads eight bytes at a time: a multibyte character, a bad byte or a
+    truncated sequence at every offset around and across those words, with ASCII before and
+    after, keeps its verdict, and the count is the sum of the parts. */
+static void test_ascii_runs(void)
+{
+    static const sample_t mid[] = {
+        S("\xc3\xa9", 1),
+        S("\xe2\x82\xac", 1),
+        S("\xf0\x90\x8d\x88", 1),
+        S("\xc3\xa9\xc3\xa9", 2),
+        S("\x7f", 1),
+        S("\x80", 0),
+        S("\xc3", 0),
+        S("\xed\xa0\x80", 0),
+        S("\xff", 0),
+    };
+    char buf[64];
+    int mismatches = 0;
+    for (size_t i = 0; i < sizeof mid / sizeof mid[0]; i++)
+        for (size_t pre = 0; pre <= 17; pre++)
+            for (size_t post = 0; post <= 17; post++) {
+                memset(buf, 'a', sizeof buf);
+                memcpy(buf + pre, mid[i].s, mid[i].len);
+                size_t len = pre + mid[i].len + post, n = 0;
+                bool valid = mid[i].cps > 0;
+                /* a lone lead byte is invalid whether the string ends there or ASCII follows */
+                int rc = collab_utf8_check(buf, len, &n);
+                if ((rc == 0) != valid || (valid && n != pre + mid[i].cps + post))
+                    mismatches++;
+            }
+    CHECK_EQ_INT(mismatches, 0);
+    /* long pure-ASCII strings of every length up to 40 */
+    for (size_t len = 0; len <= 40; len++) {
+        size_t n = 999;
+        memset(buf, 'z', len);
+        CHECK_OK(collab_utf8_check(buf, len, &n));
+        CHECK_EQ_INT(n, len);
+    }
 }
 
 static bool controls(const char *s, size_t len, bool allow_newline)
@@ -278,6 +319,7 @@ int main(void)
     TU_RUN(test_valid);
     TU_RUN(test_invalid);
     TU_RUN(test_exhaustive_short);
+    TU_RUN(test_ascii_runs);
     TU_RUN(test_controls);
     TU_RUN(test_text_check);
     TU_RUN(test_escape);
