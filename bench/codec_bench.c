@@ -55,11 +55,13 @@ static void build(void)
     "Created by the taskcollab load generator: a project of ordinary size whose tasks the "        \
     "reading agents fetch again and again while the clock runs."
 
-/*  The reply scripts/bench's read scenario gets (bench/lg_scenario.c's project). */
-static void build_reply(void)
+/*  The data of the reply scripts/bench's read scenario gets (bench/lg_scenario.c's project),
+    packed as broker/handlers_project.c packs it. Returns its length. */
+static size_t pack_reply_data(uint8_t *mem, size_t cap)
 {
     collab_pack_t p;
-    collab_pack_init(&p, reply_data, sizeof reply_data);
+    size_t len = 0;
+    collab_pack_init(&p, mem, cap);
     collab_pack_map(&p, 8);
     collab_pack_kv_uint(&p, "project_id", 1);
     collab_pack_kv_str(&p, "name", "bench project");
@@ -86,13 +88,24 @@ static void build_reply(void)
         collab_pack_kv_uint(&p, "updated", 1700000000000ull);
     }
     collab_pack_kv_uint(&p, "task_total", 4);
-    collab_pack_finish(&p, &reply_data_len);
+    return collab_pack_finish(&p, &len) == 0 ? len : 0;
+}
+
+static void build_reply(void)
+{
+    reply_data_len = pack_reply_data(reply_data, sizeof reply_data);
     collab_envelope_t rep = {.kind = COLLAB_KIND_REPLY, .version = COLLAB_PROTOCOL_VERSION};
     rep.request_id = 12345;
     rep.ok = true;
     rep.error = (collab_span_t){"", 0};
     rep.data = (collab_span_t){(const char *)reply_data, reply_data_len};
     collab_envelope_encode(&rep, frame_reply, sizeof frame_reply, &reply_len);
+}
+
+static void op_pack_reply(void)
+{
+    static uint8_t mem[2048];
+    sink += pack_reply_data(mem, sizeof mem);
 }
 
 static void op_decode_reply(void)
@@ -167,6 +180,7 @@ int main(int argc, char **argv)
         {"decode+verify full", op_verify_full},
         {"sign full (reference)", op_sign_full},
         {"payload map parse (reference)", op_map_parse},
+        {"pack get_project reply data", op_pack_reply},
         {"decode get_project reply", op_decode_reply},
     };
     long iterations = 1000000;

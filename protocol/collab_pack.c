@@ -58,6 +58,16 @@ static void count_values(collab_pack_t *p, uint64_t n)
     }
 }
 
+/*  One complete value: the common case of count_values, inside a container it does not
+    complete. */
+static inline void count_one(collab_pack_t *p)
+{
+    if (p->depth > 0 && p->owed[p->depth - 1] > 1)
+        p->owed[p->depth - 1]--;
+    else
+        count_values(p, 1);
+}
+
 /*  A container header: it opens, or with no entries is at once one complete value. */
 static void open_container(collab_pack_t *p, uint64_t values)
 {
@@ -102,7 +112,17 @@ void collab_pack_strn(collab_pack_t *p, const char *s, size_t len)
         p->overflow = true;
         return;
     }
-    count_values(p, 1);
+    count_one(p);
+    /* most strings (every key) are under 32 bytes: a fixstr, whose one header byte is the
+       format of MessagePack's spec, written here in one copy with its body rather than in
+       two calls through msgpack-c's write callback (the same bytes it writes) */
+    if (len < 32 && !p->overflow && len < p->cap - p->len) {
+        p->data[p->len] = (char)(0xa0u | (unsigned)len);
+        if (len)
+            memcpy(p->data + p->len + 1, s, len);
+        p->len += len + 1;
+        return;
+    }
     msgpack_pack_str(&p->pk, len);
     msgpack_pack_str_body(&p->pk, s, len);
 }
@@ -120,7 +140,7 @@ void collab_pack_bin(collab_pack_t *p, const void *b, size_t len)
 
 void collab_pack_uint(collab_pack_t *p, uint64_t v)
 {
-    count_values(p, 1);
+    count_one(p);
     msgpack_pack_uint64(&p->pk, v);
 }
 

@@ -166,6 +166,35 @@ static void test_count_check(void)
     CHECK_RC(collab_pack_finish(&p, &len), COLLAB_E_INTERNAL);
 }
 
+/*  Strings of every length up to 300, which the packer writes itself below 32 bytes and
+    through msgpack-c above: the same bytes as msgpack-c's own packer, and into a buffer one
+    byte short, an overflow that writes nothing past it. */
+static void test_str_as_msgpack_c(void)
+{
+    static char body[300];
+    memset(body, 'q', sizeof body);
+    int mismatches = 0;
+    for (size_t n = 0; n <= sizeof body; n++) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_str(&pk, n);
+        msgpack_pack_str_body(&pk, body, n);
+        size_t len = 0;
+        begin(sizeof out);
+        collab_pack_strn(&p, body, n);
+        if (collab_pack_finish(&p, &len) != 0 || len != sb.size || memcmp(out, sb.data, len) != 0)
+            mismatches++;
+        begin(sb.size - 1);
+        collab_pack_strn(&p, body, n);
+        if (collab_pack_finish(&p, &len) != COLLAB_E_TOO_LARGE || out[sb.size - 1] != 0xee)
+            mismatches++;
+        msgpack_sbuffer_destroy(&sb);
+    }
+    CHECK_EQ_INT(mismatches, 0);
+}
+
 static void test_overflow(void)
 {
     size_t len = 12345;
@@ -193,6 +222,7 @@ int main(void)
     TU_RUN(test_str_bin);
     TU_RUN(test_containers);
     TU_RUN(test_count_check);
+    TU_RUN(test_str_as_msgpack_c);
     TU_RUN(test_overflow);
     return tu_exit("test_pack");
 }
