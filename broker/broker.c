@@ -272,7 +272,8 @@ collab_broker_t *collab_broker_new(const collab_config_t *cfg, bool reset_state,
     self->last_sweep_ms = self->last_flush_ms = self->last_stats_ms = self->ctx.started_ms;
     zsys_init();
     self->ctx.tables = collab_tables_new();
-    if (!self->ctx.tables || load_agents(self, err, errlen) != 0)
+    self->ctx.readcache = collab_readcache_new();
+    if (!self->ctx.tables || !self->ctx.readcache || load_agents(self, err, errlen) != 0)
         goto fail;
     /* one broker per state file; and bound before any state is touched, so that a broker
        that cannot bind leaves no new state file (nor security log) behind */
@@ -337,6 +338,7 @@ void collab_broker_destroy(collab_broker_t **self_p)
     collab_idgen_destroy(&self->ctx.ids);
     collab_seclog_destroy(&self->ctx.seclog);
     collab_tables_destroy(&self->ctx.tables);
+    collab_readcache_destroy(&self->ctx.readcache);
     collab_statelock_release(&self->lock); /* last: the state file is closed */
     free(self);
     *self_p = NULL;

@@ -13,6 +13,7 @@
 #include "ratelimit.h"
 #include "replay.h"
 #include "seclog.h"
+#include "readcache.h"
 #include "store.h"
 #include "tables.h"
 #include "vault.h"
@@ -81,9 +82,10 @@ typedef struct collab_ctx {
     collab_outbox_t *outbox; /* replies and events, held until their batch commits */
     collab_idgen_t *ids;
     collab_seclog_t *seclog;
-    collab_vault_t *vault;    /* control 5 strong: token hashing and sealing key, else NULL */
-    collab_replay_t *replay;  /* control 8: seen nonces and signatures, else NULL */
-    collab_rate_gate_t *rate; /* control 10: the budgets, else NULL */
+    collab_vault_t *vault;         /* control 5 strong: token hashing and sealing key, else NULL */
+    collab_replay_t *replay;       /* control 8: seen nonces and signatures, else NULL */
+    collab_rate_gate_t *rate;      /* control 10: the budgets, else NULL */
+    collab_readcache_t *readcache; /* packed get_project replies, or NULL: none kept */
     collab_clock_fn wall_ms, mono_ms;
     void *clock_arg;
     collab_hash_submit_fn submit_hash;

@@ -125,6 +125,15 @@ int collab_h_get_project(collab_ctx_t *ctx, req_t *req)
     collab_project_t *p = collab_tables_project(ctx->tables, id);
     if (!p)
         return collab_why(req, COLLAB_E_NOT_FOUND, "project_id", "names no project", 0, NULL);
+    /* the same reply as last time while nothing of the project has changed */
+    uint64_t version = collab_store_records_version(ctx->store);
+    size_t kept_len = 0, start = req->out.len;
+    const void *kept =
+        ctx->readcache ? collab_readcache_get(ctx->readcache, id, off, version, &kept_len) : NULL;
+    if (kept) {
+        collab_pack_raw(&req->out, kept, kept_len, 1);
+        return 0;
+    }
     size_t total, i = off;
     collab_task_t **tasks = collab_tables_project_tasks(ctx->tables, id, &total);
     collab_pager_t pg;
@@ -147,6 +156,8 @@ int collab_h_get_project(collab_ctx_t *ctx, req_t *req)
     collab_pack_kv_uint(o, "task_total", total);
     if (i < total)
         collab_pack_kv_uint(o, "next_task_offset", i);
+    if (ctx->readcache && !o->overflow)
+        collab_readcache_put(ctx->readcache, id, off, version, o->data + start, o->len - start);
     return 0;
 }
 

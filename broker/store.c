@@ -13,6 +13,7 @@ struct collab_store {
     const collab_store_backend_t *ops;
     void *be;
     uint64_t changeset;
+    uint64_t records_version; /* collab_store_records_version */
 };
 
 collab_store_t *collab_store_new(const collab_store_backend_t *ops, void *be)
@@ -22,6 +23,7 @@ collab_store_t *collab_store_new(const collab_store_backend_t *ops, void *be)
         ops->close(be);
         return NULL;
     }
+    self->records_version = 1;
     self->ops = ops;
     self->be = be;
     return self;
@@ -110,9 +112,21 @@ bool collab_store_is_shared(const collab_store_t *self)
     return self->ops->shared;
 }
 
+uint64_t collab_store_records_version(const collab_store_t *self)
+{
+    return self->records_version;
+}
+
+/*  A call that may have handed records to the tables has returned: rc passes through. */
+static int handed(collab_store_t *self, int rc)
+{
+    self->records_version++;
+    return rc;
+}
+
 int collab_store_take_applied(collab_store_t *self, const collab_store_applier_t *cb, void *arg)
 {
-    return self->ops->take_applied ? self->ops->take_applied(self->be, cb, arg) : 0;
+    return self->ops->take_applied ? handed(self, self->ops->take_applied(self->be, cb, arg)) : 0;
 }
 
 int collab_store_reserve_ids(collab_store_t *self, collab_id_kind_t kind, uint32_t n,
@@ -125,7 +139,8 @@ int collab_store_reserve_ids(collab_store_t *self, collab_id_kind_t kind, uint32
 int collab_store_find_session(collab_store_t *self, const char *key,
                               const collab_store_loader_t *cb, void *arg)
 {
-    return self->ops->find_session ? self->ops->find_session(self->be, key, cb, arg) : 0;
+    return self->ops->find_session ? handed(self, self->ops->find_session(self->be, key, cb, arg))
+                                   : 0;
 }
 
 bool collab_store_available(const collab_store_t *self)
@@ -143,7 +158,7 @@ int collab_store_recover(collab_store_t *self, const collab_store_loader_t *cb, 
                          bool *reloaded)
 {
     *reloaded = false;
-    return self->ops->recover ? self->ops->recover(self->be, cb, arg, reloaded) : 0;
+    return self->ops->recover ? handed(self, self->ops->recover(self->be, cb, arg, reloaded)) : 0;
 }
 
 int collab_store_claim_nonce(collab_store_t *self, const uint8_t *nonce, size_t nonce_len,
@@ -173,7 +188,7 @@ int collab_store_take_refused(collab_store_t *self, uint64_t *cs,
     *cs = 0;
     if (!self->ops->take_refused)
         return 0;
-    return self->ops->take_refused(self->be, cs, restore, absent, arg);
+    return handed(self, self->ops->take_refused(self->be, cs, restore, absent, arg));
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -208,18 +223,21 @@ int collab_store_delete_session(collab_store_t *self, const char *token)
 int collab_store_put_project(collab_store_t *self, const collab_project_t *p)
 {
     collab_change_t c = {.kind = COLLAB_CHANGE_PROJECT, .u.project = p};
+    self->records_version++;
     return record(self, &c);
 }
 
 int collab_store_delete_project(collab_store_t *self, uint64_t project_id)
 {
     collab_change_t c = {.kind = COLLAB_CHANGE_PROJECT_DEL, .u.id = project_id};
+    self->records_version++;
     return record(self, &c);
 }
 
 int collab_store_put_task(collab_store_t *self, const collab_task_t *t)
 {
     collab_change_t c = {.kind = COLLAB_CHANGE_TASK, .u.task = t};
+    self->records_version++;
     return record(self, &c);
 }
 
@@ -266,7 +284,7 @@ int collab_store_get_meta(collab_store_t *self, const char *key, void *buf, size
 
 int collab_store_load(collab_store_t *self, const collab_store_loader_t *cb, void *arg)
 {
-    return self->ops->load(self->be, cb, arg);
+    return handed(self, self->ops->load(self->be, cb, arg));
 }
 
 int collab_store_events_since(collab_store_t *self, const char *agent_id, uint64_t since,

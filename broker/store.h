@@ -128,6 +128,13 @@ int collab_store_scrub(collab_store_t *self);
     callback skips its table. */
 int collab_store_load(collab_store_t *self, const collab_store_loader_t *cb, void *arg);
 
+/*  A number that changes whenever the tables' projects or tasks may have changed: with
+    every project or task change recorded here, and after every call that hands records to
+    the tables (load, take_applied, take_refused, find_session, recover). Equal numbers
+    mean that nothing of a project or its tasks changed in between; a reply packed from
+    them may be sent again (readcache.h). Starts at 1. */
+uint64_t collab_store_records_version(const collab_store_t *self);
+
 /*  Calls fn for each retained event of agent_id with seq > since, oldest first, those of
     the open and pending batches included; commits nothing and waits for no commit. Returns
     0, COLLAB_E_IO or the callback's code. *oldest receives the oldest retained seq (0:

@@ -91,9 +91,10 @@ fx_t *fx_new(void)
     snprintf(path, sizeof path, "%s/security.log", fx->dir);
     ctx->seclog = collab_seclog_open(path, 1u << 20, err, sizeof err);
     ctx->tables = collab_tables_new();
+    ctx->readcache = collab_readcache_new(); /* as the broker runs: every test reads through it */
     ctx->outbox = collab_outbox_new(sink, fx);
     ctx->ids = collab_idgen_new(false, 0);
-    if (!ctx->store || !ctx->seclog || !ctx->tables || !ctx->outbox || !ctx->ids)
+    if (!ctx->store || !ctx->seclog || !ctx->tables || !ctx->readcache || !ctx->outbox || !ctx->ids)
         die("open", err);
     return fx;
 }
@@ -106,6 +107,7 @@ void fx_destroy(fx_t **fx_p)
     collab_store_destroy(&ctx->store);
     collab_seclog_destroy(&ctx->seclog);
     collab_tables_destroy(&ctx->tables);
+    collab_readcache_destroy(&ctx->readcache);
     collab_idgen_destroy(&ctx->ids);
     DIR *d = opendir(fx->dir);
     struct dirent *e;
@@ -128,6 +130,9 @@ void fx_use_store(fx_t *fx, collab_store_t *store)
 {
     collab_store_destroy(&fx->ctx->store);
     fx->ctx->store = store;
+    /* a new store counts its records' versions from the start again: nothing kept holds */
+    collab_readcache_destroy(&fx->ctx->readcache);
+    fx->ctx->readcache = collab_readcache_new();
     if (!store || collab_store_start_writer(store) != 0)
         die("store", "cannot start its writer");
 }

@@ -144,6 +144,37 @@ static void test_refused_status_change(void)
     fx_destroy(&fx);
 }
 
+/*  A get_project read in the batch of a change that is then refused packed the change:
+    once the tables roll back, the next read gives the task as it stands, not that reply
+    (the cache of get_project replies, readcache.h). */
+static void test_refused_change_not_kept(void)
+{
+    setup(true);
+    CHECK_OK(create_project(100, "p"));
+    CHECK_OK(assign(101, 1));
+    fx->hold = true;
+    refuse_next();
+    CHECK_OK(set_status(102, 1, "in_progress"));
+    size_t n = fx_payload_uint(fx, "project_id", 1, NULL, 0);
+    fx->request_id = 103;
+    CHECK_OK(fx_call(fx, collab_h_get_project, "obs", fx->payload, n));
+    fx->hold = false;
+    fx_settle(fx);
+    CHECK_RC(fx_reply_rc(fx, 102), COLLAB_E_CONFLICT);
+    fx->request_id = 104;
+    CHECK_OK(fx_call(fx, collab_h_get_project, "obs", fx->payload, n));
+    collab_envelope_t env;
+    collab_map_t data, task;
+    collab_mp_reader_t r;
+    uint32_t count = 0;
+    collab_span_t status = {0};
+    CHECK_OK(fx_last_reply(fx, &env, &data));
+    CHECK_OK(collab_map_array(&data, "tasks", &r, &count));
+    CHECK(count == 1 && collab_map_array_next(&r, &task) == 0 &&
+          collab_map_str(&task, "status", &status) == 0 && collab_span_eq(status, "assigned"));
+    fx_destroy(&fx);
+}
+
 /*  A refused delete_project brings the project back with its tasks, as the store holds
     them, and no project_deleted event leaves. */
 static void test_refused_delete_project(void)
@@ -190,6 +221,7 @@ int main(void)
     TU_RUN(test_refused_assign_task);
     TU_RUN(test_refused_delete_project);
     TU_RUN(test_refused_status_change);
+    TU_RUN(test_refused_change_not_kept);
     TU_RUN(test_sqlite_refuses_nothing);
     return tu_exit("test_handlers_conflict");
 }

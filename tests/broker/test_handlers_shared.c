@@ -283,6 +283,20 @@ static void test_remote_records(void)
     CHECK(collab_span_eq(name, "made there"));
     CHECK_OK(collab_map_uint(&data, "task_total", &total));
     CHECK_EQ_U64(total, 1);
+    /* read again after the other broker's change applied here: that change, not the
+       reply packed before it (the cache of get_project replies, readcache.h) */
+    CHECK_OK(get(collab_h_get_project, "project_id", 7, &data));
+    remote_task(8, 7, COLLAB_TASK_COMPLETED, "finished there");
+    fx_release(fx);
+    CHECK_OK(get(collab_h_get_project, "project_id", 7, &data));
+    collab_mp_reader_t tr;
+    collab_map_t task;
+    uint32_t ntasks = 0;
+    collab_span_t result = {0};
+    CHECK_OK(collab_map_array(&data, "tasks", &tr, &ntasks));
+    CHECK(ntasks == 1 && collab_map_array_next(&tr, &task) == 0 &&
+          collab_map_str(&task, "result", &result) == 0 &&
+          collab_span_eq(result, "finished there"));
     CHECK_OK(fx_call(fx, collab_h_list_projects, "obs", NULL, 0));
     collab_envelope_t env;
     CHECK_OK(fx_last_reply(fx, &env, &data));
