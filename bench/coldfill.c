@@ -5,11 +5,13 @@
 #include "collab_clock.h"
 #include "collab_error.h"
 #include "collab_pack.h"
+#include "collab_text.h"
 #include "creds.h"
 #include "ids.h"
 #include "store.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +303,8 @@ static int parse(int argc, char **argv, fill_opts_t *o)
         {"events", 1, 0, 'e'}, {"per-project", 1, 0, 'p'}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
+    uint64_t per = 0;
+    bool bad = false; /* a number that is not one, or out of its range */
     *o = (fill_opts_t){.tasks = 100000, .events = 1000000, .per_project = 1000};
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (c) {
@@ -311,13 +315,14 @@ static int parse(int argc, char **argv, fill_opts_t *o)
             o->creds = optarg;
             break;
         case 't':
-            o->tasks = strtoull(optarg, NULL, 10);
+            bad |= collab_parse_u64(optarg, 1, 100000000, &o->tasks) != 0;
             break;
         case 'e':
-            o->events = strtoull(optarg, NULL, 10);
+            bad |= collab_parse_u64(optarg, 0, 1000000000, &o->events) != 0;
             break;
         case 'p':
-            o->per_project = (uint32_t)strtoul(optarg, NULL, 10);
+            bad |= collab_parse_u64(optarg, 1, 1000000, &per) != 0;
+            o->per_project = (uint32_t)per;
             break;
         case 'h':
             usage(stdout);
@@ -326,7 +331,7 @@ static int parse(int argc, char **argv, fill_opts_t *o)
             return -1;
         }
     }
-    return o->state && o->creds && o->per_project && optind == argc ? 0 : -1;
+    return !bad && o->state && o->creds && o->per_project && optind == argc ? 0 : -1;
 }
 
 int main(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include "collab_clock.h"
 #include "collab_pack.h"
 #include "collab_spawn.h"
+#include "collab_text.h"
 #include "lg_conn.h"
 #include "lg_proc.h"
 #include "lg_setup.h"
@@ -13,6 +14,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +181,8 @@ static int parse(int argc, char **argv, start_opts_t *o)
         {"password", 1, 0, 'p'}, {"runs", 1, 0, 'r'},  {"last-task", 1, 0, 't'},
         {"timeout", 1, 0, 'T'},  {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     int c;
+    long n = 0;
+    bool bad = false; /* a number that is not one, or out of its range */
     *o = (start_opts_t){.runs = 3, .timeout_s = 120};
     while ((c = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
         switch (c) {
@@ -195,13 +199,15 @@ static int parse(int argc, char **argv, start_opts_t *o)
             o->password = optarg;
             break;
         case 'r':
-            o->runs = (unsigned)strtoul(optarg, NULL, 10);
+            bad |= collab_parse_long(optarg, 1, START_RUNS_MAX, &n) != 0;
+            o->runs = (unsigned)n;
             break;
         case 't':
-            o->last_task = strtoull(optarg, NULL, 10);
+            bad |= collab_parse_u64(optarg, 1, UINT64_MAX, &o->last_task) != 0;
             break;
         case 'T':
-            o->timeout_s = (unsigned)strtoul(optarg, NULL, 10);
+            bad |= collab_parse_long(optarg, 1, 86400, &n) != 0;
+            o->timeout_s = (unsigned)n;
             break;
         case 'h':
             usage(stdout);
@@ -211,7 +217,7 @@ static int parse(int argc, char **argv, start_opts_t *o)
         }
     }
     o->argv = argv + optind;
-    return o->endpoint && o->creds && o->agent && o->password && o->runs >= 1 &&
+    return !bad && o->endpoint && o->creds && o->agent && o->password && o->runs >= 1 &&
                    o->runs <= START_RUNS_MAX && o->timeout_s && optind < argc
                ? 0
                : -1;

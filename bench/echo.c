@@ -97,10 +97,10 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     void *ctx = zmq_ctx_new();
     void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    int hwm = 100000, linger = 100;
+    int rcvhwm = 100, sndhwm = 100000, linger = 100; /* the broker's (broker/broker.c) */
     int64_t maxmsg = 131072;
-    zmq_setsockopt(router, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(router, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
+    zmq_setsockopt(router, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
     zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     int backlog = 1024; /* the broker's transport.backlog */
