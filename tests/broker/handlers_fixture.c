@@ -339,3 +339,16 @@ int fx_set_status(fx_t *fx, const char *as, uint64_t task, const char *status)
         return COLLAB_E_INTERNAL;
     return fx_call(fx, collab_h_update_task_status, as, fx->payload, len);
 }
+
+int fx_reassign(fx_t *fx, const char *as, uint64_t task, const char *worker)
+{
+    collab_pack_t p;
+    size_t len = 0;
+    collab_pack_init(&p, fx->payload, sizeof fx->payload);
+    collab_pack_map(&p, 2);
+    collab_pack_kv_uint(&p, "task_id", task);
+    collab_pack_kv_str(&p, "worker", worker);
+    if (collab_pack_finish(&p, &len) != 0)
+        return COLLAB_E_INTERNAL;
+    return fx_call(fx, collab_h_reassign_task, as, fx->payload, len);
+}

@@ -89,5 +89,7 @@ size_t fx_payload_str(fx_t *fx, const char *k1, const char *v1, const char *k2, 
     update_task_status of task to status. Return the handler's code. */
 int fx_assign(fx_t *fx, const char *as, uint64_t project, const char *worker);
 int fx_set_status(fx_t *fx, const char *as, uint64_t task, const char *status);
+/*  reassign_task of task to worker, as agent `as`. Returns the handler's code. */
+int fx_reassign(fx_t *fx, const char *as, uint64_t task, const char *worker);
 
 #endif

@@ -126,14 +126,7 @@ static void test_task_events(void)
     CHECK_EQ_INT(fx->sent, before + 2); /* the event to w1, then the reply */
     CHECK_OK(set_status("w1", 1, "in_progress"));
     CHECK_EQ_INT(fx->sent, before + 4);
-    size_t n = fx_payload_uint(fx, "task_id", 1, NULL, 0);
-    collab_pack_t p;
-    collab_pack_init(&p, fx->payload, sizeof fx->payload);
-    collab_pack_map(&p, 2);
-    collab_pack_kv_uint(&p, "task_id", 1);
-    collab_pack_kv_str(&p, "worker", "w2");
-    CHECK_OK(collab_pack_finish(&p, &n));
-    CHECK_OK(fx_call(fx, collab_h_reassign_task, "coord", fx->payload, n));
+    CHECK_OK(fx_reassign(fx, "coord", 1, "w2"));
     CHECK_EQ_INT(fx->sent, before + 6);
     CHECK_EQ_INT(fx->ctx->stats.events_sent, 3);
     CHECK_EQ_INT(fx->ctx->stats.replies_error, 0);

@@ -116,14 +116,7 @@ static void test_changes_seen(void)
     CHECK_EQ_U64(hits(), h0 + 2);
     CHECK(strcmp(first_task("status"), "in_progress") == 0);
 
-    size_t n = fx_payload_uint(fx, "task_id", 1, NULL, 0);
-    collab_pack_t p;
-    collab_pack_init(&p, fx->payload, sizeof fx->payload);
-    collab_pack_map(&p, 2);
-    collab_pack_kv_uint(&p, "task_id", 1);
-    collab_pack_kv_str(&p, "worker", "w2");
-    CHECK_OK(collab_pack_finish(&p, &n));
-    CHECK_OK(fx_call(fx, collab_h_reassign_task, "coord", fx->payload, n));
+    CHECK_OK(fx_reassign(fx, "coord", 1, "w2"));
     CHECK_OK(read_project(0, b, &blen));
     CHECK(strcmp(first_task("assigned_to"), "w2") == 0);
 
@@ -140,7 +133,7 @@ static void test_changes_seen(void)
     CHECK_OK(read_project(0, b, &blen));
     CHECK(strcmp(first_task("assigned_to"), "w2") == 0);
 
-    n = fx_payload_uint(fx, "project_id", 1, NULL, 0);
+    size_t n = fx_payload_uint(fx, "project_id", 1, NULL, 0);
     CHECK_OK(fx_call(fx, collab_h_close_project, "coord", fx->payload, n));
     CHECK_OK(read_project(0, b, &blen));
     collab_span_t status;
