@@ -404,10 +404,11 @@ static void test_budget(void)
             ms, cpu_ms, slept_ms);
     CHECK_EQ_INT((int)st.jobs, 4);
     /* the budget held: the CPU spent is within the burst plus what the wall time earned,
-       give or take one slice's overshoot */
+       give or take one slice's overshoot. At full speed 4 hashes overrun that, so a worker
+       that did not sleep fails here; on a busy machine the wall time may earn them all
+       (then it rightly slept little or not at all), so no amount of sleep is required. */
     CHECK(cpu_ms <= COLLAB_HASHER_BURST_MS + 0.4 * ms + 5.0);
-    if (cpu_ms > COLLAB_HASHER_BURST_MS + 20) /* it had to wait, and did */
-        CHECK(slept_ms > 0);
+    CHECK(slept_ms <= ms); /* sleeping is part of the wall time */
 
     /* the same work with no budget never sleeps */
     o.budget_ms = 0;
