@@ -47,8 +47,11 @@ collab_client_t *it_client(const broker_proc_t *b, const char *agent_id, bool lo
                               .timeout_ms = 5000};
     o.has_key = collab_client_load_key(b->creds, agent_id, o.key, err, sizeof err) == 0;
     collab_client_t *c = collab_client_new(&o);
-    if (c && login && !CHECK(collab_client_login(c) == 0))
+    int rc = c && login ? collab_client_login(c) : 0;
+    if (!CHECK(rc == 0)) { /* say why: a timeout, unavailable, rate_limited ... */
+        fprintf(stderr, "  %s's login on %s: %s\n", agent_id, b->endpoint, collab_errname(rc));
         collab_client_destroy(&c);
+    }
     return c;
 }
 
