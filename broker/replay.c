@@ -17,10 +17,16 @@
 typedef struct {
     uint8_t nonce[COLLAB_NONCE_LEN];
     uint8_t sig[COLLAB_SIGNATURE_LEN];
-    uint64_t ts;
     uint32_t next_nonce; /* hash chain; also the free list's link */
     uint32_t next_sig;
 } entry_t;
+
+/*  A heap item carries its entry's timestamp, so that ordering the heap reads the heap
+    alone, never the (scattered) slots. */
+typedef struct {
+    uint64_t ts;
+    uint32_t slot;
+} heap_item_t;
 
 struct collab_replay {
     uint32_t cap;   /* cache_max */
@@ -30,7 +36,7 @@ struct collab_replay {
     uint32_t free_list;
     uint64_t window_ms, started_ms;
     entry_t *slots;
-    uint32_t *heap; /* slot indices, the smallest timestamp first */
+    heap_item_t *heap; /* the smallest timestamp first: the order entries expire in */
     uint32_t *by_nonce, *by_sig;
     uint32_t mask; /* buckets - 1; buckets is a power of two >= alloc */
     uint8_t hkey[crypto_shorthash_KEYBYTES];
@@ -46,15 +52,20 @@ static uint32_t bucket(const collab_replay_t *self, const uint8_t *b, size_t n)
     return (uint32_t)v & self->mask;
 }
 
-static void link_entry(collab_replay_t *self, uint32_t i)
+/*  Links slot i into the nonce bucket bn and the signature bucket bs. */
+static void link_at(collab_replay_t *self, uint32_t i, uint32_t bn, uint32_t bs)
 {
     entry_t *e = &self->slots[i];
-    uint32_t bn = bucket(self, e->nonce, sizeof e->nonce);
-    uint32_t bs = bucket(self, e->sig, sizeof e->sig);
     e->next_nonce = self->by_nonce[bn];
     self->by_nonce[bn] = i;
     e->next_sig = self->by_sig[bs];
     self->by_sig[bs] = i;
+}
+
+static void link_entry(collab_replay_t *self, uint32_t i)
+{
+    const entry_t *e = &self->slots[i];
+    link_at(self, i, bucket(self, e->nonce, sizeof e->nonce), bucket(self, e->sig, sizeof e->sig));
 }
 
 /*  The chain link of slot i in the nonce index or in the signature index. */
@@ -88,7 +99,7 @@ static int grow(collab_replay_t *self, uint32_t slots)
     entry_t *s = realloc(self->slots, (size_t)slots * sizeof *s);
     if (s)
         self->slots = s;
-    uint32_t *h = s ? realloc(self->heap, (size_t)slots * sizeof *h) : NULL;
+    heap_item_t *h = s ? realloc(self->heap, (size_t)slots * sizeof *h) : NULL;
     if (h)
         self->heap = h;
     uint32_t *bn = malloc((size_t)buckets * sizeof *bn);
@@ -107,7 +118,7 @@ static int grow(collab_replay_t *self, uint32_t slots)
     self->mask = buckets - 1;
     self->alloc = slots;
     for (uint32_t k = 0; k < self->count; k++)
-        link_entry(self, self->heap[k]);
+        link_entry(self, self->heap[k].slot);
     return 0;
 }
 
@@ -148,20 +159,20 @@ uint32_t collab_replay_count(const collab_replay_t *self)
 
 static uint64_t ts_at(const collab_replay_t *self, uint32_t k)
 {
-    return self->slots[self->heap[k]].ts;
+    return self->heap[k].ts;
 }
 
 static void heap_swap(collab_replay_t *self, uint32_t a, uint32_t b)
 {
-    uint32_t t = self->heap[a];
+    heap_item_t t = self->heap[a];
     self->heap[a] = self->heap[b];
     self->heap[b] = t;
 }
 
-static void heap_push(collab_replay_t *self, uint32_t slot)
+static void heap_push(collab_replay_t *self, uint32_t slot, uint64_t ts)
 {
     uint32_t k = self->count++;
-    self->heap[k] = slot;
+    self->heap[k] = (heap_item_t){ts, slot};
     while (k > 0 && ts_at(self, (k - 1) / 2) > ts_at(self, k)) {
         heap_swap(self, k, (k - 1) / 2);
         k = (k - 1) / 2;
@@ -170,7 +181,7 @@ static void heap_push(collab_replay_t *self, uint32_t slot)
 
 static uint32_t heap_pop(collab_replay_t *self)
 {
-    uint32_t top = self->heap[0];
+    uint32_t top = self->heap[0].slot;
     self->heap[0] = self->heap[--self->count];
     for (uint32_t k = 0;;) {
         uint32_t l = 2 * k + 1, r = l + 1, m = k;
@@ -200,10 +211,11 @@ static void expire(collab_replay_t *self, uint64_t now)
     }
 }
 
-static bool seen(collab_replay_t *self, const uint8_t *b, bool by_sig)
+/*  Whether b (a nonce, or a signature) is in the chain of bucket k of its index. */
+static bool seen(collab_replay_t *self, const uint8_t *b, bool by_sig, uint32_t k)
 {
     size_t n = by_sig ? COLLAB_SIGNATURE_LEN : COLLAB_NONCE_LEN;
-    uint32_t i = (by_sig ? self->by_sig : self->by_nonce)[bucket(self, b, n)];
+    uint32_t i = (by_sig ? self->by_sig : self->by_nonce)[k];
     for (; i != NONE; i = *link_of(self, i, by_sig)) {
         const entry_t *e = &self->slots[i];
         if (memcmp(by_sig ? e->sig : e->nonce, b, n) == 0)
@@ -248,10 +260,16 @@ int collab_replay_admit(collab_replay_t *self, collab_span_t nonce, collab_span_
         return refuse(COLLAB_REPLAY_SEEN_SIGNATURE, why, COLLAB_E_REPLAY); /* verified: never */
     const uint8_t *n = (const uint8_t *)nonce.ptr, *s = (const uint8_t *)signature.ptr;
     expire(self, now);
-    if (seen(self, n, false))
+    /* both buckets at once: their two cache misses overlap, and the link below reuses them
+       (a growth in take_slot rebuilds the indexes: then they are computed again) */
+    uint32_t bn = bucket(self, n, COLLAB_NONCE_LEN), bs = bucket(self, s, COLLAB_SIGNATURE_LEN);
+    __builtin_prefetch(&self->by_nonce[bn]);
+    __builtin_prefetch(&self->by_sig[bs]);
+    if (seen(self, n, false, bn))
         return refuse(COLLAB_REPLAY_SEEN_NONCE, why, COLLAB_E_REPLAY);
-    if (seen(self, s, true))
+    if (seen(self, s, true, bs))
         return refuse(COLLAB_REPLAY_SEEN_SIGNATURE, why, COLLAB_E_REPLAY);
+    uint32_t mask = self->mask;
     /* Full of entries still inside the window: refuse the newcomer rather than forget one
        of them, because a forgotten entry could be replayed and accepted until its
        timestamp leaves the window. The agent retries (a new nonce) once entries expire. */
@@ -261,9 +279,11 @@ int collab_replay_admit(collab_replay_t *self, collab_span_t nonce, collab_span_
     entry_t *e = &self->slots[i];
     memcpy(e->nonce, n, COLLAB_NONCE_LEN);
     memcpy(e->sig, s, COLLAB_SIGNATURE_LEN);
-    e->ts = ts;
-    link_entry(self, i);
-    heap_push(self, i);
+    if (self->mask == mask)
+        link_at(self, i, bn, bs);
+    else
+        link_entry(self, i);
+    heap_push(self, i, ts);
     return refuse(COLLAB_REPLAY_OK, why, 0);
 }
 
