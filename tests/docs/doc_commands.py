@@ -75,7 +75,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 EXPECT_RE = re.compile(
@@ -329,11 +328,9 @@ def check_matrix(cmd, json_path, sample_data, only_configs=None):
         if started is not None else "within the hour (no ctest run)")
 
 
-def spawn(cmd, work, env, state, outdir, index, on_output=None):
+def spawn(cmd, work, env, state, outdir, index):
     """Starts one command with bash -c in a session of its own (a terminal's process group);
-    returns the process and the paths of its stdout and stderr. With on_output, its output
-    comes through pipes that a thread each copies into those files, calling on_output()
-    after every piece, so that a caller can wait for a text without polling."""
+    returns the process and the paths of its stdout and stderr."""
     names = [m.group(1) for m in (ASSIGN_RE.match(cmd.bare),) if m]
     script = "source %s\n%s\n__doc_rc=$?\n" % (state, cmd.text)
     for name in names:
@@ -347,35 +344,13 @@ def spawn(cmd, work, env, state, outdir, index, on_output=None):
         with open(in_path, "w") as f:
             f.write("".join(line + "\n" for line in cmd.typed))
         stdin = open(in_path, "rb")
-    if on_output is not None:
-        proc = subprocess.Popen(["bash", "-c", script], cwd=work, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=stdin,
-                                start_new_session=True)
-        for pipe, path in ((proc.stdout, out_path), (proc.stderr, err_path)):
-            # a daemon: a background process the command leaves may hold the pipe open
-            threading.Thread(target=_copy, args=(pipe, path, on_output), daemon=True).start()
-    else:
-        # files, not pipes: a command may leave a background process holding its output
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            proc = subprocess.Popen(["bash", "-c", script], cwd=work, env=env, stdout=out,
-                                    stderr=err, stdin=stdin, start_new_session=True)
+    # files, not pipes: a command may leave a background process holding its output
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.Popen(["bash", "-c", script], cwd=work, env=env, stdout=out,
+                                stderr=err, stdin=stdin, start_new_session=True)
     if stdin is not subprocess.DEVNULL:
         stdin.close()
     return proc, out_path, err_path
-
-
-def _copy(pipe, path, on_output):
-    """Copies a pipe into a file piece by piece until its end, calling on_output() after
-    each piece and at the end."""
-    with open(path, "wb") as f:
-        while True:
-            piece = pipe.read1(65536)
-            if piece:
-                f.write(piece)
-                f.flush()
-            on_output()
-            if not piece:
-                return
 
 
 def read_output(cmd, out_path, err_path):
@@ -409,43 +384,25 @@ class Background:
 
     def __init__(self, cmd, work, env, state, timeout, outdir, index):
         self.cmd, self.timeout, self.t0 = cmd, timeout, time.monotonic()
-        self.changed = threading.Condition()
-        self.proc, self.out_path, self.err_path = spawn(cmd, work, env, state, outdir, index,
-                                                        on_output=self._notify)
-        # its end wakes the waiter too (a command may end without output, its pipes held)
-        threading.Thread(target=self._reap, daemon=True).start()
-
-    def _notify(self):
-        with self.changed:
-            self.changed.notify_all()
-
-    def _reap(self):
-        self.proc.wait()
-        self._notify()
+        self.proc, self.out_path, self.err_path = spawn(cmd, work, env, state, outdir, index)
 
     def wait_output(self):
         """(True, why) once the stated output shows; (False, why) if it ends or times out."""
         deadline = self.t0 + self.timeout
         while True:
-            self.changed.acquire()
-            try:  # read under the lock: a piece written after this read notifies after it
-                read_output(self.cmd, self.out_path, self.err_path)
-                if self.cmd.output in self.cmd.stdout + self.cmd.stderr:
-                    return True, "its output shows %r after %.1f s; left running" % (
-                        self.cmd.output, time.monotonic() - self.t0)
-                rc = self.proc.poll()
-                if rc is not None:
-                    return False, "it ended (exit %d) before its output showed %r" % (
-                        rc, self.cmd.output)
-                left = deadline - time.monotonic()
-                if left > 0:
-                    self.changed.wait(timeout=left)  # woken by new output or the end
-                    continue
-            finally:
-                self.changed.release()
-            self.kill()
-            return False, "its output did not show %r in %d s" % (self.cmd.output,
-                                                                  self.timeout)
+            read_output(self.cmd, self.out_path, self.err_path)
+            if self.cmd.output in self.cmd.stdout + self.cmd.stderr:
+                return True, "its output shows %r after %.1f s; left running" % (
+                    self.cmd.output, time.monotonic() - self.t0)
+            rc = self.proc.poll()
+            if rc is not None:
+                return False, "it ended (exit %d) before its output showed %r" % (
+                    rc, self.cmd.output)
+            if time.monotonic() > deadline:
+                self.kill()
+                return False, "its output did not show %r in %d s" % (self.cmd.output,
+                                                                      self.timeout)
+            time.sleep(0.2)  # polls the output file; the deadline above bounds the wait
 
     def interrupt(self):
         """Ctrl-C, then its exit code is judged: (passed, why, seconds)."""
