@@ -327,28 +327,27 @@ int fx_assign(fx_t *fx, const char *as, uint64_t project, const char *worker)
     return fx_call(fx, collab_h_assign_task, as, fx->payload, len);
 }
 
-int fx_set_status(fx_t *fx, const char *as, uint64_t task, const char *status)
+/*  Calls h as `as` with {task_id: task, key: value}. */
+static int call_on_task(fx_t *fx, collab_handler_fn h, const char *as, uint64_t task,
+                        const char *key, const char *value)
 {
     collab_pack_t p;
     size_t len = 0;
     collab_pack_init(&p, fx->payload, sizeof fx->payload);
     collab_pack_map(&p, 2);
     collab_pack_kv_uint(&p, "task_id", task);
-    collab_pack_kv_str(&p, "status", status);
+    collab_pack_kv_str(&p, key, value);
     if (collab_pack_finish(&p, &len) != 0)
         return COLLAB_E_INTERNAL;
-    return fx_call(fx, collab_h_update_task_status, as, fx->payload, len);
+    return fx_call(fx, h, as, fx->payload, len);
+}
+
+int fx_set_status(fx_t *fx, const char *as, uint64_t task, const char *status)
+{
+    return call_on_task(fx, collab_h_update_task_status, as, task, "status", status);
 }
 
 int fx_reassign(fx_t *fx, const char *as, uint64_t task, const char *worker)
 {
-    collab_pack_t p;
-    size_t len = 0;
-    collab_pack_init(&p, fx->payload, sizeof fx->payload);
-    collab_pack_map(&p, 2);
-    collab_pack_kv_uint(&p, "task_id", task);
-    collab_pack_kv_str(&p, "worker", worker);
-    if (collab_pack_finish(&p, &len) != 0)
-        return COLLAB_E_INTERNAL;
-    return fx_call(fx, collab_h_reassign_task, as, fx->payload, len);
+    return call_on_task(fx, collab_h_reassign_task, as, task, "worker", worker);
 }
