@@ -2,8 +2,9 @@
     at the key and version it was kept at, bounded slots and size); then on a handler
     context that reads through it as the broker does: the same reply twice, then after
     every kind of change to a project or its tasks (status, reassignment, a new task,
-    closing, deletion, a rolled-back batch) the reply the tables give now, never the one
-    kept; and the store's records version that keys it. */
+    closing, deletion) the reply the tables give now, never the one kept; and the store's
+    records version that keys it. A cluster's applied change and a rolled-back batch are
+    read through it in test_handlers_shared and test_handlers_conflict. */
 #include "handlers_fixture.h"
 #include "readcache.h"
 #include "testutil.h"
